@@ -1,0 +1,142 @@
+//! Atlassian targets: what the sync engine reads from and writes to.
+//!
+//! Every Atlassian product usersync can manage implements [`Target`]; the engine
+//! knows nothing else about Jira or Confluence. Each implementation reports what
+//! its server version supports through [`Capabilities`], so a configuration that
+//! needs a missing capability is refused before a run starts instead of failing
+//! halfway through. Wire types stay private to each client module.
+
+mod error;
+
+pub use error::{TargetError, TargetResult};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use usersync_core::{Email, GroupName, TargetSnapshot, TargetUser, Username};
+
+/// Which product a target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Jira,
+    Confluence,
+}
+
+impl TargetKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jira => "jira",
+            Self::Confluence => "confluence",
+        }
+    }
+}
+
+/// What the connected server can do through REST, detected from its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    pub kind: TargetKind,
+    /// The server's version as it reported it, e.g. `9.12.2`.
+    pub version: String,
+    pub list_users: bool,
+    pub create_user: bool,
+    pub update_user: bool,
+    pub set_active: bool,
+    pub rename_user: bool,
+    pub delete_user: bool,
+    pub create_group: bool,
+    pub delete_group: bool,
+    pub manage_membership: bool,
+}
+
+/// One operation kind a configuration may need, for [`Capabilities::missing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    ListUsers,
+    CreateUser,
+    UpdateUser,
+    SetActive,
+    RenameUser,
+    DeleteUser,
+    CreateGroup,
+    DeleteGroup,
+    ManageMembership,
+}
+
+impl Capabilities {
+    #[must_use]
+    pub fn supports(&self, capability: Capability) -> bool {
+        match capability {
+            Capability::ListUsers => self.list_users,
+            Capability::CreateUser => self.create_user,
+            Capability::UpdateUser => self.update_user,
+            Capability::SetActive => self.set_active,
+            Capability::RenameUser => self.rename_user,
+            Capability::DeleteUser => self.delete_user,
+            Capability::CreateGroup => self.create_group,
+            Capability::DeleteGroup => self.delete_group,
+            Capability::ManageMembership => self.manage_membership,
+        }
+    }
+
+    /// The capabilities in `needed` that this server lacks.
+    #[must_use]
+    pub fn missing(&self, needed: &[Capability]) -> Vec<Capability> {
+        needed
+            .iter()
+            .copied()
+            .filter(|c| !self.supports(*c))
+            .collect()
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub username: Username,
+    pub display_name: String,
+    pub email: Email,
+    /// Create the user inactive (a target that cannot do so creates it active and deactivates it).
+    pub active: bool,
+}
+
+/// Attributes to change on an existing user; `None` leaves a field alone.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub email: Option<Email>,
+}
+
+/// One Atlassian product's user management, as the sync engine uses it.
+///
+/// Writes are idempotent where the product allows: creating a user or group
+/// that exists, or adding a member who is already one, is success.
+#[async_trait]
+pub trait Target: Send + Sync {
+    fn kind(&self) -> TargetKind;
+
+    /// Detects the server version and what it supports; also proves the credential works.
+    async fn capabilities(&self) -> TargetResult<Capabilities>;
+
+    /// The username of the account the credential belongs to (never changed by a sync).
+    async fn whoami(&self) -> TargetResult<Username>;
+
+    /// Every user (active and inactive), every group and every membership.
+    async fn read_all(&self) -> TargetResult<TargetSnapshot>;
+
+    /// One user by username, or `None`.
+    async fn find_user(&self, username: &Username) -> TargetResult<Option<TargetUser>>;
+
+    /// The groups one user belongs to.
+    async fn user_groups(&self, username: &Username) -> TargetResult<Vec<GroupName>>;
+
+    async fn create_user(&self, user: &NewUser) -> TargetResult<TargetUser>;
+    async fn update_user(&self, username: &Username, changes: &UserChanges) -> TargetResult<()>;
+    async fn set_active(&self, username: &Username, active: bool) -> TargetResult<()>;
+    async fn rename_user(&self, username: &Username, new_username: &Username) -> TargetResult<()>;
+    async fn delete_user(&self, username: &Username) -> TargetResult<()>;
+    async fn create_group(&self, name: &GroupName) -> TargetResult<()>;
+    async fn delete_group(&self, name: &GroupName) -> TargetResult<()>;
+    async fn add_member(&self, group: &GroupName, username: &Username) -> TargetResult<()>;
+    async fn remove_member(&self, group: &GroupName, username: &Username) -> TargetResult<()>;
+}

@@ -1,0 +1,1 @@
+//! Contract tests of the confluence client (being written).

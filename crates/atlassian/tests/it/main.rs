@@ -1,0 +1,4 @@
+//! Contract tests of the Atlassian clients against their emulators.
+
+mod confluence;
+mod jira;

@@ -1,0 +1,240 @@
+//! Identity newtypes, parsed at the boundary.
+//!
+//! No raw `String` id crosses a module boundary: Okta ids, target usernames and
+//! group names each have their own type. Usernames and group names compare
+//! case-insensitively, as Jira and Confluence do, so maps keyed by them join
+//! Okta data with Atlassian data correctly.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use serde::{Deserialize, Serialize};
+
+/// Why a string could not become an identity.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("{what} must not be empty")]
+    Empty { what: &'static str },
+    #[error("{what} {value:?} is too long ({len} characters, at most {max})")]
+    TooLong {
+        what: &'static str,
+        value: String,
+        len: usize,
+        max: usize,
+    },
+    #[error("{what} {value:?} contains {reason}")]
+    BadCharacter {
+        what: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+fn check(what: &'static str, value: &str, max: usize) -> Result<(), IdError> {
+    if value.trim().is_empty() {
+        return Err(IdError::Empty { what });
+    }
+    let len = value.chars().count();
+    if len > max {
+        return Err(IdError::TooLong {
+            what,
+            value: value.to_owned(),
+            len,
+            max,
+        });
+    }
+    if value.chars().any(char::is_control) {
+        return Err(IdError::BadCharacter {
+            what,
+            value: value.to_owned(),
+            reason: "a control character",
+        });
+    }
+    Ok(())
+}
+
+/// An exact-match identifier (Okta ids, target user keys).
+macro_rules! exact_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $max:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Parses an id, refusing empty or over-long values.
+            ///
+            /// # Errors
+            /// [`IdError`] when the value is empty, too long or has control characters.
+            pub fn parse(value: impl Into<String>) -> Result<Self, IdError> {
+                let value = value.into();
+                check($what, &value, $max)?;
+                Ok(Self(value))
+            }
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(value: String) -> Result<Self, IdError> {
+                Self::parse(value)
+            }
+        }
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+/// A case-insensitive name: keeps the spelling it was given, compares folded.
+macro_rules! folded_name {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $max:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name {
+            original: String,
+            folded: String,
+        }
+
+        impl $name {
+            /// Parses a name, refusing empty, over-long or control-character values.
+            ///
+            /// # Errors
+            /// [`IdError`] when the value is not a usable name.
+            pub fn parse(value: impl Into<String>) -> Result<Self, IdError> {
+                let original = value.into();
+                check($what, &original, $max)?;
+                let folded = original.to_lowercase();
+                Ok(Self { original, folded })
+            }
+            /// The name as it was spelled.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.original
+            }
+            /// The lower-case form used for comparison.
+            #[must_use]
+            pub fn folded(&self) -> &str {
+                &self.folded
+            }
+        }
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.folded == other.folded
+            }
+        }
+        impl Eq for $name {}
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> Ordering {
+                self.folded.cmp(&other.folded)
+            }
+        }
+        impl Hash for $name {
+            fn hash<H: Hasher>(&self, state: &mut H) {
+                self.folded.hash(state);
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = IdError;
+            fn try_from(value: String) -> Result<Self, IdError> {
+                Self::parse(value)
+            }
+        }
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.original
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.original
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.original)
+            }
+        }
+    };
+}
+
+exact_id!(
+    /// Okta's immutable user id, e.g. `00ub0oNGTSWTBKOLGLNR`.
+    OktaUserId, "Okta user id", 64
+);
+exact_id!(
+    /// Okta's immutable group id, e.g. `00g1emaKYZTWRYYRRTSK`.
+    OktaGroupId, "Okta group id", 64
+);
+exact_id!(
+    /// The target's immutable key for a user (Jira's user key such as `JIRAUSER10100`,
+    /// Confluence's `userKey`). Survives renames.
+    TargetUserKey, "target user key", 255
+);
+folded_name!(
+    /// A username in the target (Jira `name`, Confluence `username`).
+    Username, "username", 255
+);
+folded_name!(
+    /// A group name in Okta or the target.
+    GroupName, "group name", 255
+);
+folded_name!(
+    /// An e-mail address, compared case-insensitively.
+    Email, "e-mail address", 254
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn usernames_compare_case_insensitively_but_keep_their_spelling() {
+        let a = Username::parse("Alice").unwrap();
+        let b = Username::parse("alice").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.as_str(), "Alice");
+        let set: HashSet<_> = [a, b].into_iter().collect();
+        assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn empty_and_control_character_names_are_refused_with_the_field_named() {
+        let err = GroupName::parse("  ").unwrap_err();
+        assert_eq!(err.to_string(), "group name must not be empty");
+        let err = Username::parse("a\u{7}b").unwrap_err();
+        assert!(err.to_string().contains("control character"), "{err}");
+    }
+
+    #[test]
+    fn ids_round_trip_through_serde() {
+        let id = OktaUserId::parse("00ub0oNGTSWTBKOLGLNR").unwrap();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"00ub0oNGTSWTBKOLGLNR\"");
+        let back: OktaUserId = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, id);
+        assert!(serde_json::from_str::<OktaUserId>("\"\"").is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! The sync policy of one app: the settings that decide what usersync plans.
+//!
+//! These are plain data with serde defaults, so an app's settings can be stored
+//! as JSON and grow new fields without a migration. Validation of the regexes
+//! and names in here happens when a policy is compiled for planning.
+
+use serde::{Deserialize, Serialize};
+
+use crate::snapshot::{OktaGroupType, OktaStatus};
+
+/// The product page's three toggles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Toggles {
+    /// "Enable Import Users": create active Okta users that the target lacks.
+    pub import_users: bool,
+    /// "Enable Update Users": update display name, e-mail and username of linked users.
+    pub update_users: bool,
+    /// "Enable/Disable Users": deactivate users inactive in Okta, reactivate active ones.
+    pub enable_disable_users: bool,
+}
+
+impl Default for Toggles {
+    fn default() -> Self {
+        Self {
+            import_users: true,
+            update_users: true,
+            enable_disable_users: true,
+        }
+    }
+}
+
+/// "Regex on Username": a regex and its replacement, applied to the Okta login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct UsernameRule {
+    /// Empty means "use the login as it is".
+    pub regex: String,
+    /// `$1`, `${name}` and literal text, as in the product page's examples.
+    pub replacement: String,
+}
+
+/// Which Okta profile attributes feed the target's display name and e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttributeMapping {
+    /// A profile attribute used as display name when set; otherwise `firstName lastName`.
+    pub display_name: String,
+    /// The profile attribute used as e-mail.
+    pub email: String,
+}
+
+impl Default for AttributeMapping {
+    fn default() -> Self {
+        Self {
+            display_name: "displayName".into(),
+            email: "email".into(),
+        }
+    }
+}
+
+/// Which Okta users and groups an app manages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scope {
+    /// When non-empty, only members of these Okta groups (by name) are in scope.
+    pub only_members_of: Vec<String>,
+    /// Okta group types that are synced as groups.
+    pub group_types: Vec<OktaGroupType>,
+    /// When set, only groups whose Okta name matches are synced.
+    pub group_include: Option<String>,
+    /// When set, groups whose Okta name matches are not synced.
+    pub group_exclude: Option<String>,
+    /// Statuses that are imported when the user is missing in the target.
+    /// STAGED and PROVISIONED are not imported by default.
+    pub import_statuses: Vec<OktaStatus>,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Self {
+            only_members_of: Vec::new(),
+            group_types: vec![OktaGroupType::OktaGroup],
+            group_include: None,
+            group_exclude: None,
+            import_statuses: vec![
+                OktaStatus::Active,
+                OktaStatus::PasswordExpired,
+                OktaStatus::LockedOut,
+                OktaStatus::Recovery,
+            ],
+        }
+    }
+}
+
+/// How Okta group names become target group names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct GroupNaming {
+    /// Prepended to every synced group's name.
+    pub prefix: String,
+    /// Optional regex applied to the Okta name (after which `prefix` is added).
+    pub regex: String,
+    pub replacement: String,
+}
+
+/// What happens to a linked user who disappears from a complete Okta read or leaves scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DepartedPolicy {
+    #[default]
+    Deactivate,
+    Keep,
+    Delete,
+}
+
+/// Limits beyond which a run is held for an administrator's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SafetyLimits {
+    /// Hold when more destructive operations than this are planned.
+    pub max_destructive: u32,
+    /// Hold when destructive operations touch more than this share (0-100) of managed users.
+    pub max_destructive_percent: f64,
+}
+
+impl Default for SafetyLimits {
+    fn default() -> Self {
+        Self {
+            max_destructive: 25,
+            max_destructive_percent: 5.0,
+        }
+    }
+}
+
+/// Everything that decides an app's plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncPolicy {
+    pub toggles: Toggles,
+    pub username: UsernameRule,
+    pub attributes: AttributeMapping,
+    pub scope: Scope,
+    pub group_naming: GroupNaming,
+    /// Groups every newly created user joins (e.g. `jira-software-users`).
+    pub default_groups_new_users: Vec<String>,
+    /// Groups every managed user is kept in.
+    pub default_groups_all_users: Vec<String>,
+    pub departed: DepartedPolicy,
+    /// Adopt an existing, unlinked target user with the same username on first sight.
+    pub adopt_existing: bool,
+    /// Target usernames never touched (the credential's own account is always added).
+    pub protected_accounts: Vec<String>,
+    /// Delete target groups that usersync created once they vanish from Okta.
+    pub delete_groups: bool,
+    pub limits: SafetyLimits,
+}
+
+impl Default for SyncPolicy {
+    fn default() -> Self {
+        Self {
+            toggles: Toggles::default(),
+            username: UsernameRule::default(),
+            attributes: AttributeMapping::default(),
+            scope: Scope::default(),
+            group_naming: GroupNaming::default(),
+            default_groups_new_users: Vec::new(),
+            default_groups_all_users: Vec::new(),
+            departed: DepartedPolicy::default(),
+            adopt_existing: true,
+            protected_accounts: Vec::new(),
+            delete_groups: false,
+            limits: SafetyLimits::default(),
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Fault injection shared by every emulator.
+//!
+//! A [`Faults`] value sits in front of an emulator's router as a middleware and,
+//! according to its [`FaultConfig`], delays requests, answers some with an error
+//! status, answers the next N with 503, drops connections mid-response, or
+//! truncates bodies. Path rules target one endpoint (for example one group's
+//! members). The random choices come from a seeded generator so a test that sets
+//! a seed sees the same faults every run.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use bytes::Bytes;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// A fault aimed at requests whose path (with query) contains `path_contains`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathFault {
+    pub path_contains: String,
+    pub status: u16,
+    /// How many matching requests fail; `None` means every one.
+    pub remaining: Option<u32>,
+}
+
+/// What to do wrong, and how often.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultConfig {
+    /// Added to every request before it is handled.
+    pub latency_ms: u64,
+    /// Share (0.0-1.0) of requests answered with `error_status`.
+    pub error_rate: f64,
+    pub error_status: u16,
+    /// The next this-many requests are answered 503.
+    pub burst_503: u32,
+    /// Share of responses whose connection is dropped before the body is sent.
+    pub drop_rate: f64,
+    /// Share of responses whose body is cut short (the declared length is not met).
+    pub truncate_rate: f64,
+    pub path_faults: Vec<PathFault>,
+    pub seed: u64,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        Self {
+            latency_ms: 0,
+            error_rate: 0.0,
+            error_status: 500,
+            burst_503: 0,
+            drop_rate: 0.0,
+            truncate_rate: 0.0,
+            path_faults: Vec::new(),
+            seed: 0,
+        }
+    }
+}
+
+/// Builds the error response an emulator would send for a status (each vendor has its own body).
+pub type ErrorBody = fn(StatusCode) -> Response;
+
+#[derive(Debug)]
+struct Inner {
+    config: FaultConfig,
+    rng: ChaCha8Rng,
+}
+
+/// Live, shared fault settings; change them while the emulator runs.
+#[derive(Clone)]
+pub struct Faults {
+    inner: Arc<Mutex<Inner>>,
+    error_body: ErrorBody,
+}
+
+impl std::fmt::Debug for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Faults")
+            .field("config", &self.config())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the middleware decided for one request.
+enum Decision {
+    Pass,
+    Fail(StatusCode),
+    Drop,
+    Truncate,
+}
+
+impl Faults {
+    #[must_use]
+    pub fn new(config: FaultConfig, error_body: ErrorBody) -> Self {
+        let rng = ChaCha8Rng::seed_from_u64(config.seed);
+        Self {
+            inner: Arc::new(Mutex::new(Inner { config, rng })),
+            error_body,
+        }
+    }
+
+    /// Replaces the settings (and reseeds the generator).
+    pub fn set(&self, config: FaultConfig) {
+        let mut inner = self.lock();
+        inner.rng = ChaCha8Rng::seed_from_u64(config.seed);
+        inner.config = config;
+    }
+
+    #[must_use]
+    pub fn config(&self) -> FaultConfig {
+        self.lock().config.clone()
+    }
+
+    /// Changes part of the settings in place.
+    pub fn update(&self, change: impl FnOnce(&mut FaultConfig)) {
+        change(&mut self.lock().config);
+    }
+
+    /// Answers the next `n` requests with 503.
+    pub fn burst_503(&self, n: u32) {
+        self.lock().config.burst_503 = n;
+    }
+
+    /// Clears every fault.
+    pub fn clear(&self) {
+        self.set(FaultConfig::default());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn decide(&self, path: &str) -> (Duration, Decision) {
+        let mut inner = self.lock();
+        let latency = Duration::from_millis(inner.config.latency_ms);
+        if let Some(rule) = inner
+            .config
+            .path_faults
+            .iter_mut()
+            .find(|r| path.contains(&r.path_contains) && r.remaining != Some(0))
+        {
+            if let Some(n) = rule.remaining.as_mut() {
+                *n -= 1;
+            }
+            let status =
+                StatusCode::from_u16(rule.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (latency, Decision::Fail(status));
+        }
+        if inner.config.burst_503 > 0 {
+            inner.config.burst_503 -= 1;
+            return (latency, Decision::Fail(StatusCode::SERVICE_UNAVAILABLE));
+        }
+        let Inner { config, rng } = &mut *inner;
+        let decision = if config.error_rate > 0.0 && rng.random_bool(config.error_rate.min(1.0)) {
+            Decision::Fail(
+                StatusCode::from_u16(config.error_status)
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            )
+        } else if config.drop_rate > 0.0 && rng.random_bool(config.drop_rate.min(1.0)) {
+            Decision::Drop
+        } else if config.truncate_rate > 0.0 && rng.random_bool(config.truncate_rate.min(1.0)) {
+            Decision::Truncate
+        } else {
+            Decision::Pass
+        };
+        (latency, decision)
+    }
+}
+
+/// The middleware: `axum::middleware::from_fn_with_state(faults, faults::layer)`.
+pub async fn layer(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path().to_owned(), ToString::to_string);
+    let (latency, decision) = faults.decide(&path);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match decision {
+        Decision::Pass => next.run(request).await,
+        Decision::Fail(status) => (faults.error_body)(status),
+        Decision::Drop => {
+            // The handler runs (the change may or may not have happened, as with a real
+            // dropped connection), but the client never sees a complete response.
+            let _ = next.run(request).await;
+            broken_response(Bytes::new(), 1)
+        }
+        Decision::Truncate => {
+            let response = next.run(request).await;
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let cut = bytes.slice(..bytes.len() / 2);
+            let mut broken = broken_response(cut, bytes.len().max(1));
+            *broken.status_mut() = parts.status;
+            for (name, value) in &parts.headers {
+                if name != header::CONTENT_LENGTH {
+                    broken.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            broken
+        }
+    }
+}
+
+/// A response that promises `declared` bytes, sends `sent`, then fails the stream so
+/// the server aborts the connection.
+fn broken_response(sent: Bytes, declared: usize) -> Response {
+    let stream = futures::stream::iter(vec![
+        Ok::<Bytes, std::io::Error>(sent),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "fault: connection dropped",
+        )),
+    ]);
+    let mut response = Response::new(Body::from_stream(stream));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(declared));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(status: StatusCode) -> Response {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = status;
+        r
+    }
+
+    #[test]
+    fn a_burst_fails_exactly_that_many_requests_then_passes() {
+        let faults = Faults::new(FaultConfig::default(), plain);
+        faults.burst_503(2);
+        let seen: Vec<bool> = (0..4)
+            .map(|_| {
+                matches!(
+                    faults.decide("/x").1,
+                    Decision::Fail(StatusCode::SERVICE_UNAVAILABLE)
+                )
+            })
+            .collect();
+        assert_eq!(seen, vec![true, true, false, false]);
+    }
+
+    #[test]
+    fn a_path_rule_with_a_count_stops_after_its_count() {
+        let faults = Faults::new(
+            FaultConfig {
+                path_faults: vec![PathFault {
+                    path_contains: "/groups/g1/users".into(),
+                    status: 500,
+                    remaining: Some(1),
+                }],
+                ..FaultConfig::default()
+            },
+            plain,
+        );
+        assert!(matches!(
+            faults.decide("/api/v1/groups/g2/users").1,
+            Decision::Pass
+        ));
+        assert!(matches!(
+            faults.decide("/api/v1/groups/g1/users").1,
+            Decision::Fail(_)
+        ));
+        assert!(matches!(
+            faults.decide("/api/v1/groups/g1/users").1,
+            Decision::Pass
+        ));
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_faults() {
+        let config = FaultConfig {
+            error_rate: 0.3,
+            seed: 7,
+            ..FaultConfig::default()
+        };
+        let run = || {
+            let f = Faults::new(config.clone(), plain);
+            (0..50)
+                .map(|_| matches!(f.decide("/").1, Decision::Fail(_)))
+                .collect::<Vec<_>>()
+        };
+        let first = run();
+        assert_eq!(first, run());
+        assert!(first.iter().any(|x| *x) && first.iter().any(|x| !*x));
+    }
+}

@@ -1,0 +1,12 @@
+//! Emulators of the remote APIs usersync talks to.
+//!
+//! Each emulator is a stateful axum server that follows the vendor's documented
+//! behaviour (shapes, status codes, paging, rate limits) closely enough that
+//! clients nobody here wrote (the vendors' SDKs) work against it. Tests start
+//! them in-process on `127.0.0.1:0`; people start them with the `usersync-sim`
+//! command. Emulators are never bent to make our own clients pass.
+
+pub mod confluence;
+pub mod faults;
+pub mod jira;
+pub mod okta;

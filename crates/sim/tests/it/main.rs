@@ -1,0 +1,5 @@
+//! Integration tests of the emulators, one module per emulator.
+
+mod confluence;
+mod jira;
+mod okta;

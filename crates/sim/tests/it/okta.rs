@@ -1,0 +1,1 @@
+//! Tests of the okta emulator (being written).

@@ -1,0 +1,5 @@
+//! The `usersync` command (being written).
+
+fn main() {
+    println!("usersync is being built");
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every check and test of usersync, installing what they need first
+# (Debian and pip packages, each only when missing). This is the README's test
+# command, and the only thing .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+# --- what the tests need -----------------------------------------------------
+# Python packages: clients nobody here wrote, run against our emulators.
+PY_PACKAGES=("okta==3.4.6:okta" "jira:jira" "atlassian-python-api:atlassian" "openapi-schema-validator:openapi_schema_validator" "pyyaml:yaml")
+# Debian packages: a real browser for the console's end-to-end tests.
+APT_PACKAGES=(chromium chromium-driver)
+
+missing_py=()
+for entry in "${PY_PACKAGES[@]}"; do
+    pkg=${entry%%:*}; module=${entry##*:}
+    python3 -c "import $module" 2>/dev/null || missing_py+=("$pkg")
+done
+if ((${#missing_py[@]})); then
+    say "installing Python packages: ${missing_py[*]}"
+    python3 -m pip install --quiet --disable-pip-version-check "${missing_py[@]}"
+fi
+
+missing_apt=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing_apt+=("$pkg")
+done
+if ((${#missing_apt[@]})); then
+    say "installing Debian packages: ${missing_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing_apt[@]}" >/dev/null
+fi
+
+# --- checks --------------------------------------------------------------------
+say "cargo fmt --check"
+cargo fmt --all --check
+
+say "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# --- tests ---------------------------------------------------------------------
+say "tests"
+if command -v cargo-nextest >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast
+    # nextest does not run doc tests.
+    cargo test --workspace --locked --doc
+else
+    cargo test --workspace --locked --no-fail-fast
+fi
