@@ -7,10 +7,12 @@
 //! reqwest or sqlx in this crate's manifest.
 
 pub mod ids;
+pub mod links;
 pub mod policy;
 pub mod snapshot;
 
 pub use ids::{Email, GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
+pub use links::{GroupLink, Links, UserLink};
 pub use snapshot::{
     Completeness, OktaGroup, OktaGroupType, OktaSnapshot, OktaStatus, OktaUser, TargetGroup,
     TargetSnapshot, TargetUser,
