@@ -6,13 +6,35 @@
 //! target in line. It performs no IO and Cargo enforces it: there is no tokio,
 //! reqwest or sqlx in this crate's manifest.
 
+pub mod explain;
+pub mod guard;
 pub mod ids;
 pub mod links;
+pub mod mapping;
+pub mod plan;
 pub mod policy;
+mod replace;
+pub mod scope;
 pub mod snapshot;
 
+pub use explain::{Explanation, explain};
+pub use guard::Guard;
 pub use ids::{Email, GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
 pub use links::{GroupLink, Links, UserLink};
+pub use mapping::{
+    CompiledPolicy, FieldProblem, PolicyError, TargetConstraints, UsernamePreview, UsernameVerdict,
+    preview_username,
+};
+pub use plan::simulate::apply_to_snapshot;
+pub use plan::{
+    Change, Op, OpKind, Plan, PlanOptions, PlanScope, PlannedOp, Rule, SkipReason, SkippedUser,
+    Summary, UserChanges, plan,
+};
+pub use policy::{
+    AttributeMapping, DepartedPolicy, GroupNaming, SafetyLimits, Scope, SyncPolicy, Toggles,
+    UsernameRule,
+};
+pub use scope::{OktaQuery, StatusClass, UserScope, status_class};
 pub use snapshot::{
     Completeness, OktaGroup, OktaGroupType, OktaSnapshot, OktaStatus, OktaUser, TargetGroup,
     TargetSnapshot, TargetUser,

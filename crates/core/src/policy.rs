@@ -122,6 +122,9 @@ pub struct SafetyLimits {
     pub max_destructive: u32,
     /// Hold when destructive operations touch more than this share (0-100) of managed users.
     pub max_destructive_percent: f64,
+    /// The percentage limit applies only when more destructive operations than this are
+    /// planned, so one departure in a team of ten is not held for approval.
+    pub percent_applies_above: u32,
 }
 
 impl Default for SafetyLimits {
@@ -129,6 +132,7 @@ impl Default for SafetyLimits {
         Self {
             max_destructive: 25,
             max_destructive_percent: 5.0,
+            percent_applies_above: 5,
         }
     }
 }

@@ -1,0 +1,255 @@
+//! `usersync explain LOGIN`: why a user is or is not in the target, and what the
+//! next full sync would change for them, in words.
+//!
+//! An explanation is built from a full plan, so it can never disagree with what a
+//! sync would do; it only selects and describes the parts about one user.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::guard::Guard;
+use crate::ids::{OktaUserId, Username};
+use crate::links::Links;
+use crate::mapping::CompiledPolicy;
+use crate::plan::{PlanOptions, PlanScope, PlannedOp, SkipReason, plan};
+use crate::scope::{StatusClass, UserScope, status_class};
+use crate::snapshot::{OktaSnapshot, OktaStatus, OktaUser, TargetSnapshot, TargetUser};
+
+/// The user as Okta has them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OktaSide {
+    pub id: OktaUserId,
+    pub login: String,
+    pub status: OktaStatus,
+}
+
+/// The user as the target has them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetSide {
+    pub username: Username,
+    pub display_name: String,
+    pub active: bool,
+    pub managed_elsewhere: bool,
+    /// Linked to the Okta user (managed by usersync).
+    pub linked: bool,
+}
+
+/// Everything `explain` says about one user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub login: String,
+    pub okta: Option<OktaSide>,
+    pub target: Option<TargetSide>,
+    /// The login after the username mapping, or why it is unusable.
+    pub mapped_username: Option<Result<String, String>>,
+    pub in_scope: bool,
+    /// Why the user is or is not in scope, in words.
+    pub scope: String,
+    /// What the user's Okta status means for the target.
+    pub status: Option<String>,
+    pub skipped: Option<SkipReason>,
+    /// The planned ops that concern the user, each with its rule.
+    pub ops: Vec<PlannedOp>,
+    /// The guard's decision for the whole plan (a held plan applies nothing destructive).
+    pub guard: Guard,
+}
+
+/// Explains one user (by Okta login, or by target username when Okta has no such login).
+#[must_use]
+pub fn explain(
+    login: &str,
+    desired: &OktaSnapshot,
+    current: &TargetSnapshot,
+    links: &Links,
+    policy: &CompiledPolicy,
+    options: &PlanOptions,
+) -> Explanation {
+    let options = PlanOptions {
+        scope: PlanScope::Full,
+        ..options.clone()
+    };
+    let full = plan(desired, current, links, policy, &options);
+    let okta_user = find_okta_user(login, desired, current, links);
+    let okta_id = okta_user
+        .map(|u| u.id.clone())
+        .or_else(|| linked_id_of(login, current, links));
+    let target = find_target(login, okta_id.as_ref(), current, links);
+    let mapped = okta_user.map(|u| options.constraints.username(&policy.map_login(&u.login)));
+    let mut names: Vec<Username> = target.iter().map(|t| t.username.clone()).collect();
+    names.extend(mapped.iter().filter_map(|m| m.clone().ok()));
+    let ops = okta_id
+        .as_ref()
+        .map_or_else(Vec::new, |id| full.ops_for(id, &names).cloned().collect());
+    let skipped = okta_id
+        .as_ref()
+        .and_then(|id| full.skipped.iter().find(|s| &s.okta_id == id))
+        .map(|s| s.reason.clone());
+    let scope = UserScope::new(policy, desired);
+    let (in_scope, scope_text) = match okta_user.map(|u| scope.verdict(u)) {
+        Some(Ok(())) => (true, scope.reason_in_scope()),
+        Some(Err(reason)) => (false, reason),
+        None => (false, "not in the Okta snapshot".to_owned()),
+    };
+    Explanation {
+        login: login.to_owned(),
+        okta: okta_user.map(|u| OktaSide {
+            id: u.id.clone(),
+            login: u.login.clone(),
+            status: u.status,
+        }),
+        target: target.map(|t| TargetSide {
+            username: t.username.clone(),
+            display_name: t.display_name.clone(),
+            active: t.active,
+            managed_elsewhere: t.managed_elsewhere,
+            linked: okta_id
+                .as_ref()
+                .is_some_and(|id| links.users.contains_key(id)),
+        }),
+        mapped_username: mapped.map(|m| m.map(|u| u.as_str().to_owned())),
+        in_scope,
+        scope: scope_text,
+        status: okta_user.map(|u| describe_status(policy, u.status)),
+        skipped,
+        ops,
+        guard: full.guard,
+    }
+}
+
+fn find_okta_user<'a>(
+    login: &str,
+    desired: &'a OktaSnapshot,
+    current: &TargetSnapshot,
+    links: &Links,
+) -> Option<&'a OktaUser> {
+    if let Some(user) = desired
+        .users
+        .iter()
+        .find(|u| u.login.eq_ignore_ascii_case(login))
+    {
+        return Some(user);
+    }
+    let id = linked_id_of(login, current, links)?;
+    desired.users.iter().find(|u| u.id == id)
+}
+
+/// The Okta id linked to a target username, when `login` is one.
+fn linked_id_of(login: &str, current: &TargetSnapshot, links: &Links) -> Option<OktaUserId> {
+    let name = Username::parse(login).ok()?;
+    let user = current.users.iter().find(|u| u.username == name)?;
+    links
+        .users
+        .values()
+        .find(|l| {
+            l.username == user.username || (l.target_key.is_some() && l.target_key == user.key)
+        })
+        .map(|l| l.okta_id.clone())
+}
+
+fn find_target<'a>(
+    login: &str,
+    id: Option<&OktaUserId>,
+    current: &'a TargetSnapshot,
+    links: &Links,
+) -> Option<&'a TargetUser> {
+    if let Some(link) = id.and_then(|id| links.users.get(id)) {
+        let by_link = current.users.iter().find(|u| {
+            (link.target_key.is_some() && u.key == link.target_key) || u.username == link.username
+        });
+        if by_link.is_some() {
+            return by_link;
+        }
+    }
+    let name = Username::parse(login).ok()?;
+    current.users.iter().find(|u| u.username == name)
+}
+
+fn describe_status(policy: &CompiledPolicy, status: OktaStatus) -> String {
+    let imported = if policy.is_importable(status) {
+        "imported when missing"
+    } else {
+        "not imported (scope.import_statuses)"
+    };
+    let class = match status_class(status) {
+        StatusClass::Active => "counts as active",
+        StatusClass::Inactive => "counts as inactive",
+        StatusClass::NotYetActive => "is not yet active; a linked user's state is left alone",
+    };
+    format!("{} {class}; {imported}", status.as_str())
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "User {}", self.login)?;
+        match &self.okta {
+            Some(o) => writeln!(
+                f,
+                "  Okta: {} ({}), status {}",
+                o.login,
+                o.id,
+                o.status.as_str()
+            )?,
+            None => writeln!(f, "  Okta: no user with this login")?,
+        }
+        if let Some(status) = &self.status {
+            writeln!(f, "  Status: {status}")?;
+        }
+        match &self.mapped_username {
+            Some(Ok(name)) => writeln!(f, "  Mapped username: {name}")?,
+            Some(Err(problem)) => writeln!(f, "  Mapped username: unusable ({problem})")?,
+            None => {}
+        }
+        let scope = if self.in_scope {
+            "in scope"
+        } else {
+            "out of scope"
+        };
+        writeln!(f, "  Scope: {scope}: {}", self.scope)?;
+        match &self.target {
+            Some(t) => {
+                let state = if t.active { "active" } else { "inactive" };
+                let owner = if t.linked {
+                    "linked to Okta"
+                } else {
+                    "not linked"
+                };
+                let ro = if t.managed_elsewhere {
+                    ", read-only directory"
+                } else {
+                    ""
+                };
+                writeln!(
+                    f,
+                    "  Target: {} ({}), {state}, {owner}{ro}",
+                    t.username, t.display_name
+                )?;
+            }
+            None => writeln!(f, "  Target: no such user")?,
+        }
+        if let Some(reason) = &self.skipped {
+            writeln!(f, "  Skipped: {reason}")?;
+        }
+        if self.ops.is_empty() {
+            writeln!(f, "  Next sync: no changes")?;
+        } else {
+            writeln!(f, "  Next sync:")?;
+            for op in &self.ops {
+                writeln!(f, "    - {} [{}]", op.op, op.rule)?;
+            }
+        }
+        match &self.guard {
+            Guard::Proceed => Ok(()),
+            Guard::Partial { reasons, .. } => writeln!(
+                f,
+                "  Note: the Okta read was incomplete ({}); nothing destructive is planned",
+                reasons.join("; ")
+            ),
+            Guard::Held { reasons } => writeln!(
+                f,
+                "  Note: the plan is held for approval ({})",
+                reasons.join("; ")
+            ),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Guards: the checks between planning and applying that stop the failures sync
+//! tools are most blamed for (mass deprovisioning from a partial read or a config
+//! slip).
+//!
+//! From an incomplete Okta snapshot no destructive op is planned at all (creates
+//! and updates still go ahead, and the run ends partial). From a complete one, a
+//! plan whose destructive ops exceed the safety limits is held for approval.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Plan;
+use crate::policy::SafetyLimits;
+use crate::snapshot::Completeness;
+
+/// The guard's decision about a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Guard {
+    /// Apply everything.
+    Proceed,
+    /// The Okta read was incomplete: destructive ops were left out of the plan and
+    /// the run must end partial with these reasons.
+    Partial {
+        reasons: Vec<String>,
+        withheld: usize,
+    },
+    /// Too destructive: apply nothing destructive until an administrator approves.
+    Held { reasons: Vec<String> },
+}
+
+impl Guard {
+    #[must_use]
+    pub fn is_held(&self) -> bool {
+        matches!(self, Self::Held { .. })
+    }
+
+    #[must_use]
+    pub fn is_partial(&self) -> bool {
+        matches!(self, Self::Partial { .. })
+    }
+}
+
+/// Decides the guard for a planned (sorted) set of ops, removing destructive ops
+/// when the read was incomplete. `managed_users` is the number of linked users.
+pub(crate) fn apply(
+    plan: &mut Plan,
+    completeness: &Completeness,
+    limits: &SafetyLimits,
+    managed_users: usize,
+) {
+    if let Completeness::Incomplete { reasons } = completeness {
+        let before = plan.ops.len();
+        plan.ops.retain(|p| !p.op.is_destructive());
+        let withheld = before - plan.ops.len();
+        let mut reasons = reasons.clone();
+        if reasons.is_empty() {
+            reasons.push("the Okta read was incomplete".into());
+        }
+        plan.guard = Guard::Partial { reasons, withheld };
+        return;
+    }
+    plan.guard = decide_hold(plan, limits, managed_users);
+}
+
+fn decide_hold(plan: &Plan, limits: &SafetyLimits, managed_users: usize) -> Guard {
+    let destructive: Vec<_> = plan.ops.iter().filter(|p| p.op.is_destructive()).collect();
+    let count = destructive.len();
+    let users: HashSet<_> = destructive.iter().filter_map(|p| p.op.username()).collect();
+    let mut reasons = Vec::new();
+    if count > limits.max_destructive as usize {
+        reasons.push(format!(
+            "{count} destructive operations planned, more than the limit of {} (limits.max_destructive)",
+            limits.max_destructive
+        ));
+    }
+    if managed_users > 0 && count > limits.percent_applies_above as usize {
+        #[allow(clippy::cast_precision_loss)] // user counts are far below 2^52
+        let percent = users.len() as f64 * 100.0 / managed_users as f64;
+        if percent > limits.max_destructive_percent {
+            reasons.push(format!(
+                "destructive operations touch {} of {managed_users} managed users ({percent:.1}%), more than {}% (limits.max_destructive_percent)",
+                users.len(),
+                limits.max_destructive_percent
+            ));
+        }
+    }
+    if reasons.is_empty() {
+        Guard::Proceed
+    } else {
+        Guard::Held { reasons }
+    }
+}

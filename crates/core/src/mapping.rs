@@ -1,0 +1,433 @@
+//! Mapping: a [`SyncPolicy`] compiled for planning, and how an Okta user becomes a
+//! target user (username, display name, e-mail) and an Okta group a target group.
+//!
+//! Compiling validates every regex and name once, up front, and reports every
+//! problem with the field it came from, so a bad setting is refused before a run
+//! instead of failing per user. Username validity depends on the target product,
+//! which [`TargetConstraints`] describes.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{Email, GroupName, IdError, Username};
+use crate::policy::{SyncPolicy, UsernameRule};
+use crate::replace::{Rewrite, RewriteError};
+use crate::snapshot::{OktaStatus, OktaUser};
+
+/// One invalid setting: the field and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    /// The setting's path, e.g. `username.regex` or `default_groups_new_users[2]`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Every problem found while compiling a policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{}", self.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct PolicyError {
+    pub problems: Vec<FieldProblem>,
+}
+
+/// What the target product accepts as a username.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetConstraints {
+    /// Confluence rejects upper case on create, so mapped names are lower-cased first.
+    pub lowercase_usernames: bool,
+    pub max_username_len: usize,
+    /// Characters the product refuses in a username (besides whitespace and controls).
+    pub forbidden_username_chars: String,
+    /// Names the product reserves.
+    pub reserved_usernames: Vec<String>,
+}
+
+impl TargetConstraints {
+    /// Jira Data Center: usernames up to 255 characters, no whitespace.
+    #[must_use]
+    pub fn jira() -> Self {
+        Self {
+            lowercase_usernames: false,
+            max_username_len: 255,
+            forbidden_username_chars: String::new(),
+            reserved_usernames: Vec::new(),
+        }
+    }
+
+    /// Confluence Data Center: lower case, no whitespace, none of `\ , + < > ' "`, not `anonymous`.
+    #[must_use]
+    pub fn confluence() -> Self {
+        Self {
+            lowercase_usernames: true,
+            max_username_len: 255,
+            forbidden_username_chars: "\\,+<>'\"".into(),
+            reserved_usernames: vec!["anonymous".into()],
+        }
+    }
+
+    /// Turns a mapped name into a username the target accepts, or says why not.
+    ///
+    /// # Errors
+    /// A sentence naming the problem (whitespace, a forbidden character, length, ...).
+    pub fn username(&self, raw: &str) -> Result<Username, String> {
+        let name = if self.lowercase_usernames {
+            raw.to_lowercase()
+        } else {
+            raw.to_owned()
+        };
+        if let Some(c) = name.chars().find(|c| c.is_whitespace()) {
+            return Err(format!("contains whitespace ({c:?})"));
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|c| self.forbidden_username_chars.contains(*c))
+        {
+            return Err(format!("contains {c:?}, which the target does not allow"));
+        }
+        let len = name.chars().count();
+        if len > self.max_username_len {
+            return Err(format!(
+                "is {len} characters long, at most {} allowed",
+                self.max_username_len
+            ));
+        }
+        if self
+            .reserved_usernames
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(&name))
+        {
+            return Err("is reserved by the target".into());
+        }
+        Username::parse(name).map_err(|e| match e {
+            IdError::Empty { .. } => "is empty".to_owned(),
+            other => other.to_string(),
+        })
+    }
+}
+
+/// A policy checked and ready for planning.
+#[derive(Debug, Clone)]
+pub struct CompiledPolicy {
+    pub(crate) policy: SyncPolicy,
+    username: Option<Rewrite>,
+    group_rewrite: Option<Rewrite>,
+    pub(crate) group_include: Option<regex::Regex>,
+    pub(crate) group_exclude: Option<regex::Regex>,
+    /// Lower-cased Okta group names whose members are in scope (empty: everyone).
+    pub(crate) only_members_of: HashSet<String>,
+    pub(crate) protected: HashSet<Username>,
+    pub(crate) default_groups_new: Vec<GroupName>,
+    pub(crate) default_groups_all: Vec<GroupName>,
+}
+
+impl CompiledPolicy {
+    /// Validates and compiles `policy`.
+    ///
+    /// # Errors
+    /// [`PolicyError`] listing every invalid field, e.g.
+    /// `username.regex: unclosed group`.
+    pub fn compile(policy: &SyncPolicy) -> Result<Self, PolicyError> {
+        let mut problems = Vec::new();
+        let mut report =
+            |field: String, message: String| problems.push(FieldProblem { field, message });
+        let username = compile_rewrite(
+            "username",
+            &policy.username.regex,
+            &policy.username.replacement,
+            &mut report,
+        );
+        let naming = &policy.group_naming;
+        let group_rewrite = compile_rewrite(
+            "group_naming",
+            &naming.regex,
+            &naming.replacement,
+            &mut report,
+        );
+        let group_include = compile_regex(
+            "scope.group_include",
+            policy.scope.group_include.as_deref(),
+            &mut report,
+        );
+        let group_exclude = compile_regex(
+            "scope.group_exclude",
+            policy.scope.group_exclude.as_deref(),
+            &mut report,
+        );
+        let mut only_members_of = HashSet::new();
+        for (i, name) in policy.scope.only_members_of.iter().enumerate() {
+            if name.trim().is_empty() {
+                report(
+                    format!("scope.only_members_of[{i}]"),
+                    "must name an Okta group, not be empty".into(),
+                );
+            }
+            only_members_of.insert(name.to_lowercase());
+        }
+        let mut protected = HashSet::new();
+        for (i, name) in policy.protected_accounts.iter().enumerate() {
+            match Username::parse(name.as_str()) {
+                Ok(u) => {
+                    protected.insert(u);
+                }
+                Err(e) => report(format!("protected_accounts[{i}]"), e.to_string()),
+            }
+        }
+        let default_groups_new = group_list(
+            "default_groups_new_users",
+            &policy.default_groups_new_users,
+            &mut report,
+        );
+        let default_groups_all = group_list(
+            "default_groups_all_users",
+            &policy.default_groups_all_users,
+            &mut report,
+        );
+        check_scalars(policy, &mut report);
+        if !problems.is_empty() {
+            return Err(PolicyError { problems });
+        }
+        Ok(Self {
+            policy: policy.clone(),
+            username,
+            group_rewrite,
+            group_include,
+            group_exclude,
+            only_members_of,
+            protected,
+            default_groups_new,
+            default_groups_all,
+        })
+    }
+
+    /// The policy this was compiled from.
+    #[must_use]
+    pub fn policy(&self) -> &SyncPolicy {
+        &self.policy
+    }
+
+    /// The login after "Regex on Username" (the login itself when the regex does not match).
+    #[must_use]
+    pub fn map_login(&self, login: &str) -> String {
+        match &self.username {
+            Some(rewrite) => rewrite
+                .apply(login)
+                .map_or_else(|| login.to_owned(), |c| c.into_owned()),
+            None => login.to_owned(),
+        }
+    }
+
+    /// The display name: the configured attribute when set, else `firstName lastName`,
+    /// else the login (targets refuse an empty display name).
+    #[must_use]
+    pub fn display_name(&self, user: &OktaUser) -> String {
+        let attribute = &self.policy.attributes.display_name;
+        if !attribute.is_empty()
+            && let Some(value) = user.attribute(attribute)
+        {
+            return value.trim().to_owned();
+        }
+        let parts: Vec<&str> = ["firstName", "lastName"]
+            .iter()
+            .filter_map(|a| user.attribute(a))
+            .map(str::trim)
+            .collect();
+        if parts.is_empty() {
+            user.login.clone()
+        } else {
+            parts.join(" ")
+        }
+    }
+
+    /// The e-mail from the configured attribute; `None` when absent or not e-mail-shaped.
+    #[must_use]
+    pub fn email(&self, user: &OktaUser) -> Option<Email> {
+        user.attribute(&self.policy.attributes.email)
+            .map(str::trim)
+            .filter(|v| v.contains('@'))
+            .and_then(|v| Email::parse(v).ok())
+    }
+
+    /// The target group name for an Okta group name: optional rewrite, then the prefix.
+    ///
+    /// # Errors
+    /// [`IdError`] when the result is not a usable group name.
+    pub fn group_name(&self, okta_name: &str) -> Result<GroupName, IdError> {
+        let rewritten = match &self.group_rewrite {
+            Some(rewrite) => rewrite
+                .apply(okta_name)
+                .map_or_else(|| okta_name.to_owned(), |c| c.into_owned()),
+            None => okta_name.to_owned(),
+        };
+        GroupName::parse(format!("{}{rewritten}", self.policy.group_naming.prefix))
+    }
+
+    /// Protected accounts: the policy's list plus the credential's own account.
+    #[must_use]
+    pub fn is_protected(&self, username: &Username, credential: Option<&Username>) -> bool {
+        credential == Some(username) || self.protected.contains(username)
+    }
+
+    /// Whether a missing user with this status is created.
+    #[must_use]
+    pub fn is_importable(&self, status: OktaStatus) -> bool {
+        self.policy.scope.import_statuses.contains(&status)
+    }
+
+    #[must_use]
+    pub fn default_groups_new_users(&self) -> &[GroupName] {
+        &self.default_groups_new
+    }
+
+    #[must_use]
+    pub fn default_groups_all_users(&self) -> &[GroupName] {
+        &self.default_groups_all
+    }
+}
+
+fn compile_rewrite(
+    field: &str,
+    regex: &str,
+    replacement: &str,
+    report: &mut impl FnMut(String, String),
+) -> Option<Rewrite> {
+    if regex.is_empty() {
+        if !replacement.is_empty() {
+            report(
+                format!("{field}.replacement"),
+                format!("is set but {field}.regex is empty; set both or neither"),
+            );
+        }
+        return None;
+    }
+    match Rewrite::new(regex, replacement) {
+        Ok(r) => Some(r),
+        Err(RewriteError::Regex(m)) => {
+            report(format!("{field}.regex"), m);
+            None
+        }
+        Err(RewriteError::Replacement(m)) => {
+            report(format!("{field}.replacement"), m);
+            None
+        }
+    }
+}
+
+fn compile_regex(
+    field: &str,
+    regex: Option<&str>,
+    report: &mut impl FnMut(String, String),
+) -> Option<regex::Regex> {
+    let regex = regex.filter(|r| !r.is_empty())?;
+    match crate::replace::compile(regex) {
+        Ok(r) => Some(r),
+        Err(m) => {
+            report(field.to_owned(), m);
+            None
+        }
+    }
+}
+
+fn group_list(
+    field: &str,
+    names: &[String],
+    report: &mut impl FnMut(String, String),
+) -> Vec<GroupName> {
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        match GroupName::parse(name.as_str()) {
+            Ok(g) if !out.contains(&g) => out.push(g),
+            Ok(_) => {}
+            Err(e) => report(format!("{field}[{i}]"), e.to_string()),
+        }
+    }
+    out
+}
+
+fn check_scalars(policy: &SyncPolicy, report: &mut impl FnMut(String, String)) {
+    if policy.attributes.email.trim().is_empty() {
+        report(
+            "attributes.email".into(),
+            "must name an Okta profile attribute, e.g. \"email\"".into(),
+        );
+    }
+    if policy.group_naming.prefix.chars().any(char::is_control) {
+        report(
+            "group_naming.prefix".into(),
+            "contains a control character".into(),
+        );
+    }
+    let percent = policy.limits.max_destructive_percent;
+    if !(0.0..=100.0).contains(&percent) {
+        report(
+            "limits.max_destructive_percent".into(),
+            format!("is {percent}; use a share between 0 and 100"),
+        );
+    }
+}
+
+/// What the console's live tester shows for one login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsernamePreview {
+    /// The login after the regex and replacement.
+    pub mapped: String,
+    /// False when the regex did not match (the login is used as it is).
+    pub matched: bool,
+    pub jira: UsernameVerdict,
+    pub confluence: UsernameVerdict,
+}
+
+/// Whether a mapped name is usable in one product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum UsernameVerdict {
+    Valid { username: String },
+    Invalid { problem: String },
+}
+
+impl UsernameVerdict {
+    fn of(result: Result<Username, String>) -> Self {
+        match result {
+            Ok(u) => Self::Valid {
+                username: u.as_str().to_owned(),
+            },
+            Err(problem) => Self::Invalid { problem },
+        }
+    }
+}
+
+/// Applies a username rule to one login, for the console's live tester.
+///
+/// # Errors
+/// [`PolicyError`] naming `username.regex` or `username.replacement` when the rule is invalid.
+pub fn preview_username(rule: &UsernameRule, login: &str) -> Result<UsernamePreview, PolicyError> {
+    let mut problems = Vec::new();
+    let rewrite = compile_rewrite(
+        "username",
+        &rule.regex,
+        &rule.replacement,
+        &mut |field, message| {
+            problems.push(FieldProblem { field, message });
+        },
+    );
+    if !problems.is_empty() {
+        return Err(PolicyError { problems });
+    }
+    let (mapped, matched) = match rewrite.as_ref().map(|r| r.apply(login)) {
+        Some(Some(out)) => (out.into_owned(), true),
+        Some(None) => (login.to_owned(), false),
+        None => (login.to_owned(), true),
+    };
+    Ok(UsernamePreview {
+        jira: UsernameVerdict::of(TargetConstraints::jira().username(&mapped)),
+        confluence: UsernameVerdict::of(TargetConstraints::confluence().username(&mapped)),
+        mapped,
+        matched,
+    })
+}

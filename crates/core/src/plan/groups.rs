@@ -1,0 +1,259 @@
+//! Group planning: target groups for in-scope Okta groups, their memberships,
+//! default groups, and (only when configured) deleting groups usersync created.
+//!
+//! Memberships are changed only in groups that come from Okta, and only for
+//! managed users: other members of those groups, and every other group, are left
+//! alone. A user is never removed from a default group for all managed users.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::ids::{GroupName, OktaGroupId, OktaUserId, Username};
+use crate::plan::context::{Context, Output};
+use crate::plan::ops::{Op, PlannedOp, Rule};
+use crate::plan::users::Managed;
+use crate::snapshot::OktaGroup;
+
+/// Where an in-scope Okta group lands in the target.
+struct GroupTarget {
+    name: GroupName,
+    /// Whether the target group exists now.
+    exists: bool,
+    /// The link or create op needed first, if any.
+    setup: Option<Op>,
+}
+
+/// Membership adds already planned in default groups, so the default-group pass
+/// does not plan them twice.
+type DefaultAdds = HashSet<(GroupName, Username)>;
+
+pub(crate) fn plan_groups(ctx: &Context<'_>, managed: &Managed<'_>, out: &mut Output) {
+    let defaults: HashSet<&GroupName> = ctx
+        .policy
+        .default_groups_all_users()
+        .iter()
+        .chain(ctx.policy.default_groups_new_users())
+        .collect();
+    let mut claimed: HashMap<GroupName, &OktaGroupId> = HashMap::new();
+    let mut default_adds = DefaultAdds::new();
+    for group in &ctx.desired.groups {
+        if ctx.policy.group_scope(group).is_err() {
+            continue;
+        }
+        let Some(target) = resolve(ctx, group, &mut claimed, out) else {
+            continue;
+        };
+        let members = memberships(ctx, group, &target, managed);
+        let needed = ctx.options.scope.is_full()
+            || members.iter().any(|p| matches!(p.op, Op::AddMember { .. }));
+        if let Some(setup) = target.setup.filter(|_| needed) {
+            out.push(
+                setup,
+                Rule::GroupFromOkta {
+                    okta_group: group.name.clone(),
+                },
+            );
+        }
+        for planned in members {
+            if let Op::AddMember { group, username } = &planned.op
+                && defaults.contains(group)
+            {
+                default_adds.insert((group.clone(), username.clone()));
+            }
+            out.ops.push(planned);
+        }
+    }
+    plan_default_groups(ctx, managed, &default_adds, out);
+    if ctx.options.scope.is_full() {
+        plan_group_deletions(ctx, out);
+    }
+}
+
+/// Finds or plans the target group of an Okta group; `None` (with a note) when it cannot be used.
+fn resolve<'a>(
+    ctx: &Context<'a>,
+    group: &'a OktaGroup,
+    claimed: &mut HashMap<GroupName, &'a OktaGroupId>,
+    out: &mut Output,
+) -> Option<GroupTarget> {
+    let link = ctx.links.groups.get(&group.id);
+    let name = match link {
+        Some(link) => link.target_name.clone(),
+        None => match ctx.policy.group_name(&group.name) {
+            Ok(name) => name,
+            Err(e) => {
+                out.notes.push(format!(
+                    "Okta group {:?} ({}) is not synced: its target name {e}",
+                    group.name, group.id
+                ));
+                return None;
+            }
+        },
+    };
+    let owner = ctx
+        .linked_groups
+        .get(&name)
+        .copied()
+        .filter(|&id| *id != group.id);
+    if let Some(other) = claimed.get(&name).copied().or(owner) {
+        out.notes.push(format!(
+            "Okta group {:?} ({}) is not synced: target group {name} already belongs to Okta group {other}",
+            group.name, group.id
+        ));
+        return None;
+    }
+    claimed.insert(name.clone(), &group.id);
+    let existing = ctx.target_groups.get(&name);
+    if existing.is_some_and(|g| g.managed_elsewhere) {
+        out.notes.push(format!(
+            "target group {name} is in a read-only directory: memberships from Okta group {:?} are not synced",
+            group.name
+        ));
+        return None;
+    }
+    let setup = match (existing.is_some(), link.is_some()) {
+        (true, true) => None,
+        (true, false) => Some(Op::LinkGroup {
+            okta_group_id: group.id.clone(),
+            name: name.clone(),
+        }),
+        (false, _) => Some(Op::CreateGroup {
+            okta_group_id: group.id.clone(),
+            name: name.clone(),
+        }),
+    };
+    Some(GroupTarget {
+        name,
+        exists: existing.is_some(),
+        setup,
+    })
+}
+
+/// Adds for managed members missing in the target group; removals for managed
+/// users the Okta group no longer has (never from a default group for all users).
+fn memberships(
+    ctx: &Context<'_>,
+    group: &OktaGroup,
+    target: &GroupTarget,
+    managed: &Managed<'_>,
+) -> Vec<PlannedOp> {
+    static NONE: BTreeSet<OktaUserId> = BTreeSet::new();
+    let desired = ctx.desired.memberships.get(&group.id).unwrap_or(&NONE);
+    let empty = BTreeSet::new();
+    let current = if target.exists {
+        ctx.current.memberships.get(&target.name).unwrap_or(&empty)
+    } else {
+        &empty
+    };
+    let rule = || Rule::MembershipFromOkta {
+        okta_group: group.name.clone(),
+    };
+    let mut ops = Vec::new();
+    for id in desired {
+        let Some(user) = managed.by_okta.get(id) else {
+            continue;
+        };
+        let is_member = user.current.is_some_and(|name| current.contains(name));
+        if !is_member && ctx.in_plan(id) {
+            let op = Op::AddMember {
+                group: target.name.clone(),
+                username: user.username.clone(),
+            };
+            ops.push(PlannedOp { op, rule: rule() });
+        }
+    }
+    if ctx.policy.default_groups_all_users().contains(&target.name) {
+        return ops;
+    }
+    for name in current {
+        let Some(&id) = managed.by_current_name.get(name) else {
+            continue;
+        };
+        if desired.contains(id) || !ctx.in_plan(id) {
+            continue;
+        }
+        let Some(user) = managed.by_okta.get(id) else {
+            continue;
+        };
+        let op = Op::RemoveMember {
+            group: target.name.clone(),
+            username: user.username.clone(),
+        };
+        ops.push(PlannedOp { op, rule: rule() });
+    }
+    ops
+}
+
+/// Default groups: for new users, and for every managed user.
+fn plan_default_groups(
+    ctx: &Context<'_>,
+    managed: &Managed<'_>,
+    already: &DefaultAdds,
+    out: &mut Output,
+) {
+    let all = ctx.policy.default_groups_all_users();
+    let new = ctx.policy.default_groups_new_users();
+    for group in all.iter().chain(new.iter().filter(|g| !all.contains(g))) {
+        let for_all = all.contains(group);
+        if !ctx.target_groups.contains_key(group) {
+            if !managed.by_okta.is_empty() {
+                out.notes.push(format!(
+                    "default group {group} does not exist in the target: create it there or remove it from the policy"
+                ));
+            }
+            continue;
+        }
+        let current = ctx.current.memberships.get(group);
+        let rule = if for_all {
+            Rule::DefaultGroupAllUsers
+        } else {
+            Rule::DefaultGroupNewUsers
+        };
+        for (id, user) in &managed.by_okta {
+            let applies = for_all || user.current.is_none();
+            let is_member = user
+                .current
+                .is_some_and(|n| current.is_some_and(|c| c.contains(n)));
+            if !applies || is_member || !ctx.in_plan(id) {
+                continue;
+            }
+            if already.contains(&(group.clone(), user.username.clone())) {
+                continue;
+            }
+            out.push(
+                Op::AddMember {
+                    group: group.clone(),
+                    username: user.username.clone(),
+                },
+                rule.clone(),
+            );
+        }
+    }
+}
+
+/// Groups usersync created whose Okta group is gone, when `delete_groups` is on.
+fn plan_group_deletions(ctx: &Context<'_>, out: &mut Output) {
+    if !ctx.policy.policy().delete_groups {
+        return;
+    }
+    for (okta_id, link) in &ctx.links.groups {
+        if ctx.okta_groups.contains_key(okta_id) || !link.created_by_usersync {
+            continue;
+        }
+        if ctx
+            .target_groups
+            .get(&link.target_name)
+            .is_some_and(|g| !g.managed_elsewhere)
+        {
+            let op = Op::DeleteGroup {
+                okta_group_id: okta_id.clone(),
+                name: link.target_name.clone(),
+            };
+            out.push(
+                op,
+                Rule::GroupGoneFromOkta {
+                    okta_group: okta_id.to_string(),
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! The plan's vocabulary: typed operations, the rules that cause them, and the
+//! users the planner had to skip.
+//!
+//! These types are the stable JSON form of a plan (the engine stores ops as JSON
+//! and `usersync plan --output json` prints them), so every enum is internally
+//! tagged with `kind` and spelled in snake_case. Add variants and fields only;
+//! never rename or remove one.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{Email, GroupName, OktaGroupId, OktaUserId, TargetUserKey, Username};
+use crate::policy::DepartedPolicy;
+use crate::snapshot::OktaStatus;
+
+/// One change to make in the target (or, for links, in usersync's own records).
+///
+/// `CreateUser` and `CreateGroup` imply a new identity link (the engine records it
+/// once the write succeeds, with `created_by_usersync` for groups); `LinkUser` and
+/// `LinkGroup` adopt an existing target object and write nothing remotely.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Op {
+    LinkUser {
+        okta_id: OktaUserId,
+        username: Username,
+        key: Option<TargetUserKey>,
+    },
+    LinkGroup {
+        okta_group_id: OktaGroupId,
+        name: GroupName,
+    },
+    CreateGroup {
+        okta_group_id: OktaGroupId,
+        name: GroupName,
+    },
+    RenameUser {
+        okta_id: OktaUserId,
+        from: Username,
+        to: Username,
+    },
+    CreateUser {
+        okta_id: OktaUserId,
+        username: Username,
+        display_name: String,
+        email: Option<Email>,
+        active: bool,
+    },
+    UpdateUser {
+        okta_id: OktaUserId,
+        /// The username after any rename in the same plan.
+        username: Username,
+        changes: UserChanges,
+    },
+    ReactivateUser {
+        okta_id: OktaUserId,
+        username: Username,
+    },
+    AddMember {
+        group: GroupName,
+        username: Username,
+    },
+    RemoveMember {
+        group: GroupName,
+        username: Username,
+    },
+    DeactivateUser {
+        okta_id: OktaUserId,
+        username: Username,
+    },
+    DeleteUser {
+        okta_id: OktaUserId,
+        username: Username,
+    },
+    DeleteGroup {
+        okta_group_id: OktaGroupId,
+        name: GroupName,
+    },
+}
+
+/// The attributes an `UpdateUser` changes; `None` means unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UserChanges {
+    pub display_name: Option<Change<String>>,
+    pub email: Option<Change<Option<Email>>>,
+}
+
+impl UserChanges {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.display_name.is_none() && self.email.is_none()
+    }
+}
+
+/// An attribute's value before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change<T> {
+    pub from: T,
+    pub to: T,
+}
+
+/// The kind of an [`Op`], in dependency order: applying ops sorted by kind never
+/// adds a member to a group or user that does not exist yet, and removes before
+/// it deactivates or deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    LinkUser,
+    LinkGroup,
+    CreateGroup,
+    RenameUser,
+    CreateUser,
+    UpdateUser,
+    ReactivateUser,
+    AddMember,
+    RemoveMember,
+    DeactivateUser,
+    DeleteUser,
+    DeleteGroup,
+}
+
+impl OpKind {
+    /// Every kind, in dependency order.
+    pub const ALL: [OpKind; 12] = [
+        Self::LinkUser,
+        Self::LinkGroup,
+        Self::CreateGroup,
+        Self::RenameUser,
+        Self::CreateUser,
+        Self::UpdateUser,
+        Self::ReactivateUser,
+        Self::AddMember,
+        Self::RemoveMember,
+        Self::DeactivateUser,
+        Self::DeleteUser,
+        Self::DeleteGroup,
+    ];
+
+    /// The snake_case spelling used in JSON and tables.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LinkUser => "link_user",
+            Self::LinkGroup => "link_group",
+            Self::CreateGroup => "create_group",
+            Self::RenameUser => "rename_user",
+            Self::CreateUser => "create_user",
+            Self::UpdateUser => "update_user",
+            Self::ReactivateUser => "reactivate_user",
+            Self::AddMember => "add_member",
+            Self::RemoveMember => "remove_member",
+            Self::DeactivateUser => "deactivate_user",
+            Self::DeleteUser => "delete_user",
+            Self::DeleteGroup => "delete_group",
+        }
+    }
+
+    /// Deactivations, deletions and membership removals: what the guards hold back.
+    #[must_use]
+    pub fn is_destructive(self) -> bool {
+        matches!(
+            self,
+            Self::RemoveMember | Self::DeactivateUser | Self::DeleteUser | Self::DeleteGroup
+        )
+    }
+}
+
+impl fmt::Display for OpKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Op {
+    #[must_use]
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Self::LinkUser { .. } => OpKind::LinkUser,
+            Self::LinkGroup { .. } => OpKind::LinkGroup,
+            Self::CreateGroup { .. } => OpKind::CreateGroup,
+            Self::RenameUser { .. } => OpKind::RenameUser,
+            Self::CreateUser { .. } => OpKind::CreateUser,
+            Self::UpdateUser { .. } => OpKind::UpdateUser,
+            Self::ReactivateUser { .. } => OpKind::ReactivateUser,
+            Self::AddMember { .. } => OpKind::AddMember,
+            Self::RemoveMember { .. } => OpKind::RemoveMember,
+            Self::DeactivateUser { .. } => OpKind::DeactivateUser,
+            Self::DeleteUser { .. } => OpKind::DeleteUser,
+            Self::DeleteGroup { .. } => OpKind::DeleteGroup,
+        }
+    }
+
+    #[must_use]
+    pub fn is_destructive(&self) -> bool {
+        self.kind().is_destructive()
+    }
+
+    /// The Okta user the op is about, when it is about one user.
+    #[must_use]
+    pub fn okta_user(&self) -> Option<&OktaUserId> {
+        match self {
+            Self::LinkUser { okta_id, .. }
+            | Self::RenameUser { okta_id, .. }
+            | Self::CreateUser { okta_id, .. }
+            | Self::UpdateUser { okta_id, .. }
+            | Self::ReactivateUser { okta_id, .. }
+            | Self::DeactivateUser { okta_id, .. }
+            | Self::DeleteUser { okta_id, .. } => Some(okta_id),
+            _ => None,
+        }
+    }
+
+    /// The target username the op touches (the new name for a rename).
+    #[must_use]
+    pub fn username(&self) -> Option<&Username> {
+        match self {
+            Self::LinkUser { username, .. }
+            | Self::CreateUser { username, .. }
+            | Self::UpdateUser { username, .. }
+            | Self::ReactivateUser { username, .. }
+            | Self::AddMember { username, .. }
+            | Self::RemoveMember { username, .. }
+            | Self::DeactivateUser { username, .. }
+            | Self::DeleteUser { username, .. } => Some(username),
+            Self::RenameUser { to, .. } => Some(to),
+            _ => None,
+        }
+    }
+
+    /// The target group the op touches.
+    #[must_use]
+    pub fn group(&self) -> Option<&GroupName> {
+        match self {
+            Self::LinkGroup { name, .. }
+            | Self::CreateGroup { name, .. }
+            | Self::DeleteGroup { name, .. } => Some(name),
+            Self::AddMember { group, .. } | Self::RemoveMember { group, .. } => Some(group),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::LinkUser {
+                okta_id, username, ..
+            } => {
+                write!(f, "link existing user {username} to Okta user {okta_id}")
+            }
+            Self::LinkGroup {
+                okta_group_id,
+                name,
+            } => {
+                write!(
+                    f,
+                    "link existing group {name} to Okta group {okta_group_id}"
+                )
+            }
+            Self::CreateGroup { name, .. } => write!(f, "create group {name}"),
+            Self::RenameUser { from, to, .. } => write!(f, "rename user {from} to {to}"),
+            Self::CreateUser {
+                username,
+                display_name,
+                email,
+                active,
+                ..
+            } => {
+                let email = email.as_ref().map_or("no e-mail", Email::as_str);
+                let state = if *active { "active" } else { "inactive" };
+                write!(
+                    f,
+                    "create {state} user {username} ({display_name}, {email})"
+                )
+            }
+            Self::UpdateUser {
+                username, changes, ..
+            } => {
+                write!(f, "update user {username}:")?;
+                if let Some(c) = &changes.display_name {
+                    write!(f, " display name {:?} -> {:?}", c.from, c.to)?;
+                }
+                if let Some(c) = &changes.email {
+                    let show =
+                        |e: &Option<Email>| e.as_ref().map_or("none", Email::as_str).to_owned();
+                    write!(f, " e-mail {} -> {}", show(&c.from), show(&c.to))?;
+                }
+                Ok(())
+            }
+            Self::ReactivateUser { username, .. } => write!(f, "reactivate user {username}"),
+            Self::AddMember { group, username } => write!(f, "add {username} to group {group}"),
+            Self::RemoveMember { group, username } => {
+                write!(f, "remove {username} from group {group}")
+            }
+            Self::DeactivateUser { username, .. } => write!(f, "deactivate user {username}"),
+            Self::DeleteUser { username, .. } => write!(f, "delete user {username}"),
+            Self::DeleteGroup { name, .. } => write!(f, "delete group {name}"),
+        }
+    }
+}
+
+/// Why an op was planned: the product setting or policy rule that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Rule {
+    /// "Enable Import Users": the user is in scope, importable and missing in the target.
+    ImportUsers { status: OktaStatus },
+    /// "Enable Update Users": a linked user's profile or login changed in Okta.
+    UpdateUsers,
+    /// "Enable/Disable Users": the user's Okta status says active or inactive.
+    EnableDisableUsers { status: OktaStatus },
+    /// A linked user is gone from a complete Okta read.
+    Departed { policy: DepartedPolicy },
+    /// A linked user is still in Okta but no longer in the app's scope.
+    ScopeExit {
+        policy: DepartedPolicy,
+        reason: String,
+    },
+    /// "Adopt existing": an unlinked target user has the username the mapping gives.
+    AdoptExisting,
+    /// An in-scope Okta group needs its target group.
+    GroupFromOkta { okta_group: String },
+    /// Membership mirrors the members of this Okta group.
+    MembershipFromOkta { okta_group: String },
+    /// A configured default group for newly created users.
+    DefaultGroupNewUsers,
+    /// A configured default group for every managed user.
+    DefaultGroupAllUsers,
+    /// "Delete groups": usersync created the group and the Okta group is gone.
+    GroupGoneFromOkta { okta_group: String },
+}
+
+fn policy_word(policy: DepartedPolicy) -> &'static str {
+    match policy {
+        DepartedPolicy::Deactivate => "deactivate",
+        DepartedPolicy::Keep => "keep",
+        DepartedPolicy::Delete => "delete",
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ImportUsers { status } => write!(
+                f,
+                "Import Users: {} in Okta and missing in the target",
+                status.as_str()
+            ),
+            Self::UpdateUsers => f.write_str("Update Users: profile or login changed in Okta"),
+            Self::EnableDisableUsers { status } => {
+                write!(f, "Enable/Disable Users: {} in Okta", status.as_str())
+            }
+            Self::Departed { policy } => write!(
+                f,
+                "Departed users ({}): no longer in Okta",
+                policy_word(*policy)
+            ),
+            Self::ScopeExit { policy, reason } => {
+                write!(f, "Scope exit ({}): {reason}", policy_word(*policy))
+            }
+            Self::AdoptExisting => {
+                f.write_str("Adopt existing: a target user already has the mapped username")
+            }
+            Self::GroupFromOkta { okta_group } => write!(f, "Group from Okta group {okta_group}"),
+            Self::MembershipFromOkta { okta_group } => {
+                write!(f, "Membership from Okta group {okta_group}")
+            }
+            Self::DefaultGroupNewUsers => f.write_str("Default group for new users"),
+            Self::DefaultGroupAllUsers => f.write_str("Default group for all managed users"),
+            Self::GroupGoneFromOkta { okta_group } => write!(
+                f,
+                "Delete groups: created by usersync and Okta group {okta_group} is gone"
+            ),
+        }
+    }
+}
+
+/// An op and the rule that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedOp {
+    pub op: Op,
+    pub rule: Rule,
+}
+
+impl fmt::Display for PlannedOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} [{}]", self.op, self.rule)
+    }
+}
+
+/// An Okta user the planner left alone on purpose, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedUser {
+    pub okta_id: OktaUserId,
+    pub login: String,
+    pub reason: SkipReason,
+}
+
+/// Why a user was skipped; each is a per-user error or a deliberate hands-off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The mapping gave something the target cannot use as a username.
+    InvalidUsername { username: String, problem: String },
+    /// Another Okta user (or an existing target user) claims the same username.
+    Collision { username: String, with: String },
+    /// The target user is protected (policy list or the credential's own account).
+    Protected { username: String },
+    /// The target user lives in a read-only directory.
+    ManagedElsewhere { username: String },
+    /// A target user has the username but adopting existing users is off.
+    ExistsNotAdopted { username: String },
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidUsername { username, problem } => {
+                write!(
+                    f,
+                    "mapped username {username:?} is not valid in the target: {problem}"
+                )
+            }
+            Self::Collision { username, with } => {
+                write!(f, "mapped username {username:?} is also claimed by {with}")
+            }
+            Self::Protected { username } => {
+                write!(f, "target user {username} is protected and never changed")
+            }
+            Self::ManagedElsewhere { username } => write!(
+                f,
+                "target user {username} is in a read-only directory and managed elsewhere"
+            ),
+            Self::ExistsNotAdopted { username } => write!(
+                f,
+                "target user {username} exists, is not linked, and adopting existing users is off"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for SkippedUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.login, self.okta_id, self.reason)
+    }
+}
