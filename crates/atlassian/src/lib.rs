@@ -7,6 +7,7 @@
 //! halfway through. Wire types stay private to each client module.
 
 mod error;
+pub mod http;
 
 pub use error::{TargetError, TargetResult};
 
