@@ -253,3 +253,53 @@ impl fmt::Display for Explanation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::mapping::{CompiledPolicy, TargetConstraints};
+    use crate::plan::PlanOptions;
+    use crate::plan::tests::World;
+    use crate::snapshot::OktaStatus;
+
+    #[test]
+    fn explain_says_state_mapping_scope_and_the_planned_ops_with_rules() {
+        let mut world = World::new()
+            .synced_user("u1", "alice@x.org")
+            .okta_group("g1", "devs", &[])
+            .target_group("devs", &["alice"])
+            .link_group("g1", "devs", true);
+        world.okta.users[0].status = OktaStatus::Suspended;
+        let policy = CompiledPolicy::compile(&world.policy).unwrap();
+        let options = PlanOptions::full(TargetConstraints::jira(), None);
+        let e = super::explain(
+            "ALICE@x.org",
+            &world.okta,
+            &world.target,
+            &world.links,
+            &policy,
+            &options,
+        );
+        assert_eq!(
+            e.to_string(),
+            "User ALICE@x.org\n  Okta: alice@x.org (u1), status SUSPENDED\n  Status: SUSPENDED counts as inactive; not imported (scope.import_statuses)\n  Mapped username: alice\n  Scope: in scope: every Okta user is in scope (scope.only_members_of is empty)\n  Target: alice (alice Doe), active, linked to Okta\n  Next sync:\n    - remove alice from group devs [Membership from Okta group devs]\n    - deactivate user alice [Enable/Disable Users: SUSPENDED in Okta]\n"
+        );
+        let by_username = super::explain(
+            "alice",
+            &world.okta,
+            &world.target,
+            &world.links,
+            &policy,
+            &options,
+        );
+        assert_eq!(by_username.ops, e.ops);
+        let nobody = super::explain(
+            "zed@x.org",
+            &world.okta,
+            &world.target,
+            &world.links,
+            &policy,
+            &options,
+        );
+        assert!(nobody.okta.is_none() && nobody.target.is_none() && nobody.ops.is_empty());
+    }
+}

@@ -5,9 +5,9 @@
 //! managed users: other members of those groups, and every other group, are left
 //! alone. A user is never removed from a default group for all managed users.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
-use crate::ids::{GroupName, OktaGroupId, OktaUserId, Username};
+use crate::ids::{GroupName, OktaGroupId, Username};
 use crate::plan::context::{Context, Output};
 use crate::plan::ops::{Op, PlannedOp, Rule};
 use crate::plan::users::Managed;
@@ -35,6 +35,7 @@ pub(crate) fn plan_groups(ctx: &Context<'_>, managed: &Managed<'_>, out: &mut Ou
         .collect();
     let mut claimed: HashMap<GroupName, &OktaGroupId> = HashMap::new();
     let mut default_adds = DefaultAdds::new();
+    let mut stamps = Stamps::new(managed.users.len());
     for group in &ctx.desired.groups {
         if ctx.policy.group_scope(group).is_err() {
             continue;
@@ -42,7 +43,7 @@ pub(crate) fn plan_groups(ctx: &Context<'_>, managed: &Managed<'_>, out: &mut Ou
         let Some(target) = resolve(ctx, group, &mut claimed, out) else {
             continue;
         };
-        let members = memberships(ctx, group, &target, managed);
+        let members = memberships(ctx, group, &target, managed, &mut stamps);
         let needed = ctx.options.scope.is_full()
             || members.iter().any(|p| matches!(p.op, Op::AddMember { .. }));
         if let Some(setup) = target.setup.filter(|_| needed) {
@@ -103,6 +104,8 @@ fn resolve<'a>(
     }
     claimed.insert(name.clone(), &group.id);
     let existing = ctx.target_groups.get(&name);
+    // Keep the target's own spelling of an existing group.
+    let name = existing.map_or(name, |g| g.name.clone());
     if existing.is_some_and(|g| g.managed_elsewhere) {
         out.notes.push(format!(
             "target group {name} is in a read-only directory: memberships from Okta group {:?} are not synced",
@@ -128,6 +131,27 @@ fn resolve<'a>(
     })
 }
 
+/// Reusable per-group marks, indexed like [`Managed::users`]: a user is a current
+/// (or desired) member of the group being planned when their stamp equals its
+/// generation. Avoids a set allocation and string comparisons per group.
+pub(crate) struct Stamps {
+    generation: u32,
+    current: Vec<u32>,
+    desired: Vec<u32>,
+    members: Vec<u32>,
+}
+
+impl Stamps {
+    fn new(users: usize) -> Self {
+        Self {
+            generation: 0,
+            current: vec![0; users],
+            desired: vec![0; users],
+            members: Vec::new(),
+        }
+    }
+}
+
 /// Adds for managed members missing in the target group; removals for managed
 /// users the Okta group no longer has (never from a default group for all users).
 fn memberships(
@@ -135,50 +159,56 @@ fn memberships(
     group: &OktaGroup,
     target: &GroupTarget,
     managed: &Managed<'_>,
+    stamps: &mut Stamps,
 ) -> Vec<PlannedOp> {
-    static NONE: BTreeSet<OktaUserId> = BTreeSet::new();
-    let desired = ctx.desired.memberships.get(&group.id).unwrap_or(&NONE);
-    let empty = BTreeSet::new();
-    let current = if target.exists {
-        ctx.current.memberships.get(&target.name).unwrap_or(&empty)
-    } else {
-        &empty
-    };
+    stamps.generation += 1;
+    let generation = stamps.generation;
+    stamps.members.clear();
+    if let Some(current) = ctx
+        .current
+        .memberships
+        .get(&target.name)
+        .filter(|_| target.exists)
+    {
+        for name in current {
+            if let Some(&i) = managed.by_current_name.get(name.folded()) {
+                stamps.current[i as usize] = generation;
+                stamps.members.push(i);
+            }
+        }
+    }
     let rule = || Rule::MembershipFromOkta {
         okta_group: group.name.clone(),
     };
     let mut ops = Vec::new();
-    for id in desired {
-        let Some(user) = managed.by_okta.get(id) else {
+    for id in ctx.desired.memberships.get(&group.id).into_iter().flatten() {
+        let Some(&i) = managed.by_okta.get(id) else {
             continue;
         };
-        let is_member = user.current.is_some_and(|name| current.contains(name));
-        if !is_member && ctx.in_plan(id) {
-            let op = Op::AddMember {
-                group: target.name.clone(),
-                username: user.username.clone(),
-            };
-            ops.push(PlannedOp { op, rule: rule() });
+        stamps.desired[i as usize] = generation;
+        if stamps.current[i as usize] != generation && ctx.in_plan(id) {
+            let username = managed.users[i as usize].username.clone();
+            ops.push(PlannedOp {
+                op: Op::AddMember {
+                    group: target.name.clone(),
+                    username,
+                },
+                rule: rule(),
+            });
         }
     }
     if ctx.policy.default_groups_all_users().contains(&target.name) {
         return ops;
     }
-    for name in current {
-        let Some(&id) = managed.by_current_name.get(name) else {
-            continue;
-        };
-        if desired.contains(id) || !ctx.in_plan(id) {
-            continue;
+    for &i in &stamps.members {
+        let user = &managed.users[i as usize];
+        if stamps.desired[i as usize] != generation && ctx.in_plan(user.okta_id) {
+            let op = Op::RemoveMember {
+                group: target.name.clone(),
+                username: user.username.clone(),
+            };
+            ops.push(PlannedOp { op, rule: rule() });
         }
-        let Some(user) = managed.by_okta.get(id) else {
-            continue;
-        };
-        let op = Op::RemoveMember {
-            group: target.name.clone(),
-            username: user.username.clone(),
-        };
-        ops.push(PlannedOp { op, rule: rule() });
     }
     ops
 }
@@ -195,7 +225,7 @@ fn plan_default_groups(
     for group in all.iter().chain(new.iter().filter(|g| !all.contains(g))) {
         let for_all = all.contains(group);
         if !ctx.target_groups.contains_key(group) {
-            if !managed.by_okta.is_empty() {
+            if !managed.users.is_empty() {
                 out.notes.push(format!(
                     "default group {group} does not exist in the target: create it there or remove it from the policy"
                 ));
@@ -208,12 +238,12 @@ fn plan_default_groups(
         } else {
             Rule::DefaultGroupNewUsers
         };
-        for (id, user) in &managed.by_okta {
+        for user in &managed.users {
             let applies = for_all || user.current.is_none();
             let is_member = user
                 .current
                 .is_some_and(|n| current.is_some_and(|c| c.contains(n)));
-            if !applies || is_member || !ctx.in_plan(id) {
+            if !applies || is_member || !ctx.in_plan(user.okta_id) {
                 continue;
             }
             if already.contains(&(group.clone(), user.username.clone())) {

@@ -7,10 +7,14 @@
 //! and finally the guards decide whether destructive ops may run.
 
 mod context;
+mod fast_hash;
 mod groups;
 pub mod ops;
 pub mod simulate;
 mod users;
+
+#[cfg(test)]
+pub(crate) mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -153,7 +157,7 @@ pub fn plan(
     let managed = users::plan_users(&ctx, &mut out);
     groups::plan_groups(&ctx, &managed, &mut out);
     let mut ops = out.ops;
-    ops.sort_unstable_by(|a, b| context::order(&a.op, &b.op));
+    context::sort_ops(&mut ops);
     let mut plan = Plan {
         ops,
         skipped: out.skipped,

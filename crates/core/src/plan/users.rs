@@ -5,10 +5,9 @@
 //! every Okta user's claim on a target username, then the ops of the claims that
 //! stand. Only linked (or just adopted) users are ever changed.
 
-use std::collections::HashMap;
-
 use crate::ids::{OktaUserId, Username};
 use crate::plan::context::{Context, Output};
+use crate::plan::fast_hash::FastMap;
 use crate::plan::ops::{Change, Op, Rule, SkipReason, UserChanges};
 use crate::policy::DepartedPolicy;
 use crate::scope::{StatusClass, status_class};
@@ -16,17 +15,32 @@ use crate::snapshot::{OktaUser, TargetUser};
 
 /// A user usersync manages after this plan, for the membership pass.
 pub(crate) struct ManagedUser<'a> {
+    pub okta_id: &'a OktaUserId,
     /// The username once the plan is applied (after any rename or create).
     pub username: Username,
     /// The username in the current snapshot; `None` for users being created.
     pub current: Option<&'a Username>,
 }
 
-/// The managed users, by Okta id and by their current target username.
+/// The managed users, densely indexed so the membership pass can join a million
+/// memberships through integer stamps instead of string comparisons.
 #[derive(Default)]
 pub(crate) struct Managed<'a> {
-    pub by_okta: HashMap<&'a OktaUserId, ManagedUser<'a>>,
-    pub by_current_name: HashMap<&'a Username, &'a OktaUserId>,
+    pub users: Vec<ManagedUser<'a>>,
+    pub by_okta: FastMap<&'a OktaUserId, u32>,
+    /// Keyed by the folded current target username.
+    pub by_current_name: FastMap<&'a str, u32>,
+}
+
+impl<'a> Managed<'a> {
+    fn add(&mut self, user: ManagedUser<'a>) {
+        let index = u32::try_from(self.users.len()).unwrap_or(u32::MAX);
+        self.by_okta.insert(user.okta_id, index);
+        if let Some(current) = user.current {
+            self.by_current_name.insert(current.folded(), index);
+        }
+        self.users.push(user);
+    }
 }
 
 /// How a user will exist in the target.
@@ -210,7 +224,8 @@ fn hands_off(ctx: &Context<'_>, target: &TargetUser) -> Option<SkipReason> {
 /// Marks every candidate that shares its username with another; a linked user who
 /// already has the name keeps it, otherwise all claimants are skipped.
 fn collisions(ctx: &Context<'_>, candidates: &[Candidate<'_>], out: &mut Output) -> Vec<bool> {
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(candidates.len());
+    let mut by_name: FastMap<&str, Vec<usize>> = FastMap::default();
+    by_name.reserve(candidates.len());
     for (i, c) in candidates.iter().enumerate() {
         by_name.entry(c.username.folded()).or_default().push(i);
     }
@@ -269,17 +284,14 @@ fn emit<'a>(ctx: &Context<'a>, c: Candidate<'a>, out: &mut Output, managed: &mut
                 }
                 update(ctx, c.user, &c.username, target, out);
             }
-            managed.by_current_name.insert(&target.username, &c.user.id);
             Some(&target.username)
         }
     };
-    managed.by_okta.insert(
-        &c.user.id,
-        ManagedUser {
-            username: c.username,
-            current,
-        },
-    );
+    managed.add(ManagedUser {
+        okta_id: &c.user.id,
+        username: c.username,
+        current,
+    });
 }
 
 fn create(ctx: &Context<'_>, user: &OktaUser, username: &Username) -> Op {

@@ -1,0 +1,173 @@
+//! Planning benchmark (not a test): 100,000 users, 10,000 groups and 1,000,000
+//! memberships, planned from scratch (first sync) and in steady state with a few
+//! changes. Run in release:
+//!
+//! ```sh
+//! cargo run --release -p usersync-core --example plan_bench [users groups memberships_per_user]
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use usersync_core::{
+    CompiledPolicy, Links, OktaGroup, OktaGroupId, OktaGroupType, OktaSnapshot, OktaStatus,
+    OktaUser, OktaUserId, Plan, PlanOptions, SyncPolicy, TargetConstraints, TargetSnapshot,
+    UsernameRule, apply_to_snapshot, plan,
+};
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let (users, groups, per_user) = match args.as_slice() {
+        [u, g, m] => (*u, *g, *m),
+        _ => (100_000, 10_000, 10),
+    };
+    let policy = CompiledPolicy::compile(&SyncPolicy {
+        username: UsernameRule {
+            regex: "(.*)@.*".into(),
+            replacement: "$1".into(),
+        },
+        ..SyncPolicy::default()
+    })
+    .expect("the benchmark policy compiles");
+    let options = PlanOptions::full(TargetConstraints::jira(), None);
+    let mut okta = build_okta(users, groups, per_user);
+    let memberships: usize = okta.memberships.values().map(BTreeSet::len).sum();
+    println!("{users} users, {groups} groups, {memberships} memberships");
+
+    baseline(&okta);
+    let empty = TargetSnapshot::default();
+    let links = Links::default();
+    let first = timed("first sync (empty target)", || {
+        plan(&okta, &empty, &links, &policy, &options)
+    });
+    let (target, links) = apply_to_snapshot(&empty, &links, &first);
+
+    change_some(&mut okta);
+    timed("steady state (1% changed)", || {
+        plan(&okta, &target, &links, &policy, &options)
+    });
+}
+
+/// The floor: one hash lookup per membership, nothing else. Planning does about
+/// four such joins per membership, so its time is best read relative to this.
+fn baseline(okta: &OktaSnapshot) {
+    let cpu_before = thread_cpu();
+    let start = Instant::now();
+    let index: std::collections::HashMap<&OktaUserId, usize> = okta
+        .users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (&u.id, i))
+        .collect();
+    let found: usize = okta
+        .memberships
+        .values()
+        .flatten()
+        .filter_map(|id| index.get(id))
+        .sum();
+    let cpu = thread_cpu()
+        .zip(cpu_before)
+        .map(|(a, b)| a.saturating_sub(b).as_secs_f64());
+    println!(
+        "baseline (one lookup per membership, checksum {found}): wall {:.3} s, CPU {:.3} s",
+        start.elapsed().as_secs_f64(),
+        cpu.unwrap_or(f64::NAN)
+    );
+}
+
+fn timed(label: &str, run: impl FnOnce() -> Plan) -> Plan {
+    let cpu_before = thread_cpu();
+    let start = Instant::now();
+    let plan = run();
+    let wall = start.elapsed();
+    let cpu = thread_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let cpu = cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{:.3} s", c.as_secs_f64()));
+    let summary = plan.summary();
+    println!(
+        "{label}: {} ops ({} destructive), wall {:.3} s, CPU {cpu}",
+        summary.total,
+        summary.destructive,
+        wall.as_secs_f64()
+    );
+    plan
+}
+
+/// This thread's CPU time from Linux's schedstat (nanoseconds on CPU); `None` elsewhere.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+fn build_okta(users: usize, groups: usize, per_user: usize) -> OktaSnapshot {
+    let mut okta = OktaSnapshot::empty();
+    for i in 0..users {
+        let login = format!("user{i}@example.com");
+        let profile = BTreeMap::from([
+            ("firstName".to_owned(), format!("First{i}")),
+            ("lastName".to_owned(), format!("Last{i}")),
+            ("email".to_owned(), login.clone()),
+        ]);
+        let id = OktaUserId::parse(format!("00u{i:017}")).expect("valid id");
+        okta.users.push(OktaUser {
+            id,
+            status: OktaStatus::Active,
+            login,
+            profile,
+        });
+    }
+    for g in 0..groups {
+        let id = OktaGroupId::parse(format!("00g{g:017}")).expect("valid id");
+        okta.groups.push(OktaGroup {
+            id: id.clone(),
+            name: format!("group-{g}"),
+            description: None,
+            kind: OktaGroupType::OktaGroup,
+        });
+        okta.memberships.insert(id, BTreeSet::new());
+    }
+    // Each user joins `per_user` groups spread evenly (a cheap deterministic scatter).
+    let group_ids: Vec<OktaGroupId> = okta.groups.iter().map(|g| g.id.clone()).collect();
+    for (i, user) in okta.users.iter().enumerate() {
+        for k in 0..per_user {
+            let g = (i * 7919 + k * 104_729) % groups.max(1);
+            if let Some(members) = okta.memberships.get_mut(&group_ids[g]) {
+                members.insert(user.id.clone());
+            }
+        }
+    }
+    okta
+}
+
+/// 1% of users change display name, 0.5% are suspended, 0.1% change login, and
+/// 1% of users leave one group.
+fn change_some(okta: &mut OktaSnapshot) {
+    for (i, user) in okta.users.iter_mut().enumerate() {
+        if i % 100 == 1 {
+            user.profile
+                .insert("displayName".into(), format!("Renamed Person {i}"));
+        }
+        if i % 200 == 2 {
+            user.status = OktaStatus::Suspended;
+        }
+        if i % 1000 == 3 {
+            user.login = format!("changed{i}@example.com");
+        }
+    }
+    let leavers: Vec<OktaUserId> = okta
+        .users
+        .iter()
+        .step_by(100)
+        .map(|u| u.id.clone())
+        .collect();
+    for id in leavers {
+        if let Some(members) = okta.memberships.values_mut().find(|m| m.contains(&id)) {
+            members.remove(&id);
+        }
+    }
+}
