@@ -4,7 +4,17 @@
 //! These types are the stable JSON form of a plan (the engine stores ops as JSON
 //! and `usersync plan --output json` prints them), so every enum is internally
 //! tagged with `kind` and spelled in snake_case. Add variants and fields only;
-//! never rename or remove one.
+//! never rename or remove one. A planned op looks like this:
+//!
+//! ```json
+//! {"op":{"kind":"create_user","okta_id":"00u1","username":"alice","display_name":"Alice Doe",
+//!        "email":"alice@x.org","active":true},
+//!  "rule":{"kind":"import_users","status":"ACTIVE"}}
+//! ```
+//!
+//! A [`crate::plan::Plan`] serialises as `{"ops":[...],"skipped":[...],"guard":{"decision":
+//! "proceed"|"partial"|"held",...},"notes":[...]}`; its summary as
+//! `{"counts":{"create_user":1,...},"total":..,"destructive":..,"skipped":..}`.
 
 use std::fmt;
 
