@@ -1,5 +1,6 @@
-//! The `usersync` command (being written).
+//! The `usersync` command: a thin shell around [`usersync::cli::main`], so every
+//! command is also reachable (and testable) as a library function.
 
-fn main() {
-    println!("usersync is being built");
+fn main() -> std::process::ExitCode {
+    usersync::cli::main()
 }
