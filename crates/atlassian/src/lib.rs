@@ -6,6 +6,7 @@
 //! needs a missing capability is refused before a run starts instead of failing
 //! halfway through. Wire types stay private to each client module.
 
+pub mod confluence;
 mod error;
 pub mod http;
 

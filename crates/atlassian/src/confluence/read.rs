@@ -1,0 +1,162 @@
+//! Reads: the version, the signed-in account, and complete listings. Every list
+//! endpoint is paged to its end by following `_links.next`; a listing is never cut
+//! short silently.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::{StreamExt as _, TryStreamExt as _};
+use http::StatusCode;
+use serde::de::DeserializeOwned;
+use usersync_core::{GroupName, TargetGroup, TargetSnapshot, TargetUser, Username};
+
+use super::wire::{Group, Page, Person, VersionInfo};
+use super::{ConfluenceClient, capabilities_for};
+use crate::http::Call;
+use crate::{Capabilities, TargetError, TargetResult};
+
+/// A path segment with everything but unreserved characters escaped (group names
+/// may hold spaces or slashes).
+pub(super) fn segment(text: &str) -> String {
+    urlencoding::encode(text).into_owned()
+}
+
+impl ConfluenceClient {
+    /// Reads the version: `server-information` (9.1+), else the applinks manifest.
+    pub(super) async fn detect(&self) -> TargetResult<Capabilities> {
+        let action = "detect the server version";
+        let reply = self
+            .http
+            .send(&Call::get("rest/api/server-information", action))
+            .await?;
+        let info: VersionInfo = if reply.status == StatusCode::NOT_FOUND {
+            self.http
+                .json(&Call::get("rest/applinks/1.0/manifest", action))
+                .await?
+        } else {
+            reply.success_json()?
+        };
+        capabilities_for(&info.version)
+    }
+
+    /// `GET /user/current`; an anonymous answer means the credential was not accepted.
+    pub(super) async fn current_user(&self) -> TargetResult<Username> {
+        let action = "read the signed-in account";
+        let me: Person = self
+            .http
+            .json(&Call::get("rest/api/user/current", action))
+            .await?;
+        if me.is_anonymous() {
+            return Err(TargetError::Unauthenticated {
+                product: super::PRODUCT,
+                url: self.http.base_url().to_string(),
+                detail: "the server answered as for an anonymous visitor".into(),
+            });
+        }
+        let name = me.username.unwrap_or_default();
+        Username::parse(name).map_err(|e| self.decode_error(action)(e.to_string()))
+    }
+
+    /// Every item of a paged list endpoint.
+    pub(super) async fn all_pages<T: DeserializeOwned>(&self, call: Call) -> TargetResult<Vec<T>> {
+        let limit = self.config.page_size;
+        let mut items = Vec::new();
+        loop {
+            let page_call = call
+                .clone()
+                .query("start", items.len())
+                .query("limit", limit);
+            let page: Page<T> = self.http.json(&page_call).await?;
+            let more = page.has_more(limit);
+            items.extend(page.results);
+            if !more {
+                return Ok(items);
+            }
+        }
+    }
+
+    fn users_from(&self, people: Vec<Person>, action: &str) -> TargetResult<Vec<TargetUser>> {
+        people
+            .into_iter()
+            .map(|p| p.into_user(self.decode_error(action)))
+            .collect()
+    }
+
+    /// Every user, group and membership.
+    pub(super) async fn snapshot(&self) -> TargetResult<TargetSnapshot> {
+        let action = "list every user";
+        let people: Vec<Person> = self
+            .all_pages(Call::get("rest/api/user/list", action).query("expand", "status"))
+            .await?;
+        let users = self.users_from(people, action)?;
+        let groups = self.all_groups().await?;
+        let concurrency = self.config.concurrency.max(1);
+        let memberships: BTreeMap<GroupName, BTreeSet<Username>> =
+            futures::stream::iter(groups.iter().cloned())
+                .map(|g| async move {
+                    let members = self.members(&g).await?;
+                    Ok::<_, TargetError>((g, members))
+                })
+                .buffer_unordered(concurrency)
+                .try_collect()
+                .await?;
+        let groups = groups
+            .into_iter()
+            .map(|name| TargetGroup {
+                name,
+                managed_elsewhere: false,
+            })
+            .collect();
+        Ok(TargetSnapshot {
+            users,
+            groups,
+            memberships,
+        })
+    }
+
+    async fn all_groups(&self) -> TargetResult<Vec<GroupName>> {
+        let action = "list groups";
+        let groups: Vec<Group> = self.all_pages(Call::get("rest/api/group", action)).await?;
+        groups
+            .into_iter()
+            .map(|g| g.into_name(self.decode_error(action)))
+            .collect()
+    }
+
+    async fn members(&self, group: &GroupName) -> TargetResult<BTreeSet<Username>> {
+        let action = format!("list the members of {group}");
+        let path = format!("rest/api/group/{}/member", segment(group.as_str()));
+        let people: Vec<Person> = self
+            .all_pages(Call::get(path, &action).query("expand", "status"))
+            .await?;
+        Ok(self
+            .users_from(people, &action)?
+            .into_iter()
+            .map(|u| u.username)
+            .collect())
+    }
+
+    /// One user, or `None` on 404.
+    pub(super) async fn user(&self, username: &Username) -> TargetResult<Option<TargetUser>> {
+        let action = format!("read user {username}");
+        let call = Call::get("rest/api/user", &action)
+            .query("username", username.as_str())
+            .query("expand", "status");
+        let reply = self.http.send(&call).await?;
+        if reply.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let person: Person = reply.success_json()?;
+        person.into_user(self.decode_error(&action)).map(Some)
+    }
+
+    pub(super) async fn groups_of(&self, username: &Username) -> TargetResult<Vec<GroupName>> {
+        let action = format!("list the groups of {username}");
+        let call =
+            Call::get("rest/api/user/memberof", &action).query("username", username.as_str());
+        let groups: Vec<Group> = self.all_pages(call).await?;
+        groups
+            .into_iter()
+            .map(|g| g.into_name(self.decode_error(&action)))
+            .collect()
+    }
+}
