@@ -182,7 +182,7 @@ fn memberships(
     };
     let mut ops = Vec::new();
     for id in ctx.desired.memberships.get(&group.id).into_iter().flatten() {
-        let Some(&i) = managed.by_okta.get(id) else {
+        let Some(&i) = managed.by_okta.get(id.as_str()) else {
             continue;
         };
         stamps.desired[i as usize] = generation;

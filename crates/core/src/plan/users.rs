@@ -27,7 +27,9 @@ pub(crate) struct ManagedUser<'a> {
 #[derive(Default)]
 pub(crate) struct Managed<'a> {
     pub users: Vec<ManagedUser<'a>>,
-    pub by_okta: FastMap<&'a OktaUserId, u32>,
+    /// Keyed by the Okta id's text: the map entry then holds the bytes' address and
+    /// length itself, which saves a cache miss per lookup over a `&OktaUserId` key.
+    pub by_okta: FastMap<&'a str, u32>,
     /// Keyed by the folded current target username.
     pub by_current_name: FastMap<&'a str, u32>,
 }
@@ -35,7 +37,7 @@ pub(crate) struct Managed<'a> {
 impl<'a> Managed<'a> {
     fn add(&mut self, user: ManagedUser<'a>) {
         let index = u32::try_from(self.users.len()).unwrap_or(u32::MAX);
-        self.by_okta.insert(user.okta_id, index);
+        self.by_okta.insert(user.okta_id.as_str(), index);
         if let Some(current) = user.current {
             self.by_current_name.insert(current.folded(), index);
         }
