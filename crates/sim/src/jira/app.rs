@@ -1,0 +1,107 @@
+//! The Jira emulator's shared handler state, its router, and the request log.
+//!
+//! Layers, outermost first: request log (sees every status, faults included),
+//! fault injection, authentication and rate limiting, then the `/rest/api/2`
+//! handlers (`latest` is an alias of `2`, as in Jira).
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{self, Limiter};
+use super::state::JiraState;
+use super::{groups, users};
+use crate::faults::{self, Faults};
+
+/// One request the emulator answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub method: String,
+    /// Path with query, as sent.
+    pub path: String,
+    pub status: u16,
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct App {
+    pub state: Arc<Mutex<JiraState>>,
+    /// The public base URL, for `self` links.
+    pub base: Arc<str>,
+    pub admin_username: String,
+    pub pat: Arc<String>,
+    pub limiter: Arc<Mutex<Limiter>>,
+    pub log: Arc<Mutex<Vec<RequestRecord>>>,
+    /// Usernames created with `notification` true (a welcome e-mail would have gone out).
+    pub notified: Arc<Mutex<Vec<String>>>,
+    /// `jira.ajax.autocomplete.limit`: the default size of a group-picker answer.
+    pub group_picker_limit: usize,
+}
+
+impl App {
+    pub fn state(&self) -> std::sync::MutexGuard<'_, JiraState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn api_routes() -> Router<App> {
+    Router::new()
+        .route("/serverInfo", get(users::server_info))
+        .route("/myself", get(users::myself))
+        .route(
+            "/user",
+            get(users::get_user)
+                .post(users::create_user)
+                .put(users::update_user)
+                .delete(users::delete_user),
+        )
+        .route("/user/search", get(users::search))
+        .route("/user/list", get(users::list))
+        .route(
+            "/group",
+            get(groups::get_group)
+                .post(groups::create_group)
+                .delete(groups::delete_group),
+        )
+        .route("/group/member", get(groups::members))
+        .route(
+            "/group/user",
+            axum::routing::post(groups::add_member).delete(groups::remove_member),
+        )
+        .route("/groups/picker", get(groups::picker))
+}
+
+/// The whole emulator as a router.
+pub fn router(app: App, faults: Faults) -> Router {
+    let api = api_routes();
+    Router::new()
+        .nest("/rest/api/2", api.clone())
+        .nest("/rest/api/latest", api)
+        .layer(middleware::from_fn_with_state(app.clone(), auth::layer))
+        .layer(middleware::from_fn_with_state(faults, faults::layer))
+        .layer(middleware::from_fn_with_state(app.clone(), record))
+        .with_state(app)
+}
+
+async fn record(State(app): State<App>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path().to_owned(), ToString::to_string);
+    let response = next.run(request).await;
+    app.log
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(RequestRecord {
+            method,
+            path,
+            status: response.status().as_u16(),
+        });
+    response
+}
