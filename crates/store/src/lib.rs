@@ -1,1 +1,187 @@
-//! Store (being written).
+//! Everything usersync remembers, behind one [`Store`] type. All SQL of usersync lives here.
+//!
+//! The embedded default is SQLite: [`Store::open`] creates the data directory, the
+//! database `usersync.db` (WAL mode) and, unless `USERSYNC_MASTER_KEY` is set, a master
+//! key file `master.key` (mode 0600). Forward-only migrations run at open, and a database
+//! whose schema is newer than this binary is refused ([`StoreError::SchemaTooNew`]).
+//! Runs left `running` by a process that has died are marked `interrupted` at open.
+//! [`Store::open_in_memory`] gives a private throw-away store for tests.
+//! The SQL is portable (RFC 3339 text timestamps, `$n` parameters, `ON CONFLICT`
+//! upserts); only `db.rs` and `migrations/` are SQLite-specific.
+//!
+//! # Data directory
+//! [`default_data_dir`]: `USERSYNC_DATA_DIR` when set; else `$XDG_DATA_HOME/usersync`, else
+//! `~/.local/share/usersync` (Unix), `%LOCALAPPDATA%\usersync` (Windows), else `./usersync-data`.
+//!
+//! # Interface
+//! - **Apps** ([`app`]): [`AppDraft`] (input, e.g. from TOML or the API) is validated into an
+//!   [`App`]: `create_app(draft, actor)`, `update_app(id, draft, actor)`, `get_app(id)`,
+//!   `find_app(name)`, `list_apps()`, `delete_app(id, actor)`, `apply_apps(drafts, actor) ->
+//!   ApplyReport`. Validation errors are `StoreError::Validation { field, message }`.
+//! - **Secrets** ([`secret`]): write-only. Drafts carry [`SecretInput`]s (value, `env:NAME` /
+//!   `file:/path` reference, or keep); apps show [`SecretState`]s; `resolve_secret(&app, slot)
+//!   -> SecretString` is the only way to a value. Values are sealed with XChaCha20-Poly1305.
+//! - **Config as code** ([`config_file`]): [`apps_from_toml`] and [`apps_to_toml`]; exports never
+//!   contain secret values, and re-applying an export keeps the stored secrets.
+//! - **Identity links** ([`links`]): `load_links(app) -> Links`, `save_links(app, &LinkChanges)`.
+//! - **Runs** ([`runs`]): `start_run`, `record_plan`, `record_outcome(s)`, `finish_run`,
+//!   `approve_run`, `reject_run`, `get_run`, `list_runs`, `run_operations`, `run_plan`.
+//! - **Checkpoints** ([`checkpoints`]): per-app key/value, e.g. the System Log `next` link.
+//! - **Audit** ([`audit`]): every configuration change writes an [`AuditEntry`] in the same
+//!   transaction; `audit_log(filter, limit)` reads them; field names only, never values.
+//! - **Console** ([`console`]): administrators, sessions, API tokens, sign-in throttling.
+//! - **Events and scheduler** ([`events`]): event-hook dedupe, next/last scheduled run per app.
+
+pub mod app;
+pub mod audit;
+pub mod checkpoints;
+pub mod config_file;
+pub mod console;
+pub mod crypto;
+mod db;
+pub mod error;
+pub mod events;
+pub mod links;
+mod process;
+pub mod runs;
+pub mod secret;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use app::{
+    App, AppDraft, AppId, ApplyReport, EventSettings, OktaCredential, OktaDraft, OktaSettings,
+    Schedule, TargetCredential, TargetDraft, TargetKind, TargetSettings,
+};
+pub use audit::{AuditEntry, AuditFilter};
+pub use config_file::{apps_from_toml, apps_to_toml};
+pub use console::{Admin, AdminId, ApiToken, ApiTokenId, NewSession, Session};
+pub use crypto::MasterKey;
+pub use error::StoreError;
+pub use events::SchedulerState;
+pub use links::LinkChanges;
+pub use runs::{
+    NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunFilter,
+    RunId, RunStatus, RunTrigger,
+};
+pub use secret::{SecretInput, SecretRef, SecretSlot, SecretState};
+
+/// The environment variable naming the data directory.
+pub const DATA_DIR_ENV: &str = "USERSYNC_DATA_DIR";
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "usersync.db";
+
+/// Where usersync keeps its data unless told otherwise (see the crate docs).
+#[must_use]
+pub fn default_data_dir() -> PathBuf {
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = env(DATA_DIR_ENV) {
+        return dir;
+    }
+    if let Some(dir) = env("XDG_DATA_HOME") {
+        return dir.join("usersync");
+    }
+    if cfg!(windows)
+        && let Some(dir) = env("LOCALAPPDATA")
+    {
+        return dir.join("usersync");
+    }
+    if let Some(home) = env("HOME") {
+        return home.join(".local").join("share").join("usersync");
+    }
+    PathBuf::from("usersync-data")
+}
+
+/// The handle to everything usersync remembers. Cheap to clone; clones share one pool.
+#[derive(Clone)]
+pub struct Store {
+    db: db::Db,
+    key: Arc<MasterKey>,
+    data_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (creating when needed) the store in `data_dir`, with the master key from
+    /// `USERSYNC_MASTER_KEY` or `<data_dir>/master.key`.
+    ///
+    /// # Errors
+    /// An unusable directory or key, a newer schema, or a failed migration.
+    pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        create_data_dir(data_dir)?;
+        let key = MasterKey::from_env_or_data_dir(data_dir)?;
+        Self::open_with_key(data_dir, key).await
+    }
+
+    /// Opens the store in `data_dir` with an explicit master key.
+    ///
+    /// # Errors
+    /// As [`Store::open`], or a key that does not match the database.
+    pub async fn open_with_key(data_dir: &Path, key: MasterKey) -> Result<Store, StoreError> {
+        create_data_dir(data_dir)?;
+        let db = db::connect_file(&data_dir.join(DATABASE_FILE)).await?;
+        Self::prepare(db, key, Some(data_dir.to_owned())).await
+    }
+
+    /// A private store in memory with a random master key, gone when dropped.
+    ///
+    /// # Errors
+    /// Only if SQLite cannot start.
+    pub async fn open_in_memory() -> Result<Store, StoreError> {
+        let db = db::connect_memory().await?;
+        Self::prepare(db, MasterKey::generate(), None).await
+    }
+
+    async fn prepare(
+        db: db::Db,
+        key: MasterKey,
+        data_dir: Option<PathBuf>,
+    ) -> Result<Store, StoreError> {
+        db::migrate(&db).await?;
+        db::check_master_key(&db, &key).await?;
+        db::interrupt_orphaned_runs(&db).await?;
+        Ok(Store {
+            db,
+            key: Arc::new(key),
+            data_dir,
+        })
+    }
+
+    /// The data directory, or `None` for an in-memory store.
+    #[must_use]
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
+    }
+
+    /// The newest schema version this binary can read and write.
+    #[must_use]
+    pub fn supported_schema_version() -> i64 {
+        db::supported_schema_version()
+    }
+
+    /// Closes every connection, flushing the WAL; other clones become unusable.
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}
+
+fn create_data_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        context: format!(
+            "creating the data directory {} (set --data-dir or {DATA_DIR_ENV} to another place)",
+            dir.display()
+        ),
+        source,
+    })
+}

@@ -1,0 +1,327 @@
+//! The domain types of an app: what a caller drafts and what the store hands back.
+//!
+//! Credentials are generic over how their secrets appear: [`SecretInput`] in an
+//! [`AppDraft`], [`SecretState`] in a stored [`App`]. One shape, two views, and the
+//! stored view cannot hold a value by construction.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+use usersync_core::policy::SyncPolicy;
+
+use crate::secret::{SecretInput, SecretSlot, SecretState};
+
+/// The store's id of an app. Stable across renames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AppId(pub i64);
+
+impl fmt::Display for AppId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Which Atlassian product an app writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Jira,
+    Confluence,
+}
+
+impl TargetKind {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jira => "jira",
+            Self::Confluence => "confluence",
+        }
+    }
+
+    /// `jira` or `confluence`, ignoring case.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "jira" => Some(Self::Jira),
+            "confluence" => Some(Self::Confluence),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How usersync signs in to Okta.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OktaCredential<S> {
+    /// An SSWS API token.
+    ApiToken {
+        #[serde(default)]
+        token: S,
+    },
+    /// An OAuth 2.0 service app authenticating with a private key (`private_key_jwt`).
+    #[serde(rename = "oauth")]
+    OAuth {
+        client_id: String,
+        /// The `kid` of the key registered with the service app, when it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_id: Option<String>,
+        #[serde(default)]
+        private_key: S,
+    },
+}
+
+impl<S> OktaCredential<S> {
+    /// The credential's secrets with the slot each one lives in.
+    pub fn secrets(&self) -> Vec<(SecretSlot, &S)> {
+        match self {
+            Self::ApiToken { token } => vec![(SecretSlot::OktaApiToken, token)],
+            Self::OAuth { private_key, .. } => vec![(SecretSlot::OktaPrivateKey, private_key)],
+        }
+    }
+
+    /// The same credential with each secret replaced by `f(slot, secret)`.
+    pub fn map<T>(self, mut f: impl FnMut(SecretSlot, S) -> T) -> OktaCredential<T> {
+        match self {
+            Self::ApiToken { token } => OktaCredential::ApiToken {
+                token: f(SecretSlot::OktaApiToken, token),
+            },
+            Self::OAuth {
+                client_id,
+                key_id,
+                private_key,
+            } => OktaCredential::OAuth {
+                client_id,
+                key_id,
+                private_key: f(SecretSlot::OktaPrivateKey, private_key),
+            },
+        }
+    }
+}
+
+/// How usersync signs in to the target.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TargetCredential<S> {
+    /// A personal access token (Jira/Confluence Data Center 8.14+/7.9+).
+    Pat {
+        #[serde(default)]
+        token: S,
+    },
+    /// HTTP basic authentication with an administrator's username and password.
+    Basic {
+        username: String,
+        #[serde(default)]
+        password: S,
+    },
+}
+
+impl<S> TargetCredential<S> {
+    /// The credential's secrets with the slot each one lives in.
+    pub fn secrets(&self) -> Vec<(SecretSlot, &S)> {
+        match self {
+            Self::Pat { token } => vec![(SecretSlot::TargetToken, token)],
+            Self::Basic { password, .. } => vec![(SecretSlot::TargetPassword, password)],
+        }
+    }
+
+    /// The same credential with each secret replaced by `f(slot, secret)`.
+    pub fn map<T>(self, mut f: impl FnMut(SecretSlot, S) -> T) -> TargetCredential<T> {
+        match self {
+            Self::Pat { token } => TargetCredential::Pat {
+                token: f(SecretSlot::TargetToken, token),
+            },
+            Self::Basic { username, password } => TargetCredential::Basic {
+                username,
+                password: f(SecretSlot::TargetPassword, password),
+            },
+        }
+    }
+}
+
+/// When the scheduler runs an app ("Scheduler Time Interval").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// Only on demand (manual, login, event and API triggers still work).
+    #[default]
+    Manual,
+    /// Every this many minutes (1 to 10080, one week).
+    EveryMinutes(u32),
+    /// A cron expression in UTC: five fields (`m h dom mon dow`) or six with seconds first.
+    Cron(String),
+}
+
+impl Schedule {
+    /// The first time after `after` at which this schedule fires; `None` for manual.
+    #[must_use]
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Manual => None,
+            Self::EveryMinutes(minutes) => {
+                Some(after + chrono::Duration::minutes(i64::from(*minutes)))
+            }
+            Self::Cron(expression) => parse_cron(expression).ok()?.after(&after).next(),
+        }
+    }
+}
+
+/// Parses a cron expression, accepting the common five-field form by adding a seconds field.
+pub(crate) fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
+    let fields = expression.split_whitespace().count();
+    let full = if fields == 5 {
+        format!("0 {expression}")
+    } else {
+        expression.to_owned()
+    };
+    full.parse::<cron::Schedule>().map_err(|e| e.to_string())
+}
+
+/// The Okta event types an app reacts to unless told otherwise.
+pub const DEFAULT_EVENT_TYPES: [&str; 8] = [
+    "user.lifecycle.create",
+    "user.lifecycle.activate",
+    "user.lifecycle.deactivate",
+    "user.lifecycle.suspend",
+    "user.lifecycle.unsuspend",
+    "user.account.update_profile",
+    "group.user_membership.add",
+    "group.user_membership.remove",
+];
+
+/// How an app hears about changes between scheduled runs: Okta event hooks and System Log polling.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventSettings<S> {
+    /// Accept Okta event hook calls for this app.
+    pub hook_enabled: bool,
+    /// The Okta event types that trigger a sync of the user concerned.
+    pub event_types: Vec<String>,
+    /// The secret Okta sends in the hook's authorization header.
+    pub hook_secret: S,
+    /// Poll the Okta System Log for the same events.
+    pub poll_system_log: bool,
+    /// Seconds between System Log polls (10 to 86400).
+    pub poll_interval_seconds: u32,
+}
+
+impl<S: Default> Default for EventSettings<S> {
+    fn default() -> Self {
+        Self {
+            hook_enabled: false,
+            event_types: DEFAULT_EVENT_TYPES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            hook_secret: S::default(),
+            poll_system_log: false,
+            poll_interval_seconds: 300,
+        }
+    }
+}
+
+impl<S> EventSettings<S> {
+    /// The same settings with the secret replaced.
+    pub fn with_secret<T>(self, hook_secret: T) -> EventSettings<T> {
+        EventSettings {
+            hook_enabled: self.hook_enabled,
+            event_types: self.event_types,
+            hook_secret,
+            poll_system_log: self.poll_system_log,
+            poll_interval_seconds: self.poll_interval_seconds,
+        }
+    }
+}
+
+/// The Okta side of a draft.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OktaDraft {
+    /// "Okta Domain URL", e.g. `https://example.okta.com`.
+    pub url: String,
+    pub credential: OktaCredential<SecretInput>,
+}
+
+/// The target side of a draft.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetDraft {
+    /// `jira` or `confluence`.
+    pub kind: String,
+    /// The base URL, e.g. `https://jira.example.com` or `https://wiki.example.com/confluence`.
+    pub url: String,
+    pub credential: TargetCredential<SecretInput>,
+}
+
+/// An app as a caller writes it: unvalidated, secrets as inputs. Becomes an [`App`] once stored.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppDraft {
+    /// "App Name": unique, ignoring case.
+    pub name: String,
+    pub okta: OktaDraft,
+    pub target: TargetDraft,
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// The engine settings, including the product page's toggles and username regex.
+    #[serde(default)]
+    pub policy: SyncPolicy,
+    #[serde(default)]
+    pub events: EventSettings<SecretInput>,
+}
+
+/// Okta settings of a stored app.
+#[derive(Debug, Serialize)]
+pub struct OktaSettings {
+    pub url: Url,
+    pub credential: OktaCredential<SecretState>,
+}
+
+/// Target settings of a stored app.
+#[derive(Debug, Serialize)]
+pub struct TargetSettings {
+    pub kind: TargetKind,
+    pub url: Url,
+    pub credential: TargetCredential<SecretState>,
+}
+
+/// A validated, stored app. Holds no secret values, only their [`SecretState`].
+#[derive(Debug, Serialize)]
+pub struct App {
+    pub id: AppId,
+    pub name: String,
+    pub okta: OktaSettings,
+    pub target: TargetSettings,
+    pub schedule: Schedule,
+    pub policy: SyncPolicy,
+    pub events: EventSettings<SecretState>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl App {
+    /// Every secret slot this app's configuration uses, with its state.
+    #[must_use]
+    pub fn secret_states(&self) -> Vec<(SecretSlot, &SecretState)> {
+        let mut all = self.okta.credential.secrets();
+        all.extend(self.target.credential.secrets());
+        all.push((SecretSlot::HookSecret, &self.events.hook_secret));
+        all
+    }
+}
+
+/// What `apply_apps` did, by app name.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ApplyReport {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+}

@@ -1,0 +1,163 @@
+//! Opening the database: connection settings, migrations, the schema-version guard,
+//! the master-key check, and recovering runs a dead process left behind.
+//!
+//! This is the only place with SQLite-specific statements (pragmas, `BEGIN IMMEDIATE`,
+//! `sqlite_master`); a PostgreSQL backend would replace this file and the migrations.
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Utc;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::crypto::MasterKey;
+use crate::error::{DbContext as _, StoreError};
+
+pub(crate) type Db = SqlitePool;
+pub(crate) type Tx = Transaction<'static, Sqlite>;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+const KEY_CHECK_META: &str = "master_key_check";
+const KEY_CHECK_AAD: &str = "usersync:master-key-check";
+const KEY_CHECK_TEXT: &[u8] = b"usersync master key check";
+
+/// The newest schema version this binary knows.
+pub(crate) fn supported_schema_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+pub(crate) async fn connect_file(path: &Path) -> Result<Db, StoreError> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .ctx(&format!("opening {}", path.display()))
+}
+
+pub(crate) async fn connect_memory() -> Result<Db, StoreError> {
+    let options = SqliteConnectOptions::from_str("sqlite::memory:")
+        .ctx("configuring an in-memory database")?
+        .foreign_keys(true);
+    // One connection that never closes: each in-memory connection is its own database.
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await
+        .ctx("opening an in-memory database")
+}
+
+/// Starts a write transaction that takes the write lock up front, so two writers wait
+/// for each other (busy timeout) instead of failing when a read lock cannot be upgraded.
+pub(crate) async fn begin_write(db: &Db) -> Result<Tx, StoreError> {
+    db.begin_with("BEGIN IMMEDIATE")
+        .await
+        .ctx("starting a transaction")
+}
+
+/// Refuses a newer schema, then applies the migrations this binary has.
+pub(crate) async fn migrate(db: &Db) -> Result<(), StoreError> {
+    let has_table: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(db)
+    .await
+    .ctx("reading the schema version")?;
+    if has_table.is_some() {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(db)
+                .await
+                .ctx("reading the schema version")?;
+        let supported = supported_schema_version();
+        if let Some(found) = found.filter(|found| *found > supported) {
+            return Err(StoreError::SchemaTooNew { found, supported });
+        }
+    }
+    MIGRATOR.run(db).await.map_err(|e| StoreError::Database {
+        context: "applying schema migrations".into(),
+        message: e.to_string(),
+    })
+}
+
+/// Proves the master key is the one the secrets were stored with, before anything is decrypted.
+pub(crate) async fn check_master_key(db: &Db, key: &MasterKey) -> Result<(), StoreError> {
+    let stored: Option<String> = sqlx::query_scalar("SELECT value FROM store_meta WHERE key = $1")
+        .bind(KEY_CHECK_META)
+        .fetch_optional(db)
+        .await
+        .ctx("reading the master key check")?;
+    if let Some(stored) = stored {
+        let opened = stored
+            .split_once(':')
+            .and_then(|(n, c)| Some((STANDARD.decode(n).ok()?, STANDARD.decode(c).ok()?)))
+            .and_then(|(nonce, sealed)| key.open(KEY_CHECK_AAD, &nonce, &sealed).ok());
+        return match opened {
+            Some(text) if text == KEY_CHECK_TEXT => Ok(()),
+            _ => Err(StoreError::Crypto(
+                "the master key does not match the one this database was created with; \
+                 set USERSYNC_MASTER_KEY to the original key or restore master.key in the data directory"
+                    .into(),
+            )),
+        };
+    }
+    let (nonce, sealed) = key.seal(KEY_CHECK_AAD, KEY_CHECK_TEXT)?;
+    let value = format!("{}:{}", STANDARD.encode(nonce), STANDARD.encode(sealed));
+    sqlx::query("INSERT INTO store_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(KEY_CHECK_META)
+        .bind(value)
+        .execute(db)
+        .await
+        .ctx("writing the master key check")?;
+    Ok(())
+}
+
+/// Marks runs left `running` by a process that is gone as `interrupted`; returns how many.
+pub(crate) async fn interrupt_orphaned_runs(db: &Db) -> Result<u64, StoreError> {
+    let running: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT id, owner FROM runs WHERE status = 'running'")
+            .fetch_all(db)
+            .await
+            .ctx("finding unfinished runs")?;
+    let mut interrupted = 0;
+    for (id, owner) in running {
+        if owner.as_deref().is_some_and(crate::process::owner_is_alive) {
+            continue;
+        }
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'interrupted', finished_at = $1, \
+             reason = 'the usersync process stopped before the run finished' \
+             WHERE id = $2 AND status = 'running'",
+        )
+        .bind(Utc::now())
+        .bind(id)
+        .execute(db)
+        .await
+        .ctx("marking an unfinished run interrupted")?;
+        interrupted += done.rows_affected();
+    }
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "marked runs left unfinished by a stopped process as interrupted"
+        );
+    }
+    Ok(interrupted)
+}

@@ -1,0 +1,152 @@
+//! Identity links per app: which Okta user is which target user, which Okta group is
+//! which target group.
+//!
+//! Links are keyed by the immutable Okta id, so saving a link for a renamed user or
+//! group updates the one row instead of adding a second.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use usersync_core::ids::{GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
+use usersync_core::links::{GroupLink, Links, UserLink};
+
+use crate::Store;
+use crate::app::AppId;
+use crate::db::begin_write;
+use crate::error::{DbContext as _, StoreError};
+
+/// One batch of link changes, saved in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkChanges {
+    /// Inserted, or replacing the link with the same Okta id.
+    pub upsert_users: Vec<UserLink>,
+    pub delete_users: Vec<OktaUserId>,
+    pub upsert_groups: Vec<GroupLink>,
+    pub delete_groups: Vec<OktaGroupId>,
+}
+
+impl LinkChanges {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.upsert_users.is_empty()
+            && self.delete_users.is_empty()
+            && self.upsert_groups.is_empty()
+            && self.delete_groups.is_empty()
+    }
+}
+
+fn stored_id(app: AppId) -> impl Fn(IdError) -> StoreError {
+    move |e| StoreError::Database {
+        context: format!("reading the links of app {app}"),
+        message: e.to_string(),
+    }
+}
+
+impl Store {
+    /// Every link of `app`.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn load_links(&self, app: AppId) -> Result<Links, StoreError> {
+        let bad = stored_id(app);
+        let users: Vec<(String, Option<String>, String)> = sqlx::query_as(
+            "SELECT okta_id, target_key, username FROM user_links WHERE app_id = $1",
+        )
+        .bind(app.0)
+        .fetch_all(&self.db)
+        .await
+        .ctx("reading user links")?;
+        let groups: Vec<(String, String, bool)> = sqlx::query_as(
+            "SELECT okta_id, target_name, created_by_usersync FROM group_links WHERE app_id = $1",
+        )
+        .bind(app.0)
+        .fetch_all(&self.db)
+        .await
+        .ctx("reading group links")?;
+        let users = users
+            .into_iter()
+            .map(|(okta_id, key, username)| {
+                Ok(UserLink {
+                    okta_id: OktaUserId::parse(okta_id).map_err(&bad)?,
+                    target_key: key.map(TargetUserKey::parse).transpose().map_err(&bad)?,
+                    username: Username::parse(username).map_err(&bad)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let groups = groups
+            .into_iter()
+            .map(|(okta_id, name, created)| {
+                Ok(GroupLink {
+                    okta_id: OktaGroupId::parse(okta_id).map_err(&bad)?,
+                    target_name: GroupName::parse(name).map_err(&bad)?,
+                    created_by_usersync: created,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Links::from_parts(users, groups))
+    }
+
+    /// Applies a batch of link changes in one transaction (deletes first, then upserts).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the app does not exist; nothing is saved then.
+    pub async fn save_links(&self, app: AppId, changes: &LinkChanges) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.db).await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM apps WHERE id = $1")
+            .bind(app.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .ctx("saving links")?;
+        if exists.is_none() {
+            return Err(StoreError::not_found(format!("app {app}")));
+        }
+        let now = Utc::now();
+        for id in &changes.delete_users {
+            sqlx::query("DELETE FROM user_links WHERE app_id = $1 AND okta_id = $2")
+                .bind(app.0)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .ctx("deleting a user link")?;
+        }
+        for id in &changes.delete_groups {
+            sqlx::query("DELETE FROM group_links WHERE app_id = $1 AND okta_id = $2")
+                .bind(app.0)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .ctx("deleting a group link")?;
+        }
+        for link in &changes.upsert_users {
+            sqlx::query(
+                "INSERT INTO user_links (app_id, okta_id, target_key, username, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, okta_id) DO UPDATE SET \
+                 target_key = excluded.target_key, username = excluded.username, updated_at = excluded.updated_at",
+            )
+            .bind(app.0)
+            .bind(link.okta_id.as_str())
+            .bind(link.target_key.as_ref().map(TargetUserKey::as_str))
+            .bind(link.username.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .ctx("saving a user link")?;
+        }
+        for link in &changes.upsert_groups {
+            sqlx::query(
+                "INSERT INTO group_links (app_id, okta_id, target_name, created_by_usersync, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, okta_id) DO UPDATE SET \
+                 target_name = excluded.target_name, created_by_usersync = excluded.created_by_usersync, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(app.0)
+            .bind(link.okta_id.as_str())
+            .bind(link.target_name.as_str())
+            .bind(link.created_by_usersync)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .ctx("saving a group link")?;
+        }
+        tx.commit().await.ctx("saving links")
+    }
+}

@@ -1,0 +1,406 @@
+//! The run methods of [`Store`]: starting, planning, recording outcomes, finishing,
+//! deciding on held plans, and reading runs back.
+
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+use super::types::{
+    NewOperation, OpOutcome, Operation, OutcomeUpdate, Run, RunCounts, RunFilter, RunId, RunStatus,
+    RunTrigger,
+};
+use crate::Store;
+use crate::app::AppId;
+use crate::audit::{self, Subject};
+use crate::db::begin_write;
+use crate::error::{DbContext as _, StoreError, is_unique_violation};
+
+type RunRow = (
+    i64,
+    i64,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+);
+
+type OperationRow = (i64, String, String, String, String, String, Option<String>);
+
+const SELECT_RUN: &str = "SELECT id, app_id, trigger_kind, status, started_at, finished_at, \
+     counts_json, reason, decided_by, decided_at FROM runs";
+
+fn build(row: RunRow) -> Result<Run, StoreError> {
+    let (
+        id,
+        app_id,
+        trigger,
+        status,
+        started_at,
+        finished_at,
+        counts,
+        reason,
+        decided_by,
+        decided_at,
+    ) = row;
+    let bad = |what: &str| StoreError::Database {
+        context: format!("reading run {id}"),
+        message: format!("unknown {what}"),
+    };
+    Ok(Run {
+        id: RunId(id),
+        app_id: AppId(app_id),
+        trigger: RunTrigger::parse(&trigger).ok_or_else(|| bad("trigger"))?,
+        status: RunStatus::parse(&status).ok_or_else(|| bad("status"))?,
+        started_at,
+        finished_at,
+        counts: serde_json::from_str(&counts).ctx("reading run counts")?,
+        reason,
+        decided_by,
+        decided_at,
+    })
+}
+
+async fn load(conn: &mut SqliteConnection, id: RunId) -> Result<Run, StoreError> {
+    let row: Option<RunRow> = sqlx::query_as(&format!("{SELECT_RUN} WHERE id = $1"))
+        .bind(id.0)
+        .fetch_optional(conn)
+        .await
+        .ctx("reading a run")?;
+    build(row.ok_or_else(|| StoreError::not_found(format!("run {id}")))?)
+}
+
+/// Loads a run and refuses unless it is in `expected` state.
+async fn load_in(
+    conn: &mut SqliteConnection,
+    id: RunId,
+    expected: RunStatus,
+    doing: &str,
+) -> Result<Run, StoreError> {
+    let run = load(conn, id).await?;
+    if run.status != expected {
+        return Err(StoreError::Conflict(format!(
+            "cannot {doing} run {id}: it is {}, not {expected}",
+            run.status
+        )));
+    }
+    Ok(run)
+}
+
+async fn app_name(conn: &mut SqliteConnection, app: AppId) -> Result<Option<String>, StoreError> {
+    sqlx::query_scalar("SELECT name FROM apps WHERE id = $1")
+        .bind(app.0)
+        .fetch_optional(conn)
+        .await
+        .ctx("reading an app name")
+}
+
+impl Store {
+    /// Starts a run of `app`, owned by this process.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the app does not exist.
+    pub async fn start_run(&self, app: AppId, trigger: RunTrigger) -> Result<Run, StoreError> {
+        let mut tx = begin_write(&self.db).await?;
+        if app_name(&mut tx, app).await?.is_none() {
+            return Err(StoreError::not_found(format!("app {app}")));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO runs (app_id, trigger_kind, status, owner, started_at, counts_json) \
+             VALUES ($1, $2, 'running', $3, $4, '{}') RETURNING id",
+        )
+        .bind(app.0)
+        .bind(trigger.as_str())
+        .bind(crate::process::current_owner())
+        .bind(Utc::now())
+        .fetch_one(&mut *tx)
+        .await
+        .ctx("starting a run")?;
+        let run = load(&mut tx, RunId(id)).await?;
+        tx.commit().await.ctx("starting a run")?;
+        Ok(run)
+    }
+
+    /// Records the plan of a running run: its operations (all `pending`) and the engine's
+    /// plan blob, kept so a held plan can be shown and approved later.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the run is not running or already has a plan.
+    pub async fn record_plan(
+        &self,
+        run: RunId,
+        ops: &[NewOperation],
+        plan: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.db).await?;
+        load_in(&mut tx, run, RunStatus::Running, "record a plan for").await?;
+        for op in ops {
+            let inserted = sqlx::query(
+                "INSERT INTO run_operations (run_id, seq, kind, subject, rule, payload_json, outcome) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
+            )
+            .bind(run.0)
+            .bind(i64::from(op.seq))
+            .bind(&op.kind)
+            .bind(&op.subject)
+            .bind(&op.rule)
+            .bind(op.payload.to_string())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict(format!(
+                        "run {run} already has an operation {}; a plan is recorded once, with unique seq numbers",
+                        op.seq
+                    )));
+                }
+                other => other.ctx("recording a plan")?,
+            };
+        }
+        sqlx::query("UPDATE runs SET plan_json = $1 WHERE id = $2")
+            .bind(plan.to_string())
+            .bind(run.0)
+            .execute(&mut *tx)
+            .await
+            .ctx("recording a plan")?;
+        tx.commit().await.ctx("recording a plan")
+    }
+
+    /// Records the outcome of one operation.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the run has no such operation.
+    pub async fn record_outcome(
+        &self,
+        run: RunId,
+        seq: u32,
+        outcome: OpOutcome,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let update = OutcomeUpdate {
+            seq,
+            outcome,
+            error: error.map(str::to_owned),
+        };
+        self.record_outcomes(run, std::slice::from_ref(&update))
+            .await
+    }
+
+    /// Records many outcomes in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] naming the first unknown operation; nothing is recorded then.
+    pub async fn record_outcomes(
+        &self,
+        run: RunId,
+        updates: &[OutcomeUpdate],
+    ) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.db).await?;
+        for update in updates {
+            let done = sqlx::query(
+                "UPDATE run_operations SET outcome = $1, error = $2 WHERE run_id = $3 AND seq = $4",
+            )
+            .bind(update.outcome.as_str())
+            .bind(update.error.as_deref())
+            .bind(run.0)
+            .bind(i64::from(update.seq))
+            .execute(&mut *tx)
+            .await
+            .ctx("recording an outcome")?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::not_found(format!(
+                    "operation {} of run {run}",
+                    update.seq
+                )));
+            }
+        }
+        tx.commit().await.ctx("recording outcomes")
+    }
+
+    /// Ends a running run with `status` (anything but `running`).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the run is not running or `status` is `running`.
+    pub async fn finish_run(
+        &self,
+        run: RunId,
+        status: RunStatus,
+        counts: &RunCounts,
+        reason: Option<&str>,
+    ) -> Result<Run, StoreError> {
+        if status == RunStatus::Running {
+            return Err(StoreError::Conflict(
+                "a run cannot finish as running".into(),
+            ));
+        }
+        let mut tx = begin_write(&self.db).await?;
+        load_in(&mut tx, run, RunStatus::Running, "finish").await?;
+        sqlx::query("UPDATE runs SET status = $1, finished_at = $2, counts_json = $3, reason = $4 WHERE id = $5")
+            .bind(status.as_str())
+            .bind(Utc::now())
+            .bind(serde_json::to_string(counts).ctx("encoding run counts")?)
+            .bind(reason)
+            .bind(run.0)
+            .execute(&mut *tx)
+            .await
+            .ctx("finishing a run")?;
+        let finished = load(&mut tx, run).await?;
+        tx.commit().await.ctx("finishing a run")?;
+        Ok(finished)
+    }
+
+    /// Approves a held run: it becomes `running` again, owned by this process, and the
+    /// caller applies its recorded operations and then calls [`Store::finish_run`].
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] unless the run is held.
+    pub async fn approve_run(&self, run: RunId, by: &str) -> Result<Run, StoreError> {
+        self.decide(run, by, true).await
+    }
+
+    /// Rejects a held run: it ends as `rejected` and its pending operations become `skipped`.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] unless the run is held.
+    pub async fn reject_run(&self, run: RunId, by: &str) -> Result<Run, StoreError> {
+        self.decide(run, by, false).await
+    }
+
+    async fn decide(&self, run: RunId, by: &str, approve: bool) -> Result<Run, StoreError> {
+        let doing = if approve { "approve" } else { "reject" };
+        let mut tx = begin_write(&self.db).await?;
+        let held = load_in(&mut tx, run, RunStatus::Held, doing).await?;
+        let now = Utc::now();
+        let sql = if approve {
+            "UPDATE runs SET status = 'running', owner = $1, finished_at = NULL, decided_by = $2, decided_at = $3 WHERE id = $4"
+        } else {
+            "UPDATE runs SET status = 'rejected', owner = $1, finished_at = $3, decided_by = $2, decided_at = $3 WHERE id = $4"
+        };
+        sqlx::query(sql)
+            .bind(crate::process::current_owner())
+            .bind(by)
+            .bind(now)
+            .bind(run.0)
+            .execute(&mut *tx)
+            .await
+            .ctx("deciding on a held run")?;
+        if !approve {
+            sqlx::query("UPDATE run_operations SET outcome = 'skipped' WHERE run_id = $1 AND outcome = 'pending'")
+                .bind(run.0)
+                .execute(&mut *tx)
+                .await
+                .ctx("rejecting a held run")?;
+        }
+        let name = app_name(&mut tx, held.app_id).await?;
+        let subject = Subject {
+            app_id: Some(held.app_id),
+            app_name: name.as_deref(),
+        };
+        audit::write(
+            &mut tx,
+            by,
+            subject,
+            &format!("run.{doing}"),
+            &[format!("run {run}")],
+        )
+        .await?;
+        let decided = load(&mut tx, run).await?;
+        tx.commit().await.ctx("deciding on a held run")?;
+        Ok(decided)
+    }
+
+    /// One run.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn get_run(&self, run: RunId) -> Result<Run, StoreError> {
+        let mut conn = self.db.acquire().await.ctx("reading a run")?;
+        load(&mut conn, run).await
+    }
+
+    /// The newest runs first, at most `limit`.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn list_runs(&self, filter: &RunFilter, limit: u32) -> Result<Vec<Run>, StoreError> {
+        let rows: Vec<RunRow> = sqlx::query_as(&format!(
+            "{SELECT_RUN} WHERE ($1 IS NULL OR app_id = $1) AND ($2 IS NULL OR status = $2) \
+             AND ($3 IS NULL OR trigger_kind = $3) ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(filter.app.map(|a| a.0))
+        .bind(filter.status.map(RunStatus::as_str))
+        .bind(filter.trigger.map(RunTrigger::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.db)
+        .await
+        .ctx("listing runs")?;
+        rows.into_iter().map(build).collect()
+    }
+
+    /// The operations of a run, in plan order.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the run does not exist.
+    pub async fn run_operations(&self, run: RunId) -> Result<Vec<Operation>, StoreError> {
+        let mut conn = self.db.acquire().await.ctx("reading operations")?;
+        load(&mut conn, run).await?;
+        let rows: Vec<OperationRow> = sqlx::query_as(
+            "SELECT seq, kind, subject, rule, payload_json, outcome, error FROM run_operations \
+             WHERE run_id = $1 ORDER BY seq",
+        )
+        .bind(run.0)
+        .fetch_all(&mut *conn)
+        .await
+        .ctx("reading operations")?;
+        rows.into_iter()
+            .map(|(seq, kind, subject, rule, payload, outcome, error)| {
+                Ok(Operation {
+                    seq: u32::try_from(seq).unwrap_or(u32::MAX),
+                    kind,
+                    subject,
+                    rule,
+                    payload: serde_json::from_str(&payload).ctx("reading an operation")?,
+                    outcome: OpOutcome::parse(&outcome).unwrap_or(OpOutcome::Pending),
+                    error,
+                })
+            })
+            .collect()
+    }
+
+    /// The plan blob recorded with the run's plan, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the run does not exist.
+    pub async fn run_plan(&self, run: RunId) -> Result<Option<serde_json::Value>, StoreError> {
+        let plan: Option<Option<String>> =
+            sqlx::query_scalar("SELECT plan_json FROM runs WHERE id = $1")
+                .bind(run.0)
+                .fetch_optional(&self.db)
+                .await
+                .ctx("reading a plan")?;
+        let plan = plan.ok_or_else(|| StoreError::not_found(format!("run {run}")))?;
+        plan.map(|p| serde_json::from_str(&p).ctx("reading a plan"))
+            .transpose()
+    }
+
+    /// Counts of the run's operations per kind and outcome, as recorded so far.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when the run does not exist.
+    pub async fn tally_operations(&self, run: RunId) -> Result<RunCounts, StoreError> {
+        let mut counts = RunCounts::new();
+        for op in self.run_operations(run).await? {
+            let entry = counts.entry(op.kind).or_default();
+            entry.planned += 1;
+            match op.outcome {
+                OpOutcome::Applied => entry.applied += 1,
+                OpOutcome::Failed => entry.failed += 1,
+                OpOutcome::Skipped => entry.skipped += 1,
+                OpOutcome::Pending => {}
+            }
+        }
+        Ok(counts)
+    }
+}
