@@ -9,6 +9,7 @@
 pub mod confluence;
 mod error;
 pub mod http;
+pub mod jira;
 
 pub use error::{TargetError, TargetResult};
 
