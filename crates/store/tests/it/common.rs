@@ -1,0 +1,44 @@
+//! Shared fixtures: a store in a temporary directory and a valid app draft.
+
+use tempfile::TempDir;
+use usersync_core::policy::SyncPolicy;
+use usersync_store::{
+    AppDraft, EventSettings, MasterKey, OktaCredential, OktaDraft, Schedule, SecretInput, Store,
+    TargetCredential, TargetDraft,
+};
+
+/// Secret values distinctive enough to search for in raw bytes and text.
+pub const OKTA_TOKEN: &str = "00oktaSECRETtoken-6f1e2d3c4b5a";
+pub const JIRA_PAT: &str = "jiraPATsecret-NDU2Nzg5MDEyMzQ1";
+
+/// A store in a fresh temporary directory with an explicit key (independent of the environment).
+pub async fn temp_store() -> (TempDir, Store) {
+    let dir = TempDir::new().expect("temp dir");
+    let store = Store::open_with_key(dir.path(), MasterKey::generate())
+        .await
+        .expect("open store");
+    (dir, store)
+}
+
+/// A valid draft: Okta API token and Jira PAT given as values.
+pub fn draft(name: &str) -> AppDraft {
+    AppDraft {
+        name: name.to_owned(),
+        okta: OktaDraft {
+            url: "https://example.okta.com".into(),
+            credential: OktaCredential::ApiToken {
+                token: SecretInput::from_text(OKTA_TOKEN),
+            },
+        },
+        target: TargetDraft {
+            kind: "jira".into(),
+            url: "https://jira.example.com".into(),
+            credential: TargetCredential::Pat {
+                token: SecretInput::from_text(JIRA_PAT),
+            },
+        },
+        schedule: Schedule::EveryMinutes(60),
+        policy: SyncPolicy::default(),
+        events: EventSettings::default(),
+    }
+}

@@ -1,0 +1,260 @@
+//! Console data, event dedupe, scheduler state and checkpoints.
+
+use chrono::{Duration, Utc};
+use pretty_assertions::assert_eq;
+use usersync_store::{AuditFilter, NewSession, StoreError};
+
+use crate::common::{draft, temp_store};
+
+#[tokio::test]
+async fn administrators_sessions_and_password_changes() {
+    let (_dir, store) = temp_store().await;
+    let admin = store
+        .create_admin(
+            "Alice",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            "setup",
+        )
+        .await
+        .unwrap();
+    assert!(!format!("{admin:?}").contains("argon2id"));
+    let err = store
+        .create_admin("alice", "$argon2id$x", "setup")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.admin_by_username("ALICE").await.unwrap().unwrap().id,
+        admin.id
+    );
+
+    let now = Utc::now();
+    let session = NewSession {
+        id_hash: "sha256:session-1".into(),
+        admin: admin.id,
+        csrf_token: "csrf-1".into(),
+        expires_at: now + Duration::hours(8),
+    };
+    store.create_session(&session).await.unwrap();
+    let found = store
+        .session("sha256:session-1", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.admin.username, "Alice");
+    assert_eq!(found.csrf_token, "csrf-1");
+    assert!(
+        store
+            .session("sha256:session-1", now + Duration::hours(9))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store
+        .set_admin_password(admin.id, "$argon2id$new", "Alice")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .session("sha256:session-1", now)
+            .await
+            .unwrap()
+            .is_none(),
+        "password change ends sessions"
+    );
+    let actions: Vec<_> = store
+        .audit_log(&AuditFilter::default(), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, vec!["admin.password", "admin.create"]);
+}
+
+#[tokio::test]
+async fn api_tokens_are_found_by_hash_and_revoked() {
+    let (_dir, store) = temp_store().await;
+    let token = store
+        .create_api_token("ci", "sha256:abc", "alice")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .create_api_token("ci", "sha256:other", "alice")
+            .await
+            .is_err()
+    );
+    let found = store
+        .api_token_by_hash("sha256:abc")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, token.id);
+    assert!(found.last_used_at.is_none());
+    store.touch_api_token(token.id, Utc::now()).await.unwrap();
+    assert!(
+        store.list_api_tokens().await.unwrap()[0]
+            .last_used_at
+            .is_some()
+    );
+    store.revoke_api_token(token.id, "alice").await.unwrap();
+    assert!(
+        store
+            .api_token_by_hash("sha256:abc")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_counted_within_a_window() {
+    let (_dir, store) = temp_store().await;
+    let now = Utc::now();
+    let window = Duration::minutes(15);
+    assert_eq!(
+        store
+            .record_sign_in_failure("alice", now, window)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .record_sign_in_failure("alice", now, window)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store.sign_in_failures("alice", now, window).await.unwrap(),
+        2
+    );
+    let later = now + Duration::minutes(20);
+    assert_eq!(
+        store
+            .sign_in_failures("alice", later, window)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .record_sign_in_failure("alice", later, window)
+            .await
+            .unwrap(),
+        1
+    );
+    store.clear_sign_in_failures("alice").await.unwrap();
+    assert_eq!(
+        store
+            .sign_in_failures("alice", later, window)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn events_are_seen_once_and_old_ones_are_pruned() {
+    let (_dir, store) = temp_store().await;
+    let app = store.create_app(draft("Jira"), "test").await.unwrap();
+    let then = Utc::now() - Duration::days(3);
+    assert!(store.remember_event(app.id, "evt-1", then).await.unwrap());
+    assert!(
+        !store
+            .remember_event(app.id, "evt-1", Utc::now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .remember_event(app.id, "evt-2", Utc::now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .prune_seen_events(Utc::now() - Duration::days(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .remember_event(app.id, "evt-1", Utc::now())
+            .await
+            .unwrap(),
+        "pruned ids are new again"
+    );
+}
+
+#[tokio::test]
+async fn scheduler_state_and_checkpoints_persist_per_app() {
+    let (_dir, store) = temp_store().await;
+    let app = store.create_app(draft("Jira"), "test").await.unwrap();
+    assert_eq!(
+        store.scheduler_state(app.id).await.unwrap(),
+        Default::default()
+    );
+    let next = Utc::now() + Duration::minutes(60);
+    store.set_next_run(app.id, Some(next)).await.unwrap();
+    assert_eq!(
+        store.scheduler_state(app.id).await.unwrap().next_run_at,
+        Some(next)
+    );
+    let run = store
+        .start_run(app.id, usersync_store::RunTrigger::Scheduled)
+        .await
+        .unwrap();
+    let later = next + Duration::minutes(60);
+    store
+        .record_scheduled_run(app.id, run.id, next, Some(later))
+        .await
+        .unwrap();
+    let states = store.scheduler_states().await.unwrap();
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].1.last_run_id, Some(run.id));
+    assert_eq!(states[0].1.next_run_at, Some(later));
+
+    store
+        .set_checkpoint(
+            app.id,
+            "system_log.next",
+            "https://example.okta.com/api/v1/logs?after=1",
+        )
+        .await
+        .unwrap();
+    store
+        .set_checkpoint(
+            app.id,
+            "system_log.next",
+            "https://example.okta.com/api/v1/logs?after=2",
+        )
+        .await
+        .unwrap();
+    let value = store.checkpoint(app.id, "system_log.next").await.unwrap();
+    assert_eq!(
+        value.as_deref(),
+        Some("https://example.okta.com/api/v1/logs?after=2")
+    );
+    assert_eq!(store.checkpoints(app.id).await.unwrap().len(), 1);
+    store
+        .clear_checkpoint(app.id, "system_log.next")
+        .await
+        .unwrap();
+    assert!(
+        store
+            .checkpoint(app.id, "system_log.next")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let err = store
+        .set_checkpoint(usersync_store::AppId(777), "k", "v")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}

@@ -1,0 +1,99 @@
+//! Identity links: batches, renames, deletes.
+
+use pretty_assertions::assert_eq;
+use usersync_core::ids::{GroupName, OktaGroupId, OktaUserId, TargetUserKey, Username};
+use usersync_core::links::{GroupLink, UserLink};
+use usersync_store::{AppId, LinkChanges, StoreError};
+
+use crate::common::{draft, temp_store};
+
+fn user(okta: &str, key: &str, username: &str) -> UserLink {
+    UserLink {
+        okta_id: OktaUserId::parse(okta).unwrap(),
+        target_key: Some(TargetUserKey::parse(key).unwrap()),
+        username: Username::parse(username).unwrap(),
+    }
+}
+
+fn group(okta: &str, name: &str) -> GroupLink {
+    GroupLink {
+        okta_id: OktaGroupId::parse(okta).unwrap(),
+        target_name: GroupName::parse(name).unwrap(),
+        created_by_usersync: true,
+    }
+}
+
+#[tokio::test]
+async fn a_renamed_user_updates_its_link_instead_of_adding_a_second() {
+    let (_dir, store) = temp_store().await;
+    let app = store.create_app(draft("Jira"), "test").await.unwrap();
+    let first = LinkChanges {
+        upsert_users: vec![
+            user("00u1", "JIRAUSER10100", "alice"),
+            user("00u2", "JIRAUSER10101", "bob"),
+        ],
+        upsert_groups: vec![group("00g1", "engineering")],
+        ..LinkChanges::default()
+    };
+    store.save_links(app.id, &first).await.unwrap();
+
+    let renamed = LinkChanges {
+        upsert_users: vec![user("00u1", "JIRAUSER10100", "alice.smith")],
+        upsert_groups: vec![group("00g1", "Engineering Team")],
+        ..LinkChanges::default()
+    };
+    store.save_links(app.id, &renamed).await.unwrap();
+
+    let links = store.load_links(app.id).await.unwrap();
+    assert_eq!(links.users.len(), 2);
+    let alice = &links.users[&OktaUserId::parse("00u1").unwrap()];
+    assert_eq!(alice.username.as_str(), "alice.smith");
+    assert_eq!(alice.target_key.as_ref().unwrap().as_str(), "JIRAUSER10100");
+    assert_eq!(links.groups.len(), 1);
+    assert_eq!(
+        links.groups[&OktaGroupId::parse("00g1").unwrap()]
+            .target_name
+            .as_str(),
+        "Engineering Team"
+    );
+}
+
+#[tokio::test]
+async fn deletes_and_upserts_apply_together_and_stay_within_their_app() {
+    let (_dir, store) = temp_store().await;
+    let jira = store.create_app(draft("Jira"), "test").await.unwrap();
+    let wiki = store.create_app(draft("Wiki"), "test").await.unwrap();
+    let both = LinkChanges {
+        upsert_users: vec![user("00u1", "K1", "alice"), user("00u2", "K2", "bob")],
+        ..LinkChanges::default()
+    };
+    store.save_links(jira.id, &both).await.unwrap();
+    store.save_links(wiki.id, &both).await.unwrap();
+    let change = LinkChanges {
+        delete_users: vec![OktaUserId::parse("00u2").unwrap()],
+        upsert_users: vec![user("00u3", "K3", "carol")],
+        ..LinkChanges::default()
+    };
+    store.save_links(jira.id, &change).await.unwrap();
+    let jira_users: Vec<_> = store
+        .load_links(jira.id)
+        .await
+        .unwrap()
+        .users
+        .into_keys()
+        .collect();
+    let ids: Vec<_> = jira_users.iter().map(OktaUserId::as_str).collect();
+    assert_eq!(ids, vec!["00u1", "00u3"]);
+    assert_eq!(store.load_links(wiki.id).await.unwrap().users.len(), 2);
+}
+
+#[tokio::test]
+async fn links_for_an_unknown_app_are_refused() {
+    let (_dir, store) = temp_store().await;
+    let change = LinkChanges {
+        upsert_users: vec![user("00u1", "K1", "alice")],
+        ..LinkChanges::default()
+    };
+    let err = store.save_links(AppId(4242), &change).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}

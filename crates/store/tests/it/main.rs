@@ -1,0 +1,10 @@
+//! Integration tests of the store, each on a temporary SQLite file (or in memory).
+
+mod apps;
+mod common;
+mod config;
+mod console;
+mod links;
+mod migrations;
+mod runs;
+mod secrets;
