@@ -86,7 +86,10 @@ impl MasterKey {
 
     fn load_or_create_file(path: &Path) -> Result<Self, StoreError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text, &path.display().to_string()),
+            Ok(text) => {
+                warn_if_shared(path);
+                Self::parse(&text, &path.display().to_string())
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Self::generate();
                 write_private_file(path, STANDARD.encode(key.0).as_bytes())?;
@@ -144,6 +147,21 @@ impl MasterKey {
             .decrypt(XNonce::from_slice(nonce), payload)
             .map_err(|_| fail())
     }
+}
+
+/// Warns when the key file can be read by others than its owner.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(path = %path.display(), "the master key file is readable by others; run chmod 600 on it");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Writes a new file readable only by its owner (mode 0600 on Unix).

@@ -176,8 +176,16 @@ impl Store {
     }
 }
 
+/// Creates the data directory (owner-only on Unix when usersync creates it).
 fn create_data_dir(dir: &Path) -> Result<(), StoreError> {
-    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|source| StoreError::Io {
         context: format!(
             "creating the data directory {} (set --data-dir or {DATA_DIR_ENV} to another place)",
             dir.display()

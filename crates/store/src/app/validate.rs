@@ -5,6 +5,7 @@
 //! Checks that need the stored app (is a kept secret really there?) happen when saving.
 
 use regex::Regex;
+use secrecy::ExposeSecret as _;
 use url::{Host, Url};
 use usersync_core::policy::SyncPolicy;
 
@@ -191,6 +192,21 @@ fn check_okta_credential(credential: &OktaCredential<SecretInput>) -> Checked<()
     }
     for (slot, input) in credential.secrets() {
         check_secret_input(slot.field(), input)?;
+    }
+    if let OktaCredential::OAuth {
+        private_key: SecretInput::Value(key),
+        ..
+    } = credential
+    {
+        let text = key.expose_secret().trim_start();
+        if !(text.starts_with("-----BEGIN") && text.contains("PRIVATE KEY-----")
+            || text.starts_with('{'))
+        {
+            return Err(StoreError::validation(
+                "okta.credential.private_key",
+                "expected a PEM private key (-----BEGIN PRIVATE KEY-----) or a JWK JSON object",
+            ));
+        }
     }
     Ok(())
 }

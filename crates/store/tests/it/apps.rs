@@ -240,3 +240,27 @@ async fn deleting_an_app_keeps_its_audit_history_and_unknown_ids_are_not_found()
     assert_eq!(log[0].app_name.as_deref(), Some("Short-lived"));
     assert!(store.find_app("short-lived").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn an_oauth_private_key_value_must_look_like_a_key() {
+    let (_dir, store) = temp_store().await;
+    let oauth = |key: &str| OktaCredential::OAuth {
+        client_id: "0oa1service".into(),
+        key_id: Some("kid-1".into()),
+        private_key: SecretInput::from_text(key),
+    };
+    let mut d = draft("OAuth");
+    d.okta.credential = oauth("just-some-text");
+    let (field, _) = refused_field(store.create_app(d, "test").await);
+    assert_eq!(field, "okta.credential.private_key");
+    let mut d = draft("OAuth");
+    d.okta.credential = oauth("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n");
+    let app = store.create_app(d, "test").await.unwrap();
+    assert!(matches!(
+        app.okta.credential,
+        OktaCredential::OAuth {
+            private_key: SecretState::Stored,
+            ..
+        }
+    ));
+}
