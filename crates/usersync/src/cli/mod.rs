@@ -6,13 +6,19 @@
 //! (nothing to change), 1 for "changes are pending" (only when asked for, with
 //! `plan --exit-code`), 2 for an error.
 
+pub mod app;
+pub mod inspect;
 pub mod okta_read;
 pub mod output;
 pub mod progress;
+pub mod report;
+pub mod runs;
+pub mod sync;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 /// The result of a command that did not fail.
@@ -56,7 +62,7 @@ pub struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Global {
     /// Where usersync keeps its database and master key
-    /// [default: $XDG_DATA_HOME/usersync or ~/.local/share/usersync].
+    /// [default: $XDG_DATA_HOME/usersync, else ~/.local/share/usersync].
     #[arg(long, env = "USERSYNC_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Log more (-v: debug, -vv: trace); RUST_LOG overrides.
@@ -65,18 +71,34 @@ pub struct Global {
 }
 
 impl Global {
-    /// The data directory: the flag or environment, else the XDG default.
+    /// The data directory: the flag or `USERSYNC_DATA_DIR`, else the store's default.
     #[must_use]
     pub fn data_dir(&self) -> PathBuf {
-        if let Some(dir) = &self.data_dir {
-            return dir.clone();
-        }
-        let base = std::env::var_os("XDG_DATA_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-            .unwrap_or_else(|| PathBuf::from("."));
-        base.join("usersync")
+        self.data_dir
+            .clone()
+            .unwrap_or_else(usersync_store::default_data_dir)
+    }
+
+    /// Opens the store in the data directory (creating it on first use).
+    ///
+    /// # Errors
+    /// When the directory or database cannot be opened.
+    pub async fn open_store(&self) -> anyhow::Result<usersync_store::Store> {
+        let dir = self.data_dir();
+        usersync_store::Store::open(&dir)
+            .await
+            .with_context(|| format!("opening the usersync data directory {}", dir.display()))
+    }
+
+    /// The engine's dependencies, with progress drawn on stderr.
+    ///
+    /// # Errors
+    /// As [`Global::open_store`].
+    pub async fn deps(&self) -> anyhow::Result<crate::engine::Deps> {
+        Ok(
+            crate::engine::Deps::new(self.open_store().await?)
+                .with_progress(progress::for_stderr()),
+        )
     }
 
     fn log_level(&self) -> &'static str {
@@ -92,12 +114,33 @@ impl Global {
 pub enum Command {
     /// Read a whole Okta org (by default the built-in emulator) and summarise it.
     OktaRead(okta_read::Args),
+    /// Manage apps: apply -f apps.toml, export, list, show, delete.
+    App(app::Args),
+    /// Test an app's connections and whether the target can do what it needs.
+    Check(inspect::CheckArgs),
+    /// Show what a sync of an app would change (a dry run).
+    Plan(sync::PlanArgs),
+    /// Sync an app (or --all): plan, guard, apply, record.
+    Sync(sync::SyncArgs),
+    /// Sync one user now, as a login does.
+    SyncUser(sync::SyncUserArgs),
+    /// List and show runs; approve or reject held ones.
+    Run(runs::Args),
+    /// Explain why a user is or is not in the target, and what would change.
+    Explain(inspect::ExplainArgs),
 }
 
 impl Command {
     async fn run(self, global: &Global) -> anyhow::Result<Exit> {
         match self {
             Self::OktaRead(args) => okta_read::run(args, global).await,
+            Self::App(args) => app::run(args, global).await,
+            Self::Check(args) => inspect::check(args, global).await,
+            Self::Plan(args) => sync::plan(args, global).await,
+            Self::Sync(args) => sync::sync(args, global).await,
+            Self::SyncUser(args) => sync::sync_user(args, global).await,
+            Self::Run(args) => runs::run(args, global).await,
+            Self::Explain(args) => inspect::explain(args, global).await,
         }
     }
 }
@@ -120,4 +163,13 @@ pub fn main() -> ExitCode {
 fn fail(err: &anyhow::Error) -> ExitCode {
     eprintln!("usersync: error: {err:#}");
     ExitCode::from(ERROR_EXIT)
+}
+
+/// Who the command line acts as in the audit log: `cli:<login name>`.
+#[must_use]
+pub fn actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
 }

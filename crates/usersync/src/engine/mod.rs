@@ -1,4 +1,120 @@
 //! The sync engine: one run of one app, end to end.
+//!
+//! [`run_sync_once`] is the unit of work the command line, the server and the
+//! scheduler all call: resolve the app's secrets and connect (`connect`), check
+//! the target can do what the policy needs, read Okta and the target at the same
+//! time, plan and guard (`usersync_core::plan`), record the plan, apply it
+//! (`apply`) unless it is held or a dry run, record each outcome and identity link
+//! as it happens (`record`), and finish the run as succeeded, partial, failed or
+//! held. [`sync_user`] does the same for one user with a handful of requests;
+//! [`approve`] and [`reject`] decide on held runs; [`explain_user`] says why a
+//! user is or is not in the target. [`AppLocks`] keeps runs of one app apart.
 
+pub mod apply;
+pub mod approve;
+pub mod check;
+pub mod connect;
 pub mod lock;
 pub mod progress;
+pub mod record;
+mod run;
+mod user;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use usersync_core::Plan;
+use usersync_store::{RunId, RunStatus, Store, StoreError};
+
+pub use apply::OpResult;
+pub use approve::{approve, reject};
+pub use check::{CheckLine, CheckReport, check};
+pub use lock::{AlreadyRunning, AppGuard, AppLocks};
+pub use progress::{LogLines, Phase, Progress, Silent};
+pub use run::{explain_user, run_sync_once};
+pub use user::sync_user;
+
+/// What every run needs; cheap to clone, shared by the CLI, server and scheduler.
+#[derive(Clone)]
+pub struct Deps {
+    pub store: Store,
+    pub locks: AppLocks,
+    pub progress: Arc<dyn Progress>,
+    /// Operations (lanes of one user or group) applied at once.
+    pub apply_concurrency: usize,
+}
+
+impl Deps {
+    /// Defaults: fresh locks, log-line progress, 8 concurrent operations.
+    #[must_use]
+    pub fn new(store: Store) -> Self {
+        Self {
+            store,
+            locks: AppLocks::new(),
+            progress: Arc::new(LogLines),
+            apply_concurrency: 8,
+        }
+    }
+
+    #[must_use]
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+}
+
+/// Whether a run changes the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Record the run, apply the plan (unless held), record outcomes.
+    Apply,
+    /// Read and plan only; nothing is written anywhere.
+    DryRun,
+}
+
+/// How much a read saw.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReadStats {
+    pub users: usize,
+    pub groups: usize,
+    pub memberships: usize,
+    /// Okta only: API requests sent (retries included).
+    pub requests: Option<u64>,
+    /// Okta only: whether every page of every listing was read.
+    pub complete: Option<bool>,
+}
+
+/// The result of a run (or of a dry run).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    pub app: String,
+    /// `None` for dry runs, which record nothing.
+    pub run_id: Option<RunId>,
+    pub mode: Mode,
+    /// For a dry run: the status a real run would end with before applying.
+    pub status: RunStatus,
+    /// Why the run is not `succeeded` (or what the administrator must do).
+    pub reasons: Vec<String>,
+    /// `None` when the run failed before it could plan.
+    pub plan: Option<Plan>,
+    /// What became of each applied op (empty for dry runs).
+    pub results: Vec<OpResult>,
+    pub okta: Option<ReadStats>,
+    pub target: Option<ReadStats>,
+    pub seconds: f64,
+}
+
+/// Why the engine could not run (a run that starts and fails is a [`RunOutcome`]).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("there is no app named {0:?}; `usersync app list` shows the apps")]
+    UnknownApp(String),
+    #[error(transparent)]
+    AlreadyRunning(#[from] AlreadyRunning),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The request is understood but refused now (e.g. approving a plan that no longer holds).
+    #[error("{0}")]
+    Refused(String),
+}

@@ -1,0 +1,185 @@
+//! `usersync app ...`: configuration as code. Apps are created and updated from a
+//! TOML file, exported back (secret values never leave the store), listed, shown
+//! and deleted.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use usersync_store::{App, SecretState, apps_from_toml, apps_to_toml};
+
+use super::output::{self, Format, Table};
+use super::{Exit, Global, actor};
+
+/// Manage the apps (sync configurations).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: AppCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Create or update apps from a TOML file of [[app]] tables.
+    #[command(
+        long_about = "Creates or updates apps from a TOML file of [[app]] tables (see \
+`usersync app export` for the shape). Secrets are `env:NAME` or `file:/path` references, or \
+values (stored encrypted); a secret left out keeps the stored one. Every app in the file is \
+validated before any is changed."
+    )]
+    Apply {
+        /// The TOML file (`-` reads stdin).
+        #[arg(short, long = "file", value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Print every app (or one) as TOML that `app apply` reads back; secret values are never written.
+    Export {
+        /// Only this app.
+        #[arg(long)]
+        app: Option<String>,
+        /// Write to this file instead of stdout.
+        #[arg(short, long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// List the apps.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Show one app's settings (secrets only as set / stored / a reference).
+    Show {
+        name: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Delete an app with its links and run history.
+    Delete { name: String },
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Unreadable files, validation errors naming the field, unknown apps.
+pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
+    let store = global.open_store().await?;
+    match args.command {
+        AppCommand::Apply { file } => {
+            let text = read_input(&file)?;
+            let drafts =
+                apps_from_toml(&text).with_context(|| format!("reading {}", file.display()))?;
+            if drafts.is_empty() {
+                anyhow::bail!(
+                    "{} has no [[app]] tables; see `usersync app export` for the shape",
+                    file.display()
+                );
+            }
+            let report = store.apply_apps(drafts, &actor()).await?;
+            for (word, names) in [
+                ("created", &report.created),
+                ("updated", &report.updated),
+                ("unchanged", &report.unchanged),
+            ] {
+                for name in names {
+                    output::print(&format!("{word}: {name}\n"));
+                }
+            }
+        }
+        AppCommand::Export { app, out } => {
+            let apps = match app {
+                Some(name) => vec![store.app_by_name(&name).await?],
+                None => store.list_apps().await?,
+            };
+            let text = apps_to_toml(&apps);
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => output::print(&text),
+            }
+        }
+        AppCommand::List { output: format } => {
+            let apps = store.list_apps().await?;
+            match format {
+                Format::Json => output::print(&output::json(&apps)?),
+                Format::Text if apps.is_empty() => {
+                    output::print(
+                        "no apps yet; create one with `usersync app apply -f apps.toml`\n",
+                    );
+                }
+                Format::Text => output::print(&list_table(&apps).render()),
+            }
+        }
+        AppCommand::Show {
+            name,
+            output: format,
+        } => {
+            let app = store.app_by_name(&name).await?;
+            match format {
+                Format::Json => output::print(&output::json(&app)?),
+                Format::Text => output::print(&show(&app)),
+            }
+        }
+        AppCommand::Delete { name } => {
+            let app = store.app_by_name(&name).await?;
+            store.delete_app(app.id, &actor()).await?;
+            output::print(&format!("deleted: {}\n", app.name));
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn read_input(file: &PathBuf) -> anyhow::Result<String> {
+    if file.as_os_str() == "-" {
+        return std::io::read_to_string(std::io::stdin()).context("reading the apps from stdin");
+    }
+    std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+}
+
+fn list_table(apps: &[App]) -> Table {
+    let mut table = Table::new(["name", "target", "okta", "schedule"]);
+    for app in apps {
+        table.row([
+            app.name.clone(),
+            format!("{} {}", app.target.kind, app.target.url),
+            app.okta.url.to_string(),
+            schedule(app),
+        ]);
+    }
+    table
+}
+
+fn schedule(app: &App) -> String {
+    match &app.schedule {
+        usersync_store::Schedule::Manual => "manual".into(),
+        usersync_store::Schedule::EveryMinutes(n) => format!("every {n} min"),
+        usersync_store::Schedule::Cron(c) => format!("cron {c}"),
+    }
+}
+
+fn secret_word(state: &SecretState) -> String {
+    match state {
+        SecretState::Unset => "not set".into(),
+        SecretState::Stored => "stored (encrypted)".into(),
+        SecretState::Reference(r) => format!("reference {r}"),
+    }
+}
+
+fn show(app: &App) -> String {
+    let mut out = format!(
+        "app: {}\nokta: {}\ntarget: {} {}\nschedule: {}\n",
+        app.name,
+        app.okta.url,
+        app.target.kind,
+        app.target.url,
+        schedule(app)
+    );
+    for (slot, state) in app.secret_states() {
+        out.push_str(&format!(
+            "secret {}: {}\n",
+            slot.field(),
+            secret_word(state)
+        ));
+    }
+    out.push_str("\nfull settings (as `app export` writes them):\n\n");
+    out.push_str(&apps_to_toml(std::slice::from_ref(app)));
+    out
+}

@@ -1,0 +1,174 @@
+//! Rendering plans and run outcomes for people, and the documented JSON form.
+//!
+//! # JSON form (`usersync plan --output json`, `sync --output json`)
+//!
+//! One object, version 1; fields are only ever added:
+//!
+//! ```text
+//! { "version": 1, "app": "...", "mode": "dry_run" | "apply", "run_id": 12 | null,
+//!   "status": "succeeded" | "partial" | "failed" | "held" (for a dry run: what a run would end as),
+//!   "reasons": ["..."],
+//!   "summary": { "counts": { "create_user": 3, ... }, "total": 3, "destructive": 0, "skipped": 0 },
+//!   "plan": { "ops": [ { "op": { "kind": "create_user", ... }, "rule": { "kind": "import_users", ... } } ],
+//!             "skipped": [...], "guard": { "decision": "proceed" | "partial" | "held", ... }, "notes": [...] },
+//!   "results": [ { "seq": 1, "planned": {...}, "outcome": "applied" | "failed" | "skipped", "error": null } ],
+//!   "okta": { "users": 0, "groups": 0, "memberships": 0, "requests": 0, "complete": true },
+//!   "target": { "users": 0, "groups": 0, "memberships": 0 },
+//!   "seconds": 0.4 }
+//! ```
+//!
+//! `plan.ops[].op` and `.rule` are `usersync_core`'s `Op` and `Rule` (tagged by `kind`,
+//! snake_case).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use usersync_core::{Guard, OpKind, Plan, PlannedOp, Summary};
+
+use super::output::{self, Table};
+use crate::engine::{Mode, RunOutcome};
+
+/// The JSON document of a run or dry run.
+#[derive(Debug, Serialize)]
+pub struct JsonReport<'a> {
+    pub version: u32,
+    #[serde(flatten)]
+    pub outcome: &'a RunOutcome,
+    pub summary: Summary,
+}
+
+impl<'a> JsonReport<'a> {
+    #[must_use]
+    pub fn new(outcome: &'a RunOutcome) -> Self {
+        let summary = outcome.plan.as_ref().map(Plan::summary).unwrap_or_default();
+        Self {
+            version: 1,
+            outcome,
+            summary,
+        }
+    }
+}
+
+/// The plan as text: a count per kind, then each kind's ops with their rules.
+#[must_use]
+pub fn plan_text(plan: &Plan) -> String {
+    let summary = plan.summary();
+    let mut out = String::new();
+    if plan.is_empty() {
+        out.push_str("No changes: the target is in step with Okta.\n");
+    } else {
+        let mut counts = Table::new(["change", "count"]);
+        for (kind, n) in &summary.counts {
+            counts.row([kind.as_str().replace('_', " "), n.to_string()]);
+        }
+        counts.row([
+            format!("total ({} destructive)", summary.destructive),
+            summary.total.to_string(),
+        ]);
+        out.push_str(&counts.render());
+        let mut by_kind: BTreeMap<OpKind, Vec<&PlannedOp>> = BTreeMap::new();
+        for planned in &plan.ops {
+            by_kind.entry(planned.op.kind()).or_default().push(planned);
+        }
+        for (kind, ops) in by_kind {
+            out.push_str(&format!(
+                "\n{} ({})\n",
+                kind.as_str().replace('_', " "),
+                ops.len()
+            ));
+            let mut table = Table::new(["  operation", "rule"]);
+            for planned in ops {
+                table.row([format!("  {}", planned.op), planned.rule.to_string()]);
+            }
+            out.push_str(&table.render());
+        }
+    }
+    if !plan.skipped.is_empty() {
+        out.push_str(&format!("\nskipped users ({})\n", plan.skipped.len()));
+        for skipped in &plan.skipped {
+            out.push_str(&format!("  {skipped}\n"));
+        }
+    }
+    if !plan.notes.is_empty() {
+        out.push_str("\nnotes\n");
+        for note in &plan.notes {
+            out.push_str(&format!("  {note}\n"));
+        }
+    }
+    out.push_str(&guard_text(&plan.guard));
+    out
+}
+
+fn guard_text(guard: &Guard) -> String {
+    match guard {
+        Guard::Proceed => String::new(),
+        Guard::Partial { reasons, withheld } => format!(
+            "\nguard: the Okta read was incomplete; {withheld} destructive operations were left out:\n{}",
+            bullets(reasons)
+        ),
+        Guard::Held { reasons } => format!(
+            "\nguard: HELD: destructive operations wait for an administrator's approval:\n{}",
+            bullets(reasons)
+        ),
+    }
+}
+
+fn bullets(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("  - {l}\n")).collect()
+}
+
+/// The end-of-run summary: reads, outcome counts, failures, status and reasons.
+#[must_use]
+pub fn outcome_text(outcome: &RunOutcome) -> String {
+    let mut out = String::new();
+    if let Some(okta) = &outcome.okta {
+        let complete = match okta.complete {
+            Some(false) => ", INCOMPLETE",
+            _ => "",
+        };
+        out.push_str(&format!(
+            "okta: {} users, {} groups, {} memberships ({} requests{complete})\n",
+            okta.users,
+            okta.groups,
+            okta.memberships,
+            okta.requests.unwrap_or_default()
+        ));
+    }
+    if let Some(target) = &outcome.target {
+        out.push_str(&format!(
+            "target: {} users, {} groups, {} memberships\n",
+            target.users, target.groups, target.memberships
+        ));
+    }
+    if outcome.mode == Mode::Apply {
+        let (applied, failed, skipped) = outcome.tally();
+        out.push_str(&format!(
+            "applied: {applied}, failed: {failed}, skipped: {skipped}\n"
+        ));
+        for result in outcome.results.iter().filter(|r| r.error.is_some()) {
+            out.push_str(&format!(
+                "  {} {}: {}\n",
+                result.outcome,
+                result.planned.op,
+                result.error.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    let run = outcome
+        .run_id
+        .map(|id| format!("run {id} "))
+        .unwrap_or_default();
+    let word = if outcome.mode == Mode::DryRun {
+        "would end"
+    } else {
+        "ended"
+    };
+    out.push_str(&format!(
+        "{run}{word} {} in {}\n",
+        outcome.status,
+        output::duration(Duration::from_secs_f64(outcome.seconds))
+    ));
+    out.push_str(&bullets(&outcome.reasons));
+    out
+}

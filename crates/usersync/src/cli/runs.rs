@@ -1,0 +1,209 @@
+//! `usersync run ...`: the run history, and deciding on held runs.
+
+use clap::Subcommand;
+use usersync_store::{AppId, Run, RunFilter, RunId, RunStatus, Store};
+
+use super::output::{self, Format, Table};
+use super::report::{JsonReport, outcome_text};
+use super::{Exit, Global, actor};
+use crate::engine;
+
+/// Show runs; approve or reject held ones.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: RunCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunCommand {
+    /// List recent runs, newest first.
+    List {
+        /// Only runs of this app.
+        #[arg(long)]
+        app: Option<String>,
+        /// Only runs with this status (running, succeeded, partial, failed, held, interrupted, rejected).
+        #[arg(long, value_parser = parse_status)]
+        status: Option<RunStatus>,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Show one run with every operation, its rule and its outcome.
+    Show {
+        run_id: i64,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Approve a held run and apply it.
+    #[command(
+        long_about = "Approves a held run and applies it. usersync first re-reads Okta and the \
+target and re-plans: if the fresh read is incomplete, or the fresh plan has destructive operations \
+the held plan does not, the run stays held and nothing is applied. Otherwise the held operations \
+that are still needed are applied, and those no longer needed are recorded as skipped."
+    )]
+    Approve {
+        run_id: i64,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+    },
+    /// Reject a held run: none of its pending operations will be applied.
+    Reject { run_id: i64 },
+}
+
+fn parse_status(text: &str) -> Result<RunStatus, String> {
+    RunStatus::parse(text).ok_or_else(|| {
+        format!("{text:?} is not a run status; use running, succeeded, partial, failed, held, interrupted or rejected")
+    })
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// Unknown runs or apps, runs not in the state the command needs.
+pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
+    let deps = global.deps().await?;
+    let store = &deps.store;
+    match args.command {
+        RunCommand::List {
+            app,
+            status,
+            limit,
+            output: format,
+        } => {
+            let app = match app {
+                Some(name) => Some(store.app_by_name(&name).await?.id),
+                None => None,
+            };
+            let runs = store
+                .list_runs(
+                    &RunFilter {
+                        app,
+                        status,
+                        trigger: None,
+                    },
+                    limit,
+                )
+                .await?;
+            match format {
+                Format::Json => output::print(&output::json(&runs)?),
+                Format::Text if runs.is_empty() => output::print("no runs\n"),
+                Format::Text => output::print(&list_table(store, &runs).await?.render()),
+            }
+        }
+        RunCommand::Show {
+            run_id,
+            output: format,
+        } => show(store, RunId(run_id), format).await?,
+        RunCommand::Approve {
+            run_id,
+            output: format,
+        } => {
+            let outcome = engine::approve(&deps, RunId(run_id), &actor()).await?;
+            match format {
+                Format::Text => output::print(&outcome_text(&outcome)),
+                Format::Json => output::print(&output::json(&JsonReport::new(&outcome))?),
+            }
+            if matches!(outcome.status, RunStatus::Failed | RunStatus::Partial) {
+                anyhow::bail!(
+                    "run {run_id} ended {}: {}",
+                    outcome.status,
+                    outcome.reasons.join("; ")
+                );
+            }
+        }
+        RunCommand::Reject { run_id } => {
+            let run = engine::reject(&deps, RunId(run_id), &actor()).await?;
+            output::print(&format!(
+                "run {} rejected; none of its pending operations will be applied\n",
+                run.id
+            ));
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+async fn app_name(store: &Store, id: AppId) -> String {
+    store
+        .get_app(id)
+        .await
+        .map_or_else(|_| format!("app {id}"), |a| a.name)
+}
+
+async fn list_table(store: &Store, runs: &[Run]) -> anyhow::Result<Table> {
+    let mut table = Table::new([
+        "run", "app", "trigger", "status", "started", "applied", "failed", "reason",
+    ]);
+    for run in runs {
+        let applied: u64 = run.counts.values().map(|c| c.applied).sum();
+        let failed: u64 = run.counts.values().map(|c| c.failed).sum();
+        let mut reason = run.reason.clone().unwrap_or_default();
+        if reason.chars().count() > 60 {
+            reason = format!("{}...", reason.chars().take(57).collect::<String>());
+        }
+        table.row([
+            run.id.to_string(),
+            app_name(store, run.app_id).await,
+            run.trigger.to_string(),
+            run.status.to_string(),
+            run.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            applied.to_string(),
+            failed.to_string(),
+            reason,
+        ]);
+    }
+    Ok(table)
+}
+
+async fn show(store: &Store, id: RunId, format: Format) -> anyhow::Result<()> {
+    let run = store.get_run(id).await?;
+    let ops = store.run_operations(id).await?;
+    if format == Format::Json {
+        let doc = serde_json::json!({ "run": run, "operations": ops });
+        output::print(&output::json(&doc)?);
+        return Ok(());
+    }
+    let mut out = format!(
+        "run {} of {} ({} trigger)\nstatus: {}\nstarted: {}\n",
+        run.id,
+        app_name(store, run.app_id).await,
+        run.trigger,
+        run.status,
+        run.started_at.to_rfc3339()
+    );
+    if let Some(end) = run.finished_at {
+        out.push_str(&format!("finished: {}\n", end.to_rfc3339()));
+    }
+    if let Some(reason) = &run.reason {
+        out.push_str(&format!("reason: {reason}\n"));
+    }
+    if let Some(by) = &run.decided_by {
+        out.push_str(&format!("decided by: {by}\n"));
+    }
+    out.push('\n');
+    if ops.is_empty() {
+        out.push_str("no operations\n");
+    } else {
+        let mut table = Table::new(["seq", "kind", "subject", "outcome", "rule", "error"]);
+        for op in &ops {
+            table.row([
+                op.seq.to_string(),
+                op.kind.clone(),
+                op.subject.clone(),
+                op.outcome.to_string(),
+                op.rule.clone(),
+                op.error.clone().unwrap_or_default(),
+            ]);
+        }
+        out.push_str(&table.render());
+    }
+    if run.status == RunStatus::Held {
+        out.push_str(&format!(
+            "\nthis run is held: `usersync run approve {id}` or `usersync run reject {id}`\n"
+        ));
+    }
+    output::print(&out);
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! `usersync plan`, `usersync sync` and `usersync sync-user`: a dry run, a full
+//! run of one app (or all), and the single-user run that login time uses.
+
+use usersync_store::{RunStatus, RunTrigger};
+
+use super::output::{self, Format};
+use super::report::{JsonReport, outcome_text, plan_text};
+use super::{Exit, Global};
+use crate::engine::{self, Mode, RunOutcome};
+
+/// Show what a sync would change, without changing anything.
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Reads Okta and the target and prints the plan: the changes a sync would make, \
+grouped by kind with counts, each with the rule that causes it; users skipped and why; and the guard's \
+decision (held plans wait for approval). Nothing is written, not even a run record.\n\n\
+--output json prints the documented, stable JSON form (documented in ARCHITECTURE.md, section Engine): \
+version, app, status, reasons, summary (counts per kind), plan (ops with op and rule, skipped, guard, \
+notes), okta and target read statistics.\n\n\
+Exit codes: 0 when the plan was made (with --exit-code: and it is empty), 1 with --exit-code when \
+changes are pending, 2 on error."
+)]
+pub struct PlanArgs {
+    /// The app to plan.
+    #[arg(long)]
+    pub app: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// Exit with 1 when the plan has changes (0 when there are none).
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+/// Plan and apply: bring the target in step with Okta.
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Runs a sync: reads Okta and the target, plans, applies what the guards allow, \
+and records the run, every operation's outcome and the identity links. A progress bar per phase is \
+drawn on a terminal, plain log lines otherwise; a summary is printed at the end.\n\n\
+Exit codes: 0 when every run succeeded, 1 when a run is held for approval \
+(`usersync run approve RUN_ID`), 2 when a run failed or was partial, or on error."
+)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["app", "all"])))]
+pub struct SyncArgs {
+    /// The app to sync.
+    #[arg(long)]
+    pub app: Option<String>,
+    /// Sync every app, one after another.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+/// Sync one user now (what a login triggers): a few requests, not a full read.
+#[derive(Debug, clap::Args)]
+#[command(
+    long_about = "Syncs one user: reads just that user and their groups from Okta (two requests) \
+and that user's state in the target, then applies only that user's operations. Other users are never \
+touched. Exit codes as for `sync`."
+)]
+pub struct SyncUserArgs {
+    #[arg(long)]
+    pub app: String,
+    /// The user's Okta login (or Okta id).
+    pub login: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+/// Runs `plan`.
+///
+/// # Errors
+/// Unknown app, or the plan could not be made (the reason says why).
+pub async fn plan(args: PlanArgs, global: &Global) -> anyhow::Result<Exit> {
+    let deps = global.deps().await?;
+    let outcome = engine::run_sync_once(&deps, &args.app, RunTrigger::Manual, Mode::DryRun).await?;
+    if outcome.status == RunStatus::Failed {
+        anyhow::bail!(
+            "could not plan app {:?}: {}",
+            outcome.app,
+            outcome.reasons.join("; ")
+        );
+    }
+    print(&outcome, args.output)?;
+    let pending = outcome.plan.as_ref().is_some_and(|p| !p.is_empty());
+    Ok(if args.exit_code && pending {
+        Exit::ChangesPending
+    } else {
+        Exit::Ok
+    })
+}
+
+/// Runs `sync`.
+///
+/// # Errors
+/// Unknown app, a run already in progress, or a run that failed or ended partial.
+pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
+    let deps = global.deps().await?;
+    let names = match args.app {
+        Some(name) => vec![name],
+        None => deps
+            .store
+            .list_apps()
+            .await?
+            .into_iter()
+            .map(|a| a.name)
+            .collect(),
+    };
+    if names.is_empty() {
+        anyhow::bail!(
+            "there are no apps to sync; create one with `usersync app apply -f apps.toml`"
+        );
+    }
+    let mut outcomes = Vec::new();
+    for name in &names {
+        let outcome = engine::run_sync_once(&deps, name, RunTrigger::Manual, Mode::Apply).await?;
+        if args.output == Format::Text {
+            if names.len() > 1 {
+                output::print(&format!("== {}\n", outcome.app));
+            }
+            output::print(&outcome_text(&outcome));
+        }
+        outcomes.push(outcome);
+    }
+    if args.output == Format::Json {
+        let reports: Vec<JsonReport<'_>> = outcomes.iter().map(JsonReport::new).collect();
+        if let [one] = reports.as_slice() {
+            output::print(&output::json(one)?);
+        } else {
+            output::print(&output::json(&reports)?);
+        }
+    }
+    exit_for(&outcomes)
+}
+
+/// Runs `sync-user`.
+///
+/// # Errors
+/// As for `sync`.
+pub async fn sync_user(args: SyncUserArgs, global: &Global) -> anyhow::Result<Exit> {
+    let deps = global.deps().await?;
+    let outcome = engine::sync_user(&deps, &args.app, &args.login, RunTrigger::Manual).await?;
+    match args.output {
+        Format::Text => {
+            if let Some(plan) = &outcome.plan
+                && !plan.is_empty()
+            {
+                output::print(&plan_text(plan));
+                output::print("\n");
+            }
+            output::print(&outcome_text(&outcome));
+        }
+        Format::Json => output::print(&output::json(&JsonReport::new(&outcome))?),
+    }
+    exit_for(std::slice::from_ref(&outcome))
+}
+
+fn print(outcome: &RunOutcome, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Text => {
+            if let Some(plan) = &outcome.plan {
+                output::print(&plan_text(plan));
+                output::print("\n");
+            }
+            output::print(&outcome_text(outcome));
+        }
+        Format::Json => output::print(&output::json(&JsonReport::new(outcome))?),
+    }
+    Ok(())
+}
+
+/// 0 when all succeeded, 1 when one is held, an error (2) when one failed or was partial.
+fn exit_for(outcomes: &[RunOutcome]) -> anyhow::Result<Exit> {
+    let bad: Vec<String> = outcomes
+        .iter()
+        .filter(|o| matches!(o.status, RunStatus::Failed | RunStatus::Partial))
+        .map(|o| format!("app {:?} {}: {}", o.app, o.status, o.reasons.join("; ")))
+        .collect();
+    if !bad.is_empty() {
+        anyhow::bail!("{}", bad.join("\n"));
+    }
+    if outcomes.iter().any(|o| o.status == RunStatus::Held) {
+        return Ok(Exit::ChangesPending);
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,335 @@
+//! The apply executor: runs a plan's operations against a [`Target`].
+//!
+//! Operations run in stages that follow the plan's dependency order (links, then
+//! group creation, then user creation and changes, then memberships, then
+//! deactivations and deletions, then group deletion). Within a stage, operations
+//! run concurrently up to a bound, except that the operations of one user (or one
+//! group) form a lane that runs in order. Retries are the clients' business (they
+//! retry what is safe to retry); here one failed operation never stops the others,
+//! but the operations that depend on it (a membership of a user whose creation
+//! failed) are skipped with the reason. Every outcome goes to a [`Journal`] the
+//! moment it is known, so identity links of created users survive a crash.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use futures::StreamExt as _;
+use usersync_atlassian::{NewUser, Target, TargetError, UserChanges as TargetChanges};
+use usersync_core::{
+    GroupLink, GroupName, Links, Op, OpKind, PlannedOp, TargetUser, UserLink, Username,
+};
+use usersync_store::{LinkChanges, OpOutcome};
+
+use super::progress::{Phase, Progress};
+
+/// One operation of a run, numbered as recorded in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Numbered {
+    pub seq: u32,
+    pub planned: PlannedOp,
+}
+
+/// What became of one operation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OpResult {
+    pub seq: u32,
+    pub planned: PlannedOp,
+    pub outcome: OpOutcome,
+    pub error: Option<String>,
+}
+
+/// Where outcomes (and the link changes they imply) are written as they happen.
+#[async_trait]
+pub trait Journal: Send + Sync {
+    async fn record(&self, result: &OpResult, links: &LinkChanges);
+}
+
+/// Runs operations against one target.
+pub struct Executor {
+    pub target: Arc<dyn Target>,
+    /// Lanes in flight at once.
+    pub concurrency: usize,
+    /// The links as they were when the plan was made (renames keep the target key).
+    pub links: Links,
+    /// Whether a created group may later be deleted by usersync. Off for runs that
+    /// could not see whether the group already existed (single-user runs).
+    pub groups_created_are_owned: bool,
+}
+
+/// The stages, in order; each is a set of op kinds that may run at once.
+const STAGES: [&[OpKind]; 5] = [
+    &[OpKind::LinkUser, OpKind::LinkGroup, OpKind::CreateGroup],
+    &[
+        OpKind::RenameUser,
+        OpKind::CreateUser,
+        OpKind::UpdateUser,
+        OpKind::ReactivateUser,
+    ],
+    &[OpKind::AddMember, OpKind::RemoveMember],
+    &[OpKind::DeactivateUser, OpKind::DeleteUser],
+    &[OpKind::DeleteGroup],
+];
+
+/// Users and groups whose set-up failed in this run: later ops on them are skipped.
+#[derive(Default)]
+struct Broken {
+    users: HashSet<Username>,
+    groups: HashSet<GroupName>,
+}
+
+impl Executor {
+    /// Applies `ops`, reporting each outcome to `journal` and to `progress`.
+    pub async fn run(
+        &self,
+        ops: Vec<Numbered>,
+        journal: &dyn Journal,
+        progress: &dyn Progress,
+    ) -> Vec<OpResult> {
+        progress.start(Phase::Apply, Some(ops.len() as u64));
+        let broken = Mutex::new(Broken::default());
+        let mut results = Vec::with_capacity(ops.len());
+        let mut remaining = ops;
+        for stage in STAGES {
+            let (now, later): (Vec<_>, Vec<_>) = remaining
+                .into_iter()
+                .partition(|n| stage.contains(&n.planned.op.kind()));
+            remaining = later;
+            let lanes = lanes(now);
+            let mut running = futures::stream::iter(lanes)
+                .map(|lane| self.run_lane(lane, &broken, journal, progress))
+                .buffer_unordered(self.concurrency.max(1));
+            while let Some(done) = running.next().await {
+                results.extend(done);
+            }
+        }
+        results.sort_by_key(|r| r.seq);
+        let failed = results
+            .iter()
+            .filter(|r| r.outcome == OpOutcome::Failed)
+            .count();
+        progress.finish(
+            Phase::Apply,
+            &format!("{} operations, {failed} failed", results.len()),
+        );
+        results
+    }
+
+    async fn run_lane(
+        &self,
+        lane: Vec<Numbered>,
+        broken: &Mutex<Broken>,
+        journal: &dyn Journal,
+        progress: &dyn Progress,
+    ) -> Vec<OpResult> {
+        let mut out = Vec::with_capacity(lane.len());
+        for numbered in lane {
+            let blocked = blocked_by(
+                &numbered.planned.op,
+                &broken.lock().unwrap_or_else(PoisonError::into_inner),
+            );
+            let (result, changes) = match blocked {
+                Some(reason) => (skipped(&numbered, reason), LinkChanges::default()),
+                None => self.apply_one(&numbered).await,
+            };
+            if result.outcome == OpOutcome::Failed {
+                mark_broken(
+                    &numbered.planned.op,
+                    &mut broken.lock().unwrap_or_else(PoisonError::into_inner),
+                );
+            }
+            journal.record(&result, &changes).await;
+            progress.advance(Phase::Apply, 1);
+            out.push(result);
+        }
+        out
+    }
+
+    async fn apply_one(&self, numbered: &Numbered) -> (OpResult, LinkChanges) {
+        let op = &numbered.planned.op;
+        let outcome = self.call(op).await;
+        match outcome {
+            Ok(created) => {
+                tracing::debug!(seq = numbered.seq, "applied: {op}");
+                let changes = self.link_changes(op, created.as_ref());
+                (result(numbered, OpOutcome::Applied, None), changes)
+            }
+            Err(err) => {
+                tracing::warn!(seq = numbered.seq, "failed: {op}: {err}");
+                (
+                    result(numbered, OpOutcome::Failed, Some(err.to_string())),
+                    LinkChanges::default(),
+                )
+            }
+        }
+    }
+
+    /// The target call for one op; a created user is returned for its key.
+    async fn call(&self, op: &Op) -> Result<Option<TargetUser>, TargetError> {
+        let t = &self.target;
+        match op {
+            Op::LinkUser { .. } | Op::LinkGroup { .. } => Ok(None),
+            Op::CreateGroup { name, .. } => t.create_group(name).await.map(|()| None),
+            Op::RenameUser { from, to, .. } => t.rename_user(from, to).await.map(|()| None),
+            Op::CreateUser {
+                username,
+                display_name,
+                email,
+                active,
+                ..
+            } => {
+                let Some(email) = email.clone() else {
+                    return Err(TargetError::Rejected {
+                        product: t.kind().as_str(),
+                        action: format!("create user {username}"),
+                        message:
+                            "the Okta user has no e-mail address and the target requires one; \
+                                  set it in Okta or map another attribute (attributes.email)"
+                                .into(),
+                    });
+                };
+                let user = NewUser {
+                    username: username.clone(),
+                    display_name: display_name.clone(),
+                    email,
+                    active: *active,
+                };
+                t.create_user(&user).await.map(Some)
+            }
+            Op::UpdateUser {
+                username, changes, ..
+            } => {
+                let changes = TargetChanges {
+                    display_name: changes.display_name.as_ref().map(|c| c.to.clone()),
+                    email: changes.email.as_ref().and_then(|c| c.to.clone()),
+                };
+                t.update_user(username, &changes).await.map(|()| None)
+            }
+            Op::ReactivateUser { username, .. } => {
+                t.set_active(username, true).await.map(|()| None)
+            }
+            Op::DeactivateUser { username, .. } => {
+                t.set_active(username, false).await.map(|()| None)
+            }
+            Op::AddMember { group, username } => t.add_member(group, username).await.map(|()| None),
+            Op::RemoveMember { group, username } => {
+                t.remove_member(group, username).await.map(|()| None)
+            }
+            Op::DeleteUser { username, .. } => t.delete_user(username).await.map(|()| None),
+            Op::DeleteGroup { name, .. } => t.delete_group(name).await.map(|()| None),
+        }
+    }
+
+    /// The identity links an applied op creates, moves or ends.
+    fn link_changes(&self, op: &Op, created: Option<&TargetUser>) -> LinkChanges {
+        let mut changes = LinkChanges::default();
+        match op {
+            Op::LinkUser {
+                okta_id,
+                username,
+                key,
+            } => changes.upsert_users.push(UserLink {
+                okta_id: okta_id.clone(),
+                target_key: key.clone(),
+                username: username.clone(),
+            }),
+            Op::CreateUser {
+                okta_id, username, ..
+            } => changes.upsert_users.push(UserLink {
+                okta_id: okta_id.clone(),
+                target_key: created.and_then(|u| u.key.clone()),
+                username: username.clone(),
+            }),
+            Op::RenameUser { okta_id, to, .. } => changes.upsert_users.push(UserLink {
+                okta_id: okta_id.clone(),
+                target_key: self
+                    .links
+                    .users
+                    .get(okta_id)
+                    .and_then(|l| l.target_key.clone()),
+                username: to.clone(),
+            }),
+            Op::DeleteUser { okta_id, .. } => changes.delete_users.push(okta_id.clone()),
+            Op::LinkGroup {
+                okta_group_id,
+                name,
+            } => changes.upsert_groups.push(GroupLink {
+                okta_id: okta_group_id.clone(),
+                target_name: name.clone(),
+                created_by_usersync: false,
+            }),
+            Op::CreateGroup {
+                okta_group_id,
+                name,
+            } => changes.upsert_groups.push(GroupLink {
+                okta_id: okta_group_id.clone(),
+                target_name: name.clone(),
+                created_by_usersync: self.groups_created_are_owned,
+            }),
+            Op::DeleteGroup { okta_group_id, .. } => {
+                changes.delete_groups.push(okta_group_id.clone())
+            }
+            _ => {}
+        }
+        changes
+    }
+}
+
+/// Groups a stage's ops into lanes: one per user (by Okta id, else username) or group.
+fn lanes(ops: Vec<Numbered>) -> Vec<Vec<Numbered>> {
+    let mut by_key: BTreeMap<String, Vec<Numbered>> = BTreeMap::new();
+    for numbered in ops {
+        let op = &numbered.planned.op;
+        let key = if let Some(id) = op.okta_user() {
+            format!("u:{id}")
+        } else if let Some(user) = op.username() {
+            format!("n:{}", user.folded())
+        } else {
+            format!("g:{}", op.group().map_or("", GroupName::folded))
+        };
+        by_key.entry(key).or_default().push(numbered);
+    }
+    by_key.into_values().collect()
+}
+
+/// Why an op cannot run because something it depends on failed earlier in the run.
+fn blocked_by(op: &Op, broken: &Broken) -> Option<String> {
+    if let Some(user) = op.username()
+        && broken.users.contains(user)
+    {
+        return Some(format!(
+            "skipped: an earlier operation on user {user} failed"
+        ));
+    }
+    if let Op::AddMember { group, .. } | Op::RemoveMember { group, .. } = op
+        && broken.groups.contains(group)
+    {
+        return Some(format!("skipped: group {group} could not be created"));
+    }
+    None
+}
+
+fn mark_broken(op: &Op, broken: &mut Broken) {
+    match op {
+        Op::CreateUser { username, .. } | Op::RenameUser { to: username, .. } => {
+            broken.users.insert(username.clone());
+        }
+        Op::CreateGroup { name, .. } => {
+            broken.groups.insert(name.clone());
+        }
+        _ => {}
+    }
+}
+
+fn result(numbered: &Numbered, outcome: OpOutcome, error: Option<String>) -> OpResult {
+    OpResult {
+        seq: numbered.seq,
+        planned: numbered.planned.clone(),
+        outcome,
+        error,
+    }
+}
+
+fn skipped(numbered: &Numbered, reason: String) -> OpResult {
+    result(numbered, OpOutcome::Skipped, Some(reason))
+}

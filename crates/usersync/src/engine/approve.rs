@@ -1,0 +1,152 @@
+//! Deciding on held runs.
+//!
+//! Approving does not blindly replay a plan that may be days old. It re-reads
+//! both sides and re-plans first, then:
+//! - refuses (the run stays held) when the fresh Okta read is incomplete, or when
+//!   the fresh plan has destructive operations the administrator did not approve;
+//! - otherwise applies the approved operations that are still needed, and marks
+//!   the ones the fresh plan no longer has as skipped ("no longer needed").
+//!
+//! So an approval never does more than was approved, and never does what has
+//! since become wrong (a user who came back in Okta is not deactivated).
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use usersync_core::{Guard, Op, plan};
+use usersync_store::{OpOutcome, Run, RunId, RunStatus};
+
+use super::apply::{Executor, Numbered, OpResult};
+use super::record::{StoreJournal, final_status, parse_payload};
+use super::run::{finish, prepare, read_both};
+use super::{Deps, EngineError, Mode, RunOutcome};
+
+fn key(op: &Op) -> String {
+    serde_json::to_string(op).unwrap_or_default()
+}
+
+fn refused(err: anyhow::Error) -> EngineError {
+    EngineError::Refused(format!("{err:#}"))
+}
+
+/// Approves held run `run_id` on behalf of `by` and applies it (see the module docs).
+///
+/// # Errors
+/// [`EngineError::Refused`] when the run is not held, or approving now would do
+/// something not approved; [`EngineError::AlreadyRunning`]; store failures.
+pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome, EngineError> {
+    let run = deps.store.get_run(run_id).await?;
+    if run.status != RunStatus::Held {
+        return Err(EngineError::Refused(format!(
+            "run {run_id} is {}, not held; only held runs can be approved",
+            run.status
+        )));
+    }
+    let app = deps.store.get_app(run.app_id).await?;
+    let _guard = deps.locks.try_lock(&app.name)?;
+    let started = Instant::now();
+    let mut pending = Vec::new();
+    for op in deps.store.run_operations(run_id).await? {
+        if op.outcome == OpOutcome::Pending {
+            pending.push(Numbered {
+                seq: op.seq,
+                planned: parse_payload(&op.payload).map_err(refused)?,
+            });
+        }
+    }
+    let prepared = prepare(deps, &app).await.map_err(refused)?;
+    let reads = read_both(deps, &prepared).await.map_err(refused)?;
+    if let usersync_core::Completeness::Incomplete { reasons } = &reads.desired.completeness {
+        return Err(EngineError::Refused(format!(
+            "run {run_id} stays held: the Okta read just now was incomplete ({}); try again later",
+            reasons.join("; ")
+        )));
+    }
+    let links = deps.store.load_links(app.id).await?;
+    let mut fresh = plan(
+        &reads.desired,
+        &reads.current,
+        &links,
+        &prepared.policy,
+        &prepared.options(),
+    );
+    check_nothing_new(&run, &pending, &fresh)?;
+    deps.store.approve_run(run_id, by).await?;
+    let still: HashSet<String> = fresh.ops.iter().map(|p| key(&p.op)).collect();
+    let (apply, gone): (Vec<_>, Vec<_>) = pending
+        .into_iter()
+        .partition(|n| still.contains(&key(&n.planned.op)));
+    let mut outcome = RunOutcome::new(&app.name, Some(run_id), Mode::Apply);
+    outcome.okta = Some(reads.okta);
+    outcome.target = Some(reads.target);
+    let mut skipped = Vec::new();
+    for n in gone {
+        let why = "no longer needed: Okta or the target changed since the plan was made";
+        deps.store
+            .record_outcome(run_id, n.seq, OpOutcome::Skipped, Some(why))
+            .await?;
+        skipped.push(OpResult {
+            seq: n.seq,
+            planned: n.planned,
+            outcome: OpOutcome::Skipped,
+            error: Some(why.into()),
+        });
+    }
+    let executor = Executor {
+        target: prepared.conns.target.clone(),
+        concurrency: deps.apply_concurrency,
+        links,
+        groups_created_are_owned: true,
+    };
+    let journal = StoreJournal {
+        store: &deps.store,
+        app: app.id,
+        run: run_id,
+    };
+    let results = executor.run(apply, &journal, deps.progress.as_ref()).await;
+    fresh.guard = Guard::Proceed;
+    let (status, reasons) = final_status(&fresh, &results);
+    outcome.status = status;
+    outcome.reasons = reasons;
+    outcome.results = results;
+    outcome.results.extend(skipped);
+    outcome.results.sort_by_key(|r| r.seq);
+    outcome.plan = Some(fresh);
+    finish(deps, &mut outcome, Ok(()), started).await
+}
+
+/// Refuses when the fresh plan has destructive ops the held plan did not.
+fn check_nothing_new(
+    run: &Run,
+    pending: &[Numbered],
+    fresh: &usersync_core::Plan,
+) -> Result<(), EngineError> {
+    let approved: HashSet<String> = pending
+        .iter()
+        .filter(|n| n.planned.op.is_destructive())
+        .map(|n| key(&n.planned.op))
+        .collect();
+    let new: Vec<String> = fresh
+        .ops
+        .iter()
+        .filter(|p| p.op.is_destructive() && !approved.contains(&key(&p.op)))
+        .map(|p| p.op.to_string())
+        .collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    Err(EngineError::Refused(format!(
+        "run {} stays held: since it was planned, {} destructive operations appeared that it does not contain (e.g. {}); reject it and review a new plan",
+        run.id,
+        new.len(),
+        new.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+    )))
+}
+
+/// Rejects held run `run_id` on behalf of `by`: nothing more of it is applied.
+///
+/// # Errors
+/// [`EngineError::Store`] (a conflict when the run is not held).
+pub async fn reject(deps: &Deps, run_id: RunId, by: &str) -> Result<Run, EngineError> {
+    Ok(deps.store.reject_run(run_id, by).await?)
+}

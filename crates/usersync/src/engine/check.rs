@@ -1,0 +1,132 @@
+//! `usersync check`: try both connections and say, in words, whether the target
+//! can do everything the app's settings need. Sends a handful of cheap requests
+//! and changes nothing.
+
+use serde::Serialize;
+use usersync_atlassian::Capability;
+use usersync_core::{CompiledPolicy, OktaGroupId};
+use usersync_okta::OktaError;
+
+use super::connect::{connect, describe, needed_capabilities};
+use super::run::find_app;
+use super::{Deps, EngineError};
+
+/// One line of a check: what was checked, whether it is fine, and the detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckLine {
+    pub what: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Everything `check` found; `ok` only when every line is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    pub app: String,
+    pub ok: bool,
+    pub lines: Vec<CheckLine>,
+}
+
+impl CheckReport {
+    fn push(&mut self, what: impl Into<String>, ok: bool, detail: impl Into<String>) {
+        self.ok &= ok;
+        self.lines.push(CheckLine {
+            what: what.into(),
+            ok,
+            detail: detail.into(),
+        });
+    }
+}
+
+/// Checks the app's policy, both connections and the target's capabilities.
+///
+/// # Errors
+/// Only when the app does not exist or the store fails; every problem found is a
+/// line of the report.
+pub async fn check(deps: &Deps, app_name: &str) -> Result<CheckReport, EngineError> {
+    let app = find_app(deps, app_name).await?;
+    let mut report = CheckReport {
+        app: app.name.clone(),
+        ok: true,
+        lines: Vec::new(),
+    };
+    match CompiledPolicy::compile(&app.policy) {
+        Ok(_) => report.push("policy", true, "valid"),
+        Err(e) => report.push("policy", false, e.to_string()),
+    }
+    let conns = match connect(&deps.store, &app).await {
+        Ok(c) => c,
+        Err(e) => {
+            report.push("credentials", false, format!("{e:#}"));
+            return Ok(report);
+        }
+    };
+    check_okta(&mut report, &conns.okta).await;
+    let target = conns.target.as_ref();
+    let what = format!("{} at {}", app.target.kind, app.target.url);
+    match target.whoami().await {
+        Ok(me) => report.push(
+            format!("{what}: sign-in"),
+            true,
+            format!("signed in as {me} (this account is never changed)"),
+        ),
+        Err(e) => report.push(format!("{what}: sign-in"), false, e.to_string()),
+    }
+    let caps = match target.capabilities().await {
+        Ok(c) => c,
+        Err(e) => {
+            report.push(format!("{what}: version"), false, e.to_string());
+            return Ok(report);
+        }
+    };
+    report.push(
+        format!("{what}: version"),
+        true,
+        format!("{} {}", caps.kind.as_str(), caps.version),
+    );
+    for need in needed_capabilities(&app.policy) {
+        let ok = caps.supports(need.capability);
+        let verdict = if ok { "can" } else { "CANNOT" };
+        report.push(
+            format!("can {}", describe(need.capability)),
+            ok,
+            format!("{verdict} through REST; needed because {}", need.why),
+        );
+    }
+    if !caps.supports(Capability::RenameUser) {
+        report.lines.push(CheckLine {
+            what: format!("can {}", describe(Capability::RenameUser)),
+            ok: true,
+            detail: "no: a change of Okta login that changes the username will fail for that user (optional)".into(),
+        });
+    }
+    Ok(report)
+}
+
+/// Two cheap reads that prove the credential and its read permissions: a user and a
+/// group's members that do not exist (404 is the expected, good answer).
+async fn check_okta(report: &mut CheckReport, okta: &usersync_okta::OktaClient) {
+    let what = format!("Okta {}", okta.org_host());
+    match okta.get_user("usersync-connection-check").await {
+        Ok(_) => report.push(
+            format!("{what}: read users"),
+            true,
+            "credential accepted; users can be read",
+        ),
+        Err(e) => {
+            report.push(format!("{what}: read users"), false, e.to_string());
+            return;
+        }
+    }
+    let probe = OktaGroupId::parse("00g0usersynccheck000").expect("a valid literal id");
+    match okta.list_group_members(&probe).await {
+        Ok(_) | Err(OktaError::NotFound { .. }) => {
+            report.push(
+                format!("{what}: read groups"),
+                true,
+                "groups and members can be read",
+            );
+        }
+        Err(e) => report.push(format!("{what}: read groups"), false, e.to_string()),
+    }
+}

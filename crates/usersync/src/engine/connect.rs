@@ -1,0 +1,200 @@
+//! Turning a stored app into live connections: its secrets are resolved from the
+//! store only here, at the moment a client is built, and never kept elsewhere.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
+use usersync_atlassian::http::AtlassianAuth;
+use usersync_atlassian::jira::{JiraClient, JiraConfig};
+use usersync_atlassian::{Capabilities, Capability, Target};
+use usersync_core::{SyncPolicy, TargetConstraints};
+use usersync_okta::{OktaAuth, OktaClient, OktaConfig};
+use usersync_store::{App, OktaCredential, SecretSlot, Store, TargetCredential, TargetKind};
+
+/// The two clients one run of an app uses.
+#[derive(Clone)]
+pub struct Connections {
+    pub okta: OktaClient,
+    pub target: Arc<dyn Target>,
+    pub kind: TargetKind,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections")
+            .field("okta", &self.okta)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connections {
+    /// The username rules of the target product.
+    #[must_use]
+    pub fn constraints(&self) -> TargetConstraints {
+        match self.kind {
+            TargetKind::Jira => TargetConstraints::jira(),
+            TargetKind::Confluence => TargetConstraints::confluence(),
+        }
+    }
+}
+
+/// Builds the Okta client and the target of `app`, resolving its secrets.
+///
+/// # Errors
+/// A secret that cannot be resolved (missing env variable or file) or a setting a
+/// client refuses; the message names the field.
+pub async fn connect(store: &Store, app: &App) -> anyhow::Result<Connections> {
+    let okta_auth = match &app.okta.credential {
+        OktaCredential::ApiToken { .. } => {
+            OktaAuth::ApiToken(secret(store, app, SecretSlot::OktaApiToken).await?)
+        }
+        OktaCredential::OAuth {
+            client_id, key_id, ..
+        } => OktaAuth::ServiceApp {
+            client_id: client_id.clone(),
+            private_key_pem: secret(store, app, SecretSlot::OktaPrivateKey).await?,
+            key_id: key_id.clone(),
+            scopes: Vec::new(),
+        },
+    };
+    let okta = OktaClient::new(&OktaConfig::new(app.okta.url.as_str(), okta_auth))
+        .with_context(|| format!("app {:?}: okta settings", app.name))?;
+    let auth = match &app.target.credential {
+        TargetCredential::Pat { .. } => {
+            AtlassianAuth::Bearer(secret(store, app, SecretSlot::TargetToken).await?)
+        }
+        TargetCredential::Basic { username, .. } => AtlassianAuth::Basic {
+            username: username.clone(),
+            password: secret(store, app, SecretSlot::TargetPassword).await?,
+        },
+    };
+    let url = app.target.url.as_str();
+    let target: Arc<dyn Target> = match app.target.kind {
+        TargetKind::Jira => Arc::new(
+            JiraClient::new(JiraConfig::new(url, auth))
+                .with_context(|| format!("app {:?}: target settings", app.name))?,
+        ),
+        TargetKind::Confluence => Arc::new(
+            ConfluenceClient::new(ConfluenceConfig::new(url, auth))
+                .with_context(|| format!("app {:?}: target settings", app.name))?,
+        ),
+    };
+    Ok(Connections {
+        okta,
+        target,
+        kind: app.target.kind,
+    })
+}
+
+async fn secret(
+    store: &Store,
+    app: &App,
+    slot: SecretSlot,
+) -> anyhow::Result<secrecy::SecretString> {
+    store
+        .resolve_secret(app, slot)
+        .await
+        .with_context(|| format!("app {:?}: resolving {}", app.name, slot.field()))
+}
+
+/// A capability the app's policy needs, and why, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Need {
+    pub capability: Capability,
+    pub why: &'static str,
+}
+
+/// What the target must be able to do for `policy`, each with the setting that needs it.
+/// Renaming is not listed: it is only needed when an Okta login changes, and a target
+/// that cannot rename fails just that operation, with the server's reason.
+#[must_use]
+pub fn needed_capabilities(policy: &SyncPolicy) -> Vec<Need> {
+    use usersync_core::DepartedPolicy;
+    let mut needs = vec![
+        Need {
+            capability: Capability::ListUsers,
+            why: "every sync reads the target's users and groups",
+        },
+        Need {
+            capability: Capability::CreateGroup,
+            why: "groups from Okta are created in the target",
+        },
+        Need {
+            capability: Capability::ManageMembership,
+            why: "group memberships mirror Okta",
+        },
+    ];
+    let toggles = policy.toggles;
+    if toggles.import_users {
+        needs.push(Need {
+            capability: Capability::CreateUser,
+            why: "Import Users is on",
+        });
+    }
+    if toggles.update_users {
+        needs.push(Need {
+            capability: Capability::UpdateUser,
+            why: "Update Users is on",
+        });
+    }
+    if toggles.enable_disable_users {
+        needs.push(Need {
+            capability: Capability::SetActive,
+            why: "Enable/Disable Users is on",
+        });
+    } else if policy.departed == DepartedPolicy::Deactivate {
+        needs.push(Need {
+            capability: Capability::SetActive,
+            why: "departed users are deactivated (departed = deactivate)",
+        });
+    }
+    if policy.departed == DepartedPolicy::Delete {
+        needs.push(Need {
+            capability: Capability::DeleteUser,
+            why: "departed users are deleted (departed = delete)",
+        });
+    }
+    if policy.delete_groups {
+        needs.push(Need {
+            capability: Capability::DeleteGroup,
+            why: "delete_groups is on",
+        });
+    }
+    needs
+}
+
+/// A capability in words, for messages.
+#[must_use]
+pub fn describe(capability: Capability) -> &'static str {
+    match capability {
+        Capability::ListUsers => "list users, groups and memberships",
+        Capability::CreateUser => "create users",
+        Capability::UpdateUser => "update users' display names and e-mail addresses",
+        Capability::SetActive => "activate and deactivate users",
+        Capability::RenameUser => "rename users",
+        Capability::DeleteUser => "delete users",
+        Capability::CreateGroup => "create groups",
+        Capability::DeleteGroup => "delete groups",
+        Capability::ManageMembership => "add and remove group members",
+    }
+}
+
+/// The needs this server cannot meet, as one sentence, or `None` when all are met.
+#[must_use]
+pub fn unmet(caps: &Capabilities, needs: &[Need]) -> Option<String> {
+    let missing: Vec<String> = needs
+        .iter()
+        .filter(|n| !caps.supports(n.capability))
+        .map(|n| format!("{} ({})", describe(n.capability), n.why))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "{} {} cannot {} through REST; upgrade the server or turn those settings off",
+            caps.kind.as_str(),
+            caps.version,
+            missing.join(", nor ")
+        )
+    })
+}

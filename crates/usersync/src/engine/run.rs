@@ -1,0 +1,322 @@
+//! A full run of one app, and the steps single-user runs and approvals share:
+//! preparing connections, reading both sides, executing and finishing.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use usersync_core::{
+    CompiledPolicy, Explanation, Links, OktaSnapshot, Plan, PlanOptions, TargetSnapshot, Username,
+    plan,
+};
+use usersync_okta::{ReadProgress, ReadScope};
+use usersync_store::{App, RunId, RunStatus, RunTrigger};
+
+use super::apply::{Executor, Numbered, OpResult};
+use super::connect::{Connections, connect, needed_capabilities, unmet};
+use super::progress::Phase;
+use super::record::{StoreJournal, final_status, number};
+use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
+
+/// A policy compiled and both sides connected and checked.
+pub(crate) struct Prepared {
+    pub policy: CompiledPolicy,
+    pub conns: Connections,
+    /// The target account usersync signs in as (always protected).
+    pub me: Username,
+}
+
+impl Prepared {
+    pub fn options(&self) -> PlanOptions {
+        PlanOptions::full(self.conns.constraints(), Some(self.me.clone()))
+    }
+}
+
+/// Both sides as read, with what each read saw.
+pub(crate) struct Reads {
+    pub desired: OktaSnapshot,
+    pub current: TargetSnapshot,
+    pub okta: ReadStats,
+    pub target: ReadStats,
+}
+
+pub(crate) async fn find_app(deps: &Deps, name: &str) -> Result<App, EngineError> {
+    deps.store
+        .find_app(name)
+        .await?
+        .ok_or_else(|| EngineError::UnknownApp(name.to_owned()))
+}
+
+/// Compiles the policy, connects, and refuses before any change when the target
+/// cannot do what the policy needs.
+pub(crate) async fn prepare(deps: &Deps, app: &App) -> anyhow::Result<Prepared> {
+    let policy = CompiledPolicy::compile(&app.policy)
+        .with_context(|| format!("app {:?}: invalid policy", app.name))?;
+    let conns = connect(&deps.store, app).await?;
+    let caps = conns.target.capabilities().await.with_context(|| {
+        format!(
+            "checking what the {} at {} can do",
+            app.target.kind, app.target.url
+        )
+    })?;
+    if let Some(problem) = unmet(&caps, &needed_capabilities(&app.policy)) {
+        anyhow::bail!(
+            "app {:?} needs more than the target offers: {problem}",
+            app.name
+        );
+    }
+    let me = conns
+        .target
+        .whoami()
+        .await
+        .context("asking the target who usersync signs in as")?;
+    Ok(Prepared { policy, conns, me })
+}
+
+/// Reads Okta (scope pushed into the query) and the whole target concurrently.
+pub(crate) async fn read_both(deps: &Deps, prepared: &Prepared) -> anyhow::Result<Reads> {
+    let progress = &deps.progress;
+    let okta = &prepared.conns.okta;
+    let scope = ReadScope {
+        group_types: prepared.policy.okta_query().group_types,
+        skip_empty_groups: false,
+    };
+    let last = std::sync::atomic::AtomicU64::new(0);
+    let report = |p: &ReadProgress| {
+        let done = (p.users_read + p.groups_read + p.groups_with_members_read) as u64;
+        let before = last.swap(done, std::sync::atomic::Ordering::Relaxed);
+        progress.advance(Phase::ReadOkta, done.saturating_sub(before));
+    };
+    progress.start(Phase::ReadOkta, None);
+    progress.start(Phase::ReadTarget, None);
+    let read_target = async {
+        let read = prepared.conns.target.read_all().await;
+        if let Ok(t) = &read {
+            progress.finish(
+                Phase::ReadTarget,
+                &format!("{} users, {} groups", t.users.len(), t.groups.len()),
+            );
+        }
+        read
+    };
+    let (desired, current) =
+        tokio::join!(okta.read_org_with_progress(&scope, &report), read_target);
+    let desired = desired.with_context(|| format!("reading the Okta org {}", okta.org_host()))?;
+    let current = current.context("reading the target's users and groups")?;
+    let complete = desired.completeness.is_complete();
+    let state = if complete { "complete" } else { "INCOMPLETE" };
+    progress.finish(
+        Phase::ReadOkta,
+        &format!(
+            "{} users, {} groups ({state})",
+            desired.users.len(),
+            desired.groups.len()
+        ),
+    );
+    let okta_stats = ReadStats {
+        users: desired.users.len(),
+        groups: desired.groups.len(),
+        memberships: desired.memberships.values().map(BTreeSet::len).sum(),
+        requests: Some(okta.stats().requests),
+        complete: Some(complete),
+    };
+    let target_stats = ReadStats {
+        users: current.users.len(),
+        groups: current.groups.len(),
+        memberships: current.memberships.values().map(BTreeSet::len).sum(),
+        ..ReadStats::default()
+    };
+    Ok(Reads {
+        desired,
+        current,
+        okta: okta_stats,
+        target: target_stats,
+    })
+}
+
+/// Runs one full sync of `app_name` (see the module docs of [`crate::engine`]).
+///
+/// # Errors
+/// [`EngineError`] when the app does not exist, another run of it is in progress,
+/// or the store fails; a run that starts and then fails is an `Ok` outcome with
+/// status `failed` and the reason.
+pub async fn run_sync_once(
+    deps: &Deps,
+    app_name: &str,
+    trigger: RunTrigger,
+    mode: Mode,
+) -> Result<RunOutcome, EngineError> {
+    let app = find_app(deps, app_name).await?;
+    let _guard = deps.locks.try_lock(&app.name)?;
+    let started = Instant::now();
+    let run = match mode {
+        Mode::Apply => Some(deps.store.start_run(app.id, trigger).await?.id),
+        Mode::DryRun => None,
+    };
+    let mut outcome = RunOutcome::new(&app.name, run, mode);
+    let result = full_run(deps, &app, run, &mut outcome).await;
+    finish(deps, &mut outcome, result, started).await
+}
+
+async fn full_run(
+    deps: &Deps,
+    app: &App,
+    run: Option<RunId>,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<()> {
+    let prepared = prepare(deps, app).await?;
+    let reads = read_both(deps, &prepared).await?;
+    outcome.okta = Some(reads.okta.clone());
+    outcome.target = Some(reads.target.clone());
+    let links = deps.store.load_links(app.id).await?;
+    let plan = plan(
+        &reads.desired,
+        &reads.current,
+        &links,
+        &prepared.policy,
+        &prepared.options(),
+    );
+    execute_plan(deps, app, run, plan, links, &prepared.conns, true, outcome).await
+}
+
+/// Records the plan, applies what the guard allows, and sets the outcome's status.
+#[allow(clippy::too_many_arguments)] // the run's context, passed once from three callers
+pub(crate) async fn execute_plan(
+    deps: &Deps,
+    app: &App,
+    run: Option<RunId>,
+    plan: Plan,
+    links: Links,
+    conns: &Connections,
+    groups_created_are_owned: bool,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<()> {
+    let Some(run) = run else {
+        let (status, reasons) = final_status(&plan, &[]);
+        outcome.set(status, reasons);
+        outcome.plan = Some(plan);
+        return Ok(());
+    };
+    let (rows, numbered) = number(&plan);
+    let blob = serde_json::to_value(&plan).context("encoding the plan")?;
+    deps.store.record_plan(run, &rows, &blob).await?;
+    let held = plan.guard.is_held();
+    let to_apply: Vec<Numbered> = numbered
+        .into_iter()
+        .filter(|n| !held || !n.planned.op.is_destructive())
+        .collect();
+    let executor = Executor {
+        target: conns.target.clone(),
+        concurrency: deps.apply_concurrency,
+        links,
+        groups_created_are_owned,
+    };
+    let journal = StoreJournal {
+        store: &deps.store,
+        app: app.id,
+        run,
+    };
+    outcome.results = executor
+        .run(to_apply, &journal, deps.progress.as_ref())
+        .await;
+    let (status, mut reasons) = final_status(&plan, &outcome.results);
+    if status == RunStatus::Held {
+        let waiting = plan.ops.iter().filter(|p| p.op.is_destructive()).count();
+        reasons.push(format!(
+            "{waiting} destructive operations wait for approval: `usersync run show {run}`, then `usersync run approve {run}` or `usersync run reject {run}`"
+        ));
+    }
+    outcome.set(status, reasons);
+    outcome.plan = Some(plan);
+    Ok(())
+}
+
+/// Ends the run in the store (failed, with the error, when `result` is one).
+pub(crate) async fn finish(
+    deps: &Deps,
+    outcome: &mut RunOutcome,
+    result: anyhow::Result<()>,
+    started: Instant,
+) -> Result<RunOutcome, EngineError> {
+    if let Err(err) = result {
+        tracing::error!(app = %outcome.app, "run failed: {err:#}");
+        outcome.set(RunStatus::Failed, vec![format!("{err:#}")]);
+    }
+    outcome.seconds = started.elapsed().as_secs_f64();
+    if let Some(run) = outcome.run_id {
+        let counts = deps.store.tally_operations(run).await?;
+        let reason = (!outcome.reasons.is_empty()).then(|| outcome.reasons.join("; "));
+        deps.store
+            .finish_run(run, outcome.status, &counts, reason.as_deref())
+            .await?;
+    }
+    Ok(outcome.clone())
+}
+
+impl RunOutcome {
+    pub(crate) fn new(app: &str, run_id: Option<RunId>, mode: Mode) -> Self {
+        Self {
+            app: app.to_owned(),
+            run_id,
+            mode,
+            status: RunStatus::Running,
+            reasons: Vec::new(),
+            plan: None,
+            results: Vec::new(),
+            okta: None,
+            target: None,
+            seconds: 0.0,
+        }
+    }
+
+    fn set(&mut self, status: RunStatus, reasons: Vec<String>) {
+        self.status = status;
+        self.reasons = reasons;
+    }
+
+    /// Applied, failed and skipped operation counts.
+    #[must_use]
+    pub fn tally(&self) -> (usize, usize, usize) {
+        use usersync_store::OpOutcome;
+        let count = |o: OpOutcome| {
+            self.results
+                .iter()
+                .filter(|r: &&OpResult| r.outcome == o)
+                .count()
+        };
+        (
+            count(OpOutcome::Applied),
+            count(OpOutcome::Failed),
+            count(OpOutcome::Skipped),
+        )
+    }
+}
+
+/// Why one user (by Okta login or target username) is or is not in the target,
+/// and what the next full sync would change for them. Reads both sides fully;
+/// records nothing.
+///
+/// # Errors
+/// As [`run_sync_once`], plus any failure to connect or read (as `Refused`).
+pub async fn explain_user(
+    deps: &Deps,
+    app_name: &str,
+    login: &str,
+) -> Result<Explanation, EngineError> {
+    let app = find_app(deps, app_name).await?;
+    let work = async {
+        let prepared = prepare(deps, &app).await?;
+        let reads = read_both(deps, &prepared).await?;
+        let links = deps.store.load_links(app.id).await?;
+        anyhow::Ok(usersync_core::explain(
+            login,
+            &reads.desired,
+            &reads.current,
+            &links,
+            &prepared.policy,
+            &prepared.options(),
+        ))
+    };
+    work.await
+        .map_err(|e| EngineError::Refused(format!("{e:#}")))
+}

@@ -1,0 +1,178 @@
+//! The single-user sync that login time uses: read just one user and their groups
+//! from Okta (two requests: the user, then their groups), just that user's state
+//! in the target, plan with `PlanScope::Users`, and apply.
+//!
+//! The target's group list is not read, so a group this run creates may have
+//! existed already (creation is idempotent); such groups are linked as not created
+//! by usersync, so usersync never deletes them later on that basis.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use usersync_core::{
+    Completeness, GroupName, Links, OktaGroup, OktaSnapshot, OktaUser, PlanOptions, PlanScope,
+    TargetGroup, TargetSnapshot, Username, plan,
+};
+use usersync_store::{App, RunId, RunTrigger};
+
+use super::run::{Prepared, execute_plan, find_app, finish, prepare};
+use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
+
+/// Syncs one user, found in Okta by login or id. Waits for a running sync of the
+/// same app to finish first (logins queue rather than fail).
+///
+/// # Errors
+/// [`EngineError`] when the app does not exist or the store fails; a run that
+/// starts and fails (no such Okta user, unreachable target) is an `Ok` outcome
+/// with status `failed`.
+pub async fn sync_user(
+    deps: &Deps,
+    app_name: &str,
+    login: &str,
+    trigger: RunTrigger,
+) -> Result<RunOutcome, EngineError> {
+    let app = find_app(deps, app_name).await?;
+    let _guard = deps.locks.lock(&app.name).await;
+    let started = Instant::now();
+    let run = deps.store.start_run(app.id, trigger).await?.id;
+    let mut outcome = RunOutcome::new(&app.name, Some(run), Mode::Apply);
+    let result = user_run(deps, &app, run, login, &mut outcome).await;
+    finish(deps, &mut outcome, result, started).await
+}
+
+async fn user_run(
+    deps: &Deps,
+    app: &App,
+    run: RunId,
+    login: &str,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<()> {
+    let prepared = prepare(deps, app).await?;
+    let okta = &prepared.conns.okta;
+    let before = okta.stats().requests;
+    let user = okta
+        .get_user(login)
+        .await
+        .with_context(|| format!("reading the Okta user {login:?}"))?
+        .ok_or_else(|| anyhow::anyhow!("Okta has no user with login or id {login:?}"))?;
+    let groups = okta
+        .user_groups(&user.id)
+        .await
+        .with_context(|| format!("reading the groups of Okta user {login:?}"))?;
+    let mut completeness = Completeness::Complete;
+    for problem in &groups.unusable {
+        completeness.add_reason(format!("{problem}; it was left out"));
+    }
+    let desired = one_user_snapshot(&user, groups.items, completeness);
+    outcome.okta = Some(ReadStats {
+        users: 1,
+        groups: desired.groups.len(),
+        memberships: desired.groups.len(),
+        requests: Some(okta.stats().requests - before),
+        complete: Some(desired.completeness.is_complete()),
+    });
+    let links = deps.store.load_links(app.id).await?;
+    let current = read_target_user(&prepared, &user, &links).await?;
+    outcome.target = Some(ReadStats {
+        users: current.users.len(),
+        groups: current.groups.len(),
+        memberships: current.memberships.values().map(BTreeSet::len).sum(),
+        ..ReadStats::default()
+    });
+    let options = PlanOptions {
+        scope: PlanScope::user(user.id.clone()),
+        ..prepared.options()
+    };
+    let plan = plan(&desired, &current, &links, &prepared.policy, &options);
+    execute_plan(
+        deps,
+        app,
+        Some(run),
+        plan,
+        links,
+        &prepared.conns,
+        false,
+        outcome,
+    )
+    .await
+}
+
+fn one_user_snapshot(
+    user: &OktaUser,
+    groups: Vec<OktaGroup>,
+    completeness: Completeness,
+) -> OktaSnapshot {
+    let memberships = groups
+        .iter()
+        .map(|g| (g.id.clone(), BTreeSet::from([user.id.clone()])))
+        .collect();
+    OktaSnapshot {
+        users: vec![user.clone()],
+        groups,
+        memberships,
+        completeness,
+    }
+}
+
+/// The target as far as this user is concerned: the user under their mapped and
+/// linked usernames, their groups, the linked groups and the default groups.
+async fn read_target_user(
+    prepared: &Prepared,
+    user: &OktaUser,
+    links: &Links,
+) -> anyhow::Result<TargetSnapshot> {
+    let target = &prepared.conns.target;
+    let mut names: Vec<Username> = Vec::new();
+    if let Ok(mapped) = prepared
+        .conns
+        .constraints()
+        .username(&prepared.policy.map_login(&user.login))
+    {
+        names.push(mapped);
+    }
+    if let Some(link) = links.users.get(&user.id)
+        && !names.contains(&link.username)
+    {
+        names.push(link.username.clone());
+    }
+    let mut current = TargetSnapshot::default();
+    let mut groups: BTreeSet<GroupName> = links
+        .groups
+        .values()
+        .map(|l| l.target_name.clone())
+        .collect();
+    groups.extend(prepared.policy.default_groups_new_users().iter().cloned());
+    groups.extend(prepared.policy.default_groups_all_users().iter().cloned());
+    let mut memberships: BTreeMap<GroupName, BTreeSet<Username>> = BTreeMap::new();
+    for name in names {
+        let Some(found) = target
+            .find_user(&name)
+            .await
+            .with_context(|| format!("looking up {name} in the target"))?
+        else {
+            continue;
+        };
+        for group in target
+            .user_groups(&found.username)
+            .await
+            .with_context(|| format!("reading the groups of {name}"))?
+        {
+            memberships
+                .entry(group.clone())
+                .or_default()
+                .insert(found.username.clone());
+            groups.insert(group);
+        }
+        current.users.push(found);
+    }
+    current.groups = groups
+        .into_iter()
+        .map(|name| TargetGroup {
+            name,
+            managed_elsewhere: false,
+        })
+        .collect();
+    current.memberships = memberships;
+    Ok(current)
+}
