@@ -121,17 +121,16 @@ pub async fn layer(State(app): State<App>, mut request: Request, next: Next) -> 
     let Some(principal) = principal else {
         return ApiError::invalid_token().into_response();
     };
-    if let Principal::Client { scopes, .. } = &principal {
-        if let Some(allowed) = scopes_for(request.method(), request.uri().path()) {
-            if !allowed.iter().any(|s| scopes.iter().any(|have| have == s)) {
-                return ApiError::forbidden()
-                    .with_cause(format!(
-                        "The access token is missing the {} scope",
-                        allowed[0]
-                    ))
-                    .into_response();
-            }
-        }
+    if let Principal::Client { scopes, .. } = &principal
+        && let Some(allowed) = scopes_for(request.method(), request.uri().path())
+        && !allowed.iter().any(|s| scopes.iter().any(|have| have == s))
+    {
+        return ApiError::forbidden()
+            .with_cause(format!(
+                "The access token is missing the {} scope",
+                allowed[0]
+            ))
+            .into_response();
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
@@ -276,10 +275,10 @@ fn verify_assertion(app: &App, base: &Base, assertion: &str) -> Result<Assertion
     if claims.exp > Utc::now().timestamp() + 3600 + 60 {
         return Err("The client_assertion exp is more than one hour in the future.".into());
     }
-    if let Some(jti) = &claims.jti {
-        if !lock(&app.oauth.used_jti).insert(jti.clone()) {
-            return Err("The client_assertion jti has already been used.".into());
-        }
+    if let Some(jti) = &claims.jti
+        && !lock(&app.oauth.used_jti).insert(jti.clone())
+    {
+        return Err("The client_assertion jti has already been used.".into());
     }
     Ok(claims)
 }

@@ -70,16 +70,17 @@ impl HookRegistry {
     }
 }
 
-fn parse_hook(
-    body: &Bytes,
-) -> ApiResult<(
-    String,
-    Option<String>,
-    Vec<String>,
-    String,
-    Vec<(String, String)>,
-    Option<(String, String)>,
-)> {
+/// A hook as a client asked for it (create and replace bodies).
+struct HookSpec {
+    name: String,
+    description: Option<String>,
+    event_types: Vec<String>,
+    uri: String,
+    headers: Vec<(String, String)>,
+    auth: Option<(String, String)>,
+}
+
+fn parse_hook(body: &Bytes) -> ApiResult<HookSpec> {
     let body = body_object(body)?;
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
     let name = text(body.get("name"))
@@ -141,14 +142,14 @@ fn parse_hook(
     let auth = config
         .get("authScheme")
         .and_then(|a| Some((text(a.get("key"))?, text(a.get("value"))?)));
-    Ok((
+    Ok(HookSpec {
         name,
-        text(body.get("description")),
-        items,
+        description: text(body.get("description")),
+        event_types: items,
         uri,
         headers,
         auth,
-    ))
+    })
 }
 
 /// Okta requires HTTPS. The emulator also accepts plain HTTP to a loopback address, so
@@ -223,7 +224,14 @@ pub async fn create(
     _origin: Origin,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (name, description, event_types, uri, headers, auth) = parse_hook(&body)?;
+    let HookSpec {
+        name,
+        description,
+        event_types,
+        uri,
+        headers,
+        auth,
+    } = parse_hook(&body)?;
     let mut org = app.org();
     let id = org.new_id(ids::HOOK);
     let now = super::state::now();
@@ -261,7 +269,14 @@ pub async fn replace(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (name, description, event_types, uri, headers, auth) = parse_hook(&body)?;
+    let HookSpec {
+        name,
+        description,
+        event_types,
+        uri,
+        headers,
+        auth,
+    } = parse_hook(&body)?;
     let mut org = app.org();
     let hook = org.hooks.get_mut(&id)?;
     let auth = auth.or_else(|| hook.auth.clone());

@@ -147,7 +147,7 @@ pub async fn list(
 ) -> ApiResult<Response> {
     let query = Query::parse(raw.as_deref());
     if let Some(q) = query.get("q") {
-        return Ok(quick_search(&app, &base, &query, q)?);
+        return quick_search(&app, &base, &query, q);
     }
     let (expr, dialect) = match (query.get("filter"), query.get("search")) {
         (Some(_), Some(_)) => {
