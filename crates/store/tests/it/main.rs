@@ -8,3 +8,4 @@ mod links;
 mod migrations;
 mod runs;
 mod secrets;
+mod spawn;
