@@ -179,7 +179,7 @@ impl OktaConfig {
         for (field, value, max) in [
             ("page_sizes.users", p.users, 200),
             ("page_sizes.groups", p.groups, 10_000),
-            ("page_sizes.group_members", p.group_members, 10_000),
+            ("page_sizes.group_members", p.group_members, 1000),
             ("page_sizes.log_events", p.log_events, 1000),
         ] {
             if value == 0 || value > max {

@@ -136,7 +136,8 @@ impl WireGroup {
         Ok(OktaGroup {
             id,
             name,
-            description: self.profile.description.filter(|d| !d.is_empty()),
+            // Kept verbatim (Okta sends "" as well as omitting it); mapping decides.
+            description: self.profile.description,
             kind,
         })
     }
@@ -193,6 +194,6 @@ mod tests {
             (group.kind, group.name.as_str()),
             (OktaGroupType::AppGroup, "Sales")
         );
-        assert_eq!(group.description, None);
+        assert_eq!(group.description.as_deref(), Some(""));
     }
 }

@@ -1,0 +1,84 @@
+//! Shared set-up: an emulator with a generated org, and a client tuned for fast tests.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use usersync_core::{OktaGroupId, OktaSnapshot};
+use usersync_okta::{OktaAuth, OktaClient, OktaConfig, RetrySettings};
+use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec, RateLimits};
+
+/// An org of `users` users and `groups` groups (plus generator defaults).
+pub fn spec(users: usize, groups: usize) -> OrgSpec {
+    OrgSpec {
+        users,
+        groups,
+        seed: 7,
+        ..OrgSpec::default()
+    }
+}
+
+pub async fn start(org: Option<OrgSpec>, rate_limits: RateLimits) -> OktaSim {
+    OktaSim::start(OktaSimConfig {
+        org,
+        rate_limits,
+        ..OktaSimConfig::default()
+    })
+    .await
+    .expect("the Okta emulator starts")
+}
+
+/// Retries with millisecond backoffs and short rate-limit waits, so tests stay fast.
+pub fn fast_retries() -> RetrySettings {
+    RetrySettings {
+        max_retries: 4,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(40),
+        max_rate_limit_retries: 3,
+        max_rate_limit_wait: Duration::from_secs(2),
+    }
+}
+
+pub fn config_for(sim: &OktaSim) -> OktaConfig {
+    let mut config = OktaConfig::new(
+        sim.base_url(),
+        OktaAuth::ApiToken(SecretString::from(sim.api_token().to_owned())),
+    );
+    config.retry = fast_retries();
+    config
+}
+
+pub fn client_for(sim: &OktaSim) -> OktaClient {
+    OktaClient::new(&config_for(sim)).expect("a valid configuration")
+}
+
+/// Pages a listing of `n` items takes: an empty listing still takes one request.
+pub fn pages(n: usize, size: usize) -> usize {
+    n.div_ceil(size).max(1)
+}
+
+/// The documented request count of a full read of `org` (see the `org` module docs).
+pub fn expected_requests(org: &OktaSnapshot, member_page: usize, skip_empty: bool) -> usize {
+    let members: usize = org
+        .memberships
+        .values()
+        .filter(|m| !(skip_empty && m.is_empty()))
+        .map(|m| pages(m.len(), member_page))
+        .sum();
+    pages(org.users.len(), 200) + pages(org.groups.len(), 200) + members
+}
+
+/// Sorts a snapshot's lists so two reads of the same org compare equal.
+pub fn normalised(mut s: OktaSnapshot) -> OktaSnapshot {
+    s.users.sort_by(|a, b| a.id.cmp(&b.id));
+    s.groups.sort_by(|a, b| a.id.cmp(&b.id));
+    s
+}
+
+/// The group with the most members.
+pub fn biggest_group(org: &OktaSnapshot) -> OktaGroupId {
+    org.memberships
+        .iter()
+        .max_by_key(|(_, m)| m.len())
+        .map(|(g, _)| g.clone())
+        .expect("the org has groups")
+}
