@@ -8,7 +8,7 @@
 //! prefixes until no query is capped, so a read never silently stops at the
 //! first 100 or 1,000 users; if it cannot be made complete it fails.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::{StreamExt as _, TryStreamExt as _};
 use http::StatusCode;
@@ -172,7 +172,9 @@ impl JiraClient {
         self.prefix_walk(version, cap.unwrap_or(usize::MAX)).await
     }
 
-    /// All pages of one search query (stops on an empty or repeated page).
+    /// All pages of one search query. Jira honours `maxResults` up to the
+    /// version's page size (which is what is asked for), so a short page is the
+    /// last; a page of only already-seen users also ends it.
     async fn search_query(&self, query: &str, version: Version) -> TargetResult<Vec<wire::User>> {
         let page_size = if version.major >= 10 { 100 } else { 1000 };
         let mut out: Vec<wire::User> = Vec::new();
@@ -185,29 +187,31 @@ impl JiraClient {
                 .query("startAt", out.len())
                 .query("maxResults", page_size);
             let page: Vec<wire::User> = self.http.json(&call).await?;
-            let fresh: Vec<wire::User> = page
-                .into_iter()
-                .filter(|u| seen.insert(u.name.to_lowercase()))
-                .collect();
-            if fresh.is_empty() {
+            let full = page.len() >= page_size;
+            let before = out.len();
+            out.extend(
+                page.into_iter()
+                    .filter(|u| seen.insert(u.name.to_lowercase())),
+            );
+            if !full || out.len() == before {
                 return Ok(out);
             }
-            out.extend(fresh);
         }
     }
 
-    /// Splits the search by username prefix until no query reaches `cap`.
+    /// Splits the search by username prefix, one level of prefixes at a time
+    /// (each level's queries run concurrently), until no query reaches `cap`.
     async fn prefix_walk(&self, version: Version, cap: usize) -> TargetResult<Vec<wire::User>> {
         let mut chars: BTreeSet<char> = PREFIX_CHARS.chars().collect();
         let mut found: HashMap<String, wire::User> = HashMap::new();
-        let mut queue: VecDeque<String> = chars
+        let mut level: Vec<String> = chars
             .iter()
             .filter(|c| **c != '.')
             .map(ToString::to_string)
             .collect();
         let mut queries = 0;
-        while let Some(prefix) = queue.pop_front() {
-            queries += 1;
+        while !level.is_empty() {
+            queries += level.len();
             if queries > MAX_WALK_QUERIES {
                 return Err(incomplete(
                     "list every user",
@@ -216,24 +220,36 @@ impl JiraClient {
                     ),
                 ));
             }
-            let result = self.search_query(&prefix, version).await?;
-            for user in &result {
-                chars.extend(user.name.to_lowercase().chars());
-            }
-            let saturated = result.len() >= cap;
-            for user in result {
-                if user.name.to_lowercase().starts_with(&prefix) {
-                    found.insert(user.name.to_lowercase(), user);
+            let results: Vec<(String, Vec<wire::User>)> = futures::stream::iter(level)
+                .map(|prefix| async move {
+                    let users = self.search_query(&prefix, version).await?;
+                    Ok::<_, TargetError>((prefix, users))
+                })
+                .buffer_unordered(self.config.concurrency.max(1))
+                .try_collect()
+                .await?;
+            let mut saturated = Vec::new();
+            for (prefix, users) in results {
+                if users.len() >= cap {
+                    saturated.push(prefix.clone());
+                }
+                for user in users {
+                    let folded = user.name.to_lowercase();
+                    chars.extend(folded.chars());
+                    if folded.starts_with(&prefix) {
+                        found.insert(folded, user);
+                    }
                 }
             }
-            if saturated {
+            level = Vec::new();
+            for prefix in saturated {
                 // The capped answer may have cut the user named exactly `prefix`.
                 if let Ok(name) = Username::parse(&prefix)
                     && let Some(exact) = self.raw_user(&name).await?
                 {
                     found.insert(exact.name.to_lowercase(), exact);
                 }
-                queue.extend(chars.iter().map(|c| format!("{prefix}{c}")));
+                level.extend(chars.iter().map(|c| format!("{prefix}{c}")));
             }
         }
         Ok(found.into_values().collect())

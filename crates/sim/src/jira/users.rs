@@ -189,20 +189,28 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// True when `text` starts with the lower-case `prefix`, ignoring case.
+fn starts_with_folded(text: &str, prefix: &str) -> bool {
+    if text.is_ascii() && prefix.is_ascii() {
+        text.len() >= prefix.len()
+            && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    } else {
+        text.to_lowercase().starts_with(prefix)
+    }
+}
+
 /// Jira's user matching: the query is a prefix of the username, the e-mail
 /// address, or a word of the display name; `.` matches everyone.
-fn matches(user: &SimUser, query: &str) -> bool {
-    let q = query.to_lowercase();
-    if q == "." || q.is_empty() {
+fn matches(user: &SimUser, folded_query: &str) -> bool {
+    if folded_query == "." || folded_query.is_empty() {
         return true;
     }
-    user.name.to_lowercase().starts_with(&q)
-        || user.email.to_lowercase().starts_with(&q)
+    starts_with_folded(&user.name, folded_query)
+        || starts_with_folded(&user.email, folded_query)
         || user
             .display_name
-            .to_lowercase()
             .split_whitespace()
-            .any(|w| w.starts_with(&q))
+            .any(|w| starts_with_folded(w, folded_query))
 }
 
 pub async fn search(
@@ -216,6 +224,7 @@ pub async fn search(
             "The username query parameter was not provided",
         ));
     };
+    let folded = query.to_lowercase();
     let start = number(&params, "startAt", 0)?;
     let state = app.state();
     let max = number(&params, "maxResults", 50)?.min(state.version.search_page_cap());
@@ -224,9 +233,9 @@ pub async fn search(
     let mut found: Vec<&SimUser> = state
         .users()
         .filter(|u| (u.active && active) || (!u.active && inactive))
-        .filter(|u| matches(u, query))
+        .filter(|u| matches(u, &folded))
         .collect();
-    found.sort_by_key(|u| u.name.to_lowercase());
+    found.sort_by_cached_key(|u| u.name.to_lowercase());
     if let Some(cap) = state.version.search_total_cap() {
         found.truncate(cap);
     }
