@@ -47,6 +47,9 @@ pub struct TargetConstraints {
     pub forbidden_username_chars: String,
     /// Names the product reserves.
     pub reserved_usernames: Vec<String>,
+    /// Whether reads of the target return users' e-mail addresses. Confluence's do not, so
+    /// an e-mail there is never compared (it would look changed on every run).
+    pub reports_email: bool,
 }
 
 impl TargetConstraints {
@@ -58,6 +61,7 @@ impl TargetConstraints {
             max_username_len: 255,
             forbidden_username_chars: String::new(),
             reserved_usernames: Vec::new(),
+            reports_email: true,
         }
     }
 
@@ -69,6 +73,7 @@ impl TargetConstraints {
             max_username_len: 255,
             forbidden_username_chars: "\\,+<>'\"".into(),
             reserved_usernames: vec!["anonymous".into()],
+            reports_email: false,
         }
     }
 

@@ -353,10 +353,14 @@ fn update(
     }
 }
 
-/// Display name and e-mail differences; a missing Okta e-mail never clears the target's.
+/// Display name and e-mail differences; a missing Okta e-mail never clears the target's, and
+/// a target that does not report e-mail addresses is never sent one as a change.
 fn changes(ctx: &Context<'_>, user: &OktaUser, target: &TargetUser) -> UserChanges {
     let display_name = ctx.policy.display_name(user);
-    let email = ctx.policy.email(user);
+    let email = ctx
+        .policy
+        .email(user)
+        .filter(|_| ctx.options.constraints.reports_email);
     UserChanges {
         display_name: (display_name != target.display_name).then(|| Change {
             from: target.display_name.clone(),

@@ -326,6 +326,15 @@ fn an_invalid_mapped_username_is_skipped_with_the_problem() {
 }
 
 #[test]
+fn a_target_that_does_not_report_emails_is_never_sent_an_email_change() {
+    let mut world = World::new().synced_user("u1", "alice@example.com");
+    world.target.users[0].email = None;
+    world.options.constraints = TargetConstraints::confluence();
+    let plan = world.plan();
+    assert!(plan.is_empty(), "{:?}", ops(&plan));
+}
+
+#[test]
 fn confluence_usernames_are_lower_cased_and_its_forbidden_characters_refused() {
     let mut world = World::new()
         .okta_user("u1", "Alice.Smith@x.org", Active)
