@@ -7,7 +7,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
-use axum::Form;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
@@ -136,13 +135,31 @@ pub async fn layer(State(app): State<App>, mut request: Request, next: Next) -> 
     next.run(request).await
 }
 
-/// The token request's form fields.
-#[derive(Debug, Deserialize)]
-pub struct TokenForm {
+/// The token request's form fields (no Debug: the assertion is a credential).
+#[derive(Default)]
+struct TokenForm {
     grant_type: Option<String>,
     scope: Option<String>,
     client_assertion_type: Option<String>,
     client_assertion: Option<String>,
+}
+
+impl TokenForm {
+    /// Reads an `application/x-www-form-urlencoded` body (unknown fields are ignored).
+    fn parse(body: &[u8]) -> Self {
+        let mut form = Self::default();
+        for (key, value) in url::form_urlencoded::parse(body) {
+            let slot = match key.as_ref() {
+                "grant_type" => &mut form.grant_type,
+                "scope" => &mut form.scope,
+                "client_assertion_type" => &mut form.client_assertion_type,
+                "client_assertion" => &mut form.client_assertion,
+                _ => continue,
+            };
+            *slot = Some(value.into_owned());
+        }
+        form
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,7 +186,8 @@ fn claimed_issuer(jwt: &str) -> Option<String> {
 }
 
 /// `POST /oauth2/v1/token`: client_credentials with a `private_key_jwt` assertion.
-pub async fn token(State(app): State<App>, base: Base, Form(form): Form<TokenForm>) -> Response {
+pub async fn token(State(app): State<App>, base: Base, body: bytes::Bytes) -> Response {
+    let form = TokenForm::parse(&body);
     if form.grant_type.as_deref() != Some("client_credentials") {
         return oauth_error(
             StatusCode::BAD_REQUEST,

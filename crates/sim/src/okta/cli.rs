@@ -18,7 +18,7 @@ pub enum Switch {
 }
 
 /// Command-line settings for `usersync-sim okta`.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -47,6 +47,18 @@ pub struct ServeArgs {
     /// Enforce rate limits (headers are sent either way).
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub rate_limits: Switch,
+}
+
+impl std::fmt::Debug for ServeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeArgs")
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("users", &self.users)
+            .field("groups", &self.groups)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Runs the emulator until Ctrl-C.

@@ -50,6 +50,7 @@ pub struct Shared {
     pub oauth: OAuth,
     pub faults: Faults,
     pub requests: Mutex<Vec<RequestRecord>>,
+    pub deliveries: super::hooks_delivery::Deliveries,
 }
 
 pub type App = Arc<Shared>;

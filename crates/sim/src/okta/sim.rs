@@ -169,8 +169,10 @@ impl OktaSim {
             oauth: OAuth::default(),
             faults: Faults::new(config.faults, fault_body),
             requests: Mutex::new(Vec::new()),
+            deliveries: super::hooks_delivery::Deliveries::default(),
         });
         let router = server::router(app.clone());
+        let delivery = super::hooks_delivery::spawn(app.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let service = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -182,6 +184,7 @@ impl OktaSim {
             if let Err(e) = result {
                 tracing::error!("the Okta emulator stopped: {e}");
             }
+            delivery.abort();
         });
         Ok(Self {
             app,
@@ -189,6 +192,11 @@ impl OktaSim {
             stop: Some(stop),
             task,
         })
+    }
+
+    /// The state the handlers share (for sibling modules such as hook delivery).
+    pub(super) fn shared(&self) -> &App {
+        &self.app
     }
 
     /// `http://127.0.0.1:PORT`, no trailing slash.
