@@ -18,6 +18,8 @@ mod config;
 mod error;
 mod governor;
 mod groups;
+#[cfg(test)]
+mod har_tests;
 mod http;
 mod link;
 mod logs;

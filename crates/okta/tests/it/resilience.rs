@@ -174,3 +174,38 @@ async fn a_group_whose_members_keep_failing_makes_the_snapshot_incomplete_and_sa
         .count();
     assert_eq!(attempts, 5, "one attempt plus max_retries (4) retries");
 }
+
+#[tokio::test]
+async fn two_integrations_at_half_share_each_never_see_a_429() {
+    // Arrange: 4 member requests per 2-second window; each client may use half.
+    let limits = RateLimits {
+        window_secs: 2,
+        ..RateLimits::default().with(Bucket::GroupMembers, 4)
+    };
+    let sim = start(Some(spec(40, 4)), limits).await;
+    let config = config_for(&sim);
+    assert!(
+        (config.rate_share - 0.5).abs() < f64::EPSILON,
+        "the default share is half"
+    );
+    let (first, second) = (
+        OktaClient::new(&config).unwrap(),
+        OktaClient::new(&config).unwrap(),
+    );
+    // Act
+    let scope = ReadScope::default();
+    let (a, b) = tokio::join!(first.read_org(&scope), second.read_org(&scope));
+    // Assert
+    assert!(a.unwrap().completeness.is_complete() && b.unwrap().completeness.is_complete());
+    assert_eq!(first.stats().rate_limited + second.stats().rate_limited, 0);
+    assert!(sim.requests().iter().all(|r| r.status == 200));
+    let member_reads = sim
+        .requests()
+        .iter()
+        .filter(|r| r.bucket == Bucket::GroupMembers)
+        .count();
+    assert!(
+        member_reads > 4,
+        "more reads than one window allows: {member_reads}"
+    );
+}
