@@ -1,0 +1,258 @@
+//! Who may use the console: administrators signed in with a session cookie, and
+//! automation with an API token (`Authorization: Bearer`).
+//!
+//! [`guard`] is the one middleware in front of every protected route: it finds
+//! the caller, refuses anonymous requests (401), and refuses state-changing
+//! requests made with a session cookie unless they echo the session's CSRF token
+//! (403). Handlers read the caller from the [`Admin`] request extension.
+
+pub mod csrf;
+pub mod pages;
+pub mod password;
+pub mod throttle;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::backend::BackendError;
+use super::error::ApiError;
+use super::state::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "usersync_session";
+/// How long a session lasts after sign-in.
+pub const SESSION_HOURS: i64 = 12;
+/// The largest form body the CSRF check reads.
+const MAX_FORM_BYTES: usize = 1024 * 1024;
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Session,
+    Token,
+}
+
+/// The signed-in caller of a protected route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    /// The administrator's username, or `token:<name>` for an API token.
+    pub actor: String,
+    /// The session's CSRF token (empty for API tokens).
+    pub csrf: String,
+    /// Hash of the session id, to sign out.
+    pub session_hash: Option<String>,
+    pub via: Via,
+}
+
+/// SHA-256 in hex: how session ids and API tokens are stored (they are long
+/// random values, so a fast hash is enough; no one can guess their preimage).
+#[must_use]
+pub fn sha256_hex(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+/// The value of one cookie in the request.
+#[must_use]
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// True when cookies must carry `Secure`: the flag is set or a proxy says TLS.
+#[must_use]
+pub fn is_secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// A `Set-Cookie` value: always HttpOnly and SameSite=Strict; `Secure` behind TLS.
+#[must_use]
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let text = format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
+    );
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=1"))
+}
+
+/// Finds the caller from a bearer token or the session cookie.
+///
+/// # Errors
+/// Backend failures.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Admin>, BackendError> {
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        // A present but unusable Authorization header is refused outright, never
+        // silently replaced by a cookie.
+        let Some(token) = auth.strip_prefix("Bearer ").map(str::trim) else {
+            return Ok(None);
+        };
+        return Ok(state
+            .backend
+            .api_token(&sha256_hex(token))
+            .await?
+            .map(|name| Admin {
+                actor: format!("token:{name}"),
+                csrf: String::new(),
+                session_hash: None,
+                via: Via::Token,
+            }));
+    }
+    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let hash = sha256_hex(id);
+    Ok(state.backend.session(&hash).await?.map(|s| Admin {
+        actor: s.username,
+        csrf: s.csrf_token,
+        session_hash: Some(hash),
+        via: Via::Session,
+    }))
+}
+
+fn is_api(request: &Request) -> bool {
+    request.uri().path().starts_with("/api/")
+}
+
+/// The protected routes' middleware: authentication, then CSRF for unsafe methods.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let api = is_api(&request);
+    let admin = match authenticate(&state, request.headers()).await {
+        Ok(Some(admin)) => admin,
+        Ok(None) => return pages::unauthenticated(&state, &request, api),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let mut request = request;
+    if unsafe_method && admin.via == Via::Session {
+        let (ok, rebuilt) = csrf_echoed(request, &admin.csrf).await;
+        if !ok {
+            return csrf_refused(api);
+        }
+        request = rebuilt;
+    }
+    request.extensions_mut().insert(admin);
+    next.run(request).await
+}
+
+/// Checks the CSRF token in the header or, for forms, the `csrf` field; gives the
+/// request back with its body intact.
+async fn csrf_echoed(request: Request, expected: &str) -> (bool, Request) {
+    if let Some(value) = request
+        .headers()
+        .get(csrf::HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        let ok = csrf::matches(expected, Some(value));
+        return (ok, request);
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return (false, request);
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
+        return (false, Request::from_parts(parts, Body::empty()));
+    };
+    let submitted = form_urlencoded_field(&bytes, csrf::FIELD);
+    let ok = csrf::matches(expected, submitted.as_deref());
+    (ok, Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// One field of a urlencoded body.
+#[must_use]
+pub fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn csrf_refused(api: bool) -> Response {
+    let message =
+        "the request did not carry this session's CSRF token: reload the page and try again";
+    if api {
+        ApiError::new(StatusCode::FORBIDDEN, "csrf_refused", message).into_response()
+    } else {
+        (StatusCode::FORBIDDEN, message).into_response()
+    }
+}
+
+/// Creates an administrator after checking the username and password.
+///
+/// # Errors
+/// [`BackendError::Validation`] naming `username` or `password`; store failures.
+pub async fn create_admin_with(
+    backend: &dyn super::backend::Backend,
+    username: &str,
+    password: secrecy::SecretString,
+) -> Result<(), BackendError> {
+    let username = username.trim();
+    if username.is_empty() || username.chars().count() > 64 {
+        return Err(BackendError::Validation {
+            field: "username".into(),
+            message: "must be between 1 and 64 characters".into(),
+        });
+    }
+    if username
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(BackendError::Validation {
+            field: "username".into(),
+            message: "must not contain spaces or control characters".into(),
+        });
+    }
+    let phc = tokio::task::spawn_blocking(move || password::hash_password(&password))
+        .await
+        .map_err(|e| BackendError::Internal(e.into()))?
+        .map_err(|e| BackendError::Validation {
+            field: "password".into(),
+            message: e.to_string(),
+        })?;
+    backend.create_admin(username, &phc).await
+}
+
+/// Creates an API token and returns its value, which is never stored (only its hash).
+///
+/// # Errors
+/// [`BackendError::Validation`] for an empty name; store failures (e.g. a duplicate name).
+pub async fn create_api_token_with(
+    backend: &dyn super::backend::Backend,
+    name: &str,
+) -> Result<String, BackendError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(BackendError::Validation {
+            field: "name".into(),
+            message: "an API token needs a name saying who uses it".into(),
+        });
+    }
+    let token = format!("ust_{}", csrf::random_token(32));
+    backend.create_api_token(name, &sha256_hex(&token)).await?;
+    Ok(token)
+}

@@ -1,0 +1,354 @@
+//! The app settings page: create, edit, save with errors beside their fields,
+//! delete, Test connection, the live username-regex tester and Explain.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use usersync_core::mapping::{CompiledPolicy, TargetConstraints};
+use usersync_core::policy::SyncPolicy;
+
+use super::settings_form::FormState;
+use super::{Shell, with_flash};
+use crate::web::auth::Admin;
+use crate::web::backend::BackendError;
+use crate::web::error::{PageError, render};
+use crate::web::model::{CheckReport, ExplainView, SecretState};
+use crate::web::state::AppState;
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage<'a> {
+    shell: &'a Shell,
+    is_new: bool,
+    original_name: &'a str,
+    f: &'a FormState,
+    okta_api_token: SecretState,
+    okta_private_key: SecretState,
+    target_credential: SecretState,
+}
+
+fn page(
+    shell: &Shell,
+    original: Option<&str>,
+    f: &FormState,
+    secrets: [SecretState; 3],
+    status: StatusCode,
+) -> Response {
+    let [okta_api_token, okta_private_key, target_credential] = secrets;
+    let page = SettingsPage {
+        shell,
+        is_new: original.is_none(),
+        original_name: original.unwrap_or(""),
+        f,
+        okta_api_token,
+        okta_private_key,
+        target_credential,
+    };
+    (status, render(&page)).into_response()
+}
+
+const UNSET: [SecretState; 3] = [SecretState::Unset, SecretState::Unset, SecretState::Unset];
+
+/// `GET /apps/new`.
+pub async fn new_form(Extension(admin): Extension<Admin>) -> Response {
+    page(
+        &Shell::for_admin(&admin, "apps"),
+        None,
+        &FormState::for_new(),
+        UNSET,
+        StatusCode::OK,
+    )
+}
+
+/// `POST /apps/new`.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let shell = Shell::for_admin(&admin, "apps");
+    let mut f = FormState::from_pairs(pairs);
+    let Some(input) = f.to_input(&SyncPolicy::default()) else {
+        f.forget_secrets();
+        return page(&shell, None, &f, UNSET, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    match state.backend.create_app(input, &admin.actor).await {
+        Ok(app) => {
+            Redirect::to(&with_flash(&app_path(&app.name), "ok", "App created.")).into_response()
+        }
+        Err(e) => refused(&shell, None, f, UNSET, e),
+    }
+}
+
+/// The page path of an app.
+#[must_use]
+pub fn app_path(name: &str) -> String {
+    format!("/apps/{}", urlencoding::encode(name))
+}
+
+/// Shows a refused save: validation beside its field, anything else as a banner.
+fn refused(
+    shell: &Shell,
+    original: Option<&str>,
+    mut f: FormState,
+    secrets: [SecretState; 3],
+    err: BackendError,
+) -> Response {
+    f.forget_secrets();
+    match err {
+        BackendError::Validation { field, message } => {
+            f.problem(&field, message);
+            page(
+                shell,
+                original,
+                &f,
+                secrets,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        BackendError::Conflict(message) => {
+            f.problem("name", message);
+            page(shell, original, &f, secrets, StatusCode::CONFLICT)
+        }
+        other => PageError::new(shell, other).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FlashQuery {
+    #[serde(default)]
+    flash: Option<String>,
+}
+
+fn secrets_of(app: &crate::web::model::AppView) -> [SecretState; 3] {
+    [
+        app.okta.api_token.clone(),
+        app.okta.private_key.clone(),
+        app.target.credential.clone(),
+    ]
+}
+
+/// `GET /apps/{name}`.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(name): Path<String>,
+    Query(q): Query<FlashQuery>,
+) -> Response {
+    let mut shell = Shell::for_admin(&admin, "apps");
+    shell.flash = super::flash_from_query(q.flash.as_deref());
+    match state.backend.get_app(&name).await {
+        Ok(app) => page(
+            &shell,
+            Some(&app.name),
+            &FormState::from_view(&app),
+            secrets_of(&app),
+            StatusCode::OK,
+        ),
+        Err(e) => PageError::new(&shell, e).into_response(),
+    }
+}
+
+/// `POST /apps/{name}`: Save Settings.
+pub async fn save(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(name): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let shell = Shell::for_admin(&admin, "apps");
+    let current = match state.backend.get_app(&name).await {
+        Ok(app) => app,
+        Err(e) => return PageError::new(&shell, e).into_response(),
+    };
+    let mut f = FormState::from_pairs(pairs);
+    let Some(input) = f.to_input(&current.policy) else {
+        f.forget_secrets();
+        return page(
+            &shell,
+            Some(&current.name),
+            &f,
+            secrets_of(&current),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    match state
+        .backend
+        .update_app(&current.name, input, &admin.actor)
+        .await
+    {
+        Ok(app) => {
+            Redirect::to(&with_flash(&app_path(&app.name), "ok", "Settings saved.")).into_response()
+        }
+        Err(e) => refused(&shell, Some(&current.name), f, secrets_of(&current), e),
+    }
+}
+
+/// `POST /apps/{name}/delete`.
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(name): Path<String>,
+) -> Response {
+    let shell = Shell::for_admin(&admin, "apps");
+    match state.backend.delete_app(&name, &admin.actor).await {
+        Ok(()) => {
+            Redirect::to(&with_flash("/", "ok", &format!("App {name} deleted."))).into_response()
+        }
+        Err(e) => PageError::new(&shell, e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "check_result.html")]
+struct CheckFragment<'a> {
+    report: &'a CheckReport,
+}
+
+/// `POST /apps/{name}/check` (htmx): the same checks as `usersync check`.
+pub async fn check(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    let report = match state.backend.check(&name).await {
+        Ok(report) => report,
+        Err(e) => CheckReport {
+            ok: false,
+            items: vec![crate::web::model::CheckItem {
+                name: "Check".into(),
+                ok: false,
+                detail: e.to_string(),
+            }],
+        },
+    };
+    render(&CheckFragment { report: &report })
+}
+
+#[derive(Template)]
+#[template(path = "regex_result.html")]
+struct RegexFragment<'a> {
+    login: &'a str,
+    outcome: Result<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RegexForm {
+    #[serde(default)]
+    username_regex: String,
+    #[serde(default)]
+    username_replacement: String,
+    #[serde(default)]
+    sample_login: String,
+    #[serde(default)]
+    target_kind: String,
+}
+
+/// What "Regex on Username" makes of a login, using the planner's own mapping
+/// (so the tester can never disagree with a sync).
+pub fn try_regex(
+    regex: &str,
+    replacement: &str,
+    login: &str,
+    target_kind: &str,
+) -> Result<String, String> {
+    let mut policy = SyncPolicy::default();
+    policy.username.regex = regex.trim().to_owned();
+    policy.username.replacement = replacement.trim().to_owned();
+    let compiled = CompiledPolicy::compile(&policy).map_err(|e| {
+        e.problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let mapped = compiled.map_login(login.trim());
+    let constraints = if target_kind == "confluence" {
+        TargetConstraints::confluence()
+    } else {
+        TargetConstraints::jira()
+    };
+    constraints
+        .username(&mapped)
+        .map(|u| u.as_str().to_owned())
+        .map_err(|problem| format!("{mapped:?} cannot be a username: it {problem}"))
+}
+
+/// `POST /apps/regex-test` (htmx): the live tester.
+pub async fn regex_test(Form(form): Form<RegexForm>) -> Response {
+    let outcome = try_regex(
+        &form.username_regex,
+        &form.username_replacement,
+        &form.sample_login,
+        &form.target_kind,
+    );
+    render(&RegexFragment {
+        login: form.sample_login.trim(),
+        outcome,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "explain.html")]
+struct ExplainPage<'a> {
+    shell: &'a Shell,
+    app: &'a str,
+    login: &'a str,
+    explain: Option<ExplainView>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    login: String,
+}
+
+/// `GET /apps/{name}/explain?login=`.
+pub async fn explain(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(name): Path<String>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let shell = Shell::for_admin(&admin, "apps");
+    let login = q.login.trim();
+    let (explain, error) = if login.is_empty() {
+        (None, None)
+    } else {
+        match state.backend.explain(&name, login).await {
+            Ok(x) => (Some(x), None),
+            Err(BackendError::NotFound(what)) if what.starts_with("app") => {
+                return PageError::new(&shell, BackendError::NotFound(what)).into_response();
+            }
+            Err(e) => (None, Some(e.to_string())),
+        }
+    };
+    render(&ExplainPage {
+        shell: &shell,
+        app: &name,
+        login,
+        explain,
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_regex_tester_applies_the_seed_example_and_reports_bad_regexes() {
+        assert_eq!(
+            try_regex("(.*)@.*", "$1", "demouser@example.com", "jira"),
+            Ok("demouser".into())
+        );
+        assert_eq!(
+            try_regex("", "", "Bob@x.io", "confluence"),
+            Ok("bob@x.io".into())
+        );
+        let err = try_regex("(.*@", "$1", "a@b", "jira").unwrap_err();
+        assert!(err.starts_with("username.regex"), "{err}");
+        let err = try_regex("(.*)@.*", "$1 x", "a@b", "jira").unwrap_err();
+        assert!(err.contains("whitespace"), "{err}");
+    }
+}
