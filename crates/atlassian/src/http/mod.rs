@@ -103,13 +103,27 @@ impl Default for HttpSettings {
 
 /// One request to make: method, path below the base URL, query, JSON body, and
 /// the action in words for error messages ("add alice to jira-users").
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` leaves the body out: a create-user body carries a password.
+#[derive(Clone)]
 pub struct Call {
     method: Method,
     path: String,
     query: Vec<(String, String)>,
     body: Option<serde_json::Value>,
     action: String,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("body", &self.body.as_ref().map(|_| "<redacted>"))
+            .field("action", &self.action)
+            .finish()
+    }
 }
 
 impl Call {
@@ -517,6 +531,15 @@ mod tests {
         assert!(err.contains("contains credentials"), "{err}");
         assert!(parse_base_url("Jira", "ftp://x").is_err());
         assert!(parse_base_url("Jira", "not a url").is_err());
+    }
+
+    #[test]
+    fn a_call_s_debug_output_leaves_its_body_out() {
+        let call = Call::new(Method::POST, "rest/api/2/user", "create alice")
+            .json(serde_json::json!({"name": "alice", "password": "s3cret-pw"}));
+        let shown = format!("{call:?}");
+        assert!(!shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("create alice"), "{shown}");
     }
 
     #[test]
