@@ -209,9 +209,14 @@ impl OktaClient {
             p.phase = ReadPhase::Members;
             p.groups_with_members_total = Some(total);
         });
-        let mut results = futures::stream::iter(to_read)
+        // The futures are built before the stream so no closure lives in this
+        // future's state: a `map(closure)` there makes callers' futures fail
+        // rustc's `Send` check ("not general enough"), so they could not be spawned.
+        let reads: Vec<_> = to_read
+            .into_iter()
             .map(|group| async move { (group, self.list_group_members(&group.id).await) })
-            .buffer_unordered(self.max_concurrency);
+            .collect();
+        let mut results = futures::stream::iter(reads).buffer_unordered(self.max_concurrency);
         while let Some((group, result)) = results.next().await {
             match result {
                 Ok(members) => {
