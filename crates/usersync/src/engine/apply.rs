@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
 use usersync_atlassian::{NewUser, Target, TargetError, UserChanges as TargetChanges};
 use usersync_core::{
     GroupLink, GroupName, Links, Op, OpKind, PlannedOp, TargetUser, UserLink, Username,
@@ -95,12 +96,19 @@ impl Executor {
                 .into_iter()
                 .partition(|n| stage.contains(&n.planned.op.kind()));
             remaining = later;
-            let lanes = lanes(now);
-            let mut running = futures::stream::iter(lanes)
-                .map(|lane| self.run_lane(lane, &broken, journal, progress))
-                .buffer_unordered(self.concurrency.max(1));
+            // Pushing futures into a FuturesUnordered by hand (rather than a
+            // `map(closure).buffer_unordered`) keeps the run's future `Send` for
+            // any lifetime, so servers can spawn it.
+            let mut waiting = lanes(now).into_iter();
+            let mut running = FuturesUnordered::new();
+            for lane in waiting.by_ref().take(self.concurrency.max(1)) {
+                running.push(self.run_lane(lane, &broken, journal, progress));
+            }
             while let Some(done) = running.next().await {
                 results.extend(done);
+                if let Some(lane) = waiting.next() {
+                    running.push(self.run_lane(lane, &broken, journal, progress));
+                }
             }
         }
         results.sort_by_key(|r| r.seq);

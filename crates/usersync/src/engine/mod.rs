@@ -118,3 +118,27 @@ pub enum EngineError {
     #[error("{0}")]
     Refused(String),
 }
+
+/// Compile-time proof that every entry point's future can be spawned (`Send` and
+/// `'static` once it owns its inputs), as the server and the scheduler do.
+#[allow(dead_code)]
+fn entry_points_can_be_spawned(deps: Deps) {
+    fn spawnable<T: Send + 'static>(_: T) {}
+    let d = deps.clone();
+    spawnable(async move {
+        run_sync_once(
+            &d,
+            "app",
+            usersync_store::RunTrigger::Scheduled,
+            Mode::Apply,
+        )
+        .await
+    });
+    let d = deps.clone();
+    spawnable(
+        async move { sync_user(&d, "app", "login", usersync_store::RunTrigger::Login).await },
+    );
+    let d = deps.clone();
+    spawnable(async move { approve(&d, RunId(1), "admin").await });
+    spawnable(async move { explain_user(&deps, "app", "login").await });
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests of the engine and the command line, in-process against the
+//! Okta, Jira and Confluence emulators on 127.0.0.1 with a temporary data directory.
+
+mod cli;
+mod confluence;
+mod faults;
+mod held;
+mod helpers;
+mod sync;
+mod user;
