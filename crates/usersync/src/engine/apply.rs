@@ -341,3 +341,7 @@ fn result(numbered: &Numbered, outcome: OpOutcome, error: Option<String>) -> OpR
 fn skipped(numbered: &Numbered, reason: String) -> OpResult {
     result(numbered, OpOutcome::Skipped, Some(reason))
 }
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

@@ -1,0 +1,266 @@
+//! The executor against an in-memory target that records calls and fails on demand.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use pretty_assertions::assert_eq;
+use usersync_atlassian::{
+    Capabilities, NewUser, Target, TargetError, TargetKind, TargetResult, UserChanges,
+};
+use usersync_core::{
+    Email, GroupName, Links, OktaGroupId, OktaStatus, OktaUserId, Op, PlannedOp, Rule,
+    TargetSnapshot, TargetUser, Username,
+};
+use usersync_store::{LinkChanges, OpOutcome};
+
+use super::{Executor, Journal, Numbered, OpResult};
+use crate::engine::progress::Silent;
+
+/// Records every call; fails creating the users named in `fail_creates`.
+#[derive(Default)]
+struct Recorder {
+    calls: Mutex<Vec<String>>,
+    fail_creates: Vec<String>,
+}
+
+impl Recorder {
+    fn log(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+}
+
+#[async_trait]
+impl Target for Recorder {
+    fn kind(&self) -> TargetKind {
+        TargetKind::Jira
+    }
+    async fn capabilities(&self) -> TargetResult<Capabilities> {
+        Err(TargetError::Config("not used".into()))
+    }
+    async fn whoami(&self) -> TargetResult<Username> {
+        Ok(Username::parse("admin").unwrap())
+    }
+    async fn read_all(&self) -> TargetResult<TargetSnapshot> {
+        Ok(TargetSnapshot::default())
+    }
+    async fn find_user(&self, _: &Username) -> TargetResult<Option<TargetUser>> {
+        Ok(None)
+    }
+    async fn user_groups(&self, _: &Username) -> TargetResult<Vec<GroupName>> {
+        Ok(Vec::new())
+    }
+    async fn create_user(&self, user: &NewUser) -> TargetResult<TargetUser> {
+        self.log(format!("create_user {}", user.username));
+        if self.fail_creates.contains(&user.username.to_string()) {
+            return Err(TargetError::Rejected {
+                product: "Jira",
+                action: "create user".into(),
+                message: "refused for the test".into(),
+            });
+        }
+        Ok(TargetUser {
+            key: Some(
+                usersync_core::TargetUserKey::parse(format!("KEY-{}", user.username)).unwrap(),
+            ),
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            email: Some(user.email.clone()),
+            active: user.active,
+            managed_elsewhere: false,
+        })
+    }
+    async fn update_user(&self, u: &Username, _: &UserChanges) -> TargetResult<()> {
+        self.log(format!("update_user {u}"));
+        Ok(())
+    }
+    async fn set_active(&self, u: &Username, active: bool) -> TargetResult<()> {
+        self.log(format!("set_active {u} {active}"));
+        Ok(())
+    }
+    async fn rename_user(&self, u: &Username, to: &Username) -> TargetResult<()> {
+        self.log(format!("rename_user {u} {to}"));
+        Ok(())
+    }
+    async fn delete_user(&self, u: &Username) -> TargetResult<()> {
+        self.log(format!("delete_user {u}"));
+        Ok(())
+    }
+    async fn create_group(&self, g: &GroupName) -> TargetResult<()> {
+        self.log(format!("create_group {g}"));
+        Ok(())
+    }
+    async fn delete_group(&self, g: &GroupName) -> TargetResult<()> {
+        self.log(format!("delete_group {g}"));
+        Ok(())
+    }
+    async fn add_member(&self, g: &GroupName, u: &Username) -> TargetResult<()> {
+        self.log(format!("add_member {g} {u}"));
+        Ok(())
+    }
+    async fn remove_member(&self, g: &GroupName, u: &Username) -> TargetResult<()> {
+        self.log(format!("remove_member {g} {u}"));
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Links_ {
+    saved: Mutex<Vec<LinkChanges>>,
+}
+
+#[async_trait]
+impl Journal for Links_ {
+    async fn record(&self, _: &OpResult, links: &LinkChanges) {
+        if !links.is_empty() {
+            self.saved.lock().unwrap().push(links.clone());
+        }
+    }
+}
+
+fn user(name: &str) -> Username {
+    Username::parse(name).unwrap()
+}
+
+fn create(id: &str, name: &str) -> Op {
+    Op::CreateUser {
+        okta_id: OktaUserId::parse(id).unwrap(),
+        username: user(name),
+        display_name: name.into(),
+        email: Some(Email::parse(format!("{name}@example.com")).unwrap()),
+        active: true,
+    }
+}
+
+fn add(group: &str, name: &str) -> Op {
+    Op::AddMember {
+        group: GroupName::parse(group).unwrap(),
+        username: user(name),
+    }
+}
+
+fn numbered(ops: Vec<Op>) -> Vec<Numbered> {
+    let rule = Rule::ImportUsers {
+        status: OktaStatus::Active,
+    };
+    ops.into_iter()
+        .enumerate()
+        .map(|(i, op)| Numbered {
+            seq: i as u32 + 1,
+            planned: PlannedOp {
+                op,
+                rule: rule.clone(),
+            },
+        })
+        .collect()
+}
+
+fn executor(target: Arc<Recorder>) -> Executor {
+    Executor {
+        target,
+        concurrency: 4,
+        links: Links::default(),
+        groups_created_are_owned: true,
+    }
+}
+
+#[tokio::test]
+async fn a_failed_create_skips_only_the_ops_that_depend_on_it() {
+    let target = Arc::new(Recorder {
+        fail_creates: vec!["bob".into()],
+        ..Recorder::default()
+    });
+    let group = Op::CreateGroup {
+        okta_group_id: OktaGroupId::parse("00g1").unwrap(),
+        name: GroupName::parse("devs").unwrap(),
+    };
+    // Deliberately out of dependency order: the executor orders by stage.
+    let ops = numbered(vec![
+        add("devs", "alice"),
+        add("devs", "bob"),
+        create("00u1", "alice"),
+        create("00u2", "bob"),
+        group,
+    ]);
+    let journal = Links_::default();
+
+    let results = executor(target.clone()).run(ops, &journal, &Silent).await;
+
+    let outcomes: Vec<(u32, OpOutcome)> = results.iter().map(|r| (r.seq, r.outcome)).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            (1, OpOutcome::Applied),
+            (2, OpOutcome::Skipped),
+            (3, OpOutcome::Applied),
+            (4, OpOutcome::Failed),
+            (5, OpOutcome::Applied)
+        ]
+    );
+    assert!(
+        results[1].error.as_deref().unwrap().contains("bob"),
+        "{:?}",
+        results[1].error
+    );
+    let calls = target.calls.lock().unwrap().clone();
+    let position = |c: &str| {
+        calls
+            .iter()
+            .position(|x| x == c)
+            .unwrap_or_else(|| panic!("{c} not in {calls:?}"))
+    };
+    assert!(position("create_group devs") < position("create_user alice"));
+    assert!(position("create_user alice") < position("add_member devs alice"));
+    assert!(
+        !calls.contains(&"add_member devs bob".to_owned()),
+        "{calls:?}"
+    );
+    let saved = journal.saved.lock().unwrap();
+    let user_links: Vec<_> = saved.iter().flat_map(|c| c.upsert_users.clone()).collect();
+    assert_eq!(user_links.len(), 1, "only the created user is linked");
+    assert_eq!(
+        user_links[0].target_key.as_ref().unwrap().as_str(),
+        "KEY-alice"
+    );
+    assert_eq!(
+        saved.iter().flat_map(|c| c.upsert_groups.clone()).count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn removals_run_before_deactivation_and_a_rename_moves_the_link() {
+    let target = Arc::new(Recorder::default());
+    let id = OktaUserId::parse("00u9").unwrap();
+    let ops = numbered(vec![
+        Op::DeactivateUser {
+            okta_id: id.clone(),
+            username: user("carol"),
+        },
+        Op::RemoveMember {
+            group: GroupName::parse("devs").unwrap(),
+            username: user("carol"),
+        },
+        Op::RenameUser {
+            okta_id: OktaUserId::parse("00u8").unwrap(),
+            from: user("dan"),
+            to: user("daniel"),
+        },
+    ]);
+    let journal = Links_::default();
+
+    let results = executor(target.clone()).run(ops, &journal, &Silent).await;
+
+    assert!(results.iter().all(|r| r.outcome == OpOutcome::Applied));
+    let calls = target.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        vec![
+            "rename_user dan daniel",
+            "remove_member devs carol",
+            "set_active carol false"
+        ]
+    );
+    let saved = journal.saved.lock().unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].upsert_users[0].username, user("daniel"));
+}
