@@ -50,9 +50,10 @@ impl<'a> JsonReport<'a> {
     }
 }
 
-/// The plan as text: a count per kind, then each kind's ops with their rules.
+/// The plan as text: a count per kind, then each kind's ops with their rules
+/// (at most `max_per_kind` of each, all when 0).
 #[must_use]
-pub fn plan_text(plan: &Plan) -> String {
+pub fn plan_text(plan: &Plan, max_per_kind: usize) -> String {
     let summary = plan.summary();
     let mut out = String::new();
     if plan.is_empty() {
@@ -77,11 +78,22 @@ pub fn plan_text(plan: &Plan) -> String {
                 kind.as_str().replace('_', " "),
                 ops.len()
             ));
+            let shown = if max_per_kind == 0 {
+                ops.len()
+            } else {
+                max_per_kind.min(ops.len())
+            };
             let mut table = Table::new(["  operation", "rule"]);
-            for planned in ops {
+            for planned in &ops[..shown] {
                 table.row([format!("  {}", planned.op), planned.rule.to_string()]);
             }
             out.push_str(&table.render());
+            if shown < ops.len() {
+                out.push_str(&format!(
+                    "  ... and {} more (--max-per-kind 0 shows all; --output json lists every one)\n",
+                    ops.len() - shown
+                ));
+            }
         }
     }
     if !plan.skipped.is_empty() {
@@ -171,4 +183,49 @@ pub fn outcome_text(outcome: &RunOutcome) -> String {
     ));
     out.push_str(&bullets(&outcome.reasons));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use usersync_core::{GroupName, Op, Rule, Username};
+
+    use super::*;
+
+    fn plan_of(n: usize) -> Plan {
+        let ops = (0..n)
+            .map(|i| PlannedOp {
+                op: Op::AddMember {
+                    group: GroupName::parse("devs").unwrap(),
+                    username: Username::parse(format!("user{i}")).unwrap(),
+                },
+                rule: Rule::MembershipFromOkta {
+                    okta_group: "devs".into(),
+                },
+            })
+            .collect();
+        Plan {
+            ops,
+            skipped: Vec::new(),
+            guard: Guard::Proceed,
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_plan_lists_counts_per_kind_and_each_op_with_its_rule_up_to_the_limit() {
+        let text = plan_text(&plan_of(3), 2);
+        assert!(text.contains("add member             3"), "{text}");
+        assert!(
+            text.contains("add user0 to group devs  Membership from Okta group devs"),
+            "{text}"
+        );
+        assert!(!text.contains("user2 to group"), "{text}");
+        assert!(text.contains("... and 1 more"), "{text}");
+        assert!(plan_text(&plan_of(3), 0).contains("user2 to group"));
+    }
+
+    #[test]
+    fn an_empty_plan_says_there_are_no_changes() {
+        assert!(plan_text(&plan_of(0), 50).starts_with("No changes"));
+    }
 }

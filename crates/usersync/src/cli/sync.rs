@@ -29,6 +29,9 @@ pub struct PlanArgs {
     /// Exit with 1 when the plan has changes (0 when there are none).
     #[arg(long)]
     pub exit_code: bool,
+    /// List at most this many operations of each kind in the text form (0: all).
+    #[arg(long, default_value_t = 50)]
+    pub max_per_kind: usize,
 }
 
 /// Plan and apply: bring the target in step with Okta.
@@ -82,7 +85,7 @@ pub async fn plan(args: PlanArgs, global: &Global) -> anyhow::Result<Exit> {
             outcome.reasons.join("; ")
         );
     }
-    print(&outcome, args.output)?;
+    print(&outcome, args.output, args.max_per_kind)?;
     let pending = outcome.plan.as_ref().is_some_and(|p| !p.is_empty());
     Ok(if args.exit_code && pending {
         Exit::ChangesPending
@@ -146,7 +149,7 @@ pub async fn sync_user(args: SyncUserArgs, global: &Global) -> anyhow::Result<Ex
             if let Some(plan) = &outcome.plan
                 && !plan.is_empty()
             {
-                output::print(&plan_text(plan));
+                output::print(&plan_text(plan, 0));
                 output::print("\n");
             }
             output::print(&outcome_text(&outcome));
@@ -156,11 +159,11 @@ pub async fn sync_user(args: SyncUserArgs, global: &Global) -> anyhow::Result<Ex
     exit_for(std::slice::from_ref(&outcome))
 }
 
-fn print(outcome: &RunOutcome, format: Format) -> anyhow::Result<()> {
+fn print(outcome: &RunOutcome, format: Format, max_per_kind: usize) -> anyhow::Result<()> {
     match format {
         Format::Text => {
             if let Some(plan) = &outcome.plan {
-                output::print(&plan_text(plan));
+                output::print(&plan_text(plan, max_per_kind));
                 output::print("\n");
             }
             output::print(&outcome_text(outcome));

@@ -86,18 +86,26 @@ pub async fn check(deps: &Deps, app_name: &str) -> Result<CheckReport, EngineErr
     );
     for need in needed_capabilities(&app.policy) {
         let ok = caps.supports(need.capability);
-        let verdict = if ok { "can" } else { "CANNOT" };
+        let verdict = if ok {
+            "supported".to_owned()
+        } else {
+            format!(
+                "NOT supported through REST by {} {}",
+                caps.kind.as_str(),
+                caps.version
+            )
+        };
         report.push(
-            format!("can {}", describe(need.capability)),
+            describe(need.capability),
             ok,
-            format!("{verdict} through REST; needed because {}", need.why),
+            format!("{verdict} (needed: {})", need.why),
         );
     }
     if !caps.supports(Capability::RenameUser) {
         report.lines.push(CheckLine {
-            what: format!("can {}", describe(Capability::RenameUser)),
+            what: describe(Capability::RenameUser).to_owned(),
             ok: true,
-            detail: "no: a change of Okta login that changes the username will fail for that user (optional)".into(),
+            detail: "not supported (optional: a login change that changes a username will fail for that user)".into(),
         });
     }
     Ok(report)

@@ -179,3 +179,76 @@ pub fn final_status(plan: &Plan, results: &[OpResult]) -> (RunStatus, Vec<String
     };
     (status, reasons)
 }
+
+#[cfg(test)]
+mod tests {
+    use usersync_core::{OktaUserId, PlannedOp, Rule, Username};
+
+    use super::*;
+
+    fn deactivation() -> PlannedOp {
+        PlannedOp {
+            op: Op::DeactivateUser {
+                okta_id: OktaUserId::parse("00u1").unwrap(),
+                username: Username::parse("ann").unwrap(),
+            },
+            rule: Rule::EnableDisableUsers {
+                status: usersync_core::OktaStatus::Suspended,
+            },
+        }
+    }
+
+    fn plan(guard: Guard) -> Plan {
+        Plan {
+            ops: vec![deactivation()],
+            skipped: Vec::new(),
+            guard,
+            notes: Vec::new(),
+        }
+    }
+
+    fn result(outcome: OpOutcome) -> OpResult {
+        OpResult {
+            seq: 1,
+            planned: deactivation(),
+            outcome,
+            error: Some("HTTP 500".into()),
+        }
+    }
+
+    #[test]
+    fn the_run_status_follows_the_guard_and_the_outcomes() {
+        assert_eq!(
+            final_status(&plan(Guard::Proceed), &[]).0,
+            RunStatus::Succeeded
+        );
+        let held = Guard::Held {
+            reasons: vec!["too many".into()],
+        };
+        assert_eq!(
+            final_status(&plan(held), &[]),
+            (RunStatus::Held, vec!["too many".to_owned()])
+        );
+        let partial = Guard::Partial {
+            reasons: vec!["group g: HTTP 503".into()],
+            withheld: 2,
+        };
+        let (status, reasons) = final_status(&plan(partial), &[]);
+        assert_eq!(status, RunStatus::Partial);
+        assert!(
+            reasons[0].contains("2 destructive operations were withheld"),
+            "{reasons:?}"
+        );
+        let (status, reasons) = final_status(&plan(Guard::Proceed), &[result(OpOutcome::Failed)]);
+        assert_eq!(status, RunStatus::Failed, "everything attempted failed");
+        assert!(
+            reasons[0].contains("deactivate user ann (HTTP 500)"),
+            "{reasons:?}"
+        );
+        let mixed = [result(OpOutcome::Applied), result(OpOutcome::Failed)];
+        assert_eq!(
+            final_status(&plan(Guard::Proceed), &mixed).0,
+            RunStatus::Partial
+        );
+    }
+}

@@ -127,6 +127,30 @@ async fn apply_plan_sync_and_run_list_work_through_the_binary() {
         "export never writes secret values"
     );
 
+    let shown = run(vec!["app", "show", "jira"]).await;
+    assert!(
+        text(&shown.stdout).contains("okta.credential.token: stored (encrypted)"),
+        "{}",
+        text(&shown.stdout)
+    );
+    assert!(
+        !text(&shown.stdout).contains(okta.api_token()),
+        "show never prints secret values"
+    );
+    let checked = run(vec!["check", "--app", "jira"]).await;
+    assert_eq!(
+        checked.status.code(),
+        Some(0),
+        "{}{}",
+        text(&checked.stdout),
+        text(&checked.stderr)
+    );
+    assert!(
+        text(&checked.stdout).contains("create users: supported"),
+        "{}",
+        text(&checked.stdout)
+    );
+
     let planned = run(vec![
         "plan",
         "--app",
