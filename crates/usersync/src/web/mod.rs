@@ -19,6 +19,9 @@ pub mod model;
 pub mod pages;
 pub mod state;
 
+#[cfg(test)]
+mod tests;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -238,4 +241,75 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// The console's backend over the store and the engine (sharing `deps.locks`
+/// with whatever else runs syncs in this process, such as the scheduler).
+#[must_use]
+pub fn backend(deps: crate::engine::Deps) -> Arc<dyn Backend> {
+    let store = deps.store.clone();
+    Arc::new(adapter::StoreBackend::new(
+        store,
+        Arc::new(adapter::engine::Engine::new(deps)),
+    ))
+}
+
+/// `usersync serve`: serves the console and API until `shutdown` completes.
+///
+/// # Errors
+/// When the address cannot be bound or serving fails.
+pub async fn serve(
+    store: usersync_store::Store,
+    args: ServeArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_with(crate::engine::Deps::new(store), args, shutdown).await
+}
+
+/// As [`serve`], with the engine dependencies given (to share locks with a scheduler).
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_with(
+    deps: crate::engine::Deps,
+    args: ServeArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let backend = backend(deps);
+    let app = Application::build(backend.clone(), &args).await?;
+    let url = format!("http://{}:{}", args.listen.ip(), app.port());
+    if backend.admin_count().await.unwrap_or(1) == 0 {
+        tracing::info!(
+            "no administrator exists yet: open {url}/setup to create one, or run `usersync admin create`"
+        );
+    }
+    tracing::info!("usersync console listening on {url}");
+    app.run_until_stopped(shutdown).await
+}
+
+/// `usersync admin create`: adds an administrator (password hashed with Argon2id).
+///
+/// # Errors
+/// A refused username or password (naming which), or a store failure.
+pub async fn create_admin(
+    store: &usersync_store::Store,
+    username: &str,
+    password: secrecy::SecretString,
+) -> anyhow::Result<()> {
+    let backend = backend(crate::engine::Deps::new(store.clone()));
+    auth::create_admin_with(backend.as_ref(), username, password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// `usersync token create`: creates an API token and returns its value, shown
+/// once (only its hash is stored).
+///
+/// # Errors
+/// An empty or duplicate name, or a store failure.
+pub async fn create_api_token(store: &usersync_store::Store, name: &str) -> anyhow::Result<String> {
+    let backend = backend(crate::engine::Deps::new(store.clone()));
+    auth::create_api_token_with(backend.as_ref(), name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }

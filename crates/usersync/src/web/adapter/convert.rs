@@ -225,8 +225,10 @@ pub fn run_view(run: &Run, app: &str) -> RunView {
 /// One recorded operation; its description comes from the engine's payload when readable.
 #[must_use]
 pub fn operation_view(op: &store::Operation) -> OperationView {
-    let description = serde_json::from_value::<usersync_core::plan::Op>(op.payload.clone())
-        .map_or_else(|_| format!("{} {}", op.kind, op.subject), |o| o.to_string());
+    let description = crate::engine::record::parse_payload(&op.payload).map_or_else(
+        |_| format!("{} {}", op.kind, op.subject),
+        |p| p.op.to_string(),
+    );
     OperationView {
         seq: i64::from(op.seq),
         kind: op.kind.clone(),

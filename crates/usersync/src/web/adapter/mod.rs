@@ -4,6 +4,7 @@
 //! [`EngineActions`], implemented over `crate::engine` in [`engine`].
 
 pub mod convert;
+pub mod engine;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -251,6 +252,7 @@ impl Backend for StoreBackend {
     }
 
     async fn run_operations(&self, id: i64) -> BackendResult<Vec<OperationView>> {
+        self.store.get_run(RunId(id)).await.map_err(store_error)?;
         let ops = self
             .store
             .run_operations(RunId(id))

@@ -130,7 +130,7 @@ pub async fn sync(
 /// Sync one user by Okta login.
 #[utoipa::path(post, path = "/api/v1/apps/{app}/sync-user", tag = "actions", params(("app" = String, Path, description = "App name")), request_body = SyncUserRequest,
     responses((status = 200, body = RunView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn sync_user(
     State(state): State<AppState>,
     Path(app): Path<String>,

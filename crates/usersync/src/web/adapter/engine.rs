@@ -1,0 +1,310 @@
+//! [`EngineActions`] over `crate::engine`: the same functions the command line
+//! calls (`check`, `run_sync_once`, `sync_user`, `explain_user`, `approve`), with
+//! their results turned into the console's model and live progress forwarded to
+//! the Synchronize page.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use usersync_core::guard::Guard;
+use usersync_core::plan::Plan;
+use usersync_store::{App, RunId, RunTrigger};
+
+use super::EngineActions;
+use super::convert::store_error;
+use crate::engine::{self, Deps, EngineError, Mode, Phase, Progress, RunOutcome};
+use crate::web::backend::{BackendError, BackendResult, ProgressEvent, ProgressSink};
+use crate::web::model::{CheckItem, CheckReport, ExplainView, PlanRow, PlanView, SkippedView};
+
+/// The engine, as the console drives it.
+#[derive(Clone)]
+pub struct Engine {
+    pub deps: Deps,
+}
+
+impl Engine {
+    #[must_use]
+    pub fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+}
+
+fn engine_error(err: EngineError, refused: fn(String) -> BackendError) -> BackendError {
+    match err {
+        EngineError::UnknownApp(name) => BackendError::NotFound(format!("app {name:?}")),
+        EngineError::AlreadyRunning(e) => BackendError::Busy(e.to_string()),
+        EngineError::Store(e) => store_error(e),
+        EngineError::Refused(message) => refused(message),
+    }
+}
+
+/// Runs an engine future on a blocking-pool thread of the current runtime.
+///
+/// The engine's futures are `Send` in fact, but rustc cannot prove it for some of
+/// their higher-ranked borrows ("implementation of `Send` is not general enough"),
+/// and `async_trait` and axum need `Send` futures. `Handle::block_on` has no such
+/// bound. As a bonus, a run started by a request goes on even if the client leaves.
+async fn off_thread<T, F, Fut>(make: F) -> BackendResult<T>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+    T: Send + 'static,
+{
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(make()))
+        .await
+        .map_err(|e| {
+            BackendError::Internal(anyhow::anyhow!("the engine task ended abnormally: {e}"))
+        })
+}
+
+/// The run id of an applied run, or why it has none.
+fn run_id(outcome: &RunOutcome) -> BackendResult<RunId> {
+    outcome.run_id.ok_or_else(|| {
+        BackendError::Internal(anyhow::anyhow!(
+            "the engine recorded no run for {}",
+            outcome.app
+        ))
+    })
+}
+
+/// Forwards engine progress to a [`ProgressSink`] as one-line messages.
+struct SinkProgress {
+    sink: ProgressSink,
+    apply: Mutex<(u64, u64)>,
+}
+
+impl Progress for SinkProgress {
+    fn start(&self, phase: Phase, total: Option<u64>) {
+        if phase == Phase::Apply {
+            let total = total.unwrap_or(0);
+            *self.apply.lock().unwrap_or_else(|e| e.into_inner()) = (0, total);
+            (self.sink)(ProgressEvent {
+                message: format!("applying {total} operation(s)"),
+                done: 0,
+                total,
+            });
+        } else {
+            (self.sink)(ProgressEvent {
+                message: format!("{phase}"),
+                done: 0,
+                total: 0,
+            });
+        }
+    }
+
+    fn advance(&self, phase: Phase, done: u64) {
+        if phase != Phase::Apply {
+            return;
+        }
+        let (now, total) = {
+            let mut apply = self.apply.lock().unwrap_or_else(|e| e.into_inner());
+            apply.0 += done;
+            *apply
+        };
+        (self.sink)(ProgressEvent {
+            message: format!("applied {now} of {total} operation(s)"),
+            done: now,
+            total,
+        });
+    }
+
+    fn finish(&self, phase: Phase, summary: &str) {
+        let (done, total) = *self.apply.lock().unwrap_or_else(|e| e.into_inner());
+        (self.sink)(ProgressEvent {
+            message: format!("{phase}: {summary}"),
+            done,
+            total,
+        });
+    }
+}
+
+/// The dry-run plan in the console's shape.
+#[must_use]
+pub fn plan_view(app: &str, plan: &Plan) -> PlanView {
+    let operations = plan
+        .ops
+        .iter()
+        .map(|p| PlanRow {
+            kind: p.op.kind().as_str().to_owned(),
+            subject: engine::record::subject(&p.op),
+            description: p.op.to_string(),
+            rule: p.rule.to_string(),
+            destructive: p.op.is_destructive(),
+            op: serde_json::to_value(p).unwrap_or_default(),
+        })
+        .collect();
+    let skipped = plan
+        .skipped
+        .iter()
+        .map(|s| SkippedView {
+            login: s.login.clone(),
+            reason: s.reason.to_string(),
+        })
+        .collect();
+    let (incomplete, would_hold) = match &plan.guard {
+        Guard::Proceed => (Vec::new(), None),
+        Guard::Partial { reasons, .. } => (reasons.clone(), None),
+        Guard::Held { reasons } => (Vec::new(), Some(reasons.join("; "))),
+    };
+    PlanView {
+        app: app.to_owned(),
+        operations,
+        skipped,
+        incomplete,
+        would_hold,
+    }
+}
+
+fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
+    let okta = match &x.okta {
+        Some(o) => vec![format!(
+            "{} ({}), status {}",
+            o.login,
+            o.id,
+            o.status.as_str()
+        )],
+        None => vec!["No Okta user has this login.".to_owned()],
+    };
+    let target = match &x.target {
+        Some(t) => vec![format!(
+            "{} ({}), {}, {}{}",
+            t.username,
+            t.display_name,
+            if t.active { "active" } else { "inactive" },
+            if t.linked {
+                "linked to Okta"
+            } else {
+                "not linked"
+            },
+            if t.managed_elsewhere {
+                ", in a read-only directory"
+            } else {
+                ""
+            }
+        )],
+        None => vec!["No such user in the target.".to_owned()],
+    };
+    let mut decisions = vec![format!(
+        "{}: {}",
+        if x.in_scope {
+            "In scope"
+        } else {
+            "Out of scope"
+        },
+        x.scope
+    )];
+    decisions.extend(x.status.iter().map(|s| format!("Status: {s}")));
+    if let Some(Err(problem)) = &x.mapped_username {
+        decisions.push(format!("The mapped username is unusable: {problem}"));
+    }
+    decisions.extend(x.skipped.iter().map(|s| format!("Skipped: {s}")));
+    decisions.extend(x.ops.iter().map(|p| format!("{} [{}]", p.op, p.rule)));
+    if x.ops.is_empty() {
+        decisions.push("The next sync changes nothing for this user.".to_owned());
+    }
+    match &x.guard {
+        Guard::Proceed => {}
+        Guard::Partial { reasons, .. } => decisions.push(format!(
+            "Note: the Okta read was incomplete ({}); nothing destructive is planned",
+            reasons.join("; ")
+        )),
+        Guard::Held { reasons } => decisions.push(format!(
+            "Note: the plan would be held for approval ({})",
+            reasons.join("; ")
+        )),
+    }
+    ExplainView {
+        login: x.login.clone(),
+        okta,
+        target,
+        username: x
+            .mapped_username
+            .as_ref()
+            .and_then(|r| r.as_ref().ok().cloned()),
+        decisions,
+    }
+}
+
+#[async_trait]
+impl EngineActions for Engine {
+    async fn check(&self, app: &App) -> BackendResult<CheckReport> {
+        let (deps, name) = (self.deps.clone(), app.name.clone());
+        let report = off_thread(move || async move { engine::check(&deps, &name).await })
+            .await?
+            .map_err(|e| engine_error(e, BackendError::Upstream))?;
+        Ok(CheckReport {
+            ok: report.ok,
+            items: report
+                .lines
+                .into_iter()
+                .map(|l| CheckItem {
+                    name: l.what,
+                    ok: l.ok,
+                    detail: l.detail,
+                })
+                .collect(),
+        })
+    }
+
+    async fn plan(&self, app: &App) -> BackendResult<PlanView> {
+        let (deps, name) = (self.deps.clone(), app.name.clone());
+        let outcome = off_thread(move || async move {
+            engine::run_sync_once(&deps, &name, RunTrigger::Manual, Mode::DryRun).await
+        })
+        .await?
+        .map_err(|e| engine_error(e, BackendError::Upstream))?;
+        match &outcome.plan {
+            Some(plan) => Ok(plan_view(&app.name, plan)),
+            None => Err(BackendError::Upstream(format!(
+                "the plan could not be made: {}",
+                outcome.reasons.join("; ")
+            ))),
+        }
+    }
+
+    async fn sync(
+        &self,
+        app: &App,
+        trigger: RunTrigger,
+        progress: ProgressSink,
+    ) -> BackendResult<RunId> {
+        let deps = self.deps.clone().with_progress(Arc::new(SinkProgress {
+            sink: progress,
+            apply: Mutex::new((0, 0)),
+        }));
+        let name = app.name.clone();
+        let outcome = off_thread(move || async move {
+            engine::run_sync_once(&deps, &name, trigger, Mode::Apply).await
+        })
+        .await?
+        .map_err(|e| engine_error(e, BackendError::Conflict))?;
+        run_id(&outcome)
+    }
+
+    async fn sync_user(&self, app: &App, login: &str) -> BackendResult<RunId> {
+        let (deps, name, login) = (self.deps.clone(), app.name.clone(), login.to_owned());
+        let outcome = off_thread(move || async move {
+            engine::sync_user(&deps, &name, &login, RunTrigger::Api).await
+        })
+        .await?
+        .map_err(|e| engine_error(e, BackendError::Conflict))?;
+        run_id(&outcome)
+    }
+
+    async fn explain(&self, app: &App, login: &str) -> BackendResult<ExplainView> {
+        let (deps, name, login) = (self.deps.clone(), app.name.clone(), login.to_owned());
+        let x = off_thread(move || async move { engine::explain_user(&deps, &name, &login).await })
+            .await?
+            .map_err(|e| engine_error(e, BackendError::Upstream))?;
+        Ok(explain_view(&x))
+    }
+
+    async fn approve(&self, _app: &App, run: RunId, actor: &str) -> BackendResult<RunId> {
+        let (deps, actor) = (self.deps.clone(), actor.to_owned());
+        let outcome = off_thread(move || async move { engine::approve(&deps, run, &actor).await })
+            .await?
+            .map_err(|e| engine_error(e, BackendError::Conflict))?;
+        run_id(&outcome)
+    }
+}

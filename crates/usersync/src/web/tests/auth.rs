@@ -1,0 +1,342 @@
+//! Sign-in, first start, sessions, API tokens, CSRF and throttling.
+
+use axum::http::StatusCode;
+
+use super::{ADMIN, Harness, PASSWORD, PROTECTED, get, method, post, req};
+use crate::web::auth::{SESSION_COOKIE, csrf};
+
+#[tokio::test]
+async fn every_protected_route_refuses_anonymous_callers_with_401() {
+    let h = Harness::new().await;
+    h.create_admin().await;
+    for (m, path) in PROTECTED {
+        let reply = h.call(req(method(m), path)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{m} {path}: {}",
+            reply.body
+        );
+        if path.starts_with("/api/") {
+            assert_eq!(reply.json()["code"], "unauthenticated", "{m} {path}");
+        } else {
+            assert!(
+                reply.body.contains("action=\"/signin\""),
+                "{m} {path} offers the sign-in form"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_protected_route_refuses_a_wrong_bearer_token_and_a_forged_session() {
+    let h = Harness::new().await;
+    h.create_admin().await;
+    for (m, path) in PROTECTED {
+        let reply = h
+            .call(req(method(m), path).bearer("ust_not-a-real-token"))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{m} {path}");
+        let reply = h
+            .call(req(method(m), path).cookie(&format!("{SESSION_COOKIE}=forged")))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{m} {path}");
+    }
+}
+
+#[tokio::test]
+async fn state_changing_requests_with_a_session_but_without_its_csrf_token_are_refused_with_403() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    for (m, path) in PROTECTED.iter().filter(|(m, _)| *m != "GET") {
+        let bare = h.call(req(method(m), path).cookie(&b.cookie)).await;
+        assert_eq!(
+            bare.status,
+            StatusCode::FORBIDDEN,
+            "{m} {path} without a token"
+        );
+        let wrong = h
+            .call(
+                req(method(m), path)
+                    .cookie(&b.cookie)
+                    .form(&[("csrf", "guess")]),
+            )
+            .await;
+        assert_eq!(
+            wrong.status,
+            StatusCode::FORBIDDEN,
+            "{m} {path} with a wrong token"
+        );
+        let header = h
+            .call(
+                req(method(m), path)
+                    .cookie(&b.cookie)
+                    .header("x-csrf-token", "guess"),
+            )
+            .await;
+        assert_eq!(
+            header.status,
+            StatusCode::FORBIDDEN,
+            "{m} {path} with a wrong header"
+        );
+        if path.starts_with("/api/") {
+            assert_eq!(header.json()["code"], "csrf_refused");
+        }
+    }
+    let ok = h
+        .call(
+            post("/apps/regex-test")
+                .cookie(&b.cookie)
+                .form(&[("csrf", &b.csrf), ("sample_login", "a@b.c")]),
+        )
+        .await;
+    assert_eq!(
+        ok.status,
+        StatusCode::OK,
+        "the right token in the form passes"
+    );
+}
+
+#[tokio::test]
+async fn api_tokens_need_no_csrf_token_and_are_stored_only_as_hashes() {
+    let h = Harness::new().await;
+    h.create_admin().await;
+    let token = h.token().await;
+    let reply = h.call(get("/api/v1/apps").bearer(&token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.json(), serde_json::json!([]));
+    let reply = h.call(post("/api/v1/apps/nope/check").bearer(&token)).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    let stored = h.store.list_api_tokens().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0].token_hash, token);
+    assert!(stored[0].last_used_at.is_some(), "use is recorded");
+}
+
+#[tokio::test]
+async fn the_first_start_asks_for_an_administrator_and_then_signs_them_in() {
+    let h = Harness::new().await;
+    let reply = h.call(get("/signin")).await;
+    assert_eq!(
+        (reply.status, reply.location()),
+        (StatusCode::SEE_OTHER, "/setup")
+    );
+    let form = h.call(get("/setup")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let pre = form.cookie(csrf::PRE_SESSION_COOKIE).unwrap();
+    let cookie = format!("{}={pre}", csrf::PRE_SESSION_COOKIE);
+    let forged = h
+        .call(post("/setup").cookie(&cookie).form(&[
+            ("csrf", "other"),
+            ("username", ADMIN),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ]))
+        .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "a cross-site setup is refused"
+    );
+    let short = h
+        .call(post("/setup").cookie(&cookie).form(&[
+            ("csrf", &pre),
+            ("username", ADMIN),
+            ("password", "short"),
+            ("confirm", "short"),
+        ]))
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        short.body.contains("at least 12 characters"),
+        "{}",
+        short.body
+    );
+    let made = h
+        .call(post("/setup").cookie(&cookie).form(&[
+            ("csrf", &pre),
+            ("username", ADMIN),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ]))
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let session = made.cookie(SESSION_COOKIE).expect("signed in");
+    let home = h
+        .call(get("/").cookie(&format!("{SESSION_COOKIE}={session}")))
+        .await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Add the first app"));
+    let admins = h.store.list_admins().await.unwrap();
+    assert!(admins[0].password_hash.starts_with("$argon2id$"));
+    let again = h.call(get("/setup")).await;
+    assert_eq!(
+        (again.status, again.location()),
+        (StatusCode::SEE_OTHER, "/signin"),
+        "setup closes once an admin exists"
+    );
+}
+
+#[tokio::test]
+async fn session_cookies_are_http_only_strict_and_secure_behind_tls() {
+    let h = Harness::new().await;
+    h.create_admin().await;
+    let form = h
+        .call(get("/signin").header("x-forwarded-proto", "https"))
+        .await;
+    let pre = form.cookie(csrf::PRE_SESSION_COOKIE).unwrap();
+    assert!(form.set_cookies()[0].contains("Secure"));
+    let cookie = format!("{}={pre}", csrf::PRE_SESSION_COOKIE);
+    let reply = h
+        .call(
+            post("/signin")
+                .header("x-forwarded-proto", "https")
+                .cookie(&cookie)
+                .form(&[("csrf", &pre), ("username", ADMIN), ("password", PASSWORD)]),
+        )
+        .await;
+    let set = reply
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with(SESSION_COOKIE))
+        .unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(set.contains(flag), "{set} has {flag}");
+    }
+    let plain = h.sign_in().await;
+    assert!(!plain.cookie.is_empty());
+    let reply = h.call(get("/signin")).await;
+    assert!(
+        !reply.set_cookies()[0].contains("Secure"),
+        "plain HTTP on loopback works without Secure"
+    );
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_refused_and_throttled_after_five_attempts() {
+    let h = Harness::new().await;
+    h.create_admin().await;
+    let form = h.call(get("/signin")).await;
+    let pre = form.cookie(csrf::PRE_SESSION_COOKIE).unwrap();
+    let cookie = format!("{}={pre}", csrf::PRE_SESSION_COOKIE);
+    for attempt in 1..=5 {
+        let reply = h
+            .call(post("/signin").cookie(&cookie).form(&[
+                ("csrf", &pre),
+                ("username", ADMIN),
+                ("password", "wrong password!"),
+            ]))
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
+        assert!(reply.body.contains("Wrong username or password"));
+    }
+    let reply = h
+        .call(post("/signin").cookie(&cookie).form(&[
+            ("csrf", &pre),
+            ("username", ADMIN),
+            ("password", PASSWORD),
+        ]))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    assert!(reply.body.contains("Too many failed sign-ins"));
+    let unknown = h
+        .call(post("/signin").cookie(&cookie).form(&[
+            ("csrf", &pre),
+            ("username", "nobody"),
+            ("password", PASSWORD),
+        ]))
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNAUTHORIZED,
+        "an unknown user gets the same answer"
+    );
+    assert!(unknown.body.contains("Wrong username or password"));
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    assert_eq!(
+        h.call(get("/").cookie(&b.cookie)).await.status,
+        StatusCode::OK
+    );
+    let out = h
+        .call(
+            post("/signout")
+                .cookie(&b.cookie)
+                .form(&[("csrf", &b.csrf)]),
+        )
+        .await;
+    assert_eq!(
+        (out.status, out.location()),
+        (StatusCode::SEE_OTHER, "/signin")
+    );
+    assert_eq!(
+        h.call(get("/").cookie(&b.cookie)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn health_is_public_and_metrics_need_a_caller_and_speak_prometheus() {
+    let h = Harness::new().await;
+    assert_eq!(h.call(get("/healthz")).await.body, "ok");
+    assert_eq!(h.call(get("/readyz")).await.status, StatusCode::OK);
+    let b = h.admin().await;
+    h.call(get("/").cookie(&b.cookie)).await;
+    let metrics = h.call(get("/metrics").cookie(&b.cookie)).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    assert!(
+        metrics
+            .body
+            .contains("# TYPE usersync_http_request_duration_seconds histogram"),
+        "{}",
+        metrics.body
+    );
+    assert!(
+        metrics.body.contains("route=\"/\",status=\"200\""),
+        "{}",
+        metrics.body
+    );
+    for name in [
+        "usersync_runs",
+        "usersync_operations",
+        "usersync_okta_rate_limit_remaining",
+    ] {
+        assert!(
+            metrics.body.contains(&format!("# TYPE {name} gauge")),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn static_files_are_served_from_the_binary_without_signing_in() {
+    let h = Harness::new().await;
+    let css = h.call(get("/static/app.css")).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    let js = h.call(get("/static/vendor/htmx.min.js")).await;
+    assert!(js.body.contains("htmx"));
+    assert_eq!(
+        h.call(get("/static/../Cargo.toml")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

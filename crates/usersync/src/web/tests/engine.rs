@@ -1,0 +1,305 @@
+//! The console and API against the Okta and Jira emulators: Test connection,
+//! Preview and its exports, Synchronize with live progress, runs and their
+//! operations, held runs approved and rejected, Explain and sync one user. Every
+//! answer is checked for the secrets, and API answers against the OpenAPI document.
+
+use axum::http::StatusCode;
+use serde_json::Value;
+use usersync_core::OktaStatus;
+use usersync_sim::jira::{JiraSim, JiraSimConfig};
+use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
+
+use super::openapi::{assert_matches, document, template};
+use super::{Browser, Harness, Reply, app_json, get, post};
+
+const JIRA_PASSWORD: &str = "jira-SECRET-admin-password";
+
+struct World {
+    h: Harness,
+    okta: OktaSim,
+    _jira: JiraSim,
+    b: Browser,
+    token: String,
+    doc: Value,
+}
+
+impl World {
+    async fn new() -> Self {
+        let org = OrgSpec {
+            users: 40,
+            groups: 4,
+            memberships_per_user: 2.0,
+            seed: 11,
+            ..OrgSpec::default()
+        };
+        let okta = OktaSim::start(OktaSimConfig {
+            org: Some(org),
+            ..OktaSimConfig::default()
+        })
+        .await
+        .expect("okta emulator");
+        let jira = JiraSim::start(JiraSimConfig {
+            admin_password: JIRA_PASSWORD.into(),
+            ..JiraSimConfig::default()
+        })
+        .await
+        .expect("jira emulator");
+        let h = Harness::new().await;
+        let b = h.admin().await;
+        let token = h.token().await;
+        let doc = document(&h, &token).await;
+        let w = Self {
+            h,
+            okta,
+            _jira: jira,
+            b,
+            token,
+            doc,
+        };
+        let mut app = app_json(
+            "jira",
+            &w.okta.base_url(),
+            w.okta.api_token(),
+            w._jira.base_url(),
+            JIRA_PASSWORD,
+        );
+        app["policy"] = serde_json::json!({});
+        let created = w.api("POST", "/api/v1/apps", Some(&app)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        w
+    }
+
+    /// Fails when a secret shows up in an answer.
+    fn clean(&self, reply: Reply) -> Reply {
+        for secret in [self.okta.api_token(), JIRA_PASSWORD, self.token.as_str()] {
+            assert!(
+                !reply.body.contains(secret),
+                "a secret leaked into {}",
+                reply.body
+            );
+        }
+        reply
+    }
+
+    async fn page(&self, path: &str) -> Reply {
+        self.clean(self.h.call(get(path).cookie(&self.b.cookie)).await)
+    }
+
+    async fn form(&self, path: &str) -> Reply {
+        self.clean(
+            self.h
+                .call(
+                    post(path)
+                        .cookie(&self.b.cookie)
+                        .form(&[("csrf", &self.b.csrf)]),
+                )
+                .await,
+        )
+    }
+
+    /// An API call, its answer validated against the OpenAPI document.
+    async fn api(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        let mut r = super::req(super::method(method), path).bearer(&self.token);
+        if let Some(body) = body {
+            r = r.json(body);
+        }
+        let reply = self.clean(self.h.call(r).await);
+        assert_matches(
+            &self.doc,
+            method,
+            &template(path),
+            reply.status,
+            &reply.body,
+        );
+        reply
+    }
+
+    fn suspend(&self, n: usize) {
+        let snapshot = self.okta.snapshot();
+        for user in snapshot
+            .users
+            .iter()
+            .filter(|u| u.status == OktaStatus::Active)
+            .take(n)
+        {
+            self.okta
+                .set_status(user.id.as_str(), OktaStatus::Suspended)
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn test_connection_preview_synchronize_and_the_run_page_work_end_to_end() {
+    let w = World::new().await;
+    let check = w.form("/apps/jira/check").await;
+    assert!(check.body.contains("all checks passed"), "{}", check.body);
+    assert_eq!(
+        w.api("POST", "/api/v1/apps/jira/check", None).await.json()["ok"],
+        true
+    );
+
+    let preview = w.page("/apps/jira/preview").await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert!(
+        preview.body.contains("data-kind=\"create_user\"") && preview.body.contains("Import Users")
+    );
+    let filtered = w.page("/apps/jira/preview?kind=create_group").await;
+    assert!(
+        filtered.body.contains("data-kind=\"create_group\"")
+            && !filtered.body.contains("data-kind=\"create_user\"")
+    );
+    let csv = w.page("/apps/jira/preview.csv").await;
+    assert!(
+        csv.body
+            .starts_with("kind,subject,description,rule,destructive\n")
+    );
+    let plan = w.api("GET", "/api/v1/apps/jira/plan", None).await.json();
+    let planned = plan["operations"].as_array().unwrap().len();
+    assert!(planned > 40, "{planned}");
+    assert_eq!(csv.body.lines().count(), planned + 1);
+    let json: Value = serde_json::from_str(&w.page("/apps/jira/preview.json").await.body).unwrap();
+    assert_eq!(json["operations"].as_array().unwrap().len(), planned);
+
+    let started = w.form("/apps/jira/sync").await;
+    assert_eq!(
+        (started.status, started.location()),
+        (StatusCode::SEE_OTHER, "/apps/jira/live")
+    );
+    let events = w.page("/apps/jira/live/events").await;
+    assert!(events.body.contains("event: done"), "{}", events.body);
+    let live = w.page("/apps/jira/live").await;
+    assert!(
+        live.body.contains("data-state=\"finished\""),
+        "{}",
+        live.body
+    );
+    assert!(
+        live.body.contains("data-run-status>succeeded<"),
+        "{}",
+        live.body
+    );
+
+    let runs = w.api("GET", "/api/v1/runs?app=jira", None).await.json();
+    let id = runs[0]["id"].as_i64().unwrap();
+    assert_eq!(runs[0]["trigger"], "manual");
+    let ops = w
+        .api("GET", &format!("/api/v1/runs/{id}/operations"), None)
+        .await
+        .json();
+    assert_eq!(ops.as_array().unwrap().len(), planned);
+    assert!(
+        ops.as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["outcome"] == "applied")
+    );
+    let page = w.page(&format!("/runs/{id}")).await;
+    assert!(page.body.contains("id=\"operations\"") && page.body.contains("badge applied"));
+    assert!(w.page("/runs").await.body.contains(&format!("/runs/{id}")));
+    assert!(w.page("/").await.body.contains("badge succeeded"));
+
+    let again = w.api("POST", "/api/v1/apps/jira/sync", None).await;
+    assert_eq!(again.json()["status"], "succeeded", "{}", again.body);
+    assert_eq!(again.json()["trigger"], "api");
+    let metrics = w.page("/metrics").await.body;
+    assert!(
+        metrics.contains("usersync_runs{status=\"succeeded\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("usersync_operations{kind=\"create_user\",outcome=\"applied\"}"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_held_run_shows_what_it_would_apply_and_is_approved_or_rejected() {
+    let w = World::new().await;
+    assert_eq!(
+        w.api("POST", "/api/v1/apps/jira/sync", None).await.json()["status"],
+        "succeeded"
+    );
+    w.suspend(10);
+    let held = w.api("POST", "/api/v1/apps/jira/sync", None).await.json();
+    assert_eq!(held["status"], "held", "{held}");
+    let id = held["id"].as_i64().unwrap();
+    let page = w.page(&format!("/runs/{id}")).await;
+    assert!(page.body.contains("Approve and apply") && page.body.contains("held for approval"));
+    assert_eq!(
+        page.body.matches("badge pending").count(),
+        10,
+        "the ten deactivations wait"
+    );
+
+    let approved = w.form(&format!("/runs/{id}/approve")).await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
+    let run = w
+        .api("GET", &format!("/api/v1/runs/{id}"), None)
+        .await
+        .json();
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let twice = w
+        .api("POST", &format!("/api/v1/runs/{id}/approve"), None)
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+
+    w.suspend(10);
+    let held = w.api("POST", "/api/v1/apps/jira/sync", None).await.json();
+    assert_eq!(held["status"], "held");
+    let rejected = w
+        .api("POST", &format!("/api/v1/runs/{}/reject", held["id"]), None)
+        .await
+        .json();
+    assert_eq!(rejected["status"], "rejected");
+}
+
+#[tokio::test]
+async fn explain_and_sync_one_user_answer_for_a_login() {
+    let w = World::new().await;
+    let login = w
+        .okta
+        .snapshot()
+        .users
+        .iter()
+        .find(|u| u.status == OktaStatus::Active)
+        .unwrap()
+        .login
+        .clone();
+    let path = format!(
+        "/api/v1/apps/jira/explain?login={}",
+        urlencoding::encode(&login)
+    );
+    let x = w.api("GET", &path, None).await.json();
+    assert_eq!(x["login"], login.as_str());
+    assert!(
+        x["decisions"].to_string().contains("create_user")
+            || x["decisions"].to_string().to_lowercase().contains("create"),
+        "{x}"
+    );
+    let page = w
+        .page(&format!(
+            "/apps/jira/explain?login={}",
+            urlencoding::encode(&login)
+        ))
+        .await;
+    assert!(page.body.contains("What a sync would do"), "{}", page.body);
+
+    let run = w
+        .api(
+            "POST",
+            "/api/v1/apps/jira/sync-user",
+            Some(&serde_json::json!({ "login": login })),
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    assert_eq!(run.json()["status"], "succeeded", "{}", run.body);
+    let empty = w
+        .api(
+            "POST",
+            "/api/v1/apps/jira/sync-user",
+            Some(&serde_json::json!({ "login": " " })),
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

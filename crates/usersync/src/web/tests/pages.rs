@@ -1,0 +1,189 @@
+//! The console's pages without Okta or Jira: the settings form, its errors beside
+//! their fields, write-only secrets, the regex tester, the apps list and audit log.
+
+use axum::http::StatusCode;
+
+use super::{Browser, Harness, get, post};
+
+const SECRET: &str = "okta-SECRET-from-the-form";
+
+fn settings(regex: &str, token: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", "Jira prod".into()),
+        ("schedule_interval_minutes", "30".into()),
+        ("okta_url", "https://example.okta.com".into()),
+        ("okta_auth", "api_token".into()),
+        ("okta_api_token", token.into()),
+        ("username_regex", regex.into()),
+        ("username_replacement", "$1".into()),
+        ("attributes_display_name", "displayName".into()),
+        ("attributes_email", "email".into()),
+        ("toggles_import_users", "on".into()),
+        ("toggles_update_users", "on".into()),
+        ("scope_group_types_okta_group", "on".into()),
+        ("default_groups_new_users", "jira-software-users".into()),
+        ("departed", "deactivate".into()),
+        ("limits_max_destructive", "25".into()),
+        ("limits_max_destructive_percent", "5".into()),
+        ("target_kind", "jira".into()),
+        ("target_url", "https://jira.example.com".into()),
+        ("target_auth", "pat".into()),
+        ("target_credential", "jira-SECRET-pat".into()),
+    ]
+}
+
+async fn submit(
+    h: &Harness,
+    b: &Browser,
+    path: &str,
+    fields: &[(&'static str, String)],
+) -> super::Reply {
+    let mut pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pairs.push(("csrf", &b.csrf));
+    h.call(post(path).cookie(&b.cookie).form(&pairs)).await
+}
+
+#[tokio::test]
+async fn a_bad_regex_is_shown_beside_its_field_and_the_secret_is_not_echoed() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let reply = submit(&h, &b, "/apps/new", &settings("(.*@", SECRET)).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = reply
+        .body
+        .split("id=\"username_regex-error\"")
+        .nth(1)
+        .expect("an error beside the regex field");
+    assert!(error.contains("role=\"alert\""), "{error}");
+    assert!(reply.body.contains("aria-invalid=\"true\""));
+    assert!(
+        !reply.body.contains(SECRET),
+        "the typed secret is not sent back"
+    );
+    assert!(
+        reply.body.contains("value=\"(.*@\""),
+        "the other values are kept"
+    );
+}
+
+#[tokio::test]
+async fn saving_the_settings_form_creates_the_app_and_later_saves_keep_the_secret() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let created = submit(&h, &b, "/apps/new", &settings("(.*)@.*", SECRET)).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    assert!(
+        created.location().starts_with("/apps/Jira%20prod?flash="),
+        "{}",
+        created.location()
+    );
+    let page = h.call(get(created.location()).cookie(&b.cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("App created."));
+    assert!(
+        page.body
+            .contains("data-secret-state=\"okta_api_token\">set<"),
+        "the token shows only as set"
+    );
+    assert!(!page.body.contains(SECRET));
+
+    let mut edit = settings("(.*)@.*", "");
+    edit.retain(|(k, _)| *k != "toggles_update_users");
+    let saved = submit(&h, &b, "/apps/Jira%20prod", &edit).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let app = h.store.app_by_name("Jira prod").await.unwrap();
+    assert!(!app.policy.toggles.update_users, "unchecked box saved");
+    assert_eq!(
+        app.policy.default_groups_new_users,
+        vec!["jira-software-users".to_owned()]
+    );
+    assert_eq!(
+        app.okta.credential.secrets()[0].1,
+        &usersync_store::SecretState::Stored,
+        "empty field kept the secret"
+    );
+
+    let list = h.call(get("/").cookie(&b.cookie)).await;
+    assert!(
+        list.body.contains("Jira prod")
+            && list.body.contains("every 30 min")
+            && list.body.contains(">Synchronize<")
+    );
+    let audit = h.call(get("/audit").cookie(&b.cookie)).await;
+    assert!(
+        audit.body.contains("app.create") && audit.body.contains("app.update"),
+        "{}",
+        audit.body
+    );
+    assert!(!audit.body.contains(SECRET));
+}
+
+#[tokio::test]
+async fn a_duplicate_name_is_shown_beside_the_name_field() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    assert_eq!(
+        submit(&h, &b, "/apps/new", &settings("(.*)@.*", SECRET))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let again = submit(&h, &b, "/apps/new", &settings("(.*)@.*", SECRET)).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("id=\"name-error\""), "{}", again.body);
+}
+
+#[tokio::test]
+async fn the_regex_tester_shows_what_a_login_becomes() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let ok = h
+        .call(
+            post("/apps/regex-test")
+                .cookie(&b.cookie)
+                .header("x-csrf-token", &b.csrf)
+                .form(&[
+                    ("username_regex", "(.*)@.*"),
+                    ("username_replacement", "$1"),
+                    ("sample_login", "demouser@example.com"),
+                ]),
+        )
+        .await;
+    assert!(
+        ok.body.contains("<b><code>demouser</code></b>"),
+        "{}",
+        ok.body
+    );
+    let bad = h
+        .call(
+            post("/apps/regex-test")
+                .cookie(&b.cookie)
+                .header("x-csrf-token", &b.csrf)
+                .form(&[
+                    ("username_regex", "(.*)@.*"),
+                    ("username_replacement", "$2"),
+                    ("sample_login", "a@b"),
+                ]),
+        )
+        .await;
+    assert!(
+        bad.body.contains("data-regex-result=\"error\""),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("username.replacement"), "{}", bad.body);
+}
+
+#[tokio::test]
+async fn unknown_apps_and_runs_show_a_not_found_page_inside_the_shell() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    for path in ["/apps/missing", "/runs/42", "/apps/missing/preview"] {
+        let reply = h.call(get(path).cookie(&b.cookie)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            reply.body.contains("Not found") && reply.body.contains("Sign out"),
+            "{path}"
+        );
+    }
+}
