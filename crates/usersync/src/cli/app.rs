@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use usersync_store::{App, SecretState, apps_from_toml, apps_to_toml};
+use usersync_store::{App, SecretState, Store, apps_from_toml, apps_to_toml};
 
 use super::output::{self, Format, Table};
 use super::{Exit, Global, actor};
@@ -63,39 +63,8 @@ validated before any is changed."
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
     let store = global.open_store().await?;
     match args.command {
-        AppCommand::Apply { file } => {
-            let text = read_input(&file)?;
-            let drafts =
-                apps_from_toml(&text).with_context(|| format!("reading {}", file.display()))?;
-            if drafts.is_empty() {
-                anyhow::bail!(
-                    "{} has no [[app]] tables; see `usersync app export` for the shape",
-                    file.display()
-                );
-            }
-            let report = store.apply_apps(drafts, &actor()).await?;
-            for (word, names) in [
-                ("created", &report.created),
-                ("updated", &report.updated),
-                ("unchanged", &report.unchanged),
-            ] {
-                for name in names {
-                    output::print(&format!("{word}: {name}\n"));
-                }
-            }
-        }
-        AppCommand::Export { app, out } => {
-            let apps = match app {
-                Some(name) => vec![store.app_by_name(&name).await?],
-                None => store.list_apps().await?,
-            };
-            let text = apps_to_toml(&apps);
-            match out {
-                Some(path) => std::fs::write(&path, text)
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => output::print(&text),
-            }
-        }
+        AppCommand::Apply { file } => apply(&store, &file).await?,
+        AppCommand::Export { app, out } => export(&store, app, out).await?,
         AppCommand::List { output: format } => {
             let apps = store.list_apps().await?;
             match format {
@@ -125,6 +94,44 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+async fn apply(store: &Store, file: &PathBuf) -> anyhow::Result<()> {
+    let text = read_input(file)?;
+    let drafts = apps_from_toml(&text).with_context(|| format!("reading {}", file.display()))?;
+    if drafts.is_empty() {
+        anyhow::bail!(
+            "{} has no [[app]] tables; see `usersync app export` for the shape",
+            file.display()
+        );
+    }
+    let report = store.apply_apps(drafts, &actor()).await?;
+    let groups = [
+        ("created", &report.created),
+        ("updated", &report.updated),
+        ("unchanged", &report.unchanged),
+    ];
+    for (word, names) in groups {
+        for name in names {
+            output::print(&format!("{word}: {name}\n"));
+        }
+    }
+    Ok(())
+}
+
+async fn export(store: &Store, app: Option<String>, out: Option<PathBuf>) -> anyhow::Result<()> {
+    let apps = match app {
+        Some(name) => vec![store.app_by_name(&name).await?],
+        None => store.list_apps().await?,
+    };
+    let text = apps_to_toml(&apps);
+    match out {
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => output::print(&text),
+    }
+    Ok(())
 }
 
 fn read_input(file: &PathBuf) -> anyhow::Result<String> {
