@@ -1,0 +1,21 @@
+//! The `usersync-bench` command (see the crate docs of `usersync_bench`).
+
+use clap::Parser;
+use usersync_bench::settings::Args;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let result = if args.emulators {
+        usersync_bench::emulators::serve(&args).await
+    } else {
+        usersync_bench::run::run(&args).await
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("usersync-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

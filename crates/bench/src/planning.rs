@@ -1,0 +1,80 @@
+//! The planning phase: `usersync_core::plan` on the snapshot the full read returned,
+//! first against an empty target (the first sync, the largest plan), then against
+//! the target that plan produces (steady state, nothing to do). CPU time of the
+//! planning thread is the measure.
+
+use std::time::Instant;
+
+use anyhow::{Context as _, ensure};
+use usersync_core::{
+    CompiledPolicy, Links, OktaSnapshot, Plan, PlanOptions, SyncPolicy, TargetConstraints,
+    TargetSnapshot, UsernameRule, apply_to_snapshot, plan,
+};
+
+use crate::report::{Phase, Target};
+use crate::sys;
+
+/// The policy the benchmark plans with: the login's local part as the username.
+///
+/// # Errors
+/// Never in practice; the policy is fixed.
+pub fn policy() -> anyhow::Result<CompiledPolicy> {
+    CompiledPolicy::compile(&SyncPolicy {
+        username: UsernameRule {
+            regex: "(.*)@.*".into(),
+            replacement: "$1".into(),
+        },
+        ..SyncPolicy::default()
+    })
+    .context("compiling the benchmark policy")
+}
+
+fn timed(name: &str, run: impl FnOnce() -> Plan) -> (Phase, Plan) {
+    let cpu_before = sys::thread_cpu();
+    let started = Instant::now();
+    let plan = run();
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = sys::thread_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before).as_secs_f64());
+    let mut phase = Phase::new(name, wall);
+    phase.cpu_seconds = cpu;
+    let summary = plan.summary();
+    phase.notes.push(format!(
+        "{} ops ({} destructive), {} users skipped, guard {:?}",
+        summary.total, summary.destructive, summary.skipped, plan.guard
+    ));
+    (phase, plan)
+}
+
+/// Plans the first sync and the steady state; returns both phases.
+///
+/// # Errors
+/// When the steady-state plan is not empty (the planner would not converge).
+pub fn run(okta: &OktaSnapshot, users: u64) -> anyhow::Result<Vec<Phase>> {
+    let policy = policy()?;
+    let options = PlanOptions::full(TargetConstraints::jira(), None);
+    let empty = TargetSnapshot::default();
+    let links = Links::default();
+    let (mut first, plan1) = timed("planning, first sync (empty target)", || {
+        plan(okta, &empty, &links, &policy, &options)
+    });
+    let (target, links) = apply_to_snapshot(&empty, &links, &plan1);
+    drop(plan1);
+    let (mut steady, plan2) = timed("planning, steady state (nothing changed)", || {
+        plan(okta, &target, &links, &policy, &options)
+    });
+    ensure!(
+        plan2.is_empty(),
+        "planning again after applying the first plan still finds {} ops",
+        plan2.ops.len()
+    );
+    for phase in [&mut first, &mut steady] {
+        let cpu = phase.cpu_seconds.unwrap_or(phase.wall_seconds);
+        phase.target = Some(Target::new(
+            format!("planning {users} users under 1 s CPU: {cpu:.3} s"),
+            users < 100_000 || cpu < 1.0,
+        ));
+    }
+    Ok(vec![first, steady])
+}

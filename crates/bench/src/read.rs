@@ -1,0 +1,130 @@
+//! The full-read phase: usersync's Okta client reads the whole org, with Okta's rate
+//! limits on (usersync keeps to its share) or off (latency alone), and the result is
+//! set against the lower bound for exactly the requests such a read needs.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, ensure};
+use secrecy::SecretString;
+use usersync_core::OktaSnapshot;
+use usersync_okta::{OktaAuth, OktaClient, OktaConfig, ReadScope};
+use usersync_sim::okta::{Bucket, RateLimits};
+
+use crate::bound::{self, Budget, OktaLimits, PageSizes, ReadShape};
+use crate::emulators::Emulators;
+use crate::protocol::Shape;
+use crate::report::Phase;
+use crate::settings::Args;
+
+/// usersync's page sizes (Okta's recommended 200 for every listing).
+pub const USERSYNC_PAGES: PageSizes = PageSizes {
+    users: 200,
+    groups: 200,
+    members: 200,
+};
+
+/// An Okta client as usersync configures one, against the emulator.
+///
+/// # Errors
+/// When the client refuses a setting.
+pub fn client(args: &Args, emulators: &Emulators) -> anyhow::Result<OktaClient> {
+    let token = SecretString::from(emulators.ready.okta_token.clone());
+    let mut config = OktaConfig::new(emulators.ready.okta_url.as_str(), OktaAuth::ApiToken(token));
+    config.rate_share = args.share;
+    config.max_concurrency = args.client_concurrency;
+    Ok(OktaClient::new(&config)?)
+}
+
+/// The requests a full read needs: groups reported empty are skipped when asked.
+#[must_use]
+pub fn needed(shape: &Shape, skip_empty: bool) -> ReadShape {
+    let read: Vec<u64> = shape
+        .member_counts
+        .iter()
+        .copied()
+        .filter(|m| !skip_empty || *m > 0)
+        .collect();
+    ReadShape::of(shape.users, shape.groups, &read, USERSYNC_PAGES)
+}
+
+/// The client's view of Okta's limits: its share of each bucket, or none.
+#[must_use]
+pub fn okta_limits(args: &Args, limits: Option<&RateLimits>) -> OktaLimits {
+    let budget = |bucket: Bucket| {
+        limits.map_or(Budget::UNLIMITED, |l| {
+            Budget::share_of(
+                l.limit(bucket),
+                args.share,
+                Duration::from_secs(l.window_secs),
+            )
+        })
+    };
+    OktaLimits {
+        latency: args.latency(),
+        users: budget(Bucket::UsersList),
+        groups: budget(Bucket::Groups),
+        members: budget(Bucket::GroupMembers),
+        concurrency: args.okta_concurrency_limit as u64,
+    }
+}
+
+/// One full read; returns the phase and the snapshot.
+///
+/// # Errors
+/// When the read fails outright or comes back incomplete.
+pub async fn full_read(
+    args: &Args,
+    emulators: &mut Emulators,
+    shape: &Shape,
+    limits_on: bool,
+) -> anyhow::Result<(Phase, OktaSnapshot)> {
+    let name = if limits_on {
+        "full Okta read, rate limited"
+    } else {
+        "full Okta read, latency only"
+    };
+    emulators.begin_phase(limits_on).await?;
+    let client = client(args, emulators)?;
+    let scope = ReadScope {
+        group_types: Vec::new(),
+        skip_empty_groups: args.skip_empty_groups,
+    };
+    let started = Instant::now();
+    let snapshot = client.read_org(&scope).await.context("reading the org")?;
+    let wall = started.elapsed().as_secs_f64();
+    let counts = emulators.counts().await?;
+    ensure!(
+        snapshot.completeness.is_complete(),
+        "the read came back incomplete: {:?}",
+        snapshot.completeness
+    );
+    let need = needed(shape, args.skip_empty_groups);
+    let limits = limits_on.then(|| args.rate_limits());
+    let bound = bound::full_read(&need, &okta_limits(args, limits.as_ref()));
+    let mut phase = Phase::new(name, wall);
+    phase.okta_requests = Some(counts.okta_requests);
+    phase.okta_429 = Some(counts.okta_429);
+    phase.bound = Some(bound);
+    let memberships: usize = snapshot.memberships.values().map(|m| m.len()).sum();
+    phase.notes.push(format!(
+        "read {} users, {} groups, {memberships} memberships (complete); {} requests needed ({} user pages, {} group pages, {} member pages), client counted {} requests, {} retries",
+        snapshot.users.len(),
+        snapshot.groups.len(),
+        need.requests(),
+        need.user_pages,
+        need.group_pages,
+        need.member_pages,
+        client.stats().requests,
+        client.stats().retries,
+    ));
+    if limits_on && args.size.limit_scale() > 1 {
+        let real = args.rate_limits_at_scale(1);
+        let real_bound = bound::full_read(&need, &okta_limits(args, Some(&real)));
+        phase.notes.push(format!(
+            "at Okta's real Workforce limits this read's lower bound would be {:.1} min ({})",
+            real_bound.seconds / 60.0,
+            real_bound.binding
+        ));
+    }
+    Ok((phase, snapshot))
+}

@@ -1,0 +1,146 @@
+//! One benchmark run, phase by phase, and the targets of issue 8 checked against it.
+
+use std::time::Instant;
+
+use anyhow::ensure;
+
+use crate::emulators::Emulators;
+use crate::protocol::{Command, Shape};
+use crate::report::{OrgFacts, PeerRun, Phase, Results, Target};
+use crate::settings::Args;
+use crate::sys::{self, Machine};
+use crate::{peer, planning, read};
+
+fn say(text: &str) {
+    eprintln!("[bench] {text}");
+}
+
+fn mib(bytes: Option<u64>) -> Option<f64> {
+    bytes.map(|b| b as f64 / 1024.0 / 1024.0)
+}
+
+/// Runs every phase for `args.size` and writes the results.
+///
+/// # Errors
+/// Bad settings, an emulator that does not start, or a phase that fails.
+pub async fn run(args: &Args) -> anyhow::Result<()> {
+    ensure!(
+        args.share > 0.0 && args.share <= 1.0,
+        "--share is {}; it must be above 0 and at most 1",
+        args.share
+    );
+    let started = Instant::now();
+    say(&format!(
+        "generating the {} org in the Okta emulator",
+        args.size.label()
+    ));
+    let mut emu = Emulators::start(args).await?;
+    let shape: Shape = emu.call(&Command::Shape).await?;
+    say(&format!(
+        "{} users, {} groups, {} memberships (generated in {:.1} s)",
+        shape.users, shape.groups, shape.memberships, emu.ready.generate_seconds
+    ));
+    let org = OrgFacts {
+        users: shape.users,
+        groups: shape.groups,
+        memberships: shape.memberships,
+        generate_seconds: emu.ready.generate_seconds,
+    };
+    let mut phases = Vec::new();
+    let mut targets = Vec::new();
+
+    say("full read with Okta's rate limits");
+    let (limited, snapshot) = read::full_read(args, &mut emu, &shape, true).await?;
+    targets.push(read_target(&limited));
+    phases.push(limited);
+    say("full read with latency only");
+    let (latency_only, _) = read::full_read(args, &mut emu, &shape, false).await?;
+    let latency_seconds = latency_only.wall_seconds;
+    let limited_seconds = phases[0].wall_seconds;
+    phases.push(latency_only);
+
+    say("planning");
+    let plans = planning::run(&snapshot, shape.users)?;
+    targets.extend(plans.iter().filter_map(|p| p.target.clone()));
+    phases.extend(plans);
+    drop(snapshot);
+
+    let mut peers = Vec::new();
+    if !args.no_peer {
+        say("official SDK, latency only");
+        let p = peer::run(args, &mut emu, &shape, false, latency_seconds).await?;
+        targets.push(Target::new(
+            format!(
+                "latency-bound read at least 5x faster than the official SDK: {:.1}x{}",
+                p.speedup,
+                if p.projected {
+                    " (SDK time projected)"
+                } else {
+                    ""
+                }
+            ),
+            p.speedup >= 5.0,
+        ));
+        peers.push(p);
+        say("official SDK, rate limited");
+        peers.push(peer::run(args, &mut emu, &shape, true, limited_seconds).await?);
+    }
+
+    let emulator_peak = emu.peak_rss().await.ok().flatten();
+    emu.stop().await;
+    let peak = sys::peak_rss_bytes();
+    finish(
+        args,
+        org,
+        started,
+        phases,
+        peers,
+        targets,
+        peak,
+        emulator_peak,
+    )
+}
+
+fn read_target(phase: &Phase) -> Target {
+    let ratio = phase.ratio().unwrap_or(f64::INFINITY);
+    let limited = phase.okta_429.unwrap_or(0);
+    Target::new(
+        format!(
+            "rate-limited full read within 1.15x of the lower bound with no 429: {ratio:.2}x, {limited} 429s"
+        ),
+        ratio <= 1.15 && limited == 0,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    args: &Args,
+    org: OrgFacts,
+    started: Instant,
+    phases: Vec<Phase>,
+    peers: Vec<PeerRun>,
+    targets: Vec<Target>,
+    peak: Option<u64>,
+    emulator_peak: Option<u64>,
+) -> anyhow::Result<()> {
+    let results = Results {
+        size: args.size.label().to_owned(),
+        date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        commit: sys::commit(),
+        machine: Machine::describe(),
+        settings: args.clone(),
+        org,
+        phases,
+        peers,
+        peak_rss_mib: mib(peak),
+        emulator_peak_rss_mib: mib(emulator_peak),
+        total_seconds: started.elapsed().as_secs_f64(),
+        targets,
+    };
+    let written = results.write(&args.out)?;
+    println!("{}", results.markdown());
+    for path in written {
+        say(&format!("wrote {}", path.display()));
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! What one benchmark run looks like: the org size, the emulators' latency, Okta's
+//! rate-limit buckets per size, and how each phase is run. Every number that shapes a
+//! result lives here, with its default, so the report can print it.
+
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use serde::{Deserialize, Serialize};
+use usersync_core::OktaStatus;
+use usersync_sim::okta::{Bucket, OrgSpec, RateLimits};
+
+/// The two org sizes of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+pub enum Size {
+    /// 10,000 users, 1,000 groups, about 100,000 memberships, Okta's real Workforce limits.
+    #[value(name = "10k")]
+    #[serde(rename = "10k")]
+    TenK,
+    /// 100,000 users, 10,000 groups, about 1,000,000 memberships, limits scaled up tenfold.
+    #[value(name = "100k")]
+    #[serde(rename = "100k")]
+    HundredK,
+}
+
+impl Size {
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::TenK => "10k",
+            Self::HundredK => "100k",
+        }
+    }
+
+    /// The org: `users`, a tenth as many groups, ten groups per user on average.
+    #[must_use]
+    pub fn org(self, seed: u64) -> OrgSpec {
+        let users = match self {
+            Self::TenK => 10_000,
+            Self::HundredK => 100_000,
+        };
+        OrgSpec {
+            users,
+            groups: users / 10,
+            memberships_per_user: 10.0,
+            // Mostly active, as in a real workforce org; a few of every other status.
+            status_mix: vec![
+                (OktaStatus::Active, 900),
+                (OktaStatus::Staged, 10),
+                (OktaStatus::Provisioned, 10),
+                (OktaStatus::Recovery, 5),
+                (OktaStatus::PasswordExpired, 10),
+                (OktaStatus::LockedOut, 5),
+                (OktaStatus::Suspended, 20),
+                (OktaStatus::Deprovisioned, 40),
+            ],
+            seed,
+            ..OrgSpec::default()
+        }
+    }
+
+    /// How much the per-window limits are scaled up from Okta's real values.
+    #[must_use]
+    pub fn limit_scale(self) -> u32 {
+        match self {
+            Self::TenK => 1,
+            Self::HundredK => 10,
+        }
+    }
+}
+
+/// `usersync-bench`: usersync against the lower bound and Okta's official SDK.
+#[derive(Debug, Clone, PartialEq, Parser, Serialize, Deserialize)]
+#[command(name = "usersync-bench", version)]
+pub struct Args {
+    /// Org size.
+    #[arg(long, value_enum)]
+    pub size: Size,
+    /// Latency the Okta emulator adds to every request, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    pub latency_ms: u64,
+    /// Latency the Jira emulator adds to every request (Jira Data Center usually sits
+    /// next to usersync, Okta across the internet).
+    #[arg(long, default_value_t = 2)]
+    pub jira_latency_ms: u64,
+    /// Share of each rate-limit bucket usersync may use (Okta gives each token 50%).
+    #[arg(long, default_value_t = 0.5)]
+    pub share: f64,
+    /// Okta's org-wide limit on requests in flight.
+    #[arg(long, default_value_t = 75)]
+    pub okta_concurrency_limit: usize,
+    /// Requests usersync's Okta client keeps in flight.
+    #[arg(long, default_value_t = 8)]
+    pub client_concurrency: usize,
+    /// Operations the engine applies at once (also the concurrency the write bound uses:
+    /// Jira publishes no concurrency limit).
+    #[arg(long, default_value_t = 8)]
+    pub apply_concurrency: usize,
+    /// Ask Okta for `expand=stats` and skip member reads of groups it reports empty.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub skip_empty_groups: bool,
+    /// Stop the official-SDK script after this many seconds and project its time
+    /// from the pages it managed (it reads one page at a time, so at 100k users it
+    /// would need most of half an hour). Default: 900 at 10k, 120 at 100k.
+    #[arg(long)]
+    pub peer_deadline_secs: Option<u64>,
+    /// Skip the official-SDK script.
+    #[arg(long)]
+    pub no_peer: bool,
+    /// The Python interpreter that has the `okta` package.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+    /// Where results are written (Markdown and JSON).
+    #[arg(long, default_value = "bench/results")]
+    pub out: std::path::PathBuf,
+    /// Seed of the generated org.
+    #[arg(long, default_value_t = 8)]
+    pub seed: u64,
+    /// Internal: run as the emulator process (see `emulators`).
+    #[arg(long, hide = true)]
+    #[serde(skip)]
+    pub emulators: bool,
+}
+
+impl Args {
+    #[must_use]
+    pub fn peer_deadline(&self) -> u64 {
+        self.peer_deadline_secs.unwrap_or(match self.size {
+            Size::TenK => 900,
+            Size::HundredK => 120,
+        })
+    }
+
+    #[must_use]
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms)
+    }
+
+    /// Okta's rate limits for this size: the published Workforce values, scaled.
+    #[must_use]
+    pub fn rate_limits(&self) -> RateLimits {
+        self.rate_limits_at_scale(self.size.limit_scale())
+    }
+
+    /// The Workforce values times `scale`, with this run's concurrency limit.
+    #[must_use]
+    pub fn rate_limits_at_scale(&self, scale: u32) -> RateLimits {
+        let mut limits = RateLimits {
+            enabled: true,
+            concurrency: self.okta_concurrency_limit,
+            ..RateLimits::default()
+        };
+        for bucket in Bucket::ALL {
+            limits = limits.with(bucket, bucket.default_limit().saturating_mul(scale));
+        }
+        limits
+    }
+
+    /// The same buckets with nothing refused (headers are still sent).
+    #[must_use]
+    pub fn no_limits(&self) -> RateLimits {
+        RateLimits {
+            enabled: false,
+            ..self.rate_limits()
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! What the operating system says about this process and machine: peak resident
+//! memory (`VmHWM`), CPU time, the machine's description and the git commit, read
+//! from `/proc` and `git` (Linux; `None` where unavailable).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The peak resident set size of this process so far, in bytes.
+#[must_use]
+pub fn peak_rss_bytes() -> Option<u64> {
+    status_kib("VmHWM:").map(|kib| kib * 1024)
+}
+
+/// The current resident set size, in bytes.
+#[must_use]
+pub fn rss_bytes() -> Option<u64> {
+    status_kib("VmRSS:").map(|kib| kib * 1024)
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU time of the calling thread (Linux schedstat: nanoseconds on CPU).
+#[must_use]
+pub fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+/// CPU time of the whole process, every thread, user and system (clock ticks of 10 ms,
+/// Linux's `USER_HZ` of 100).
+#[must_use]
+pub fn process_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// Where the results were measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    pub cpu: String,
+    pub cores: usize,
+    pub memory_gib: f64,
+    pub kernel: String,
+    pub rustc: String,
+}
+
+impl Machine {
+    #[must_use]
+    pub fn describe() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .map_or_else(|| "unknown".to_owned(), |s| s.trim().to_owned());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let mem_kib: f64 = meminfo
+            .lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        Self {
+            cpu,
+            cores: std::thread::available_parallelism().map_or(0, usize::from),
+            memory_gib: (mem_kib / 1024.0 / 1024.0 * 10.0).round() / 10.0,
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map_or_else(|_| "unknown".to_owned(), |s| s.trim().to_owned()),
+            rustc: command_line("rustc", &["--version"]).unwrap_or_else(|| "unknown".into()),
+        }
+    }
+}
+
+/// The commit the benchmark was built from, with `+dirty` when the tree has changes
+/// to tracked files.
+#[must_use]
+pub fn commit() -> String {
+    let head = command_line("git", &["rev-parse", "--short=12", "HEAD"])
+        .unwrap_or_else(|| "unknown".into());
+    let dirty = std::process::Command::new("git")
+        .args(["diff", "--quiet", "HEAD", "--", "crates"])
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(false);
+    if dirty { format!("{head}+dirty") } else { head }
+}
+
+fn command_line(program: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_reports_its_peak_memory_and_cpu_time() {
+        let peak = peak_rss_bytes().expect("Linux reports VmHWM");
+        let now = rss_bytes().expect("Linux reports VmRSS");
+        assert!(peak >= now && now > 0, "peak {peak} now {now}");
+        assert!(thread_cpu().is_some() && process_cpu().is_some());
+    }
+}
