@@ -89,6 +89,25 @@ async fn load_in(
     Ok(run)
 }
 
+/// A run of `app` still `running` in another live process. The engine's in-process lock
+/// covers this process; this covers the service and a command-line sync sharing one store.
+async fn running_elsewhere(
+    conn: &mut SqliteConnection,
+    app: AppId,
+) -> Result<Option<i64>, StoreError> {
+    let rows: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT id, owner FROM runs WHERE app_id = $1 AND status = 'running'")
+            .bind(app.0)
+            .fetch_all(&mut *conn)
+            .await
+            .ctx("looking for running runs")?;
+    let me = crate::process::current_owner();
+    Ok(rows.into_iter().find_map(|(id, owner)| {
+        let owner = owner?;
+        (owner != me && crate::process::owner_is_alive(&owner)).then_some(id)
+    }))
+}
+
 async fn app_name(conn: &mut SqliteConnection, app: AppId) -> Result<Option<String>, StoreError> {
     sqlx::query_scalar("SELECT name FROM apps WHERE id = $1")
         .bind(app.0)
@@ -104,8 +123,14 @@ impl Store {
     /// [`StoreError::NotFound`] when the app does not exist.
     pub async fn start_run(&self, app: AppId, trigger: RunTrigger) -> Result<Run, StoreError> {
         let mut tx = begin_write(&self.db).await?;
-        if app_name(&mut tx, app).await?.is_none() {
+        let Some(name) = app_name(&mut tx, app).await? else {
             return Err(StoreError::not_found(format!("app {app}")));
+        };
+        if let Some(other) = running_elsewhere(&mut tx, app).await? {
+            return Err(StoreError::Conflict(format!(
+                "app {name:?} is already being synced by another usersync process (run {other}); \
+                 wait for it to finish"
+            )));
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO runs (app_id, trigger_kind, status, owner, started_at, counts_json) \

@@ -69,10 +69,21 @@ async fn a_run_left_running_by_a_killed_process_is_marked_interrupted_on_reopen(
         assert!(Instant::now() < deadline, "the child never started its run");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // While the child lives, no other process may start a run of the same app.
+    let key = MasterKey::parse(&key_hex, "test").unwrap();
+    {
+        let beside = Store::open_with_key(dir.path(), key.clone()).await.unwrap();
+        let app = beside.find_app("Jira").await.unwrap().unwrap().id;
+        let err = beside
+            .start_run(app, RunTrigger::Manual)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("another usersync process"), "{err}");
+    }
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let key = MasterKey::parse(&key_hex, "test").unwrap();
     let store = Store::open_with_key(dir.path(), key).await.unwrap();
     let runs = store.list_runs(&RunFilter::default(), 10).await.unwrap();
     assert_eq!(runs.len(), 1);
