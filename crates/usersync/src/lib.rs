@@ -7,5 +7,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod events;
+pub mod scheduler;
 pub mod telemetry;
 pub mod web;

@@ -1,0 +1,8 @@
+//! The triggers of a sync: the scheduler, Okta event hooks (emulator delivery and our
+//! endpoint), System Log polling, the event queue, and `usersync demo`.
+
+mod delivery;
+mod hooks;
+mod polling;
+mod scheduler;
+mod world;

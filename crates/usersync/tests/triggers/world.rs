@@ -1,0 +1,337 @@
+//! A world to test triggers in: the Okta and Jira emulators, a store in a temporary
+//! directory with one app connecting them, the background triggers, and a small HTTP
+//! server that serves the event hook endpoint the way the console mounts it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use usersync::engine::{Deps, Silent};
+use usersync::events::{
+    HANDLED_EVENTS, LOGIN_EVENTS, PollerConfig, QueueConfig, Triggers, TriggersConfig,
+};
+use usersync::scheduler::SchedulerConfig;
+use usersync_sim::jira::{JiraSim, JiraSimConfig};
+use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
+use usersync_store::{App, Run, RunFilter, RunTrigger, Store, apps_from_toml};
+
+pub const APP: &str = "jira";
+pub const SECRET: &str = "hook-secret-5f1c2a9e";
+
+/// How the app hears about changes and when it is scheduled.
+pub struct Setup {
+    /// A TOML `schedule = ...` line, or empty for manual.
+    pub schedule: &'static str,
+    pub hook: bool,
+    pub poll: bool,
+    pub event_types: Vec<&'static str>,
+}
+
+impl Setup {
+    pub fn hook(event_types: &[&'static str]) -> Self {
+        Self {
+            schedule: "",
+            hook: true,
+            poll: false,
+            event_types: event_types.to_vec(),
+        }
+    }
+
+    pub fn poll(event_types: &[&'static str]) -> Self {
+        Self {
+            schedule: "",
+            hook: false,
+            poll: true,
+            event_types: event_types.to_vec(),
+        }
+    }
+
+    pub fn scheduled(schedule: &'static str) -> Self {
+        Self {
+            schedule,
+            hook: false,
+            poll: false,
+            event_types: LOGIN_EVENTS.to_vec(),
+        }
+    }
+
+    pub fn everything() -> Self {
+        Self::hook(&HANDLED_EVENTS)
+    }
+}
+
+/// Fast settings for tests: no jitter, short ticks and windows.
+pub fn fast_config() -> TriggersConfig {
+    TriggersConfig {
+        queue: QueueConfig {
+            coalesce: Duration::from_millis(100),
+            follow_up_delay: Duration::from_millis(300),
+            ..QueueConfig::default()
+        },
+        poller: PollerConfig {
+            tick: Duration::from_millis(100),
+            interval_override: Some(Duration::from_secs(1)),
+        },
+        scheduler: SchedulerConfig {
+            tick: Duration::from_millis(100),
+            max_jitter: Duration::ZERO,
+            follow_up_delay: Duration::from_millis(300),
+        },
+    }
+}
+
+pub struct World {
+    pub okta: OktaSim,
+    pub jira: JiraSim,
+    pub dir: TempDir,
+    pub deps: Deps,
+    pub triggers: Option<Triggers>,
+    pub hook_url: String,
+    server: Option<JoinHandle<()>>,
+}
+
+fn app_toml(okta: &OktaSim, jira: &JiraSim, setup: &Setup) -> String {
+    let types: Vec<String> = setup.event_types.iter().map(|t| format!("{t:?}")).collect();
+    format!(
+        r#"
+[[app]]
+name = "{APP}"
+{schedule}
+
+[app.okta]
+url = "{okta_url}"
+credential = {{ type = "api_token", token = "{token}" }}
+
+[app.target]
+kind = "jira"
+url = "{jira_url}"
+credential = {{ type = "basic", username = "admin", password = "admin" }}
+
+[app.events]
+hook_enabled = {hook}
+hook_secret = "{SECRET}"
+poll_system_log = {poll}
+poll_interval_seconds = 10
+event_types = [{types}]
+"#,
+        schedule = setup.schedule,
+        okta_url = okta.base_url(),
+        token = okta.api_token(),
+        jira_url = jira.base_url(),
+        hook = setup.hook,
+        poll = setup.poll,
+        types = types.join(", "),
+    )
+}
+
+pub fn small_org() -> OrgSpec {
+    OrgSpec {
+        users: 30,
+        groups: 4,
+        memberships_per_user: 2.0,
+        seed: 11,
+        ..OrgSpec::default()
+    }
+}
+
+impl World {
+    /// The emulators and the app, without triggers running.
+    pub async fn new(setup: Setup) -> World {
+        usersync::telemetry::init_for_tests();
+        let okta = OktaSim::start(OktaSimConfig {
+            org: Some(small_org()),
+            ..OktaSimConfig::default()
+        })
+        .await
+        .expect("okta emulator starts");
+        let jira = JiraSim::start(JiraSimConfig::default())
+            .await
+            .expect("jira emulator starts");
+        let dir = TempDir::new().expect("temp dir");
+        let store = Store::open(dir.path()).await.expect("store opens");
+        let drafts = apps_from_toml(&app_toml(&okta, &jira, &setup)).expect("the app TOML parses");
+        store
+            .apply_apps(drafts, "test")
+            .await
+            .expect("the app is valid");
+        World {
+            okta,
+            jira,
+            dir,
+            deps: quiet(store),
+            triggers: None,
+            hook_url: String::new(),
+            server: None,
+        }
+    }
+
+    pub async fn app(&self) -> App {
+        self.deps
+            .store
+            .app_by_name(APP)
+            .await
+            .expect("the app exists")
+    }
+
+    /// Starts the triggers and a server with the hook endpoint on a free port.
+    pub async fn start(&mut self, config: TriggersConfig) {
+        let triggers = Triggers::start(&self.deps, config);
+        let router: axum::Router = triggers.hook_router();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        self.hook_url = format!("http://127.0.0.1:{port}/hooks/okta/{APP}");
+        self.server = Some(tokio::spawn(async move {
+            axum::serve(listener, router)
+                .await
+                .expect("the hook server runs");
+        }));
+        self.triggers = Some(triggers);
+    }
+
+    /// Stops the triggers (waiting for syncs in progress), keeping the store open.
+    pub async fn stop_triggers(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        if let Some(triggers) = self.triggers.take() {
+            triggers.stop(Duration::from_secs(30)).await;
+        }
+    }
+
+    /// Stops the triggers and closes the store, as a process exit does.
+    pub async fn stop(&mut self) {
+        self.stop_triggers().await;
+        self.deps.store.close().await;
+    }
+
+    /// Reopens the store (fresh locks, as a new process has) and starts the triggers.
+    pub async fn restart(&mut self, config: TriggersConfig) {
+        let store = Store::open(self.dir.path()).await.expect("store reopens");
+        self.deps = quiet(store);
+        self.start(config).await;
+    }
+
+    pub fn triggers(&self) -> &Triggers {
+        self.triggers.as_ref().expect("triggers started")
+    }
+
+    /// Jira's users (lower-cased username to active), without the admin.
+    pub fn jira_users(&self) -> BTreeMap<String, bool> {
+        self.jira
+            .users()
+            .into_iter()
+            .filter(|u| u.name != "admin")
+            .map(|u| (u.name.to_lowercase(), u.active))
+            .collect()
+    }
+
+    /// Runs of the app started by `trigger` (all when `None`), oldest first.
+    pub async fn runs(&self, trigger: Option<RunTrigger>) -> Vec<Run> {
+        let app = self.app().await;
+        let filter = RunFilter {
+            app: Some(app.id),
+            trigger,
+            ..RunFilter::default()
+        };
+        let mut runs = self
+            .deps
+            .store
+            .list_runs(&filter, 1000)
+            .await
+            .expect("runs list");
+        runs.reverse();
+        runs
+    }
+
+    /// Registers an event hook in the Okta emulator through its API, pointing at our
+    /// endpoint with `secret`; returns the hook's JSON.
+    pub async fn register_hook(&self, secret: &str, event_types: &[&str]) -> Value {
+        let body = json!({
+            "name": "usersync",
+            "events": {"type": "EVENT_TYPE", "items": event_types},
+            "channel": {"type": "HTTP", "version": "1.0.0", "config": {
+                "uri": self.hook_url,
+                "headers": [],
+                "authScheme": {"type": "HEADER", "key": "Authorization", "value": secret},
+            }},
+        });
+        let response = okta_api(
+            &self.okta,
+            reqwest::Method::POST,
+            "/api/v1/eventHooks",
+            Some(body),
+        )
+        .await;
+        assert_eq!(response.0, 200, "{}", response.1);
+        response.1
+    }
+
+    /// Asks the Okta emulator to verify a hook; returns the status and body.
+    pub async fn verify_hook(&self, id: &str) -> (u16, Value) {
+        okta_api(
+            &self.okta,
+            reqwest::Method::POST,
+            &format!("/api/v1/eventHooks/{id}/lifecycle/verify"),
+            None,
+        )
+        .await
+    }
+
+    /// Registers and verifies the hook with the right secret.
+    pub async fn wire_hook(&self, event_types: &[&str]) {
+        let hook = self.register_hook(SECRET, event_types).await;
+        let (status, body) = self.verify_hook(hook["id"].as_str().unwrap()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["verificationStatus"], "VERIFIED");
+    }
+}
+
+fn quiet(store: Store) -> Deps {
+    let mut deps = Deps::new(store);
+    deps.progress = std::sync::Arc::new(Silent);
+    deps
+}
+
+/// Calls the Okta emulator's API with its token.
+pub async fn okta_api(
+    okta: &OktaSim,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", okta.base_url()))
+        .header("Authorization", format!("SSWS {}", okta.api_token()))
+        .header("Accept", "application/json");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("the Okta emulator answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Waits until `check` holds (polling every 50 ms), up to `limit`; returns the time it took.
+pub async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
