@@ -137,7 +137,10 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     let api = is_api(&request);
     let admin = match authenticate(&state, request.headers()).await {
         Ok(Some(admin)) => admin,
-        Ok(None) => return pages::unauthenticated(&state, &request, api),
+        Ok(None) => {
+            let (parts, _) = request.into_parts();
+            return pages::unauthenticated(&state, &parts, api).await;
+        }
         Err(e) => return ApiError::from(e).into_response(),
     };
     let unsafe_method = !matches!(

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use askama::Template;
 use axum::extract::connect_info::ConnectInfo;
-use axum::extract::{Form, Query, Request, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -98,8 +98,13 @@ fn safe_next(next: &str) -> &str {
 }
 
 /// The answer to an anonymous request for a protected route: 401 with a JSON
-/// error for the API, 401 with the sign-in form (or the setup link) for pages.
-pub fn unauthenticated(state: &AppState, request: &Request, api: bool) -> Response {
+/// error for the API, 401 with the sign-in form for pages (or, on first start
+/// with no administrator yet, a redirect to the setup page).
+pub async fn unauthenticated(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    api: bool,
+) -> Response {
     if api {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -108,15 +113,18 @@ pub fn unauthenticated(state: &AppState, request: &Request, api: bool) -> Respon
         )
         .into_response();
     }
-    let next = request.uri().path_and_query().map_or("/", |p| p.as_str());
-    let next = if request.method() == axum::http::Method::GET {
+    if matches!(state.backend.admin_count().await, Ok(0)) {
+        return Redirect::to("/setup").into_response();
+    }
+    let next = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let next = if parts.method == axum::http::Method::GET {
         next
     } else {
         "/"
     };
     sign_in_page(
         state,
-        request.headers(),
+        &parts.headers,
         StatusCode::UNAUTHORIZED,
         safe_next(next),
         "",

@@ -340,3 +340,19 @@ async fn static_files_are_served_from_the_binary_without_signing_in() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn before_the_first_administrator_exists_every_page_leads_to_setup() {
+    let h = Harness::new().await;
+    let reply = h.call(get("/runs")).await;
+    assert_eq!(
+        (reply.status, reply.location()),
+        (StatusCode::SEE_OTHER, "/setup")
+    );
+    let api = h.call(get("/api/v1/apps")).await;
+    assert_eq!(
+        api.status,
+        StatusCode::UNAUTHORIZED,
+        "the API still answers 401"
+    );
+}

@@ -1,0 +1,151 @@
+//! The administrator's whole journey through the console in Chromium.
+
+use usersync_core::OktaStatus;
+
+use crate::harness::{JIRA_PASSWORD, World, browser_binaries};
+
+const ADMIN: &str = "ada";
+const PASSWORD: &str = "a long and unguessable passphrase";
+
+async fn create_first_admin_and_sign_in(w: &World) {
+    w.goto("/").await;
+    w.wait_for_text("h1", "Welcome to usersync").await;
+    w.fill("username", ADMIN).await;
+    w.fill("password", PASSWORD).await;
+    w.fill("confirm", PASSWORD).await;
+    w.screenshot("01-create-administrator").await;
+    w.click("button.primary").await;
+    w.wait_for_text("main", "Add the first app").await;
+    w.click("header form button").await; // sign out
+    w.wait_for_text("h1", "Sign in").await;
+    w.fill("username", ADMIN).await;
+    w.fill("password", PASSWORD).await;
+    w.screenshot("02-sign-in").await;
+    w.click("button.primary").await;
+    w.wait_for_text("main", "Add the first app").await;
+}
+
+async fn fill_app(w: &World, regex: &str) {
+    w.fill("name", "Jira production").await;
+    w.fill("schedule_interval_minutes", "30").await;
+    w.fill("okta_url", &w.okta.base_url()).await;
+    w.fill("okta_api_token", w.okta.api_token()).await;
+    w.fill("username_regex", regex).await;
+    w.fill("username_replacement", "$1").await;
+    w.fill("default_groups_new_users", "jira-software-users")
+        .await;
+    w.fill("target_url", w.jira.base_url()).await;
+    w.click("input[name=target_auth][value=basic]").await;
+    w.fill("target_username", "admin").await;
+    w.fill("target_credential", JIRA_PASSWORD).await;
+}
+
+async fn create_app_seeing_the_regex_error_first(w: &World) {
+    w.click("a.button.primary[href='/apps/new']").await;
+    w.wait_for_text("h1", "New app").await;
+    fill_app(w, "(.*@.*").await;
+    w.click("form button.primary[type=submit]:not([form])")
+        .await;
+    w.wait_for("#username_regex-error").await;
+    let error = w.wait_for_text("#username_regex-error", "").await;
+    assert!(
+        error.len() > 5,
+        "the regex error says what is wrong: {error}"
+    );
+    w.client
+        .execute(
+            "document.getElementById('username_regex').scrollIntoView({block: 'center'})",
+            vec![],
+        )
+        .await
+        .expect("scrolls");
+    w.screenshot("03-settings-regex-error").await;
+    let source = w.source().await;
+    assert!(
+        !source.contains(w.okta.api_token()) && !source.contains(JIRA_PASSWORD),
+        "secrets are not sent back"
+    );
+    fill_app(w, "(.*)@.*").await;
+    w.fill("sample_login", "demouser@example.com").await;
+    w.wait_for_text("#regex-result", "becomes demouser").await;
+    w.click("form button.primary[type=submit]:not([form])")
+        .await;
+    w.wait_for_text(".flash.ok", "App created.").await;
+    let source = w.source().await;
+    assert!(source.contains("data-secret-state=\"okta_api_token\">set<"));
+    assert!(!source.contains(w.okta.api_token()) && !source.contains(JIRA_PASSWORD));
+}
+
+async fn test_connection_preview_and_synchronize(w: &World) -> String {
+    w.click("button[hx-post$='/check']").await;
+    w.wait_for_text("#check-result", "all checks passed").await;
+    w.screenshot("04-settings-test-connection").await;
+    w.click("a.button[href$='/preview']").await;
+    w.wait_for_text("h1", "Preview").await;
+    w.wait_for("table[data-kind=create_user]").await;
+    w.screenshot("05-preview").await;
+    w.click(".page-head form button.primary").await;
+    w.wait_for("#live-run[data-state=finished]").await;
+    let status = w.wait_for_text("[data-run-status]", "succeeded").await;
+    w.screenshot("06-synchronize-finished").await;
+    w.click("#live-run a.button.primary").await;
+    w.wait_for("#operations").await;
+    w.wait_for_text("#operations", "applied").await;
+    w.screenshot("07-run-operations").await;
+    status
+}
+
+async fn approve_a_held_run(w: &World) {
+    let snapshot = w.okta.snapshot();
+    for user in snapshot
+        .users
+        .iter()
+        .filter(|u| u.status == OktaStatus::Active)
+        .take(10)
+    {
+        w.okta
+            .set_status(user.id.as_str(), OktaStatus::Suspended)
+            .expect("suspended in Okta");
+    }
+    w.goto("/").await;
+    w.wait_for_text("table", "Jira production").await;
+    w.screenshot("08-apps").await;
+    w.click("button[aria-label='Synchronize Jira production']")
+        .await;
+    w.wait_for("#live-run[data-state=finished]").await;
+    w.wait_for_text("[data-run-status]", "held").await;
+    w.click("#live-run a.button.primary").await;
+    w.wait_for_text(".flash.warn", "held for approval").await;
+    w.screenshot("09-held-run").await;
+    let pending = w.source().await.matches("badge pending").count();
+    assert_eq!(pending, 10, "the ten deactivations wait for approval");
+    w.click(".page-head form[action$='/approve'] button").await;
+    w.wait_for_text(".flash.ok", "Approved: the run ended succeeded")
+        .await;
+    w.wait_for_text("[data-run-status]", "succeeded").await;
+    let deactivated = w.jira.users().into_iter().filter(|u| !u.active).count();
+    assert!(
+        deactivated >= 10,
+        "the approved deactivations were applied ({deactivated})"
+    );
+    w.goto("/runs").await;
+    w.wait_for_text("table", "succeeded").await;
+    w.screenshot("10-runs").await;
+    w.goto("/audit").await;
+    w.wait_for_text("table", "app.create").await;
+    w.screenshot("11-audit").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_sets_up_an_app_previews_synchronizes_and_approves_a_held_run() {
+    let Some((chromium, chromedriver)) = browser_binaries() else {
+        return;
+    };
+    let w = World::start(&chromium, &chromedriver).await;
+    create_first_admin_and_sign_in(&w).await;
+    create_app_seeing_the_regex_error_first(&w).await;
+    let status = test_connection_preview_and_synchronize(&w).await;
+    assert!(status.contains("succeeded"));
+    approve_a_held_run(&w).await;
+    w.stop().await;
+}
