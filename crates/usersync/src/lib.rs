@@ -6,6 +6,7 @@
 //! the command line does, so every trigger behaves the same way.
 
 pub mod cli;
+pub mod demo;
 pub mod engine;
 pub mod events;
 pub mod scheduler;

@@ -128,6 +128,10 @@ pub enum Command {
     Run(runs::Args),
     /// Explain why a user is or is not in the target, and what would change.
     Explain(inspect::ExplainArgs),
+    /// Run the console, the Okta event hook endpoint and the scheduler until Ctrl-C.
+    Serve(crate::web::ServeArgs),
+    /// Try usersync against emulated Okta and Jira: nothing to install or configure.
+    Demo(crate::demo::Args),
 }
 
 impl Command {
@@ -141,6 +145,16 @@ impl Command {
             Self::SyncUser(args) => sync::sync_user(args, global).await,
             Self::Run(args) => runs::run(args, global).await,
             Self::Explain(args) => inspect::explain(args, global).await,
+            Self::Serve(args) => {
+                let deps = crate::engine::Deps::new(global.open_store().await?);
+                let stop = async {
+                    let _ = tokio::signal::ctrl_c().await;
+                };
+                crate::events::serve(deps, args, stop)
+                    .await
+                    .map(|()| Exit::Ok)
+            }
+            Self::Demo(args) => crate::demo::run(args).await,
         }
     }
 }

@@ -8,11 +8,13 @@
 //! [`Triggers::start`] starts all of it, the [`crate::scheduler`] included, for one
 //! process; [`Triggers::hook_router`] gives the hook routes to merge into the console's
 //! router; [`Triggers::stop`] stops starting work and waits for work in progress.
+//! [`Service`] and [`serve`] run all of it with the console as `usersync serve`.
 
 pub mod hook;
 pub mod okta_event;
 pub mod poller;
 pub mod queue;
+pub mod service;
 
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ use tokio_util::task::TaskTracker;
 pub use okta_event::{Action, HANDLED_EVENTS, LOGIN_EVENTS, action_for};
 pub use poller::PollerConfig;
 pub use queue::{AppRef, EventQueue, QueueConfig, QueueStats};
+pub use service::{Service, serve};
 
 use crate::engine::Deps;
 use crate::scheduler::{self, SchedulerConfig};
