@@ -2,6 +2,7 @@
 //! endpoint), System Log polling, the event queue, and `usersync demo`.
 
 mod delivery;
+mod demo;
 mod hooks;
 mod polling;
 mod scheduler;
