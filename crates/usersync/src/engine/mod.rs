@@ -140,5 +140,9 @@ fn entry_points_can_be_spawned(deps: Deps) {
     );
     let d = deps.clone();
     spawnable(async move { approve(&d, RunId(1), "admin").await });
+    let d = deps.clone();
+    spawnable(async move { reject(&d, RunId(1), "admin").await });
+    let d = deps.clone();
+    spawnable(async move { check(&d, "app").await });
     spawnable(async move { explain_user(&deps, "app", "login").await });
 }

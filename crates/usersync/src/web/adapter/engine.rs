@@ -38,24 +38,19 @@ fn engine_error(err: EngineError, refused: fn(String) -> BackendError) -> Backen
     }
 }
 
-/// Runs an engine future on a blocking-pool thread of the current runtime.
+/// Runs an engine future as its own task on the current runtime and waits for it.
 ///
-/// The engine's futures are `Send` in fact, but rustc cannot prove it for some of
-/// their higher-ranked borrows ("implementation of `Send` is not general enough"),
-/// and `async_trait` and axum need `Send` futures. `Handle::block_on` has no such
-/// bound. As a bonus, a run started by a request goes on even if the client leaves.
-async fn off_thread<T, F, Fut>(make: F) -> BackendResult<T>
+/// Spawning (rather than awaiting in place) means a run started by a request goes
+/// on to its end even if the client disconnects and axum drops the handler's
+/// future: dropping a `JoinHandle` detaches the task, it does not cancel it.
+async fn spawned<T, Fut>(work: Fut) -> BackendResult<T>
 where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = T>,
+    Fut: std::future::Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(make()))
-        .await
-        .map_err(|e| {
-            BackendError::Internal(anyhow::anyhow!("the engine task ended abnormally: {e}"))
-        })
+    tokio::spawn(work).await.map_err(|e| {
+        BackendError::Internal(anyhow::anyhow!("the engine task ended abnormally: {e}"))
+    })
 }
 
 /// The run id of an applied run, or why it has none.
@@ -230,7 +225,7 @@ fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
 impl EngineActions for Engine {
     async fn check(&self, app: &App) -> BackendResult<CheckReport> {
         let (deps, name) = (self.deps.clone(), app.name.clone());
-        let report = off_thread(move || async move { engine::check(&deps, &name).await })
+        let report = spawned(async move { engine::check(&deps, &name).await })
             .await?
             .map_err(|e| engine_error(e, BackendError::Upstream))?;
         Ok(CheckReport {
@@ -249,7 +244,7 @@ impl EngineActions for Engine {
 
     async fn plan(&self, app: &App) -> BackendResult<PlanView> {
         let (deps, name) = (self.deps.clone(), app.name.clone());
-        let outcome = off_thread(move || async move {
+        let outcome = spawned(async move {
             engine::run_sync_once(&deps, &name, RunTrigger::Manual, Mode::DryRun).await
         })
         .await?
@@ -274,27 +269,25 @@ impl EngineActions for Engine {
             apply: Mutex::new((0, 0)),
         }));
         let name = app.name.clone();
-        let outcome = off_thread(move || async move {
-            engine::run_sync_once(&deps, &name, trigger, Mode::Apply).await
-        })
-        .await?
-        .map_err(|e| engine_error(e, BackendError::Conflict))?;
+        let outcome =
+            spawned(async move { engine::run_sync_once(&deps, &name, trigger, Mode::Apply).await })
+                .await?
+                .map_err(|e| engine_error(e, BackendError::Conflict))?;
         run_id(&outcome)
     }
 
     async fn sync_user(&self, app: &App, login: &str) -> BackendResult<RunId> {
         let (deps, name, login) = (self.deps.clone(), app.name.clone(), login.to_owned());
-        let outcome = off_thread(move || async move {
-            engine::sync_user(&deps, &name, &login, RunTrigger::Api).await
-        })
-        .await?
-        .map_err(|e| engine_error(e, BackendError::Conflict))?;
+        let outcome =
+            spawned(async move { engine::sync_user(&deps, &name, &login, RunTrigger::Api).await })
+                .await?
+                .map_err(|e| engine_error(e, BackendError::Conflict))?;
         run_id(&outcome)
     }
 
     async fn explain(&self, app: &App, login: &str) -> BackendResult<ExplainView> {
         let (deps, name, login) = (self.deps.clone(), app.name.clone(), login.to_owned());
-        let x = off_thread(move || async move { engine::explain_user(&deps, &name, &login).await })
+        let x = spawned(async move { engine::explain_user(&deps, &name, &login).await })
             .await?
             .map_err(|e| engine_error(e, BackendError::Upstream))?;
         Ok(explain_view(&x))
@@ -302,7 +295,7 @@ impl EngineActions for Engine {
 
     async fn approve(&self, _app: &App, run: RunId, actor: &str) -> BackendResult<RunId> {
         let (deps, actor) = (self.deps.clone(), actor.to_owned());
-        let outcome = off_thread(move || async move { engine::approve(&deps, run, &actor).await })
+        let outcome = spawned(async move { engine::approve(&deps, run, &actor).await })
             .await?
             .map_err(|e| engine_error(e, BackendError::Conflict))?;
         run_id(&outcome)

@@ -303,3 +303,38 @@ async fn explain_and_sync_one_user_answer_for_a_login() {
         .await;
     assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn an_api_sync_goes_on_to_its_end_when_the_client_goes_away() {
+    use usersync_store::{RunFilter, RunStatus};
+    let w = World::new().await;
+    // Slow Okta down so the client can leave while the run is reading.
+    w.okta.faults().update(|c| c.latency_ms = 150);
+    let request = super::req(super::method("POST"), "/api/v1/apps/jira/sync").bearer(&w.token);
+    let call = w.h.call(request);
+    let running = async {
+        loop {
+            let runs = w.h.store.list_runs(&RunFilter::default(), 1).await.unwrap();
+            if let Some(run) = runs.first() {
+                return run.id;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    let id = tokio::select! {
+        reply = call => panic!("the sync answered before the client could leave: {reply:?}"),
+        id = running => id,
+    };
+    // The request's future is gone now; the run must still finish.
+    w.okta.faults().update(|c| c.latency_ms = 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let run = loop {
+        let run = w.h.store.get_run(id).await.unwrap();
+        if run.status != RunStatus::Running || std::time::Instant::now() > deadline {
+            break run;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert!(run.counts.values().map(|c| c.applied).sum::<u64>() > 40);
+}
