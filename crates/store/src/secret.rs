@@ -116,11 +116,21 @@ impl SecretRef {
             message,
         };
         let value = match self {
-            Self::Env(name) => std::env::var(name)
-                .map_err(|_| fail(format!("the environment variable {name} is not set")))?,
+            Self::Env(name) => std::env::var(name).map_err(|_| {
+                fail(format!(
+                    "the environment variable {name} is not set where usersync runs; set it \
+                     there (for a service: in its unit or container environment), or point the \
+                     app at another secret with `usersync app apply`"
+                ))
+            })?,
             Self::File(path) => {
-                let mut text = std::fs::read_to_string(path)
-                    .map_err(|e| fail(format!("reading {}: {e}", path.display())))?;
+                let mut text = std::fs::read_to_string(path).map_err(|e| {
+                    fail(format!(
+                        "reading {}: {e}; create the file, readable by the account usersync \
+                         runs as, or point the app at another secret with `usersync app apply`",
+                        path.display()
+                    ))
+                })?;
                 if text.ends_with('\n') {
                     text.pop();
                     if text.ends_with('\r') {
@@ -131,7 +141,10 @@ impl SecretRef {
             }
         };
         if value.is_empty() {
-            return Err(fail("it is empty".into()));
+            return Err(fail(
+                "it is empty; put the secret's value there, or point the app at another secret"
+                    .into(),
+            ));
         }
         Ok(SecretString::from(value))
     }
@@ -234,6 +247,20 @@ mod tests {
                 .contains("env:USERSYNC_TEST_SURELY_UNSET_VARIABLE"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_unresolvable_reference_says_what_to_do() {
+        let env = SecretRef::Env("USERSYNC_TEST_SURELY_UNSET_VARIABLE".into());
+        let err = env.resolve().unwrap_err().to_string();
+        assert!(
+            err.contains("is not set where usersync runs; set it"),
+            "{err}"
+        );
+        let file = SecretRef::File("/nonexistent/usersync-test-secret".into());
+        let err = file.resolve().unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/usersync-test-secret"), "{err}");
+        assert!(err.contains("create the file"), "{err}");
     }
 
     #[test]

@@ -318,6 +318,28 @@ impl App {
     }
 }
 
+impl AppDraft {
+    /// The draft's secret references that cannot be resolved here and now, as
+    /// `(field, why)`. Resolution happens at use, so this is advice for whoever
+    /// applies the draft (the service may run with another environment), not an error.
+    #[must_use]
+    pub fn unresolved_references(&self) -> Vec<(&'static str, String)> {
+        let mut all = self.okta.credential.secrets();
+        all.extend(self.target.credential.secrets());
+        all.push((SecretSlot::HookSecret, &self.events.hook_secret));
+        all.into_iter()
+            .filter_map(|(slot, input)| match input {
+                SecretInput::Reference(text) => {
+                    let reference = crate::secret::SecretRef::parse(text, slot.field()).ok()??;
+                    let err = reference.resolve().err()?;
+                    Some((slot.field(), err.to_string()))
+                }
+                SecretInput::Keep | SecretInput::Value(_) => None,
+            })
+            .collect()
+    }
+}
+
 /// What `apply_apps` did, by app name.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct ApplyReport {

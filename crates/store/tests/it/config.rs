@@ -184,3 +184,22 @@ fn toml_mistakes_are_reported_with_their_place() {
     assert!(text.contains("nmae") || text.contains("line 3"), "{text}");
     assert!(apps_from_toml("").unwrap().is_empty());
 }
+
+#[test]
+fn references_that_cannot_be_resolved_here_are_listed_by_field_without_values() {
+    let text = apps_file()
+        .replace("env:JIRA_PAT", "env:USERSYNC_TEST_SURELY_UNSET_PAT")
+        .replace(LITERAL_TOKEN, "file:/nonexistent/usersync-okta-token");
+    let drafts = apps_from_toml(&text).unwrap();
+    let unresolved = drafts[0].unresolved_references();
+    let fields: Vec<&str> = unresolved.iter().map(|(field, _)| *field).collect();
+    assert_eq!(fields, ["okta.credential.token", "target.credential.token"]);
+    assert!(
+        unresolved[1]
+            .1
+            .contains("USERSYNC_TEST_SURELY_UNSET_PAT is not set"),
+        "{unresolved:?}"
+    );
+    let literal = apps_from_toml(&apps_file().replace("env:JIRA_PAT", LITERAL_TOKEN)).unwrap();
+    assert!(literal[0].unresolved_references().is_empty());
+}
