@@ -2,14 +2,14 @@
 //! TOML file, exported back (secret values never leave the store), listed, shown
 //! and deleted.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use usersync_store::{App, SecretState, Store, apps_from_toml, apps_to_toml};
+use usersync_store::{App, SecretState, Store, StoreError, apps_from_toml, apps_to_toml};
 
 use super::output::{self, Format, Table};
-use super::{Exit, Global, actor};
+use super::{Exit, Global, actor, app_named};
 
 /// Manage the apps (sync configurations).
 #[derive(Debug, clap::Args)]
@@ -22,10 +22,25 @@ pub struct Args {
 pub enum AppCommand {
     /// Create or update apps from a TOML file of [[app]] tables.
     #[command(
-        long_about = "Creates or updates apps from a TOML file of [[app]] tables (see \
-`usersync app export` for the shape). Secrets are `env:NAME` or `file:/path` references, or \
-values (stored encrypted); a secret left out keeps the stored one. Every app in the file is \
-validated before any is changed."
+        long_about = "Creates or updates apps from a TOML file of [[app]] tables. Secrets are \
+`env:NAME` or `file:/path` references, or values (stored encrypted); a secret left out keeps the \
+stored one. Every app in the file is validated before any is changed. References that cannot be \
+resolved in this shell are reported as warnings (the service may run with other settings).\n\n\
+A minimal file:\n\n\
+  [[app]]\n\
+  name = \"jira\"\n\
+  [app.okta]\n\
+  url = \"https://example.okta.com\"\n\
+  credential = { type = \"api_token\", token = \"env:OKTA_API_TOKEN\" }\n\
+  [app.target]\n\
+  kind = \"jira\"                      # or \"confluence\"\n\
+  url = \"https://jira.example.com\"\n\
+  credential = { type = \"pat\", token = \"env:JIRA_PAT\" }\n\
+  # or { type = \"basic\", username = \"svc-usersync\", password = \"env:JIRA_PASSWORD\" }\n\
+  [app.policy.username]\n\
+  regex = '^([^@]+)@example\\.com$'\n\
+  replacement = \"$1\"\n\n\
+`usersync app export` prints every setting with its default."
     )]
     Apply {
         /// The TOML file (`-` reads stdin).
@@ -48,12 +63,16 @@ validated before any is changed."
     },
     /// Show one app's settings (secrets only as set / stored / a reference).
     Show {
+        /// The app's name (`usersync app list` shows them).
         name: String,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
     /// Delete an app with its links and run history.
-    Delete { name: String },
+    Delete {
+        /// The app's name (`usersync app list` shows them).
+        name: String,
+    },
 }
 
 /// Runs the command.
@@ -81,14 +100,14 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             name,
             output: format,
         } => {
-            let app = store.app_by_name(&name).await?;
+            let app = app_named(&store, &name).await?;
             match format {
                 Format::Json => output::print(&output::json(&app)?),
                 Format::Text => output::print(&show(&app)),
             }
         }
         AppCommand::Delete { name } => {
-            let app = store.app_by_name(&name).await?;
+            let app = app_named(&store, &name).await?;
             store.delete_app(app.id, &actor()).await?;
             output::print(&format!("deleted: {}\n", app.name));
         }
@@ -96,16 +115,25 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-async fn apply(store: &Store, file: &PathBuf) -> anyhow::Result<()> {
+async fn apply(store: &Store, file: &Path) -> anyhow::Result<()> {
     let text = read_input(file)?;
-    let drafts = apps_from_toml(&text).with_context(|| format!("reading {}", file.display()))?;
+    let source = source_name(file);
+    let drafts = apps_from_toml(&text).with_context(|| format!("reading {source}"))?;
     if drafts.is_empty() {
         anyhow::bail!(
-            "{} has no [[app]] tables; see `usersync app export` for the shape",
-            file.display()
+            "{source} has no [[app]] tables; `usersync app apply --help` shows a minimal file"
         );
     }
-    let report = store.apply_apps(drafts, &actor()).await?;
+    for draft in &drafts {
+        for (field, why) in draft.unresolved_references() {
+            eprintln!("usersync: warning: app {:?}: {field}: {why}", draft.name);
+        }
+    }
+    let names: Vec<String> = drafts.iter().map(|d| d.name.clone()).collect();
+    let report = store
+        .apply_apps(drafts, &actor())
+        .await
+        .map_err(|e| name_the_app(e, &names, &source))?;
     let groups = [
         ("created", &report.created),
         ("updated", &report.updated),
@@ -119,9 +147,35 @@ async fn apply(store: &Store, file: &PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn source_name(file: &Path) -> String {
+    if file.as_os_str() == "-" {
+        "standard input".into()
+    } else {
+        file.display().to_string()
+    }
+}
+
+/// A validation error's field starts `app[i].`; say which app that is, by name.
+fn name_the_app(error: StoreError, names: &[String], source: &str) -> anyhow::Error {
+    let index = match &error {
+        StoreError::Validation { field, .. } => field
+            .strip_prefix("app[")
+            .and_then(|rest| rest.split_once(']'))
+            .and_then(|(i, _)| i.parse::<usize>().ok()),
+        _ => None,
+    };
+    match index.and_then(|i| names.get(i).map(|name| (i, name))) {
+        Some((i, name)) => anyhow::Error::new(error).context(format!(
+            "{source}: app {name:?} (the [[app]] table number {}) was refused; nothing was changed",
+            i + 1
+        )),
+        None => anyhow::Error::new(error),
+    }
+}
+
 async fn export(store: &Store, app: Option<String>, out: Option<PathBuf>) -> anyhow::Result<()> {
     let apps = match app {
-        Some(name) => vec![store.app_by_name(&name).await?],
+        Some(name) => vec![app_named(store, &name).await?],
         None => store.list_apps().await?,
     };
     let text = apps_to_toml(&apps);
@@ -134,11 +188,17 @@ async fn export(store: &Store, app: Option<String>, out: Option<PathBuf>) -> any
     Ok(())
 }
 
-fn read_input(file: &PathBuf) -> anyhow::Result<String> {
+fn read_input(file: &Path) -> anyhow::Result<String> {
     if file.as_os_str() == "-" {
         return std::io::read_to_string(std::io::stdin()).context("reading the apps from stdin");
     }
-    std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+    std::fs::read_to_string(file).map_err(|e| {
+        anyhow::anyhow!(
+            "could not read the apps file {} ({e}); give -f the path of a readable TOML file \
+             of [[app]] tables, or - for standard input",
+            file.display()
+        )
+    })
 }
 
 fn list_table(apps: &[App]) -> Table {

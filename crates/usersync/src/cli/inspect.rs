@@ -12,6 +12,7 @@ target's sign-in and version, and each capability the app's settings need, in wo
 nothing. Exits 0 when everything is fine, 2 otherwise."
 )]
 pub struct CheckArgs {
+    /// The app to check (`usersync app list` shows them).
     #[arg(long)]
     pub app: String,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -21,6 +22,7 @@ pub struct CheckArgs {
 /// Say why a user is or is not in the target, and what the next sync would change.
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
+    /// The app whose rules explain the user.
     #[arg(long)]
     pub app: String,
     /// The Okta login (or the target username).
@@ -49,7 +51,12 @@ pub async fn check(args: CheckArgs, global: &Global) -> anyhow::Result<Exit> {
     }
     if !report.ok {
         let failed = report.lines.iter().filter(|l| !l.ok).count();
-        anyhow::bail!("{failed} checks of app {:?} failed", report.app);
+        let checks = if failed == 1 { "check" } else { "checks" };
+        anyhow::bail!(
+            "{failed} {checks} of app {:?} failed (marked FAIL above); fix them and run `usersync check --app {:?}` again",
+            report.app,
+            report.app
+        );
     }
     Ok(Exit::Ok)
 }

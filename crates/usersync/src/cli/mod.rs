@@ -179,6 +179,22 @@ fn fail(err: &anyhow::Error) -> ExitCode {
     ExitCode::from(ERROR_EXIT)
 }
 
+/// The app with this name, or an error that says how to find the right name.
+///
+/// # Errors
+/// No such app (with a pointer to `usersync app list`), or the store failed.
+pub async fn app_named(
+    store: &usersync_store::Store,
+    name: &str,
+) -> anyhow::Result<usersync_store::App> {
+    match store.app_by_name(name).await {
+        Err(usersync_store::StoreError::NotFound { .. }) => {
+            anyhow::bail!("there is no app named {name:?}; `usersync app list` shows the apps")
+        }
+        other => Ok(other?),
+    }
+}
+
 /// Who the command line acts as in the audit log: `cli:<login name>`.
 #[must_use]
 pub fn actor() -> String {

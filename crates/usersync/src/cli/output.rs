@@ -95,6 +95,20 @@ pub fn print(text: &str) {
     let _ = stdout.flush();
 }
 
+/// `1 user`, `2 users`: a count with its noun, plural when it is not one.
+#[must_use]
+pub fn count(n: impl std::fmt::Display, noun: &str) -> String {
+    let n = n.to_string();
+    let plural = if n == "1" { "" } else { "s" };
+    format!("{n} {noun}{plural}")
+}
+
+/// A time for people: `2026-11-29 07:29:19 UTC`.
+#[must_use]
+pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
 /// A duration as people read it: `850 ms`, `3.2 s`, `2 min 5 s`.
 #[must_use]
 pub fn duration(d: std::time::Duration) -> String {

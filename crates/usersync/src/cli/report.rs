@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use usersync_core::{Guard, OpKind, Plan, PlannedOp, Summary};
+use usersync_store::{OpOutcome, OutcomeCounts, RunCounts};
 
 use super::output::{self, Table};
 use crate::engine::{Mode, RunOutcome};
@@ -130,35 +131,26 @@ fn bullets(lines: &[String]) -> String {
     lines.iter().map(|l| format!("  - {l}\n")).collect()
 }
 
-/// The end-of-run summary: reads, outcome counts, failures, status and reasons.
+/// The end-of-run summary: reads, what happened per kind, failures, status and reasons.
 #[must_use]
 pub fn outcome_text(outcome: &RunOutcome) -> String {
-    let mut out = String::new();
-    if let Some(okta) = &outcome.okta {
-        let complete = match okta.complete {
-            Some(false) => ", INCOMPLETE",
-            _ => "",
-        };
-        out.push_str(&format!(
-            "okta: {} users, {} groups, {} memberships ({} requests{complete})\n",
-            okta.users,
-            okta.groups,
-            okta.memberships,
-            okta.requests.unwrap_or_default()
-        ));
-    }
-    if let Some(target) = &outcome.target {
-        out.push_str(&format!(
-            "target: {} users, {} groups, {} memberships\n",
-            target.users, target.groups, target.memberships
-        ));
-    }
-    if outcome.mode == Mode::Apply {
-        let (applied, failed, skipped) = outcome.tally();
-        out.push_str(&format!(
-            "applied: {applied}, failed: {failed}, skipped: {skipped}\n"
-        ));
-        for result in outcome.results.iter().filter(|r| r.error.is_some()) {
+    let mut out = reads_text(outcome);
+    if outcome.mode == Mode::Apply && outcome.plan.is_some() {
+        out.push('\n');
+        if outcome.results.is_empty() && outcome.plan.as_ref().is_some_and(Plan::is_empty) {
+            out.push_str("nothing to change: the target is in step with Okta\n");
+        } else {
+            out.push_str(&counts_table(&outcome_counts(outcome)).render());
+        }
+        let failures: Vec<_> = outcome
+            .results
+            .iter()
+            .filter(|r| r.error.is_some())
+            .collect();
+        if !failures.is_empty() {
+            out.push_str(&format!("\nfailed operations ({})\n", failures.len()));
+        }
+        for result in failures {
             out.push_str(&format!(
                 "  {} {}: {}\n",
                 result.outcome,
@@ -166,6 +158,7 @@ pub fn outcome_text(outcome: &RunOutcome) -> String {
                 result.error.as_deref().unwrap_or_default()
             ));
         }
+        out.push('\n');
     }
     let run = outcome
         .run_id
@@ -183,6 +176,90 @@ pub fn outcome_text(outcome: &RunOutcome) -> String {
     ));
     out.push_str(&bullets(&outcome.reasons));
     out
+}
+
+/// What was read from Okta and the target.
+fn reads_text(outcome: &RunOutcome) -> String {
+    let mut out = String::new();
+    if let Some(okta) = &outcome.okta {
+        let complete = match okta.complete {
+            Some(false) => ", INCOMPLETE",
+            _ => "",
+        };
+        out.push_str(&format!(
+            "okta: {}, {}, {} ({}{complete})\n",
+            output::count(okta.users, "user"),
+            output::count(okta.groups, "group"),
+            output::count(okta.memberships, "membership"),
+            output::count(okta.requests.unwrap_or_default(), "request")
+        ));
+    }
+    if let Some(target) = &outcome.target {
+        out.push_str(&format!(
+            "target: {}, {}, {}\n",
+            output::count(target.users, "user"),
+            output::count(target.groups, "group"),
+            output::count(target.memberships, "membership")
+        ));
+    }
+    out
+}
+
+/// Counts per kind of a run: planned from its plan, outcomes from its results.
+fn outcome_counts(outcome: &RunOutcome) -> RunCounts {
+    let mut counts = RunCounts::new();
+    for planned in outcome.plan.iter().flat_map(|p| &p.ops) {
+        let kind = planned.op.kind().as_str().to_owned();
+        counts.entry(kind).or_default().planned += 1;
+    }
+    for result in &outcome.results {
+        let kind = result.planned.op.kind().as_str().to_owned();
+        let entry = counts.entry(kind).or_default();
+        match result.outcome {
+            OpOutcome::Applied => entry.applied += 1,
+            OpOutcome::Failed => entry.failed += 1,
+            OpOutcome::Skipped => entry.skipped += 1,
+            OpOutcome::Pending => {}
+        }
+    }
+    counts
+}
+
+/// A table of operation counts per kind (in the order operations are applied) with a total:
+/// planned, applied, failed, skipped, and waiting (planned but not yet applied, e.g. held).
+#[must_use]
+pub fn counts_table(counts: &RunCounts) -> Table {
+    let mut table = Table::new([
+        "change", "planned", "applied", "failed", "skipped", "waiting",
+    ]);
+    let mut total = OutcomeCounts::default();
+    let known = OpKind::ALL.iter().map(|k| k.as_str());
+    let unknown = counts
+        .keys()
+        .map(String::as_str)
+        .filter(|k| OpKind::ALL.iter().all(|o| o.as_str() != *k));
+    for kind in known.chain(unknown.collect::<Vec<_>>()) {
+        let Some(c) = counts.get(kind) else { continue };
+        table.row(counts_row(kind.replace('_', " "), c));
+        total.planned += c.planned;
+        total.applied += c.applied;
+        total.failed += c.failed;
+        total.skipped += c.skipped;
+    }
+    table.row(counts_row("total".into(), &total));
+    table
+}
+
+fn counts_row(label: String, c: &OutcomeCounts) -> [String; 6] {
+    let waiting = c.planned.saturating_sub(c.applied + c.failed + c.skipped);
+    [
+        label,
+        c.planned.to_string(),
+        c.applied.to_string(),
+        c.failed.to_string(),
+        c.skipped.to_string(),
+        waiting.to_string(),
+    ]
 }
 
 #[cfg(test)]
@@ -222,6 +299,45 @@ mod tests {
         assert!(!text.contains("user2 to group"), "{text}");
         assert!(text.contains("... and 1 more"), "{text}");
         assert!(plan_text(&plan_of(3), 0).contains("user2 to group"));
+    }
+
+    #[test]
+    fn the_counts_table_lists_kinds_in_apply_order_with_a_total_and_what_still_waits() {
+        let mut counts = RunCounts::new();
+        counts.insert(
+            "deactivate_user".into(),
+            OutcomeCounts {
+                planned: 30,
+                ..OutcomeCounts::default()
+            },
+        );
+        counts.insert(
+            "create_user".into(),
+            OutcomeCounts {
+                planned: 3,
+                applied: 2,
+                failed: 1,
+                skipped: 0,
+            },
+        );
+        let text = counts_table(&counts).render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "change           planned  applied  failed  skipped  waiting"
+        );
+        assert_eq!(
+            lines[1],
+            "create user      3        2        1       0        0"
+        );
+        assert_eq!(
+            lines[2],
+            "deactivate user  30       0        0       0        30"
+        );
+        assert_eq!(
+            lines[3],
+            "total            33       2        1       0        30"
+        );
     }
 
     #[test]

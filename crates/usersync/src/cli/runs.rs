@@ -4,8 +4,8 @@ use clap::Subcommand;
 use usersync_store::{AppId, Run, RunFilter, RunId, RunStatus, Store};
 
 use super::output::{self, Format, Table};
-use super::report::{JsonReport, outcome_text};
-use super::{Exit, Global, actor};
+use super::report::{JsonReport, counts_table, outcome_text};
+use super::{Exit, Global, actor, app_named};
 use crate::engine;
 
 /// Show runs; approve or reject held ones.
@@ -33,6 +33,7 @@ pub enum RunCommand {
     },
     /// Show one run with every operation, its rule and its outcome.
     Show {
+        /// The run's number (`usersync run list` shows them).
         run_id: i64,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         output: Format,
@@ -45,12 +46,16 @@ the held plan does not, the run stays held and nothing is applied. Otherwise the
 that are still needed are applied, and those no longer needed are recorded as skipped."
     )]
     Approve {
+        /// The held run's number (`usersync run list --status held` shows them).
         run_id: i64,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
     /// Reject a held run: none of its pending operations will be applied.
-    Reject { run_id: i64 },
+    Reject {
+        /// The held run's number (`usersync run list --status held` shows them).
+        run_id: i64,
+    },
 }
 
 fn parse_status(text: &str) -> Result<RunStatus, String> {
@@ -74,7 +79,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             output: format,
         } => {
             let app = match app {
-                Some(name) => Some(store.app_by_name(&name).await?.id),
+                Some(name) => Some(app_named(store, &name).await?.id),
                 None => None,
             };
             let runs = store
@@ -101,6 +106,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             run_id,
             output: format,
         } => {
+            held_run(store, RunId(run_id), "approved").await?;
             let outcome = engine::approve(&deps, RunId(run_id), &actor()).await?;
             match format {
                 Format::Text => output::print(&outcome_text(&outcome)),
@@ -115,6 +121,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             }
         }
         RunCommand::Reject { run_id } => {
+            held_run(store, RunId(run_id), "rejected").await?;
             let run = engine::reject(&deps, RunId(run_id), &actor()).await?;
             output::print(&format!(
                 "run {} rejected; none of its pending operations will be applied\n",
@@ -123,6 +130,29 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+/// The run, or an error that says how to find the right number.
+async fn run_numbered(store: &Store, id: RunId) -> anyhow::Result<Run> {
+    match store.get_run(id).await {
+        Err(usersync_store::StoreError::NotFound { .. }) => {
+            anyhow::bail!("there is no run {id}; `usersync run list` shows the recent runs")
+        }
+        other => Ok(other?),
+    }
+}
+
+/// The run when it is held; otherwise an error saying what state it is in.
+async fn held_run(store: &Store, id: RunId, verb: &str) -> anyhow::Result<Run> {
+    let run = run_numbered(store, id).await?;
+    if run.status != RunStatus::Held {
+        anyhow::bail!(
+            "run {id} cannot be {verb}: its status is {}, and only held runs wait for a decision; \
+             `usersync run list --status held` lists the held runs",
+            run.status
+        );
+    }
+    Ok(run)
 }
 
 async fn app_name(store: &Store, id: AppId) -> String {
@@ -158,7 +188,7 @@ async fn list_table(store: &Store, runs: &[Run]) -> anyhow::Result<Table> {
 }
 
 async fn show(store: &Store, id: RunId, format: Format) -> anyhow::Result<()> {
-    let run = store.get_run(id).await?;
+    let run = run_numbered(store, id).await?;
     let ops = store.run_operations(id).await?;
     if format == Format::Json {
         let doc = serde_json::json!({ "run": run, "operations": ops });
@@ -171,16 +201,26 @@ async fn show(store: &Store, id: RunId, format: Format) -> anyhow::Result<()> {
         app_name(store, run.app_id).await,
         run.trigger,
         run.status,
-        run.started_at.to_rfc3339()
+        output::time(run.started_at)
     );
     if let Some(end) = run.finished_at {
-        out.push_str(&format!("finished: {}\n", end.to_rfc3339()));
+        let took = (end - run.started_at).to_std().unwrap_or_default();
+        out.push_str(&format!(
+            "finished: {} (took {})\n",
+            output::time(end),
+            output::duration(took)
+        ));
     }
     if let Some(reason) = &run.reason {
         out.push_str(&format!("reason: {reason}\n"));
     }
     if let Some(by) = &run.decided_by {
-        out.push_str(&format!("decided by: {by}\n"));
+        let when = run.decided_at.map(output::time).unwrap_or_default();
+        out.push_str(&format!("decided by: {by} {when}\n"));
+    }
+    if !run.counts.is_empty() {
+        out.push('\n');
+        out.push_str(&counts_table(&run.counts).render());
     }
     out.push('\n');
     if ops.is_empty() {

@@ -63,6 +63,7 @@ and that user's state in the target, then applies only that user's operations. O
 touched. Exit codes as for `sync`."
 )]
 pub struct SyncUserArgs {
+    /// The app to sync the user in.
     #[arg(long)]
     pub app: String,
     /// The user's Okta login (or Okta id).

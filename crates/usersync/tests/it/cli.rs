@@ -11,16 +11,22 @@ use usersync_sim::okta::OrgSpec;
 use crate::helpers::{app_toml, start_okta};
 
 fn usersync(dir: &TempDir, args: &[&str]) -> Output {
+    usersync_with(dir.path(), args, &[])
+}
+
+/// Runs the binary on a data directory with extra environment variables.
+pub fn usersync_with(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_usersync"))
         .args(args)
-        .env("USERSYNC_DATA_DIR", dir.path())
+        .envs(env.iter().copied())
+        .env("USERSYNC_DATA_DIR", dir)
         .env_remove("USERSYNC_MASTER_KEY")
         .env_remove("RUST_LOG")
         .output()
         .expect("the binary runs")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
