@@ -10,6 +10,7 @@
 //! router; [`Triggers::stop`] stops starting work and waits for work in progress.
 //! [`Service`] and [`serve`] run all of it with the console as `usersync serve`.
 
+pub mod bucket;
 pub mod hook;
 pub mod okta_event;
 pub mod poller;

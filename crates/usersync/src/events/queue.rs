@@ -28,6 +28,7 @@ use tokio_util::task::TaskTracker;
 use usersync_okta::LogEvent;
 use usersync_store::{AppId, RunTrigger};
 
+use super::bucket::Bucket;
 use super::okta_event::{Action, action_for};
 use crate::engine::{Deps, EngineError, Mode, run_sync_once, sync_user};
 
@@ -211,49 +212,6 @@ impl EventQueue {
     }
 }
 
-/// A token bucket: `burst` tokens, refilled at `per_minute`.
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    capacity: f64,
-    per_second: f64,
-    refilled: Instant,
-}
-
-impl Bucket {
-    fn new(config: &QueueConfig, now: Instant) -> Self {
-        let capacity = f64::from(config.burst.max(1));
-        Self {
-            tokens: capacity,
-            capacity,
-            per_second: f64::from(config.per_minute.max(1)) / 60.0,
-            refilled: now,
-        }
-    }
-
-    fn refill(&mut self, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
-        self.refilled = now;
-    }
-
-    fn try_take(&mut self, now: Instant) -> bool {
-        self.refill(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// When a token will be there.
-    fn ready_at(&self, now: Instant) -> Instant {
-        let missing = (1.0 - self.tokens).max(0.0);
-        self.refilled.max(now) + Duration::from_secs_f64(missing / self.per_second)
-    }
-}
-
 /// One app's waiting work.
 struct AppQueue {
     name: String,
@@ -399,7 +357,7 @@ impl Dispatcher {
             users: BTreeMap::new(),
             full: None,
             busy: false,
-            bucket: Bucket::new(config, now),
+            bucket: Bucket::new(config.burst, config.per_minute, now),
         });
         app.name.clone_into(&mut q.name);
         let coalesced = &self.counters.coalesced;
