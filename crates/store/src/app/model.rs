@@ -185,13 +185,18 @@ pub(crate) fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
     full.parse::<cron::Schedule>().map_err(|e| e.to_string())
 }
 
-/// The Okta event types an app reacts to unless told otherwise.
-pub const DEFAULT_EVENT_TYPES: [&str; 8] = [
+/// The Okta event types an app reacts to unless told otherwise: sign-ins (the product's
+/// "single user sync at login"), lifecycle and profile changes, and membership changes.
+pub const DEFAULT_EVENT_TYPES: [&str; 11] = [
+    "user.session.start",
+    "user.authentication.sso",
     "user.lifecycle.create",
+    "user.lifecycle.reactivate",
     "user.lifecycle.activate",
     "user.lifecycle.deactivate",
     "user.lifecycle.suspend",
     "user.lifecycle.unsuspend",
+    "user.lifecycle.delete.initiated",
     "user.account.update_profile",
     "group.user_membership.add",
     "group.user_membership.remove",
@@ -209,7 +214,7 @@ pub struct EventSettings<S> {
     pub hook_secret: S,
     /// Poll the Okta System Log for the same events.
     pub poll_system_log: bool,
-    /// Seconds between System Log polls (10 to 86400).
+    /// Seconds between System Log polls (10 to 86400; 15 by default).
     pub poll_interval_seconds: u32,
 }
 
@@ -223,7 +228,7 @@ impl<S: Default> Default for EventSettings<S> {
                 .collect(),
             hook_secret: S::default(),
             poll_system_log: false,
-            poll_interval_seconds: 300,
+            poll_interval_seconds: 15,
         }
     }
 }
