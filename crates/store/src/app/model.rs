@@ -187,7 +187,7 @@ pub(crate) fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
 
 /// The Okta event types an app reacts to unless told otherwise: sign-ins (the product's
 /// "single user sync at login"), lifecycle and profile changes, and membership changes.
-pub const DEFAULT_EVENT_TYPES: [&str; 11] = [
+pub const DEFAULT_EVENT_TYPES: [&str; 12] = [
     "user.session.start",
     "user.authentication.sso",
     "user.lifecycle.create",
