@@ -8,11 +8,13 @@
 //! in flight for it, so a burst of concurrent reads cannot overshoot a small
 //! limit before the first answer arrives. It owns no retry logic: 429 handling
 //! lives in the executor, which tells the governor about exhausted windows.
+//! [`RateGovernor::headroom`] reports the latest figures per bucket for metrics.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 /// What one answer said about its bucket.
@@ -24,9 +26,26 @@ pub(crate) struct RateHeaders {
     pub reset_in: Duration,
 }
 
+/// What Okta last said about one rate-limit bucket: requests left in the window
+/// (by every client of the org, not only usersync), the window's limit, and when
+/// the window resets.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BucketHeadroom {
+    /// Method and path template, e.g. `GET /api/v1/groups/{id}/users`.
+    pub bucket: String,
+    pub remaining: u32,
+    pub limit: u32,
+    /// Local wall-clock time of the reset (the server's `Date` corrects for skew).
+    pub resets_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Default)]
 struct Bucket {
     limit: Option<u32>,
+    /// The lowest `X-Rate-Limit-Remaining` seen in the current window (answers
+    /// can arrive out of order, so the lowest is the latest).
+    remaining: Option<u32>,
+    resets_at: Option<DateTime<Utc>>,
     /// When the current window ends (local clock), if known.
     window_end: Option<Instant>,
     /// Requests usersync started in the current window.
@@ -129,6 +148,12 @@ impl RateGovernor {
         }
         if new_window {
             b.window_end = Some(end);
+            b.remaining = Some(h.remaining);
+            b.resets_at = chrono::Duration::from_std(h.reset_in)
+                .ok()
+                .and_then(|d| Utc::now().checked_add_signed(d));
+        } else {
+            b.remaining = Some(b.remaining.map_or(h.remaining, |r| r.min(h.remaining)));
         }
         b.limit = Some(h.limit);
         if h.remaining == 0 {
@@ -145,6 +170,26 @@ impl RateGovernor {
             b.sent = b.sent.max(self.budget(limit));
             b.window_end = Some(Instant::now() + reset_in);
         }
+    }
+}
+
+impl RateGovernor {
+    /// The latest figures of every bucket an answer has reported, by bucket name.
+    pub(crate) fn headroom(&self) -> Vec<BucketHeadroom> {
+        let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<BucketHeadroom> = buckets
+            .iter()
+            .filter_map(|(name, b)| {
+                Some(BucketHeadroom {
+                    bucket: name.clone(),
+                    remaining: b.remaining?,
+                    limit: b.limit?,
+                    resets_at: b.resets_at?,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+        out
     }
 }
 
@@ -221,6 +266,35 @@ mod tests {
         assert!(matches!(g.try_admit("b"), Admission::Wait(_)));
         tokio::time::advance(Duration::from_secs(6)).await;
         assert!(matches!(g.try_admit("b"), Admission::Go));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn headroom_reports_the_lowest_remaining_of_the_current_window() {
+        let g = RateGovernor::new(0.5);
+        assert!(g.headroom().is_empty(), "nothing known before an answer");
+        g.acquire("GET /api/v1/users").await;
+        g.observe("GET /api/v1/users", headers(600, 590, 60));
+        g.observe("GET /api/v1/users", headers(600, 595, 60));
+        g.observe("GET /api/v1/groups", headers(100, 99, 30));
+        g.observe("GET /api/v1/logs", None);
+        let h = g.headroom();
+        let figures: Vec<_> = h
+            .iter()
+            .map(|b| (b.bucket.as_str(), b.remaining, b.limit))
+            .collect();
+        assert_eq!(
+            figures,
+            [
+                ("GET /api/v1/groups", 99, 100),
+                ("GET /api/v1/users", 590, 600)
+            ]
+        );
+        let in_a_minute = Utc::now() + chrono::Duration::seconds(60);
+        assert!(h[1].resets_at <= in_a_minute && h[1].resets_at > Utc::now());
+        tokio::time::advance(Duration::from_secs(61)).await;
+        g.acquire("GET /api/v1/users").await;
+        g.observe("GET /api/v1/users", headers(600, 599, 60));
+        assert_eq!(g.headroom()[1].remaining, 599, "a new window starts afresh");
     }
 
     #[tokio::test(start_paused = true)]

@@ -135,6 +135,10 @@ impl Executor {
         }
     }
 
+    pub(crate) fn rate_limit_headroom(&self) -> Vec<crate::BucketHeadroom> {
+        self.governor.headroom()
+    }
+
     fn failure<'a>(&'a self, action: &'a str, attempts: &Attempts) -> Failure<'a> {
         Failure {
             org: &self.host,

@@ -35,6 +35,7 @@ use serde::de::DeserializeOwned;
 
 pub use config::{DEFAULT_SCOPES, OktaAuth, OktaConfig, OrgUrl, PageSizes, RetrySettings};
 pub use error::{CredentialKind, OktaError};
+pub use governor::BucketHeadroom;
 pub use http::OktaStats;
 pub use logs::{LogActor, LogCheckpoint, LogEvent, LogOutcome, LogPoll, LogQuery, LogTarget};
 pub use org::{ReadPhase, ReadProgress, ReadScope};
@@ -84,6 +85,13 @@ impl OktaClient {
     #[must_use]
     pub fn stats(&self) -> OktaStats {
         self.inner.stats()
+    }
+
+    /// What Okta's answers so far said about each rate-limit bucket this client
+    /// used (sorted by bucket), for metrics and logs. Empty before any answer.
+    #[must_use]
+    pub fn rate_limit_headroom(&self) -> Vec<BucketHeadroom> {
+        self.inner.rate_limit_headroom()
     }
 
     fn inner_credential_kind(&self) -> CredentialKind {

@@ -78,6 +78,7 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
         .partition(|n| still.contains(&key(&n.planned.op)));
     let mut outcome = RunOutcome::new(&app.name, Some(run_id), Mode::Apply);
     outcome.okta = Some(reads.okta);
+    outcome.okta_rate_limits = prepared.conns.okta.rate_limit_headroom();
     outcome.target = Some(reads.target);
     let mut skipped = Vec::new();
     for n in gone {

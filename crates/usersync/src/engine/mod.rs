@@ -8,12 +8,14 @@
 //! as it happens (`record`), and finish the run as succeeded, partial, failed or
 //! held. [`sync_user`] does the same for one user with a handful of requests;
 //! [`approve`] and [`reject`] decide on held runs; [`explain_user`] says why a
-//! user is or is not in the target. [`AppLocks`] keeps runs of one app apart.
+//! user is or is not in the target. [`AppLocks`] keeps runs of one app apart;
+//! [`OktaHeadroom`] keeps the Okta rate-limit figures each app's last run saw.
 
 pub mod apply;
 pub mod approve;
 pub mod check;
 pub mod connect;
+pub mod headroom;
 pub mod lock;
 pub mod progress;
 pub mod record;
@@ -24,11 +26,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use usersync_core::Plan;
+use usersync_okta::BucketHeadroom;
 use usersync_store::{RunId, RunStatus, Store, StoreError};
 
 pub use apply::OpResult;
 pub use approve::{approve, reject};
 pub use check::{CheckLine, CheckReport, check};
+pub use headroom::OktaHeadroom;
 pub use lock::{AlreadyRunning, AppGuard, AppLocks};
 pub use progress::{LogLines, Phase, Progress, Silent};
 pub use run::{explain_user, run_sync_once};
@@ -42,6 +46,8 @@ pub struct Deps {
     pub progress: Arc<dyn Progress>,
     /// Operations (lanes of one user or group) applied at once.
     pub apply_concurrency: usize,
+    /// Where every run records the Okta rate-limit figures it ended with.
+    pub okta_headroom: OktaHeadroom,
 }
 
 impl Deps {
@@ -53,6 +59,7 @@ impl Deps {
             locks: AppLocks::new(),
             progress: Arc::new(LogLines),
             apply_concurrency: 8,
+            okta_headroom: OktaHeadroom::default(),
         }
     }
 
@@ -102,6 +109,10 @@ pub struct RunOutcome {
     pub results: Vec<OpResult>,
     pub okta: Option<ReadStats>,
     pub target: Option<ReadStats>,
+    /// What Okta's answers said about each rate-limit bucket the run used, as the
+    /// run ended (empty when Okta never answered). Not part of the CLI's JSON form.
+    #[serde(skip)]
+    pub okta_rate_limits: Vec<BucketHeadroom>,
     pub seconds: f64,
 }
 

@@ -165,7 +165,20 @@ async fn full_run(
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let prepared = prepare(deps, app).await?;
-    let reads = read_both(deps, &prepared).await?;
+    let result = read_plan_execute(deps, app, run, &prepared, outcome).await;
+    // Kept whatever happened: a run that fails on a 429 is when the figures matter.
+    outcome.okta_rate_limits = prepared.conns.okta.rate_limit_headroom();
+    result
+}
+
+async fn read_plan_execute(
+    deps: &Deps,
+    app: &App,
+    run: Option<RunId>,
+    prepared: &Prepared,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<()> {
+    let reads = read_both(deps, prepared).await?;
     outcome.okta = Some(reads.okta.clone());
     outcome.target = Some(reads.target.clone());
     let links = deps.store.load_links(app.id).await?;
@@ -243,6 +256,8 @@ pub(crate) async fn finish(
         outcome.set(RunStatus::Failed, vec![format!("{err:#}")]);
     }
     outcome.seconds = started.elapsed().as_secs_f64();
+    deps.okta_headroom
+        .record(&outcome.app, &outcome.okta_rate_limits);
     if let Some(run) = outcome.run_id {
         let counts = deps.store.tally_operations(run).await?;
         let reason = (!outcome.reasons.is_empty()).then(|| outcome.reasons.join("; "));
@@ -265,6 +280,7 @@ impl RunOutcome {
             results: Vec::new(),
             okta: None,
             target: None,
+            okta_rate_limits: Vec::new(),
             seconds: 0.0,
         }
     }

@@ -49,8 +49,16 @@ async fn user_run(
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let prepared = prepare(deps, app).await?;
-    let okta = &prepared.conns.okta;
-    let before = okta.stats().requests;
+    let result = user_work(deps, app, run, login, &prepared, outcome).await;
+    outcome.okta_rate_limits = prepared.conns.okta.rate_limit_headroom();
+    result
+}
+
+/// Reads the Okta user (by login or id) and their groups as a one-user snapshot.
+async fn read_okta_user(
+    okta: &usersync_okta::OktaClient,
+    login: &str,
+) -> anyhow::Result<(OktaUser, OktaSnapshot)> {
     let user = okta
         .get_user(login)
         .await
@@ -65,6 +73,20 @@ async fn user_run(
         completeness.add_reason(format!("{problem}; it was left out"));
     }
     let desired = one_user_snapshot(&user, groups.items, completeness);
+    Ok((user, desired))
+}
+
+async fn user_work(
+    deps: &Deps,
+    app: &App,
+    run: RunId,
+    login: &str,
+    prepared: &Prepared,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<()> {
+    let okta = &prepared.conns.okta;
+    let before = okta.stats().requests;
+    let (user, desired) = read_okta_user(okta, login).await?;
     outcome.okta = Some(ReadStats {
         users: 1,
         groups: desired.groups.len(),
@@ -73,7 +95,7 @@ async fn user_run(
         complete: Some(desired.completeness.is_complete()),
     });
     let links = deps.store.load_links(app.id).await?;
-    let current = read_target_user(&prepared, &user, &links).await?;
+    let current = read_target_user(prepared, &user, &links).await?;
     outcome.target = Some(ReadStats {
         users: current.users.len(),
         groups: current.groups.len(),

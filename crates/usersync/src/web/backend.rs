@@ -5,10 +5,12 @@
 //! store and the sync engine. Keeping the seam here means the HTTP layer never
 //! touches SQL or engine internals, and what the console can do is listed in one place.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use usersync_okta::BucketHeadroom;
 
 use super::model::{
     AppInput, AppSummary, AppView, AuditView, CheckReport, ExplainView, OperationView, PlanView,
@@ -104,6 +106,9 @@ pub trait Backend: Send + Sync + 'static {
     async fn stored_counts(&self) -> BackendResult<StoredCounts>;
     /// True when the store answers (readiness).
     async fn ready(&self) -> bool;
+    /// The Okta rate-limit figures each app's latest run in this process ended
+    /// with (runs by the console, the API, the scheduler and event hooks alike).
+    fn okta_headroom(&self) -> BTreeMap<String, Vec<BucketHeadroom>>;
 
     // The engine.
     async fn check(&self, app: &str) -> BackendResult<CheckReport>;

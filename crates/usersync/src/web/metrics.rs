@@ -1,6 +1,6 @@
 //! Prometheus metrics in the text exposition format, written by hand: request
-//! latencies measured by a middleware, Okta rate-limit headroom reported after
-//! each run, and run and operation counts read from the store at scrape time
+//! latencies measured by a middleware, Okta rate-limit headroom per app and bucket
+//! as each app's latest run ended, and run and operation counts read from the store at scrape time
 //! (so runs started by the scheduler or the command line are counted too).
 
 use std::collections::BTreeMap;
@@ -11,6 +11,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use usersync_okta::BucketHeadroom;
 
 /// Upper bounds (seconds) of the request latency histogram's buckets.
 const BUCKETS: [f64; 11] = [
@@ -24,18 +25,12 @@ struct Histogram {
     sum: f64,
 }
 
-/// The latest Okta rate-limit figures seen for one app.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimitHeadroom {
-    pub remaining: u64,
-    pub limit: u64,
-}
-
 /// What the server measures itself.
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
-    okta_headroom: Mutex<BTreeMap<String, RateLimitHeadroom>>,
+    /// App name to its latest run's rate-limit buckets.
+    okta_headroom: Mutex<BTreeMap<String, Vec<BucketHeadroom>>>,
 }
 
 /// Counts read from the store when scraped.
@@ -64,12 +59,13 @@ impl Metrics {
         h.sum += seconds;
     }
 
-    /// Remembers the Okta rate-limit headroom an app's last run ended with.
-    pub fn set_okta_headroom(&self, app: &str, headroom: RateLimitHeadroom) {
+    /// Remembers the Okta rate-limit headroom an app's last run ended with,
+    /// replacing what was known about that app.
+    pub fn set_okta_headroom(&self, app: &str, buckets: &[BucketHeadroom]) {
         self.okta_headroom
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(app.to_owned(), headroom);
+            .insert(app.to_owned(), buckets.to_vec());
     }
 
     /// The whole exposition, store counts included.
@@ -98,25 +94,38 @@ impl Metrics {
 
     fn render_headroom(&self, out: &mut String) {
         let headroom = self.okta_headroom.lock().unwrap_or_else(|e| e.into_inner());
-        out.push_str("# HELP usersync_okta_rate_limit_remaining Requests left in Okta's current rate-limit window, as of the app's last run.\n");
-        out.push_str("# TYPE usersync_okta_rate_limit_remaining gauge\n");
-        for (app, h) in headroom.iter() {
-            let _ = writeln!(
-                out,
-                "usersync_okta_rate_limit_remaining{{app=\"{}\"}} {}",
-                escape(app),
-                h.remaining
-            );
-        }
-        out.push_str("# HELP usersync_okta_rate_limit_limit Okta's rate limit for the window, as of the app's last run.\n");
-        out.push_str("# TYPE usersync_okta_rate_limit_limit gauge\n");
-        for (app, h) in headroom.iter() {
-            let _ = writeln!(
-                out,
-                "usersync_okta_rate_limit_limit{{app=\"{}\"}} {}",
-                escape(app),
-                h.limit
-            );
+        let gauges: [(&str, &str, Figure); 3] = [
+            (
+                "remaining",
+                "Requests left in the Okta rate-limit window (used by every client of the org), as the app's last run ended.",
+                |b| i64::from(b.remaining),
+            ),
+            (
+                "limit",
+                "Requests Okta allows in the rate-limit window, as of the app's last run.",
+                |b| i64::from(b.limit),
+            ),
+            (
+                "reset_timestamp_seconds",
+                "When the Okta rate-limit window resets (Unix time), as of the app's last run.",
+                |b| b.resets_at.timestamp(),
+            ),
+        ];
+        for (suffix, help, value) in gauges {
+            let name = format!("usersync_okta_rate_limit_{suffix}");
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            for (app, buckets) in headroom.iter() {
+                for b in buckets {
+                    let _ = writeln!(
+                        out,
+                        "{name}{{app=\"{}\",bucket=\"{}\"}} {}",
+                        escape(app),
+                        escape(&b.bucket),
+                        value(b)
+                    );
+                }
+            }
         }
     }
 
@@ -156,6 +165,9 @@ impl Metrics {
         }
     }
 }
+
+/// Reads one figure of a rate-limit bucket.
+type Figure = fn(&BucketHeadroom) -> i64;
 
 /// Escapes a label value as the exposition format requires.
 fn escape(value: &str) -> String {
@@ -198,10 +210,12 @@ mod tests {
         m.observe_request("GET", "/runs/{id}", 200, 3.0);
         m.set_okta_headroom(
             "hr \"main\"",
-            RateLimitHeadroom {
+            &[BucketHeadroom {
+                bucket: "GET /api/v1/users".into(),
                 remaining: 580,
                 limit: 600,
-            },
+                resets_at: chrono::DateTime::from_timestamp(1_700_000_060, 0).unwrap(),
+            }],
         );
         let mut stored = StoredCounts::default();
         stored.runs_by_status.insert("succeeded".into(), 3);
@@ -214,7 +228,17 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("usersync_operations{kind=\"create_user\",outcome=\"applied\"} 7"));
-        assert!(text.contains("usersync_okta_rate_limit_remaining{app=\"hr \\\"main\\\"\"} 580"));
+        let bucket = "app=\"hr \\\"main\\\"\",bucket=\"GET /api/v1/users\"";
+        assert!(
+            text.contains(&format!(
+                "usersync_okta_rate_limit_remaining{{{bucket}}} 580"
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!("usersync_okta_rate_limit_limit{{{bucket}}} 600")));
+        assert!(text.contains(&format!(
+            "usersync_okta_rate_limit_reset_timestamp_seconds{{{bucket}}} 1700000060"
+        )));
         let labels = "method=\"GET\",route=\"/runs/{id}\",status=\"200\"";
         assert!(text.contains(&format!("_bucket{{{labels},le=\"0.01\"}} 0")));
         assert!(text.contains(&format!("_bucket{{{labels},le=\"0.025\"}} 1")));

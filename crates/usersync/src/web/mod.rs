@@ -161,6 +161,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
+    for (app, buckets) in state.backend.okta_headroom() {
+        state.metrics.set_okta_headroom(&app, &buckets);
+    }
     match state.backend.stored_counts().await {
         Ok(counts) => (
             [(

@@ -3,11 +3,13 @@
 //! their results turned into the console's model and live progress forwarded to
 //! the Synchronize page.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use usersync_core::guard::Guard;
 use usersync_core::plan::Plan;
+use usersync_okta::BucketHeadroom;
 use usersync_store::{App, RunId, RunTrigger};
 
 use super::EngineActions;
@@ -291,6 +293,10 @@ impl EngineActions for Engine {
             .await?
             .map_err(|e| engine_error(e, BackendError::Upstream))?;
         Ok(explain_view(&x))
+    }
+
+    fn okta_headroom(&self) -> BTreeMap<String, Vec<BucketHeadroom>> {
+        self.deps.okta_headroom.latest()
     }
 
     async fn approve(&self, _app: &App, run: RunId, actor: &str) -> BackendResult<RunId> {

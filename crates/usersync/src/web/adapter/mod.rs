@@ -6,11 +6,12 @@
 pub mod convert;
 pub mod engine;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use usersync_okta::BucketHeadroom;
 use usersync_store::{App, AuditFilter, NewSession, RunFilter, RunId, RunTrigger, Store};
 
 use crate::web::backend::{
@@ -37,6 +38,8 @@ pub trait EngineActions: Send + Sync + 'static {
     ) -> BackendResult<RunId>;
     async fn sync_user(&self, app: &App, login: &str) -> BackendResult<RunId>;
     async fn explain(&self, app: &App, login: &str) -> BackendResult<ExplainView>;
+    /// The Okta rate-limit figures of each app's latest run.
+    fn okta_headroom(&self) -> BTreeMap<String, Vec<BucketHeadroom>>;
     /// Applies a held run's stored plan after approval.
     async fn approve(&self, app: &App, run: RunId, actor: &str) -> BackendResult<RunId>;
 }
@@ -302,6 +305,10 @@ impl Backend for StoreBackend {
 
     async fn ready(&self) -> bool {
         self.store.list_admins().await.is_ok()
+    }
+
+    fn okta_headroom(&self) -> BTreeMap<String, Vec<BucketHeadroom>> {
+        self.engine.okta_headroom()
     }
 
     async fn check(&self, app: &str) -> BackendResult<CheckReport> {

@@ -211,6 +211,32 @@ async fn test_connection_preview_synchronize_and_the_run_page_work_end_to_end() 
         metrics.contains("usersync_operations{kind=\"create_user\",outcome=\"applied\"}"),
         "{metrics}"
     );
+    assert_okta_headroom_is_exposed(&metrics);
+}
+
+/// The emulator answers with Okta's rate-limit headers, so after a sync the
+/// headroom gauges carry the users listing's bucket with sane figures.
+fn assert_okta_headroom_is_exposed(metrics: &str) {
+    let series = "{app=\"jira\",bucket=\"GET /api/v1/users\"} ";
+    let value = |gauge: &str| -> i64 {
+        let prefix = format!("usersync_okta_rate_limit_{gauge}{series}");
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {metrics}"));
+        line[prefix.len()..].parse().expect("an integer gauge")
+    };
+    let (remaining, limit) = (value("remaining"), value("limit"));
+    assert!(
+        limit > 0 && (0..limit).contains(&remaining),
+        "{remaining}/{limit}"
+    );
+    let resets = value("reset_timestamp_seconds");
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        resets > now - 120 && resets < now + 3600,
+        "{resets} vs {now}"
+    );
 }
 
 #[tokio::test]
