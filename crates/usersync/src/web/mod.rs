@@ -68,8 +68,10 @@ impl Default for ServeArgs {
 pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .route("/", get(apps::list))
-        .route("/apps/new", get(settings::new_form).post(settings::create))
-        .route("/apps/regex-test", post(settings::regex_test))
+        // Fixed pages live outside `/apps/`, so every path under it names an app
+        // (an app may be called "new").
+        .route("/new-app", get(settings::new_form).post(settings::create))
+        .route("/regex-test", post(settings::regex_test))
         .route(
             "/apps/{name}",
             get(settings::edit_form).post(settings::save),

@@ -41,7 +41,7 @@ async fn fill_app(w: &World, regex: &str) {
 }
 
 async fn create_app_seeing_the_regex_error_first(w: &World) {
-    w.click("a.button.primary[href='/apps/new']").await;
+    w.click("a.button.primary[href='/new-app']").await;
     w.wait_for_text("h1", "New app").await;
     fill_app(w, "(.*@.*").await;
     w.click("form button.primary[type=submit]:not([form])")

@@ -52,7 +52,7 @@ fn page(
 
 const UNSET: [SecretState; 3] = [SecretState::Unset, SecretState::Unset, SecretState::Unset];
 
-/// `GET /apps/new`.
+/// `GET /new-app`.
 pub async fn new_form(Extension(admin): Extension<Admin>) -> Response {
     page(
         &Shell::for_admin(&admin, "apps"),
@@ -63,7 +63,7 @@ pub async fn new_form(Extension(admin): Extension<Admin>) -> Response {
     )
 }
 
-/// `POST /apps/new`.
+/// `POST /new-app`.
 pub async fn create(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
@@ -273,7 +273,7 @@ pub fn try_regex(
         .map_err(|problem| format!("{mapped:?} cannot be a username: it {problem}"))
 }
 
-/// `POST /apps/regex-test` (htmx): the live tester.
+/// `POST /regex-test` (htmx): the live tester.
 pub async fn regex_test(Form(form): Form<RegexForm>) -> Response {
     let outcome = try_regex(
         &form.username_regex,

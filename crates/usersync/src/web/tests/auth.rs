@@ -85,7 +85,7 @@ async fn state_changing_requests_with_a_session_but_without_its_csrf_token_are_r
     }
     let ok = h
         .call(
-            post("/apps/regex-test")
+            post("/regex-test")
                 .cookie(&b.cookie)
                 .form(&[("csrf", &b.csrf), ("sample_login", "a@b.c")]),
         )

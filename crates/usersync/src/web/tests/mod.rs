@@ -245,9 +245,9 @@ pub fn app_json(
 /// Every protected route, with a sample path.
 pub const PROTECTED: &[(&str, &str)] = &[
     ("GET", "/"),
-    ("GET", "/apps/new"),
-    ("POST", "/apps/new"),
-    ("POST", "/apps/regex-test"),
+    ("GET", "/new-app"),
+    ("POST", "/new-app"),
+    ("POST", "/regex-test"),
     ("GET", "/apps/x"),
     ("POST", "/apps/x"),
     ("POST", "/apps/x/delete"),

@@ -47,7 +47,7 @@ async fn submit(
 async fn a_bad_regex_is_shown_beside_its_field_and_the_secret_is_not_echoed() {
     let h = Harness::new().await;
     let b = h.admin().await;
-    let reply = submit(&h, &b, "/apps/new", &settings("(.*@", SECRET)).await;
+    let reply = submit(&h, &b, "/new-app", &settings("(.*@", SECRET)).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     let error = reply
         .body
@@ -70,7 +70,7 @@ async fn a_bad_regex_is_shown_beside_its_field_and_the_secret_is_not_echoed() {
 async fn saving_the_settings_form_creates_the_app_and_later_saves_keep_the_secret() {
     let h = Harness::new().await;
     let b = h.admin().await;
-    let created = submit(&h, &b, "/apps/new", &settings("(.*)@.*", SECRET)).await;
+    let created = submit(&h, &b, "/new-app", &settings("(.*)@.*", SECRET)).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     assert!(
         created.location().starts_with("/apps/Jira%20prod?flash="),
@@ -123,12 +123,12 @@ async fn a_duplicate_name_is_shown_beside_the_name_field() {
     let h = Harness::new().await;
     let b = h.admin().await;
     assert_eq!(
-        submit(&h, &b, "/apps/new", &settings("(.*)@.*", SECRET))
+        submit(&h, &b, "/new-app", &settings("(.*)@.*", SECRET))
             .await
             .status,
         StatusCode::SEE_OTHER
     );
-    let again = submit(&h, &b, "/apps/new", &settings("(.*)@.*", SECRET)).await;
+    let again = submit(&h, &b, "/new-app", &settings("(.*)@.*", SECRET)).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.body.contains("id=\"name-error\""), "{}", again.body);
 }
@@ -139,7 +139,7 @@ async fn the_regex_tester_shows_what_a_login_becomes() {
     let b = h.admin().await;
     let ok = h
         .call(
-            post("/apps/regex-test")
+            post("/regex-test")
                 .cookie(&b.cookie)
                 .header("x-csrf-token", &b.csrf)
                 .form(&[
@@ -156,7 +156,7 @@ async fn the_regex_tester_shows_what_a_login_becomes() {
     );
     let bad = h
         .call(
-            post("/apps/regex-test")
+            post("/regex-test")
                 .cookie(&b.cookie)
                 .header("x-csrf-token", &b.csrf)
                 .form(&[
@@ -186,4 +186,60 @@ async fn unknown_apps_and_runs_show_a_not_found_page_inside_the_shell() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn apps_named_like_fixed_pages_or_with_url_characters_get_their_own_pages() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    for (name, path) in [
+        ("new", "/apps/new"),
+        ("regex-test", "/apps/regex-test"),
+        ("hr/ops ?#%", "/apps/hr%2Fops%20%3F%23%25"),
+    ] {
+        let mut fields = settings("(.*)@.*", SECRET);
+        fields[0].1 = name.into();
+        let created = submit(&h, &b, "/new-app", &fields).await;
+        assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+        assert!(
+            created.location().starts_with(&format!("{path}?flash=")),
+            "{}",
+            created.location()
+        );
+        let page = h.call(get(path).cookie(&b.cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{name}: {}", page.body);
+        assert!(
+            page.body.contains(&format!("action=\"{path}\""))
+                && page.body.contains(&format!("href=\"{path}/preview\"")),
+            "{name}: the settings page of the app, linking under its own path"
+        );
+        fields[1].1 = "45".into();
+        let saved = submit(&h, &b, path, &fields).await;
+        assert_eq!(
+            saved.status,
+            StatusCode::SEE_OTHER,
+            "{name}: {}",
+            saved.body
+        );
+        let app = h.store.app_by_name(name).await.unwrap();
+        assert_eq!(
+            app.schedule,
+            usersync_store::Schedule::EveryMinutes(45),
+            "{name}: saving updates the app rather than creating one"
+        );
+    }
+    let list = h.call(get("/").cookie(&b.cookie)).await;
+    for href in [
+        "/apps/new\"",
+        "/apps/regex-test\"",
+        "/apps/hr%2Fops%20%3F%23%25\"",
+    ] {
+        assert!(list.body.contains(&format!("href=\"{href}")), "{href}");
+    }
+    assert!(
+        list.body.contains("href=\"/new-app\""),
+        "the Add app button"
+    );
+    let form = h.call(get("/new-app").cookie(&b.cookie)).await;
+    assert!(form.body.contains("<h1>New app</h1>"), "{}", form.body);
 }
