@@ -4,6 +4,7 @@
 //! it (apply, plan again, expect nothing), and a caller can use it to preview the
 //! target after a dry run. It assumes ops are applied in plan order.
 
+use crate::ids::{OktaUserId, TargetUserKey, Username};
 use crate::links::{GroupLink, Links, UserLink};
 use crate::plan::Plan;
 use crate::plan::ops::Op;
@@ -30,14 +31,7 @@ fn apply_op(target: &mut TargetSnapshot, links: &mut Links, op: &Op) {
             okta_id,
             username,
             key,
-        } => {
-            let link = UserLink {
-                okta_id: okta_id.clone(),
-                target_key: key.clone(),
-                username: username.clone(),
-            };
-            links.users.insert(okta_id.clone(), link);
-        }
+        } => link_user(links, okta_id, key.clone(), username),
         Op::LinkGroup {
             okta_group_id,
             name,
@@ -67,12 +61,7 @@ fn apply_op(target: &mut TargetSnapshot, links: &mut Links, op: &Op) {
                 active: *active,
                 managed_elsewhere: false,
             });
-            let link = UserLink {
-                okta_id: okta_id.clone(),
-                target_key: None,
-                username: username.clone(),
-            };
-            links.users.insert(okta_id.clone(), link);
+            link_user(links, okta_id, None, username);
         }
         Op::RenameUser { okta_id, from, to } => rename(target, links, okta_id, from, to),
         Op::UpdateUser {
@@ -119,6 +108,20 @@ fn apply_op(target: &mut TargetSnapshot, links: &mut Links, op: &Op) {
     }
 }
 
+fn link_user(
+    links: &mut Links,
+    okta_id: &OktaUserId,
+    target_key: Option<TargetUserKey>,
+    username: &Username,
+) {
+    let link = UserLink {
+        okta_id: okta_id.clone(),
+        target_key,
+        username: username.clone(),
+    };
+    links.users.insert(okta_id.clone(), link);
+}
+
 fn link_group(
     links: &mut Links,
     okta_id: &crate::ids::OktaGroupId,
@@ -133,10 +136,7 @@ fn link_group(
     links.groups.insert(okta_id.clone(), link);
 }
 
-fn user_mut<'a>(
-    target: &'a mut TargetSnapshot,
-    username: &crate::ids::Username,
-) -> Option<&'a mut TargetUser> {
+fn user_mut<'a>(target: &'a mut TargetSnapshot, username: &Username) -> Option<&'a mut TargetUser> {
     target.users.iter_mut().find(|u| u.username == *username)
 }
 
@@ -149,7 +149,7 @@ fn set_active(target: &mut TargetSnapshot, username: &crate::ids::Username, acti
 fn rename(
     target: &mut TargetSnapshot,
     links: &mut Links,
-    okta_id: &crate::ids::OktaUserId,
+    okta_id: &OktaUserId,
     from: &crate::ids::Username,
     to: &crate::ids::Username,
 ) {

@@ -343,16 +343,15 @@ impl Drop for ConfluenceSim {
 }
 
 fn seed_user(store: &mut state::Store, seed: &SeedUser, dir: Directory) -> SimUser {
-    store.insert_user(&seed.username, &seed.display_name, &seed.email, dir);
+    let mut user = store.insert_user(&seed.username, &seed.display_name, &seed.email, dir);
     for g in &seed.groups {
         store.join(g, &seed.username);
     }
-    let user = store
-        .users
-        .get_mut(&seed.username.to_lowercase())
-        .expect("just inserted");
+    if let Some(stored) = store.users.get_mut(&seed.username.to_lowercase()) {
+        stored.active = seed.active;
+    }
     user.active = seed.active;
-    SimUser::from(&*user)
+    SimUser::from(&user)
 }
 
 /// Command-line settings for `usersync-sim confluence`.

@@ -202,6 +202,14 @@ impl Store {
         Ok(user)
     }
 
+    /// As [`Store::writable`], for changing the user.
+    fn writable_mut(&mut self, username: &str, action: &str) -> ApiResult<&mut User> {
+        self.writable(username, action)?;
+        self.users
+            .get_mut(&fold(username))
+            .ok_or_else(|| ApiError::new(404, format!("User not found: {username}")))
+    }
+
     fn protect_admin(&self, username: &str, action: &str) -> ApiResult<()> {
         if fold(username) == self.admin {
             return Err(ApiError::new(
@@ -249,8 +257,7 @@ impl Store {
         email: Option<&str>,
         full: Option<&str>,
     ) -> ApiResult<()> {
-        self.writable(username, "update")?;
-        let user = self.users.get_mut(&fold(username)).expect("checked above");
+        let user = self.writable_mut(username, "update")?;
         if let Some(email) = email {
             email.clone_into(&mut user.email);
         }
@@ -267,18 +274,12 @@ impl Store {
         if !active {
             self.protect_admin(username, action)?;
         }
-        self.users
-            .get_mut(&fold(username))
-            .expect("checked above")
-            .active = active;
+        self.writable_mut(username, action)?.active = active;
         Ok(())
     }
 
     pub fn set_password(&mut self, username: &str, password: &str) -> ApiResult<()> {
-        self.writable(username, "change the password of")?;
-        self.users
-            .get_mut(&fold(username))
-            .expect("checked above")
+        self.writable_mut(username, "change the password of")?
             .password = Some(password.to_owned());
         Ok(())
     }

@@ -266,7 +266,11 @@ impl JiraState {
         {
             return Err(JiraError::messages(["error.no.value.found.to.be.changed"]));
         }
-        let user = self.users.get_mut(&id).expect("id came from the index");
+        let Some(user) = self.users.get_mut(&id) else {
+            return Err(JiraError::not_found(format!(
+                "The user with key '{key}' does not exist"
+            )));
+        };
         if let Some(new) = rename {
             self.by_name.remove(&fold(&user.name));
             self.by_name.insert(fold(&new), id);

@@ -77,27 +77,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             status,
             limit,
             output: format,
-        } => {
-            let app = match app {
-                Some(name) => Some(app_named(store, &name).await?.id),
-                None => None,
-            };
-            let runs = store
-                .list_runs(
-                    &RunFilter {
-                        app,
-                        status,
-                        trigger: None,
-                    },
-                    limit,
-                )
-                .await?;
-            match format {
-                Format::Json => output::print(&output::json(&runs)?),
-                Format::Text if runs.is_empty() => output::print("no runs\n"),
-                Format::Text => output::print(&list_table(store, &runs).await?.render()),
-            }
-        }
+        } => list(store, app, status, limit, format).await?,
         RunCommand::Show {
             run_id,
             output: format,
@@ -130,6 +110,31 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Ok)
+}
+
+async fn list(
+    store: &Store,
+    app: Option<String>,
+    status: Option<RunStatus>,
+    limit: u32,
+    format: Format,
+) -> anyhow::Result<()> {
+    let app = match app {
+        Some(name) => Some(app_named(store, &name).await?.id),
+        None => None,
+    };
+    let filter = RunFilter {
+        app,
+        status,
+        trigger: None,
+    };
+    let runs = store.list_runs(&filter, limit).await?;
+    match format {
+        Format::Json => output::print(&output::json(&runs)?),
+        Format::Text if runs.is_empty() => output::print("no runs\n"),
+        Format::Text => output::print(&list_table(store, &runs).await?.render()),
+    }
+    Ok(())
 }
 
 /// The run, or an error that says how to find the right number.
