@@ -148,11 +148,18 @@ fn check_okta_url(text: &str) -> Checked<Url> {
 }
 
 fn check_target_url(text: &str) -> Checked<Url> {
-    let url = parse_base_url("target.url", text, "https://jira.example.com")?;
-    if !matches!(url.scheme(), "https" | "http") {
+    let example = "https://jira.example.com";
+    let url = parse_base_url("target.url", text, example)?;
+    // The Atlassian clients refuse plain http to other hosts (the credential would travel in
+    // clear text); refusing it here says so when the app is configured, not at the first run.
+    let allowed = url.scheme() == "https" || (url.scheme() == "http" && is_loopback(&url));
+    if !allowed {
         return Err(StoreError::validation(
             "target.url",
-            format!("{text:?} must use https or http"),
+            format!(
+                "{text:?} must use https (plain http is accepted only for loopback emulators, as \
+                 the credential would travel in clear text); write it like {example}"
+            ),
         ));
     }
     Ok(url)

@@ -65,6 +65,9 @@ async fn each_invalid_field_is_refused_with_its_name() {
         ("target.url", |d| {
             d.target.url = "ftp://jira.example.com".into()
         }),
+        ("target.url", |d| {
+            d.target.url = "http://jira.example.com".into()
+        }),
         ("target.credential.password", |d| {
             d.target.credential = TargetCredential::Basic {
                 username: "svc".into(),
