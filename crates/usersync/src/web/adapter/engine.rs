@@ -1,7 +1,7 @@
 //! [`EngineActions`] over `crate::engine`: the same functions the command line
-//! calls (`check`, `run_sync_once`, `sync_user`, `explain_user`, `approve`), with
-//! their results turned into the console's model and live progress forwarded to
-//! the Synchronize page.
+//! calls (`check`, `run_sync_once`, `sync_user`, `explain_user`, `approve`,
+//! `reject`), with their results turned into the console's model and live
+//! progress forwarded to the Synchronize page.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -305,5 +305,13 @@ impl EngineActions for Engine {
             .await?
             .map_err(|e| engine_error(e, BackendError::Conflict))?;
         run_id(&outcome)
+    }
+
+    async fn reject(&self, run: RunId, actor: &str) -> BackendResult<RunId> {
+        let (deps, actor) = (self.deps.clone(), actor.to_owned());
+        let rejected = spawned(async move { engine::reject(&deps, run, &actor).await })
+            .await?
+            .map_err(|e| engine_error(e, BackendError::Conflict))?;
+        Ok(rejected.id)
     }
 }

@@ -42,6 +42,8 @@ pub trait EngineActions: Send + Sync + 'static {
     fn okta_headroom(&self) -> BTreeMap<String, Vec<BucketHeadroom>>;
     /// Applies a held run's stored plan after approval.
     async fn approve(&self, app: &App, run: RunId, actor: &str) -> BackendResult<RunId>;
+    /// Rejects a held run: nothing more of it is applied.
+    async fn reject(&self, run: RunId, actor: &str) -> BackendResult<RunId>;
 }
 
 /// The console's backend: the store plus the engine.
@@ -351,10 +353,7 @@ impl Backend for StoreBackend {
     }
 
     async fn reject_run(&self, id: i64, actor: &str) -> BackendResult<RunView> {
-        self.store
-            .reject_run(RunId(id), actor)
-            .await
-            .map_err(store_error)?;
-        self.run_view(RunId(id)).await
+        let id = self.engine.reject(RunId(id), actor).await?;
+        self.run_view(id).await
     }
 }

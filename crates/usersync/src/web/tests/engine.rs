@@ -273,6 +273,19 @@ async fn a_held_run_shows_what_it_would_apply_and_is_approved_or_rejected() {
     w.suspend(10);
     let held = w.api("POST", "/api/v1/apps/jira/sync", None).await.json();
     assert_eq!(held["status"], "held");
+    let id = held["id"].as_i64().unwrap();
+    let rejected = w.form(&format!("/runs/{id}/reject")).await;
+    assert_eq!(rejected.status, StatusCode::SEE_OTHER, "{}", rejected.body);
+    let run = w.h.store.get_run(usersync_store::RunId(id)).await.unwrap();
+    assert_eq!(run.status, usersync_store::RunStatus::Rejected);
+    assert!(run.decided_by.is_some(), "who rejected it is recorded");
+    let again = w
+        .api("POST", &format!("/api/v1/runs/{id}/reject"), None)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+
+    w.suspend(10);
+    let held = w.api("POST", "/api/v1/apps/jira/sync", None).await.json();
     let rejected = w
         .api("POST", &format!("/api/v1/runs/{}/reject", held["id"]), None)
         .await
