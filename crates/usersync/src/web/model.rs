@@ -135,7 +135,7 @@ pub struct AppInput {
     pub policy: SyncPolicy,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OktaInput {
     pub url: String,
     pub auth: OktaAuthKind,
@@ -149,7 +149,7 @@ pub struct OktaInput {
     pub private_key: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TargetInput {
     pub kind: TargetKindView,
     pub url: String,
@@ -158,6 +158,40 @@ pub struct TargetInput {
     pub username: Option<String>,
     #[serde(default)]
     pub credential: Option<String>,
+}
+
+/// What Debug shows of a write-only secret field: whether one was given, never it.
+fn redacted(value: Option<&String>) -> &'static str {
+    match value {
+        Some(v) if !v.is_empty() => "<redacted>",
+        Some(_) => "<empty>",
+        None => "<absent>",
+    }
+}
+
+impl std::fmt::Debug for OktaInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OktaInput")
+            .field("url", &self.url)
+            .field("auth", &self.auth)
+            .field("api_token", &redacted(self.api_token.as_ref()))
+            .field("client_id", &self.client_id)
+            .field("key_id", &self.key_id)
+            .field("private_key", &redacted(self.private_key.as_ref()))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TargetInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetInput")
+            .field("kind", &self.kind)
+            .field("url", &self.url)
+            .field("auth", &self.auth)
+            .field("username", &self.username)
+            .field("credential", &redacted(self.credential.as_ref()))
+            .finish()
+    }
 }
 
 /// One row of the apps list.

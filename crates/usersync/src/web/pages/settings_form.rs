@@ -16,11 +16,35 @@ use crate::web::model::{
     TargetKindView,
 };
 
+/// The form fields that carry secrets (write-only: never rendered back or logged).
+const SECRET_FIELDS: [&str; 3] = ["okta_api_token", "okta_private_key", "target_credential"];
+
 /// The form's values and the problems found with them.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct FormState {
     pub values: HashMap<String, String>,
     pub errors: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for FormState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let values: BTreeMap<&str, &str> = self
+            .values
+            .iter()
+            .map(|(k, v)| {
+                let shown = if SECRET_FIELDS.contains(&k.as_str()) {
+                    "<redacted>"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("FormState")
+            .field("values", &values)
+            .field("errors", &self.errors)
+            .finish()
+    }
 }
 
 /// The form field a setting's path belongs to: `policy.scope.only_members_of[2]`
@@ -350,7 +374,7 @@ impl FormState {
 
     /// Drops submitted secret values so they are never rendered back into the page.
     pub fn forget_secrets(&mut self) {
-        for key in ["okta_api_token", "okta_private_key", "target_credential"] {
+        for key in SECRET_FIELDS {
             self.values.remove(key);
         }
     }
@@ -411,5 +435,28 @@ mod tests {
         );
         assert_eq!(input.schedule.interval_minutes, Some(30));
         assert_eq!(input.okta.api_token, None);
+    }
+
+    #[test]
+    fn debug_output_of_the_form_and_its_input_hides_the_secrets() {
+        let mut f = FormState::for_new();
+        for (k, v) in [
+            ("name", "Jira"),
+            ("okta_url", "https://x.okta.com"),
+            ("okta_api_token", "okta-SECRET-token"),
+            ("target_url", "https://jira.example.com"),
+            ("target_credential", "jira-SECRET-pat"),
+        ] {
+            f.values.insert(k.into(), v.into());
+        }
+        let input = f.to_input(&SyncPolicy::default()).expect("valid");
+        assert_eq!(input.okta.api_token.as_deref(), Some("okta-SECRET-token"));
+        for debug in [format!("{f:?}"), format!("{input:?}")] {
+            assert!(!debug.contains("SECRET"), "{debug}");
+            assert!(
+                debug.contains("<redacted>") && debug.contains("x.okta.com"),
+                "{debug}"
+            );
+        }
     }
 }
