@@ -14,10 +14,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use base64::Engine as _;
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, StatusCode};
 use rand::Rng as _;
-use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -26,141 +24,13 @@ use url::Url;
 use crate::{TargetError, TargetResult};
 
 mod reply;
+mod request;
 
 pub use reply::{Reply, error_messages};
+pub use request::{AtlassianAuth, Call, HttpSettings};
 
 /// The header Atlassian's Seraph filter uses to say how authentication went.
 pub const SERAPH_HEADER: &str = "x-seraph-loginreason";
-
-/// How usersync proves who it is to an Atlassian product.
-#[derive(Clone)]
-pub enum AtlassianAuth {
-    /// A personal access token, sent as `Authorization: Bearer`.
-    Bearer(SecretString),
-    /// A username and password, sent as HTTP basic auth.
-    Basic {
-        username: String,
-        password: SecretString,
-    },
-}
-
-impl fmt::Debug for AtlassianAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Bearer(_) => f.write_str("Bearer([REDACTED])"),
-            Self::Basic { username, .. } => f
-                .debug_struct("Basic")
-                .field("username", username)
-                .field("password", &"[REDACTED]")
-                .finish(),
-        }
-    }
-}
-
-impl AtlassianAuth {
-    fn header_value(&self) -> String {
-        match self {
-            Self::Bearer(token) => format!("Bearer {}", token.expose_secret()),
-            Self::Basic { username, password } => {
-                let raw = format!("{username}:{}", password.expose_secret());
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(raw)
-                )
-            }
-        }
-    }
-}
-
-/// Retry, timeout and concurrency settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpSettings {
-    /// Most requests in flight at once.
-    pub concurrency: usize,
-    /// Attempts per call, the first included, for 5xx, 429 and transport failures.
-    pub max_attempts: u32,
-    /// First backoff; doubles each retry (with full jitter) up to `max_backoff`.
-    pub base_backoff: Duration,
-    pub max_backoff: Duration,
-    /// The longest `Retry-After` usersync will wait before giving up with `RateLimited`.
-    pub max_retry_after: Duration,
-    /// Per-request timeout (connect, send and read the whole body).
-    pub timeout: Duration,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            concurrency: 4,
-            max_attempts: 5,
-            base_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(10),
-            max_retry_after: Duration::from_secs(120),
-            timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-/// One request to make: method, path below the base URL, query, JSON body, and
-/// the action in words for error messages ("add alice to jira-users").
-///
-/// Its `Debug` leaves the body out: a create-user body carries a password.
-#[derive(Clone)]
-pub struct Call {
-    method: Method,
-    path: String,
-    query: Vec<(String, String)>,
-    body: Option<serde_json::Value>,
-    action: String,
-}
-
-impl std::fmt::Debug for Call {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Call")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .field("query", &self.query)
-            .field("body", &self.body.as_ref().map(|_| "<redacted>"))
-            .field("action", &self.action)
-            .finish()
-    }
-}
-
-impl Call {
-    /// A call to `path`, relative to the base URL (e.g. `rest/api/2/user`).
-    #[must_use]
-    pub fn new(method: Method, path: impl Into<String>, action: impl Into<String>) -> Self {
-        Self {
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            body: None,
-            action: action.into(),
-        }
-    }
-
-    #[must_use]
-    pub fn get(path: impl Into<String>, action: impl Into<String>) -> Self {
-        Self::new(Method::GET, path, action)
-    }
-
-    #[must_use]
-    pub fn query(mut self, name: &str, value: impl ToString) -> Self {
-        self.query.push((name.to_owned(), value.to_string()));
-        self
-    }
-
-    #[must_use]
-    pub fn json(mut self, body: serde_json::Value) -> Self {
-        self.body = Some(body);
-        self
-    }
-
-    #[must_use]
-    pub fn action(&self) -> &str {
-        &self.action
-    }
-}
 
 /// An HTTP client for one Atlassian product instance.
 #[derive(Clone)]
@@ -510,6 +380,9 @@ fn without_url(e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use http::Method;
+    use secrecy::SecretString;
+
     use super::*;
 
     #[test]
