@@ -45,15 +45,7 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     let app = deps.store.get_app(run.app_id).await?;
     let _guard = deps.locks.try_lock(&app.name)?;
     let started = Instant::now();
-    let mut pending = Vec::new();
-    for op in deps.store.run_operations(run_id).await? {
-        if op.outcome == OpOutcome::Pending {
-            pending.push(Numbered {
-                seq: op.seq,
-                planned: parse_payload(&op.payload).map_err(refused)?,
-            });
-        }
-    }
+    let pending = pending_ops(deps, run_id).await?;
     let prepared = prepare(deps, &app).await.map_err(refused)?;
     let reads = read_both(deps, &prepared).await.map_err(refused)?;
     if let usersync_core::Completeness::Incomplete { reasons } = &reads.desired.completeness {
@@ -80,19 +72,7 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     outcome.okta = Some(reads.okta);
     outcome.okta_rate_limits = prepared.conns.okta.rate_limit_headroom();
     outcome.target = Some(reads.target);
-    let mut skipped = Vec::new();
-    for n in gone {
-        let why = "no longer needed: Okta or the target changed since the plan was made";
-        deps.store
-            .record_outcome(run_id, n.seq, OpOutcome::Skipped, Some(why))
-            .await?;
-        skipped.push(OpResult {
-            seq: n.seq,
-            planned: n.planned,
-            outcome: OpOutcome::Skipped,
-            error: Some(why.into()),
-        });
-    }
+    let skipped = skip_unneeded(deps, run_id, gone).await?;
     let executor = Executor {
         target: prepared.conns.target.clone(),
         concurrency: deps.apply_concurrency,
@@ -117,6 +97,42 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
 }
 
 /// Refuses when the fresh plan has destructive ops the held plan did not.
+/// The operations of a held run that still wait, as planned.
+async fn pending_ops(deps: &Deps, run_id: RunId) -> Result<Vec<Numbered>, EngineError> {
+    let mut pending = Vec::new();
+    for op in deps.store.run_operations(run_id).await? {
+        if op.outcome == OpOutcome::Pending {
+            pending.push(Numbered {
+                seq: op.seq,
+                planned: parse_payload(&op.payload).map_err(refused)?,
+            });
+        }
+    }
+    Ok(pending)
+}
+
+/// Records approved operations the fresh plan no longer has as skipped.
+async fn skip_unneeded(
+    deps: &Deps,
+    run_id: RunId,
+    gone: Vec<Numbered>,
+) -> Result<Vec<OpResult>, EngineError> {
+    let why = "no longer needed: Okta or the target changed since the plan was made";
+    let mut skipped = Vec::new();
+    for n in gone {
+        deps.store
+            .record_outcome(run_id, n.seq, OpOutcome::Skipped, Some(why))
+            .await?;
+        skipped.push(OpResult {
+            seq: n.seq,
+            planned: n.planned,
+            outcome: OpOutcome::Skipped,
+            error: Some(why.into()),
+        });
+    }
+    Ok(skipped)
+}
+
 fn check_nothing_new(
     run: &Run,
     pending: &[Numbered],

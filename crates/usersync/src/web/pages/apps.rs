@@ -116,14 +116,10 @@ pub async fn preview_json(
     Extension(admin): Extension<Admin>,
     Path(name): Path<String>,
 ) -> Response {
-    match state.backend.plan(&name).await {
-        Ok(plan) => download(
-            &format!("{name}-plan.json"),
-            "application/json",
-            serde_json::to_string_pretty(&plan).unwrap_or_default(),
-        ),
-        Err(e) => PageError::new(&Shell::for_admin(&admin, "apps"), e).into_response(),
-    }
+    export(&state, &admin, &name, "json", "application/json", |plan| {
+        serde_json::to_string_pretty(plan).unwrap_or_default()
+    })
+    .await
 }
 
 /// `GET /apps/{name}/preview.csv`.
@@ -132,13 +128,33 @@ pub async fn preview_csv(
     Extension(admin): Extension<Admin>,
     Path(name): Path<String>,
 ) -> Response {
-    match state.backend.plan(&name).await {
+    export(
+        &state,
+        &admin,
+        &name,
+        "csv",
+        "text/csv; charset=utf-8",
+        plan_csv,
+    )
+    .await
+}
+
+/// Plans `name` and sends the plan as a download `{name}-plan.{extension}`.
+async fn export(
+    state: &AppState,
+    admin: &Admin,
+    name: &str,
+    extension: &str,
+    content_type: &str,
+    encode: fn(&PlanView) -> String,
+) -> Response {
+    match state.backend.plan(name).await {
         Ok(plan) => download(
-            &format!("{name}-plan.csv"),
-            "text/csv; charset=utf-8",
-            plan_csv(&plan),
+            &format!("{name}-plan.{extension}"),
+            content_type,
+            encode(&plan),
         ),
-        Err(e) => PageError::new(&Shell::for_admin(&admin, "apps"), e).into_response(),
+        Err(e) => PageError::new(&Shell::for_admin(admin, "apps"), e).into_response(),
     }
 }
 

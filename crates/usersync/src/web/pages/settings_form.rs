@@ -268,6 +268,34 @@ impl FormState {
     /// Returns `None` when there were problems.
     pub fn to_input(&mut self, base: &SyncPolicy) -> Option<AppInput> {
         let mut policy = base.clone();
+        self.fill_mapping_and_scope(&mut policy);
+        self.fill_safety(&mut policy);
+        if let Err(e) = CompiledPolicy::compile(&policy) {
+            for p in e.problems {
+                self.problem(&p.field, p.message);
+            }
+        }
+        let schedule = self.schedule();
+        if self.v("name").trim().is_empty() {
+            self.errors.insert(
+                "name".into(),
+                "give the app a name, e.g. \"Jira production\"".into(),
+            );
+        }
+        if !self.errors.is_empty() {
+            return None;
+        }
+        Some(AppInput {
+            name: self.v("name").trim().to_owned(),
+            okta: self.okta_input(),
+            target: self.target_input(),
+            schedule,
+            policy,
+        })
+    }
+
+    /// The product page's toggles, the username and attribute mapping, scope and groups.
+    fn fill_mapping_and_scope(&self, policy: &mut SyncPolicy) {
         policy.toggles.import_users = self.checked("toggles_import_users");
         policy.toggles.update_users = self.checked("toggles_update_users");
         policy.toggles.enable_disable_users = self.checked("toggles_enable_disable_users");
@@ -289,6 +317,10 @@ impl FormState {
         policy.group_naming.prefix = self.v("group_naming_prefix").trim().to_owned();
         policy.default_groups_new_users = self.lines("default_groups_new_users");
         policy.default_groups_all_users = self.lines("default_groups_all_users");
+    }
+
+    /// Departed users, ownership, protected accounts and the hold limits.
+    fn fill_safety(&mut self, policy: &mut SyncPolicy) {
         policy.departed = match self.v("departed") {
             "keep" => DepartedPolicy::Keep,
             "delete" => DepartedPolicy::Delete,
@@ -310,53 +342,39 @@ impl FormState {
                 );
             }
         }
-        if let Err(e) = CompiledPolicy::compile(&policy) {
-            for p in e.problems {
-                self.problem(&p.field, p.message);
-            }
-        }
-        let schedule = self.schedule();
-        if self.v("name").trim().is_empty() {
-            self.errors.insert(
-                "name".into(),
-                "give the app a name, e.g. \"Jira production\"".into(),
-            );
-        }
-        if !self.errors.is_empty() {
-            return None;
-        }
-        Some(AppInput {
-            name: self.v("name").trim().to_owned(),
-            okta: OktaInput {
-                url: self.v("okta_url").trim().to_owned(),
-                auth: if self.is("okta_auth", "oauth") {
-                    OktaAuthKind::Oauth
-                } else {
-                    OktaAuthKind::ApiToken
-                },
-                api_token: self.opt("okta_api_token"),
-                client_id: self.opt("okta_client_id"),
-                key_id: self.opt("okta_key_id"),
-                private_key: self.opt("okta_private_key"),
+    }
+
+    fn okta_input(&self) -> OktaInput {
+        OktaInput {
+            url: self.v("okta_url").trim().to_owned(),
+            auth: if self.is("okta_auth", "oauth") {
+                OktaAuthKind::Oauth
+            } else {
+                OktaAuthKind::ApiToken
             },
-            target: TargetInput {
-                kind: if self.is("target_kind", "confluence") {
-                    TargetKindView::Confluence
-                } else {
-                    TargetKindView::Jira
-                },
-                url: self.v("target_url").trim().to_owned(),
-                auth: if self.is("target_auth", "basic") {
-                    TargetAuthKind::Basic
-                } else {
-                    TargetAuthKind::Pat
-                },
-                username: self.opt("target_username"),
-                credential: self.opt("target_credential"),
+            api_token: self.opt("okta_api_token"),
+            client_id: self.opt("okta_client_id"),
+            key_id: self.opt("okta_key_id"),
+            private_key: self.opt("okta_private_key"),
+        }
+    }
+
+    fn target_input(&self) -> TargetInput {
+        TargetInput {
+            kind: if self.is("target_kind", "confluence") {
+                TargetKindView::Confluence
+            } else {
+                TargetKindView::Jira
             },
-            schedule,
-            policy,
-        })
+            url: self.v("target_url").trim().to_owned(),
+            auth: if self.is("target_auth", "basic") {
+                TargetAuthKind::Basic
+            } else {
+                TargetAuthKind::Pat
+            },
+            username: self.opt("target_username"),
+            credential: self.opt("target_credential"),
+        }
     }
 
     fn schedule(&mut self) -> ScheduleView {
