@@ -80,3 +80,24 @@ pub fn with_flash(path: &str, kind: &str, message: &str) -> String {
         urlencoding::encode(&format!("{kind}:{message}"))
     )
 }
+
+/// An operation kind as people read it: `add_member` -> `Add member`.
+#[must_use]
+pub fn kind_label(kind: &str) -> String {
+    let spaced = kind.replace('_', " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn operation_kinds_read_as_words() {
+        assert_eq!(super::kind_label("add_member"), "Add member");
+        assert_eq!(super::kind_label("deactivate_user"), "Deactivate user");
+        assert_eq!(super::kind_label(""), "");
+    }
+}
