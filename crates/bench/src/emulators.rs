@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde::de::DeserializeOwned;
@@ -59,13 +59,16 @@ pub async fn serve(args: &Args) -> anyhow::Result<()> {
     write_line(&mut out, &serde_json::to_value(&ready)?).await?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut snapshot: Option<OktaSnapshot> = None;
+    let mut mark_cpu = Duration::ZERO;
     while let Some(line) = lines.next_line().await? {
         let reply = match serde_json::from_str::<Command>(&line) {
             Ok(Command::Quit) => break,
-            Ok(command) => match answer(args, &okta, &jira, &mut snapshot, command) {
-                Ok(value) => Reply::Ok(value),
-                Err(e) => Reply::Error(format!("{e:#}")),
-            },
+            Ok(command) => {
+                match answer(args, &okta, &jira, &mut snapshot, &mut mark_cpu, command) {
+                    Ok(value) => Reply::Ok(value),
+                    Err(e) => Reply::Error(format!("{e:#}")),
+                }
+            }
             Err(e) => Reply::Error(format!("not a command: {e}")),
         };
         write_line(&mut out, &serde_json::to_value(&reply)?).await?;
@@ -94,6 +97,7 @@ fn answer(
     okta: &OktaSim,
     jira: &JiraSim,
     snapshot: &mut Option<OktaSnapshot>,
+    mark_cpu: &mut Duration,
     command: Command,
 ) -> anyhow::Result<serde_json::Value> {
     let value = match command {
@@ -108,9 +112,15 @@ fn answer(
         Command::Mark => {
             okta.clear_requests();
             jira.clear_requests();
+            *mark_cpu = sys::process_cpu().unwrap_or_default();
             serde_json::Value::Null
         }
-        Command::Counts => serde_json::to_value(counts(okta, jira))?,
+        Command::Counts => {
+            let mut c = counts(okta, jira);
+            let now = sys::process_cpu().unwrap_or_default();
+            c.emulator_cpu_seconds = now.saturating_sub(*mark_cpu).as_secs_f64();
+            serde_json::to_value(c)?
+        }
         Command::Shape => {
             serde_json::to_value(shape(snapshot.get_or_insert_with(|| okta.snapshot())))?
         }
@@ -155,7 +165,15 @@ fn shape(snap: &OktaSnapshot) -> Shape {
         .iter()
         .map(|g| snap.memberships.get(&g.id).map_or(0, |m| m.len() as u64))
         .collect();
+    let okta_group_member_counts = snap
+        .groups
+        .iter()
+        .zip(&member_counts)
+        .filter(|(g, _)| g.kind == OktaGroupType::OktaGroup)
+        .map(|(_, m)| *m)
+        .collect();
     Shape {
+        okta_group_member_counts,
         users: snap.users.len() as u64,
         users_listed_by_default: listed as u64,
         groups: snap.groups.len() as u64,

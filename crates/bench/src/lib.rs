@@ -15,4 +15,5 @@ pub mod read;
 pub mod report;
 pub mod run;
 pub mod settings;
+pub mod sync;
 pub mod sys;

@@ -63,6 +63,8 @@ pub struct Counts {
     pub jira_writes: u64,
     /// Jira answers with a status of 400 or more.
     pub jira_errors: u64,
+    /// CPU time of the emulator process (both emulators) since the mark.
+    pub emulator_cpu_seconds: f64,
 }
 
 /// The org as generated.
@@ -76,4 +78,6 @@ pub struct Shape {
     pub memberships: u64,
     /// Members per group, in the order Okta lists groups.
     pub member_counts: Vec<u64>,
+    /// Members per `OKTA_GROUP` group (the groups the default policy syncs).
+    pub okta_group_member_counts: Vec<u64>,
 }

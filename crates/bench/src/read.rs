@@ -15,6 +15,7 @@ use crate::emulators::Emulators;
 use crate::protocol::Shape;
 use crate::report::Phase;
 use crate::settings::Args;
+use crate::sys::Meter;
 
 /// usersync's page sizes (Okta's recommended 200 for every listing).
 pub const USERSYNC_PAGES: PageSizes = PageSizes {
@@ -89,6 +90,7 @@ pub async fn full_read(
         group_types: Vec::new(),
         skip_empty_groups: args.skip_empty_groups,
     };
+    let meter = Meter::start();
     let started = Instant::now();
     let snapshot = client.read_org(&scope).await.context("reading the org")?;
     let wall = started.elapsed().as_secs_f64();
@@ -101,7 +103,7 @@ pub async fn full_read(
     let need = needed(shape, args.skip_empty_groups);
     let limits = limits_on.then(|| args.rate_limits());
     let bound = bound::full_read(&need, &okta_limits(args, limits.as_ref()));
-    let mut phase = Phase::new(name, wall);
+    let mut phase = Phase::new(name, wall).metered(&meter, Some(counts.emulator_cpu_seconds));
     phase.okta_requests = Some(counts.okta_requests);
     phase.okta_429 = Some(counts.okta_429);
     phase.bound = Some(bound);

@@ -10,15 +10,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::bound::Bound;
 use crate::settings::Args;
-use crate::sys::Machine;
+use crate::sys::{Machine, Meter};
 
 /// One measured phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Phase {
     pub name: String,
     pub wall_seconds: f64,
-    /// CPU time where that is the measure (planning).
+    /// CPU time: of the planning thread for planning, else of the whole benchmark
+    /// process (usersync's side) during the phase.
     pub cpu_seconds: Option<f64>,
+    /// CPU time of the emulator process during the phase.
+    pub emulator_cpu_seconds: Option<f64>,
+    /// Peak resident memory of usersync's side during the phase.
+    pub peak_rss_mib: Option<f64>,
     pub okta_requests: Option<u64>,
     pub okta_429: Option<u64>,
     pub target_reads: Option<u64>,
@@ -36,6 +41,8 @@ impl Phase {
             name: name.to_owned(),
             wall_seconds,
             cpu_seconds: None,
+            emulator_cpu_seconds: None,
+            peak_rss_mib: None,
             okta_requests: None,
             okta_429: None,
             target_reads: None,
@@ -44,6 +51,15 @@ impl Phase {
             target: None,
             notes: Vec::new(),
         }
+    }
+
+    /// Fills in what `meter` saw (keeping a CPU time already set, e.g. planning's).
+    #[must_use]
+    pub fn metered(mut self, meter: &Meter, emulator_cpu_seconds: Option<f64>) -> Self {
+        self.cpu_seconds = self.cpu_seconds.or_else(|| meter.cpu_seconds());
+        self.emulator_cpu_seconds = emulator_cpu_seconds;
+        self.peak_rss_mib = Meter::peak_mib();
+        self
     }
 
     #[must_use]
@@ -166,6 +182,8 @@ impl Results {
             s.apply_concurrency,
             s.skip_empty_groups
         );
+        let phases: Vec<String> = s.phases.iter().map(ToString::to_string).collect();
+        let _ = writeln!(md, "- phases run: {}", phases.join(", "));
         let _ = writeln!(
             md,
             "- peak memory: usersync {} MiB (emulators {} MiB); whole run {}\n",
@@ -183,8 +201,8 @@ impl Results {
     }
 
     fn phase_table(&self, md: &mut String) {
-        md.push_str("| phase | wall | CPU | Okta requests | 429s | target reads | target writes | lower bound (binding) | measured / bound |\n");
-        md.push_str("|---|---|---|---|---|---|---|---|---|\n");
+        md.push_str("| phase | wall | usersync CPU | emulator CPU | peak memory | Okta requests | 429s | target reads | target writes | lower bound (binding) | measured / bound |\n");
+        md.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
         for p in &self.phases {
             let bound = p.bound.as_ref().map_or_else(
                 || "-".to_owned(),
@@ -192,10 +210,12 @@ impl Results {
             );
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 p.name,
                 secs(p.wall_seconds),
                 opt(p.cpu_seconds.map(secs)),
+                opt(p.emulator_cpu_seconds.map(secs)),
+                opt(p.peak_rss_mib.map(|m| format!("{m:.0} MiB"))),
                 opt(p.okta_requests),
                 opt(p.okta_429),
                 opt(p.target_reads),

@@ -2,14 +2,61 @@
 //! memory (`VmHWM`), CPU time, the machine's description and the git commit, read
 //! from `/proc` and `git` (Linux; `None` where unavailable).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// The peak resident set size of this process so far, in bytes.
+/// The largest peak seen before the last [`reset_peak_rss`].
+static EARLIER_PEAK: AtomicU64 = AtomicU64::new(0);
+
+/// The peak resident set size of this process since the last [`reset_peak_rss`], in bytes.
 #[must_use]
 pub fn peak_rss_bytes() -> Option<u64> {
     status_kib("VmHWM:").map(|kib| kib * 1024)
+}
+
+/// The peak resident set size over the whole life of this process, in bytes.
+#[must_use]
+pub fn overall_peak_rss_bytes() -> Option<u64> {
+    peak_rss_bytes().map(|now| now.max(EARLIER_PEAK.load(Ordering::Relaxed)))
+}
+
+/// Starts a new peak: Linux resets `VmHWM` to the current RSS when `5` is written
+/// to `/proc/self/clear_refs`. Returns false where that is not possible.
+pub fn reset_peak_rss() -> bool {
+    if let Some(peak) = peak_rss_bytes() {
+        EARLIER_PEAK.fetch_max(peak, Ordering::Relaxed);
+    }
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// Measures one phase: this process's CPU time and peak memory from `start` on.
+#[derive(Debug)]
+pub struct Meter {
+    cpu: Option<Duration>,
+}
+
+impl Meter {
+    #[must_use]
+    pub fn start() -> Self {
+        reset_peak_rss();
+        Self { cpu: process_cpu() }
+    }
+
+    /// CPU seconds of every thread of this process since `start`.
+    #[must_use]
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        process_cpu()
+            .zip(self.cpu)
+            .map(|(now, then)| now.saturating_sub(then).as_secs_f64())
+    }
+
+    /// Peak resident memory since `start`, in MiB.
+    #[must_use]
+    pub fn peak_mib() -> Option<f64> {
+        peak_rss_bytes().map(|b| b as f64 / 1024.0 / 1024.0)
+    }
 }
 
 /// The current resident set size, in bytes.
