@@ -10,3 +10,4 @@ pub mod confluence;
 pub mod faults;
 pub mod jira;
 pub mod okta;
+mod version;

@@ -79,20 +79,11 @@ impl FromStr for Version {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("Confluence version {s:?} is not a version like 8.5.0 or 9.2");
-        let mut parts = s.trim().split('.');
-        let mut next = |required: bool| -> Result<u32, String> {
-            match parts.next() {
-                Some(p) => p.parse().map_err(|_| bad()),
-                None if required => Err(bad()),
-                None => Ok(0),
-            }
-        };
-        let version = Self::new(next(true)?, next(true)?, next(false)?);
-        if parts.next().is_some() {
-            return Err(bad());
-        }
-        Ok(version)
+        // Confluence needs at least `major.minor`; the patch defaults to 0.
+        let (major, minor, patch) = crate::version::parse_release(s, 2).ok_or_else(|| {
+            format!("Confluence version {s:?} is not a version like 8.5.0 or 9.2")
+        })?;
+        Ok(Self::new(major, minor, patch))
     }
 }
 

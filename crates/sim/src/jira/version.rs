@@ -79,17 +79,10 @@ impl FromStr for JiraVersion {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = s.trim().split('.').collect();
-        let number = |i: usize| -> Result<u32, String> {
-            parts.get(i).map_or(Ok(0), |p| {
-                p.parse()
-                    .map_err(|_| format!("Jira version {s:?} is not like 9.12.0"))
-            })
-        };
-        if parts.is_empty() || parts.len() > 3 {
-            return Err(format!("Jira version {s:?} is not like 9.12.0"));
-        }
-        Ok(Self::new(number(0)?, number(1)?, number(2)?))
+        // Jira takes a bare major (`9` is 9.0.0).
+        let (major, minor, patch) = crate::version::parse_release(s, 1)
+            .ok_or_else(|| format!("Jira version {s:?} is not like 9.12.0"))?;
+        Ok(Self::new(major, minor, patch))
     }
 }
 
