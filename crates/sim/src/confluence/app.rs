@@ -6,16 +6,20 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
 use base64::Engine as _;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::state::{ApiError, ApiResult, Store};
 use super::version::Version;
+use super::wire::Paging;
 use super::{RateLimit, RecordedRequest, groups, users, wire};
 use crate::faults::{self, Faults};
 
@@ -89,6 +93,20 @@ impl Shared {
         store.finish_due_tasks(self.delete_after);
         store
     }
+
+    /// One page of `items` (the whole list) in Confluence's envelope, at the
+    /// request's `start` and `limit` within this server's page cap; `extra` is the
+    /// query (ending in `&`) the `next`/`prev` links carry over.
+    pub fn page(&self, path: &str, items: Vec<Value>, paging: Paging, extra: &str) -> Json<Value> {
+        let (start, limit) = paging.resolve(self.page_cap);
+        Json(wire::page(&self.base_url, path, items, start, limit, extra))
+    }
+}
+
+/// A JSON request body, or Confluence's 400 when it cannot be read.
+pub fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(400, format!("Could not read the request body: {e}")))
 }
 
 /// Any signed-in, active user.

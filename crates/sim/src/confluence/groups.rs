@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::app::{App, Caller, signed_in, sysadmin};
+use super::app::{App, Caller, json_body, signed_in, sysadmin};
 use super::state::{ApiError, ApiResult};
 use super::version::Version;
 use super::wire::{self, Paging};
@@ -51,19 +51,11 @@ async fn list_groups(
         .values()
         .map(|g| wire::group(&app.base_url, g))
         .collect();
-    let (start, limit) = Paging {
+    let paging = Paging {
         start: q.start,
         limit: q.limit,
-    }
-    .resolve(app.page_cap);
-    Ok(Json(wire::page(
-        &app.base_url,
-        "/rest/api/group",
-        groups,
-        start,
-        limit,
-        "",
-    )))
+    };
+    Ok(app.page("/rest/api/group", groups, paging, ""))
 }
 
 fn no_group(name: &str) -> ApiError {
@@ -98,21 +90,13 @@ async fn members(
         .into_iter()
         .map(|u| wire::person(&app.base_url, u, with_status))
         .collect();
-    let (start, limit) = Paging {
-        start: q.start,
-        limit: q.limit,
-    }
-    .resolve(app.page_cap);
     let path = format!("/rest/api/group/{}/member", urlencoding::encode(&group));
     let extra = if with_status { "expand=status&" } else { "" };
-    Ok(Json(wire::page(
-        &app.base_url,
-        &path,
-        people,
-        start,
-        limit,
-        extra,
-    )))
+    let paging = Paging {
+        start: q.start,
+        limit: q.limit,
+    };
+    Ok(app.page(&path, people, paging, extra))
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,8 +110,7 @@ async fn create_group(
     body: Bytes,
 ) -> ApiResult<Response> {
     sysadmin(&app, &c)?;
-    let new: NewGroup = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(400, format!("Could not read the request body: {e}")))?;
+    let new: NewGroup = json_body(&body)?;
     let name = new
         .name
         .filter(|n| !n.trim().is_empty())

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::app::{App, Caller, signed_in, sysadmin};
+use super::app::{App, Caller, json_body, signed_in, sysadmin};
 use super::state::{ApiError, ApiResult};
 use super::version::Version;
 use super::wire::{self, Paging};
@@ -116,20 +116,12 @@ async fn member_of(
         .into_iter()
         .map(|g| wire::group(&app.base_url, g))
         .collect();
-    let (start, limit) = Paging {
+    let extra = format!("username={}&", urlencoding::encode(&user.username));
+    let paging = Paging {
         start: q.start,
         limit: q.limit,
-    }
-    .resolve(app.page_cap);
-    let extra = format!("username={}&", urlencoding::encode(&user.username));
-    Ok(Json(wire::page(
-        &app.base_url,
-        "/rest/api/user/memberof",
-        groups,
-        start,
-        limit,
-        &extra,
-    )))
+    };
+    Ok(app.page("/rest/api/user/memberof", groups, paging, &extra))
 }
 
 async fn list_users(
@@ -145,20 +137,12 @@ async fn list_users(
         .values()
         .map(|u| wire::person(&app.base_url, u, with_status))
         .collect();
-    let (start, limit) = Paging {
+    let extra = if with_status { "expand=status&" } else { "" };
+    let paging = Paging {
         start: q.start,
         limit: q.limit,
-    }
-    .resolve(app.page_cap);
-    let extra = if with_status { "expand=status&" } else { "" };
-    Ok(Json(wire::page(
-        &app.base_url,
-        "/rest/api/user/list",
-        users,
-        start,
-        limit,
-        extra,
-    )))
+    };
+    Ok(app.page("/rest/api/user/list", users, paging, extra))
 }
 
 /// `UserDetailsForCreation`.
@@ -170,11 +154,6 @@ struct Creation {
     email: Option<String>,
     password: Option<String>,
     notify_via_email: Option<bool>,
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(body: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(400, format!("Could not read the request body: {e}")))
 }
 
 /// The documented validation rules for `POST /admin/user`.
@@ -227,7 +206,7 @@ async fn create_user(
     body: Bytes,
 ) -> ApiResult<Response> {
     sysadmin(&app, &c)?;
-    let creation: Creation = parse(&body)?;
+    let creation: Creation = json_body(&body)?;
     validate(&creation)?;
     let user = app.store().create_user(
         creation.user_name.as_deref().unwrap_or_default(),
@@ -253,7 +232,7 @@ async fn update_user(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     sysadmin(&app, &c)?;
-    let update: Update = parse(&body)?;
+    let update: Update = json_body(&body)?;
     if update
         .full_name
         .as_deref()
@@ -301,7 +280,7 @@ async fn set_password(
     body: Bytes,
 ) -> ApiResult<StatusCode> {
     sysadmin(&app, &c)?;
-    let p: NewPassword = parse(&body)?;
+    let p: NewPassword = json_body(&body)?;
     let password = p
         .password
         .filter(|p| !p.trim().is_empty())
