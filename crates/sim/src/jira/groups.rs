@@ -49,9 +49,7 @@ pub async fn get_group(
     caller.require_admin()?;
     let name = group_name(&params)?;
     let state = app.state();
-    let group = state
-        .group(name)
-        .ok_or_else(|| JiraError::not_found(format!("Specified group does not exist: {name}")))?;
+    let group = state.existing_group(name)?;
     // The legacy expansion only ever listed active members (JRASERVER-38898).
     let active: Vec<&SimUser> = state
         .members(name)
@@ -105,12 +103,8 @@ pub async fn delete_group(
     caller.require_admin()?;
     let name = group_name(&params)?;
     let mut state = app.state();
-    if let Some(swap) = param(&params, "swapGroup")
-        && state.group(swap).is_none()
-    {
-        return Err(JiraError::not_found(format!(
-            "Specified group does not exist: {swap}"
-        )));
+    if let Some(swap) = param(&params, "swapGroup") {
+        state.existing_group(swap)?;
     }
     state.delete_group(name)?;
     Ok(StatusCode::OK.into_response())
@@ -127,9 +121,7 @@ pub async fn members(
     let max = number(&params, "maxResults", MEMBER_PAGE_CAP)?.clamp(1, MEMBER_PAGE_CAP);
     let inactive = parse_bool(param(&params, "includeInactiveUsers"), false);
     let state = app.state();
-    let group = state
-        .group(name)
-        .ok_or_else(|| JiraError::not_found(format!("Specified group does not exist: {name}")))?;
+    let group = state.existing_group(name)?;
     let all: Vec<&SimUser> = state
         .members(name)
         .into_iter()

@@ -338,7 +338,11 @@ impl JiraState {
         Ok(&self.groups[&fold(name)])
     }
 
-    fn existing_group(&self, name: &str) -> Result<&SimGroup, JiraError> {
+    /// The group named `name` (any case), or Jira's 404 for a missing group.
+    ///
+    /// # Errors
+    /// 404 when there is no such group.
+    pub fn existing_group(&self, name: &str) -> Result<&SimGroup, JiraError> {
         self.group(name)
             .ok_or_else(|| JiraError::not_found(format!("Specified group does not exist: {name}")))
     }
