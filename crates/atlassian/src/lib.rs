@@ -10,6 +10,7 @@ pub mod confluence;
 mod error;
 pub mod http;
 pub mod jira;
+mod snapshot;
 
 pub use error::{TargetError, TargetResult};
 

@@ -2,16 +2,16 @@
 //! endpoint is paged to its end by following `_links.next`; a listing is never cut
 //! short silently.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use futures::{StreamExt as _, TryStreamExt as _};
 use http::StatusCode;
 use serde::de::DeserializeOwned;
-use usersync_core::{GroupName, TargetGroup, TargetSnapshot, TargetUser, Username};
+use usersync_core::{GroupName, TargetSnapshot, TargetUser, Username};
 
 use super::wire::{Group, Page, Person, VersionInfo};
 use super::{ConfluenceClient, capabilities_for};
 use crate::http::Call;
+use crate::snapshot;
 use crate::{Capabilities, TargetError, TargetResult};
 
 /// A path segment with everything but unreserved characters escaped (group names
@@ -89,28 +89,11 @@ impl ConfluenceClient {
             .await?;
         let users = self.users_from(people, action)?;
         let groups = self.all_groups().await?;
-        let concurrency = self.config.concurrency.max(1);
-        let memberships: BTreeMap<GroupName, BTreeSet<Username>> =
-            futures::stream::iter(groups.iter().cloned())
-                .map(|g| async move {
-                    let members = self.members(&g).await?;
-                    Ok::<_, TargetError>((g, members))
-                })
-                .buffer_unordered(concurrency)
-                .try_collect()
-                .await?;
-        let groups = groups
-            .into_iter()
-            .map(|name| TargetGroup {
-                name,
-                managed_elsewhere: false,
-            })
-            .collect();
-        Ok(TargetSnapshot {
-            users,
-            groups,
-            memberships,
+        let concurrency = self.config.concurrency;
+        snapshot::assemble(users, groups, concurrency, |g| async move {
+            self.members(&g).await
         })
+        .await
     }
 
     async fn all_groups(&self) -> TargetResult<Vec<GroupName>> {

@@ -8,15 +8,16 @@
 //! prefixes until no query is capped, so a read never silently stops at the
 //! first 100 or 1,000 users; if it cannot be made complete it fails.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::{StreamExt as _, TryStreamExt as _};
 use http::StatusCode;
-use usersync_core::{GroupName, TargetGroup, TargetSnapshot, TargetUser, Username};
+use usersync_core::{GroupName, TargetSnapshot, TargetUser, Username};
 
 use super::wire::{self, MemberPage, Picker, StreamPage};
 use super::{JiraClient, Version};
 use crate::http::Call;
+use crate::snapshot;
 use crate::{TargetError, TargetResult};
 
 /// Characters a username prefix is extended with when a search is capped
@@ -78,26 +79,11 @@ impl JiraClient {
         let version = self.version().await?;
         let users = self.all_users(version).await?;
         let names = self.all_groups().await?;
-        let members: Vec<(GroupName, BTreeSet<Username>)> = futures::stream::iter(names.clone())
-            .map(|g| async move {
-                let m = self.group_members(&g).await?;
-                Ok::<_, TargetError>((g, m))
-            })
-            .buffer_unordered(self.config.concurrency.max(1))
-            .try_collect()
-            .await?;
-        let groups = names
-            .into_iter()
-            .map(|name| TargetGroup {
-                name,
-                managed_elsewhere: false,
-            })
-            .collect();
-        Ok(TargetSnapshot {
-            users,
-            groups,
-            memberships: members.into_iter().collect::<BTreeMap<_, _>>(),
+        let concurrency = self.config.concurrency;
+        snapshot::assemble(users, names, concurrency, |g| async move {
+            self.group_members(&g).await
         })
+        .await
     }
 
     async fn all_users(&self, version: Version) -> TargetResult<Vec<TargetUser>> {
