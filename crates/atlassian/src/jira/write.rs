@@ -196,15 +196,8 @@ impl JiraClient {
         )
         .query("groupname", group)
         .json(json!({"name": username.as_str()}));
-        let reply = self.http.send(&call).await?;
-        if reply.is_success() || mentions(&reply, "already a member") {
-            return Ok(());
-        }
-        Err(self.write_error(
-            reply,
-            Some(username),
-            format!("membership of {username} in {group}"),
-        ))
+        self.change_membership(call, group, username, "already a member")
+            .await
     }
 
     pub(super) async fn leave(&self, group: &GroupName, username: &Username) -> TargetResult<()> {
@@ -216,8 +209,22 @@ impl JiraClient {
         )
         .query("groupname", group)
         .query("username", username);
+        self.change_membership(call, group, username, "not a member")
+            .await
+    }
+
+    /// Sends a membership change; Jira's answer that the change is already in
+    /// place (`already_done` in its message) counts as success, so a retried or
+    /// repeated plan step is idempotent.
+    async fn change_membership(
+        &self,
+        call: Call,
+        group: &GroupName,
+        username: &Username,
+        already_done: &str,
+    ) -> TargetResult<()> {
         let reply = self.http.send(&call).await?;
-        if reply.is_success() || mentions(&reply, "not a member") {
+        if reply.is_success() || mentions(&reply, already_done) {
             return Ok(());
         }
         Err(self.write_error(
