@@ -6,6 +6,7 @@
 //! them in-process on `127.0.0.1:0`; people start them with the `usersync-sim`
 //! command. Emulators are never bent to make our own clients pass.
 
+mod background;
 pub mod confluence;
 pub mod faults;
 pub mod jira;

@@ -197,15 +197,7 @@ impl ConfluenceSim {
         });
         let faults = Faults::new(config.faults.clone(), wire::fault_body);
         let router = app::router(app.clone(), faults.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("confluence emulator stopped: {e}");
-            }
-        });
+        let (stop, task) = crate::background::spawn(listener, router, "Confluence");
         Ok(Self {
             app,
             addr,

@@ -191,15 +191,7 @@ impl JiraSim {
         };
         let faults = Faults::new(config.faults.clone(), wire::fault_body);
         let router = app::router(app.clone(), faults.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "the Jira emulator stopped");
-            }
-        });
+        let (stop, task) = crate::background::spawn(listener, router, "Jira");
         Ok(Self {
             base_url,
             app,
