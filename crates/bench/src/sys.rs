@@ -159,8 +159,9 @@ mod tests {
 
     #[test]
     fn this_process_reports_its_peak_memory_and_cpu_time() {
-        let peak = peak_rss_bytes().expect("Linux reports VmHWM");
+        // Current first: the peak read after it can only be as large or larger.
         let now = rss_bytes().expect("Linux reports VmRSS");
+        let peak = peak_rss_bytes().expect("Linux reports VmHWM");
         assert!(peak >= now && now > 0, "peak {peak} now {now}");
         assert!(thread_cpu().is_some() && process_cpu().is_some());
     }
