@@ -30,6 +30,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         args.share
     );
     let started = Instant::now();
+    // The commit the binary was built from, read before the run (others may commit meanwhile).
+    let commit = sys::commit();
     say(&format!(
         "generating the {} org in the Okta emulator",
         args.size.label()
@@ -103,6 +105,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
     finish(
         args,
+        commit,
         org,
         started,
         phases,
@@ -144,6 +147,7 @@ fn read_target(phase: &Phase) -> Target {
 #[allow(clippy::too_many_arguments)]
 fn finish(
     args: &Args,
+    commit: String,
     org: OrgFacts,
     started: Instant,
     phases: Vec<Phase>,
@@ -155,7 +159,7 @@ fn finish(
     let results = Results {
         size: args.size.label().to_owned(),
         date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        commit: sys::commit(),
+        commit,
         machine: Machine::describe(),
         settings: args.clone(),
         org,
