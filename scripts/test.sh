@@ -44,9 +44,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # --- tests ---------------------------------------------------------------------
 say "tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
-    cargo nextest run --workspace --locked --no-fail-fast
-    # nextest does not run doc tests.
+    # nextest does not run doc tests; run them first so the closing summary is nextest's.
     cargo test --workspace --locked --doc
+    cargo nextest run --workspace --locked --no-fail-fast
 else
     cargo test --workspace --locked --no-fail-fast
 fi
