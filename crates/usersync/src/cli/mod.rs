@@ -7,6 +7,7 @@
 //! `plan --exit-code`), 2 for an error.
 
 pub mod app;
+pub mod console;
 pub mod inspect;
 pub mod okta_read;
 pub mod output;
@@ -132,6 +133,10 @@ pub enum Command {
     Serve(crate::web::ServeArgs),
     /// Try usersync against emulated Okta and Jira: nothing to install or configure.
     Demo(crate::demo::Args),
+    /// Manage console administrators: create.
+    Admin(console::AdminArgs),
+    /// Manage API tokens for automation: create.
+    Token(console::TokenArgs),
 }
 
 impl Command {
@@ -155,6 +160,8 @@ impl Command {
                     .map(|()| Exit::Ok)
             }
             Self::Demo(args) => crate::demo::run(args).await,
+            Self::Admin(args) => console::admin(args, global).await,
+            Self::Token(args) => console::token(args, global).await,
         }
     }
 }

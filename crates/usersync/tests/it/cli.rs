@@ -31,6 +31,33 @@ pub fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn admin_and_token_create_work_from_the_command_line_without_leaking_the_password() {
+    let dir = TempDir::new().unwrap();
+    let env = [("USERSYNC_ADMIN_PASSWORD", "correct horse battery staple")];
+    let out = usersync_with(dir.path(), &["admin", "create", "root"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("administrator \"root\" created"));
+    let again = usersync_with(dir.path(), &["admin", "create", "root"], &env);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("root"),
+        "{}",
+        text(&again.stderr)
+    );
+    let token = usersync(&dir, &["token", "create", "ci"]);
+    assert!(token.status.success(), "{}", text(&token.stderr));
+    assert!(
+        text(&token.stdout).trim().len() >= 20,
+        "{}",
+        text(&token.stdout)
+    );
+    for output in [&out, &again, &token] {
+        let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+        assert!(!all.contains("correct horse"), "{all}");
+    }
+}
+
+#[test]
 fn every_command_has_help_and_help_exits_zero() {
     let dir = TempDir::new().unwrap();
     for command in [
