@@ -5,5 +5,7 @@
 //! Needs Debian's `chromium` and `chromium-driver` (scripts/test.sh installs them).
 //! Without them the tests fail when `CI` is set and say why and pass otherwise.
 
+#[path = "../support/chromium.rs"]
+mod chromium;
 mod console;
 mod harness;

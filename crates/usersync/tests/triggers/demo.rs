@@ -115,7 +115,7 @@ fn find(names: &[&str], env: &str) -> Option<PathBuf> {
 }
 
 async fn chromium_session(
-    chromium: &PathBuf,
+    chromium: &std::path::Path,
     driver: &PathBuf,
     profile: &std::path::Path,
 ) -> (Client, Driver) {
@@ -131,23 +131,7 @@ async fn chromium_session(
         .spawn()
         .expect("chromedriver starts");
     let driver = Driver(child);
-    let args = [
-        "--headless".to_owned(),
-        "--no-sandbox".into(),
-        "--disable-gpu".into(),
-        "--disable-quic".into(),
-        "--no-first-run".into(),
-        "--disable-background-networking".into(),
-        "--disable-component-update".into(),
-        "--disable-sync".into(),
-        "--disable-dev-shm-usage".into(),
-        format!("--user-data-dir={}", profile.display()),
-    ];
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({ "binary": chromium, "args": args }),
-    );
+    let caps = crate::chromium::capabilities(chromium, profile);
     let start = Instant::now();
     loop {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
