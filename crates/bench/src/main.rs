@@ -8,6 +8,8 @@ async fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let result = if args.emulators {
         usersync_bench::emulators::serve(&args).await
+    } else if let Some(job) = args.sync_child {
+        usersync_bench::child::serve(&args, job).await
     } else {
         usersync_bench::run::run(&args).await
     };

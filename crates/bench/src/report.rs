@@ -113,8 +113,12 @@ pub struct Results {
     pub org: OrgFacts,
     pub phases: Vec<Phase>,
     pub peers: Vec<PeerRun>,
-    /// Peak resident memory of the benchmark process (usersync's side only).
+    /// Peak resident memory of the benchmark process (usersync's side only: the
+    /// reads and the planning phase).
     pub peak_rss_mib: Option<f64>,
+    /// The largest peak of the sync phases' child processes: a whole sync's memory.
+    #[serde(default)]
+    pub sync_peak_rss_mib: Option<f64>,
     /// Peak resident memory of the emulator process, for reference.
     pub emulator_peak_rss_mib: Option<f64>,
     pub total_seconds: f64,
@@ -186,8 +190,9 @@ impl Results {
         let _ = writeln!(md, "- phases run: {}", phases.join(", "));
         let _ = writeln!(
             md,
-            "- peak memory: usersync {} MiB (emulators {} MiB); whole run {}\n",
+            "- peak memory: reads and planning (benchmark process) {} MiB; a whole sync (its own process) {} MiB; emulators {} MiB. Whole run {}\n",
             opt(self.peak_rss_mib.map(|m| format!("{m:.0}"))),
+            opt(self.sync_peak_rss_mib.map(|m| format!("{m:.0}"))),
             opt(self.emulator_peak_rss_mib.map(|m| format!("{m:.0}"))),
             secs(self.total_seconds)
         );

@@ -90,18 +90,20 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         peers.push(peer::run(args, &mut emu, &shape, true, limited_seconds).await?);
     }
 
+    let mut sync_peak = None;
     if args.wants(PhaseSet::Sync) {
         say("first full sync, no-op sync and single-user sync through the engine");
-        let (syncs, sync_targets) = sync::run(args, &mut emu, &shape).await?;
+        let (syncs, sync_targets, peak) = sync::run(args, &mut emu, &shape).await?;
         phases.extend(syncs);
         targets.extend(sync_targets);
+        sync_peak = peak;
     }
 
     let emulator_peak = emu.peak_rss().await.ok().flatten();
     emu.stop().await;
     let peak = sys::overall_peak_rss_bytes();
     if shape.users >= 100_000 {
-        targets.push(memory_target(args.wants(PhaseSet::Sync), peak));
+        targets.push(memory_target(sync_peak, peak));
     }
     finish(
         args,
@@ -112,24 +114,29 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         peers,
         targets,
         peak,
+        sync_peak,
         emulator_peak,
     )
 }
 
-fn memory_target(synced: bool, peak: Option<u64>) -> Target {
-    let mib = mib(peak).unwrap_or(f64::INFINITY);
-    if synced {
-        Target::new(
-            format!("peak memory of a whole 100,000-user sync under 400 MB: {mib:.0} MiB"),
-            mib * 1024.0 * 1024.0 < 400_000_000.0,
-        )
-    } else {
-        Target::new(
+/// Issue 8's memory target: a whole sync's own process, not the benchmark's.
+fn memory_target(sync_peak: Option<u64>, reads_peak: Option<u64>) -> Target {
+    match sync_peak {
+        Some(bytes) => Target::new(
             format!(
-                "peak memory of a whole 100,000-user sync under 400 MB: not measured (sync phases not run); the reads and planning alone peaked at {mib:.0} MiB"
+                "peak memory of a whole 100,000-user sync under 400 MB: {:.0} MB ({:.0} MiB)",
+                bytes as f64 / 1e6,
+                bytes as f64 / 1024.0 / 1024.0
+            ),
+            bytes < 400_000_000,
+        ),
+        None => Target::new(
+            format!(
+                "peak memory of a whole 100,000-user sync under 400 MB: not measured (sync phases not run); the reads and planning alone peaked at {:.0} MiB",
+                mib(reads_peak).unwrap_or(f64::INFINITY)
             ),
             false,
-        )
+        ),
     }
 }
 
@@ -154,6 +161,7 @@ fn finish(
     peers: Vec<PeerRun>,
     targets: Vec<Target>,
     peak: Option<u64>,
+    sync_peak: Option<u64>,
     emulator_peak: Option<u64>,
 ) -> anyhow::Result<()> {
     let results = Results {
@@ -166,6 +174,7 @@ fn finish(
         phases,
         peers,
         peak_rss_mib: mib(peak),
+        sync_peak_rss_mib: mib(sync_peak),
         emulator_peak_rss_mib: mib(emulator_peak),
         total_seconds: started.elapsed().as_secs_f64(),
         targets,

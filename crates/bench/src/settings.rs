@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use usersync_core::OktaStatus;
 use usersync_sim::okta::{Bucket, OrgSpec, RateLimits};
 
+use crate::child::SyncJob;
+
 /// Groups of phases that can be left out of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -146,6 +148,18 @@ pub struct Args {
     #[arg(long, hide = true)]
     #[serde(skip)]
     pub emulators: bool,
+    /// Internal: run one sync phase as a child process (see `child`).
+    #[arg(long, hide = true, value_enum)]
+    #[serde(skip)]
+    pub sync_child: Option<SyncJob>,
+    /// Internal: the store a sync child opens.
+    #[arg(long, hide = true)]
+    #[serde(skip)]
+    pub store_dir: Option<std::path::PathBuf>,
+    /// Internal: the login a single-user sync child syncs.
+    #[arg(long, hide = true)]
+    #[serde(skip)]
+    pub login: Option<String>,
 }
 
 impl Args {

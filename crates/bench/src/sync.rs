@@ -1,6 +1,8 @@
 //! The sync phases, through usersync's own engine (`run_sync_once`, `sync_user`) with
 //! a real on-disk store: a first full sync into the empty Jira emulator, a no-op
 //! sync right after it, and a single-user sync of one user whose groups changed.
+//! Each runs in a fresh child process (`child`), so its CPU time and peak memory are
+//! those of a whole sync, as `usersync sync` would show them.
 //!
 //! Bounds: a sync cannot write before both reads are done, so its floor is the
 //! larger of the Okta read's bound (for the requests the engine's read scope needs)
@@ -8,37 +10,34 @@
 //! publishes no concurrency limit; the write rounds use the engine's own apply
 //! concurrency, stated in the settings.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
 use tempfile::TempDir;
-use usersync::engine::{Deps, Mode, RunOutcome, Silent, run_sync_once, sync_user};
-use usersync_store::{RunStatus, RunTrigger, Store, apps_from_toml};
+use usersync_store::{RunStatus, Store, apps_from_toml};
 
 use crate::bound::{self, Bound, ReadShape, bucket_time, chain};
+use crate::child::{self, APP, ChildReport, SyncJob};
 use crate::emulators::Emulators;
 use crate::protocol::{Command, Counts, Shape};
 use crate::read::{USERSYNC_PAGES, okta_limits};
 use crate::report::{Phase, Target};
 use crate::settings::Args;
-use crate::sys::Meter;
 
-const APP: &str = "bench";
-
-/// The engine with a store holding one app: the Okta emulator to the Jira emulator.
-pub struct Engine {
-    deps: Deps,
-    _dir: TempDir,
+/// A store on disk holding one app: the Okta emulator to the Jira emulator.
+pub struct StoreDir {
+    dir: TempDir,
 }
 
-impl Engine {
+impl StoreDir {
     /// Opens a fresh store in a temporary directory and adds the benchmark's app
-    /// (default policy, username = the login's local part).
+    /// (default policy, username = the login's local part), then closes it for the
+    /// sync children to open.
     ///
     /// # Errors
     /// When the store cannot open or refuses the app.
-    pub async fn new(args: &Args, emulators: &Emulators) -> anyhow::Result<Self> {
+    pub async fn new(emulators: &Emulators) -> anyhow::Result<Self> {
         let dir = TempDir::new().context("creating the store's directory")?;
         let store = Store::open(dir.path()).await.context("opening the store")?;
         let r = &emulators.ready;
@@ -71,10 +70,13 @@ replacement = "$1"
             .apply_apps(drafts, "usersync-bench")
             .await
             .context("adding the benchmark app")?;
-        let mut deps = Deps::new(store);
-        deps.progress = Arc::new(Silent);
-        deps.apply_concurrency = args.apply_concurrency;
-        Ok(Self { deps, _dir: dir })
+        drop(store);
+        Ok(Self { dir })
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        self.dir.path()
     }
 }
 
@@ -109,56 +111,47 @@ fn sync_bound(args: &Args, shape: &Shape, counts: &Counts) -> Bound {
     ])
 }
 
-fn describe(outcome: &RunOutcome) -> String {
-    let applied = outcome.results.len();
-    let failed = outcome.results.iter().filter(|r| r.error.is_some()).count();
-    format!(
-        "run {:?}: {applied} ops applied ({failed} failed){}",
-        outcome.status,
-        if outcome.reasons.is_empty() {
-            String::new()
-        } else {
-            format!("; {}", outcome.reasons.join("; "))
-        }
-    )
+/// A phase from what the child measured and what the emulators counted.
+fn phase_of(name: &str, report: &ChildReport, counts: &Counts) -> Phase {
+    let mut phase = Phase::new(name, report.wall_seconds);
+    phase.cpu_seconds = report.cpu_seconds;
+    phase.emulator_cpu_seconds = Some(counts.emulator_cpu_seconds);
+    phase.peak_rss_mib = report.peak_rss_bytes.map(|b| b as f64 / 1024.0 / 1024.0);
+    phase.okta_requests = Some(counts.okta_requests);
+    phase.okta_429 = Some(counts.okta_429);
+    phase.target_reads = Some(counts.jira_reads);
+    phase.target_writes = Some(counts.jira_writes);
+    phase.notes.push(report.describe());
+    phase
 }
 
 async fn full_sync(
     args: &Args,
     emulators: &mut Emulators,
-    engine: &Engine,
+    store: &StoreDir,
     shape: &Shape,
     name: &str,
-) -> anyhow::Result<Phase> {
+) -> anyhow::Result<(Phase, ChildReport)> {
     emulators.begin_phase(true).await?;
-    let meter = Meter::start();
-    let started = Instant::now();
-    let outcome = run_sync_once(&engine.deps, APP, RunTrigger::Manual, Mode::Apply)
-        .await
-        .context("running a full sync")?;
-    let wall = started.elapsed().as_secs_f64();
+    let report = child::run(args, store.path(), SyncJob::Full, None).await?;
     let counts = emulators.counts().await?;
     ensure!(
-        outcome.status == RunStatus::Succeeded,
+        report.status == RunStatus::Succeeded,
         "the {name} did not succeed: {}",
-        describe(&outcome)
+        report.describe()
     );
-    let mut phase = Phase::new(name, wall).metered(&meter, Some(counts.emulator_cpu_seconds));
-    phase.okta_requests = Some(counts.okta_requests);
-    phase.okta_429 = Some(counts.okta_429);
-    phase.target_reads = Some(counts.jira_reads);
-    phase.target_writes = Some(counts.jira_writes);
+    let mut phase = phase_of(name, &report, &counts);
     phase.bound = Some(sync_bound(args, shape, &counts));
-    phase.notes.push(describe(&outcome));
     if counts.jira_errors > 0 {
         phase
             .notes
             .push(format!("{} Jira answers were errors", counts.jira_errors));
     }
-    Ok(phase)
+    Ok((phase, report))
 }
 
-/// First sync, no-op sync and single-user sync, with their targets.
+/// First sync, no-op sync and single-user sync, with their targets and the largest
+/// peak memory of the three processes.
 ///
 /// # Errors
 /// When a run fails or the emulators are gone.
@@ -166,17 +159,17 @@ pub async fn run(
     args: &Args,
     emulators: &mut Emulators,
     shape: &Shape,
-) -> anyhow::Result<(Vec<Phase>, Vec<Target>)> {
-    let engine = Engine::new(args, emulators).await?;
-    let first = full_sync(
+) -> anyhow::Result<(Vec<Phase>, Vec<Target>, Option<u64>)> {
+    let store = StoreDir::new(emulators).await?;
+    let (first, first_report) = full_sync(
         args,
         emulators,
-        &engine,
+        &store,
         shape,
         "first full sync (empty Jira)",
     )
     .await?;
-    let mut noop = full_sync(args, emulators, &engine, shape, "no-op sync").await?;
+    let (mut noop, noop_report) = full_sync(args, emulators, &store, shape, "no-op sync").await?;
     let expected = engine_read(shape).requests();
     let writes = noop.target_writes.unwrap_or(u64::MAX);
     let okta = noop.okta_requests.unwrap_or(u64::MAX);
@@ -188,38 +181,33 @@ pub async fn run(
     )];
     noop.target = targets.last().cloned();
     let mut phases = vec![first, noop];
-    let (single, target) = single_user(args, emulators, &engine).await?;
+    let (single, single_report, target) = single_user(args, emulators, &store).await?;
     phases.push(single);
     let mut targets = targets;
     targets.push(target);
-    Ok((phases, targets))
+    let peak = [first_report, noop_report, single_report]
+        .iter()
+        .filter_map(|r| r.peak_rss_bytes)
+        .max();
+    Ok((phases, targets, peak))
 }
 
 async fn single_user(
     args: &Args,
     emulators: &mut Emulators,
-    engine: &Engine,
-) -> anyhow::Result<(Phase, Target)> {
+    store: &StoreDir,
+) -> anyhow::Result<(Phase, ChildReport, Target)> {
     let login: String = emulators.call(&Command::ChangeOneUser).await?;
     emulators.begin_phase(true).await?;
-    let meter = Meter::start();
-    let started = Instant::now();
-    let outcome = sync_user(&engine.deps, APP, &login, RunTrigger::Login)
-        .await
-        .context("running a single-user sync")?;
-    let wall = started.elapsed().as_secs_f64();
+    let report = child::run(args, store.path(), SyncJob::User, Some(&login)).await?;
     let counts = emulators.counts().await?;
     ensure!(
-        outcome.status == RunStatus::Succeeded,
+        report.status == RunStatus::Succeeded,
         "the single-user sync did not succeed: {}",
-        describe(&outcome)
+        report.describe()
     );
-    let mut phase = Phase::new("single-user sync (one new group)", wall)
-        .metered(&meter, Some(counts.emulator_cpu_seconds));
-    phase.okta_requests = Some(counts.okta_requests);
-    phase.okta_429 = Some(counts.okta_429);
-    phase.target_reads = Some(counts.jira_reads);
-    phase.target_writes = Some(counts.jira_writes);
+    let wall = report.wall_seconds;
+    let mut phase = phase_of("single-user sync (one new group)", &report, &counts);
     let jira = Duration::from_millis(args.jira_latency_ms);
     phase.bound = Some(Bound::of(vec![(
         "Okta requests in sequence, then one target read and one write round".into(),
@@ -229,7 +217,6 @@ async fn single_user(
                 jira,
             ),
     )]));
-    phase.notes.push(describe(&outcome));
     let target = Target::new(
         format!(
             "single-user sync in at most 3 Okta requests and under 300 ms: {} requests, {:.0} ms",
@@ -239,5 +226,5 @@ async fn single_user(
         counts.okta_requests <= 3 && wall < 0.3,
     );
     phase.target = Some(target.clone());
-    Ok((phase, target))
+    Ok((phase, report, target))
 }

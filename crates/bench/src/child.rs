@@ -1,0 +1,198 @@
+//! Each sync phase in a fresh process of its own.
+//!
+//! Issue 8 asks for the peak memory of a whole sync, which is what an administrator
+//! sees when `usersync sync` runs from cron: the process starts, syncs and exits. Run
+//! inside the benchmark process, a sync would inherit the memory the reads and the
+//! planning phase left behind (the allocator keeps freed pages resident), so every
+//! sync phase runs as `usersync-bench --sync-child ...`: the child opens the store the
+//! parent prepared, runs the engine once, and prints one [`ChildReport`] line with its
+//! own wall time, CPU time and peak resident memory (`VmHWM`, read just before exit).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+use usersync::engine::{Deps, Mode, RunOutcome, Silent, run_sync_once, sync_user};
+use usersync_store::{RunStatus, RunTrigger, Store};
+
+use crate::settings::Args;
+use crate::sys;
+
+/// The app the benchmark's store holds.
+pub const APP: &str = "bench";
+
+/// What a child process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncJob {
+    /// `run_sync_once` of the whole app (the first and the no-op sync).
+    Full,
+    /// `sync_user` of `--login`.
+    User,
+}
+
+impl SyncJob {
+    /// The spelling of `--sync-child`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::User => "user",
+        }
+    }
+}
+
+/// What the child measured, printed as one JSON line on its stdout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildReport {
+    pub status: RunStatus,
+    pub applied: usize,
+    pub failed: usize,
+    pub reasons: Vec<String>,
+    pub wall_seconds: f64,
+    /// CPU time of the whole child process, start-up included.
+    pub cpu_seconds: Option<f64>,
+    /// The child's peak resident memory over its whole life.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+impl ChildReport {
+    fn of(outcome: &RunOutcome, wall_seconds: f64) -> Self {
+        Self {
+            status: outcome.status,
+            applied: outcome.results.len(),
+            failed: outcome.results.iter().filter(|r| r.error.is_some()).count(),
+            reasons: outcome.reasons.clone(),
+            wall_seconds,
+            cpu_seconds: sys::process_cpu().map(|d| d.as_secs_f64()),
+            peak_rss_bytes: sys::peak_rss_bytes(),
+        }
+    }
+
+    /// One line for the report's notes.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        format!(
+            "run {}: {} ops applied ({} failed){}",
+            self.status,
+            self.applied,
+            self.failed,
+            if self.reasons.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", self.reasons.join("; "))
+            }
+        )
+    }
+}
+
+/// The child's side: one run of the engine against the store in `--store-dir`.
+///
+/// # Errors
+/// A missing setting, a store that does not open, or a run that errors.
+pub async fn serve(args: &Args, job: SyncJob) -> anyhow::Result<()> {
+    let dir = args
+        .store_dir
+        .as_deref()
+        .context("--sync-child needs --store-dir")?;
+    let store = Store::open(dir)
+        .await
+        .with_context(|| format!("opening the store in {}", dir.display()))?;
+    let mut deps = Deps::new(store);
+    deps.progress = Arc::new(Silent);
+    deps.apply_concurrency = args.apply_concurrency;
+    let started = Instant::now();
+    let outcome = match job {
+        SyncJob::Full => run_sync_once(&deps, APP, RunTrigger::Manual, Mode::Apply)
+            .await
+            .context("running a full sync")?,
+        SyncJob::User => {
+            let login = args
+                .login
+                .as_deref()
+                .context("--sync-child user needs --login")?;
+            sync_user(&deps, APP, login, RunTrigger::Login)
+                .await
+                .context("running a single-user sync")?
+        }
+    };
+    let report = ChildReport::of(&outcome, started.elapsed().as_secs_f64());
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+/// The parent's side: runs `job` in a child process and returns what it measured.
+///
+/// # Errors
+/// When the child cannot start, fails, or prints no report.
+pub async fn run(
+    args: &Args,
+    store_dir: &Path,
+    job: SyncJob,
+    login: Option<&str>,
+) -> anyhow::Result<ChildReport> {
+    let exe = std::env::current_exe().context("finding the benchmark's own executable")?;
+    let mut command = tokio::process::Command::new(exe);
+    command
+        .args(["--size", args.size.label()])
+        .args(["--apply-concurrency", &args.apply_concurrency.to_string()])
+        .args(["--sync-child", job.as_str()])
+        .arg("--store-dir")
+        .arg(store_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    if let Some(login) = login {
+        command.args(["--login", login]);
+    }
+    let output = command
+        .output()
+        .await
+        .context("running the sync's child process")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!("the sync's child process ended with {}", output.status);
+    }
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .context("the sync's child process printed no report")?;
+    serde_json::from_str(line).context("reading the sync's child report")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sync_job_is_spelled_the_way_its_flag_parses_it() {
+        for job in SyncJob::value_variants() {
+            assert_eq!(SyncJob::from_str(job.as_str(), false), Ok(*job));
+        }
+    }
+
+    #[test]
+    fn a_child_report_reads_back_from_its_json_line() {
+        let report = ChildReport {
+            status: RunStatus::Partial,
+            applied: 3,
+            failed: 1,
+            reasons: vec!["1 operation failed".into()],
+            wall_seconds: 1.5,
+            cpu_seconds: Some(0.25),
+            peak_rss_bytes: Some(64 << 20),
+        };
+        let line = serde_json::to_string(&report).unwrap();
+        assert_eq!(serde_json::from_str::<ChildReport>(&line).unwrap(), report);
+        assert_eq!(
+            report.describe(),
+            "run partial: 3 ops applied (1 failed); 1 operation failed"
+        );
+    }
+}
