@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::ids::{GroupName, OktaGroupId, Username};
 use crate::plan::context::{Context, Output};
-use crate::plan::ops::{Op, PlannedOp, Rule};
+use crate::plan::ops::{Op, Rule};
 use crate::plan::users::Managed;
 use crate::snapshot::OktaGroup;
 
@@ -43,10 +43,11 @@ pub(crate) fn plan_groups(ctx: &Context<'_>, managed: &Managed<'_>, out: &mut Ou
         let Some(target) = resolve(ctx, group, &mut claimed, out) else {
             continue;
         };
-        let members = memberships(ctx, group, &target, managed, &mut stamps);
-        let needed = ctx.options.scope.is_full()
-            || members.iter().any(|p| matches!(p.op, Op::AddMember { .. }));
-        if let Some(setup) = target.setup.filter(|_| needed) {
+        // Memberships go straight into the output (no per-group vector); the setup op
+        // follows them there, which is harmless as the ops are sorted afterwards.
+        let first = out.ops.len();
+        let adds = memberships(ctx, group, &target, managed, &mut stamps, out);
+        if let Some(setup) = target.setup.filter(|_| adds || ctx.options.scope.is_full()) {
             out.push(
                 setup,
                 Rule::GroupFromOkta {
@@ -54,13 +55,12 @@ pub(crate) fn plan_groups(ctx: &Context<'_>, managed: &Managed<'_>, out: &mut Ou
                 },
             );
         }
-        for planned in members {
-            if let Op::AddMember { group, username } = &planned.op
-                && defaults.contains(group)
-            {
-                default_adds.insert((group.clone(), username.clone()));
+        if defaults.contains(&target.name) {
+            for planned in &out.ops[first..] {
+                if let Op::AddMember { group, username } = &planned.op {
+                    default_adds.insert((group.clone(), username.clone()));
+                }
             }
-            out.ops.push(planned);
         }
     }
     plan_default_groups(ctx, managed, &default_adds, out);
@@ -154,13 +154,15 @@ impl Stamps {
 
 /// Adds for managed members missing in the target group; removals for managed
 /// users the Okta group no longer has (never from a default group for all users).
+/// Returns whether any add was planned.
 fn memberships(
     ctx: &Context<'_>,
     group: &OktaGroup,
     target: &GroupTarget,
     managed: &Managed<'_>,
     stamps: &mut Stamps,
-) -> Vec<PlannedOp> {
+    out: &mut Output,
+) -> bool {
     stamps.generation += 1;
     let generation = stamps.generation;
     stamps.members.clear();
@@ -180,25 +182,24 @@ fn memberships(
     let rule = || Rule::MembershipFromOkta {
         okta_group: group.name.clone(),
     };
-    let mut ops = Vec::new();
+    let mut adds = false;
     for id in ctx.desired.memberships.get(&group.id).into_iter().flatten() {
-        let Some(&i) = managed.by_okta.get(id.as_str()) else {
+        let Some(&i) = managed.by_okta.get(id) else {
             continue;
         };
         stamps.desired[i as usize] = generation;
         if stamps.current[i as usize] != generation && ctx.in_plan(id) {
             let username = managed.users[i as usize].username.clone();
-            ops.push(PlannedOp {
-                op: Op::AddMember {
-                    group: target.name.clone(),
-                    username,
-                },
-                rule: rule(),
-            });
+            let op = Op::AddMember {
+                group: target.name.clone(),
+                username,
+            };
+            out.push(op, rule());
+            adds = true;
         }
     }
     if ctx.policy.default_groups_all_users().contains(&target.name) {
-        return ops;
+        return adds;
     }
     for &i in &stamps.members {
         let user = &managed.users[i as usize];
@@ -207,10 +208,10 @@ fn memberships(
                 group: target.name.clone(),
                 username: user.username.clone(),
             };
-            ops.push(PlannedOp { op, rule: rule() });
+            out.push(op, rule());
         }
     }
-    ops
+    adds
 }
 
 /// Default groups: for new users, and for every managed user.

@@ -5,6 +5,8 @@
 //! every Okta user's claim on a target username, then the ops of the claims that
 //! stand. Only linked (or just adopted) users are ever changed.
 
+use compact_str::CompactString;
+
 use crate::ids::{OktaUserId, Username};
 use crate::plan::context::{Context, Output};
 use crate::plan::fast_hash::FastMap;
@@ -27,19 +29,29 @@ pub(crate) struct ManagedUser<'a> {
 #[derive(Default)]
 pub(crate) struct Managed<'a> {
     pub users: Vec<ManagedUser<'a>>,
-    /// Keyed by the Okta id's text: the map entry then holds the bytes' address and
-    /// length itself, which saves a cache miss per lookup over a `&OktaUserId` key.
-    pub by_okta: FastMap<&'a str, u32>,
-    /// Keyed by the folded current target username.
-    pub by_current_name: FastMap<&'a str, u32>,
+    /// Keyed by an owned copy of the Okta id: ids are inline, so a probe compares
+    /// bytes inside the table instead of following a pointer to the user (a cache
+    /// miss per membership at a million memberships).
+    pub by_okta: FastMap<OktaUserId, u32>,
+    /// Keyed by the folded current target username, likewise owned.
+    pub by_current_name: FastMap<CompactString, u32>,
 }
 
 impl<'a> Managed<'a> {
+    fn with_capacity(users: usize) -> Self {
+        let mut managed = Self::default();
+        managed.users.reserve(users);
+        managed.by_okta.reserve(users);
+        managed.by_current_name.reserve(users);
+        managed
+    }
+
     fn add(&mut self, user: ManagedUser<'a>) {
         let index = u32::try_from(self.users.len()).unwrap_or(u32::MAX);
-        self.by_okta.insert(user.okta_id.as_str(), index);
+        self.by_okta.insert(user.okta_id.clone(), index);
         if let Some(current) = user.current {
-            self.by_current_name.insert(current.folded(), index);
+            self.by_current_name
+                .insert(CompactString::from(current.folded()), index);
         }
         self.users.push(user);
     }
@@ -63,14 +75,14 @@ struct Candidate<'a> {
 
 /// Plans every user-level op and returns who is managed afterwards.
 pub(crate) fn plan_users<'a>(ctx: &Context<'a>, out: &mut Output) -> Managed<'a> {
-    let mut candidates = Vec::new();
+    let mut candidates = Vec::with_capacity(ctx.desired.users.len());
     for user in &ctx.desired.users {
         if let Some(c) = resolve(ctx, user, out) {
             candidates.push(c);
         }
     }
     let rejected = collisions(ctx, &candidates, out);
-    let mut managed = Managed::default();
+    let mut managed = Managed::with_capacity(candidates.len());
     for (i, candidate) in candidates.into_iter().enumerate() {
         if !rejected[i] {
             emit(ctx, candidate, out, &mut managed);
