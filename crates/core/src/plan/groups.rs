@@ -7,9 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use compact_str::CompactString;
+
 use crate::ids::{GroupName, OktaGroupId, Username};
-use crate::plan::context::{Context, Output};
+use crate::plan::context::Context;
 use crate::plan::ops::{Op, Rule};
+use crate::plan::output::Output;
 use crate::plan::users::Managed;
 use crate::snapshot::OktaGroup;
 
@@ -33,34 +36,42 @@ pub(crate) fn plan_groups(ctx: &Context<'_>, managed: &Managed<'_>, out: &mut Ou
         .iter()
         .chain(ctx.policy.default_groups_new_users())
         .collect();
+    // Resolved in Okta's order (the first Okta group to claim a target name keeps it),
+    // then planned in the order of the target names, which is the plan's order.
     let mut claimed: HashMap<GroupName, &OktaGroupId> = HashMap::new();
+    let mut targets = Vec::new();
+    for group in &ctx.desired.groups {
+        if ctx.policy.group_scope(group).is_ok()
+            && let Some(target) = resolve(ctx, group, &mut claimed, out)
+        {
+            targets.push((group, target));
+        }
+    }
+    targets.sort_unstable_by(|a, b| a.1.name.cmp(&b.1.name));
     let mut default_adds = DefaultAdds::new();
     let mut stamps = Stamps::new(managed.users.len());
-    for group in &ctx.desired.groups {
-        if ctx.policy.group_scope(group).is_err() {
-            continue;
-        }
-        let Some(target) = resolve(ctx, group, &mut claimed, out) else {
-            continue;
-        };
-        // Memberships go straight into the output (no per-group vector); the setup op
-        // follows them there, which is harmless as the ops are sorted afterwards.
-        let first = out.ops.len();
-        let adds = memberships(ctx, group, &target, managed, &mut stamps, out);
+    for (group, target) in targets {
+        member_changes(ctx, group, &target, managed, &mut stamps);
+        let adds = !stamps.adds.is_empty();
+        let okta_group = CompactString::from(group.name.as_str());
         if let Some(setup) = target.setup.filter(|_| adds || ctx.options.scope.is_full()) {
-            out.push(
-                setup,
-                Rule::GroupFromOkta {
-                    okta_group: group.name.clone(),
-                },
-            );
+            let okta_group = okta_group.clone();
+            out.push(setup, Rule::GroupFromOkta { okta_group });
         }
-        if defaults.contains(&target.name) {
-            for planned in &out.ops[first..] {
-                if let Op::AddMember { group, username } = &planned.op {
-                    default_adds.insert((group.clone(), username.clone()));
-                }
+        let is_default = defaults.contains(&target.name);
+        let rule = Rule::MembershipFromOkta { okta_group };
+        for &i in &stamps.adds {
+            let username = managed.users[i as usize].username.clone();
+            if is_default {
+                default_adds.insert((target.name.clone(), username.clone()));
             }
+            let group = target.name.clone();
+            out.push(Op::AddMember { group, username }, rule.clone());
+        }
+        for &i in &stamps.removes {
+            let username = managed.users[i as usize].username.clone();
+            let group = target.name.clone();
+            out.push(Op::RemoveMember { group, username }, rule.clone());
         }
     }
     plan_default_groups(ctx, managed, &default_adds, out);
@@ -139,6 +150,9 @@ pub(crate) struct Stamps {
     current: Vec<u32>,
     desired: Vec<u32>,
     members: Vec<u32>,
+    /// The group's planned adds and removals (managed indexes), in username order.
+    adds: Vec<u32>,
+    removes: Vec<u32>,
 }
 
 impl Stamps {
@@ -148,24 +162,27 @@ impl Stamps {
             current: vec![0; users],
             desired: vec![0; users],
             members: Vec::new(),
+            adds: Vec::new(),
+            removes: Vec::new(),
         }
     }
 }
 
-/// Adds for managed members missing in the target group; removals for managed
-/// users the Okta group no longer has (never from a default group for all users).
-/// Returns whether any add was planned.
-fn memberships(
+/// Fills `stamps.adds` with managed members missing in the target group, and
+/// `stamps.removes` with managed users the Okta group no longer has (never from a
+/// default group for all users), each in username order.
+fn member_changes(
     ctx: &Context<'_>,
     group: &OktaGroup,
     target: &GroupTarget,
     managed: &Managed<'_>,
     stamps: &mut Stamps,
-    out: &mut Output,
-) -> bool {
+) {
     stamps.generation += 1;
     let generation = stamps.generation;
     stamps.members.clear();
+    stamps.adds.clear();
+    stamps.removes.clear();
     if let Some(current) = ctx
         .current
         .memberships
@@ -179,39 +196,30 @@ fn memberships(
             }
         }
     }
-    let rule = || Rule::MembershipFromOkta {
-        okta_group: group.name.clone(),
-    };
-    let mut adds = false;
     for id in ctx.desired.memberships.get(&group.id).into_iter().flatten() {
         let Some(&i) = managed.by_okta.get(id) else {
             continue;
         };
         stamps.desired[i as usize] = generation;
         if stamps.current[i as usize] != generation && ctx.in_plan(id) {
-            let username = managed.users[i as usize].username.clone();
-            let op = Op::AddMember {
-                group: target.name.clone(),
-                username,
-            };
-            out.push(op, rule());
-            adds = true;
+            stamps.adds.push(i);
         }
     }
+    stamps
+        .adds
+        .sort_unstable_by_key(|&i| managed.rank[i as usize]);
     if ctx.policy.default_groups_all_users().contains(&target.name) {
-        return adds;
+        return;
     }
     for &i in &stamps.members {
         let user = &managed.users[i as usize];
         if stamps.desired[i as usize] != generation && ctx.in_plan(user.okta_id) {
-            let op = Op::RemoveMember {
-                group: target.name.clone(),
-                username: user.username.clone(),
-            };
-            out.push(op, rule());
+            stamps.removes.push(i);
         }
     }
-    adds
+    stamps
+        .removes
+        .sort_unstable_by_key(|&i| managed.rank[i as usize]);
 }
 
 /// Default groups: for new users, and for every managed user.
@@ -282,7 +290,7 @@ fn plan_group_deletions(ctx: &Context<'_>, out: &mut Output) {
             out.push(
                 op,
                 Rule::GroupGoneFromOkta {
-                    okta_group: okta_id.to_string(),
+                    okta_group: CompactString::from(okta_id.as_str()),
                 },
             );
         }

@@ -10,6 +10,7 @@ mod context;
 mod fast_hash;
 mod groups;
 pub mod ops;
+mod output;
 pub mod simulate;
 mod users;
 
@@ -153,16 +154,15 @@ pub fn plan(
     options: &PlanOptions,
 ) -> Plan {
     let ctx = context::Context::new(desired, current, links, policy, options);
-    let mut out = context::Output::default();
+    let mut out = output::Output::default();
     let managed = users::plan_users(&ctx, &mut out);
     groups::plan_groups(&ctx, &managed, &mut out);
-    let mut ops = out.ops;
-    context::sort_ops(&mut ops);
+    let (ops, skipped, notes) = out.into_ops();
     let mut plan = Plan {
         ops,
-        skipped: out.skipped,
+        skipped,
         guard: Guard::Proceed,
-        notes: out.notes,
+        notes,
     };
     guard::apply(
         &mut plan,

@@ -18,6 +18,7 @@
 
 use std::fmt;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{Email, GroupName, OktaGroupId, OktaUserId, TargetUserKey, Username};
@@ -330,15 +331,15 @@ pub enum Rule {
     /// "Adopt existing": an unlinked target user has the username the mapping gives.
     AdoptExisting,
     /// An in-scope Okta group needs its target group.
-    GroupFromOkta { okta_group: String },
+    GroupFromOkta { okta_group: CompactString },
     /// Membership mirrors the members of this Okta group.
-    MembershipFromOkta { okta_group: String },
+    MembershipFromOkta { okta_group: CompactString },
     /// A configured default group for newly created users.
     DefaultGroupNewUsers,
     /// A configured default group for every managed user.
     DefaultGroupAllUsers,
     /// "Delete groups": usersync created the group and the Okta group is gone.
-    GroupGoneFromOkta { okta_group: String },
+    GroupGoneFromOkta { okta_group: CompactString },
 }
 
 fn policy_word(policy: DepartedPolicy) -> &'static str {

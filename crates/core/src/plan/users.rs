@@ -8,9 +8,10 @@
 use compact_str::CompactString;
 
 use crate::ids::{OktaUserId, Username};
-use crate::plan::context::{Context, Output};
+use crate::plan::context::Context;
 use crate::plan::fast_hash::FastMap;
 use crate::plan::ops::{Change, Op, Rule, SkipReason, UserChanges};
+use crate::plan::output::Output;
 use crate::policy::DepartedPolicy;
 use crate::scope::{StatusClass, status_class};
 use crate::snapshot::{OktaUser, TargetUser};
@@ -35,6 +36,9 @@ pub(crate) struct Managed<'a> {
     pub by_okta: FastMap<OktaUserId, u32>,
     /// Keyed by the folded current target username, likewise owned.
     pub by_current_name: FastMap<CompactString, u32>,
+    /// Each user's position in the order of their (final) usernames, case-folded:
+    /// memberships are planned in that order, which is the plan's.
+    pub rank: Vec<u32>,
 }
 
 impl<'a> Managed<'a> {
@@ -54,6 +58,21 @@ impl<'a> Managed<'a> {
                 .insert(CompactString::from(current.folded()), index);
         }
         self.users.push(user);
+    }
+
+    /// Fills [`Self::rank`] once every user is added.
+    fn rank_usernames(&mut self) {
+        let mut names: Vec<(CompactString, u32)> = self
+            .users
+            .iter()
+            .zip(0u32..)
+            .map(|(u, i)| (CompactString::from(u.username.folded()), i))
+            .collect();
+        names.sort_unstable();
+        self.rank = vec![0; names.len()];
+        for ((_, i), r) in names.into_iter().zip(0u32..) {
+            self.rank[i as usize] = r;
+        }
     }
 }
 
@@ -88,6 +107,7 @@ pub(crate) fn plan_users<'a>(ctx: &Context<'a>, out: &mut Output) -> Managed<'a>
             emit(ctx, candidate, out, &mut managed);
         }
     }
+    managed.rank_usernames();
     plan_departures(ctx, out);
     managed
 }
