@@ -287,4 +287,23 @@ mod tests {
         assert_eq!(back, id);
         assert!(serde_json::from_str::<OktaUserId>("\"\"").is_err());
     }
+
+    #[test]
+    fn names_serialise_as_spelled_short_or_long_and_fold_when_read_back() {
+        for spelling in [
+            "Alice",
+            "alice",
+            "Ärger-Gruppe",
+            "A-Group-Name-Longer-Than-24-Bytes",
+        ] {
+            let name = GroupName::parse(spelling).unwrap();
+            let json = serde_json::to_string(&name).unwrap();
+            assert_eq!(json, format!("{spelling:?}"));
+            let back: GroupName = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.as_str(), spelling);
+            assert_eq!(back.folded(), spelling.to_lowercase());
+            assert_eq!(back, GroupName::parse(spelling.to_uppercase()).unwrap());
+        }
+        assert!(serde_json::from_str::<Username>("\" \"").is_err());
+    }
 }

@@ -168,3 +168,35 @@ fn groups_are_deleted_only_when_configured_created_by_usersync_and_gone_from_okt
     assert!(single.plan().is_empty(), "never in a single-user plan");
     assert!(single.links.groups.contains_key(&gid("g1")));
 }
+
+#[test]
+fn ops_come_by_kind_then_group_then_username_whatever_order_okta_lists_them_in() {
+    let plan = World::new()
+        .okta_user("u3", "Carol@x.org", Active)
+        .okta_user("u1", "bob@x.org", Active)
+        .okta_user("u2", "alice@x.org", Active)
+        .okta_group("g2", "Zeta", &["u1", "u2", "u3"])
+        .okta_group("g1", "alpha", &["u3", "u2"])
+        .target_group("Beta-Default", &[])
+        .target_group("zeta", &["bob"])
+        .policy(|p| p.default_groups_all_users = vec!["Beta-Default".into()])
+        .plan();
+    assert_eq!(
+        ops(&plan),
+        [
+            "link existing group zeta to Okta group g2",
+            "create group alpha",
+            "create active user alice (alice Doe, alice@x.org)",
+            "create active user bob (bob Doe, bob@x.org)",
+            "create active user Carol (Carol Doe, Carol@x.org)",
+            "add alice to group alpha",
+            "add Carol to group alpha",
+            "add alice to group Beta-Default",
+            "add bob to group Beta-Default",
+            "add Carol to group Beta-Default",
+            "add alice to group zeta",
+            "add bob to group zeta",
+            "add Carol to group zeta",
+        ]
+    );
+}
