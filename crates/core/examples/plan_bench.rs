@@ -79,6 +79,7 @@ fn baseline(okta: &OktaSnapshot) {
 }
 
 fn timed(label: &str, run: impl FnOnce() -> Plan) -> Plan {
+    let rss_before = rss_bytes();
     let cpu_before = thread_cpu();
     let start = Instant::now();
     let plan = run();
@@ -88,13 +89,26 @@ fn timed(label: &str, run: impl FnOnce() -> Plan) -> Plan {
         .map(|(after, before)| after.saturating_sub(before));
     let cpu = cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{:.3} s", c.as_secs_f64()));
     let summary = plan.summary();
+    let grown = rss_bytes().zip(rss_before).map_or(f64::NAN, |(a, b)| {
+        a.saturating_sub(b) as f64 / 1024.0 / 1024.0
+    });
     println!(
-        "{label}: {} ops ({} destructive), wall {:.3} s, CPU {cpu}",
+        "{label}: {} ops ({} destructive), wall {:.3} s, CPU {cpu}, resident memory +{grown:.0} MiB \
+         ({} bytes per op inline)",
         summary.total,
         summary.destructive,
-        wall.as_secs_f64()
+        wall.as_secs_f64(),
+        std::mem::size_of::<usersync_core::PlannedOp>()
     );
     plan
+}
+
+/// This process's resident memory from Linux's /proc; `None` elsewhere.
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// This thread's CPU time from Linux's schedstat (nanoseconds on CPU); `None` elsewhere.
