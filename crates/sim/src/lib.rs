@@ -11,4 +11,5 @@ pub mod confluence;
 pub mod faults;
 pub mod jira;
 pub mod okta;
+pub mod request_log;
 mod version;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
@@ -17,6 +18,7 @@ use super::auth::{self, Limiter};
 use super::state::JiraState;
 use super::{groups, users};
 use crate::faults::{self, Faults};
+use crate::request_log::RequestLog;
 
 /// One request the emulator answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +27,24 @@ pub struct RequestRecord {
     /// Path with query, as sent.
     pub path: String,
     pub status: u16,
+}
+
+/// A [`RequestRecord`] as the log keeps it (small: a million of them fit in ~100 MB).
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    method: Method,
+    path: Box<str>,
+    status: u16,
+}
+
+impl From<&LogEntry> for RequestRecord {
+    fn from(e: &LogEntry) -> Self {
+        Self {
+            method: e.method.as_str().to_owned(),
+            path: e.path.to_string(),
+            status: e.status,
+        }
+    }
 }
 
 /// What every handler shares.
@@ -36,7 +56,7 @@ pub struct App {
     pub admin_username: String,
     pub pat: Arc<String>,
     pub limiter: Arc<Mutex<Limiter>>,
-    pub log: Arc<Mutex<Vec<RequestRecord>>>,
+    pub log: Arc<Mutex<RequestLog<LogEntry>>>,
     /// Usernames created with `notification` true (a welcome e-mail would have gone out).
     pub notified: Arc<Mutex<Vec<String>>>,
     /// `jira.ajax.autocomplete.limit`: the default size of a group-picker answer.
@@ -89,19 +109,23 @@ pub fn router(app: App, faults: Faults) -> Router {
 }
 
 async fn record(State(app): State<App>, request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
-    let path = request
+    let method = request.method().clone();
+    let path: Box<str> = request
         .uri()
         .path_and_query()
-        .map_or_else(|| request.uri().path().to_owned(), ToString::to_string);
+        .map_or_else(|| request.uri().path(), |p| p.as_str())
+        .into();
     let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let key = method.clone();
+    let entry = LogEntry {
+        method,
+        path,
+        status,
+    };
     app.log
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .push(RequestRecord {
-            method,
-            path,
-            status: response.status().as_u16(),
-        });
+        .push(key.as_str(), status, entry);
     response
 }

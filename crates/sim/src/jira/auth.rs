@@ -131,15 +131,12 @@ fn identify(app: &App, header: Option<&str>) -> (Caller, Option<&'static str>) {
         None
     };
     let state = lock(&app.state);
-    match name.and_then(|n| state.user(&n).filter(|u| u.active).cloned()) {
+    let found = name.and_then(|n| state.user(&n)).filter(|u| u.active);
+    match found {
         Some(user) => {
-            let admin = user.protected
-                || state
-                    .groups_of(&user)
-                    .iter()
-                    .any(|g| g.eq_ignore_ascii_case(ADMIN_GROUP));
+            let admin = user.protected || state.is_member(ADMIN_GROUP, user.id);
             let caller = Caller {
-                username: Some(user.name),
+                username: Some(user.name.clone()),
                 admin,
             };
             (caller, Some("OK"))

@@ -65,6 +65,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             capacity: n.saturating_mul(2),
             per_second: f64::from(n),
         }),
+        // Nobody reads the log of a command-line emulator: keep it small, however long it runs.
+        request_log_capacity: 10_000,
         ..JiraSimConfig::default()
     };
     let sim = JiraSim::start(config).await?;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::app::App;
 use super::auth::Caller;
-use super::state::{Directory, SimUser};
+use super::state::Directory;
 use super::users::{Params, number, param};
 use super::wire::{JiraError, group_self, parse_bool, user_json};
 
@@ -48,31 +48,20 @@ pub async fn get_group(
 ) -> Answer {
     caller.require_admin()?;
     let name = group_name(&params)?;
-    let state = app.state();
-    let group = state.existing_group(name)?;
-    // The legacy expansion only ever listed active members (JRASERVER-38898).
-    let active: Vec<&SimUser> = state
-        .members(name)
-        .into_iter()
-        .filter(|u| u.active)
-        .collect();
+    let mut state = app.state();
+    let group = state.existing_group(name)?.name.clone();
     let expand = param(&params, "expand").unwrap_or("");
-    let (start, items) = match expand_range(expand) {
-        Some((a, b)) => {
-            let take = b.saturating_sub(a).saturating_add(1).min(MEMBER_PAGE_CAP);
-            (
-                a,
-                active
-                    .iter()
-                    .skip(a)
-                    .take(take)
-                    .map(|u| user_json(&app.base, u))
-                    .collect(),
-            )
-        }
-        None => (0, Vec::new()),
+    // The legacy expansion only ever listed active members (JRASERVER-38898).
+    let (start, take) = match expand_range(expand) {
+        Some((a, b)) => (
+            a,
+            b.saturating_sub(a).saturating_add(1).min(MEMBER_PAGE_CAP),
+        ),
+        None => (0, 0),
     };
-    Ok(Json(group_body(&app, &group.name, active.len(), items, start)).into_response())
+    let page = state.member_page(name, false, start, take);
+    let items = page.users.iter().map(|u| user_json(&app.base, u)).collect();
+    Ok(Json(group_body(&app, &group, page.total, items, start)).into_response())
 }
 
 pub async fn create_group(
@@ -120,32 +109,24 @@ pub async fn members(
     let start = number(&params, "startAt", 0)?;
     let max = number(&params, "maxResults", MEMBER_PAGE_CAP)?.clamp(1, MEMBER_PAGE_CAP);
     let inactive = parse_bool(param(&params, "includeInactiveUsers"), false);
-    let state = app.state();
-    let group = state.existing_group(name)?;
-    let all: Vec<&SimUser> = state
-        .members(name)
-        .into_iter()
-        .filter(|u| u.active || inactive)
-        .collect();
-    let values: Vec<Value> = all
-        .iter()
-        .skip(start)
-        .take(max)
-        .map(|u| user_json(&app.base, u))
-        .collect();
-    let is_last = start + values.len() >= all.len();
+    let mut state = app.state();
+    let group = state.existing_group(name)?.name.clone();
+    let page = state.member_page(name, inactive, start, max);
+    let values: Vec<Value> = page.users.iter().map(|u| user_json(&app.base, u)).collect();
+    let total = page.total;
+    let is_last = start + values.len() >= total;
     let link = |at: usize| {
         format!(
             "{}/rest/api/2/group/member?groupname={}&includeInactiveUsers={inactive}&startAt={at}&maxResults={max}",
             app.base,
-            urlencoding::encode(&group.name)
+            urlencoding::encode(&group)
         )
     };
     let mut body = json!({
         "self": link(start),
         "maxResults": max,
         "startAt": start,
-        "total": all.len(),
+        "total": total,
         "isLast": is_last,
         "values": values,
     });
@@ -175,7 +156,7 @@ pub async fn add_member(
         .group(group)
         .map(|g| g.name.clone())
         .unwrap_or_default();
-    let size = state.members(group).iter().filter(|u| u.active).count();
+    let size = state.active_member_count(group);
     Ok((
         StatusCode::CREATED,
         Json(group_body(&app, &name, size, Vec::new(), 0)),
@@ -227,14 +208,15 @@ pub async fn picker(
         .filter(|(k, _)| k == "exclude")
         .map(|(_, v)| v.to_lowercase())
         .collect();
+    let folded_query = query.to_lowercase();
     let state = app.state();
-    let mut found: Vec<String> = state
-        .groups()
-        .map(|g| g.name.clone())
-        .filter(|n| n.to_lowercase().contains(&query.to_lowercase()))
-        .filter(|n| !excluded.contains(&n.to_lowercase()))
+    // Groups come in the order of their lower-cased names, the order Jira answers in.
+    let mut found: Vec<&str> = state
+        .groups_folded()
+        .filter(|(folded, _)| folded.contains(&folded_query))
+        .filter(|(folded, _)| !excluded.iter().any(|e| e == folded))
+        .map(|(_, g)| g.name.as_str())
         .collect();
-    found.sort_by_key(|n| n.to_lowercase());
     let total = found.len();
     found.truncate(limit);
     let groups: Vec<Value> = found

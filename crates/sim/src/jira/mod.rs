@@ -17,6 +17,7 @@ mod auth;
 mod cli;
 mod groups;
 mod helpers;
+mod members;
 mod state;
 mod users;
 mod version;
@@ -36,6 +37,8 @@ pub use state::{Directory, SimGroup, SimUser};
 pub use version::JiraVersion;
 
 use crate::faults::{FaultConfig, Faults};
+use crate::request_log::RequestLog;
+pub use crate::request_log::RequestTotals;
 use app::App;
 use auth::Limiter;
 use state::{JiraState, UserDraft};
@@ -81,7 +84,14 @@ pub struct JiraSimConfig {
     pub faults: FaultConfig,
     /// `jira.ajax.autocomplete.limit`: groups the picker returns when `maxResults` is absent.
     pub group_picker_limit: usize,
+    /// How many of the most recent requests [`JiraSim::requests`] keeps; the
+    /// totals ([`JiraSim::request_count`], [`JiraSim::request_totals`]) count all.
+    pub request_log_capacity: usize,
 }
+
+/// The default [`JiraSimConfig::request_log_capacity`]: enough to keep every
+/// request of a first sync of a 100,000-user org (about 1.1 million, some 100 MB).
+pub const DEFAULT_REQUEST_LOG_CAPACITY: usize = 2_000_000;
 
 impl Default for JiraSimConfig {
     fn default() -> Self {
@@ -95,6 +105,7 @@ impl Default for JiraSimConfig {
             rate_limit: None,
             faults: FaultConfig::default(),
             group_picker_limit: 20,
+            request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
         }
     }
 }
@@ -185,7 +196,7 @@ impl JiraSim {
             admin_username: config.admin_username.clone(),
             pat: Arc::new(config.pat.clone()),
             limiter: Arc::new(Mutex::new(Limiter::new(config.rate_limit))),
-            log: Arc::new(Mutex::new(Vec::new())),
+            log: Arc::new(Mutex::new(RequestLog::new(config.request_log_capacity))),
             notified: Arc::new(Mutex::new(Vec::new())),
             group_picker_limit: config.group_picker_limit,
         };
@@ -229,31 +240,31 @@ impl JiraSim {
         self.app.state().version
     }
 
-    /// Every request answered so far.
+    /// The most recent requests answered (all of them, oldest first, until
+    /// [`JiraSimConfig::request_log_capacity`] is reached).
     #[must_use]
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.app
-            .log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.log().recent().map(RequestRecord::from).collect()
     }
 
+    /// Every request answered since the start or the last clear.
     #[must_use]
     pub fn request_count(&self) -> usize {
-        self.app
-            .log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.log().count()
+    }
+
+    /// Every request answered since the start or the last clear, by method and status.
+    #[must_use]
+    pub fn request_totals(&self) -> RequestTotals {
+        self.log().totals()
     }
 
     pub fn clear_requests(&self) {
-        self.app
-            .log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.log().clear();
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, RequestLog<app::LogEntry>> {
+        self.app.log.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The live fault settings.

@@ -6,9 +6,14 @@
 //! `JIRAUSER10100`-style from 8.4 on (Jira's GDPR change), the lower-cased
 //! username before. Users and groups of the read-only "LDAP" directory cannot be
 //! changed; protected accounts (the admin) cannot be deactivated, renamed or deleted.
+//!
+//! Every request finds what it needs through an index, never by walking all users
+//! or groups: a 100,000-user org answers a write in the time a 10-user one does.
+//! Memberships and their indexes live in [`super::members`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
+use super::members::{GroupEntry, Memberships};
 use super::version::JiraVersion;
 use super::wire::JiraError;
 
@@ -68,17 +73,24 @@ pub struct UserPatch {
 #[derive(Debug)]
 pub struct JiraState {
     pub version: JiraVersion,
-    users: BTreeMap<u64, SimUser>,
-    by_name: HashMap<String, u64>,
+    /// Users by id: slot `id - 1` (ids only grow; a deleted user leaves `None`).
+    users: Vec<Option<SimUser>>,
+    /// Folded username to id, in folded order (the order searches answer in).
+    by_name: BTreeMap<String, u64>,
     by_key: HashMap<String, u64>,
-    groups: BTreeMap<String, SimGroup>,
-    /// Folded group name to the ids of its members.
-    members: HashMap<String, BTreeSet<u64>>,
+    /// Groups by folded name, with their members.
+    pub(super) groups: BTreeMap<String, GroupEntry>,
+    /// Which groups each user is in.
+    pub(super) memberships: Memberships,
     next_id: u64,
 }
 
-fn fold(name: &str) -> String {
+pub(super) fn fold(name: &str) -> String {
     name.to_lowercase()
+}
+
+fn slot(id: u64) -> usize {
+    usize::try_from(id).map_or(usize::MAX, |i| i.saturating_sub(1))
 }
 
 fn read_only_user(name: &str) -> JiraError {
@@ -92,71 +104,62 @@ impl JiraState {
     pub fn new(version: JiraVersion) -> Self {
         Self {
             version,
-            users: BTreeMap::new(),
-            by_name: HashMap::new(),
+            users: Vec::new(),
+            by_name: BTreeMap::new(),
             by_key: HashMap::new(),
             groups: BTreeMap::new(),
-            members: HashMap::new(),
+            memberships: Memberships::default(),
             next_id: 0,
         }
     }
 
+    /// Every user, in id (creation) order.
     pub fn users(&self) -> impl Iterator<Item = &SimUser> {
-        self.users.values()
+        self.users.iter().flatten()
+    }
+
+    /// Every user, in the order of their lower-cased usernames.
+    pub fn users_by_name(&self) -> impl Iterator<Item = &SimUser> {
+        self.by_name.values().filter_map(|id| self.by_id(*id))
     }
 
     /// Users with an id above `after`, in id order (the `/user/list` stream).
     pub fn users_after(&self, after: u64) -> impl Iterator<Item = &SimUser> {
-        self.users.range(after + 1..).map(|(_, u)| u)
+        let from = usize::try_from(after).unwrap_or(usize::MAX);
+        self.users.get(from..).into_iter().flatten().flatten()
     }
 
+    /// Every group, in the order of their lower-cased names.
     pub fn groups(&self) -> impl Iterator<Item = &SimGroup> {
-        self.groups.values()
+        self.groups.values().map(|e| &e.group)
+    }
+
+    /// Every group with its lower-cased name, in that name's order.
+    pub fn groups_folded(&self) -> impl Iterator<Item = (&str, &SimGroup)> {
+        self.groups.iter().map(|(k, e)| (k.as_str(), &e.group))
+    }
+
+    pub(super) fn by_id(&self, id: u64) -> Option<&SimUser> {
+        self.users.get(slot(id)).and_then(Option::as_ref)
+    }
+
+    fn by_id_mut(&mut self, id: u64) -> Option<&mut SimUser> {
+        self.users.get_mut(slot(id)).and_then(Option::as_mut)
     }
 
     #[must_use]
     pub fn user(&self, name: &str) -> Option<&SimUser> {
-        self.by_name
-            .get(&fold(name))
-            .and_then(|id| self.users.get(id))
+        self.by_name.get(&fold(name)).and_then(|id| self.by_id(*id))
     }
 
     #[must_use]
     pub fn user_by_key(&self, key: &str) -> Option<&SimUser> {
-        self.by_key.get(key).and_then(|id| self.users.get(id))
+        self.by_key.get(key).and_then(|id| self.by_id(*id))
     }
 
     #[must_use]
     pub fn group(&self, name: &str) -> Option<&SimGroup> {
-        self.groups.get(&fold(name))
-    }
-
-    /// Members of a group, sorted by username.
-    #[must_use]
-    pub fn members(&self, group: &str) -> Vec<&SimUser> {
-        let mut out: Vec<&SimUser> = self
-            .members
-            .get(&fold(group))
-            .into_iter()
-            .flatten()
-            .filter_map(|id| self.users.get(id))
-            .collect();
-        out.sort_by_key(|u| fold(&u.name));
-        out
-    }
-
-    /// Names of the groups a user belongs to, sorted.
-    #[must_use]
-    pub fn groups_of(&self, user: &SimUser) -> Vec<String> {
-        self.groups
-            .iter()
-            .filter(|(folded, _)| {
-                self.members
-                    .get(*folded)
-                    .is_some_and(|m| m.contains(&user.id))
-            })
-            .map(|(_, g)| g.name.clone())
-            .collect()
+        self.groups.get(&fold(name)).map(|e| &e.group)
     }
 
     /// Creates a user in `directory`, enforcing Jira's validation.
@@ -192,10 +195,12 @@ impl JiraState {
         } else {
             fold(&draft.name)
         };
+        self.by_name.insert(fold(&draft.name), id);
+        self.by_key.insert(key.clone(), id);
         let user = SimUser {
             id,
-            key: key.clone(),
-            name: draft.name.clone(),
+            key,
+            name: draft.name,
             display_name: draft.display_name,
             email: draft.email,
             active: draft.active,
@@ -204,33 +209,29 @@ impl JiraState {
             application_keys: draft.application_keys,
             protected: false,
         };
-        self.by_name.insert(fold(&draft.name), id);
-        self.by_key.insert(key, id);
-        self.users.insert(id, user);
-        Ok(&self.users[&id])
+        // Ids only grow, so the new user's slot is always the next one.
+        self.users.resize(slot(id), None);
+        self.users.push(Some(user));
+        Ok(self.users[slot(id)].as_ref().expect("just stored"))
     }
 
     /// Marks a user as protected (cannot be deactivated, renamed or deleted).
     pub fn protect(&mut self, name: &str) {
-        if let Some(u) = self
-            .by_name
-            .get(&fold(name))
-            .and_then(|id| self.users.get_mut(id))
+        if let Some(&id) = self.by_name.get(&fold(name))
+            && let Some(u) = self.by_id_mut(id)
         {
             u.protected = true;
         }
     }
 
-    fn writable_user_id(&self, key: &str) -> Result<u64, JiraError> {
-        let id = *self
-            .by_key
-            .get(key)
+    fn writable_user(&self, key: &str) -> Result<&SimUser, JiraError> {
+        let user = self
+            .user_by_key(key)
             .ok_or_else(|| JiraError::not_found("The user does not exist."))?;
-        let user = &self.users[&id];
         if user.directory == Directory::Ldap {
             return Err(read_only_user(&user.name));
         }
-        Ok(id)
+        Ok(user)
     }
 
     /// Applies an update to the user with `key`.
@@ -238,8 +239,8 @@ impl JiraState {
     /// # Errors
     /// 400 for a read-only directory, a protected account, a taken name, or nothing to change.
     pub fn update_user(&mut self, key: &str, patch: UserPatch) -> Result<&SimUser, JiraError> {
-        let id = self.writable_user_id(key)?;
-        let current = self.users[&id].clone();
+        let current = self.writable_user(key)?;
+        let (id, was_active) = (current.id, current.active);
         let rename = patch
             .name
             .filter(|n| *n != current.name)
@@ -266,14 +267,21 @@ impl JiraState {
         {
             return Err(JiraError::messages(["error.no.value.found.to.be.changed"]));
         }
-        let Some(user) = self.users.get_mut(&id) else {
-            return Err(JiraError::not_found(format!(
-                "The user with key '{key}' does not exist"
-            )));
-        };
+        if let Some(new) = &rename {
+            let old = fold(&current.name);
+            self.by_name.remove(&old);
+            self.by_name.insert(fold(new), id);
+            self.members_renamed(id);
+        }
+        if let Some(active) = patch.active
+            && active != was_active
+        {
+            self.members_activated(id, active);
+        }
+        let user = self.by_id_mut(id).ok_or_else(|| {
+            JiraError::not_found(format!("The user with key '{key}' does not exist"))
+        })?;
         if let Some(new) = rename {
-            self.by_name.remove(&fold(&user.name));
-            self.by_name.insert(fold(&new), id);
             user.name = new;
         }
         if let Some(d) = patch.display_name {
@@ -285,7 +293,7 @@ impl JiraState {
         if let Some(a) = patch.active {
             user.active = a;
         }
-        Ok(&self.users[&id])
+        Ok(user)
     }
 
     /// Deletes the user with `key` and its memberships.
@@ -293,19 +301,19 @@ impl JiraState {
     /// # Errors
     /// 400 for a read-only directory or a protected account.
     pub fn delete_user(&mut self, key: &str) -> Result<(), JiraError> {
-        let id = self.writable_user_id(key)?;
-        let user = self.users[&id].clone();
+        let user = self.writable_user(key)?;
         if user.protected {
             return Err(JiraError::bad_request(format!(
                 "You cannot delete the user '{}': it is a protected system administrator account.",
                 user.name
             )));
         }
-        self.users.remove(&id);
-        self.by_name.remove(&fold(&user.name));
-        self.by_key.remove(&user.key);
-        for set in self.members.values_mut() {
-            set.remove(&id);
+        let (id, name, key) = (user.id, fold(&user.name), user.key.clone());
+        self.members_deleted(id);
+        self.by_name.remove(&name);
+        self.by_key.remove(&key);
+        if let Some(s) = self.users.get_mut(slot(id)) {
+            *s = None;
         }
         Ok(())
     }
@@ -328,14 +336,15 @@ impl JiraState {
                 "A group or user with this name already exists.",
             ));
         }
-        self.groups.insert(
-            fold(name),
-            SimGroup {
-                name: name.to_owned(),
-                directory,
-            },
-        );
-        Ok(&self.groups[&fold(name)])
+        let group = SimGroup {
+            name: name.to_owned(),
+            directory,
+        };
+        let entry = self
+            .groups
+            .entry(fold(name))
+            .or_insert_with(|| GroupEntry::new(group));
+        Ok(&entry.group)
     }
 
     /// The group named `name` (any case), or Jira's 404 for a missing group.
@@ -357,64 +366,10 @@ impl JiraState {
                 "Cannot delete group '{name}': the group directory is read-only."
             )));
         }
-        self.groups.remove(&fold(name));
-        self.members.remove(&fold(name));
-        Ok(())
-    }
-
-    /// Checks a membership change is allowed and returns (folded group, user id).
-    fn membership_target(&self, group: &str, user: &str) -> Result<(String, u64), JiraError> {
-        let g = self.existing_group(group)?;
-        let u = self.user(user).ok_or_else(|| {
-            JiraError::not_found(format!("The user named '{user}' does not exist"))
-        })?;
-        if g.directory == Directory::Ldap || u.directory == Directory::Ldap {
-            return Err(JiraError::bad_request(format!(
-                "Cannot change the membership of '{}' in group '{}': the directory is read-only.",
-                u.name, g.name
-            )));
+        let folded = fold(name);
+        if let Some(entry) = self.groups.remove(&folded) {
+            self.memberships.forget_group(&folded, entry.member_ids());
         }
-        Ok((fold(group), u.id))
-    }
-
-    /// Adds a member.
-    ///
-    /// # Errors
-    /// 404 for a missing user or group, 400 for a read-only directory or an existing membership.
-    pub fn add_member(&mut self, group: &str, user: &str) -> Result<(), JiraError> {
-        let (folded, id) = self.membership_target(group, user)?;
-        if !self.members.entry(folded).or_default().insert(id) {
-            let g = self.existing_group(group)?;
-            return Err(JiraError::bad_request(format!(
-                "Cannot add user. User is already a member of '{}'",
-                g.name
-            )));
-        }
-        Ok(())
-    }
-
-    /// Removes a member.
-    ///
-    /// # Errors
-    /// 404 for a missing user, group or membership, 400 for a read-only directory.
-    pub fn remove_member(&mut self, group: &str, user: &str) -> Result<(), JiraError> {
-        let (folded, id) = self.membership_target(group, user)?;
-        if !self.members.entry(folded).or_default().remove(&id) {
-            return Err(JiraError::not_found(format!(
-                "User '{user}' is not a member of group '{group}'."
-            )));
-        }
-        Ok(())
-    }
-
-    /// Adds a membership in any directory (for seeding the LDAP directory).
-    pub fn seed_member(&mut self, group: &str, user: &str) -> Result<(), JiraError> {
-        self.existing_group(group)?;
-        let id = self
-            .user(user)
-            .ok_or_else(|| JiraError::not_found(format!("no user {user}")))?
-            .id;
-        self.members.entry(fold(group)).or_default().insert(id);
         Ok(())
     }
 }

@@ -230,17 +230,13 @@ pub async fn search(
     let max = number(&params, "maxResults", 50)?.min(state.version.search_page_cap());
     let active = parse_bool(param(&params, "includeActive"), true);
     let inactive = parse_bool(param(&params, "includeInactive"), false);
-    let mut found: Vec<&SimUser> = state
-        .users()
+    // Users come in the order of their lower-cased names, the order Jira answers in.
+    let found = state
+        .users_by_name()
         .filter(|u| (u.active && active) || (!u.active && inactive))
         .filter(|u| matches(u, &folded))
-        .collect();
-    found.sort_by_cached_key(|u| u.name.to_lowercase());
-    if let Some(cap) = state.version.search_total_cap() {
-        found.truncate(cap);
-    }
+        .take(state.version.search_total_cap().unwrap_or(usize::MAX));
     let page: Vec<Value> = found
-        .into_iter()
         .skip(start)
         .take(max)
         .map(|u| user_full(&app.base, u, None))

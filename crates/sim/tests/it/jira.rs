@@ -2,6 +2,9 @@
 //! bodies, the version differences, directories, Seraph, rate limiting and the
 //! request log; and a client nobody here wrote (atlassian-python-api) driving it.
 
+#[path = "jira_members.rs"]
+mod members;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -10,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use usersync_sim::jira::{JiraSim, JiraSimConfig, RateLimit, SeedUser};
 
-async fn sim(version: &str) -> JiraSim {
+pub(crate) async fn sim(version: &str) -> JiraSim {
     JiraSim::start(JiraSimConfig {
         version: version.into(),
         ..JiraSimConfig::default()
@@ -20,7 +23,12 @@ async fn sim(version: &str) -> JiraSim {
 }
 
 /// Sends one request as the admin (PAT) and returns status, Seraph header and JSON body.
-async fn call(sim: &JiraSim, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub(crate) async fn call(
+    sim: &JiraSim,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let url = format!("{}/rest/api/2/{path}", sim.base_url());
     let mut request = reqwest::Client::new()
         .request(method.parse().unwrap(), url)
