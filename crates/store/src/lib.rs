@@ -24,7 +24,8 @@
 //! - **Config as code** ([`config_file`]): [`apps_from_toml`] and [`apps_to_toml`]; exports never
 //!   contain secret values, and re-applying an export keeps the stored secrets.
 //! - **Identity links** ([`links`]): `load_links(app) -> Links`, `save_links(app, &LinkChanges)`.
-//! - **Runs** ([`runs`]): `start_run`, `record_plan`, `record_outcome(s)`, `finish_run`,
+//! - **Runs** ([`runs`]): `start_run`, `record_plan`, `record_operations`, `record_outcome(s)`,
+//!   `record_outcomes_with_links`, `finish_run`,
 //!   `approve_run`, `reject_run`, `get_run`, `list_runs`, `run_operations`, `run_plan`.
 //! - **Checkpoints** ([`checkpoints`]): per-app key/value, e.g. the System Log `next` link.
 //! - **Audit** ([`audit`]): every configuration change writes an [`AuditEntry`] in the same

@@ -11,7 +11,7 @@ use usersync_core::links::{GroupLink, Links, UserLink};
 
 use crate::Store;
 use crate::app::AppId;
-use crate::db::begin_write;
+use crate::db::{Tx, begin_write};
 use crate::error::{DbContext as _, StoreError};
 
 /// One batch of link changes, saved in one transaction.
@@ -91,62 +91,72 @@ impl Store {
     /// [`StoreError::NotFound`] when the app does not exist; nothing is saved then.
     pub async fn save_links(&self, app: AppId, changes: &LinkChanges) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.db).await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM apps WHERE id = $1")
-            .bind(app.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .ctx("saving links")?;
-        if exists.is_none() {
-            return Err(StoreError::not_found(format!("app {app}")));
-        }
-        let now = Utc::now();
-        for id in &changes.delete_users {
-            sqlx::query("DELETE FROM user_links WHERE app_id = $1 AND okta_id = $2")
-                .bind(app.0)
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await
-                .ctx("deleting a user link")?;
-        }
-        for id in &changes.delete_groups {
-            sqlx::query("DELETE FROM group_links WHERE app_id = $1 AND okta_id = $2")
-                .bind(app.0)
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await
-                .ctx("deleting a group link")?;
-        }
-        for link in &changes.upsert_users {
-            sqlx::query(
-                "INSERT INTO user_links (app_id, okta_id, target_key, username, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, okta_id) DO UPDATE SET \
-                 target_key = excluded.target_key, username = excluded.username, updated_at = excluded.updated_at",
-            )
-            .bind(app.0)
-            .bind(link.okta_id.as_str())
-            .bind(link.target_key.as_ref().map(TargetUserKey::as_str))
-            .bind(link.username.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .ctx("saving a user link")?;
-        }
-        for link in &changes.upsert_groups {
-            sqlx::query(
-                "INSERT INTO group_links (app_id, okta_id, target_name, created_by_usersync, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, okta_id) DO UPDATE SET \
-                 target_name = excluded.target_name, created_by_usersync = excluded.created_by_usersync, \
-                 updated_at = excluded.updated_at",
-            )
-            .bind(app.0)
-            .bind(link.okta_id.as_str())
-            .bind(link.target_name.as_str())
-            .bind(link.created_by_usersync)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .ctx("saving a group link")?;
-        }
+        save_links_in(&mut tx, app, changes).await?;
         tx.commit().await.ctx("saving links")
     }
+}
+
+/// [`Store::save_links`] inside the caller's transaction.
+pub(crate) async fn save_links_in(
+    tx: &mut Tx,
+    app: AppId,
+    changes: &LinkChanges,
+) -> Result<(), StoreError> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM apps WHERE id = $1")
+        .bind(app.0)
+        .fetch_optional(&mut **tx)
+        .await
+        .ctx("saving links")?;
+    if exists.is_none() {
+        return Err(StoreError::not_found(format!("app {app}")));
+    }
+    let now = Utc::now();
+    for id in &changes.delete_users {
+        sqlx::query("DELETE FROM user_links WHERE app_id = $1 AND okta_id = $2")
+            .bind(app.0)
+            .bind(id.as_str())
+            .execute(&mut **tx)
+            .await
+            .ctx("deleting a user link")?;
+    }
+    for id in &changes.delete_groups {
+        sqlx::query("DELETE FROM group_links WHERE app_id = $1 AND okta_id = $2")
+            .bind(app.0)
+            .bind(id.as_str())
+            .execute(&mut **tx)
+            .await
+            .ctx("deleting a group link")?;
+    }
+    for link in &changes.upsert_users {
+        sqlx::query(
+            "INSERT INTO user_links (app_id, okta_id, target_key, username, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, okta_id) DO UPDATE SET \
+             target_key = excluded.target_key, username = excluded.username, updated_at = excluded.updated_at",
+        )
+        .bind(app.0)
+        .bind(link.okta_id.as_str())
+        .bind(link.target_key.as_ref().map(TargetUserKey::as_str))
+        .bind(link.username.as_str())
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .ctx("saving a user link")?;
+    }
+    for link in &changes.upsert_groups {
+        sqlx::query(
+            "INSERT INTO group_links (app_id, okta_id, target_name, created_by_usersync, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, okta_id) DO UPDATE SET \
+             target_name = excluded.target_name, created_by_usersync = excluded.created_by_usersync, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(app.0)
+        .bind(link.okta_id.as_str())
+        .bind(link.target_name.as_str())
+        .bind(link.created_by_usersync)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .ctx("saving a group link")?;
+    }
+    Ok(())
 }

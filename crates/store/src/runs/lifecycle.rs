@@ -1,18 +1,15 @@
-//! The run methods of [`Store`]: starting, planning, recording outcomes, finishing,
-//! deciding on held plans, and reading runs back.
+//! The run methods of [`Store`]: starting, finishing, deciding on held plans, and
+//! reading runs back (a run's operations and outcomes are in `operations`).
 
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use super::types::{
-    NewOperation, OpOutcome, Operation, OutcomeUpdate, Run, RunCounts, RunFilter, RunId, RunStatus,
-    RunTrigger,
-};
+use super::types::{Run, RunCounts, RunFilter, RunId, RunStatus, RunTrigger};
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
-use crate::error::{DbContext as _, StoreError, is_unique_violation};
+use crate::error::{DbContext as _, StoreError};
 
 type RunRow = (
     i64,
@@ -26,8 +23,6 @@ type RunRow = (
     Option<String>,
     Option<DateTime<Utc>>,
 );
-
-type OperationRow = (i64, String, String, String, String, String, Option<String>);
 
 const SELECT_RUN: &str = "SELECT id, app_id, trigger_kind, status, started_at, finished_at, \
      counts_json, reason, decided_by, decided_at FROM runs";
@@ -63,7 +58,7 @@ fn build(row: RunRow) -> Result<Run, StoreError> {
     })
 }
 
-async fn load(conn: &mut SqliteConnection, id: RunId) -> Result<Run, StoreError> {
+pub(super) async fn load(conn: &mut SqliteConnection, id: RunId) -> Result<Run, StoreError> {
     let row: Option<RunRow> = sqlx::query_as(&format!("{SELECT_RUN} WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(conn)
@@ -73,7 +68,7 @@ async fn load(conn: &mut SqliteConnection, id: RunId) -> Result<Run, StoreError>
 }
 
 /// Loads a run and refuses unless it is in `expected` state.
-async fn load_in(
+pub(super) async fn load_in(
     conn: &mut SqliteConnection,
     id: RunId,
     expected: RunStatus,
@@ -146,102 +141,6 @@ impl Store {
         let run = load(&mut tx, RunId(id)).await?;
         tx.commit().await.ctx("starting a run")?;
         Ok(run)
-    }
-
-    /// Records the plan of a running run: its operations (all `pending`) and the engine's
-    /// plan blob, kept so a held plan can be shown and approved later.
-    ///
-    /// # Errors
-    /// [`StoreError::Conflict`] when the run is not running or already has a plan.
-    pub async fn record_plan(
-        &self,
-        run: RunId,
-        ops: &[NewOperation],
-        plan: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
-        load_in(&mut tx, run, RunStatus::Running, "record a plan for").await?;
-        for op in ops {
-            let inserted = sqlx::query(
-                "INSERT INTO run_operations (run_id, seq, kind, subject, rule, payload_json, outcome) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
-            )
-            .bind(run.0)
-            .bind(i64::from(op.seq))
-            .bind(&op.kind)
-            .bind(&op.subject)
-            .bind(&op.rule)
-            .bind(op.payload.to_string())
-            .execute(&mut *tx)
-            .await;
-            match inserted {
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict(format!(
-                        "run {run} already has an operation {}; a plan is recorded once, with unique seq numbers",
-                        op.seq
-                    )));
-                }
-                other => other.ctx("recording a plan")?,
-            };
-        }
-        sqlx::query("UPDATE runs SET plan_json = $1 WHERE id = $2")
-            .bind(plan.to_string())
-            .bind(run.0)
-            .execute(&mut *tx)
-            .await
-            .ctx("recording a plan")?;
-        tx.commit().await.ctx("recording a plan")
-    }
-
-    /// Records the outcome of one operation.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] when the run has no such operation.
-    pub async fn record_outcome(
-        &self,
-        run: RunId,
-        seq: u32,
-        outcome: OpOutcome,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let update = OutcomeUpdate {
-            seq,
-            outcome,
-            error: error.map(str::to_owned),
-        };
-        self.record_outcomes(run, std::slice::from_ref(&update))
-            .await
-    }
-
-    /// Records many outcomes in one transaction.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] naming the first unknown operation; nothing is recorded then.
-    pub async fn record_outcomes(
-        &self,
-        run: RunId,
-        updates: &[OutcomeUpdate],
-    ) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
-        for update in updates {
-            let done = sqlx::query(
-                "UPDATE run_operations SET outcome = $1, error = $2 WHERE run_id = $3 AND seq = $4",
-            )
-            .bind(update.outcome.as_str())
-            .bind(update.error.as_deref())
-            .bind(run.0)
-            .bind(i64::from(update.seq))
-            .execute(&mut *tx)
-            .await
-            .ctx("recording an outcome")?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::not_found(format!(
-                    "operation {} of run {run}",
-                    update.seq
-                )));
-            }
-        }
-        tx.commit().await.ctx("recording outcomes")
     }
 
     /// Ends a running run with `status` (anything but `running`).
@@ -362,70 +261,5 @@ impl Store {
         .await
         .ctx("listing runs")?;
         rows.into_iter().map(build).collect()
-    }
-
-    /// The operations of a run, in plan order.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] when the run does not exist.
-    pub async fn run_operations(&self, run: RunId) -> Result<Vec<Operation>, StoreError> {
-        let mut conn = self.db.acquire().await.ctx("reading operations")?;
-        load(&mut conn, run).await?;
-        let rows: Vec<OperationRow> = sqlx::query_as(
-            "SELECT seq, kind, subject, rule, payload_json, outcome, error FROM run_operations \
-             WHERE run_id = $1 ORDER BY seq",
-        )
-        .bind(run.0)
-        .fetch_all(&mut *conn)
-        .await
-        .ctx("reading operations")?;
-        rows.into_iter()
-            .map(|(seq, kind, subject, rule, payload, outcome, error)| {
-                Ok(Operation {
-                    seq: u32::try_from(seq).unwrap_or(u32::MAX),
-                    kind,
-                    subject,
-                    rule,
-                    payload: serde_json::from_str(&payload).ctx("reading an operation")?,
-                    outcome: OpOutcome::parse(&outcome).unwrap_or(OpOutcome::Pending),
-                    error,
-                })
-            })
-            .collect()
-    }
-
-    /// The plan blob recorded with the run's plan, if any.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] when the run does not exist.
-    pub async fn run_plan(&self, run: RunId) -> Result<Option<serde_json::Value>, StoreError> {
-        let plan: Option<Option<String>> =
-            sqlx::query_scalar("SELECT plan_json FROM runs WHERE id = $1")
-                .bind(run.0)
-                .fetch_optional(&self.db)
-                .await
-                .ctx("reading a plan")?;
-        let plan = plan.ok_or_else(|| StoreError::not_found(format!("run {run}")))?;
-        plan.map(|p| serde_json::from_str(&p).ctx("reading a plan"))
-            .transpose()
-    }
-
-    /// Counts of the run's operations per kind and outcome, as recorded so far.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`] when the run does not exist.
-    pub async fn tally_operations(&self, run: RunId) -> Result<RunCounts, StoreError> {
-        let mut counts = RunCounts::new();
-        for op in self.run_operations(run).await? {
-            let entry = counts.entry(op.kind).or_default();
-            entry.planned += 1;
-            match op.outcome {
-                OpOutcome::Applied => entry.applied += 1,
-                OpOutcome::Failed => entry.failed += 1,
-                OpOutcome::Skipped => entry.skipped += 1,
-                OpOutcome::Pending => {}
-            }
-        }
-        Ok(counts)
     }
 }

@@ -1,13 +1,16 @@
 //! Runs and their planned operations: the record of what each sync did and why.
 //!
 //! Lifecycle: `start_run` (status `running`, owned by this process) → `record_plan`
-//! (operations `pending`, plus the engine's plan blob) → `record_outcome(s)` as operations
-//! apply → `finish_run` with the final status. A run finished as `held` keeps its plan;
+//! (the engine's plan blob and a first batch of operations, `pending`) and
+//! `record_operations` for further batches → `record_outcome(s)` (or
+//! `record_outcomes_with_links`, atomically with identity links) as operations apply →
+//! `finish_run` with the final status. A run finished as `held` keeps its plan;
 //! `approve_run` puts it back to `running` for the engine to apply the recorded
 //! operations, `reject_run` ends it as `rejected`. Runs left `running` by a dead process
 //! become `interrupted` when the store is next opened.
 
 mod lifecycle;
+mod operations;
 mod types;
 
 pub use types::{

@@ -129,8 +129,9 @@ pub struct NewOperation {
     pub subject: String,
     /// The rule that caused it, e.g. `import_users`.
     pub rule: String,
-    /// The engine's own serialisation of the operation; opaque to the store.
-    pub payload: serde_json::Value,
+    /// The engine's own serialisation of the operation, as JSON text; opaque to the
+    /// store (read back as a JSON value by [`crate::Store::run_operations`]).
+    pub payload: String,
 }
 
 /// A recorded operation with its outcome.

@@ -24,7 +24,7 @@ fn op(seq: u32, kind: &str, subject: &str) -> NewOperation {
         kind: kind.into(),
         subject: subject.into(),
         rule: "import_users".into(),
-        payload: json!({ "op": kind, "subject": subject }),
+        payload: json!({ "op": kind, "subject": subject }).to_string(),
     }
 }
 
@@ -38,7 +38,7 @@ async fn child_starts_a_run_and_hangs(dir: &Path) {
     let app = app_in(&store).await;
     let run = store.start_run(app, RunTrigger::Scheduled).await.unwrap();
     store
-        .record_plan(run.id, &[op(1, "create_user", "alice")], &json!({}))
+        .record_plan(run.id, &[op(1, "create_user", "alice")], "{}")
         .await
         .unwrap();
     std::fs::write(dir.join("run-started"), run.id.to_string()).unwrap();
@@ -132,7 +132,7 @@ async fn a_run_records_its_plan_outcomes_and_counts() {
         op(3, "add_membership", "alice"),
     ];
     store
-        .record_plan(run.id, &ops, &json!({ "summary": "3 ops" }))
+        .record_plan(run.id, &ops, r#"{ "summary": "3 ops" }"#)
         .await
         .unwrap();
     store
@@ -205,7 +205,7 @@ async fn a_held_run_is_approved_once_then_applied_and_finished() {
         .record_plan(
             run.id,
             &[op(1, "deactivate_user", "bob")],
-            &json!({ "destructive": 1 }),
+            r#"{ "destructive": 1 }"#,
         )
         .await
         .unwrap();
@@ -258,7 +258,7 @@ async fn a_rejected_run_ends_and_its_pending_operations_are_skipped() {
     let app = app_in(&store).await;
     let run = store.start_run(app, RunTrigger::Api).await.unwrap();
     store
-        .record_plan(run.id, &[op(1, "delete_user", "bob")], &json!(null))
+        .record_plan(run.id, &[op(1, "delete_user", "bob")], "null")
         .await
         .unwrap();
     let err = store.reject_run(run.id, "alice").await.unwrap_err();

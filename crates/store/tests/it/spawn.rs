@@ -39,10 +39,14 @@ async fn a_whole_run_can_be_recorded_from_spawned_tasks() {
             kind: "create_user".into(),
             subject: "alice".into(),
             rule: "import_users".into(),
-            payload: json!({}),
+            payload: "{}".into(),
         };
-        s.record_plan(run.id, &[op], &json!({ "links": links.users.len() }))
-            .await?;
+        s.record_plan(
+            run.id,
+            &[op],
+            &json!({ "links": links.users.len() }).to_string(),
+        )
+        .await?;
         s.record_outcome(run.id, 1, OpOutcome::Applied, None)
             .await?;
         let counts = s.tally_operations(run.id).await?;

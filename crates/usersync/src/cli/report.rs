@@ -151,10 +151,12 @@ pub fn outcome_text(outcome: &RunOutcome) -> String {
             out.push_str(&format!("\nfailed operations ({})\n", failures.len()));
         }
         for result in failures {
+            let op = outcome
+                .planned(result.seq)
+                .map_or_else(|| format!("operation {}", result.seq), |p| p.op.to_string());
             out.push_str(&format!(
-                "  {} {}: {}\n",
+                "  {} {op}: {}\n",
                 result.outcome,
-                result.planned.op,
                 result.error.as_deref().unwrap_or_default()
             ));
         }
@@ -213,7 +215,7 @@ fn outcome_counts(outcome: &RunOutcome) -> RunCounts {
         counts.entry(kind).or_default().planned += 1;
     }
     for result in &outcome.results {
-        let kind = result.planned.op.kind().as_str().to_owned();
+        let kind = result.kind.as_str().to_owned();
         let entry = counts.entry(kind).or_default();
         match result.outcome {
             OpOutcome::Applied => entry.applied += 1,

@@ -8,7 +8,12 @@
 //! retry what is safe to retry); here one failed operation never stops the others,
 //! but the operations that depend on it (a membership of a user whose creation
 //! failed) are skipped with the reason. Every outcome goes to a [`Journal`] the
-//! moment it is known, so identity links of created users survive a crash.
+//! moment it is known (which writes identity links at once, so links of created
+//! users survive a crash, and may buffer the rest: see [`super::record`]); the
+//! journal is flushed when the last stage ends.
+//!
+//! Plans can hold a million operations, so the executor borrows them from the plan
+//! ([`Numbered`]) and its results carry no copy of the op ([`OpResult`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -24,18 +29,19 @@ use usersync_store::{LinkChanges, OpOutcome};
 
 use super::progress::{Phase, Progress};
 
-/// One operation of a run, numbered as recorded in the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Numbered {
+/// One operation of a run, numbered as recorded in the store, borrowed from its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Numbered<'a> {
     pub seq: u32,
-    pub planned: PlannedOp,
+    pub planned: &'a PlannedOp,
 }
 
-/// What became of one operation.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// What became of one operation (the op itself is the plan's, found by `seq`:
+/// see [`super::RunOutcome::planned`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpResult {
     pub seq: u32,
-    pub planned: PlannedOp,
+    pub kind: OpKind,
     pub outcome: OpOutcome,
     pub error: Option<String>,
 }
@@ -43,7 +49,10 @@ pub struct OpResult {
 /// Where outcomes (and the link changes they imply) are written as they happen.
 #[async_trait]
 pub trait Journal: Send + Sync {
+    /// One op finished; `links` are the identity link changes it implies.
     async fn record(&self, result: &OpResult, links: &LinkChanges);
+    /// Writes whatever `record` buffered; called when the executor finishes.
+    async fn flush(&self) {}
 }
 
 /// Runs operations against one target.
@@ -83,19 +92,14 @@ impl Executor {
     /// Applies `ops`, reporting each outcome to `journal` and to `progress`.
     pub async fn run(
         &self,
-        ops: Vec<Numbered>,
+        ops: Vec<Numbered<'_>>,
         journal: &dyn Journal,
         progress: &dyn Progress,
     ) -> Vec<OpResult> {
         progress.start(Phase::Apply, Some(ops.len() as u64));
         let broken = Mutex::new(Broken::default());
         let mut results = Vec::with_capacity(ops.len());
-        let mut remaining = ops;
-        for stage in STAGES {
-            let (now, later): (Vec<_>, Vec<_>) = remaining
-                .into_iter()
-                .partition(|n| stage.contains(&n.planned.op.kind()));
-            remaining = later;
+        for now in by_stage(ops) {
             // Pushing futures into a FuturesUnordered by hand (rather than a
             // `map(closure).buffer_unordered`) keeps the run's future `Send` for
             // any lifetime, so servers can spawn it.
@@ -111,6 +115,7 @@ impl Executor {
                 }
             }
         }
+        journal.flush().await;
         results.sort_by_key(|r| r.seq);
         let failed = results
             .iter()
@@ -125,7 +130,7 @@ impl Executor {
 
     async fn run_lane(
         &self,
-        lane: Vec<Numbered>,
+        lane: Vec<Numbered<'_>>,
         broken: &Mutex<Broken>,
         journal: &dyn Journal,
         progress: &dyn Progress,
@@ -137,8 +142,8 @@ impl Executor {
                 &broken.lock().unwrap_or_else(PoisonError::into_inner),
             );
             let (result, changes) = match blocked {
-                Some(reason) => (skipped(&numbered, reason), LinkChanges::default()),
-                None => self.apply_one(&numbered).await,
+                Some(reason) => (skipped(numbered, reason), LinkChanges::default()),
+                None => self.apply_one(numbered).await,
             };
             if result.outcome == OpOutcome::Failed {
                 mark_broken(
@@ -147,13 +152,13 @@ impl Executor {
                 );
             }
             journal.record(&result, &changes).await;
-            progress.advance(Phase::Apply, 1);
             out.push(result);
         }
+        progress.advance(Phase::Apply, out.len() as u64);
         out
     }
 
-    async fn apply_one(&self, numbered: &Numbered) -> (OpResult, LinkChanges) {
+    async fn apply_one(&self, numbered: Numbered<'_>) -> (OpResult, LinkChanges) {
         let op = &numbered.planned.op;
         let outcome = self.call(op).await;
         match outcome {
@@ -283,17 +288,37 @@ impl Executor {
     }
 }
 
+/// Splits ops into the [`STAGES`], keeping their order within each stage.
+fn by_stage(ops: Vec<Numbered<'_>>) -> [Vec<Numbered<'_>>; STAGES.len()] {
+    let mut stages: [Vec<Numbered<'_>>; STAGES.len()] = Default::default();
+    for numbered in ops {
+        let kind = numbered.planned.op.kind();
+        if let Some(i) = STAGES.iter().position(|stage| stage.contains(&kind)) {
+            stages[i].push(numbered);
+        }
+    }
+    stages
+}
+
+/// What a lane is for: ops with the same key run in order, one after another.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum LaneKey<'a> {
+    OktaUser(&'a str),
+    Username(&'a str),
+    Group(&'a str),
+}
+
 /// Groups a stage's ops into lanes: one per user (by Okta id, else username) or group.
-fn lanes(ops: Vec<Numbered>) -> Vec<Vec<Numbered>> {
-    let mut by_key: BTreeMap<String, Vec<Numbered>> = BTreeMap::new();
+fn lanes(ops: Vec<Numbered<'_>>) -> Vec<Vec<Numbered<'_>>> {
+    let mut by_key: BTreeMap<LaneKey<'_>, Vec<Numbered<'_>>> = BTreeMap::new();
     for numbered in ops {
         let op = &numbered.planned.op;
         let key = if let Some(id) = op.okta_user() {
-            format!("u:{id}")
+            LaneKey::OktaUser(id.as_str())
         } else if let Some(user) = op.username() {
-            format!("n:{}", user.folded())
+            LaneKey::Username(user.folded())
         } else {
-            format!("g:{}", op.group().map_or("", GroupName::folded))
+            LaneKey::Group(op.group().map_or("", GroupName::folded))
         };
         by_key.entry(key).or_default().push(numbered);
     }
@@ -329,16 +354,16 @@ fn mark_broken(op: &Op, broken: &mut Broken) {
     }
 }
 
-fn result(numbered: &Numbered, outcome: OpOutcome, error: Option<String>) -> OpResult {
+fn result(numbered: Numbered<'_>, outcome: OpOutcome, error: Option<String>) -> OpResult {
     OpResult {
         seq: numbered.seq,
-        planned: numbered.planned.clone(),
+        kind: numbered.planned.op.kind(),
         outcome,
         error,
     }
 }
 
-fn skipped(numbered: &Numbered, reason: String) -> OpResult {
+fn skipped(numbered: Numbered<'_>, reason: String) -> OpResult {
     result(numbered, OpOutcome::Skipped, Some(reason))
 }
 

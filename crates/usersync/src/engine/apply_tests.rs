@@ -138,18 +138,25 @@ fn add(group: &str, name: &str) -> Op {
     }
 }
 
-fn numbered(ops: Vec<Op>) -> Vec<Numbered> {
+fn planned(ops: Vec<Op>) -> Vec<PlannedOp> {
     let rule = Rule::ImportUsers {
         status: OktaStatus::Active,
     };
     ops.into_iter()
+        .map(|op| PlannedOp {
+            op,
+            rule: rule.clone(),
+        })
+        .collect()
+}
+
+fn numbered(planned: &[PlannedOp]) -> Vec<Numbered<'_>> {
+    planned
+        .iter()
         .enumerate()
-        .map(|(i, op)| Numbered {
+        .map(|(i, planned)| Numbered {
             seq: i as u32 + 1,
-            planned: PlannedOp {
-                op,
-                rule: rule.clone(),
-            },
+            planned,
         })
         .collect()
 }
@@ -174,13 +181,14 @@ async fn a_failed_create_skips_only_the_ops_that_depend_on_it() {
         name: GroupName::parse("devs").unwrap(),
     };
     // Deliberately out of dependency order: the executor orders by stage.
-    let ops = numbered(vec![
+    let plan = planned(vec![
         add("devs", "alice"),
         add("devs", "bob"),
         create("00u1", "alice"),
         create("00u2", "bob"),
         group,
     ]);
+    let ops = numbered(&plan);
     let journal = Links_::default();
 
     let results = executor(target.clone()).run(ops, &journal, &Silent).await;
@@ -231,7 +239,7 @@ async fn a_failed_create_skips_only_the_ops_that_depend_on_it() {
 async fn removals_run_before_deactivation_and_a_rename_moves_the_link() {
     let target = Arc::new(Recorder::default());
     let id = OktaUserId::parse("00u9").unwrap();
-    let ops = numbered(vec![
+    let plan = planned(vec![
         Op::DeactivateUser {
             okta_id: id.clone(),
             username: user("carol"),
@@ -246,6 +254,7 @@ async fn removals_run_before_deactivation_and_a_rename_moves_the_link() {
             to: user("daniel"),
         },
     ]);
+    let ops = numbered(&plan);
     let journal = Links_::default();
 
     let results = executor(target.clone()).run(ops, &journal, &Silent).await;

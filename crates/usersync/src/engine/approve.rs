@@ -13,8 +13,8 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use usersync_core::{Guard, Op, plan};
-use usersync_store::{OpOutcome, Run, RunId, RunStatus};
+use usersync_core::{Guard, Op, PlannedOp, plan};
+use usersync_store::{OpOutcome, OutcomeUpdate, Run, RunId, RunStatus};
 
 use super::apply::{Executor, Numbered, OpResult};
 use super::record::{StoreJournal, final_status, parse_payload};
@@ -65,47 +65,41 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     check_nothing_new(&run, &pending, &fresh)?;
     deps.store.approve_run(run_id, by).await?;
     let still: HashSet<String> = fresh.ops.iter().map(|p| key(&p.op)).collect();
-    let (apply, gone): (Vec<_>, Vec<_>) = pending
-        .into_iter()
+    let (apply, gone): (Vec<Numbered<'_>>, Vec<Numbered<'_>>) = pending
+        .iter()
+        .map(|(seq, planned)| Numbered { seq: *seq, planned })
         .partition(|n| still.contains(&key(&n.planned.op)));
     let mut outcome = RunOutcome::new(&app.name, Some(run_id), Mode::Apply);
     outcome.okta = Some(reads.okta);
     outcome.okta_rate_limits = prepared.conns.okta.rate_limit_headroom();
     outcome.target = Some(reads.target);
-    let skipped = skip_unneeded(deps, run_id, gone).await?;
+    let skipped = skip_unneeded(deps, run_id, &gone).await?;
     let executor = Executor {
         target: prepared.conns.target.clone(),
         concurrency: deps.apply_concurrency,
         links,
         groups_created_are_owned: true,
     };
-    let journal = StoreJournal {
-        store: &deps.store,
-        app: app.id,
-        run: run_id,
-    };
-    let results = executor.run(apply, &journal, deps.progress.as_ref()).await;
+    let journal = StoreJournal::new(&deps.store, app.id, run_id);
+    let mut results = executor.run(apply, &journal, deps.progress.as_ref()).await;
+    results.extend(skipped);
+    results.sort_by_key(|r| r.seq);
     fresh.guard = Guard::Proceed;
-    let (status, reasons) = final_status(&fresh, &results);
-    outcome.status = status;
-    outcome.reasons = reasons;
     outcome.results = results;
-    outcome.results.extend(skipped);
-    outcome.results.sort_by_key(|r| r.seq);
     outcome.plan = Some(fresh);
-    finish(deps, &mut outcome, Ok(()), started).await
+    outcome.recorded = pending;
+    let (status, reasons) = final_status(&outcome);
+    outcome.set(status, reasons);
+    finish(deps, outcome, Ok(()), started).await
 }
 
 /// Refuses when the fresh plan has destructive ops the held plan did not.
-/// The operations of a held run that still wait, as planned.
-async fn pending_ops(deps: &Deps, run_id: RunId) -> Result<Vec<Numbered>, EngineError> {
+/// The operations of a held run that still wait, as planned, in `seq` order.
+async fn pending_ops(deps: &Deps, run_id: RunId) -> Result<Vec<(u32, PlannedOp)>, EngineError> {
     let mut pending = Vec::new();
     for op in deps.store.run_operations(run_id).await? {
         if op.outcome == OpOutcome::Pending {
-            pending.push(Numbered {
-                seq: op.seq,
-                planned: parse_payload(&op.payload).map_err(refused)?,
-            });
+            pending.push((op.seq, parse_payload(&op.payload).map_err(refused)?));
         }
     }
     Ok(pending)
@@ -115,33 +109,39 @@ async fn pending_ops(deps: &Deps, run_id: RunId) -> Result<Vec<Numbered>, Engine
 async fn skip_unneeded(
     deps: &Deps,
     run_id: RunId,
-    gone: Vec<Numbered>,
+    gone: &[Numbered<'_>],
 ) -> Result<Vec<OpResult>, EngineError> {
     let why = "no longer needed: Okta or the target changed since the plan was made";
-    let mut skipped = Vec::new();
-    for n in gone {
-        deps.store
-            .record_outcome(run_id, n.seq, OpOutcome::Skipped, Some(why))
-            .await?;
-        skipped.push(OpResult {
+    let skipped: Vec<OpResult> = gone
+        .iter()
+        .map(|n| OpResult {
             seq: n.seq,
-            planned: n.planned,
+            kind: n.planned.op.kind(),
             outcome: OpOutcome::Skipped,
             error: Some(why.into()),
-        });
-    }
+        })
+        .collect();
+    let updates: Vec<OutcomeUpdate> = skipped
+        .iter()
+        .map(|r| OutcomeUpdate {
+            seq: r.seq,
+            outcome: r.outcome,
+            error: r.error.clone(),
+        })
+        .collect();
+    deps.store.record_outcomes(run_id, &updates).await?;
     Ok(skipped)
 }
 
 fn check_nothing_new(
     run: &Run,
-    pending: &[Numbered],
+    pending: &[(u32, PlannedOp)],
     fresh: &usersync_core::Plan,
 ) -> Result<(), EngineError> {
     let approved: HashSet<String> = pending
         .iter()
-        .filter(|n| n.planned.op.is_destructive())
-        .map(|n| key(&n.planned.op))
+        .filter(|(_, p)| p.op.is_destructive())
+        .map(|(_, p)| key(&p.op))
         .collect();
     let new: Vec<String> = fresh
         .ops

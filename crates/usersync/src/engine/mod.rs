@@ -17,6 +17,7 @@ pub mod check;
 pub mod connect;
 pub mod headroom;
 pub mod lock;
+mod outcome;
 pub mod progress;
 pub mod record;
 mod run;
@@ -25,15 +26,14 @@ mod user;
 use std::sync::Arc;
 
 use serde::Serialize;
-use usersync_core::Plan;
-use usersync_okta::BucketHeadroom;
-use usersync_store::{RunId, RunStatus, Store, StoreError};
+use usersync_store::{RunId, Store, StoreError};
 
 pub use apply::OpResult;
 pub use approve::{approve, reject};
 pub use check::{CheckLine, CheckReport, check};
 pub use headroom::OktaHeadroom;
 pub use lock::{AlreadyRunning, AppGuard, AppLocks};
+pub use outcome::RunOutcome;
 pub use progress::{LogLines, Phase, Progress, Silent};
 pub use run::{explain_user, run_sync_once};
 pub use user::sync_user;
@@ -90,30 +90,6 @@ pub struct ReadStats {
     pub requests: Option<u64>,
     /// Okta only: whether every page of every listing was read.
     pub complete: Option<bool>,
-}
-
-/// The result of a run (or of a dry run).
-#[derive(Debug, Clone, Serialize)]
-pub struct RunOutcome {
-    pub app: String,
-    /// `None` for dry runs, which record nothing.
-    pub run_id: Option<RunId>,
-    pub mode: Mode,
-    /// For a dry run: the status a real run would end with before applying.
-    pub status: RunStatus,
-    /// Why the run is not `succeeded` (or what the administrator must do).
-    pub reasons: Vec<String>,
-    /// `None` when the run failed before it could plan.
-    pub plan: Option<Plan>,
-    /// What became of each applied op (empty for dry runs).
-    pub results: Vec<OpResult>,
-    pub okta: Option<ReadStats>,
-    pub target: Option<ReadStats>,
-    /// What Okta's answers said about each rate-limit bucket the run used, as the
-    /// run ended (empty when Okta never answered). Not part of the CLI's JSON form.
-    #[serde(skip)]
-    pub okta_rate_limits: Vec<BucketHeadroom>,
-    pub seconds: f64,
 }
 
 /// Why the engine could not run (a run that starts and fails is a [`RunOutcome`]).

@@ -1,32 +1,113 @@
 //! Recording a run in the store: the plan's operations as rows, each outcome and
 //! its link changes as they happen, and the run's final status with its reasons.
+//!
+//! # The plan
+//! [`record_plan`] writes the plan's ops as rows (JSON text, never a `Value` tree),
+//! [`PLAN_BATCH`] rows per transaction, so recording a million-op plan needs memory
+//! for one batch only; the run's plan blob holds everything but the ops (the
+//! guard, the skipped users, the notes and the counts), since the ops are the rows.
+//!
+//! # Outcomes, and what survives a crash
+//! [`StoreJournal`] writes at two speeds:
+//! - an op that creates, moves or ends an identity link (link, create or rename a
+//!   user or group, delete a user or group) is written at once, its links and its
+//!   outcome in one transaction, before the executor goes on: a lost link would make
+//!   the next run adopt or skip the user instead of converging cleanly;
+//! - every other outcome (memberships, updates, (de)activations) is buffered and
+//!   written in one transaction when [`FLUSH_AT`] are waiting, when [`FLUSH_EVERY`]
+//!   has passed since the last write, when an op fails, with the next identity op's
+//!   transaction, and when the executor ends. These ops are idempotent: if the
+//!   process dies with some buffered, their rows stay `pending` in a run the next
+//!   start marks `interrupted`, and the next run reads the target, plans them again
+//!   if they did not happen, and converges without duplicates.
 
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
 use async_trait::async_trait;
-use usersync_core::{Guard, Op, Plan, PlannedOp, SkipReason};
-use usersync_store::{AppId, LinkChanges, NewOperation, OpOutcome, RunId, RunStatus, Store};
+use serde::{Deserialize as _, Serialize};
+use usersync_core::{Guard, Op, Plan, PlannedOp, SkipReason, SkippedUser};
+use usersync_store::{
+    AppId, LinkChanges, NewOperation, OpOutcome, OutcomeUpdate, RunId, RunStatus, Store,
+};
 
+use super::RunOutcome;
 use super::apply::{Journal, Numbered, OpResult};
 
-/// The operation rows of a plan (numbered from 1 in plan order) and the numbered ops.
-#[must_use]
-pub fn number(plan: &Plan) -> (Vec<NewOperation>, Vec<Numbered>) {
-    let mut rows = Vec::with_capacity(plan.ops.len());
-    let mut numbered = Vec::with_capacity(plan.ops.len());
-    for (i, planned) in plan.ops.iter().enumerate() {
-        let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        rows.push(NewOperation {
-            seq,
-            kind: planned.op.kind().as_str().to_owned(),
-            subject: subject(&planned.op),
-            rule: planned.rule.to_string(),
-            payload: serde_json::to_value(planned).unwrap_or(serde_json::Value::Null),
-        });
-        numbered.push(Numbered {
-            seq,
-            planned: planned.clone(),
-        });
+/// Operation rows written per transaction when a plan is recorded.
+pub const PLAN_BATCH: usize = 2000;
+/// Buffered outcomes that trigger a write.
+pub const FLUSH_AT: usize = 256;
+/// The longest an outcome waits in the buffer while others keep arriving.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
+
+/// The plan blob: the plan without its ops (which are the run's operation rows).
+#[derive(Serialize)]
+struct PlanBlob<'a> {
+    operations: usize,
+    summary: usersync_core::Summary,
+    skipped: &'a [SkippedUser],
+    guard: &'a Guard,
+    notes: &'a [String],
+}
+
+/// Records `plan` as the plan of `run`: the blob with the first batch of rows,
+/// then the other batches (see the module docs).
+///
+/// # Errors
+/// Store failures, or an op that cannot be encoded.
+pub async fn record_plan(store: &Store, run: RunId, plan: &Plan) -> anyhow::Result<()> {
+    let blob = serde_json::to_string(&PlanBlob {
+        operations: plan.ops.len(),
+        summary: plan.summary(),
+        skipped: &plan.skipped,
+        guard: &plan.guard,
+        notes: &plan.notes,
+    })
+    .context("encoding the plan")?;
+    let mut batches = plan.ops.chunks(PLAN_BATCH);
+    let first = batches.next().unwrap_or_default();
+    store.record_plan(run, &rows(first, 1)?, &blob).await?;
+    let mut next = first.len() + 1;
+    for batch in batches {
+        store.record_operations(run, &rows(batch, next)?).await?;
+        next += batch.len();
     }
-    (rows, numbered)
+    Ok(())
+}
+
+/// The operation rows of `ops`, numbered from `first`.
+fn rows(ops: &[PlannedOp], first: usize) -> anyhow::Result<Vec<NewOperation>> {
+    ops.iter()
+        .enumerate()
+        .map(|(i, planned)| {
+            Ok(NewOperation {
+                seq: seq_of(first + i),
+                kind: planned.op.kind().as_str().to_owned(),
+                subject: subject(&planned.op),
+                rule: planned.rule.to_string(),
+                payload: serde_json::to_string(planned).context("encoding an operation")?,
+            })
+        })
+        .collect()
+}
+
+fn seq_of(position: usize) -> u32 {
+    u32::try_from(position).unwrap_or(u32::MAX)
+}
+
+/// The plan's ops numbered from 1 in plan order, as [`record_plan`] records them.
+#[must_use]
+pub fn number(plan: &Plan) -> Vec<Numbered<'_>> {
+    plan.ops
+        .iter()
+        .enumerate()
+        .map(|(i, planned)| Numbered {
+            seq: seq_of(i + 1),
+            planned,
+        })
+        .collect()
 }
 
 /// What an op acts on, for people: `user`, `group`, or `user in group`.
@@ -50,40 +131,97 @@ pub fn subject(op: &Op) -> String {
 /// # Errors
 /// When the payload is not a planned op (a store written by another version).
 pub fn parse_payload(payload: &serde_json::Value) -> anyhow::Result<PlannedOp> {
-    serde_json::from_value(payload.clone())
+    PlannedOp::deserialize(payload)
         .map_err(|e| anyhow::anyhow!("a recorded operation could not be read back: {e}"))
 }
 
-/// A journal that writes outcomes and links to the store as each op finishes.
+/// A journal that writes outcomes and links to the store (see the module docs).
 pub struct StoreJournal<'a> {
-    pub store: &'a Store,
-    pub app: AppId,
-    pub run: RunId,
+    store: &'a Store,
+    app: AppId,
+    run: RunId,
+    buffer: Mutex<Buffer>,
+}
+
+/// Outcomes not written yet, and when the buffer was last emptied.
+struct Buffer {
+    updates: Vec<OutcomeUpdate>,
+    since: Instant,
+}
+
+impl<'a> StoreJournal<'a> {
+    #[must_use]
+    pub fn new(store: &'a Store, app: AppId, run: RunId) -> Self {
+        Self {
+            store,
+            app,
+            run,
+            buffer: Mutex::new(Buffer {
+                updates: Vec::new(),
+                since: Instant::now(),
+            }),
+        }
+    }
+
+    /// Adds `update` (when given) and takes the buffer when `write_now` or it is due.
+    fn buffer(&self, update: Option<OutcomeUpdate>, write_now: bool) -> Vec<OutcomeUpdate> {
+        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        buffer.updates.extend(update);
+        let due = buffer.updates.len() >= FLUSH_AT || buffer.since.elapsed() >= FLUSH_EVERY;
+        if !(write_now || due) {
+            return Vec::new();
+        }
+        buffer.since = Instant::now();
+        std::mem::take(&mut buffer.updates)
+    }
+
+    async fn write(&self, updates: &[OutcomeUpdate]) {
+        if updates.is_empty() {
+            return;
+        }
+        if let Err(err) = self.store.record_outcomes(self.run, updates).await {
+            tracing::error!(run = %self.run, "could not record the outcomes of {} operations: {err}", updates.len());
+        }
+    }
+
+    /// Writes `links` with the buffered outcomes in one transaction; should that
+    /// fail, the links alone (they matter more than the report), then the outcomes.
+    async fn write_with_links(&self, links: &LinkChanges, updates: &[OutcomeUpdate]) {
+        let together = self
+            .store
+            .record_outcomes_with_links(self.app, links, self.run, updates)
+            .await;
+        let Err(err) = together else { return };
+        tracing::warn!(run = %self.run, "could not record outcomes with their links, retrying the links alone: {err}");
+        if let Err(err) = self.store.save_links(self.app, links).await {
+            tracing::error!(run = %self.run, "could not save identity links: {err}");
+        }
+        self.write(updates).await;
+    }
 }
 
 #[async_trait]
 impl Journal for StoreJournal<'_> {
     async fn record(&self, result: &OpResult, links: &LinkChanges) {
-        // Links first: a created user whose link is lost would be adopted (or
-        // skipped) on the next run rather than duplicated, but a lost outcome
-        // row costs nothing but accuracy of this run's report.
-        if !links.is_empty()
-            && let Err(err) = self.store.save_links(self.app, links).await
-        {
-            tracing::error!(run = %self.run, "could not save the identity link of {}: {err}", result.planned.op);
+        let update = OutcomeUpdate {
+            seq: result.seq,
+            outcome: result.outcome,
+            error: result.error.clone(),
+        };
+        if links.is_empty() {
+            let failed = result.outcome == OpOutcome::Failed;
+            let due = self.buffer(Some(update), failed);
+            self.write(&due).await;
+        } else {
+            let mut updates = self.buffer(None, true);
+            updates.push(update);
+            self.write_with_links(links, &updates).await;
         }
-        if let Err(err) = self
-            .store
-            .record_outcome(
-                self.run,
-                result.seq,
-                result.outcome,
-                result.error.as_deref(),
-            )
-            .await
-        {
-            tracing::error!(run = %self.run, "could not record the outcome of operation {}: {err}", result.seq);
-        }
+    }
+
+    async fn flush(&self) {
+        let due = self.buffer(None, true);
+        self.write(&due).await;
     }
 }
 
@@ -103,8 +241,14 @@ impl Journal for NoJournal {
 ///   for a failed dependency, or users could not be mapped (invalid or colliding
 ///   usernames);
 /// - `succeeded` otherwise.
+///
+/// Reads `outcome.plan` (with its guard as the run applied it) and `outcome.results`.
 #[must_use]
-pub fn final_status(plan: &Plan, results: &[OpResult]) -> (RunStatus, Vec<String>) {
+pub fn final_status(outcome: &RunOutcome) -> (RunStatus, Vec<String>) {
+    let Some(plan) = &outcome.plan else {
+        return (RunStatus::Failed, vec!["the run made no plan".to_owned()]);
+    };
+    let results = &outcome.results;
     let mut reasons = Vec::new();
     if let Guard::Held { reasons: held } = &plan.guard {
         reasons.extend(held.iter().cloned());
@@ -130,11 +274,10 @@ pub fn final_status(plan: &Plan, results: &[OpResult]) -> (RunStatus, Vec<String
         .count();
     if !failed.is_empty() {
         let first = failed.iter().take(3).map(|r| {
-            format!(
-                "{} ({})",
-                r.planned.op,
-                r.error.as_deref().unwrap_or("failed")
-            )
+            let op = outcome
+                .planned(r.seq)
+                .map_or_else(|| format!("operation {}", r.seq), |p| p.op.to_string());
+            format!("{op} ({})", r.error.as_deref().unwrap_or("failed"))
         });
         reasons.push(format!(
             "{} operations failed, e.g. {}",
@@ -210,36 +353,43 @@ mod tests {
     fn result(outcome: OpOutcome) -> OpResult {
         OpResult {
             seq: 1,
-            planned: deactivation(),
+            kind: usersync_core::OpKind::DeactivateUser,
             outcome,
             error: Some("HTTP 500".into()),
         }
     }
 
+    fn final_status(plan: Plan, results: &[OpResult]) -> (RunStatus, Vec<String>) {
+        let mut outcome = RunOutcome::new("jira", None, super::super::Mode::Apply);
+        outcome.plan = Some(plan);
+        outcome.results = results.to_vec();
+        super::final_status(&outcome)
+    }
+
     #[test]
     fn the_run_status_follows_the_guard_and_the_outcomes() {
         assert_eq!(
-            final_status(&plan(Guard::Proceed), &[]).0,
+            final_status(plan(Guard::Proceed), &[]).0,
             RunStatus::Succeeded
         );
         let held = Guard::Held {
             reasons: vec!["too many".into()],
         };
         assert_eq!(
-            final_status(&plan(held), &[]),
+            final_status(plan(held), &[]),
             (RunStatus::Held, vec!["too many".to_owned()])
         );
         let partial = Guard::Partial {
             reasons: vec!["group g: HTTP 503".into()],
             withheld: 2,
         };
-        let (status, reasons) = final_status(&plan(partial), &[]);
+        let (status, reasons) = final_status(plan(partial), &[]);
         assert_eq!(status, RunStatus::Partial);
         assert!(
             reasons[0].contains("2 destructive operations were withheld"),
             "{reasons:?}"
         );
-        let (status, reasons) = final_status(&plan(Guard::Proceed), &[result(OpOutcome::Failed)]);
+        let (status, reasons) = final_status(plan(Guard::Proceed), &[result(OpOutcome::Failed)]);
         assert_eq!(status, RunStatus::Failed, "everything attempted failed");
         assert!(
             reasons[0].contains("deactivate user ann (HTTP 500)"),
@@ -247,7 +397,7 @@ mod tests {
         );
         let mixed = [result(OpOutcome::Applied), result(OpOutcome::Failed)];
         assert_eq!(
-            final_status(&plan(Guard::Proceed), &mixed).0,
+            final_status(plan(Guard::Proceed), &mixed).0,
             RunStatus::Partial
         );
     }

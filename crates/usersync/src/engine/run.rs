@@ -12,10 +12,10 @@ use usersync_core::{
 use usersync_okta::{ReadProgress, ReadScope};
 use usersync_store::{App, RunId, RunStatus, RunTrigger};
 
-use super::apply::{Executor, Numbered, OpResult};
+use super::apply::{Executor, Numbered};
 use super::connect::{Connections, connect, needed_capabilities, unmet};
 use super::progress::Phase;
-use super::record::{StoreJournal, final_status, number};
+use super::record::{StoreJournal, final_status, number, record_plan};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
 
 /// A policy compiled and both sides connected and checked.
@@ -155,7 +155,7 @@ pub async fn run_sync_once(
     };
     let mut outcome = RunOutcome::new(&app.name, run, mode);
     let result = full_run(deps, &app, run, &mut outcome).await;
-    finish(deps, &mut outcome, result, started).await
+    finish(deps, outcome, result, started).await
 }
 
 async fn full_run(
@@ -178,17 +178,24 @@ async fn read_plan_execute(
     prepared: &Prepared,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
-    let reads = read_both(deps, prepared).await?;
-    outcome.okta = Some(reads.okta.clone());
-    outcome.target = Some(reads.target.clone());
+    let Reads {
+        desired,
+        current,
+        okta,
+        target,
+    } = read_both(deps, prepared).await?;
+    outcome.okta = Some(okta);
+    outcome.target = Some(target);
     let links = deps.store.load_links(app.id).await?;
     let plan = plan(
-        &reads.desired,
-        &reads.current,
+        &desired,
+        &current,
         &links,
         &prepared.policy,
         &prepared.options(),
     );
+    // Both snapshots are done with: free them before the (long) apply.
+    drop((desired, current));
     execute_plan(deps, app, run, plan, links, &prepared.conns, true, outcome).await
 }
 
@@ -205,16 +212,14 @@ pub(crate) async fn execute_plan(
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let Some(run) = run else {
-        let (status, reasons) = final_status(&plan, &[]);
-        outcome.set(status, reasons);
         outcome.plan = Some(plan);
+        let (status, reasons) = final_status(outcome);
+        outcome.set(status, reasons);
         return Ok(());
     };
-    let (rows, numbered) = number(&plan);
-    let blob = serde_json::to_value(&plan).context("encoding the plan")?;
-    deps.store.record_plan(run, &rows, &blob).await?;
+    record_plan(&deps.store, run, &plan).await?;
     let held = plan.guard.is_held();
-    let to_apply: Vec<Numbered> = numbered
+    let to_apply: Vec<Numbered<'_>> = number(&plan)
         .into_iter()
         .filter(|n| !held || !n.planned.op.is_destructive())
         .collect();
@@ -224,30 +229,27 @@ pub(crate) async fn execute_plan(
         links,
         groups_created_are_owned,
     };
-    let journal = StoreJournal {
-        store: &deps.store,
-        app: app.id,
-        run,
-    };
-    outcome.results = executor
+    let journal = StoreJournal::new(&deps.store, app.id, run);
+    let results = executor
         .run(to_apply, &journal, deps.progress.as_ref())
         .await;
-    let (status, mut reasons) = final_status(&plan, &outcome.results);
+    let waiting = plan.ops.iter().filter(|p| p.op.is_destructive()).count();
+    outcome.results = results;
+    outcome.plan = Some(plan);
+    let (status, mut reasons) = final_status(outcome);
     if status == RunStatus::Held {
-        let waiting = plan.ops.iter().filter(|p| p.op.is_destructive()).count();
         reasons.push(format!(
             "{waiting} destructive operations wait for approval: `usersync run show {run}`, then `usersync run approve {run}` or `usersync run reject {run}`"
         ));
     }
     outcome.set(status, reasons);
-    outcome.plan = Some(plan);
     Ok(())
 }
 
 /// Ends the run in the store (failed, with the error, when `result` is one).
 pub(crate) async fn finish(
     deps: &Deps,
-    outcome: &mut RunOutcome,
+    mut outcome: RunOutcome,
     result: anyhow::Result<()>,
     started: Instant,
 ) -> Result<RunOutcome, EngineError> {
@@ -265,47 +267,7 @@ pub(crate) async fn finish(
             .finish_run(run, outcome.status, &counts, reason.as_deref())
             .await?;
     }
-    Ok(outcome.clone())
-}
-
-impl RunOutcome {
-    pub(crate) fn new(app: &str, run_id: Option<RunId>, mode: Mode) -> Self {
-        Self {
-            app: app.to_owned(),
-            run_id,
-            mode,
-            status: RunStatus::Running,
-            reasons: Vec::new(),
-            plan: None,
-            results: Vec::new(),
-            okta: None,
-            target: None,
-            okta_rate_limits: Vec::new(),
-            seconds: 0.0,
-        }
-    }
-
-    fn set(&mut self, status: RunStatus, reasons: Vec<String>) {
-        self.status = status;
-        self.reasons = reasons;
-    }
-
-    /// Applied, failed and skipped operation counts.
-    #[must_use]
-    pub fn tally(&self) -> (usize, usize, usize) {
-        use usersync_store::OpOutcome;
-        let count = |o: OpOutcome| {
-            self.results
-                .iter()
-                .filter(|r: &&OpResult| r.outcome == o)
-                .count()
-        };
-        (
-            count(OpOutcome::Applied),
-            count(OpOutcome::Failed),
-            count(OpOutcome::Skipped),
-        )
-    }
+    Ok(outcome)
 }
 
 /// Why one user (by Okta login or target username) is or is not in the target,

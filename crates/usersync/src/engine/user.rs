@@ -38,7 +38,7 @@ pub async fn sync_user(
     let run = deps.store.start_run(app.id, trigger).await?.id;
     let mut outcome = RunOutcome::new(&app.name, Some(run), Mode::Apply);
     let result = user_run(deps, &app, run, login, &mut outcome).await;
-    finish(deps, &mut outcome, result, started).await
+    finish(deps, outcome, result, started).await
 }
 
 async fn user_run(
