@@ -13,6 +13,10 @@ use url::Url;
 
 use crate::error::OktaError;
 
+/// Okta's documented default org-wide limit on requests in flight (Workforce and
+/// Customer Identity; the Integrator Free plan allows 35).
+pub const DEFAULT_ORG_CONCURRENCY_LIMIT: usize = 75;
+
 /// The scopes a service app asks for by default: everything the reads need.
 pub const DEFAULT_SCOPES: [&str; 3] = ["okta.users.read", "okta.groups.read", "okta.logs.read"];
 
@@ -117,7 +121,13 @@ pub struct OktaConfig {
     /// Share (0 < share <= 1) of each rate-limit bucket usersync may use per window,
     /// so the org's other integrations are never starved. Okta gives each token 50%.
     pub rate_share: f64,
-    /// Requests in flight at once (group member reads run concurrently).
+    /// Okta's org-wide limit on requests in flight, shared by every integration of
+    /// the org ([`DEFAULT_ORG_CONCURRENCY_LIMIT`] unless the org's plan says otherwise).
+    pub org_concurrency_limit: usize,
+    /// A cap on requests in flight at once. The client keeps at most
+    /// [`concurrency`](Self::concurrency) in flight: this cap or `rate_share` of
+    /// `org_concurrency_limit`, whichever is lower, so usersync never takes more of
+    /// the org's concurrency than of its rate limits.
     pub max_concurrency: usize,
     pub retry: RetrySettings,
     /// Time allowed to open a connection.
@@ -128,15 +138,16 @@ pub struct OktaConfig {
 }
 
 impl OktaConfig {
-    /// A configuration with the defaults: 50% rate share, 8 concurrent requests,
-    /// documented page sizes.
+    /// A configuration with the defaults: 50% rate share, at most half of Okta's
+    /// default concurrency limit of 75 in flight (37), documented page sizes.
     #[must_use]
     pub fn new(base_url: impl Into<String>, auth: OktaAuth) -> Self {
         Self {
             base_url: base_url.into(),
             auth,
             rate_share: 0.5,
-            max_concurrency: 8,
+            org_concurrency_limit: DEFAULT_ORG_CONCURRENCY_LIMIT,
+            max_concurrency: DEFAULT_ORG_CONCURRENCY_LIMIT,
             retry: RetrySettings::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
@@ -162,6 +173,12 @@ impl OktaConfig {
         if self.max_concurrency == 0 {
             return Err(config_error("max_concurrency", "must be at least 1"));
         }
+        if self.org_concurrency_limit == 0 {
+            return Err(config_error(
+                "org_concurrency_limit",
+                "must be at least 1 (Okta's default is 75, 35 on the Integrator Free plan)",
+            ));
+        }
         self.validate_page_sizes()?;
         if let OktaAuth::ServiceApp { client_id, .. } = &self.auth
             && client_id.trim().is_empty()
@@ -172,6 +189,20 @@ impl OktaConfig {
             ));
         }
         Ok(org)
+    }
+
+    /// Requests the client keeps in flight at most: `max_concurrency`, but never more
+    /// than `rate_share` of `org_concurrency_limit` (and at least one).
+    #[must_use]
+    pub fn concurrency(&self) -> usize {
+        // The share is validated to (0, 1] and the limit is small, so this fits.
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let share = (self.org_concurrency_limit as f64 * self.rate_share).floor() as usize;
+        self.max_concurrency.min(share).max(1)
     }
 
     fn validate_page_sizes(&self) -> Result<(), OktaError> {
@@ -368,6 +399,24 @@ mod tests {
                 .to_string()
                 .contains("max_concurrency")
         );
+    }
+
+    #[test]
+    fn the_client_keeps_at_most_its_share_of_the_org_concurrency_limit_in_flight() {
+        let mut config = OktaConfig::new("https://acme.okta.com", token());
+        assert_eq!(config.concurrency(), 37, "half of Okta's default 75");
+        config.rate_share = 0.2;
+        assert_eq!(config.concurrency(), 15);
+        config.org_concurrency_limit = 35;
+        config.rate_share = 0.5;
+        assert_eq!(config.concurrency(), 17, "the Integrator Free plan's 35");
+        config.max_concurrency = 8;
+        assert_eq!(config.concurrency(), 8, "a lower cap wins");
+        config.org_concurrency_limit = 1;
+        assert_eq!(config.concurrency(), 1, "never less than one");
+        config.org_concurrency_limit = 0;
+        let text = config.validate().unwrap_err().to_string();
+        assert!(text.contains("org_concurrency_limit"), "{text}");
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub(crate) struct RateHeaders {
     pub remaining: u32,
     /// Time until the window resets, measured against the server's `Date`.
     pub reset_in: Duration,
+    /// The window's `X-Rate-Limit-Reset` (epoch seconds): the same for every answer
+    /// of one window, so it tells windows apart exactly.
+    pub window: i64,
 }
 
 /// What Okta last said about one rate-limit bucket: requests left in the window
@@ -46,10 +49,15 @@ struct Bucket {
     /// can arrive out of order, so the lowest is the latest).
     remaining: Option<u32>,
     resets_at: Option<DateTime<Utc>>,
-    /// When the current window ends (local clock), if known.
+    /// The `X-Rate-Limit-Reset` of the latest window an answer reported.
+    window: Option<i64>,
+    /// When that window ends (local clock); `None` once it is over, until an
+    /// answer reports the next one.
     window_end: Option<Instant>,
     /// Requests usersync started in the current window.
     sent: u32,
+    /// Requests started whose answer (or failure) has not been observed yet.
+    in_flight: u32,
     probing: bool,
 }
 
@@ -93,8 +101,10 @@ impl RateGovernor {
         let now = Instant::now();
         if b.window_end.is_some_and(|end| now >= end) {
             // The window is over; the next answer tells us when the new one ends.
+            // Requests still on their way may reach Okta after its window turned,
+            // so they count against the new one.
             b.window_end = None;
-            b.sent = 0;
+            b.sent = b.in_flight;
         }
         let Some(limit) = b.limit else {
             if b.probing {
@@ -102,10 +112,12 @@ impl RateGovernor {
             }
             b.probing = true;
             b.sent += 1;
+            b.in_flight += 1;
             return Admission::Go;
         };
         if b.sent < self.budget(limit) {
             b.sent += 1;
+            b.in_flight += 1;
             return Admission::Go;
         }
         Admission::Wait(
@@ -126,36 +138,35 @@ impl RateGovernor {
         share.max(1)
     }
 
-    /// Records what an answer said. `None` when the attempt got no headers (a
-    /// dropped connection): the next request becomes the probe.
+    /// Records what an answer said, once per admitted request. `None` when the
+    /// attempt got no headers (a dropped connection): the next request becomes the probe.
     pub(crate) fn observe(&self, bucket: &str, headers: Option<RateHeaders>) {
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let b = buckets.entry(bucket.to_owned()).or_default();
         b.probing = false;
+        b.in_flight = b.in_flight.saturating_sub(1);
         let Some(h) = headers else { return };
         if h.limit == 0 {
             // A concurrency-limit 429 reports 0/0: it says nothing about the window.
             return;
         }
-        let end = Instant::now() + h.reset_in;
-        let new_window = b
-            .window_end
-            .is_none_or(|old| end > old + Duration::from_secs(1));
-        if new_window && b.window_end.is_some() {
-            // The server moved on to a new window: everything used in it so far
-            // (ours and others') is an upper bound on what we sent in it.
-            b.sent = b.sent.min(h.limit.saturating_sub(h.remaining));
-        }
-        if new_window {
-            b.window_end = Some(end);
-            b.remaining = Some(h.remaining);
-            b.resets_at = chrono::Duration::from_std(h.reset_in)
-                .ok()
-                .and_then(|d| Utc::now().checked_add_signed(d));
-        } else {
-            b.remaining = Some(b.remaining.map_or(h.remaining, |r| r.min(h.remaining)));
-        }
         b.limit = Some(h.limit);
+        // Reset and Date are whole seconds, so each answer's end is late by up to a
+        // second (never early: Date is stamped before the answer leaves). The
+        // earliest end any answer of the window implies is the closest, so the next
+        // window's budget is used from its first moment, not up to a second later.
+        let end = Instant::now() + h.reset_in;
+        match b.window {
+            Some(w) if h.window < w || (h.window == w && b.window_end.is_none()) => {
+                // An answer from a window that is already over.
+                return;
+            }
+            Some(w) if h.window == w => {
+                b.window_end = b.window_end.map(|e| e.min(end));
+                b.remaining = Some(b.remaining.map_or(h.remaining, |r| r.min(h.remaining)));
+            }
+            _ => start_window(b, &h, end),
+        }
         if h.remaining == 0 {
             b.sent = b.sent.max(self.budget(h.limit));
         }
@@ -193,6 +204,23 @@ impl RateGovernor {
     }
 }
 
+/// An answer from a window newer than any seen: it is the current one now.
+fn start_window(b: &mut Bucket, h: &RateHeaders, end: Instant) {
+    if b.window_end.is_some() {
+        // Okta moved on before our estimate of the old window's end: what it
+        // counted so far in the new window (ours and others'), plus what is still
+        // on its way, bounds what we sent into it.
+        let used = h.limit.saturating_sub(h.remaining);
+        b.sent = b.sent.min(used.saturating_add(b.in_flight));
+    }
+    b.window = Some(h.window);
+    b.window_end = Some(end);
+    b.remaining = Some(h.remaining);
+    b.resets_at = chrono::Duration::from_std(h.reset_in)
+        .ok()
+        .and_then(|d| Utc::now().checked_add_signed(d));
+}
+
 /// The bucket a request counts against: method and path with ids replaced, so
 /// `/api/v1/groups/00g1/users` and `/api/v1/groups/00g2/users` share one.
 pub(crate) fn bucket_of(method: &http::Method, path: &str) -> String {
@@ -209,11 +237,14 @@ pub(crate) fn bucket_of(method: &http::Method, path: &str) -> String {
 mod tests {
     use super::*;
 
-    fn headers(limit: u32, remaining: u32, reset_secs: u64) -> Option<RateHeaders> {
+    /// What the server says at second `now` of its clock about a window that resets
+    /// at second `reset` (both whole seconds, as in Okta's headers).
+    fn at(now: i64, limit: u32, remaining: u32, reset: i64) -> Option<RateHeaders> {
         Some(RateHeaders {
             limit,
             remaining,
-            reset_in: Duration::from_secs(reset_secs),
+            reset_in: Duration::from_secs(u64::try_from(reset - now).unwrap()),
+            window: reset,
         })
     }
 
@@ -236,7 +267,7 @@ mod tests {
         let g = RateGovernor::new(0.5);
         assert!(matches!(g.try_admit("b"), Admission::Go));
         assert!(matches!(g.try_admit("b"), Admission::Wait(_)));
-        g.observe("b", headers(10, 9, 60));
+        g.observe("b", at(0, 10, 9, 60));
         assert!(matches!(g.try_admit("b"), Admission::Go));
     }
 
@@ -244,7 +275,7 @@ mod tests {
     async fn at_most_the_share_of_the_limit_starts_per_window() {
         let g = RateGovernor::new(0.5);
         g.acquire("b").await;
-        g.observe("b", headers(10, 9, 60));
+        g.observe("b", at(0, 10, 9, 60));
         let mut started = 1;
         while matches!(g.try_admit("b"), Admission::Go) {
             started += 1;
@@ -262,7 +293,7 @@ mod tests {
     async fn an_answer_with_nothing_remaining_stops_the_bucket_until_reset() {
         let g = RateGovernor::new(1.0);
         g.acquire("b").await;
-        g.observe("b", headers(100, 0, 5));
+        g.observe("b", at(0, 100, 0, 5));
         assert!(matches!(g.try_admit("b"), Admission::Wait(_)));
         tokio::time::advance(Duration::from_secs(6)).await;
         assert!(matches!(g.try_admit("b"), Admission::Go));
@@ -273,9 +304,9 @@ mod tests {
         let g = RateGovernor::new(0.5);
         assert!(g.headroom().is_empty(), "nothing known before an answer");
         g.acquire("GET /api/v1/users").await;
-        g.observe("GET /api/v1/users", headers(600, 590, 60));
-        g.observe("GET /api/v1/users", headers(600, 595, 60));
-        g.observe("GET /api/v1/groups", headers(100, 99, 30));
+        g.observe("GET /api/v1/users", at(0, 600, 590, 60));
+        g.observe("GET /api/v1/users", at(0, 600, 595, 60));
+        g.observe("GET /api/v1/groups", at(0, 100, 99, 30));
         g.observe("GET /api/v1/logs", None);
         let h = g.headroom();
         let figures: Vec<_> = h
@@ -293,7 +324,7 @@ mod tests {
         assert!(h[1].resets_at <= in_a_minute && h[1].resets_at > Utc::now());
         tokio::time::advance(Duration::from_secs(61)).await;
         g.acquire("GET /api/v1/users").await;
-        g.observe("GET /api/v1/users", headers(600, 599, 60));
+        g.observe("GET /api/v1/users", at(61, 600, 599, 121));
         assert_eq!(g.headroom()[1].remaining, 599, "a new window starts afresh");
     }
 
@@ -303,5 +334,79 @@ mod tests {
         g.acquire("b").await;
         g.observe("b", None);
         assert!(matches!(g.try_admit("b"), Admission::Go));
+    }
+
+    /// Admits every request the bucket allows now; returns how many.
+    fn admit_all(g: &RateGovernor, bucket: &str) -> u32 {
+        let mut started = 0;
+        while matches!(g.try_admit(bucket), Admission::Go) {
+            started += 1;
+        }
+        started
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_ends_at_the_earliest_end_its_answers_imply() {
+        let g = RateGovernor::new(0.5);
+        g.acquire("b").await;
+        // Received at 0.9 s while the server's Date still said second 0: this answer
+        // alone puts the end at 60.9 s.
+        tokio::time::advance(Duration::from_millis(900)).await;
+        g.observe("b", at(0, 10, 9, 60));
+        assert_eq!(admit_all(&g, "b"), 4, "the rest of the share of 10");
+        // Received at 1.0 s with Date second 1: the end is 60.0 s.
+        tokio::time::advance(Duration::from_millis(100)).await;
+        g.observe("b", at(1, 10, 8, 60));
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert!(
+            matches!(g.try_admit("b"), Admission::Go),
+            "the next window's budget is usable at 60.0 s, not 60.9 s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_in_flight_when_a_window_turns_count_against_the_next() {
+        let g = RateGovernor::new(0.5);
+        g.acquire("b").await;
+        g.observe("b", at(0, 10, 9, 60));
+        assert_eq!(admit_all(&g, "b"), 4, "four more in flight, unanswered");
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(
+            admit_all(&g, "b"),
+            1,
+            "the four still on their way may land in the new window"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_answer_from_a_past_window_changes_nothing() {
+        let g = RateGovernor::new(0.5);
+        g.acquire("b").await;
+        g.observe("b", at(0, 10, 9, 60));
+        g.acquire("b").await;
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(admit_all(&g, "b"), 4, "a new window, one still in flight");
+        // The straggler's answer: the old window, spent by others meanwhile.
+        g.observe("b", at(60, 10, 0, 60));
+        g.observe("b", at(61, 10, 6, 121));
+        assert_eq!(
+            g.headroom()[0].remaining,
+            6,
+            "the old window's figures are not taken for the new one"
+        );
+        assert!(matches!(g.try_admit("b"), Admission::Wait(_)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn okta_turning_its_window_first_keeps_our_count_of_the_new_window() {
+        let g = RateGovernor::new(0.5);
+        g.acquire("b").await;
+        g.observe("b", at(0, 10, 9, 60));
+        assert_eq!(admit_all(&g, "b"), 4);
+        // Just before our estimate of the end, an answer from Okta's next window:
+        // two requests counted there so far, three of ours still on their way.
+        tokio::time::advance(Duration::from_millis(59_990)).await;
+        g.observe("b", at(60, 10, 8, 120));
+        assert_eq!(admit_all(&g, "b"), 0, "2 counted + 3 on their way = 5 of 5");
     }
 }

@@ -112,7 +112,7 @@ impl Executor {
             org,
             credential,
             governor: RateGovernor::new(config.rate_share),
-            slots: Semaphore::new(config.max_concurrency),
+            slots: Semaphore::new(config.concurrency()),
             retry: config.retry.clone(),
             counters: Counters::default(),
         })
@@ -185,7 +185,14 @@ impl Executor {
         let mut attempts = Attempts::default();
         loop {
             self.governor.acquire(&bucket).await;
-            let authorization = self.authorization().await?;
+            let authorization = match self.authorization().await {
+                Ok(value) => value,
+                Err(e) => {
+                    // Nothing was sent: free the admission (it may have been the probe).
+                    self.governor.observe(&bucket, None);
+                    return Err(e);
+                }
+            };
             let outcome = {
                 let _slot = self.slots.acquire().await;
                 self.send_once(&url, authorization, &attempts).await
@@ -238,7 +245,11 @@ impl Executor {
                 return Err(self.failure(action, attempts).error_for(429, &answer.body));
             }
             let wait = rate_limit_wait(&self.retry, &answer.headers, attempts.limited);
-            self.governor.exhausted(bucket, wait);
+            // A concurrency refusal (Limit 0) says nothing about the bucket's window:
+            // only this request waits, the bucket's budget stays usable.
+            if rate_headers(&answer.headers).is_none_or(|h| h.limit > 0) {
+                self.governor.exhausted(bucket, wait);
+            }
             attempts.retry_for = request_id(&answer.headers);
             attempts.limited += 1;
             bump(&self.counters.retries);

@@ -33,7 +33,10 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-pub use config::{DEFAULT_SCOPES, OktaAuth, OktaConfig, OrgUrl, PageSizes, RetrySettings};
+pub use config::{
+    DEFAULT_ORG_CONCURRENCY_LIMIT, DEFAULT_SCOPES, OktaAuth, OktaConfig, OrgUrl, PageSizes,
+    RetrySettings,
+};
 pub use error::{CredentialKind, OktaError};
 pub use governor::BucketHeadroom;
 pub use http::OktaStats;
@@ -47,7 +50,8 @@ pub use users::Listing;
 pub struct OktaClient {
     inner: Arc<http::Executor>,
     page_sizes: PageSizes,
-    max_concurrency: usize,
+    /// Requests in flight at most ([`OktaConfig::concurrency`]).
+    concurrency: usize,
 }
 
 impl fmt::Debug for OktaClient {
@@ -71,7 +75,7 @@ impl OktaClient {
         Ok(Self {
             inner: Arc::new(http::Executor::new(config)?),
             page_sizes: config.page_sizes,
-            max_concurrency: config.max_concurrency,
+            concurrency: config.concurrency(),
         })
     }
 
@@ -79,6 +83,13 @@ impl OktaClient {
     #[must_use]
     pub fn org_host(&self) -> &str {
         &self.inner.host
+    }
+
+    /// Requests this client keeps in flight at most: the configured cap or its share
+    /// of Okta's org-wide concurrency limit, whichever is lower.
+    #[must_use]
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// What this client has sent so far.

@@ -13,6 +13,14 @@
 //! with members and the count is exactly the issue's
 //! `ceil(users/200) + ceil(groups/200) + sum ceil(members/P)` for non-empty orgs.
 //!
+//! Order: the user and group listings start together, and each group's members
+//! are read as soon as the group's listing page arrives, alongside the rest of
+//! both listings, so the member bucket (usually the binding one) is busy from the
+//! first group page on. Every listing still follows Okta's `Link` headers one page
+//! after another. While a listing is going, one slot of the client's concurrency
+//! is kept for it, so these chains, whose every page waits for the one before,
+//! never queue behind member reads.
+//!
 //! Completeness never lies: the snapshot is `Complete` only when every page of
 //! every listing was read and every object was understood. When the user listing
 //! fails before a single user was read, `read_org` returns the error instead (a
@@ -21,9 +29,12 @@
 //! `Incomplete` with one reason per failure, naming the listing or group and the error.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use futures::StreamExt;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use tokio::sync::Semaphore;
 use usersync_core::{
     Completeness, OktaGroup, OktaGroupId, OktaGroupType, OktaSnapshot, OktaUser, OktaUserId,
 };
@@ -47,7 +58,10 @@ pub struct ReadScope {
 /// Where a full read is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadPhase {
+    /// The group listing is still going (member reads of listed groups may have begun).
     UsersAndGroups,
+    /// Every group is listed, so the number of member reads is known; the user
+    /// listing may still be going.
     Members,
     Done,
 }
@@ -110,39 +124,46 @@ impl OktaClient {
             }),
             report: progress,
         };
-        let (users, groups) =
-            tokio::join!(self.read_users(&tracker), self.read_groups(scope, &tracker));
-        let mut completeness = Completeness::Complete;
-        let users = match users {
-            (users, Some(err)) if users.items.is_empty() => return Err(err),
-            (users, Some(err)) => {
-                completeness.add_reason(format!(
-                    "the user listing stopped after {} users: {err}",
-                    users.items.len()
-                ));
-                users
-            }
-            (users, None) => users,
-        };
-        let (groups, counts, group_error) = groups;
-        if let Some(err) = group_error {
-            completeness.add_reason(format!(
-                "the group listing stopped after {} groups: {err}",
-                groups.items.len()
-            ));
-        }
-        for reason in users.unusable.iter().chain(&groups.unusable) {
-            completeness.add_reason(format!("{reason}; it was left out"));
-        }
-        let memberships = self
-            .read_memberships(&groups.items, &counts, scope, &tracker, &mut completeness)
-            .await;
+        let parts = self.read_parts(scope, &tracker).await?;
         tracker.update(|p| p.phase = ReadPhase::Done);
-        Ok(OktaSnapshot {
-            users: users.items,
-            groups: groups.items,
-            memberships,
-            completeness,
+        Ok(parts.into_snapshot())
+    }
+
+    /// Runs the three reads at once; fails only as [`read_org`](Self::read_org) does.
+    async fn read_parts(
+        &self,
+        scope: &ReadScope,
+        tracker: &Tracker<'_>,
+    ) -> Result<Parts, OktaError> {
+        let (to_read, queue) = unbounded();
+        let lanes = MemberLanes::new(self.concurrency);
+        let users = async {
+            let read = self.read_users(tracker).await;
+            lanes.listing_done();
+            match read {
+                // Nothing usable: stop the other reads too (dropping them cancels them).
+                (users, Some(err)) if users.items.is_empty() => Err(err),
+                other => Ok(other),
+            }
+        };
+        let rest = async {
+            let groups = async {
+                let read = self.read_groups(scope, tracker, to_read).await;
+                lanes.listing_done();
+                read
+            };
+            Ok(tokio::join!(
+                groups,
+                self.read_members(queue, &lanes, tracker)
+            ))
+        };
+        let ((users, user_error), (groups, members)) =
+            futures::future::try_join(users, rest).await?;
+        Ok(Parts {
+            users,
+            user_error,
+            groups,
+            members,
         })
     }
 
@@ -160,75 +181,168 @@ impl OktaClient {
         (listing, result.err())
     }
 
-    /// The groups in scope, their `usersCount` when asked for, and the listing error.
+    /// Lists the groups in scope, handing each group whose members must be read to
+    /// `to_read` as its page arrives. Groups Okta reports empty (when asked to skip
+    /// them) are returned apart, unread.
     async fn read_groups(
         &self,
         scope: &ReadScope,
         tracker: &Tracker<'_>,
-    ) -> (Listing<OktaGroup>, BTreeMap<String, u64>, Option<OktaError>) {
+        to_read: UnboundedSender<(OktaGroupId, String)>,
+    ) -> GroupsRead {
         let mut listing = Listing::default();
-        let mut counts = BTreeMap::new();
+        let mut empty = Vec::new();
+        let mut queued = 0;
         let url = self.groups_url(&scope.group_types, scope.skip_empty_groups);
         let result = self
             .paginate::<WireGroup>(url, "list groups", |page| {
                 let n = page.len();
-                for group in page {
-                    if let Some(count) = group.users_count() {
-                        counts.insert(group.id.clone(), count);
+                for wire in page {
+                    // Only a count Okta actually reported as 0 allows skipping.
+                    let skip = scope.skip_empty_groups && wire.users_count() == Some(0);
+                    let group = wire.into_group();
+                    if let Ok(g) = &group {
+                        if skip {
+                            empty.push(g.id.clone());
+                        } else {
+                            queued += 1;
+                            // The reader outlives this listing, so the send cannot fail.
+                            let _ = to_read.unbounded_send((g.id.clone(), g.name.clone()));
+                        }
                     }
-                    listing.push(group.into_group(), "group");
+                    listing.push(group, "group");
                 }
                 tracker.update(|p| p.groups_read += n);
             })
             .await;
-        (listing, counts, result.err())
-    }
-
-    /// Reads members of every group concurrently (bounded by `max_concurrency`),
-    /// recording a reason for each group that could not be read.
-    async fn read_memberships(
-        &self,
-        groups: &[OktaGroup],
-        counts: &BTreeMap<String, u64>,
-        scope: &ReadScope,
-        tracker: &Tracker<'_>,
-        completeness: &mut Completeness,
-    ) -> BTreeMap<OktaGroupId, BTreeSet<OktaUserId>> {
-        let mut memberships = BTreeMap::new();
-        let mut to_read = Vec::new();
-        for group in groups {
-            // Only a count Okta actually reported as 0 allows skipping.
-            if scope.skip_empty_groups && counts.get(group.id.as_str()) == Some(&0) {
-                memberships.insert(group.id.clone(), BTreeSet::new());
-            } else {
-                to_read.push(group);
-            }
-        }
-        let total = to_read.len();
+        // Closing the queue tells the member reader no more groups are coming.
+        drop(to_read);
         tracker.update(|p| {
             p.phase = ReadPhase::Members;
-            p.groups_with_members_total = Some(total);
+            p.groups_with_members_total = Some(queued);
         });
-        // The futures are built before the stream so no closure lives in this
-        // future's state: a `map(closure)` there makes callers' futures fail
-        // rustc's `Send` check ("not general enough"), so they could not be spawned.
-        let reads: Vec<_> = to_read
-            .into_iter()
-            .map(|group| async move { (group, self.list_group_members(&group.id).await) })
-            .collect();
-        let mut results = futures::stream::iter(reads).buffer_unordered(self.max_concurrency);
-        while let Some((group, result)) = results.next().await {
+        GroupsRead {
+            listing,
+            empty,
+            error: result.err(),
+        }
+    }
+
+    /// Reads the members of every group that arrives on `queue`, as it arrives,
+    /// until the queue closes; returns the memberships and one reason per group
+    /// that could not be read.
+    async fn read_members(
+        &self,
+        queue: UnboundedReceiver<(OktaGroupId, String)>,
+        lanes: &MemberLanes,
+        tracker: &Tracker<'_>,
+    ) -> (BTreeMap<OktaGroupId, BTreeSet<OktaUserId>>, Vec<String>) {
+        let mut memberships = BTreeMap::new();
+        let mut failures = Vec::new();
+        let mut results = queue
+            .map(|(id, name)| async move {
+                // The semaphore is never closed, so acquiring cannot fail.
+                let _lane = lanes.slots.acquire().await;
+                let result = self.list_group_members(&id).await;
+                (id, name, result)
+            })
+            .buffer_unordered(self.concurrency);
+        while let Some((id, name, result)) = results.next().await {
             match result {
                 Ok(members) => {
-                    memberships.insert(group.id.clone(), members.into_iter().collect());
+                    memberships.insert(id, members.into_iter().collect());
                 }
-                Err(err) => completeness.add_reason(format!(
-                    "the members of group {:?} ({}) could not be read: {err}",
-                    group.name, group.id
+                Err(err) => failures.push(format!(
+                    "the members of group {name:?} ({id}) could not be read: {err}"
                 )),
             }
             tracker.update(|p| p.groups_with_members_read += 1);
         }
-        memberships
+        (memberships, failures)
     }
+}
+
+/// How many member reads may be in flight: the client's concurrency less one slot
+/// for each listing still going, so a listing's next page never queues behind
+/// member reads; a finished listing hands its slot over.
+struct MemberLanes {
+    slots: Semaphore,
+    reserved: AtomicUsize,
+}
+
+impl MemberLanes {
+    fn new(concurrency: usize) -> Self {
+        // Two listings, but member reads always keep at least one slot.
+        let reserved = concurrency.saturating_sub(1).min(2);
+        Self {
+            slots: Semaphore::new(concurrency.max(1) - reserved),
+            reserved: AtomicUsize::new(reserved),
+        }
+    }
+
+    fn listing_done(&self) {
+        let released = self
+            .reserved
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(1))
+            .is_ok();
+        if released {
+            self.slots.add_permits(1);
+        }
+    }
+}
+
+/// What the three reads of a full read produced.
+struct Parts {
+    users: Listing<OktaUser>,
+    user_error: Option<OktaError>,
+    groups: GroupsRead,
+    members: (BTreeMap<OktaGroupId, BTreeSet<OktaUserId>>, Vec<String>),
+}
+
+impl Parts {
+    /// The snapshot, complete only when nothing failed and everything was understood.
+    fn into_snapshot(self) -> OktaSnapshot {
+        let Parts {
+            users,
+            user_error,
+            groups,
+            members: (mut memberships, failures),
+        } = self;
+        let mut completeness = Completeness::Complete;
+        if let Some(err) = user_error {
+            completeness.add_reason(format!(
+                "the user listing stopped after {} users: {err}",
+                users.items.len()
+            ));
+        }
+        if let Some(err) = &groups.error {
+            completeness.add_reason(format!(
+                "the group listing stopped after {} groups: {err}",
+                groups.listing.items.len()
+            ));
+        }
+        for reason in users.unusable.iter().chain(&groups.listing.unusable) {
+            completeness.add_reason(format!("{reason}; it was left out"));
+        }
+        for reason in failures {
+            completeness.add_reason(reason);
+        }
+        for id in groups.empty {
+            memberships.insert(id, BTreeSet::new());
+        }
+        OktaSnapshot {
+            users: users.items,
+            groups: groups.listing.items,
+            memberships,
+            completeness,
+        }
+    }
+}
+
+/// What the group listing produced.
+struct GroupsRead {
+    listing: Listing<OktaGroup>,
+    /// Groups Okta reported empty, whose members were not read.
+    empty: Vec<OktaGroupId>,
+    error: Option<OktaError>,
 }

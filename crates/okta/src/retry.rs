@@ -49,18 +49,24 @@ fn server_now(headers: &HeaderMap) -> DateTime<Utc> {
 /// Seconds from the server's now until `X-Rate-Limit-Reset`, never negative.
 fn reset_in(headers: &HeaderMap) -> Option<Duration> {
     let reset = min_header(headers, "x-rate-limit-reset")?;
+    Some(until(reset, headers))
+}
+
+fn until(reset: i64, headers: &HeaderMap) -> Duration {
     let secs = reset.saturating_sub(server_now(headers).timestamp()).max(0);
-    Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
+    Duration::from_secs(u64::try_from(secs).unwrap_or(0))
 }
 
 /// The bucket state an answer reports, when it carries the three headers.
 pub(crate) fn rate_headers(headers: &HeaderMap) -> Option<RateHeaders> {
     let limit = min_header(headers, "x-rate-limit-limit")?;
     let remaining = min_header(headers, "x-rate-limit-remaining")?;
+    let reset = min_header(headers, "x-rate-limit-reset")?;
     Some(RateHeaders {
         limit: u32::try_from(limit.max(0)).unwrap_or(u32::MAX),
         remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX),
-        reset_in: reset_in(headers)?,
+        reset_in: until(reset, headers),
+        window: reset,
     })
 }
 
@@ -130,8 +136,8 @@ mod tests {
         ]);
         let r = rate_headers(&h).unwrap();
         assert_eq!(
-            (r.limit, r.remaining, r.reset_in),
-            (600, 598, Duration::from_secs(60))
+            (r.limit, r.remaining, r.reset_in, r.window),
+            (600, 598, Duration::from_secs(60), 1_609_459_260)
         );
         assert_eq!(rate_headers(&HeaderMap::new()), None);
     }

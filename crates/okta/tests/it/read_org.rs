@@ -4,10 +4,10 @@ use std::sync::Mutex;
 
 use pretty_assertions::assert_eq;
 use usersync_core::{OktaGroupType, OktaStatus};
-use usersync_okta::{ReadPhase, ReadProgress, ReadScope};
-use usersync_sim::okta::{OrgSpec, RateLimits};
+use usersync_okta::{OktaClient, ReadPhase, ReadProgress, ReadScope};
+use usersync_sim::okta::{Bucket, OktaSim, OrgSpec, RateLimits};
 
-use crate::helpers::{client_for, expected_requests, normalised, spec, start};
+use crate::helpers::{client_for, config_for, expected_requests, normalised, spec, start};
 
 #[tokio::test]
 async fn a_full_read_of_a_seeded_org_equals_the_emulators_state() {
@@ -163,4 +163,94 @@ async fn progress_reports_count_up_to_the_totals() {
             && w[0].groups_with_members_read <= w[1].groups_with_members_read),
         "progress never goes backwards"
     );
+}
+
+#[tokio::test]
+async fn member_reads_start_before_the_user_listing_ends() {
+    // Arrange: six user pages in sequence, one group page, and enough latency that
+    // the user listing is still going when the first group page is in.
+    let sim = start(Some(spec(1200, 20)), RateLimits::default()).await;
+    sim.faults().update(|f| f.latency_ms = 20);
+    let client = client_for(&sim);
+    // Act
+    let snapshot = client.read_org(&ReadScope::default()).await.unwrap();
+    // Assert
+    assert!(snapshot.completeness.is_complete());
+    assert_eq!(normalised(snapshot), normalised(sim.snapshot()));
+    let records = sim.requests();
+    let last_user_page = records
+        .iter()
+        .rposition(|r| r.bucket == Bucket::UsersList)
+        .expect("users were listed");
+    let first_member_read = records
+        .iter()
+        .position(|r| r.bucket == Bucket::GroupMembers)
+        .expect("members were read");
+    assert!(
+        first_member_read < last_user_page,
+        "a member read finished (#{first_member_read}) before the last user page (#{last_user_page})"
+    );
+}
+
+#[tokio::test]
+async fn a_full_read_can_run_on_a_spawned_task() {
+    let sim = start(Some(spec(30, 4)), RateLimits::default()).await;
+    let client = client_for(&sim);
+    let read = tokio::spawn(async move { client.read_org(&ReadScope::default()).await });
+    let snapshot = read.await.expect("the task ran").unwrap();
+    assert_eq!(normalised(snapshot), normalised(sim.snapshot()));
+}
+
+/// An emulator whose org-wide concurrency limit is `limit`, with enough latency
+/// and groups that a client allowed more in flight would exceed it.
+async fn tight_concurrency(limit: usize) -> OktaSim {
+    let limits = RateLimits {
+        concurrency: limit,
+        ..RateLimits::default()
+    };
+    let sim = start(Some(spec(300, 40)), limits).await;
+    sim.faults().update(|f| f.latency_ms = 20);
+    sim
+}
+
+#[tokio::test]
+async fn requests_in_flight_never_exceed_the_configured_cap() {
+    // Arrange
+    let sim = tight_concurrency(3).await;
+    let mut config = config_for(&sim);
+    config.max_concurrency = 3;
+    let capped = OktaClient::new(&config).unwrap();
+    config.max_concurrency = 4;
+    let one_more = OktaClient::new(&config).unwrap();
+    // Act
+    let snapshot = capped.read_org(&ReadScope::default()).await.unwrap();
+    let _ = one_more.read_org(&ReadScope::default()).await;
+    // Assert
+    assert!(snapshot.completeness.is_complete());
+    assert_eq!(capped.concurrency(), 3);
+    assert_eq!(
+        capped.stats().rate_limited,
+        0,
+        "never more than 3 in flight"
+    );
+    assert!(
+        one_more.stats().rate_limited > 0,
+        "the emulator does catch a fourth request in flight"
+    );
+}
+
+#[tokio::test]
+async fn the_share_of_the_org_concurrency_limit_bounds_requests_in_flight() {
+    let sim = tight_concurrency(3).await;
+    let mut config = config_for(&sim);
+    config.org_concurrency_limit = 6;
+    assert_eq!(config.rate_share, 0.5);
+    let client = OktaClient::new(&config).unwrap();
+
+    let snapshot = client.read_org(&ReadScope::default()).await.unwrap();
+
+    assert_eq!(client.concurrency(), 3, "half of 6");
+    assert!(snapshot.completeness.is_complete());
+    assert_eq!(client.stats().rate_limited, 0);
+    assert!(sim.requests().iter().all(|r| r.status == 200));
 }
