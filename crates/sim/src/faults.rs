@@ -175,11 +175,11 @@ impl Faults {
 
 /// The middleware: `axum::middleware::from_fn_with_state(faults, faults::layer)`.
 pub async fn layer(State(faults): State<Faults>, request: Request, next: Next) -> Response {
-    let path = request
-        .uri()
+    let uri = request.uri();
+    let path = uri
         .path_and_query()
-        .map_or_else(|| request.uri().path().to_owned(), ToString::to_string);
-    let (latency, decision) = faults.decide(&path);
+        .map_or_else(|| uri.path(), |p| p.as_str());
+    let (latency, decision) = faults.decide(path);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }

@@ -22,6 +22,7 @@ use super::version::Version;
 use super::wire::Paging;
 use super::{RateLimit, RecordedRequest, groups, users, wire};
 use crate::faults::{self, Faults};
+use crate::request_log::RequestLog;
 
 /// Who is calling, decided by the auth middleware.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +75,7 @@ pub struct Shared {
     pub version: Version,
     pub base_url: String,
     pub pat: Mutex<Option<String>>,
-    pub log: Mutex<Vec<RecordedRequest>>,
+    pub log: Mutex<RequestLog<RecordedRequest>>,
     pub bucket: Option<Mutex<Bucket>>,
     pub page_cap: usize,
     pub delete_after: Duration,
@@ -96,10 +97,27 @@ impl Shared {
 
     /// One page of `items` (the whole list) in Confluence's envelope, at the
     /// request's `start` and `limit` within this server's page cap; `extra` is the
-    /// query (ending in `&`) the `next`/`prev` links carry over.
-    pub fn page(&self, path: &str, items: Vec<Value>, paging: Paging, extra: &str) -> Json<Value> {
+    /// query (ending in `&`) the `next`/`prev` links carry over. Only the page's
+    /// items are rendered, so a page costs the same wherever it is in a long list.
+    pub fn page<T>(
+        &self,
+        path: &str,
+        items: impl ExactSizeIterator<Item = T>,
+        render: impl FnMut(T) -> Value,
+        paging: Paging,
+        extra: &str,
+    ) -> Json<Value> {
         let (start, limit) = paging.resolve(self.page_cap);
-        Json(wire::page(&self.base_url, path, items, start, limit, extra))
+        let total = items.len();
+        let results = items.skip(start).take(limit).map(render).collect();
+        Json(wire::page(
+            &self.base_url,
+            path,
+            (results, total),
+            start,
+            limit,
+            extra,
+        ))
     }
 }
 
@@ -282,9 +300,8 @@ async fn record(State(app): State<App>, request: Request, next: Next) -> Respons
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    lock(&app.log).push(RecordedRequest {
-        status: response.status().as_u16(),
-        ..entry
-    });
+    let status = response.status().as_u16();
+    let method = entry.method.clone();
+    lock(&app.log).push(&method, status, RecordedRequest { status, ..entry });
     response.into_response()
 }

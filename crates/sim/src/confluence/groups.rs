@@ -45,17 +45,13 @@ async fn list_groups(
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     signed_in(&c)?;
-    let groups: Vec<Value> = app
-        .store()
-        .groups
-        .values()
-        .map(|g| wire::group(&app.base_url, g))
-        .collect();
     let paging = Paging {
         start: q.start,
         limit: q.limit,
     };
-    Ok(app.page("/rest/api/group", groups, paging, ""))
+    let store = app.store();
+    let render = |g: &String| wire::group(&app.base_url, g);
+    Ok(app.page("/rest/api/group", store.groups.values(), render, paging, ""))
 }
 
 fn no_group(name: &str) -> ApiError {
@@ -84,19 +80,16 @@ async fn members(
 ) -> ApiResult<Json<Value>> {
     signed_in(&c)?;
     let with_status = wire::expands_status(q.expand.as_deref());
-    let people: Vec<Value> = app
-        .store()
-        .members_of(&group)?
-        .into_iter()
-        .map(|u| wire::person(&app.base_url, u, with_status))
-        .collect();
+    let store = app.store();
+    let people = store.members_of(&group)?;
+    let render = |u: &super::state::User| wire::person(&app.base_url, u, with_status);
     let path = format!("/rest/api/group/{}/member", urlencoding::encode(&group));
     let extra = if with_status { "expand=status&" } else { "" };
     let paging = Paging {
         start: q.start,
         limit: q.limit,
     };
-    Ok(app.page(&path, people, paging, extra))
+    Ok(app.page(&path, people.into_iter(), render, paging, extra))
 }
 
 #[derive(Debug, Deserialize)]

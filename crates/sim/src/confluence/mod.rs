@@ -31,6 +31,8 @@ pub use state::{ADMINS_GROUP, Directory, USERS_GROUP};
 pub use version::Version;
 
 use crate::faults::{FaultConfig, Faults};
+use crate::request_log::RequestLog;
+pub use crate::request_log::RequestTotals;
 use app::{Bucket, Shared, lock};
 
 /// Confluence's token-bucket rate limiting: `capacity` tokens, refilled by
@@ -89,7 +91,13 @@ pub struct ConfluenceSimConfig {
     pub delete_task_timeout: Duration,
     /// The largest `limit` a list endpoint honours.
     pub page_cap: usize,
+    /// How many of the most recent requests [`ConfluenceSim::requests`] keeps
+    /// (with their bodies); the totals count all.
+    pub request_log_capacity: usize,
 }
+
+/// The default [`ConfluenceSimConfig::request_log_capacity`].
+pub const DEFAULT_REQUEST_LOG_CAPACITY: usize = 100_000;
 
 impl Default for ConfluenceSimConfig {
     fn default() -> Self {
@@ -106,6 +114,7 @@ impl Default for ConfluenceSimConfig {
             delete_task_polls: 2,
             delete_task_timeout: Duration::from_secs(5),
             page_cap: 200,
+            request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
         }
     }
 }
@@ -190,7 +199,7 @@ impl ConfluenceSim {
             version,
             base_url: format!("http://{addr}"),
             pat: Mutex::new(config.pat.clone()),
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(RequestLog::new(config.request_log_capacity)),
             bucket: config.rate_limit.map(|r| Mutex::new(Bucket::new(r))),
             page_cap: config.page_cap.max(1),
             delete_after: config.delete_task_timeout,
@@ -218,15 +227,23 @@ impl ConfluenceSim {
         self.app.version
     }
 
-    /// Every request answered so far, oldest first.
+    /// The most recent requests answered (all of them, oldest first, until
+    /// [`ConfluenceSimConfig::request_log_capacity`] is reached).
     #[must_use]
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.app.log).clone()
+        lock(&self.app.log).recent().cloned().collect()
     }
 
+    /// Every request answered since the start or the last clear.
     #[must_use]
     pub fn request_count(&self) -> usize {
-        lock(&self.app.log).len()
+        lock(&self.app.log).count()
+    }
+
+    /// Every request answered since the start or the last clear, by method and status.
+    #[must_use]
+    pub fn request_totals(&self) -> RequestTotals {
+        lock(&self.app.log).totals()
     }
 
     pub fn clear_requests(&self) {
@@ -408,6 +425,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             fill_rate: n,
             interval_seconds: 1,
         }),
+        // Nobody reads the log of a command-line emulator: keep it small, however long it runs.
+        request_log_capacity: 10_000,
         ..ConfluenceSimConfig::default()
     };
     let sim = ConfluenceSim::start(config).await?;

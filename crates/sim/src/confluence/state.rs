@@ -71,6 +71,9 @@ pub struct Store {
     pub(crate) groups: BTreeMap<String, String>,
     pub(crate) members: BTreeMap<String, BTreeSet<String>>,
     pub(crate) tasks: HashMap<String, DeleteTask>,
+    /// Ids of the tasks not finished yet: what every request checks, where
+    /// `tasks` keeps every task ever started for its status reads.
+    pending: BTreeSet<String>,
     pub(crate) admin: String,
     pub(crate) licence_seats: Option<u32>,
     pub(crate) delete_task_polls: u32,
@@ -90,6 +93,7 @@ impl Store {
             groups: BTreeMap::new(),
             members: BTreeMap::new(),
             tasks: HashMap::new(),
+            pending: BTreeSet::new(),
             admin: fold(admin),
             licence_seats: seats,
             delete_task_polls: polls,
@@ -297,6 +301,7 @@ impl Store {
             finished: false,
         };
         self.tasks.insert(id.clone(), task);
+        self.pending.insert(id.clone());
         if self.delete_task_polls == 0 {
             self.finish_task(&id);
         }
@@ -316,10 +321,14 @@ impl Store {
     /// Finishes every task started more than `after` ago (a person never polls).
     pub fn finish_due_tasks(&mut self, after: std::time::Duration) {
         let due: Vec<String> = self
-            .tasks
+            .pending
             .iter()
-            .filter(|(_, t)| !t.finished && t.started.elapsed() >= after)
-            .map(|(id, _)| id.clone())
+            .filter(|id| {
+                self.tasks
+                    .get(*id)
+                    .is_some_and(|t| !t.finished && t.started.elapsed() >= after)
+            })
+            .cloned()
             .collect();
         for id in due {
             self.finish_task(&id);
@@ -332,6 +341,7 @@ impl Store {
         };
         task.finished = true;
         task.polls_left = 0;
+        self.pending.remove(id);
         let username = task.username.clone();
         if let Some(user) = self.users.remove(&username) {
             self.keys.remove(&user.key);

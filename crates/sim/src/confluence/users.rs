@@ -110,18 +110,21 @@ async fn member_of(
 ) -> ApiResult<Json<Value>> {
     signed_in(&c)?;
     let user = find(&app, &q)?;
-    let groups: Vec<Value> = app
-        .store()
-        .groups_of(&user.username)
-        .into_iter()
-        .map(|g| wire::group(&app.base_url, g))
-        .collect();
+    let store = app.store();
+    let groups = store.groups_of(&user.username);
+    let render = |g: &String| wire::group(&app.base_url, g);
     let extra = format!("username={}&", urlencoding::encode(&user.username));
     let paging = Paging {
         start: q.start,
         limit: q.limit,
     };
-    Ok(app.page("/rest/api/user/memberof", groups, paging, &extra))
+    Ok(app.page(
+        "/rest/api/user/memberof",
+        groups.into_iter(),
+        render,
+        paging,
+        &extra,
+    ))
 }
 
 async fn list_users(
@@ -131,18 +134,20 @@ async fn list_users(
 ) -> ApiResult<Json<Value>> {
     signed_in(&c)?;
     let with_status = wire::expands_status(q.expand.as_deref());
-    let users: Vec<Value> = app
-        .store()
-        .users
-        .values()
-        .map(|u| wire::person(&app.base_url, u, with_status))
-        .collect();
+    let store = app.store();
+    let render = |u: &super::state::User| wire::person(&app.base_url, u, with_status);
     let extra = if with_status { "expand=status&" } else { "" };
     let paging = Paging {
         start: q.start,
         limit: q.limit,
     };
-    Ok(app.page("/rest/api/user/list", users, paging, extra))
+    Ok(app.page(
+        "/rest/api/user/list",
+        store.users.values(),
+        render,
+        paging,
+        extra,
+    ))
 }
 
 /// `UserDetailsForCreation`.

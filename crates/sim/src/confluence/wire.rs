@@ -82,13 +82,11 @@ pub fn group(base: &str, name: &str) -> Value {
 pub fn page(
     base: &str,
     path: &str,
-    items: Vec<Value>,
+    (results, total): (Vec<Value>, usize),
     start: usize,
     limit: usize,
     extra: &str,
 ) -> Value {
-    let total = items.len();
-    let results: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
     let size = results.len();
     let link = |s: usize| format!("{path}?{extra}limit={limit}&start={s}");
     let mut links =

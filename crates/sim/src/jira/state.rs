@@ -82,6 +82,9 @@ pub struct JiraState {
     pub(super) groups: BTreeMap<String, GroupEntry>,
     /// Which groups each user is in.
     pub(super) memberships: Memberships,
+    /// `by_name`'s ids as a list, so a search page starts where it starts
+    /// without walking the users before it; `None` after a change.
+    name_order: Option<Vec<u64>>,
     next_id: u64,
 }
 
@@ -109,6 +112,7 @@ impl JiraState {
             by_key: HashMap::new(),
             groups: BTreeMap::new(),
             memberships: Memberships::default(),
+            name_order: None,
             next_id: 0,
         }
     }
@@ -118,9 +122,26 @@ impl JiraState {
         self.users.iter().flatten()
     }
 
-    /// Every user, in the order of their lower-cased usernames.
-    pub fn users_by_name(&self) -> impl Iterator<Item = &SimUser> {
-        self.by_name.values().filter_map(|id| self.by_id(*id))
+    /// Makes [`JiraState::users_by_name`] cheap until the next change of a username.
+    pub fn index_names(&mut self) {
+        if self.name_order.is_none() {
+            self.name_order = Some(self.by_name.values().copied().collect());
+        }
+    }
+
+    /// The users from the `start`th on, in the order of their lower-cased
+    /// usernames; after [`JiraState::index_names`] the ones before are not walked.
+    pub fn users_by_name(&self, start: usize) -> Box<dyn Iterator<Item = &SimUser> + '_> {
+        let by_id = |id: &u64| self.by_id(*id);
+        match &self.name_order {
+            Some(ids) => Box::new(
+                ids.get(start..)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(by_id),
+            ),
+            None => Box::new(self.by_name.values().skip(start).filter_map(by_id)),
+        }
     }
 
     /// Users with an id above `after`, in id order (the `/user/list` stream).
@@ -197,6 +218,7 @@ impl JiraState {
         };
         self.by_name.insert(fold(&draft.name), id);
         self.by_key.insert(key.clone(), id);
+        self.name_order = None;
         let user = SimUser {
             id,
             key,
@@ -271,6 +293,7 @@ impl JiraState {
             let old = fold(&current.name);
             self.by_name.remove(&old);
             self.by_name.insert(fold(new), id);
+            self.name_order = None;
             self.members_renamed(id);
         }
         if let Some(active) = patch.active
@@ -312,6 +335,7 @@ impl JiraState {
         self.members_deleted(id);
         self.by_name.remove(&name);
         self.by_key.remove(&key);
+        self.name_order = None;
         if let Some(s) = self.users.get_mut(slot(id)) {
             *s = None;
         }

@@ -226,21 +226,31 @@ pub async fn search(
     };
     let folded = query.to_lowercase();
     let start = number(&params, "startAt", 0)?;
-    let state = app.state();
+    let mut state = app.state();
     let max = number(&params, "maxResults", 50)?.min(state.version.search_page_cap());
     let active = parse_bool(param(&params, "includeActive"), true);
     let inactive = parse_bool(param(&params, "includeInactive"), false);
+    let reach = state.version.search_total_cap().unwrap_or(usize::MAX);
+    state.index_names();
     // Users come in the order of their lower-cased names, the order Jira answers in.
-    let found = state
-        .users_by_name()
-        .filter(|u| (u.active && active) || (!u.active && inactive))
-        .filter(|u| matches(u, &folded))
-        .take(state.version.search_total_cap().unwrap_or(usize::MAX));
-    let page: Vec<Value> = found
-        .skip(start)
-        .take(max)
-        .map(|u| user_full(&app.base, u, None))
-        .collect();
+    let page: Vec<Value> = if active && inactive && (folded == "." || folded.is_empty()) {
+        // Everyone matches: the page starts at `start` itself.
+        state
+            .users_by_name(start.min(reach))
+            .take(max.min(reach.saturating_sub(start)))
+            .map(|u| user_full(&app.base, u, None))
+            .collect()
+    } else {
+        state
+            .users_by_name(0)
+            .filter(|u| (u.active && active) || (!u.active && inactive))
+            .filter(|u| matches(u, &folded))
+            .take(reach)
+            .skip(start)
+            .take(max)
+            .map(|u| user_full(&app.base, u, None))
+            .collect()
+    };
     Ok(Json(page).into_response())
 }
 

@@ -2,6 +2,9 @@
 //! differences, directories, licence seats, asynchronous delete, auth, rate
 //! limiting, faults, and a client nobody here wrote (atlassian-python-api).
 
+#[path = "confluence_log.rs"]
+mod log;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -19,20 +22,25 @@ async fn sim(version: &str) -> ConfluenceSim {
     .unwrap()
 }
 
-struct Api {
+pub(crate) struct Api {
     base: String,
     http: reqwest::Client,
 }
 
 impl Api {
-    fn new(sim: &ConfluenceSim) -> Self {
+    pub(crate) fn new(sim: &ConfluenceSim) -> Self {
         Self {
             base: sim.base_url(),
             http: reqwest::Client::new(),
         }
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self
             .http
