@@ -141,6 +141,8 @@ pub struct StoreJournal<'a> {
     app: AppId,
     run: RunId,
     buffer: Mutex<Buffer>,
+    /// [`FLUSH_EVERY`], but for tests.
+    every: Duration,
 }
 
 /// Outcomes not written yet, and when the buffer was last emptied.
@@ -160,6 +162,7 @@ impl<'a> StoreJournal<'a> {
                 updates: Vec::new(),
                 since: Instant::now(),
             }),
+            every: FLUSH_EVERY,
         }
     }
 
@@ -167,7 +170,7 @@ impl<'a> StoreJournal<'a> {
     fn buffer(&self, update: Option<OutcomeUpdate>, write_now: bool) -> Vec<OutcomeUpdate> {
         let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
         buffer.updates.extend(update);
-        let due = buffer.updates.len() >= FLUSH_AT || buffer.since.elapsed() >= FLUSH_EVERY;
+        let due = buffer.updates.len() >= FLUSH_AT || buffer.since.elapsed() >= self.every;
         if !(write_now || due) {
             return Vec::new();
         }
@@ -402,3 +405,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "record_tests.rs"]
+mod journal_tests;
