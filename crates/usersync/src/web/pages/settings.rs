@@ -257,7 +257,7 @@ pub fn try_regex(
     let compiled = CompiledPolicy::compile(&policy).map_err(|e| {
         e.problems
             .iter()
-            .map(|p| format!("{}: {}", p.field, p.message))
+            .map(|p| format!("{}: {}", field_label(&p.field), p.message))
             .collect::<Vec<_>>()
             .join("; ")
     })?;
@@ -271,6 +271,16 @@ pub fn try_regex(
         .username(&mapped)
         .map(|u| u.as_str().to_owned())
         .map_err(|problem| format!("{mapped:?} cannot be a username: it {problem}"))
+}
+
+/// The settings form's label for a policy field the tester can get wrong, so the
+/// error names what the administrator sees rather than the stored field path.
+fn field_label(field: &str) -> &str {
+    match field {
+        "username.regex" => "Regex on Username",
+        "username.replacement" => "Replacement",
+        other => other,
+    }
 }
 
 /// `POST /regex-test` (htmx): the live tester.
@@ -347,7 +357,7 @@ mod tests {
             Ok("bob@x.io".into())
         );
         let err = try_regex("(.*@", "$1", "a@b", "jira").unwrap_err();
-        assert!(err.starts_with("username.regex"), "{err}");
+        assert!(err.starts_with("Regex on Username: "), "{err}");
         let err = try_regex("(.*)@.*", "$1 x", "a@b", "jira").unwrap_err();
         assert!(err.contains("whitespace"), "{err}");
     }

@@ -171,7 +171,9 @@ async fn the_regex_tester_shows_what_a_login_becomes() {
         "{}",
         bad.body
     );
-    assert!(bad.body.contains("username.replacement"), "{}", bad.body);
+    // The error names the field as the form labels it, not by its stored path.
+    assert!(bad.body.contains("Replacement: "), "{}", bad.body);
+    assert!(!bad.body.contains("username.replacement"), "{}", bad.body);
 }
 
 #[tokio::test]
