@@ -25,10 +25,12 @@ use crate::links::{LinkChanges, save_links_in};
 
 type OperationRow = (i64, String, String, String, String, String, Option<String>);
 
-/// Rows per `INSERT` statement (7 parameters each, far below SQLite's limit).
-const INSERT_ROWS: usize = 100;
-/// Sequence numbers per `UPDATE ... IN (...)` statement.
-const UPDATE_SEQS: usize = 400;
+/// Rows per `INSERT` statement (6 parameters each). Binding looks parameters up by
+/// name, which costs more per parameter the more a statement has: a few dozen rows
+/// per statement save most of the per-statement cost without paying that.
+const INSERT_ROWS: usize = 16;
+/// Sequence numbers per `UPDATE ... IN (...)` statement (kept small for the same reason).
+const UPDATE_SEQS: usize = 64;
 
 impl Store {
     /// Records the plan of a running run: the engine's plan blob (kept for people

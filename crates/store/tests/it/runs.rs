@@ -347,3 +347,50 @@ async fn runs_are_listed_newest_first_and_filtered() {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn links_and_outcomes_recorded_together_are_saved_together_or_not_at_all() {
+    let (_dir, store) = temp_store().await;
+    let app = app_in(&store).await;
+    let run = store.start_run(app, RunTrigger::Manual).await.unwrap();
+    let ops: Vec<_> = (1..=40).map(|i| op(i, "add_member", "alice")).collect();
+    store.record_plan(run.id, &ops[..1], "{}").await.unwrap();
+    store.record_operations(run.id, &ops[1..]).await.unwrap();
+    let link = usersync_store::LinkChanges {
+        upsert_users: vec![usersync_core::UserLink {
+            okta_id: usersync_core::OktaUserId::parse("00u1").unwrap(),
+            target_key: None,
+            username: usersync_core::Username::parse("alice").unwrap(),
+        }],
+        ..Default::default()
+    };
+    let applied = |seq| usersync_store::OutcomeUpdate {
+        seq,
+        outcome: OpOutcome::Applied,
+        error: None,
+    };
+
+    let unknown: Vec<_> = [1, 2, 99].into_iter().map(applied).collect();
+    let err = store
+        .record_outcomes_with_links(app, &link, run.id, &unknown)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("operation 99"), "{err}");
+    assert!(store.load_links(app).await.unwrap().users.is_empty());
+    assert_eq!(
+        store.tally_operations(run.id).await.unwrap()["add_member"].applied,
+        0
+    );
+
+    let known: Vec<_> = (1..=40).map(applied).collect();
+    store
+        .record_outcomes_with_links(app, &link, run.id, &known)
+        .await
+        .unwrap();
+    assert_eq!(store.load_links(app).await.unwrap().users.len(), 1);
+    let counts = store.tally_operations(run.id).await.unwrap();
+    assert_eq!(
+        (counts["add_member"].planned, counts["add_member"].applied),
+        (40, 40)
+    );
+}
