@@ -221,6 +221,8 @@ async fn requests_in_flight_never_exceed_the_configured_cap() {
     config.max_concurrency = 3;
     let capped = OktaClient::new(&config).unwrap();
     config.max_concurrency = 4;
+    // No waiting out refusals: one is all this client has to show.
+    config.retry.max_rate_limit_retries = 0;
     let one_more = OktaClient::new(&config).unwrap();
     // Act
     let snapshot = capped.read_org(&ReadScope::default()).await.unwrap();
