@@ -33,7 +33,15 @@ pub fn client(args: &Args, emulators: &Emulators) -> anyhow::Result<OktaClient> 
     let mut config = OktaConfig::new(emulators.ready.okta_url.as_str(), OktaAuth::ApiToken(token));
     config.rate_share = args.share;
     config.max_concurrency = args.client_concurrency;
-    Ok(OktaClient::new(&config)?)
+    config.org_concurrency_limit = args.okta_concurrency_limit;
+    let client = OktaClient::new(&config)?;
+    anyhow::ensure!(
+        client.concurrency() == args.effective_client_concurrency(),
+        "the report would state {} requests in flight but the client keeps {}",
+        args.effective_client_concurrency(),
+        client.concurrency()
+    );
+    Ok(client)
 }
 
 /// The requests a full read needs: groups reported empty are skipped when asked.

@@ -182,7 +182,7 @@ impl Results {
             s.size.limit_scale(),
             s.share,
             s.okta_concurrency_limit,
-            s.client_concurrency,
+            s.effective_client_concurrency(),
             s.apply_concurrency,
             s.skip_empty_groups
         );

@@ -115,8 +115,10 @@ pub struct Args {
     /// Okta's org-wide limit on requests in flight.
     #[arg(long, default_value_t = 75)]
     pub okta_concurrency_limit: usize,
-    /// Requests usersync's Okta client keeps in flight.
-    #[arg(long, default_value_t = 8)]
+    /// The most requests usersync's Okta client keeps in flight. The client never
+    /// exceeds its share of Okta's org concurrency limit either (37 of 75 at a 50%
+    /// share), as usersync does by default.
+    #[arg(long, default_value_t = 75)]
     pub client_concurrency: usize,
     /// Operations the engine applies at once (also the concurrency the write bound uses:
     /// Jira publishes no concurrency limit).
@@ -174,6 +176,20 @@ impl Args {
             Size::TenK => 900,
             Size::HundredK => 120,
         })
+    }
+
+    /// Requests the Okta client really keeps in flight: the cap, within the share of
+    /// the org's concurrency limit.
+    #[must_use]
+    pub fn effective_client_concurrency(&self) -> usize {
+        // The same rule as `OktaConfig::concurrency` (checked when the client is built).
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let share = (self.okta_concurrency_limit as f64 * self.share).floor() as usize;
+        self.client_concurrency.min(share).max(1)
     }
 
     #[must_use]
