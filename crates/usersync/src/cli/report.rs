@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use usersync_core::{Guard, OpKind, Plan, PlannedOp, Summary};
-use usersync_store::{OpOutcome, OutcomeCounts, RunCounts};
+use usersync_store::{OpOutcome, OutcomeCounts, RunCounts, RunStatus};
 
 use super::output::{self, Table};
 use crate::engine::{Mode, RunOutcome};
@@ -177,6 +177,13 @@ pub fn outcome_text(outcome: &RunOutcome) -> String {
         output::duration(Duration::from_secs_f64(outcome.seconds))
     ));
     out.push_str(&bullets(&outcome.reasons));
+    // The engine's reason is shared with the console and the API; the commands are
+    // this interface's own.
+    if let (RunStatus::Held, Some(id)) = (outcome.status, outcome.run_id) {
+        out.push_str(&format!(
+            "review it with `usersync run show {id}`, then `usersync run approve {id}` or `usersync run reject {id}`\n"
+        ));
+    }
     out
 }
 
@@ -340,6 +347,28 @@ mod tests {
             lines[3],
             "total            33       2        1       0        30"
         );
+    }
+
+    #[test]
+    fn a_held_run_says_how_to_review_approve_or_reject_it_from_the_command_line() {
+        let mut held = RunOutcome::new("jira", Some(usersync_store::RunId(7)), Mode::Apply);
+        held.set(
+            RunStatus::Held,
+            vec![
+                "3 destructive operations wait for an administrator to approve or reject run 7"
+                    .into(),
+            ],
+        );
+        let text = outcome_text(&held);
+        assert!(text.contains("run 7 ended held"), "{text}");
+        assert!(
+            text.contains(
+                "`usersync run show 7`, then `usersync run approve 7` or `usersync run reject 7`"
+            ),
+            "{text}"
+        );
+        held.set(RunStatus::Succeeded, Vec::new());
+        assert!(!outcome_text(&held).contains("usersync run approve"));
     }
 
     #[test]

@@ -239,7 +239,7 @@ pub(crate) async fn execute_plan(
     let (status, mut reasons) = final_status(outcome);
     if status == RunStatus::Held {
         reasons.push(format!(
-            "{waiting} destructive operations wait for approval: `usersync run show {run}`, then `usersync run approve {run}` or `usersync run reject {run}`"
+            "{waiting} destructive operations wait for an administrator to approve or reject run {run}"
         ));
     }
     outcome.set(status, reasons);

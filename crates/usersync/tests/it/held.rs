@@ -34,6 +34,15 @@ async fn a_mass_deactivation_is_held_and_applied_only_after_approval() {
 
     assert_eq!(held.status, RunStatus::Held, "{:?}", held.reasons);
     let run = held.run_id.unwrap();
+    // The reason is shown in the console and the API too: no command-line syntax in it.
+    let waiting = format!("wait for an administrator to approve or reject run {run}");
+    assert!(
+        held.reasons
+            .iter()
+            .any(|r| r.contains(&waiting) && !r.contains('`')),
+        "{:?}",
+        held.reasons
+    );
     assert!(
         victims.iter().all(|v| world.jira_users()[v]),
         "nothing deactivated while held"
