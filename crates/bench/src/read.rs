@@ -97,6 +97,8 @@ pub async fn full_read(
     let scope = ReadScope {
         group_types: Vec::new(),
         skip_empty_groups: args.skip_empty_groups,
+        // As the engine reads: only the profile attributes the mapping uses.
+        profile_attributes: Some(crate::planning::policy()?.profile_attributes()),
     };
     let meter = Meter::start();
     let started = Instant::now();

@@ -53,6 +53,10 @@ pub struct ReadScope {
     /// Fewer requests; it relies on Okta's member counts being current, so it is off
     /// by default.
     pub skip_empty_groups: bool,
+    /// The profile attributes to keep of each user (the login is always kept, as
+    /// `OktaUser::login`); `None` keeps them all. usersync passes the ones its
+    /// mapping reads, so a 100,000-user snapshot holds nothing it never uses.
+    pub profile_attributes: Option<Vec<String>>,
 }
 
 /// Where a full read is.
@@ -138,7 +142,9 @@ impl OktaClient {
         let (to_read, queue) = unbounded();
         let lanes = MemberLanes::new(self.concurrency);
         let users = async {
-            let read = self.read_users(tracker).await;
+            let read = self
+                .read_users(scope.profile_attributes.as_deref(), tracker)
+                .await;
             lanes.listing_done();
             match read {
                 // Nothing usable: stop the other reads too (dropping them cancels them).
@@ -167,13 +173,17 @@ impl OktaClient {
         })
     }
 
-    async fn read_users(&self, tracker: &Tracker<'_>) -> (Listing<OktaUser>, Option<OktaError>) {
+    async fn read_users(
+        &self,
+        keep: Option<&[String]>,
+        tracker: &Tracker<'_>,
+    ) -> (Listing<OktaUser>, Option<OktaError>) {
         let mut listing = Listing::default();
         let result = self
             .paginate::<WireUser>(self.users_url(), "list users", |page| {
                 let n = page.len();
                 for user in page {
-                    listing.push(user.into_user(), "user");
+                    listing.push(user.into_user_keeping(keep), "user");
                 }
                 tracker.update(|p| p.users_read += n);
             })

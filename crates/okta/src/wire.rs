@@ -78,6 +78,19 @@ pub(crate) struct Unusable {
 
 impl WireUser {
     pub(crate) fn into_user(self) -> Result<OktaUser, Unusable> {
+        self.into_user_keeping(None)
+    }
+
+    /// [`into_user`](Self::into_user) keeping only the profile attributes in `keep`
+    /// (all when `None`).
+    pub(crate) fn into_user_keeping(
+        mut self,
+        keep: Option<&[String]>,
+    ) -> Result<OktaUser, Unusable> {
+        if let Some(keep) = keep {
+            self.profile
+                .retain(|name, _| name == "login" || keep.iter().any(|k| k == name));
+        }
         let unusable = |reason: String| Unusable {
             id: self.id.clone(),
             reason,
@@ -169,6 +182,24 @@ mod tests {
         );
         assert!(!user.profile.contains_key("mobilePhone"));
         assert_eq!(user.attribute("secondEmail"), None);
+    }
+
+    #[test]
+    fn a_user_read_for_a_mapping_keeps_only_its_attributes_and_the_login() {
+        let json = r#"{"id":"00u1","status":"ACTIVE","profile":{"login":"a@b.c","email":"a@b.c",
+            "firstName":"Ann","department":"Sales","employeeNumber":"000042"}}"#;
+        let keep = [
+            "email".to_owned(),
+            "firstName".to_owned(),
+            "displayName".to_owned(),
+        ];
+        let user = serde_json::from_str::<WireUser>(json)
+            .unwrap()
+            .into_user_keeping(Some(&keep))
+            .unwrap();
+        let names: Vec<&str> = user.profile.keys().map(String::as_str).collect();
+        assert_eq!(names, ["email", "firstName", "login"]);
+        assert_eq!(user.login, "a@b.c");
     }
 
     #[test]

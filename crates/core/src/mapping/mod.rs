@@ -228,6 +228,26 @@ impl CompiledPolicy {
         }
     }
 
+    /// The Okta profile attributes the mapping reads (besides the login): all a
+    /// full read needs to keep of each user's profile.
+    #[must_use]
+    pub fn profile_attributes(&self) -> Vec<String> {
+        let a = &self.policy.attributes;
+        let mut names: Vec<String> = [
+            a.display_name.as_str(),
+            "firstName",
+            "lastName",
+            a.email.as_str(),
+        ]
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The display name: the configured attribute when set, else `firstName lastName`,
     /// else the login (targets refuse an empty display name).
     #[must_use]

@@ -140,3 +140,22 @@ fn group_types_are_pushed_into_the_okta_query() {
     );
     assert!(query.include_deprovisioned);
 }
+
+#[test]
+fn a_full_read_keeps_just_the_attributes_the_mapping_reads() {
+    let mut policy = SyncPolicy::default();
+    assert_eq!(
+        CompiledPolicy::compile(&policy)
+            .unwrap()
+            .profile_attributes(),
+        ["displayName", "email", "firstName", "lastName"]
+    );
+    policy.attributes.display_name = String::new();
+    policy.attributes.email = "workEmail".into();
+    assert_eq!(
+        CompiledPolicy::compile(&policy)
+            .unwrap()
+            .profile_attributes(),
+        ["firstName", "lastName", "workEmail"]
+    );
+}

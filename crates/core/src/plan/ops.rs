@@ -55,14 +55,17 @@ pub enum Op {
         okta_id: OktaUserId,
         username: Username,
         display_name: String,
-        email: Option<Email>,
+        /// Boxed to keep every `Op` small (see `UpdateUser`); the JSON is the same.
+        email: Option<Box<Email>>,
         active: bool,
     },
     UpdateUser {
         okta_id: OktaUserId,
         /// The username after any rename in the same plan.
         username: Username,
-        changes: UserChanges,
+        /// Boxed: attribute changes are rare and large, and an `Op` is as large as its
+        /// largest variant, so inline they would grow every op of a million-op plan.
+        changes: Box<UserChanges>,
     },
     ReactivateUser {
         okta_id: OktaUserId,
@@ -278,7 +281,7 @@ impl fmt::Display for Op {
                 active,
                 ..
             } => {
-                let email = email.as_ref().map_or("no e-mail", Email::as_str);
+                let email = email.as_deref().map_or("no e-mail", Email::as_str);
                 let state = if *active { "active" } else { "inactive" };
                 write!(
                     f,

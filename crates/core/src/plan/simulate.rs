@@ -57,7 +57,7 @@ fn apply_op(target: &mut TargetSnapshot, links: &mut Links, op: &Op) {
                 key: None,
                 username: username.clone(),
                 display_name: display_name.clone(),
-                email: email.clone(),
+                email: email.as_deref().cloned(),
                 active: *active,
                 managed_elsewhere: false,
             });

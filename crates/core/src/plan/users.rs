@@ -333,7 +333,7 @@ fn create(ctx: &Context<'_>, user: &OktaUser, username: &Username) -> Op {
         okta_id: user.id.clone(),
         username: username.clone(),
         display_name: ctx.policy.display_name(user),
-        email: ctx.policy.email(user),
+        email: ctx.policy.email(user).map(Box::new),
         active: status_class(user.status) == StatusClass::Active,
     }
 }
@@ -362,7 +362,7 @@ fn update(
                 Op::UpdateUser {
                     okta_id: user.id.clone(),
                     username: username.clone(),
-                    changes,
+                    changes: Box::new(changes),
                 },
                 Rule::UpdateUsers,
             );

@@ -204,7 +204,7 @@ impl Executor {
                 let user = NewUser {
                     username: username.clone(),
                     display_name: display_name.clone(),
-                    email,
+                    email: *email,
                     active: *active,
                 };
                 t.create_user(&user).await.map(Some)

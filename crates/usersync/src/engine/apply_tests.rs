@@ -126,7 +126,9 @@ fn create(id: &str, name: &str) -> Op {
         okta_id: OktaUserId::parse(id).unwrap(),
         username: user(name),
         display_name: name.into(),
-        email: Some(Email::parse(format!("{name}@example.com")).unwrap()),
+        email: Some(Box::new(
+            Email::parse(format!("{name}@example.com")).unwrap(),
+        )),
         active: true,
     }
 }

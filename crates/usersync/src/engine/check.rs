@@ -54,7 +54,7 @@ pub async fn check(deps: &Deps, app_name: &str) -> Result<CheckReport, EngineErr
         Ok(_) => report.push("policy", true, "valid"),
         Err(e) => report.push("policy", false, e.to_string()),
     }
-    let conns = match connect(&deps.store, &app).await {
+    let conns = match connect(deps, &app).await {
         Ok(c) => c,
         Err(e) => {
             report.push("credentials", false, format!("{e:#}"));

@@ -12,6 +12,8 @@ use usersync_core::{SyncPolicy, TargetConstraints};
 use usersync_okta::{OktaAuth, OktaClient, OktaConfig};
 use usersync_store::{App, OktaCredential, SecretSlot, Store, TargetCredential, TargetKind};
 
+use super::Deps;
+
 /// The two clients one run of an app uses.
 #[derive(Clone)]
 pub struct Connections {
@@ -42,10 +44,16 @@ impl Connections {
 
 /// Builds the Okta client and the target of `app`, resolving its secrets.
 ///
+/// The target client keeps as many requests in flight as the engine applies lanes
+/// at once (`Deps::apply_concurrency`): fewer would leave lanes waiting on each
+/// other's requests, and neither Jira nor Confluence publishes a limit to respect.
+///
 /// # Errors
 /// A secret that cannot be resolved (missing env variable or file) or a setting a
 /// client refuses; the message names the field.
-pub async fn connect(store: &Store, app: &App) -> anyhow::Result<Connections> {
+pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
+    let store = &deps.store;
+    let in_flight = deps.apply_concurrency.max(1);
     let okta_auth = match &app.okta.credential {
         OktaCredential::ApiToken { .. } => {
             OktaAuth::ApiToken(secret(store, app, SecretSlot::OktaApiToken).await?)
@@ -73,12 +81,18 @@ pub async fn connect(store: &Store, app: &App) -> anyhow::Result<Connections> {
     let url = app.target.url.as_str();
     let target: Arc<dyn Target> = match app.target.kind {
         TargetKind::Jira => Arc::new(
-            JiraClient::new(JiraConfig::new(url, auth))
-                .with_context(|| format!("app {:?}: target settings", app.name))?,
+            JiraClient::new(JiraConfig {
+                concurrency: in_flight,
+                ..JiraConfig::new(url, auth)
+            })
+            .with_context(|| format!("app {:?}: target settings", app.name))?,
         ),
         TargetKind::Confluence => Arc::new(
-            ConfluenceClient::new(ConfluenceConfig::new(url, auth))
-                .with_context(|| format!("app {:?}: target settings", app.name))?,
+            ConfluenceClient::new(ConfluenceConfig {
+                concurrency: in_flight,
+                ..ConfluenceConfig::new(url, auth)
+            })
+            .with_context(|| format!("app {:?}: target settings", app.name))?,
         ),
     };
     Ok(Connections {

@@ -52,7 +52,7 @@ pub(crate) async fn find_app(deps: &Deps, name: &str) -> Result<App, EngineError
 pub(crate) async fn prepare(deps: &Deps, app: &App) -> anyhow::Result<Prepared> {
     let policy = CompiledPolicy::compile(&app.policy)
         .with_context(|| format!("app {:?}: invalid policy", app.name))?;
-    let conns = connect(&deps.store, app).await?;
+    let conns = connect(deps, app).await?;
     let caps = conns.target.capabilities().await.with_context(|| {
         format!(
             "checking what the {} at {} can do",
@@ -80,6 +80,7 @@ pub(crate) async fn read_both(deps: &Deps, prepared: &Prepared) -> anyhow::Resul
     let scope = ReadScope {
         group_types: prepared.policy.okta_query().group_types,
         skip_empty_groups: false,
+        profile_attributes: Some(prepared.policy.profile_attributes()),
     };
     let last = std::sync::atomic::AtomicU64::new(0);
     let report = |p: &ReadProgress| {

@@ -155,7 +155,7 @@ pub async fn poll_once(
     interval: Duration,
 ) -> anyhow::Result<usize> {
     let from = checkpoint(deps, app, interval).await?;
-    let conns = connect(&deps.store, app).await?;
+    let conns = connect(deps, app).await?;
     let poll = conns
         .okta
         .poll_log_events(&from)
