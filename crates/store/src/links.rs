@@ -41,20 +41,73 @@ fn stored_id(app: AppId) -> impl Fn(IdError) -> StoreError {
     }
 }
 
+type UserRow = (String, Option<String>, String);
+
 impl Store {
     /// Every link of `app`.
     ///
     /// # Errors
     /// Database failures.
     pub async fn load_links(&self, app: AppId) -> Result<Links, StoreError> {
-        let bad = stored_id(app);
-        let users: Vec<(String, Option<String>, String)> = sqlx::query_as(
+        let users: Vec<UserRow> = sqlx::query_as(
             "SELECT okta_id, target_key, username FROM user_links WHERE app_id = $1",
         )
         .bind(app.0)
         .fetch_all(&self.db)
         .await
         .ctx("reading user links")?;
+        self.links_of(app, users).await
+    }
+
+    /// What a single-user sync needs to know of `app`'s links, without reading every
+    /// user's: the links of `okta_id`, the links holding one of `usernames` (in any
+    /// case) or one of `keys`, and every group link.
+    ///
+    /// SQLite folds only ASCII letters, so a non-ASCII username reads every link
+    /// rather than risk missing one that holds it.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn load_links_touching(
+        &self,
+        app: AppId,
+        okta_id: &OktaUserId,
+        usernames: &[Username],
+        keys: &[TargetUserKey],
+    ) -> Result<Links, StoreError> {
+        if usernames.iter().any(|u| !u.as_str().is_ascii()) {
+            return self.load_links(app).await;
+        }
+        let mut sql = String::from(
+            "SELECT okta_id, target_key, username FROM user_links WHERE app_id = $1 AND (okta_id = $2",
+        );
+        let mut n = 2;
+        for (column, count) in [
+            ("lower(username)", usernames.len()),
+            ("target_key", keys.len()),
+        ] {
+            for _ in 0..count {
+                n += 1;
+                sql.push_str(&format!(" OR {column} = ${n}"));
+            }
+        }
+        sql.push(')');
+        let mut query = sqlx::query_as::<_, UserRow>(&sql)
+            .bind(app.0)
+            .bind(okta_id.as_str());
+        for name in usernames {
+            query = query.bind(name.as_str().to_ascii_lowercase());
+        }
+        for key in keys {
+            query = query.bind(key.as_str());
+        }
+        let users = query.fetch_all(&self.db).await.ctx("reading user links")?;
+        self.links_of(app, users).await
+    }
+
+    /// `users` as links, with every group link of `app`.
+    async fn links_of(&self, app: AppId, users: Vec<UserRow>) -> Result<Links, StoreError> {
+        let bad = stored_id(app);
         let groups: Vec<(String, String, bool)> = sqlx::query_as(
             "SELECT okta_id, target_name, created_by_usersync FROM group_links WHERE app_id = $1",
         )

@@ -59,6 +59,54 @@ async fn a_renamed_user_updates_its_link_instead_of_adding_a_second() {
 }
 
 #[tokio::test]
+async fn a_single_user_sync_reads_only_the_links_its_user_can_touch() {
+    let (_dir, store) = temp_store().await;
+    let app = store.create_app(draft("Jira"), "test").await.unwrap();
+    let changes = LinkChanges {
+        upsert_users: vec![
+            user("00u1", "JIRAUSER1", "alice"),
+            user("00u2", "JIRAUSER2", "Bob"),
+            user("00u3", "JIRAUSER3", "carol"),
+            user("00u4", "JIRAUSER4", "dave"),
+            user("00u5", "JIRAUSER5", "émile"),
+        ],
+        upsert_groups: vec![group("00g1", "engineering"), group("00g2", "sales")],
+        ..LinkChanges::default()
+    };
+    store.save_links(app.id, &changes).await.unwrap();
+    let alice = OktaUserId::parse("00u1").unwrap();
+    let ids = |links: &usersync_core::Links| {
+        let mut ids: Vec<String> = links.users.keys().map(|k| k.as_str().to_owned()).collect();
+        ids.sort();
+        ids
+    };
+
+    let own = store
+        .load_links_touching(app.id, &alice, &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(ids(&own), ["00u1"]);
+    assert_eq!(own.groups.len(), 2, "every group link is read");
+
+    // A username in another case and a target key find the links holding them.
+    let names = [Username::parse("BOB").unwrap()];
+    let keys = [TargetUserKey::parse("JIRAUSER3").unwrap()];
+    let touching = store
+        .load_links_touching(app.id, &alice, &names, &keys)
+        .await
+        .unwrap();
+    assert_eq!(ids(&touching), ["00u1", "00u2", "00u3"]);
+
+    // SQLite cannot fold a non-ASCII name, so that reads every link.
+    let accented = [Username::parse("ÉMILE").unwrap()];
+    let all = store
+        .load_links_touching(app.id, &alice, &accented, &[])
+        .await
+        .unwrap();
+    assert_eq!(all.users.len(), 5);
+}
+
+#[tokio::test]
 async fn deletes_and_upserts_apply_together_and_stay_within_their_app() {
     let (_dir, store) = temp_store().await;
     let jira = store.create_app(draft("Jira"), "test").await.unwrap();

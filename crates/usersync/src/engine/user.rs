@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use usersync_core::{
     Completeness, GroupName, Links, OktaGroup, OktaSnapshot, OktaUser, PlanOptions, PlanScope,
-    TargetGroup, TargetSnapshot, Username, plan,
+    TargetGroup, TargetSnapshot, TargetUserKey, Username, plan,
 };
 use usersync_store::{App, RunId, RunTrigger};
 
@@ -94,8 +94,20 @@ async fn user_work(
         requests: Some(okta.stats().requests - before),
         complete: Some(desired.completeness.is_complete()),
     });
-    let links = deps.store.load_links(app.id).await?;
-    let current = read_target_user(prepared, &user, &links).await?;
+    // Only the links this user's plan can touch: at 100,000 users, reading every
+    // link would cost more than the rest of a login-time sync.
+    let own = deps
+        .store
+        .load_links_touching(app.id, &user.id, &[], &[])
+        .await?;
+    let current = read_target_user(prepared, &user, &own).await?;
+    let mut names: Vec<Username> = current.users.iter().map(|u| u.username.clone()).collect();
+    names.extend(mapped_username(prepared, &user));
+    let keys: Vec<TargetUserKey> = current.users.iter().filter_map(|u| u.key.clone()).collect();
+    let links = deps
+        .store
+        .load_links_touching(app.id, &user.id, &names, &keys)
+        .await?;
     outcome.target = Some(ReadStats {
         users: current.users.len(),
         groups: current.groups.len(),
@@ -137,6 +149,15 @@ fn one_user_snapshot(
     }
 }
 
+/// The username the mapping gives `user`, when it is valid for the target.
+fn mapped_username(prepared: &Prepared, user: &OktaUser) -> Option<Username> {
+    prepared
+        .conns
+        .constraints()
+        .username(&prepared.policy.map_login(&user.login))
+        .ok()
+}
+
 /// The target as far as this user is concerned: the user under their mapped and
 /// linked usernames, their groups, the linked groups and the default groups.
 async fn read_target_user(
@@ -145,14 +166,7 @@ async fn read_target_user(
     links: &Links,
 ) -> anyhow::Result<TargetSnapshot> {
     let target = &prepared.conns.target;
-    let mut names: Vec<Username> = Vec::new();
-    if let Ok(mapped) = prepared
-        .conns
-        .constraints()
-        .username(&prepared.policy.map_login(&user.login))
-    {
-        names.push(mapped);
-    }
+    let mut names: Vec<Username> = mapped_username(prepared, user).into_iter().collect();
     if let Some(link) = links.users.get(&user.id)
         && !names.contains(&link.username)
     {
