@@ -191,12 +191,7 @@ impl World {
     }
 
     pub async fn wait_for(&self, css: &str) {
-        self.client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css} never appeared: {e}"));
+        crate::chromium::wait_for_element(&self.client, css, PATIENCE).await;
     }
 
     /// Saves a screenshot as `target/screenshots/<name>.png`.

@@ -224,12 +224,12 @@ async fn a_browser_signs_in_to_the_demo_with_the_printed_password_and_runs_a_syn
         .click()
         .await
         .unwrap();
-    client
-        .wait()
-        .at_most(Duration::from_secs(90))
-        .for_element(Locator::Css("#live-run[data-state=finished]"))
-        .await
-        .unwrap();
+    crate::chromium::wait_for_element(
+        &client,
+        "#live-run[data-state=finished]",
+        Duration::from_secs(90),
+    )
+    .await;
     wait_for_text(&client, "[data-run-status]", "succeeded").await;
 
     let active_in_okta = demo
