@@ -182,14 +182,11 @@ impl Args {
     /// the org's concurrency limit.
     #[must_use]
     pub fn effective_client_concurrency(&self) -> usize {
-        // The same rule as `OktaConfig::concurrency` (checked when the client is built).
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        let share = (self.okta_concurrency_limit as f64 * self.share).floor() as usize;
-        self.client_concurrency.min(share).max(1)
+        usersync_okta::concurrency_within_share(
+            self.client_concurrency,
+            self.share,
+            self.okta_concurrency_limit,
+        )
     }
 
     #[must_use]

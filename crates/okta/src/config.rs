@@ -195,14 +195,11 @@ impl OktaConfig {
     /// than `rate_share` of `org_concurrency_limit` (and at least one).
     #[must_use]
     pub fn concurrency(&self) -> usize {
-        // The share is validated to (0, 1] and the limit is small, so this fits.
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        let share = (self.org_concurrency_limit as f64 * self.rate_share).floor() as usize;
-        self.max_concurrency.min(share).max(1)
+        concurrency_within_share(
+            self.max_concurrency,
+            self.rate_share,
+            self.org_concurrency_limit,
+        )
     }
 
     fn validate_page_sizes(&self) -> Result<(), OktaError> {
@@ -310,6 +307,20 @@ fn is_loopback(host: &str) -> bool {
     }
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// At most `max` requests in flight, never more than `share` of Okta's org-wide
+/// `org_limit`, and at least one: the rule of [`OktaConfig::concurrency`].
+#[must_use]
+pub fn concurrency_within_share(max: usize, share: f64, org_limit: usize) -> usize {
+    // The share is validated to (0, 1] and the limit is small, so this fits.
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let allowed = (org_limit as f64 * share).floor() as usize;
+    max.min(allowed).max(1)
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use serde::de::DeserializeOwned;
 
 pub use config::{
     DEFAULT_ORG_CONCURRENCY_LIMIT, DEFAULT_SCOPES, OktaAuth, OktaConfig, OrgUrl, PageSizes,
-    RetrySettings,
+    RetrySettings, concurrency_within_share,
 };
 pub use error::{CredentialKind, OktaError};
 pub use governor::BucketHeadroom;
