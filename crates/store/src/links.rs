@@ -41,7 +41,22 @@ fn stored_id(app: AppId) -> impl Fn(IdError) -> StoreError {
     }
 }
 
+fn user_links(app: AppId, rows: Vec<UserRow>) -> Result<Vec<UserLink>, StoreError> {
+    let bad = stored_id(app);
+    rows.into_iter()
+        .map(|(okta_id, key, username)| {
+            Ok(UserLink {
+                okta_id: OktaUserId::parse(okta_id).map_err(&bad)?,
+                target_key: key.map(TargetUserKey::parse).transpose().map_err(&bad)?,
+                username: Username::parse(username).map_err(&bad)?,
+            })
+        })
+        .collect()
+}
+
 type UserRow = (String, Option<String>, String);
+
+const USER_LINKS: &str = "SELECT okta_id, target_key, username FROM user_links WHERE app_id = $1";
 
 impl Store {
     /// Every link of `app`.
@@ -49,22 +64,12 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn load_links(&self, app: AppId) -> Result<Links, StoreError> {
-        let users: Vec<UserRow> = sqlx::query_as(
-            "SELECT okta_id, target_key, username FROM user_links WHERE app_id = $1",
-        )
-        .bind(app.0)
-        .fetch_all(&self.db)
-        .await
-        .ctx("reading user links")?;
-        self.links_of(app, users).await
+        let users = self.all_user_links(app).await?;
+        Ok(Links::from_parts(users, self.group_links(app).await?))
     }
 
     /// What a single-user sync needs to know of `app`'s links, without reading every
-    /// user's: the links of `okta_id`, the links holding one of `usernames` (in any
-    /// case) or one of `keys`, and every group link.
-    ///
-    /// SQLite folds only ASCII letters, so a non-ASCII username reads every link
-    /// rather than risk missing one that holds it.
+    /// user's: [`user_links_touching`](Self::user_links_touching) and every group link.
     ///
     /// # Errors
     /// Database failures.
@@ -75,12 +80,31 @@ impl Store {
         usernames: &[Username],
         keys: &[TargetUserKey],
     ) -> Result<Links, StoreError> {
+        let users = self
+            .user_links_touching(app, okta_id, usernames, keys)
+            .await?;
+        Ok(Links::from_parts(users, self.group_links(app).await?))
+    }
+
+    /// The user links of `okta_id`, and those holding one of `usernames` (in any case)
+    /// or one of `keys`.
+    ///
+    /// SQLite folds only ASCII letters, so a non-ASCII username reads every user link
+    /// rather than risk missing one that holds it.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn user_links_touching(
+        &self,
+        app: AppId,
+        okta_id: &OktaUserId,
+        usernames: &[Username],
+        keys: &[TargetUserKey],
+    ) -> Result<Vec<UserLink>, StoreError> {
         if usernames.iter().any(|u| !u.as_str().is_ascii()) {
-            return self.load_links(app).await;
+            return self.all_user_links(app).await;
         }
-        let mut sql = String::from(
-            "SELECT okta_id, target_key, username FROM user_links WHERE app_id = $1 AND (okta_id = $2",
-        );
+        let mut sql = format!("{USER_LINKS} AND (okta_id = $2");
         let mut n = 2;
         for (column, count) in [
             ("lower(username)", usernames.len()),
@@ -101,32 +125,29 @@ impl Store {
         for key in keys {
             query = query.bind(key.as_str());
         }
-        let users = query.fetch_all(&self.db).await.ctx("reading user links")?;
-        self.links_of(app, users).await
+        let rows = query.fetch_all(&self.db).await.ctx("reading user links")?;
+        user_links(app, rows)
     }
 
-    /// `users` as links, with every group link of `app`.
-    async fn links_of(&self, app: AppId, users: Vec<UserRow>) -> Result<Links, StoreError> {
+    async fn all_user_links(&self, app: AppId) -> Result<Vec<UserLink>, StoreError> {
+        let rows: Vec<UserRow> = sqlx::query_as(USER_LINKS)
+            .bind(app.0)
+            .fetch_all(&self.db)
+            .await
+            .ctx("reading user links")?;
+        user_links(app, rows)
+    }
+
+    async fn group_links(&self, app: AppId) -> Result<Vec<GroupLink>, StoreError> {
         let bad = stored_id(app);
-        let groups: Vec<(String, String, bool)> = sqlx::query_as(
+        let rows: Vec<(String, String, bool)> = sqlx::query_as(
             "SELECT okta_id, target_name, created_by_usersync FROM group_links WHERE app_id = $1",
         )
         .bind(app.0)
         .fetch_all(&self.db)
         .await
         .ctx("reading group links")?;
-        let users = users
-            .into_iter()
-            .map(|(okta_id, key, username)| {
-                Ok(UserLink {
-                    okta_id: OktaUserId::parse(okta_id).map_err(&bad)?,
-                    target_key: key.map(TargetUserKey::parse).transpose().map_err(&bad)?,
-                    username: Username::parse(username).map_err(&bad)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let groups = groups
-            .into_iter()
+        rows.into_iter()
             .map(|(okta_id, name, created)| {
                 Ok(GroupLink {
                     okta_id: OktaGroupId::parse(okta_id).map_err(&bad)?,
@@ -134,8 +155,7 @@ impl Store {
                     created_by_usersync: created,
                 })
             })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Links::from_parts(users, groups))
+            .collect()
     }
 
     /// Applies a batch of link changes in one transaction (deletes first, then upserts).

@@ -95,19 +95,24 @@ async fn user_work(
         complete: Some(desired.completeness.is_complete()),
     });
     // Only the links this user's plan can touch: at 100,000 users, reading every
-    // link would cost more than the rest of a login-time sync.
-    let own = deps
+    // link would cost more than the rest of a login-time sync. The user's own link
+    // and the group links first (they say what to look up in the target), then the
+    // links holding any name or key found there.
+    let mut links = deps
         .store
         .load_links_touching(app.id, &user.id, &[], &[])
         .await?;
-    let current = read_target_user(prepared, &user, &own).await?;
+    let current = read_target_user(prepared, &user, &links).await?;
     let mut names: Vec<Username> = current.users.iter().map(|u| u.username.clone()).collect();
     names.extend(mapped_username(prepared, &user));
     let keys: Vec<TargetUserKey> = current.users.iter().filter_map(|u| u.key.clone()).collect();
-    let links = deps
+    links.users = deps
         .store
-        .load_links_touching(app.id, &user.id, &names, &keys)
-        .await?;
+        .user_links_touching(app.id, &user.id, &names, &keys)
+        .await?
+        .into_iter()
+        .map(|l| (l.okta_id.clone(), l))
+        .collect();
     outcome.target = Some(ReadStats {
         users: current.users.len(),
         groups: current.groups.len(),
