@@ -92,6 +92,16 @@ impl Sims {
         }
     }
 
+    /// Okta holding `org` and a Jira emulator whose administrator has `password`
+    /// (distinctive, so tests can search answers and logs for it).
+    pub async fn with_jira_password(org: OrgSpec, password: &str) -> Self {
+        let jira = JiraSimConfig {
+            admin_password: password.to_owned(),
+            ..JiraSimConfig::default()
+        };
+        Self::with_jira(org, jira).await
+    }
+
     /// The TOML of an app named `name` from this Okta to this Jira as its administrator.
     #[must_use]
     pub fn app(&self, name: &str) -> AppToml {
