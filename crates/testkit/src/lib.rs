@@ -7,7 +7,8 @@
 //!
 //! The app builder writes TOML text rather than the store's Rust types, so the tests
 //! go through the same parser an administrator's apps file does, and a change to the
-//! store's types touches no test set-up. Only a dev-dependency: never part of a product.
+//! store's types touches no test set-up. Used by the tests and the benchmark (as a
+//! dev-dependency, or a dependency of the unshipped bench), never by a shipped crate.
 
 mod app_toml;
 mod data;
