@@ -1,6 +1,8 @@
 //! Emulator worlds: the Okta emulator with a generated, seeded org and a Jira or
 //! Confluence emulator, each on `127.0.0.1:0`, and the app TOML that connects them.
 
+use std::collections::BTreeMap;
+
 use usersync_sim::confluence::{ConfluenceSim, ConfluenceSimConfig};
 use usersync_sim::jira::{JiraSim, JiraSimConfig};
 use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
@@ -113,4 +115,14 @@ impl Sims {
         )
         .basic(self.jira.admin_username(), self.jira.admin_password())
     }
+}
+
+/// Jira's users (lower-cased username to active), without the emulator's administrator.
+#[must_use]
+pub fn jira_users(jira: &JiraSim) -> BTreeMap<String, bool> {
+    jira.users()
+        .into_iter()
+        .filter(|u| u.name != jira.admin_username())
+        .map(|u| (u.name.to_lowercase(), u.active))
+        .collect()
 }

@@ -188,12 +188,7 @@ impl World {
 
     /// Jira's users (lower-cased username to active), without the admin.
     pub fn jira_users(&self) -> BTreeMap<String, bool> {
-        self.jira
-            .users()
-            .into_iter()
-            .filter(|u| u.name != "admin")
-            .map(|u| (u.name.to_lowercase(), u.active))
-            .collect()
+        usersync_testkit::jira_users(&self.jira)
     }
 
     /// Runs of the app started by `trigger` (all when `None`), oldest first.
