@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context as _, ensure};
 use tempfile::TempDir;
 use usersync_store::{RunStatus, Store, apps_from_toml};
+use usersync_testkit::AppToml;
 
 use crate::bound::{self, Bound, ReadShape, bucket_time, chain};
 use crate::child::{self, APP, ChildReport, SyncJob};
@@ -41,30 +42,10 @@ impl StoreDir {
         let dir = TempDir::new().context("creating the store's directory")?;
         let store = Store::open(dir.path()).await.context("opening the store")?;
         let r = &emulators.ready;
-        let toml = format!(
-            r#"
-[[app]]
-name = "{APP}"
-
-[app.okta]
-url = "{okta}"
-credential = {{ type = "api_token", token = "{token}" }}
-
-[app.target]
-kind = "jira"
-url = "{jira}"
-credential = {{ type = "basic", username = "{user}", password = "{password}" }}
-
-[app.policy.username]
-regex = "(.*)@.*"
-replacement = "$1"
-"#,
-            okta = r.okta_url,
-            token = r.okta_token,
-            jira = r.jira_url,
-            user = r.jira_user,
-            password = r.jira_password,
-        );
+        let toml = AppToml::new(APP, &r.okta_url, &r.okta_token, &r.jira_url)
+            .basic(&r.jira_user, &r.jira_password)
+            .username("(.*)@.*", "$1")
+            .to_string();
         let drafts = apps_from_toml(&toml).context("the benchmark app's settings")?;
         store
             .apply_apps(drafts, "usersync-bench")

@@ -9,22 +9,16 @@ use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec, RateLimits};
 
 /// An org of `users` users and `groups` groups (plus generator defaults).
 pub fn spec(users: usize, groups: usize) -> OrgSpec {
-    OrgSpec {
-        users,
-        groups,
-        seed: 7,
-        ..OrgSpec::default()
-    }
+    usersync_testkit::org(users, groups, 7)
 }
 
 pub async fn start(org: Option<OrgSpec>, rate_limits: RateLimits) -> OktaSim {
-    OktaSim::start(OktaSimConfig {
+    usersync_testkit::start_okta_with(OktaSimConfig {
         org,
         rate_limits,
         ..OktaSimConfig::default()
     })
     .await
-    .expect("the Okta emulator starts")
 }
 
 /// Retries with millisecond backoffs and short rate-limit waits, so tests stay fast.

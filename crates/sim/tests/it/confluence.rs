@@ -438,17 +438,8 @@ fn python_check() -> Option<PathBuf> {
         .args(["-c", "import atlassian"])
         .status()
         .is_ok_and(|s| s.success());
-    if ready {
-        return Some(script);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but python3 with atlassian-python-api is missing; run scripts/test.sh, which installs it"
-    );
-    eprintln!(
-        "skipping: python3 with atlassian-python-api is not installed (scripts/test.sh installs it)"
-    );
-    None
+    let how = "run scripts/test.sh, which installs it";
+    usersync_testkit::needed("python3 with atlassian-python-api", ready, how).then_some(script)
 }
 
 #[tokio::test]

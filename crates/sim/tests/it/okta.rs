@@ -11,8 +11,6 @@ mod lifecycle;
 #[path = "okta_limits.rs"]
 mod limits;
 
-use std::path::PathBuf;
-
 use reqwest::header::LINK;
 use serde_json::Value;
 use usersync_core::snapshot::OktaStatus;
@@ -126,23 +124,6 @@ pub fn rel(response: &reqwest::Response, rel: &str) -> Option<String> {
         .into_iter()
         .find(|l| l.ends_with(&format!("rel=\"{rel}\"")))
         .map(|l| l[1..l.find('>').expect("<url>")].to_owned())
-}
-
-/// `../shared` beside the workspace root.
-pub fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-/// A file under `../shared`, which must exist (tests fail rather than skip without it).
-pub fn shared_file(relative: &str) -> PathBuf {
-    let path = shared().join(relative);
-    assert!(
-        path.exists(),
-        "{} is missing: these tests need the shared reference material beside the checkout (../shared); CI={:?}",
-        path.display(),
-        std::env::var("CI").ok()
-    );
-    path
 }
 
 pub fn count_status(users: &[Value], status: &str) -> usize {

@@ -1,22 +1,20 @@
 //! Shared fixtures: a store in a temporary directory and a valid app draft.
 
-use tempfile::TempDir;
 use usersync_core::policy::SyncPolicy;
 use usersync_store::{
     AppDraft, EventSettings, MasterKey, OktaCredential, OktaDraft, Schedule, SecretInput, Store,
     TargetCredential, TargetDraft,
 };
+use usersync_testkit::DataDir;
 
 /// Secret values distinctive enough to search for in raw bytes and text.
 pub const OKTA_TOKEN: &str = "00oktaSECRETtoken-6f1e2d3c4b5a";
 pub const JIRA_PAT: &str = "jiraPATsecret-NDU2Nzg5MDEyMzQ1";
 
 /// A store in a fresh temporary directory with an explicit key (independent of the environment).
-pub async fn temp_store() -> (TempDir, Store) {
-    let dir = TempDir::new().expect("temp dir");
-    let store = Store::open_with_key(dir.path(), MasterKey::generate())
-        .await
-        .expect("open store");
+pub async fn temp_store() -> (DataDir, Store) {
+    let dir = DataDir::new();
+    let store = dir.open_with_key(MasterKey::generate()).await;
     (dir, store)
 }
 

@@ -12,9 +12,9 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 use usersync::engine::{Deps, Silent};
 use usersync::web::{Application, ServeArgs};
-use usersync_sim::jira::{JiraSim, JiraSimConfig};
-use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
-use usersync_store::Store;
+use usersync_sim::jira::JiraSim;
+use usersync_sim::okta::OktaSim;
+use usersync_testkit::{DataDir, Sims, small_org};
 
 /// How long to wait for anything in the browser (generous: a loaded 2-core box).
 pub const PATIENCE: Duration = Duration::from_secs(90);
@@ -35,19 +35,12 @@ pub fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
     let driver = std::env::var_os("CHROMEDRIVER")
         .map(PathBuf::from)
         .or_else(|| on_path(&["chromedriver"]));
-    match (chromium, driver) {
-        (Some(c), Some(d)) => Some((c, d)),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI is set but chromium or chromedriver is missing: install Debian's chromium and chromium-driver (scripts/test.sh does)"
-            )
-        }
-        _ => {
-            eprintln!(
-                "chromium or chromedriver is missing; the browser tests did nothing (install chromium and chromium-driver)"
-            );
-            None
-        }
+    let found = chromium.zip(driver);
+    let how = "install Debian's chromium and chromium-driver (scripts/test.sh does)";
+    if usersync_testkit::needed("chromium or chromedriver", found.is_some(), how) {
+        found
+    } else {
+        None
     }
 }
 
@@ -76,34 +69,17 @@ pub struct World {
     pub client: Client,
     stop: Option<oneshot::Sender<()>>,
     _driver: Driver,
-    _data: TempDir,
+    _data: DataDir,
     _profile: TempDir,
 }
 
 impl World {
     pub async fn start(chromium: &Path, chromedriver: &Path) -> World {
         usersync::telemetry::init_for_tests();
-        let org = OrgSpec {
-            users: 40,
-            groups: 4,
-            memberships_per_user: 2.0,
-            seed: 5,
-            ..OrgSpec::default()
-        };
-        let okta = OktaSim::start(OktaSimConfig {
-            org: Some(org),
-            ..OktaSimConfig::default()
-        })
-        .await
-        .expect("okta emulator");
-        let jira = JiraSim::start(JiraSimConfig {
-            admin_password: JIRA_PASSWORD.into(),
-            ..JiraSimConfig::default()
-        })
-        .await
-        .expect("jira emulator");
-        let data = TempDir::new().expect("data dir");
-        let store = Store::open(data.path()).await.expect("store");
+        let Sims { okta, jira } =
+            Sims::with_jira_password(small_org(40, 4, 5), JIRA_PASSWORD).await;
+        let data = DataDir::new();
+        let store = data.open().await;
         let mut deps = Deps::new(store);
         deps.progress = std::sync::Arc::new(Silent);
         let args = ServeArgs {

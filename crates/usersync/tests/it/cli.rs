@@ -8,7 +8,9 @@ use tempfile::TempDir;
 use usersync_sim::jira::{JiraSim, JiraSimConfig};
 use usersync_sim::okta::OrgSpec;
 
-use crate::helpers::{app_toml, start_okta};
+use usersync_testkit::AppToml;
+
+use crate::helpers::start_okta;
 
 fn usersync(dir: &TempDir, args: &[&str]) -> Output {
     usersync_with(dir.path(), args, &[])
@@ -131,7 +133,8 @@ async fn apply_plan_sync_and_run_list_work_through_the_binary() {
     let jira = JiraSim::start(JiraSimConfig::default()).await.unwrap();
     let dir = TempDir::new().unwrap();
     let file = dir.path().join("apps.toml");
-    std::fs::write(&file, app_toml("jira", &okta, "jira", jira.base_url(), "")).unwrap();
+    let app = AppToml::new("jira", &okta.base_url(), okta.api_token(), jira.base_url());
+    std::fs::write(&file, app.to_string()).unwrap();
     let run = |args: Vec<&str>| {
         let dir = &dir;
         let args: Vec<String> = args.into_iter().map(str::to_owned).collect();

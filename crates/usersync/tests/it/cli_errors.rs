@@ -4,12 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use tempfile::TempDir;
-use usersync_sim::jira::{JiraSim, JiraSimConfig};
-use usersync_sim::okta::{OktaSim, OrgSpec};
+use usersync_testkit::{DataDir, Sims, org};
 
 use crate::cli::{text, usersync_with};
-use crate::helpers::start_okta;
 
 const OKTA_VAR: &str = "USERSYNC_IT_OKTA_TOKEN";
 const JIRA_VAR: &str = "USERSYNC_IT_JIRA_PASSWORD";
@@ -42,37 +39,25 @@ fn assert_error(out: &Output, needles: &[&str]) -> String {
     stderr
 }
 
-/// An apps file whose secrets are environment references.
-fn write_apps(dir: &TempDir, okta: &OktaSim, jira: &JiraSim, regex: &str) -> PathBuf {
+/// The emulators (a tiny org), a data directory, and an apps file in it whose
+/// secrets are environment references and whose username regex is `regex`.
+async fn world(regex: &str) -> (Sims, DataDir, PathBuf) {
+    usersync::telemetry::init_for_tests();
+    let sims = Sims::start(org(3, 1, 1)).await;
+    let dir = DataDir::new();
+    let app = sims
+        .app("jira")
+        .okta_token(&format!("env:{OKTA_VAR}"))
+        .basic("admin", &format!("env:{JIRA_VAR}"))
+        .username(regex, "$1");
     let file = dir.path().join("apps.toml");
-    let text = format!(
-        r#"
-[[app]]
-name = "jira"
-
-[app.okta]
-url = "{okta}"
-credential = {{ type = "api_token", token = "env:{OKTA_VAR}" }}
-
-[app.target]
-kind = "jira"
-url = "{jira}"
-credential = {{ type = "basic", username = "admin", password = "env:{JIRA_VAR}" }}
-
-[app.policy.username]
-regex = '{regex}'
-replacement = "$1"
-"#,
-        okta = okta.base_url(),
-        jira = jira.base_url(),
-    );
-    std::fs::write(&file, text).expect("the apps file is written");
-    file
+    std::fs::write(&file, app.to_string()).expect("the apps file is written");
+    (sims, dir, file)
 }
 
 #[test]
 fn unknown_apps_and_runs_are_named_with_the_command_that_lists_them() {
-    let dir = TempDir::new().unwrap();
+    let dir = DataDir::new();
     for args in [["app", "show", "nosuch"], ["app", "delete", "nosuch"]] {
         let out = usersync_with(dir.path(), &args, &[]);
         assert_error(&out, &["no app named \"nosuch\"", "`usersync app list`"]);
@@ -85,7 +70,7 @@ fn unknown_apps_and_runs_are_named_with_the_command_that_lists_them() {
 
 #[test]
 fn an_unreadable_apps_file_is_named_with_what_to_give_instead() {
-    let dir = TempDir::new().unwrap();
+    let dir = DataDir::new();
     let path = dir.path().to_str().unwrap();
     let out = usersync_with(dir.path(), &["app", "apply", "-f", path], &[]);
     assert_error(
@@ -99,15 +84,7 @@ fn an_unreadable_apps_file_is_named_with_what_to_give_instead() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_invalid_regex_names_the_app_and_field_and_changes_nothing() {
-    let okta = start_okta(OrgSpec {
-        users: 3,
-        groups: 1,
-        ..OrgSpec::default()
-    })
-    .await;
-    let jira = JiraSim::start(JiraSimConfig::default()).await.unwrap();
-    let dir = TempDir::new().unwrap();
-    let file = write_apps(&dir, &okta, &jira, "^(([^@]+@");
+    let (_sims, dir, file) = world("^(([^@]+@").await;
     let out = run(
         dir.path(),
         &["app", "apply", "-f", file.to_str().unwrap()],
@@ -133,15 +110,8 @@ async fn an_invalid_regex_names_the_app_and_field_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_env_reference_warns_on_apply_and_fails_the_plan_saying_what_to_set() {
-    let okta = start_okta(OrgSpec {
-        users: 3,
-        groups: 1,
-        ..OrgSpec::default()
-    })
-    .await;
-    let jira = JiraSim::start(JiraSimConfig::default()).await.unwrap();
-    let dir = TempDir::new().unwrap();
-    let file = write_apps(&dir, &okta, &jira, "^([^@]+)@.*$");
+    let (sims, dir, file) = world("^([^@]+)@.*$").await;
+    let okta = &sims.okta;
     let only_okta = [(OKTA_VAR, okta.api_token())];
     let applied = run(
         dir.path(),
@@ -170,15 +140,8 @@ async fn a_missing_env_reference_warns_on_apply_and_fails_the_plan_saying_what_t
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_credentials_are_reported_in_words_without_the_secrets() {
-    let okta = start_okta(OrgSpec {
-        users: 3,
-        groups: 1,
-        ..OrgSpec::default()
-    })
-    .await;
-    let jira = JiraSim::start(JiraSimConfig::default()).await.unwrap();
-    let dir = TempDir::new().unwrap();
-    let file = write_apps(&dir, &okta, &jira, "^([^@]+)@.*$");
+    let (sims, dir, file) = world("^([^@]+)@.*$").await;
+    let okta = &sims.okta;
     let good = [(OKTA_VAR, okta.api_token()), (JIRA_VAR, "admin")];
     let applied = run(
         dir.path(),

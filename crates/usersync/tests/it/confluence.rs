@@ -2,24 +2,14 @@
 //! Confluence version cannot do what the app's settings need.
 
 use pretty_assertions::assert_eq;
-use tempfile::TempDir;
 use usersync::engine::{Deps, Mode, Silent, run_sync_once};
 use usersync_core::OktaGroupType;
-use usersync_sim::confluence::{ConfluenceSim, ConfluenceSimConfig};
 use usersync_sim::okta::{NewUser, OrgSpec};
 use usersync_store::{RunStatus, RunTrigger};
 
-use crate::helpers::{app_toml, start_okta, store_with};
+use usersync_testkit::{AppToml, DataDir, start_confluence};
 
-async fn confluence(version: &str) -> ConfluenceSim {
-    let config = ConfluenceSimConfig {
-        version: version.into(),
-        ..ConfluenceSimConfig::default()
-    };
-    ConfluenceSim::start(config)
-        .await
-        .expect("confluence emulator starts")
-}
+use crate::helpers::start_okta;
 
 #[tokio::test]
 async fn a_sync_into_confluence_creates_lower_case_users_groups_and_memberships() {
@@ -39,14 +29,12 @@ async fn a_sync_into_confluence_creates_lower_case_users_groups_and_memberships(
         let id = okta.add_user(NewUser::new(login, first, last)).unwrap();
         okta.add_member(wiki.as_str(), id.as_str()).unwrap();
     }
-    let sim = confluence("10.2.0").await;
-    let dir = TempDir::new().unwrap();
-    let policy = "[app.policy.username]\nregex = '^([^@]+)@example\\.com$'\nreplacement = \"$1\"\n";
-    let store = store_with(
-        &dir,
-        &app_toml("wiki", &okta, "confluence", &sim.base_url(), policy),
-    )
-    .await;
+    let sim = start_confluence("10.2.0").await;
+    let dir = DataDir::new();
+    let app = AppToml::new("wiki", &okta.base_url(), okta.api_token(), &sim.base_url())
+        .kind("confluence")
+        .username(r"^([^@]+)@example\.com$", "$1");
+    let store = dir.store_with_apps(&app.to_string(), "test").await;
     let deps = Deps::new(store).with_progress(std::sync::Arc::new(Silent));
 
     let outcome = run_sync_once(&deps, "wiki", RunTrigger::Manual, Mode::Apply)
@@ -93,13 +81,16 @@ async fn an_app_needing_what_the_confluence_version_cannot_do_is_refused_before_
         ..OrgSpec::default()
     })
     .await;
-    let sim = confluence("8.5.0").await;
-    let dir = TempDir::new().unwrap();
-    let store = store_with(
-        &dir,
-        &app_toml("old-wiki", &okta, "confluence", &sim.base_url(), ""),
+    let sim = start_confluence("8.5.0").await;
+    let dir = DataDir::new();
+    let app = AppToml::new(
+        "old-wiki",
+        &okta.base_url(),
+        okta.api_token(),
+        &sim.base_url(),
     )
-    .await;
+    .kind("confluence");
+    let store = dir.store_with_apps(&app.to_string(), "test").await;
     let deps = Deps::new(store).with_progress(std::sync::Arc::new(Silent));
 
     let outcome = run_sync_once(&deps, "old-wiki", RunTrigger::Manual, Mode::Apply)

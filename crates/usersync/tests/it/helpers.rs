@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tempfile::TempDir;
 use usersync::engine::{Deps, Mode, RunOutcome, Silent, run_sync_once};
 use usersync_core::{OktaGroupType, OktaSnapshot, StatusClass, status_class};
-use usersync_sim::jira::{JiraSim, JiraSimConfig};
-use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
-use usersync_store::{RunTrigger, Store, apps_from_toml};
+use usersync_sim::jira::JiraSim;
+use usersync_sim::okta::{OktaSim, OrgSpec};
+use usersync_store::RunTrigger;
+use usersync_testkit::{DataDir, Sims, small_org as seeded};
 
 pub const APP: &str = "jira";
 
@@ -17,61 +17,17 @@ pub struct World {
     pub jira: JiraSim,
     pub deps: Deps,
     /// Kept so the data directory lives as long as the world.
-    _dir: TempDir,
+    _dir: DataDir,
 }
 
 /// A small org: enough users and groups to exercise every path, fast to sync.
 pub fn small_org() -> OrgSpec {
-    OrgSpec {
-        users: 40,
-        groups: 5,
-        memberships_per_user: 2.0,
-        seed: 7,
-        ..OrgSpec::default()
-    }
+    seeded(40, 5, 7)
 }
 
 pub async fn start_okta(org: OrgSpec) -> OktaSim {
     usersync::telemetry::init_for_tests();
-    OktaSim::start(OktaSimConfig {
-        org: Some(org),
-        ..OktaSimConfig::default()
-    })
-    .await
-    .expect("okta emulator starts")
-}
-
-/// The TOML of one app; `policy` is extra TOML appended inside the app.
-pub fn app_toml(name: &str, okta: &OktaSim, kind: &str, url: &str, policy: &str) -> String {
-    format!(
-        r#"
-[[app]]
-name = "{name}"
-
-[app.okta]
-url = "{okta_url}"
-credential = {{ type = "api_token", token = "{token}" }}
-
-[app.target]
-kind = "{kind}"
-url = "{url}"
-credential = {{ type = "basic", username = "admin", password = "admin" }}
-
-{policy}
-"#,
-        okta_url = okta.base_url(),
-        token = okta.api_token(),
-    )
-}
-
-pub async fn store_with(dir: &TempDir, toml: &str) -> Store {
-    let store = Store::open(dir.path()).await.expect("store opens");
-    let drafts = apps_from_toml(toml).expect("the app TOML parses");
-    store
-        .apply_apps(drafts, "test")
-        .await
-        .expect("the app is valid");
-    store
+    usersync_testkit::start_okta(org).await
 }
 
 impl World {
@@ -79,15 +35,15 @@ impl World {
         Self::with_policy(org, "").await
     }
 
+    /// `policy` is extra TOML appended inside the app.
     pub async fn with_policy(org: OrgSpec, policy: &str) -> World {
-        let okta = start_okta(org).await;
-        let jira = JiraSim::start(JiraSimConfig::default())
-            .await
-            .expect("jira emulator starts");
-        let dir = TempDir::new().expect("temp dir");
-        let store = store_with(&dir, &app_toml(APP, &okta, "jira", jira.base_url(), policy)).await;
-        let mut deps = Deps::new(store);
-        deps.progress = std::sync::Arc::new(Silent);
+        usersync::telemetry::init_for_tests();
+        let sims = Sims::start(org).await;
+        let app = sims.app(APP).section(policy).to_string();
+        let Sims { okta, jira } = sims;
+        let dir = DataDir::new();
+        let store = dir.store_with_apps(&app, "test").await;
+        let deps = Deps::new(store).with_progress(std::sync::Arc::new(Silent));
         World {
             okta,
             jira,
@@ -104,12 +60,7 @@ impl World {
 
     /// Jira's users (lower-cased username to active), without the admin.
     pub fn jira_users(&self) -> BTreeMap<String, bool> {
-        self.jira
-            .users()
-            .into_iter()
-            .filter(|u| u.name != "admin")
-            .map(|u| (u.name.to_lowercase(), u.active))
-            .collect()
+        usersync_testkit::jira_users(&self.jira)
     }
 
     /// Jira's members of a group, lower-cased.

@@ -14,7 +14,7 @@ use crate::world::{APP, Setup, World, fast_config, within};
 #[tokio::test]
 async fn a_scheduled_run_fires_on_time() {
     // Every two seconds, by a cron expression with a seconds field.
-    let mut world = World::new(Setup::scheduled(r#"schedule = { cron = "*/2 * * * * *" }"#)).await;
+    let mut world = World::new(Setup::scheduled(r#"{ cron = "*/2 * * * * *" }"#)).await;
     world.start(fast_config()).await;
     within(Duration::from_secs(10), "two scheduled runs", || async {
         world.runs(Some(RunTrigger::Scheduled)).await.len() >= 2
@@ -49,7 +49,7 @@ async fn due_a_while_ago(world: &World, ago: chrono::Duration) {
 
 #[tokio::test]
 async fn a_restart_right_after_a_scheduled_run_does_not_run_it_again() {
-    let mut world = World::new(Setup::scheduled("schedule = { every_minutes = 1 }")).await;
+    let mut world = World::new(Setup::scheduled("{ every_minutes = 1 }")).await;
     due_a_while_ago(&world, chrono::Duration::seconds(1)).await;
     world.start(fast_config()).await;
     within(Duration::from_secs(10), "the due run", || async {
@@ -79,7 +79,7 @@ async fn a_restart_right_after_a_scheduled_run_does_not_run_it_again() {
 
 #[tokio::test]
 async fn a_run_missed_for_many_intervals_runs_once_at_start_up() {
-    let mut world = World::new(Setup::scheduled("schedule = { every_minutes = 1 }")).await;
+    let mut world = World::new(Setup::scheduled("{ every_minutes = 1 }")).await;
     // The server was down for an hour: sixty intervals missed.
     due_a_while_ago(&world, chrono::Duration::hours(1)).await;
     world.start(fast_config()).await;
@@ -118,7 +118,7 @@ fn overlapping(runs: &[Run]) -> Option<(i64, i64)> {
 #[tokio::test]
 async fn overlapping_triggers_never_run_an_app_twice_at_once() {
     let mut world = World::new(Setup {
-        schedule: r#"schedule = { cron = "* * * * * *" }"#,
+        schedule: Some(r#"{ cron = "* * * * * *" }"#),
         ..Setup::everything()
     })
     .await;

@@ -7,24 +7,24 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use usersync::engine::{Deps, Silent};
 use usersync::events::{
     HANDLED_EVENTS, LOGIN_EVENTS, PollerConfig, QueueConfig, Triggers, TriggersConfig,
 };
 use usersync::scheduler::SchedulerConfig;
-use usersync_sim::jira::{JiraSim, JiraSimConfig};
-use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
-use usersync_store::{App, Run, RunFilter, RunTrigger, Store, apps_from_toml};
+use usersync_sim::jira::JiraSim;
+use usersync_sim::okta::OktaSim;
+use usersync_store::{App, Run, RunFilter, RunTrigger, Store};
+use usersync_testkit::{DataDir, Sims, small_org};
 
 pub const APP: &str = "jira";
 pub const SECRET: &str = "hook-secret-5f1c2a9e";
 
 /// How the app hears about changes and when it is scheduled.
 pub struct Setup {
-    /// A TOML `schedule = ...` line, or empty for manual.
-    pub schedule: &'static str,
+    /// The TOML value of `schedule`, or `None` for manual.
+    pub schedule: Option<&'static str>,
     pub hook: bool,
     pub poll: bool,
     pub event_types: Vec<&'static str>,
@@ -33,7 +33,7 @@ pub struct Setup {
 impl Setup {
     pub fn hook(event_types: &[&'static str]) -> Self {
         Self {
-            schedule: "",
+            schedule: None,
             hook: true,
             poll: false,
             event_types: event_types.to_vec(),
@@ -42,7 +42,7 @@ impl Setup {
 
     pub fn poll(event_types: &[&'static str]) -> Self {
         Self {
-            schedule: "",
+            schedule: None,
             hook: false,
             poll: true,
             event_types: event_types.to_vec(),
@@ -51,7 +51,7 @@ impl Setup {
 
     pub fn scheduled(schedule: &'static str) -> Self {
         Self {
-            schedule,
+            schedule: Some(schedule),
             hook: false,
             poll: false,
             event_types: LOGIN_EVENTS.to_vec(),
@@ -86,77 +86,44 @@ pub fn fast_config() -> TriggersConfig {
 pub struct World {
     pub okta: OktaSim,
     pub jira: JiraSim,
-    pub dir: TempDir,
+    pub dir: DataDir,
     pub deps: Deps,
     pub triggers: Option<Triggers>,
     pub hook_url: String,
     server: Option<JoinHandle<()>>,
 }
 
-fn app_toml(okta: &OktaSim, jira: &JiraSim, setup: &Setup) -> String {
+/// The app's TOML: the emulators' app with the schedule and event settings of `setup`.
+fn app_toml(sims: &Sims, setup: &Setup) -> String {
     let types: Vec<String> = setup.event_types.iter().map(|t| format!("{t:?}")).collect();
-    format!(
-        r#"
-[[app]]
-name = "{APP}"
-{schedule}
-
-[app.okta]
-url = "{okta_url}"
-credential = {{ type = "api_token", token = "{token}" }}
-
-[app.target]
-kind = "jira"
-url = "{jira_url}"
-credential = {{ type = "basic", username = "admin", password = "admin" }}
-
-[app.events]
+    let events = format!(
+        r#"[app.events]
 hook_enabled = {hook}
 hook_secret = "{SECRET}"
 poll_system_log = {poll}
 poll_interval_seconds = 10
 event_types = [{types}]
 "#,
-        schedule = setup.schedule,
-        okta_url = okta.base_url(),
-        token = okta.api_token(),
-        jira_url = jira.base_url(),
         hook = setup.hook,
         poll = setup.poll,
         types = types.join(", "),
-    )
-}
-
-pub fn small_org() -> OrgSpec {
-    OrgSpec {
-        users: 30,
-        groups: 4,
-        memberships_per_user: 2.0,
-        seed: 11,
-        ..OrgSpec::default()
+    );
+    let app = sims.app(APP).section(&events);
+    match setup.schedule {
+        Some(schedule) => app.schedule(schedule),
+        None => app,
     }
+    .to_string()
 }
 
 impl World {
     /// The emulators and the app, without triggers running.
     pub async fn new(setup: Setup) -> World {
         usersync::telemetry::init_for_tests();
-        let okta = OktaSim::start(OktaSimConfig {
-            org: Some(small_org()),
-            ..OktaSimConfig::default()
-        })
-        .await
-        .expect("okta emulator starts");
-        let jira = JiraSim::start(JiraSimConfig::default())
-            .await
-            .expect("jira emulator starts");
-        let dir = TempDir::new().expect("temp dir");
-        let store = Store::open(dir.path()).await.expect("store opens");
-        let drafts = apps_from_toml(&app_toml(&okta, &jira, &setup)).expect("the app TOML parses");
-        store
-            .apply_apps(drafts, "test")
-            .await
-            .expect("the app is valid");
+        let sims = Sims::start(small_org(30, 4, 11)).await;
+        let dir = DataDir::new();
+        let store = dir.store_with_apps(&app_toml(&sims, &setup), "test").await;
+        let Sims { okta, jira } = sims;
         World {
             okta,
             jira,
@@ -211,8 +178,7 @@ impl World {
 
     /// Reopens the store (fresh locks, as a new process has) and starts the triggers.
     pub async fn restart(&mut self, config: TriggersConfig) {
-        let store = Store::open(self.dir.path()).await.expect("store reopens");
-        self.deps = quiet(store);
+        self.deps = quiet(self.dir.open().await);
         self.start(config).await;
     }
 
@@ -222,12 +188,7 @@ impl World {
 
     /// Jira's users (lower-cased username to active), without the admin.
     pub fn jira_users(&self) -> BTreeMap<String, bool> {
-        self.jira
-            .users()
-            .into_iter()
-            .filter(|u| u.name != "admin")
-            .map(|u| (u.name.to_lowercase(), u.active))
-            .collect()
+        usersync_testkit::jira_users(&self.jira)
     }
 
     /// Runs of the app started by `trigger` (all when `None`), oldest first.

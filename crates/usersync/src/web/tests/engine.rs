@@ -6,8 +6,9 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 use usersync_core::OktaStatus;
-use usersync_sim::jira::{JiraSim, JiraSimConfig};
-use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
+use usersync_sim::jira::JiraSim;
+use usersync_sim::okta::OktaSim;
+use usersync_testkit::{Sims, small_org};
 
 use super::openapi::{assert_matches, document, template};
 use super::{Browser, Harness, Reply, app_json, get, post};
@@ -25,25 +26,8 @@ struct World {
 
 impl World {
     async fn new() -> Self {
-        let org = OrgSpec {
-            users: 40,
-            groups: 4,
-            memberships_per_user: 2.0,
-            seed: 11,
-            ..OrgSpec::default()
-        };
-        let okta = OktaSim::start(OktaSimConfig {
-            org: Some(org),
-            ..OktaSimConfig::default()
-        })
-        .await
-        .expect("okta emulator");
-        let jira = JiraSim::start(JiraSimConfig {
-            admin_password: JIRA_PASSWORD.into(),
-            ..JiraSimConfig::default()
-        })
-        .await
-        .expect("jira emulator");
+        let Sims { okta, jira } =
+            Sims::with_jira_password(small_org(40, 4, 11), JIRA_PASSWORD).await;
         let h = Harness::new().await;
         let b = h.admin().await;
         let token = h.token().await;

@@ -1,0 +1,23 @@
+//! The set-up every test binary of the workspace shares, in one place: emulator
+//! worlds started on loopback with a seeded org (`sims`), the TOML of an app with
+//! sensible defaults and overrides (`app_toml`), a store in a temporary data
+//! directory (`data`), and the rule for material a test needs from outside the
+//! checkout: `../shared` and tools such as Chromium or Python packages must be there
+//! when `CI` is set, and are skipped with a clear message otherwise (`needs`).
+//!
+//! The app builder writes TOML text rather than the store's Rust types, so the tests
+//! go through the same parser an administrator's apps file does, and a change to the
+//! store's types touches no test set-up. Used by the tests and the benchmark (as a
+//! dev-dependency, or a dependency of the unshipped bench), never by a shipped crate.
+
+mod app_toml;
+mod data;
+mod needs;
+mod sims;
+
+pub use app_toml::{AppToml, toml_string};
+pub use data::{DataDir, apply_apps};
+pub use needs::{needed, shared_dir, shared_file};
+pub use sims::{
+    Sims, jira_users, org, small_org, start_confluence, start_jira, start_okta, start_okta_with,
+};
