@@ -34,6 +34,9 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
+    /// Every kind, in the order settings pages list them.
+    pub const ALL: [TargetKind; 2] = [Self::Jira, Self::Confluence];
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -297,10 +300,7 @@ impl AppDraft {
     /// Every secret slot this draft's configuration uses, with its input.
     #[must_use]
     pub fn secret_inputs(&self) -> Vec<(SecretSlot, &SecretInput)> {
-        let mut all = self.okta.credential.secrets();
-        all.extend(self.target.credential.secrets());
-        all.push((SecretSlot::HookSecret, &self.events.hook_secret));
-        all
+        every_secret(&self.okta.credential, &self.target.credential, &self.events)
     }
 }
 
@@ -308,9 +308,18 @@ impl App {
     /// Every secret slot this app's configuration uses, with its state.
     #[must_use]
     pub fn secret_states(&self) -> Vec<(SecretSlot, &SecretState)> {
-        let mut all = self.okta.credential.secrets();
-        all.extend(self.target.credential.secrets());
-        all.push((SecretSlot::HookSecret, &self.events.hook_secret));
-        all
+        every_secret(&self.okta.credential, &self.target.credential, &self.events)
     }
+}
+
+/// The secrets of an app's two credentials and its event hook, in slot order.
+fn every_secret<'a, S>(
+    okta: &'a OktaCredential<S>,
+    target: &'a TargetCredential<S>,
+    events: &'a EventSettings<S>,
+) -> Vec<(SecretSlot, &'a S)> {
+    let mut all = okta.secrets();
+    all.extend(target.secrets());
+    all.push((SecretSlot::HookSecret, &events.hook_secret));
+    all
 }

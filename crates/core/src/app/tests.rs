@@ -2,25 +2,31 @@
 
 use super::*;
 use crate::mapping::FieldProblem;
+use crate::policy::SyncPolicy;
 
 fn draft(replacement: &str) -> AppDraft {
-    let text = format!(
-        r#"
-[[app]]
-name = "Jira"
-[app.okta]
-url = "https://example.okta.com"
-credential = {{ type = "api_token", token = "env:OKTA_TOKEN" }}
-[app.target]
-kind = "jira"
-url = "https://jira.example.com"
-credential = {{ type = "pat", token = "env:JIRA_PAT" }}
-[app.policy.username]
-regex = '^([^@]+)@example\.com$'
-replacement = "{replacement}"
-"#
-    );
-    apps_from_toml(&text).unwrap().remove(0)
+    let mut policy = SyncPolicy::default();
+    policy.username.regex = r"^([^@]+)@example\.com$".into();
+    policy.username.replacement = replacement.into();
+    AppDraft {
+        name: "Jira".into(),
+        okta: OktaDraft {
+            url: "https://example.okta.com".into(),
+            credential: OktaCredential::ApiToken {
+                token: SecretInput::from_text("env:OKTA_TOKEN"),
+            },
+        },
+        target: TargetDraft {
+            kind: "jira".into(),
+            url: "https://jira.example.com".into(),
+            credential: TargetCredential::Pat {
+                token: SecretInput::from_text("env:JIRA_PAT"),
+            },
+        },
+        schedule: Schedule::Manual,
+        policy,
+        events: EventSettings::default(),
+    }
 }
 
 fn refusal(replacement: &str) -> FieldProblem {

@@ -44,6 +44,17 @@ fn assert_error(out: &Output, needles: &[&str]) -> String {
 
 /// An apps file whose secrets are environment references.
 fn write_apps(dir: &TempDir, okta: &OktaSim, jira: &JiraSim, regex: &str) -> PathBuf {
+    write_apps_with(dir, okta, jira, regex, "$1")
+}
+
+/// An apps file with this username regex and replacement.
+fn write_apps_with(
+    dir: &TempDir,
+    okta: &OktaSim,
+    jira: &JiraSim,
+    regex: &str,
+    replacement: &str,
+) -> PathBuf {
     let file = dir.path().join("apps.toml");
     let text = format!(
         r#"
@@ -61,7 +72,7 @@ credential = {{ type = "basic", username = "admin", password = "env:{JIRA_VAR}" 
 
 [app.policy.username]
 regex = '{regex}'
-replacement = "$1"
+replacement = "{replacement}"
 "#,
         okta = okta.base_url(),
         jira = jira.base_url(),
@@ -128,6 +139,32 @@ async fn an_invalid_regex_names_the_app_and_field_and_changes_nothing() {
         text(&listed.stdout).starts_with("no apps yet"),
         "{}",
         text(&listed.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replacement_with_text_after_a_group_is_applied_as_the_engine_reads_it() {
+    let okta = start_okta(OrgSpec {
+        users: 1,
+        groups: 1,
+        ..OrgSpec::default()
+    })
+    .await;
+    let jira = JiraSim::start(JiraSimConfig::default()).await.unwrap();
+    let dir = TempDir::new().unwrap();
+    let file = write_apps_with(&dir, &okta, &jira, "^([^@]+)@.*$", "$1abc");
+    let out = run(
+        dir.path(),
+        &["app", "apply", "-f", file.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = run(dir.path(), &["app", "export"], &[]).await;
+    assert!(
+        text(&shown.stdout).contains("replacement = \"$1abc\""),
+        "{}",
+        text(&shown.stdout)
     );
 }
 
