@@ -10,7 +10,6 @@ mod secrets;
 mod write;
 
 use serde::Serialize;
-pub use usersync_core::app::events::DEFAULT_EVENT_TYPES;
 pub use usersync_core::app::{
     App, AppDraft, AppId, EventSettings, OktaCredential, OktaDraft, OktaSettings, Schedule,
     TargetCredential, TargetDraft, TargetKind, TargetSettings,
