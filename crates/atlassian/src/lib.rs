@@ -18,23 +18,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use usersync_core::{Email, GroupName, TargetSnapshot, TargetUser, Username};
 
-/// Which product a target is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKind {
-    Jira,
-    Confluence,
-}
-
-impl TargetKind {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Jira => "jira",
-            Self::Confluence => "confluence",
-        }
-    }
-}
+/// Which product a target is: the app model's one [`TargetKind`].
+pub use usersync_core::app::TargetKind;
 
 /// What the connected server can do through REST, detected from its version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,9 +3,11 @@
 //! This crate owns the types every other crate speaks (identities, the Okta and
 //! Atlassian snapshots, the sync policy) and the pure steps of the pipeline:
 //! mapping Okta users to target users, and planning the operations that bring the
-//! target in line. It performs no IO and Cargo enforces it: there is no tokio,
+//! target in line. It also holds an app's configuration ([`app`]): its model,
+//! validation and TOML shape. It performs no IO and Cargo enforces it: there is no tokio,
 //! reqwest or sqlx in this crate's manifest.
 
+pub mod app;
 pub mod explain;
 pub mod guard;
 pub mod ids;

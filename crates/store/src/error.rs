@@ -43,6 +43,15 @@ pub enum StoreError {
     Database { context: String, message: String },
 }
 
+impl From<usersync_core::FieldProblem> for StoreError {
+    fn from(problem: usersync_core::FieldProblem) -> Self {
+        Self::Validation {
+            field: problem.field,
+            message: problem.message,
+        }
+    }
+}
+
 impl StoreError {
     pub(crate) fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation {

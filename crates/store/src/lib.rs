@@ -14,15 +14,16 @@
 //! `~/.local/share/usersync` (Unix), `%LOCALAPPDATA%\usersync` (Windows), else `./usersync-data`.
 //!
 //! # Interface
-//! - **Apps** ([`app`]): [`AppDraft`] (input, e.g. from TOML or the API) is validated into an
-//!   [`App`]: `create_app(draft, actor)`, `update_app(id, draft, actor)`, `get_app(id)`,
+//! - **Apps** ([`app`]): [`AppDraft`] (input, e.g. from TOML or the API; the model and its
+//!   validation live in `usersync_core::app`) is validated into an [`App`]: `create_app(draft, actor)`, `update_app(id, draft, actor)`, `get_app(id)`,
 //!   `find_app(name)`, `list_apps()`, `delete_app(id, actor)`, `apply_apps(drafts, actor) ->
 //!   ApplyReport`. Validation errors are `StoreError::Validation { field, message }`.
 //! - **Secrets** ([`secret`]): write-only. Drafts carry [`SecretInput`]s (value, `env:NAME` /
 //!   `file:/path` reference, or keep); apps show [`SecretState`]s; `resolve_secret(&app, slot)
 //!   -> SecretString` is the only way to a value. Values are sealed with XChaCha20-Poly1305.
-//! - **Config as code** ([`config_file`]): [`apps_from_toml`] and [`apps_to_toml`]; exports never
-//!   contain secret values, and re-applying an export keeps the stored secrets.
+//! - **Config as code**: [`apps_from_toml`] and [`apps_to_toml`] (from `usersync_core::app`,
+//!   re-exported); exports never contain secret values, and re-applying an export keeps the
+//!   stored secrets. [`unresolved_references`] lists a draft's references unreadable here.
 //! - **Identity links** ([`links`]): `load_links(app) -> Links`, `save_links(app, &LinkChanges)`.
 //! - **Runs** ([`runs`]): `start_run`, `record_plan`, `record_operations`, `record_outcome(s)`,
 //!   `record_outcomes_with_links`, `finish_run`,
@@ -36,7 +37,6 @@
 pub mod app;
 pub mod audit;
 pub mod checkpoints;
-pub mod config_file;
 pub mod console;
 pub mod crypto;
 mod db;
@@ -52,10 +52,9 @@ use std::sync::Arc;
 
 pub use app::{
     App, AppDraft, AppId, ApplyReport, EventSettings, OktaCredential, OktaDraft, OktaSettings,
-    Schedule, TargetCredential, TargetDraft, TargetKind, TargetSettings,
+    Schedule, TargetCredential, TargetDraft, TargetKind, TargetSettings, unresolved_references,
 };
 pub use audit::{AuditEntry, AuditFilter};
-pub use config_file::{apps_from_toml, apps_to_toml};
 pub use console::{Admin, AdminId, ApiToken, ApiTokenId, NewSession, Session};
 pub use crypto::MasterKey;
 pub use error::StoreError;
@@ -66,6 +65,7 @@ pub use runs::{
     RunId, RunStatus, RunTrigger,
 };
 pub use secret::{SecretInput, SecretRef, SecretSlot, SecretState};
+pub use usersync_core::app::{apps_from_toml, apps_to_toml};
 
 /// The environment variable naming the data directory.
 pub const DATA_DIR_ENV: &str = "USERSYNC_DATA_DIR";

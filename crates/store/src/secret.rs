@@ -1,222 +1,54 @@
-//! How secrets enter the store and how their presence is reported back.
+//! Reading a secret reference: the one piece of secret handling that is IO.
 //!
-//! Secrets are write-only. A caller hands one in as a [`SecretInput`] (a value, a
-//! reference, or "keep what is stored"); everything that reads an app sees only a
-//! [`SecretState`]. The one way back to a value is `Store::resolve_secret`.
+//! The shapes of secrets ([`SecretInput`], [`SecretState`], [`SecretSlot`], [`SecretRef`])
+//! belong to the app model in `usersync_core::app`; the store seals values and, through
+//! [`resolve`], reads what a reference points at when a secret is used.
 
-use std::fmt;
-use std::path::PathBuf;
-
-use secrecy::{ExposeSecret as _, SecretString};
-use serde::{Deserialize, Deserializer, Serialize};
+use secrecy::SecretString;
+pub use usersync_core::app::{SecretInput, SecretRef, SecretSlot, SecretState};
 
 use crate::error::StoreError;
 
-/// Which secret of an app: one slot per credential field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SecretSlot {
-    /// The Okta API token (`okta.credential.token`).
-    OktaApiToken,
-    /// The private key of an Okta OAuth service app (`okta.credential.private_key`).
-    OktaPrivateKey,
-    /// The target's personal access token (`target.credential.token`).
-    TargetToken,
-    /// The target account's password (`target.credential.password`).
-    TargetPassword,
-    /// The shared secret Okta event hooks present (`events.hook_secret`).
-    HookSecret,
-}
-
-impl SecretSlot {
-    pub const ALL: [SecretSlot; 5] = [
-        Self::OktaApiToken,
-        Self::OktaPrivateKey,
-        Self::TargetToken,
-        Self::TargetPassword,
-        Self::HookSecret,
-    ];
-
-    /// The field path, as in validation errors, audit rows and the TOML file.
-    #[must_use]
-    pub fn field(self) -> &'static str {
-        match self {
-            Self::OktaApiToken => "okta.credential.token",
-            Self::OktaPrivateKey => "okta.credential.private_key",
-            Self::TargetToken => "target.credential.token",
-            Self::TargetPassword => "target.credential.password",
-            Self::HookSecret => "events.hook_secret",
-        }
-    }
-
-    pub(crate) fn from_field(field: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|slot| slot.field() == field)
-    }
-}
-
-impl fmt::Display for SecretSlot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.field())
-    }
-}
-
-/// A pointer to a secret kept outside the store, resolved each time it is used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretRef {
-    /// `env:NAME`: the value of an environment variable.
-    Env(String),
-    /// `file:/path`: the contents of a file (one trailing newline is dropped).
-    File(PathBuf),
-}
-
-impl SecretRef {
-    /// Parses `env:NAME` or `file:/absolute/path`; `Ok(None)` when `text` is not a reference.
-    ///
-    /// # Errors
-    /// A reference with an unusable name or a relative path.
-    pub fn parse(text: &str, field: &str) -> Result<Option<Self>, StoreError> {
-        if let Some(name) = text.strip_prefix("env:") {
-            let valid = name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                return Err(StoreError::validation(
-                    field,
-                    format!(
-                        "{text:?} is not a usable environment variable reference; write env:NAME with letters, digits and _"
-                    ),
-                ));
-            }
-            return Ok(Some(Self::Env(name.to_owned())));
-        }
-        if let Some(path) = text.strip_prefix("file:") {
-            let path = PathBuf::from(path);
-            if !path.is_absolute() {
-                return Err(StoreError::validation(
-                    field,
-                    format!(
-                        "{text:?} must name an absolute path, e.g. file:/run/secrets/okta-token"
-                    ),
-                ));
-            }
-            return Ok(Some(Self::File(path)));
-        }
-        Ok(None)
-    }
-
-    /// Reads the referenced value now.
-    ///
-    /// # Errors
-    /// [`StoreError::SecretReference`] naming the reference when it is missing or empty.
-    pub fn resolve(&self) -> Result<SecretString, StoreError> {
-        let fail = |message: String| StoreError::SecretReference {
-            reference: self.to_string(),
-            message,
-        };
-        let value = match self {
-            Self::Env(name) => std::env::var(name).map_err(|_| {
-                fail(format!(
-                    "the environment variable {name} is not set where usersync runs; set it \
-                     there (for a service: in its unit or container environment), or point the \
-                     app at another secret with `usersync app apply`"
-                ))
-            })?,
-            Self::File(path) => {
-                let mut text = std::fs::read_to_string(path).map_err(|e| {
-                    fail(format!(
-                        "reading {}: {e}; create the file, readable by the account usersync \
-                         runs as, or point the app at another secret with `usersync app apply`",
-                        path.display()
-                    ))
-                })?;
-                if text.ends_with('\n') {
-                    text.pop();
-                    if text.ends_with('\r') {
-                        text.pop();
-                    }
-                }
-                text
-            }
-        };
-        if value.is_empty() {
-            return Err(fail(
-                "it is empty; put the secret's value there, or point the app at another secret"
-                    .into(),
-            ));
-        }
-        Ok(SecretString::from(value))
-    }
-}
-
-impl fmt::Display for SecretRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Env(name) => write!(f, "env:{name}"),
-            Self::File(path) => write!(f, "file:{}", path.display()),
-        }
-    }
-}
-
-/// A secret as a caller supplies it when creating or updating an app.
+/// Reads the value `reference` points at now.
 ///
-/// In TOML or JSON it is a string: `env:NAME` or `file:/path` become a reference,
-/// anything else is the value itself. Leaving the field out means [`SecretInput::Keep`].
-#[derive(Default)]
-pub enum SecretInput {
-    /// Keep whatever is stored (an error on a new app when the secret is required).
-    #[default]
-    Keep,
-    /// Store this value, encrypted.
-    Value(SecretString),
-    /// Store this reference (given as `env:NAME` or `file:/path`; checked on validation).
-    Reference(String),
-}
-
-impl SecretInput {
-    /// Builds an input from text the way the TOML file does.
-    #[must_use]
-    pub fn from_text(text: &str) -> Self {
-        if text.starts_with("env:") || text.starts_with("file:") {
-            Self::Reference(text.to_owned())
-        } else {
-            Self::Value(SecretString::from(text.to_owned()))
+/// # Errors
+/// [`StoreError::SecretReference`] naming the reference when it is missing or empty.
+pub fn resolve(reference: &SecretRef) -> Result<SecretString, StoreError> {
+    let fail = |message: String| StoreError::SecretReference {
+        reference: reference.to_string(),
+        message,
+    };
+    let value = match reference {
+        SecretRef::Env(name) => std::env::var(name).map_err(|_| {
+            fail(format!(
+                "the environment variable {name} is not set where usersync runs; set it \
+                 there (for a service: in its unit or container environment), or point the \
+                 app at another secret with `usersync app apply`"
+            ))
+        })?,
+        SecretRef::File(path) => {
+            let mut text = std::fs::read_to_string(path).map_err(|e| {
+                fail(format!(
+                    "reading {}: {e}; create the file, readable by the account usersync \
+                     runs as, or point the app at another secret with `usersync app apply`",
+                    path.display()
+                ))
+            })?;
+            if text.ends_with('\n') {
+                text.pop();
+                if text.ends_with('\r') {
+                    text.pop();
+                }
+            }
+            text
         }
+    };
+    if value.is_empty() {
+        return Err(fail(
+            "it is empty; put the secret's value there, or point the app at another secret".into(),
+        ));
     }
-
-    pub(crate) fn is_empty_value(&self) -> bool {
-        matches!(self, Self::Value(v) if v.expose_secret().is_empty())
-    }
-}
-
-impl fmt::Debug for SecretInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Keep => f.write_str("Keep"),
-            Self::Value(_) => f.write_str("Value(<redacted>)"),
-            Self::Reference(r) => f.debug_tuple("Reference").field(r).finish(),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for SecretInput {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Ok(Self::from_text(&text))
-    }
-}
-
-/// What reading an app tells about one of its secrets. Never the value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(tag = "state", content = "reference", rename_all = "snake_case")]
-pub enum SecretState {
-    #[default]
-    Unset,
-    /// An encrypted value is stored.
-    Stored,
-    /// A reference such as `env:OKTA_TOKEN`, resolved when used.
-    Reference(String),
+    Ok(SecretString::from(value))
 }
 
 #[cfg(test)]
@@ -224,24 +56,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn references_are_recognised_and_bad_ones_name_the_field() {
-        assert_eq!(
-            SecretRef::parse("env:OKTA_TOKEN", "f").unwrap(),
-            Some(SecretRef::Env("OKTA_TOKEN".into()))
-        );
-        assert_eq!(SecretRef::parse("plain-value", "f").unwrap(), None);
-        let err = SecretRef::parse("file:relative/x", "okta.credential.token").unwrap_err();
-        assert!(
-            err.to_string().starts_with("okta.credential.token:"),
-            "{err}"
-        );
-        assert!(SecretRef::parse("env:1BAD", "f").is_err());
-    }
-
-    #[test]
     fn a_missing_environment_reference_names_itself() {
         let reference = SecretRef::Env("USERSYNC_TEST_SURELY_UNSET_VARIABLE".into());
-        let err = reference.resolve().unwrap_err();
+        let err = resolve(&reference).unwrap_err();
         assert!(
             err.to_string()
                 .contains("env:USERSYNC_TEST_SURELY_UNSET_VARIABLE"),
@@ -252,20 +69,14 @@ mod tests {
     #[test]
     fn an_unresolvable_reference_says_what_to_do() {
         let env = SecretRef::Env("USERSYNC_TEST_SURELY_UNSET_VARIABLE".into());
-        let err = env.resolve().unwrap_err().to_string();
+        let err = resolve(&env).unwrap_err().to_string();
         assert!(
             err.contains("is not set where usersync runs; set it"),
             "{err}"
         );
         let file = SecretRef::File("/nonexistent/usersync-test-secret".into());
-        let err = file.resolve().unwrap_err().to_string();
+        let err = resolve(&file).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/usersync-test-secret"), "{err}");
         assert!(err.contains("create the file"), "{err}");
-    }
-
-    #[test]
-    fn debug_of_a_secret_value_is_redacted() {
-        let input = SecretInput::from_text("hunter2");
-        assert_eq!(format!("{input:?}"), "Value(<redacted>)");
     }
 }

@@ -7,7 +7,6 @@
 //! which [`TargetConstraints`] describes.
 
 use std::collections::HashSet;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,16 +16,21 @@ use crate::replace::{Rewrite, RewriteError};
 use crate::snapshot::{OktaStatus, OktaUser};
 
 /// One invalid setting: the field and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{field}: {message}")]
 pub struct FieldProblem {
     /// The setting's path, e.g. `username.regex` or `default_groups_new_users[2]`.
     pub field: String,
     pub message: String,
 }
 
-impl fmt::Display for FieldProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
+impl FieldProblem {
+    /// A problem with the setting at `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 

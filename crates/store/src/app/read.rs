@@ -7,14 +7,14 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use usersync_core::policy::SyncPolicy;
 
-use super::model::{
-    App, AppId, EventSettings, OktaCredential, OktaSettings, Schedule, TargetCredential,
-    TargetKind, TargetSettings,
-};
 use super::secrets::{SecretRow, load_rows};
 use crate::Store;
 use crate::error::{DbContext as _, StoreError};
 use crate::secret::{SecretSlot, SecretState};
+use usersync_core::app::{
+    App, AppId, EventSettings, OktaCredential, OktaSettings, Schedule, TargetCredential,
+    TargetKind, TargetSettings,
+};
 
 /// An app's non-secret configuration, as stored.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,11 +10,11 @@ use chrono::Utc;
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::SqliteConnection;
 
-use super::model::{App, AppId};
 use crate::Store;
 use crate::crypto::MasterKey;
 use crate::error::{DbContext as _, StoreError};
-use crate::secret::{SecretInput, SecretRef, SecretSlot, SecretState};
+use crate::secret::{SecretInput, SecretRef, SecretSlot, SecretState, resolve};
+use usersync_core::app::{App, AppId};
 
 /// One stored secret row.
 pub(crate) struct SecretRow {
@@ -180,11 +180,11 @@ impl Store {
             )));
         };
         match &row.reference {
-            Some(reference) => SecretRef::parse(reference, slot.field())?
-                .ok_or_else(|| {
+            Some(reference) => {
+                resolve(&SecretRef::parse(reference, slot.field())?.ok_or_else(|| {
                     StoreError::Crypto(format!("{} holds an unreadable reference", slot.field()))
-                })?
-                .resolve(),
+                })?)
+            }
             None => decrypt(&self.key, app.id, slot, row),
         }
     }

@@ -8,10 +8,11 @@ use std::collections::{BTreeSet, HashSet};
 use chrono::Utc;
 use sqlx::SqliteConnection;
 
-use super::model::{App, AppDraft, AppId, ApplyReport};
+use usersync_core::app::{App, AppDraft, AppId, ValidApp};
+
+use super::ApplyReport;
 use super::read::{Columns, events_json, id_by_name, load, okta_columns, target_columns, to_json};
 use super::secrets::{load_rows, reconcile};
-use super::validate::ValidApp;
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::crypto::MasterKey;
@@ -19,47 +20,46 @@ use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
 use crate::secret::{SecretInput, SecretSlot};
 
-impl ValidApp {
-    fn columns(&self) -> Columns {
-        let (okta_auth, okta_client_id, okta_key_id) = okta_columns(&self.okta_credential);
-        let (target_auth, target_username) = target_columns(&self.target_credential);
-        Columns {
-            name: self.name.clone(),
-            okta_url: self.okta_url.to_string(),
-            okta_auth,
-            okta_client_id,
-            okta_key_id,
-            target_kind: self.target_kind.as_str(),
-            target_url: self.target_url.to_string(),
-            target_auth,
-            target_username,
-            schedule: to_json(&self.schedule),
-            policy: to_json(&self.policy),
-            events: events_json(&self.events),
-        }
+/// The non-secret columns of a validated app.
+fn columns_of(app: &ValidApp) -> Columns {
+    let (okta_auth, okta_client_id, okta_key_id) = okta_columns(&app.okta_credential);
+    let (target_auth, target_username) = target_columns(&app.target_credential);
+    Columns {
+        name: app.name.clone(),
+        okta_url: app.okta_url.to_string(),
+        okta_auth,
+        okta_client_id,
+        okta_key_id,
+        target_kind: app.target_kind.as_str(),
+        target_url: app.target_url.to_string(),
+        target_auth,
+        target_username,
+        schedule: to_json(&app.schedule),
+        policy: to_json(&app.policy),
+        events: events_json(&app.events),
     }
+}
 
-    /// The input for each secret slot this configuration uses, and whether it is required.
-    fn secret_inputs(&self) -> Vec<(SecretSlot, &SecretInput, bool)> {
-        let mut inputs: Vec<_> = self
-            .okta_credential
+/// The input for each secret slot this configuration uses, and whether it is required.
+fn secret_inputs_of(app: &ValidApp) -> Vec<(SecretSlot, &SecretInput, bool)> {
+    let mut inputs: Vec<_> = app
+        .okta_credential
+        .secrets()
+        .into_iter()
+        .map(|(s, i)| (s, i, true))
+        .collect();
+    inputs.extend(
+        app.target_credential
             .secrets()
             .into_iter()
-            .map(|(s, i)| (s, i, true))
-            .collect();
-        inputs.extend(
-            self.target_credential
-                .secrets()
-                .into_iter()
-                .map(|(s, i)| (s, i, true)),
-        );
-        inputs.push((
-            SecretSlot::HookSecret,
-            &self.events.hook_secret,
-            self.events.hook_enabled,
-        ));
-        inputs
-    }
+            .map(|(s, i)| (s, i, true)),
+    );
+    inputs.push((
+        SecretSlot::HookSecret,
+        &app.events.hook_secret,
+        app.events.hook_enabled,
+    ));
+    inputs
 }
 
 /// Names of the fields that differ; JSON settings are compared key by key.
@@ -191,7 +191,7 @@ async fn save(
     actor: &str,
 ) -> Result<Saved, StoreError> {
     let old = existing.map(Columns::of_app);
-    let new = app.columns();
+    let new = columns_of(app);
     let mut changed = changed_fields(old.as_ref(), &new);
     let id = match existing {
         Some(e) if changed.is_empty() => e.id,
@@ -199,7 +199,7 @@ async fn save(
         None => write_columns(conn, None, &new).await?,
     };
     let current = load_rows(conn, id).await?;
-    let inputs = app.secret_inputs();
+    let inputs = secret_inputs_of(app);
     for slot in SecretSlot::ALL {
         let wanted = inputs.iter().find(|(s, ..)| *s == slot);
         let desired = wanted.map(|(_, input, _)| *input);
@@ -241,7 +241,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Validation`] naming the field, [`StoreError::DuplicateName`].
     pub async fn create_app(&self, draft: AppDraft, actor: &str) -> Result<App, StoreError> {
-        let app = draft.validate()?;
+        let app = draft.validate().map_err(StoreError::from)?;
         let mut tx = begin_write(&self.db).await?;
         if id_by_name(&mut tx, &app.name).await?.is_some() {
             return Err(StoreError::DuplicateName { name: app.name });
@@ -262,7 +262,7 @@ impl Store {
         draft: AppDraft,
         actor: &str,
     ) -> Result<App, StoreError> {
-        let app = draft.validate()?;
+        let app = draft.validate().map_err(StoreError::from)?;
         let mut tx = begin_write(&self.db).await?;
         let existing = load(&mut tx, id)
             .await?
@@ -341,7 +341,9 @@ fn validate_all(drafts: Vec<AppDraft>) -> Result<Vec<ValidApp>, StoreError> {
     let mut seen = HashSet::new();
     let mut apps = Vec::with_capacity(drafts.len());
     for (index, draft) in drafts.into_iter().enumerate() {
-        let app = draft.validate().map_err(|e| prefix_field(e, index))?;
+        let app = draft
+            .validate()
+            .map_err(|e| prefix_field(e.into(), index))?;
         if !seen.insert(app.name.to_lowercase()) {
             return Err(StoreError::validation(
                 format!("app[{index}].name"),

@@ -105,6 +105,16 @@ async fn each_invalid_field_is_refused_with_its_name() {
 }
 
 #[tokio::test]
+async fn a_replacement_with_text_after_a_group_is_stored_as_the_engine_reads_it() {
+    let (_dir, store) = temp_store().await;
+    let mut d = draft("engine grammar");
+    d.policy.username.regex = "^([^@]+)@".into();
+    d.policy.username.replacement = "$1abc".into();
+    let app = store.create_app(d, "test").await.unwrap();
+    assert_eq!(app.policy.username.replacement, "$1abc");
+}
+
+#[tokio::test]
 async fn loopback_http_okta_urls_are_accepted_for_emulators() {
     let (_dir, store) = temp_store().await;
     let mut d = draft("emulated");

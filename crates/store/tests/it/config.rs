@@ -4,7 +4,7 @@ use pretty_assertions::assert_eq;
 use secrecy::ExposeSecret as _;
 use usersync_store::{
     ApplyReport, AuditFilter, SecretSlot, SecretState, StoreError, TargetCredential,
-    apps_from_toml, apps_to_toml,
+    apps_from_toml, apps_to_toml, unresolved_references,
 };
 
 use crate::common::temp_store;
@@ -191,7 +191,7 @@ fn references_that_cannot_be_resolved_here_are_listed_by_field_without_values() 
         .replace("env:JIRA_PAT", "env:USERSYNC_TEST_SURELY_UNSET_PAT")
         .replace(LITERAL_TOKEN, "file:/nonexistent/usersync-okta-token");
     let drafts = apps_from_toml(&text).unwrap();
-    let unresolved = drafts[0].unresolved_references();
+    let unresolved = unresolved_references(&drafts[0]);
     let fields: Vec<&str> = unresolved.iter().map(|(field, _)| *field).collect();
     assert_eq!(fields, ["okta.credential.token", "target.credential.token"]);
     assert!(
@@ -201,5 +201,5 @@ fn references_that_cannot_be_resolved_here_are_listed_by_field_without_values() 
         "{unresolved:?}"
     );
     let literal = apps_from_toml(&apps_file().replace("env:JIRA_PAT", LITERAL_TOKEN)).unwrap();
-    assert!(literal[0].unresolved_references().is_empty());
+    assert!(unresolved_references(&literal[0]).is_empty());
 }

@@ -125,7 +125,7 @@ async fn apply(store: &Store, file: &Path) -> anyhow::Result<()> {
         );
     }
     for draft in &drafts {
-        for (field, why) in draft.unresolved_references() {
+        for (field, why) in usersync_store::unresolved_references(draft) {
             eprintln!("usersync: warning: app {:?}: {field}: {why}", draft.name);
         }
     }

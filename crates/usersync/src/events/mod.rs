@@ -23,10 +23,11 @@ use axum::Router;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use okta_event::{Action, HANDLED_EVENTS, LOGIN_EVENTS, action_for};
+pub use okta_event::{Action, action_for};
 pub use poller::PollerConfig;
 pub use queue::{AppRef, EventQueue, QueueConfig, QueueStats};
 pub use service::{Service, serve};
+pub use usersync_core::app::events::{HANDLED_EVENTS, LOGIN_EVENTS};
 
 use crate::engine::Deps;
 use crate::scheduler::{self, SchedulerConfig};

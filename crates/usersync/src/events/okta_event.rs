@@ -7,30 +7,9 @@
 //! changes someone else is the actor of that change, and is not synced for it).
 
 use serde::Deserialize;
+use usersync_core::app::events::LOGIN_EVENTS;
 use usersync_okta::LogEvent;
 use usersync_store::RunTrigger;
-
-/// The event types that mean a user signed in.
-pub const LOGIN_EVENTS: [&str; 2] = ["user.session.start", "user.authentication.sso"];
-
-/// Every event type usersync acts on, for settings pages and the demo.
-pub const HANDLED_EVENTS: [&str; 15] = [
-    "user.session.start",
-    "user.authentication.sso",
-    "user.lifecycle.create",
-    "user.lifecycle.activate",
-    "user.lifecycle.reactivate",
-    "user.lifecycle.deactivate",
-    "user.lifecycle.suspend",
-    "user.lifecycle.unsuspend",
-    "user.lifecycle.delete.initiated",
-    "user.account.update_profile",
-    "group.user_membership.add",
-    "group.user_membership.remove",
-    "group.lifecycle.create",
-    "group.lifecycle.delete",
-    "group.profile.update",
-];
 
 /// What one event asks of usersync.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +128,8 @@ pub fn parse_delivery(body: &[u8]) -> Result<Delivery, DeliveryError> {
 
 #[cfg(test)]
 mod tests {
+    use usersync_core::app::events::HANDLED_EVENTS;
+
     use super::*;
 
     fn event(kind: &str, actor: &str, targets: &str) -> LogEvent {

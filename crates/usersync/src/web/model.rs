@@ -6,6 +6,7 @@
 //! value on the way out: secrets appear only as [`SecretState`].
 
 use serde::{Deserialize, Serialize};
+use usersync_core::app::TargetKind;
 use usersync_core::policy::SyncPolicy;
 use utoipa::ToSchema;
 
@@ -58,12 +59,13 @@ pub enum TargetAuthKind {
     Basic,
 }
 
-/// The Atlassian product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKindView {
-    Jira,
-    Confluence,
+/// The OpenAPI schema of the app model's [`TargetKind`]: one of its names.
+fn target_kind_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some("The Atlassian product."))
+        .enum_values(Some(TargetKind::ALL.map(TargetKind::as_str)))
+        .build()
 }
 
 /// An app's settings as read back (secrets as states only).
@@ -93,7 +95,8 @@ pub struct OktaView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TargetView {
-    pub kind: TargetKindView,
+    #[schema(schema_with = target_kind_schema)]
+    pub kind: TargetKind,
     pub url: String,
     pub auth: TargetAuthKind,
     /// The account for basic authentication.
@@ -151,7 +154,8 @@ pub struct OktaInput {
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TargetInput {
-    pub kind: TargetKindView,
+    #[schema(schema_with = target_kind_schema)]
+    pub kind: TargetKind,
     pub url: String,
     pub auth: TargetAuthKind,
     #[serde(default)]
@@ -198,7 +202,8 @@ impl std::fmt::Debug for TargetInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AppSummary {
     pub name: String,
-    pub target_kind: TargetKindView,
+    #[schema(schema_with = target_kind_schema)]
+    pub target_kind: TargetKind,
     pub target_url: String,
     pub schedule: ScheduleView,
     pub last_run: Option<RunView>,
@@ -356,8 +361,8 @@ impl AppSummary {
     #[must_use]
     pub fn kind_label(&self) -> &'static str {
         match self.target_kind {
-            TargetKindView::Jira => "Jira",
-            TargetKindView::Confluence => "Confluence",
+            TargetKind::Jira => "Jira",
+            TargetKind::Confluence => "Confluence",
         }
     }
 }

@@ -42,6 +42,11 @@ fn assert_error(out: &Output, needles: &[&str]) -> String {
 /// The emulators (a tiny org), a data directory, and an apps file in it whose
 /// secrets are environment references and whose username regex is `regex`.
 async fn world(regex: &str) -> (Sims, DataDir, PathBuf) {
+    world_with(regex, "$1").await
+}
+
+/// As [`world`], with this username replacement.
+async fn world_with(regex: &str, replacement: &str) -> (Sims, DataDir, PathBuf) {
     usersync::telemetry::init_for_tests();
     let sims = Sims::start(org(3, 1, 1)).await;
     let dir = DataDir::new();
@@ -49,7 +54,7 @@ async fn world(regex: &str) -> (Sims, DataDir, PathBuf) {
         .app("jira")
         .okta_token(&format!("env:{OKTA_VAR}"))
         .basic("admin", &format!("env:{JIRA_VAR}"))
-        .username(regex, "$1");
+        .username(regex, replacement);
     let file = dir.path().join("apps.toml");
     std::fs::write(&file, app.to_string()).expect("the apps file is written");
     (sims, dir, file)
@@ -105,6 +110,24 @@ async fn an_invalid_regex_names_the_app_and_field_and_changes_nothing() {
         text(&listed.stdout).starts_with("no apps yet"),
         "{}",
         text(&listed.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replacement_with_text_after_a_group_is_applied_as_the_engine_reads_it() {
+    let (_sims, dir, file) = world_with("^([^@]+)@.*$", "$1abc").await;
+    let out = run(
+        dir.path(),
+        &["app", "apply", "-f", file.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = run(dir.path(), &["app", "export"], &[]).await;
+    assert!(
+        text(&shown.stdout).contains("replacement = \"$1abc\""),
+        "{}",
+        text(&shown.stdout)
     );
 }
 

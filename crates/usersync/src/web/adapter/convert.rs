@@ -10,7 +10,7 @@ use usersync_store::{
 use crate::web::backend::BackendError;
 use crate::web::model::{
     AppInput, AppSummary, AppView, AuditView, OktaAuthKind, OktaView, OpCounts, OperationView,
-    RunView, ScheduleView, SecretState, TargetAuthKind, TargetKindView, TargetView,
+    RunView, ScheduleView, SecretState, TargetAuthKind, TargetView,
 };
 
 /// The store's error as the console's, with field paths in the console's spelling.
@@ -52,13 +52,6 @@ fn secret_state(state: &store::SecretState) -> SecretState {
         store::SecretState::Reference(r) => SecretState::Reference {
             reference: r.clone(),
         },
-    }
-}
-
-fn kind(kind: store::TargetKind) -> TargetKindView {
-    match kind {
-        store::TargetKind::Jira => TargetKindView::Jira,
-        store::TargetKind::Confluence => TargetKindView::Confluence,
     }
 }
 
@@ -113,7 +106,7 @@ pub fn app_view(app: &App) -> AppView {
         name: app.name.clone(),
         okta,
         target: TargetView {
-            kind: kind(app.target.kind),
+            kind: app.target.kind,
             url: app.target.url.to_string(),
             auth,
             username,
@@ -129,7 +122,7 @@ pub fn app_view(app: &App) -> AppView {
 pub fn app_summary(app: &App, last_run: Option<RunView>) -> AppSummary {
     AppSummary {
         name: app.name.clone(),
-        target_kind: kind(app.target.kind),
+        target_kind: app.target.kind,
         target_url: app.target.url.to_string(),
         schedule: schedule(&app.schedule),
         last_run,
@@ -180,10 +173,7 @@ pub fn draft(input: AppInput, existing: Option<App>) -> AppDraft {
             credential: okta,
         },
         target: TargetDraft {
-            kind: match input.target.kind {
-                TargetKindView::Jira => "jira".into(),
-                TargetKindView::Confluence => "confluence".into(),
-            },
+            kind: input.target.kind.as_str().into(),
             url: input.target.url,
             credential: target,
         },

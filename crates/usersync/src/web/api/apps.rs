@@ -9,7 +9,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use usersync_core::mapping::CompiledPolicy;
 
 use super::ApiJson;
 use crate::web::auth::Admin;
@@ -21,20 +20,6 @@ use crate::web::model::{
 use crate::web::state::AppState;
 
 type ApiResult<T> = Result<T, ApiError>;
-
-/// Refuses a policy the planner could not compile, naming the first bad field.
-fn validate(input: &AppInput) -> ApiResult<()> {
-    if let Err(e) = CompiledPolicy::compile(&input.policy)
-        && let Some(p) = e.problems.first()
-    {
-        return Err(BackendError::Validation {
-            field: format!("policy.{}", p.field),
-            message: p.message.clone(),
-        }
-        .into());
-    }
-    Ok(())
-}
 
 /// List apps.
 #[utoipa::path(get, path = "/api/v1/apps", tag = "apps",
@@ -52,7 +37,6 @@ pub async fn create_app(
     Extension(admin): Extension<Admin>,
     ApiJson(input): ApiJson<AppInput>,
 ) -> ApiResult<impl IntoResponse> {
-    validate(&input)?;
     let app = state.backend.create_app(input, &admin.actor).await?;
     Ok((StatusCode::CREATED, Json(app)))
 }
@@ -77,7 +61,6 @@ pub async fn update_app(
     Path(app): Path<String>,
     ApiJson(input): ApiJson<AppInput>,
 ) -> ApiResult<Json<AppView>> {
-    validate(&input)?;
     Ok(Json(
         state.backend.update_app(&app, input, &admin.actor).await?,
     ))

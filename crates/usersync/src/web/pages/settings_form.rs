@@ -7,13 +7,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use usersync_core::app::TargetKind;
 use usersync_core::mapping::CompiledPolicy;
 use usersync_core::policy::{DepartedPolicy, SyncPolicy};
 use usersync_core::snapshot::OktaGroupType;
 
 use crate::web::model::{
     AppInput, AppView, OktaAuthKind, OktaInput, ScheduleView, TargetAuthKind, TargetInput,
-    TargetKindView,
 };
 
 /// The form fields that carry secrets (write-only: never rendered back or logged).
@@ -137,13 +137,7 @@ impl FormState {
             app.okta.client_id.clone().unwrap_or_default(),
         );
         f.set("okta_key_id", app.okta.key_id.clone().unwrap_or_default());
-        f.set(
-            "target_kind",
-            match app.target.kind {
-                TargetKindView::Jira => "jira",
-                TargetKindView::Confluence => "confluence",
-            },
-        );
+        f.set("target_kind", app.target.kind.as_str());
         f.set("target_url", &app.target.url);
         f.set(
             "target_auth",
@@ -362,9 +356,9 @@ impl FormState {
     fn target_input(&self) -> TargetInput {
         TargetInput {
             kind: if self.is("target_kind", "confluence") {
-                TargetKindView::Confluence
+                TargetKind::Confluence
             } else {
-                TargetKindView::Jira
+                TargetKind::Jira
             },
             url: self.v("target_url").trim().to_owned(),
             auth: if self.is("target_auth", "basic") {

@@ -82,6 +82,33 @@ async fn apps_round_trip_through_the_api_and_secrets_are_only_ever_set() {
 }
 
 #[tokio::test]
+async fn a_replacement_with_text_after_a_group_is_accepted_on_create_and_update() {
+    let h = Harness::new().await;
+    h.create_admin().await;
+    let t = h.token().await;
+    let mut app = body();
+    app["policy"]["username"]["regex"] = json!("^([^@]+)@.*$");
+    app["policy"]["username"]["replacement"] = json!("$1abc");
+    let created = h.call(post("/api/v1/apps").bearer(&t).json(&app)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.json()["policy"]["username"]["replacement"], "$1abc");
+
+    app["policy"]["username"]["replacement"] = json!("${1}x$1abc");
+    let updated = h
+        .call(
+            req(Method::PUT, "/api/v1/apps/Jira%20prod")
+                .bearer(&t)
+                .json(&app),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(
+        updated.json()["policy"]["username"]["replacement"],
+        "${1}x$1abc"
+    );
+}
+
+#[tokio::test]
 async fn bad_settings_are_refused_with_a_stable_code_naming_the_field() {
     let h = Harness::new().await;
     h.create_admin().await;

@@ -245,3 +245,19 @@ async fn apps_named_like_fixed_pages_or_with_url_characters_get_their_own_pages(
     let form = h.call(get("/new-app").cookie(&b.cookie)).await;
     assert!(form.body.contains("<h1>New app</h1>"), "{}", form.body);
 }
+
+#[tokio::test]
+async fn a_replacement_with_text_after_a_group_is_saved_from_the_form_as_the_engine_reads_it() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let mut fields = settings("^([^@]+)@.*$", SECRET);
+    for (key, value) in &mut fields {
+        if *key == "username_replacement" {
+            *value = "$1abc".into();
+        }
+    }
+    let created = submit(&h, &b, "/new-app", &fields).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let app = h.store.app_by_name("Jira prod").await.unwrap();
+    assert_eq!(app.policy.username.replacement, "$1abc");
+}

@@ -9,9 +9,10 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
-use usersync_core::policy::SyncPolicy;
 
-use crate::secret::{SecretInput, SecretSlot, SecretState};
+use super::events::default_event_types;
+use super::secret::{SecretInput, SecretSlot, SecretState};
+use crate::policy::SyncPolicy;
 
 /// The store's id of an app. Stable across renames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -24,7 +25,7 @@ impl fmt::Display for AppId {
     }
 }
 
-/// Which Atlassian product an app writes to.
+/// Which Atlassian product an app writes to (and a target client talks to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
@@ -33,6 +34,9 @@ pub enum TargetKind {
 }
 
 impl TargetKind {
+    /// Every kind, in the order settings pages list them.
+    pub const ALL: [TargetKind; 2] = [Self::Jira, Self::Confluence];
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -185,23 +189,6 @@ pub(crate) fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
     full.parse::<cron::Schedule>().map_err(|e| e.to_string())
 }
 
-/// The Okta event types an app reacts to unless told otherwise: sign-ins (the product's
-/// "single user sync at login"), lifecycle and profile changes, and membership changes.
-pub const DEFAULT_EVENT_TYPES: [&str; 12] = [
-    "user.session.start",
-    "user.authentication.sso",
-    "user.lifecycle.create",
-    "user.lifecycle.reactivate",
-    "user.lifecycle.activate",
-    "user.lifecycle.deactivate",
-    "user.lifecycle.suspend",
-    "user.lifecycle.unsuspend",
-    "user.lifecycle.delete.initiated",
-    "user.account.update_profile",
-    "group.user_membership.add",
-    "group.user_membership.remove",
-];
-
 /// How an app hears about changes between scheduled runs: Okta event hooks and System Log polling.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -222,10 +209,7 @@ impl<S: Default> Default for EventSettings<S> {
     fn default() -> Self {
         Self {
             hook_enabled: false,
-            event_types: DEFAULT_EVENT_TYPES
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
+            event_types: default_event_types(),
             hook_secret: S::default(),
             poll_system_log: false,
             poll_interval_seconds: 15,
@@ -312,43 +296,30 @@ pub struct App {
     pub updated_at: DateTime<Utc>,
 }
 
+impl AppDraft {
+    /// Every secret slot this draft's configuration uses, with its input.
+    #[must_use]
+    pub fn secret_inputs(&self) -> Vec<(SecretSlot, &SecretInput)> {
+        every_secret(&self.okta.credential, &self.target.credential, &self.events)
+    }
+}
+
 impl App {
     /// Every secret slot this app's configuration uses, with its state.
     #[must_use]
     pub fn secret_states(&self) -> Vec<(SecretSlot, &SecretState)> {
-        let mut all = self.okta.credential.secrets();
-        all.extend(self.target.credential.secrets());
-        all.push((SecretSlot::HookSecret, &self.events.hook_secret));
-        all
+        every_secret(&self.okta.credential, &self.target.credential, &self.events)
     }
 }
 
-impl AppDraft {
-    /// The draft's secret references that cannot be resolved here and now, as
-    /// `(field, why)`. Resolution happens at use, so this is advice for whoever
-    /// applies the draft (the service may run with another environment), not an error.
-    #[must_use]
-    pub fn unresolved_references(&self) -> Vec<(&'static str, String)> {
-        let mut all = self.okta.credential.secrets();
-        all.extend(self.target.credential.secrets());
-        all.push((SecretSlot::HookSecret, &self.events.hook_secret));
-        all.into_iter()
-            .filter_map(|(slot, input)| match input {
-                SecretInput::Reference(text) => {
-                    let reference = crate::secret::SecretRef::parse(text, slot.field()).ok()??;
-                    let err = reference.resolve().err()?;
-                    Some((slot.field(), err.to_string()))
-                }
-                SecretInput::Keep | SecretInput::Value(_) => None,
-            })
-            .collect()
-    }
-}
-
-/// What `apply_apps` did, by app name.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct ApplyReport {
-    pub created: Vec<String>,
-    pub updated: Vec<String>,
-    pub unchanged: Vec<String>,
+/// The secrets of an app's two credentials and its event hook, in slot order.
+fn every_secret<'a, S>(
+    okta: &'a OktaCredential<S>,
+    target: &'a TargetCredential<S>,
+    events: &'a EventSettings<S>,
+) -> Vec<(SecretSlot, &'a S)> {
+    let mut all = okta.secrets();
+    all.extend(target.secrets());
+    all.push((SecretSlot::HookSecret, &events.hook_secret));
+    all
 }

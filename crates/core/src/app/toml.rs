@@ -34,11 +34,11 @@
 //! applying the export again keeps the stored secret.
 
 use serde::{Deserialize, Serialize};
-use usersync_core::policy::SyncPolicy;
 
-use crate::app::{App, AppDraft, EventSettings, OktaCredential, Schedule, TargetCredential};
-use crate::error::StoreError;
-use crate::secret::{SecretSlot, SecretState};
+use super::model::{App, AppDraft, EventSettings, OktaCredential, Schedule, TargetCredential};
+use super::secret::{SecretSlot, SecretState};
+use crate::mapping::FieldProblem;
+use crate::policy::SyncPolicy;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,11 +50,11 @@ struct ImportFile {
 /// Parses a TOML file of apps. Drafts are validated when applied.
 ///
 /// # Errors
-/// [`StoreError::Validation`] with field `toml` and the parser's message (line, column, key).
-pub fn apps_from_toml(text: &str) -> Result<Vec<AppDraft>, StoreError> {
+/// A [`FieldProblem`] with field `toml` and the parser's message (line, column, key).
+pub fn apps_from_toml(text: &str) -> Result<Vec<AppDraft>, FieldProblem> {
     toml::from_str::<ImportFile>(text)
         .map(|file| file.app)
-        .map_err(|e| StoreError::validation("toml", e.to_string()))
+        .map_err(|e| FieldProblem::new("toml", e.to_string()))
 }
 
 #[derive(Serialize)]

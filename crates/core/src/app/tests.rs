@@ -1,0 +1,71 @@
+//! The app model's validation and TOML shape, without a store.
+
+use super::*;
+use crate::mapping::FieldProblem;
+use crate::policy::SyncPolicy;
+
+fn draft(replacement: &str) -> AppDraft {
+    let mut policy = SyncPolicy::default();
+    policy.username.regex = r"^([^@]+)@example\.com$".into();
+    policy.username.replacement = replacement.into();
+    AppDraft {
+        name: "Jira".into(),
+        okta: OktaDraft {
+            url: "https://example.okta.com".into(),
+            credential: OktaCredential::ApiToken {
+                token: SecretInput::from_text("env:OKTA_TOKEN"),
+            },
+        },
+        target: TargetDraft {
+            kind: "jira".into(),
+            url: "https://jira.example.com".into(),
+            credential: TargetCredential::Pat {
+                token: SecretInput::from_text("env:JIRA_PAT"),
+            },
+        },
+        schedule: Schedule::Manual,
+        policy,
+        events: EventSettings::default(),
+    }
+}
+
+fn refusal(replacement: &str) -> FieldProblem {
+    draft(replacement).validate().unwrap_err()
+}
+
+#[test]
+fn a_replacement_with_text_after_a_group_number_is_accepted_as_the_engine_reads_it() {
+    let valid = draft("$1abc").validate().expect("the engine accepts $1abc");
+    assert_eq!(valid.policy.username.replacement, "$1abc");
+    assert_eq!(valid.target_kind, TargetKind::Jira);
+}
+
+#[test]
+fn a_replacement_naming_a_missing_group_is_refused_on_the_replacement_field() {
+    let problem = refusal("$2");
+    assert_eq!(problem.field, "policy.username.replacement");
+    assert!(problem.message.contains("group 2"), "{problem}");
+    assert_eq!(refusal("${login}").field, "policy.username.replacement");
+}
+
+#[test]
+fn policy_problems_found_by_the_compiler_carry_the_policy_prefix() {
+    let mut d = draft("$1");
+    d.policy.default_groups_new_users = vec![String::new()];
+    let problem = d.validate().unwrap_err();
+    assert_eq!(problem.field, "policy.default_groups_new_users[0]");
+}
+
+#[test]
+fn a_new_draft_listens_for_the_default_event_types() {
+    assert_eq!(
+        draft("$1").events.event_types,
+        events::DEFAULT_EVENT_TYPES.to_vec()
+    );
+}
+
+#[test]
+fn an_unknown_key_in_the_file_is_refused_as_a_toml_problem() {
+    let problem = apps_from_toml("[[app]]\nname = \"x\"\nnmae = 1\n").unwrap_err();
+    assert_eq!(problem.field, "toml");
+}
