@@ -88,7 +88,8 @@ impl PlanOptions {
     }
 }
 
-/// The outcome of planning: what to do, who was skipped and why, and the guard's decision.
+/// A guarded plan: what to do, who was skipped and why, and the guard's decision.
+/// Made by [`crate::guard::guard`] from the planner's [`UnguardedPlan`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// In dependency order (see [`OpKind`]).

@@ -29,7 +29,8 @@ use crate::snapshot::OktaStatus;
 ///
 /// `CreateUser` and `CreateGroup` imply a new identity link (the engine records it
 /// once the write succeeds, with `created_by_usersync` for groups); `LinkUser` and
-/// `LinkGroup` adopt an existing target object and write nothing remotely.
+/// `LinkGroup` adopt an existing target object and write nothing remotely. What each
+/// op does to the links is [`crate::links::link_change`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Op {
