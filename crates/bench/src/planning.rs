@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context as _, ensure};
 use usersync_core::{
     CompiledPolicy, Links, OktaSnapshot, Plan, PlanOptions, SyncPolicy, TargetConstraints,
-    TargetSnapshot, UsernameRule, apply_to_snapshot, plan,
+    TargetSnapshot, UsernameRule, apply_to_snapshot, guard, plan,
 };
 
 use crate::report::{Phase, Target};
@@ -72,13 +72,15 @@ pub fn run(okta: &OktaSnapshot, users: u64) -> anyhow::Result<Vec<Phase>> {
     let links = Links::default();
     let before = sys::rss_bytes().unwrap_or(0);
     let (mut first, plan1) = timed("planning, first sync (empty target)", || {
-        plan(okta, &empty, &links, &policy, &options)
+        let unguarded = plan(okta, &empty, &links, &policy, &options);
+        guard(unguarded, &okta.completeness, &policy.policy().limits)
     });
     first.notes.push(plan_weight(&plan1, before)?);
     let (target, links) = apply_to_snapshot(&empty, &links, &plan1);
     drop(plan1);
     let (mut steady, plan2) = timed("planning, steady state (nothing changed)", || {
-        plan(okta, &target, &links, &policy, &options)
+        let unguarded = plan(okta, &target, &links, &policy, &options);
+        guard(unguarded, &okta.completeness, &policy.policy().limits)
     });
     ensure!(
         plan2.is_empty(),

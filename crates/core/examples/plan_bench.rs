@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use usersync_core::{
     CompiledPolicy, Links, OktaGroup, OktaGroupId, OktaGroupType, OktaSnapshot, OktaStatus,
     OktaUser, OktaUserId, Plan, PlanOptions, SyncPolicy, TargetConstraints, TargetSnapshot,
-    UsernameRule, apply_to_snapshot, plan,
+    UsernameRule, apply_to_snapshot, guard, plan,
 };
 
 fn main() {
@@ -41,13 +41,15 @@ fn main() {
     let empty = TargetSnapshot::default();
     let links = Links::default();
     let first = timed("first sync (empty target)", || {
-        plan(&okta, &empty, &links, &policy, &options)
+        let unguarded = plan(&okta, &empty, &links, &policy, &options);
+        guard(unguarded, &okta.completeness, &policy.policy().limits)
     });
     let (target, links) = apply_to_snapshot(&empty, &links, &first);
 
     change_some(&mut okta);
     timed("steady state (1% changed)", || {
-        plan(&okta, &target, &links, &policy, &options)
+        let unguarded = plan(&okta, &target, &links, &policy, &options);
+        guard(unguarded, &okta.completeness, &policy.policy().limits)
     });
 }
 

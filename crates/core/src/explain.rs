@@ -1,14 +1,16 @@
 //! `usersync explain LOGIN`: why a user is or is not in the target, and what the
 //! next full sync would change for them, in words.
 //!
-//! An explanation is built from a full plan, so it can never disagree with what a
-//! sync would do; it only selects and describes the parts about one user.
+//! An explanation is built from a full (guarded) plan, so it can never disagree
+//! with what a sync would do; it only selects and describes the parts about one
+//! user. [`Explanation::text`] is its one wording, which the CLI prints and the
+//! console lays out.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::guard::Guard;
+use crate::guard::{Guard, guard};
 use crate::ids::{OktaUserId, Username};
 use crate::links::Links;
 use crate::mapping::CompiledPolicy;
@@ -69,7 +71,11 @@ pub fn explain(
         scope: PlanScope::Full,
         ..options.clone()
     };
-    let full = plan(desired, current, links, policy, &options);
+    let full = guard(
+        plan(desired, current, links, policy, &options),
+        &desired.completeness,
+        &policy.policy().limits,
+    );
     let okta_user = find_okta_user(login, desired, current, links);
     let okta_id = okta_user
         .map(|u| u.id.clone())
@@ -179,78 +185,123 @@ fn describe_status(policy: &CompiledPolicy, status: OktaStatus) -> String {
     format!("{} {class}; {imported}", status.as_str())
 }
 
+/// An explanation in words: the one wording both the CLI (as text, through
+/// `Display`) and the console (as sections of a page) show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExplanationText {
+    /// The Okta side: `login (id), status S`, or that there is no such user.
+    pub okta: String,
+    /// What the Okta status means for the target.
+    pub status: Option<String>,
+    /// The mapped username, or `unusable (problem)`.
+    pub mapped_username: Option<String>,
+    /// `in scope: why` or `out of scope: why`.
+    pub scope: String,
+    /// The target side: `username (name), active, linked to Okta`, or that there is none.
+    pub target: String,
+    pub skipped: Option<String>,
+    /// Each planned op with its rule; empty when the next sync changes nothing.
+    pub next_sync: Vec<String>,
+    /// The guard's word on the whole plan, when it is not a plain go-ahead.
+    pub note: Option<String>,
+}
+
+impl ExplanationText {
+    /// Said when the next sync changes nothing for the user.
+    pub const NO_CHANGES: &'static str = "no changes";
+}
+
+impl Explanation {
+    /// The explanation in words (see [`ExplanationText`]).
+    #[must_use]
+    pub fn text(&self) -> ExplanationText {
+        ExplanationText {
+            okta: self.okta.as_ref().map_or_else(
+                || "no user with this login".to_owned(),
+                |o| format!("{} ({}), status {}", o.login, o.id, o.status.as_str()),
+            ),
+            status: self.status.clone(),
+            mapped_username: self.mapped_username.as_ref().map(|m| match m {
+                Ok(name) => name.clone(),
+                Err(problem) => format!("unusable ({problem})"),
+            }),
+            scope: format!(
+                "{}: {}",
+                if self.in_scope {
+                    "in scope"
+                } else {
+                    "out of scope"
+                },
+                self.scope
+            ),
+            target: self
+                .target
+                .as_ref()
+                .map_or_else(|| "no such user".to_owned(), target_text),
+            skipped: self.skipped.as_ref().map(ToString::to_string),
+            next_sync: self
+                .ops
+                .iter()
+                .map(|p| format!("{} [{}]", p.op, p.rule))
+                .collect(),
+            note: match &self.guard {
+                Guard::Proceed => None,
+                Guard::Partial { reasons, .. } => Some(format!(
+                    "the Okta read was incomplete ({}); nothing destructive is planned",
+                    reasons.join("; ")
+                )),
+                Guard::Held { reasons } => Some(format!(
+                    "the plan would be held for approval ({})",
+                    reasons.join("; ")
+                )),
+            },
+        }
+    }
+}
+
+fn target_text(t: &TargetSide) -> String {
+    let state = if t.active { "active" } else { "inactive" };
+    let owner = if t.linked {
+        "linked to Okta"
+    } else {
+        "not linked"
+    };
+    let ro = if t.managed_elsewhere {
+        ", read-only directory"
+    } else {
+        ""
+    };
+    format!("{} ({}), {state}, {owner}{ro}", t.username, t.display_name)
+}
+
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.text();
         writeln!(f, "User {}", self.login)?;
-        match &self.okta {
-            Some(o) => writeln!(
-                f,
-                "  Okta: {} ({}), status {}",
-                o.login,
-                o.id,
-                o.status.as_str()
-            )?,
-            None => writeln!(f, "  Okta: no user with this login")?,
-        }
-        if let Some(status) = &self.status {
+        writeln!(f, "  Okta: {}", text.okta)?;
+        if let Some(status) = &text.status {
             writeln!(f, "  Status: {status}")?;
         }
-        match &self.mapped_username {
-            Some(Ok(name)) => writeln!(f, "  Mapped username: {name}")?,
-            Some(Err(problem)) => writeln!(f, "  Mapped username: unusable ({problem})")?,
-            None => {}
+        if let Some(name) = &text.mapped_username {
+            writeln!(f, "  Mapped username: {name}")?;
         }
-        let scope = if self.in_scope {
-            "in scope"
-        } else {
-            "out of scope"
-        };
-        writeln!(f, "  Scope: {scope}: {}", self.scope)?;
-        match &self.target {
-            Some(t) => {
-                let state = if t.active { "active" } else { "inactive" };
-                let owner = if t.linked {
-                    "linked to Okta"
-                } else {
-                    "not linked"
-                };
-                let ro = if t.managed_elsewhere {
-                    ", read-only directory"
-                } else {
-                    ""
-                };
-                writeln!(
-                    f,
-                    "  Target: {} ({}), {state}, {owner}{ro}",
-                    t.username, t.display_name
-                )?;
-            }
-            None => writeln!(f, "  Target: no such user")?,
-        }
-        if let Some(reason) = &self.skipped {
+        writeln!(f, "  Scope: {}", text.scope)?;
+        writeln!(f, "  Target: {}", text.target)?;
+        if let Some(reason) = &text.skipped {
             writeln!(f, "  Skipped: {reason}")?;
         }
-        if self.ops.is_empty() {
-            writeln!(f, "  Next sync: no changes")?;
+        if text.next_sync.is_empty() {
+            writeln!(f, "  Next sync: {}", ExplanationText::NO_CHANGES)?;
         } else {
             writeln!(f, "  Next sync:")?;
-            for op in &self.ops {
-                writeln!(f, "    - {} [{}]", op.op, op.rule)?;
+            for op in &text.next_sync {
+                writeln!(f, "    - {op}")?;
             }
         }
-        match &self.guard {
-            Guard::Proceed => Ok(()),
-            Guard::Partial { reasons, .. } => writeln!(
-                f,
-                "  Note: the Okta read was incomplete ({}); nothing destructive is planned",
-                reasons.join("; ")
-            ),
-            Guard::Held { reasons } => writeln!(
-                f,
-                "  Note: the plan is held for approval ({})",
-                reasons.join("; ")
-            ),
+        if let Some(note) = &text.note {
+            writeln!(f, "  Note: {note}")?;
         }
+        Ok(())
     }
 }
 

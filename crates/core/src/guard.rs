@@ -1,6 +1,9 @@
-//! Guards: the checks between planning and applying that stop the failures sync
-//! tools are most blamed for (mass deprovisioning from a partial read or a config
-//! slip).
+//! Guards: the pipeline's step between planning and applying (`read -> map ->
+//! plan -> guard -> apply -> record`) that stops the failures sync tools are most
+//! blamed for (mass deprovisioning from a partial read or a config slip).
+//!
+//! [`guard`] is the only way from the planner's [`UnguardedPlan`] to a [`Plan`],
+//! the type recording and applying take, so no caller can skip it.
 //!
 //! From an incomplete Okta snapshot no destructive op is planned at all (creates
 //! and updates still go ahead, and the run ends partial). From a complete one, a
@@ -10,7 +13,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::Plan;
+use crate::plan::{Plan, PlannedOp, UnguardedPlan};
 use crate::policy::SafetyLimits;
 use crate::snapshot::Completeness;
 
@@ -42,30 +45,38 @@ impl Guard {
     }
 }
 
-/// Decides the guard for a planned (sorted) set of ops, removing destructive ops
-/// when the read was incomplete. `managed_users` is the number of linked users.
-pub(crate) fn apply(
-    plan: &mut Plan,
-    completeness: &Completeness,
-    limits: &SafetyLimits,
-    managed_users: usize,
-) {
-    if let Completeness::Incomplete { reasons } = completeness {
-        let before = plan.ops.len();
-        plan.ops.retain(|p| !p.op.is_destructive());
-        let withheld = before - plan.ops.len();
+/// Guards a plan: from an incomplete Okta read, drops the destructive ops (the run
+/// will end partial); from a complete one, holds the plan when its destructive ops
+/// exceed `limits`.
+pub fn guard(plan: UnguardedPlan, completeness: &Completeness, limits: &SafetyLimits) -> Plan {
+    let UnguardedPlan {
+        mut ops,
+        skipped,
+        notes,
+        managed_users,
+    } = plan;
+    let guard = if let Completeness::Incomplete { reasons } = completeness {
+        let before = ops.len();
+        ops.retain(|p| !p.op.is_destructive());
+        let withheld = before - ops.len();
         let mut reasons = reasons.clone();
         if reasons.is_empty() {
             reasons.push("the Okta read was incomplete".into());
         }
-        plan.guard = Guard::Partial { reasons, withheld };
-        return;
+        Guard::Partial { reasons, withheld }
+    } else {
+        decide_hold(&ops, limits, managed_users)
+    };
+    Plan {
+        ops,
+        skipped,
+        guard,
+        notes,
     }
-    plan.guard = decide_hold(plan, limits, managed_users);
 }
 
-fn decide_hold(plan: &Plan, limits: &SafetyLimits, managed_users: usize) -> Guard {
-    let destructive: Vec<_> = plan.ops.iter().filter(|p| p.op.is_destructive()).collect();
+fn decide_hold(ops: &[PlannedOp], limits: &SafetyLimits, managed_users: usize) -> Guard {
+    let destructive: Vec<_> = ops.iter().filter(|p| p.op.is_destructive()).collect();
     let count = destructive.len();
     let users: HashSet<_> = destructive.iter().filter_map(|p| p.op.username()).collect();
     let mut reasons = Vec::new();

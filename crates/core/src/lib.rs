@@ -19,10 +19,10 @@ mod replace;
 pub mod scope;
 pub mod snapshot;
 
-pub use explain::{Explanation, explain};
-pub use guard::Guard;
+pub use explain::{Explanation, ExplanationText, explain};
+pub use guard::{Guard, guard};
 pub use ids::{Email, GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
-pub use links::{GroupLink, Links, UserLink};
+pub use links::{GroupLink, LinkChange, Links, UserLink, link_change};
 pub use mapping::{
     CompiledPolicy, FieldProblem, PolicyError, TargetConstraints, UsernamePreview, UsernameVerdict,
     preview_username,
@@ -30,7 +30,7 @@ pub use mapping::{
 pub use plan::simulate::apply_to_snapshot;
 pub use plan::{
     Change, Op, OpKind, Plan, PlanOptions, PlanScope, PlannedOp, Rule, SkipReason, SkippedUser,
-    Summary, UserChanges, plan,
+    Summary, UnguardedPlan, UserChanges, plan,
 };
 pub use policy::{
     AttributeMapping, DepartedPolicy, GroupNaming, SafetyLimits, Scope, SyncPolicy, Toggles,

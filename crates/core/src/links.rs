@@ -3,13 +3,15 @@
 //!
 //! Links are what make usersync own what it manages: a target user is changed
 //! only through its link, and a change of login or e-mail in Okta becomes an
-//! update or a rename of the linked user, never a second account.
+//! update or a rename of the linked user, never a second account. What each op
+//! does to the links is [`link_change`], for the engine and the simulator alike.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{GroupName, OktaGroupId, OktaUserId, TargetUserKey, Username};
+use crate::plan::Op;
 
 /// One Okta user linked to one target user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,5 +46,95 @@ impl Links {
             users: users.into_iter().map(|l| (l.okta_id.clone(), l)).collect(),
             groups: groups.into_iter().map(|l| (l.okta_id.clone(), l)).collect(),
         }
+    }
+}
+
+impl Links {
+    /// Applies one change (as [`link_change`] gives it).
+    pub fn apply(&mut self, change: LinkChange) {
+        match change {
+            LinkChange::SetUser(link) => {
+                self.users.insert(link.okta_id.clone(), link);
+            }
+            LinkChange::EndUser(id) => {
+                self.users.remove(&id);
+            }
+            LinkChange::SetGroup(link) => {
+                self.groups.insert(link.okta_id.clone(), link);
+            }
+            LinkChange::EndGroup(id) => {
+                self.groups.remove(&id);
+            }
+        }
+    }
+}
+
+/// What applying one op does to the identity links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkChange {
+    /// Inserts the link, or replaces the one with the same Okta id.
+    SetUser(UserLink),
+    EndUser(OktaUserId),
+    /// Inserts the link, or replaces the one with the same Okta id.
+    SetGroup(GroupLink),
+    EndGroup(OktaGroupId),
+}
+
+/// What a successfully applied `op` does to the identity links, if anything: the one
+/// rule the engine records by and the plan simulator previews with.
+///
+/// `links` are the links before the op (a rename keeps the user's target key);
+/// `created_key` is the key the target gave a created user, when it gave one;
+/// `created_groups_owned` says whether a created group may later be deleted by
+/// usersync (not when the run could not see whether the group already existed).
+#[must_use]
+pub fn link_change(
+    op: &Op,
+    links: &Links,
+    created_key: Option<TargetUserKey>,
+    created_groups_owned: bool,
+) -> Option<LinkChange> {
+    let user = |okta_id: &OktaUserId, target_key, username: &Username| {
+        LinkChange::SetUser(UserLink {
+            okta_id: okta_id.clone(),
+            target_key,
+            username: username.clone(),
+        })
+    };
+    let group = |okta_id: &OktaGroupId, name: &GroupName, created_by_usersync| {
+        LinkChange::SetGroup(GroupLink {
+            okta_id: okta_id.clone(),
+            target_name: name.clone(),
+            created_by_usersync,
+        })
+    };
+    match op {
+        Op::LinkUser {
+            okta_id,
+            username,
+            key,
+        } => Some(user(okta_id, key.clone(), username)),
+        Op::CreateUser {
+            okta_id, username, ..
+        } => Some(user(okta_id, created_key, username)),
+        Op::RenameUser { okta_id, to, .. } => {
+            let key = links.users.get(okta_id).and_then(|l| l.target_key.clone());
+            Some(user(okta_id, key, to))
+        }
+        Op::DeleteUser { okta_id, .. } => Some(LinkChange::EndUser(okta_id.clone())),
+        Op::LinkGroup {
+            okta_group_id,
+            name,
+        } => Some(group(okta_group_id, name, false)),
+        Op::CreateGroup {
+            okta_group_id,
+            name,
+        } => Some(group(okta_group_id, name, created_groups_owned)),
+        Op::DeleteGroup { okta_group_id, .. } => Some(LinkChange::EndGroup(okta_group_id.clone())),
+        Op::UpdateUser { .. }
+        | Op::ReactivateUser { .. }
+        | Op::DeactivateUser { .. }
+        | Op::AddMember { .. }
+        | Op::RemoveMember { .. } => None,
     }
 }

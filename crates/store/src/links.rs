@@ -7,7 +7,7 @@
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use usersync_core::ids::{GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
-use usersync_core::links::{GroupLink, Links, UserLink};
+use usersync_core::links::{GroupLink, LinkChange, Links, UserLink};
 
 use crate::Store;
 use crate::app::AppId;
@@ -22,6 +22,20 @@ pub struct LinkChanges {
     pub delete_users: Vec<OktaUserId>,
     pub upsert_groups: Vec<GroupLink>,
     pub delete_groups: Vec<OktaGroupId>,
+}
+
+impl From<LinkChange> for LinkChanges {
+    /// The batch of one op's change (see [`usersync_core::link_change`]).
+    fn from(change: LinkChange) -> Self {
+        let mut changes = Self::default();
+        match change {
+            LinkChange::SetUser(link) => changes.upsert_users.push(link),
+            LinkChange::EndUser(id) => changes.delete_users.push(id),
+            LinkChange::SetGroup(link) => changes.upsert_groups.push(link),
+            LinkChange::EndGroup(id) => changes.delete_groups.push(id),
+        }
+        changes
+    }
 }
 
 impl LinkChanges {

@@ -169,6 +169,9 @@ fn capabilities_for(version: &str) -> TargetResult<Capabilities> {
     })
 }
 
+/// The operations carry the trait's names throughout: each call below is to the
+/// client's own (inherent) method of the same name in `read.rs` or `write.rs`, which
+/// Rust picks over the trait method, so none recurses.
 #[async_trait]
 impl Target for ConfluenceClient {
     fn kind(&self) -> TargetKind {
@@ -183,33 +186,33 @@ impl Target for ConfluenceClient {
     }
 
     async fn whoami(&self) -> TargetResult<Username> {
-        self.current_user().await
+        self.whoami().await
     }
 
     async fn read_all(&self) -> TargetResult<TargetSnapshot> {
         self.require(Capability::ListUsers, "list every user")
             .await?;
-        self.snapshot().await
+        self.read_all().await
     }
 
     async fn find_user(&self, username: &Username) -> TargetResult<Option<TargetUser>> {
-        self.user(username).await
+        self.find_user(username).await
     }
 
     async fn user_groups(&self, username: &Username) -> TargetResult<Vec<GroupName>> {
-        self.groups_of(username).await
+        self.user_groups(username).await
     }
 
     async fn create_user(&self, user: &NewUser) -> TargetResult<TargetUser> {
-        self.create(user).await
+        self.create_user(user).await
     }
 
     async fn update_user(&self, username: &Username, changes: &UserChanges) -> TargetResult<()> {
-        self.update(username, changes).await
+        self.update_user(username, changes).await
     }
 
     async fn set_active(&self, username: &Username, active: bool) -> TargetResult<()> {
-        self.activate(username, active).await
+        self.set_active(username, active).await
     }
 
     async fn rename_user(&self, username: &Username, _new_username: &Username) -> TargetResult<()> {
@@ -218,15 +221,15 @@ impl Target for ConfluenceClient {
     }
 
     async fn delete_user(&self, username: &Username) -> TargetResult<()> {
-        self.delete(username).await
+        self.delete_user(username).await
     }
 
     async fn create_group(&self, name: &GroupName) -> TargetResult<()> {
-        self.new_group(name).await
+        self.create_group(name).await
     }
 
     async fn delete_group(&self, name: &GroupName) -> TargetResult<()> {
-        self.drop_group(name).await
+        self.delete_group(name).await
     }
 
     async fn add_member(&self, group: &GroupName, username: &Username) -> TargetResult<()> {

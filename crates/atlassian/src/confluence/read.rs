@@ -39,7 +39,7 @@ impl ConfluenceClient {
     }
 
     /// `GET /user/current`; an anonymous answer means the credential was not accepted.
-    pub(super) async fn current_user(&self) -> TargetResult<Username> {
+    pub(super) async fn whoami(&self) -> TargetResult<Username> {
         let action = "read the signed-in account";
         let me: Person = self
             .http
@@ -82,7 +82,7 @@ impl ConfluenceClient {
     }
 
     /// Every user, group and membership.
-    pub(super) async fn snapshot(&self) -> TargetResult<TargetSnapshot> {
+    pub(super) async fn read_all(&self) -> TargetResult<TargetSnapshot> {
         let action = "list every user";
         let people: Vec<Person> = self
             .all_pages(Call::get("rest/api/user/list", action).query("expand", "status"))
@@ -119,7 +119,7 @@ impl ConfluenceClient {
     }
 
     /// One user, or `None` on 404.
-    pub(super) async fn user(&self, username: &Username) -> TargetResult<Option<TargetUser>> {
+    pub(super) async fn find_user(&self, username: &Username) -> TargetResult<Option<TargetUser>> {
         let action = format!("read user {username}");
         let call = Call::get("rest/api/user", &action)
             .query("username", username.as_str())
@@ -132,7 +132,7 @@ impl ConfluenceClient {
         person.into_user(self.decode_error(&action)).map(Some)
     }
 
-    pub(super) async fn groups_of(&self, username: &Username) -> TargetResult<Vec<GroupName>> {
+    pub(super) async fn user_groups(&self, username: &Username) -> TargetResult<Vec<GroupName>> {
         let action = format!("list the groups of {username}");
         let call =
             Call::get("rest/api/user/memberof", &action).query("username", username.as_str());

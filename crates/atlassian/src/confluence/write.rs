@@ -55,7 +55,7 @@ impl ConfluenceClient {
         }
     }
 
-    pub(super) async fn create(&self, user: &NewUser) -> TargetResult<TargetUser> {
+    pub(super) async fn create_user(&self, user: &NewUser) -> TargetResult<TargetUser> {
         let name = user.username.as_str();
         let action = format!("create user {name}");
         if name.chars().any(char::is_uppercase) {
@@ -87,16 +87,16 @@ impl ConfluenceClient {
             return Err(refusal(reply, &format!("user {name}"), &action));
         }
         if !user.active {
-            self.activate(&user.username, false).await?;
+            self.set_active(&user.username, false).await?;
         }
-        self.user(&user.username)
+        self.find_user(&user.username)
             .await?
             .ok_or_else(|| TargetError::NotFound {
                 what: format!("user {name} right after creating it"),
             })
     }
 
-    pub(super) async fn update(
+    pub(super) async fn update_user(
         &self,
         username: &Username,
         changes: &UserChanges,
@@ -120,7 +120,7 @@ impl ConfluenceClient {
             .map(drop)
     }
 
-    pub(super) async fn activate(&self, username: &Username, active: bool) -> TargetResult<()> {
+    pub(super) async fn set_active(&self, username: &Username, active: bool) -> TargetResult<()> {
         let verb = if active { "enable" } else { "disable" };
         let action = format!("{verb} user {username}");
         self.require(Capability::SetActive, &action).await?;
@@ -134,7 +134,7 @@ impl ConfluenceClient {
     }
 
     /// Deletes and waits for the long task; an already-missing user is success.
-    pub(super) async fn delete(&self, username: &Username) -> TargetResult<()> {
+    pub(super) async fn delete_user(&self, username: &Username) -> TargetResult<()> {
         let action = format!("delete user {username}");
         self.require(Capability::DeleteUser, &action).await?;
         let path = format!("rest/api/admin/user/{}", segment(username.as_str()));
@@ -187,7 +187,7 @@ impl ConfluenceClient {
         })
     }
 
-    pub(super) async fn new_group(&self, name: &GroupName) -> TargetResult<()> {
+    pub(super) async fn create_group(&self, name: &GroupName) -> TargetResult<()> {
         let action = format!("create group {name}");
         self.require(Capability::CreateGroup, &action).await?;
         let call = Call::new(Method::POST, "rest/api/admin/group", &action)
@@ -199,7 +199,7 @@ impl ConfluenceClient {
         Err(refusal(reply, &format!("group {name}"), &action))
     }
 
-    pub(super) async fn drop_group(&self, name: &GroupName) -> TargetResult<()> {
+    pub(super) async fn delete_group(&self, name: &GroupName) -> TargetResult<()> {
         let action = format!("delete group {name}");
         self.require(Capability::DeleteGroup, &action).await?;
         let path = format!("rest/api/admin/group/{}", segment(name.as_str()));

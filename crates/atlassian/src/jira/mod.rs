@@ -151,6 +151,9 @@ impl JiraClient {
     }
 }
 
+/// The operations carry the trait's names throughout: each call below is to the
+/// client's own (inherent) method of the same name in `read.rs` or `write.rs`, which
+/// Rust picks over the trait method, so none recurses.
 #[async_trait]
 impl Target for JiraClient {
     fn kind(&self) -> TargetKind {
@@ -185,7 +188,7 @@ impl Target for JiraClient {
     }
 
     async fn read_all(&self) -> TargetResult<TargetSnapshot> {
-        self.read_snapshot().await
+        self.read_all().await
     }
 
     async fn find_user(&self, username: &Username) -> TargetResult<Option<TargetUser>> {
@@ -202,38 +205,38 @@ impl Target for JiraClient {
     }
 
     async fn create_user(&self, user: &NewUser) -> TargetResult<TargetUser> {
-        self.create(user).await
+        self.create_user(user).await
     }
 
     async fn update_user(&self, username: &Username, changes: &UserChanges) -> TargetResult<()> {
-        self.update(username, changes).await
+        self.update_user(username, changes).await
     }
 
     async fn set_active(&self, username: &Username, active: bool) -> TargetResult<()> {
-        self.activate(username, active).await
+        self.set_active(username, active).await
     }
 
     async fn rename_user(&self, username: &Username, new_username: &Username) -> TargetResult<()> {
-        self.rename(username, new_username).await
+        self.rename_user(username, new_username).await
     }
 
     async fn delete_user(&self, username: &Username) -> TargetResult<()> {
-        self.delete(username).await
+        self.delete_user(username).await
     }
 
     async fn create_group(&self, name: &GroupName) -> TargetResult<()> {
-        self.new_group(name).await
+        self.create_group(name).await
     }
 
     async fn delete_group(&self, name: &GroupName) -> TargetResult<()> {
-        self.drop_group(name).await
+        self.delete_group(name).await
     }
 
     async fn add_member(&self, group: &GroupName, username: &Username) -> TargetResult<()> {
-        self.join(group, username).await
+        self.add_member(group, username).await
     }
 
     async fn remove_member(&self, group: &GroupName, username: &Username) -> TargetResult<()> {
-        self.leave(group, username).await
+        self.remove_member(group, username).await
     }
 }

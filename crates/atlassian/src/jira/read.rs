@@ -75,7 +75,7 @@ impl JiraClient {
         Ok(Some((user.into_target(managed)?, groups)))
     }
 
-    pub(super) async fn read_snapshot(&self) -> TargetResult<TargetSnapshot> {
+    pub(super) async fn read_all(&self) -> TargetResult<TargetSnapshot> {
         let version = self.version().await?;
         let users = self.all_users(version).await?;
         let names = self.all_groups().await?;

@@ -52,7 +52,7 @@ impl JiraClient {
         Ok(())
     }
 
-    pub(super) async fn create(&self, user: &NewUser) -> TargetResult<TargetUser> {
+    pub(super) async fn create_user(&self, user: &NewUser) -> TargetResult<TargetUser> {
         let version = self.version().await?;
         if !user.active && !version.at_least(8, 3) {
             return Err(self.unsupported(version, &format!("create {} inactive", user.username), "Jira before 8.3 cannot deactivate users through REST; upgrade Jira or create the user active"));
@@ -81,7 +81,7 @@ impl JiraClient {
             return Err(self.write_error(reply, None, action));
         };
         if !user.active && created.active {
-            self.activate(&user.username, false).await?;
+            self.set_active(&user.username, false).await?;
             return Ok(TargetUser {
                 active: false,
                 ..created
@@ -105,7 +105,7 @@ impl JiraClient {
         Err(self.write_error(reply, Some(username), format!("Jira user {username}")))
     }
 
-    pub(super) async fn update(
+    pub(super) async fn update_user(
         &self,
         username: &Username,
         changes: &UserChanges,
@@ -124,7 +124,7 @@ impl JiraClient {
             .await
     }
 
-    pub(super) async fn activate(&self, username: &Username, active: bool) -> TargetResult<()> {
+    pub(super) async fn set_active(&self, username: &Username, active: bool) -> TargetResult<()> {
         let version = self.version().await?;
         let verb = if active { "activate" } else { "deactivate" };
         if !version.at_least(8, 3) {
@@ -135,7 +135,7 @@ impl JiraClient {
             .await
     }
 
-    pub(super) async fn rename(
+    pub(super) async fn rename_user(
         &self,
         username: &Username,
         new_username: &Username,
@@ -152,7 +152,7 @@ impl JiraClient {
         .await
     }
 
-    pub(super) async fn delete(&self, username: &Username) -> TargetResult<()> {
+    pub(super) async fn delete_user(&self, username: &Username) -> TargetResult<()> {
         self.check_writable(username)?;
         let call = Self::user_call(Method::DELETE, username, format!("delete user {username}"));
         let reply = self.http.send(&call).await?;
@@ -162,7 +162,7 @@ impl JiraClient {
         Err(self.write_error(reply, Some(username), format!("Jira user {username}")))
     }
 
-    pub(super) async fn new_group(&self, name: &GroupName) -> TargetResult<()> {
+    pub(super) async fn create_group(&self, name: &GroupName) -> TargetResult<()> {
         let action = format!("create group {name}");
         let call = Call::new(Method::POST, "rest/api/2/group", action)
             .json(json!({"name": name.as_str()}));
@@ -173,7 +173,7 @@ impl JiraClient {
         Err(self.write_error(reply, None, format!("Jira group {name}")))
     }
 
-    pub(super) async fn drop_group(&self, name: &GroupName) -> TargetResult<()> {
+    pub(super) async fn delete_group(&self, name: &GroupName) -> TargetResult<()> {
         let call = Call::new(
             Method::DELETE,
             "rest/api/2/group",
@@ -187,7 +187,11 @@ impl JiraClient {
         Err(self.write_error(reply, None, format!("Jira group {name}")))
     }
 
-    pub(super) async fn join(&self, group: &GroupName, username: &Username) -> TargetResult<()> {
+    pub(super) async fn add_member(
+        &self,
+        group: &GroupName,
+        username: &Username,
+    ) -> TargetResult<()> {
         self.check_writable(username)?;
         let call = Call::new(
             Method::POST,
@@ -200,7 +204,11 @@ impl JiraClient {
             .await
     }
 
-    pub(super) async fn leave(&self, group: &GroupName, username: &Username) -> TargetResult<()> {
+    pub(super) async fn remove_member(
+        &self,
+        group: &GroupName,
+        username: &Username,
+    ) -> TargetResult<()> {
         self.check_writable(username)?;
         let call = Call::new(
             Method::DELETE,

@@ -54,6 +54,9 @@ pub struct TargetConstraints {
     /// Whether reads of the target return users' e-mail addresses. Confluence's do not, so
     /// an e-mail there is never compared (it would look changed on every run).
     pub reports_email: bool,
+    /// Whether a user can be created only with an e-mail address (both products: their
+    /// create calls refuse a user without one), so the planner skips such users.
+    pub requires_email: bool,
 }
 
 impl TargetConstraints {
@@ -66,6 +69,7 @@ impl TargetConstraints {
             forbidden_username_chars: String::new(),
             reserved_usernames: Vec::new(),
             reports_email: true,
+            requires_email: true,
         }
     }
 
@@ -78,6 +82,7 @@ impl TargetConstraints {
             forbidden_username_chars: "\\,+<>'\"".into(),
             reserved_usernames: vec!["anonymous".into()],
             reports_email: false,
+            requires_email: true,
         }
     }
 

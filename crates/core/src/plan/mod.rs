@@ -3,8 +3,12 @@
 //!
 //! Planning is pure and deterministic: the same inputs give the same ops in the
 //! same (dependency) order. Users are resolved first (who is managed, under which
-//! username), then groups and memberships are planned against that resolution,
-//! and finally the guards decide whether destructive ops may run.
+//! username), then groups and memberships are planned against that resolution.
+//!
+//! [`plan`] gives an [`UnguardedPlan`]; only [`crate::guard::guard`], the next step
+//! of the pipeline, turns it into a [`Plan`] (deciding whether destructive ops may
+//! run), so nothing downstream (recording, applying, explaining) can take a plan
+//! that skipped the guard.
 
 mod context;
 mod fast_hash;
@@ -21,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::guard::{self, Guard};
+use crate::guard::Guard;
 use crate::ids::{OktaUserId, Username};
 use crate::links::Links;
 use crate::mapping::{CompiledPolicy, TargetConstraints};
@@ -84,7 +88,8 @@ impl PlanOptions {
     }
 }
 
-/// The outcome of planning: what to do, who was skipped and why, and the guard's decision.
+/// A guarded plan: what to do, who was skipped and why, and the guard's decision.
+/// Made by [`crate::guard::guard`] from the planner's [`UnguardedPlan`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// In dependency order (see [`OpKind`]).
@@ -141,34 +146,39 @@ impl Plan {
     }
 }
 
+/// The planner's output before the guard: turn it into a [`Plan`] with
+/// [`crate::guard::guard`].
+#[derive(Debug, Clone, PartialEq)]
+#[must_use = "an unguarded plan must go through `guard` before it is recorded or applied"]
+pub struct UnguardedPlan {
+    /// In dependency order (see [`OpKind`]).
+    pub ops: Vec<PlannedOp>,
+    pub skipped: Vec<SkippedUser>,
+    pub notes: Vec<String>,
+    /// How many users were linked when planning: the guard's base for percentages.
+    pub managed_users: usize,
+}
+
 /// Plans the operations that bring `current` in line with `desired`.
 ///
-/// Never fails: users whose mapping is unusable are listed in [`Plan::skipped`],
-/// and setting-level problems (such as a missing default group) in [`Plan::notes`].
-#[must_use]
+/// Never fails: users whose mapping is unusable are listed in [`UnguardedPlan::skipped`],
+/// and setting-level problems (such as a missing default group) in [`UnguardedPlan::notes`].
 pub fn plan(
     desired: &OktaSnapshot,
     current: &TargetSnapshot,
     links: &Links,
     policy: &CompiledPolicy,
     options: &PlanOptions,
-) -> Plan {
+) -> UnguardedPlan {
     let ctx = context::Context::new(desired, current, links, policy, options);
     let mut out = output::Output::default();
     let managed = users::plan_users(&ctx, &mut out);
     groups::plan_groups(&ctx, &managed, &mut out);
     let (ops, skipped, notes) = out.into_ops();
-    let mut plan = Plan {
+    UnguardedPlan {
         ops,
         skipped,
-        guard: Guard::Proceed,
         notes,
-    };
-    guard::apply(
-        &mut plan,
-        &desired.completeness,
-        &policy.policy().limits,
-        links.users.len(),
-    );
-    plan
+        managed_users: links.users.len(),
+    }
 }

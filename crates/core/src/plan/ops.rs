@@ -29,7 +29,8 @@ use crate::snapshot::OktaStatus;
 ///
 /// `CreateUser` and `CreateGroup` imply a new identity link (the engine records it
 /// once the write succeeds, with `created_by_usersync` for groups); `LinkUser` and
-/// `LinkGroup` adopt an existing target object and write nothing remotely.
+/// `LinkGroup` adopt an existing target object and write nothing remotely. What each
+/// op does to the links is [`crate::links::link_change`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Op {
@@ -167,6 +168,25 @@ impl OpKind {
             Self::DeactivateUser => "deactivate_user",
             Self::DeleteUser => "delete_user",
             Self::DeleteGroup => "delete_group",
+        }
+    }
+
+    /// How many apply stages there are (see [`OpKind::stage`]).
+    pub const STAGES: usize = 5;
+
+    /// The apply stage of the kind, from 0: the stages run one after another, and
+    /// the ops of one stage may run at once. Links and group creation come first,
+    /// then user creation and changes, then memberships, then deactivations and
+    /// deletions of users, then deletions of groups: no stage needs what a later
+    /// one makes, and nothing is removed before what still uses it.
+    #[must_use]
+    pub fn stage(self) -> usize {
+        match self {
+            Self::LinkUser | Self::LinkGroup | Self::CreateGroup => 0,
+            Self::RenameUser | Self::CreateUser | Self::UpdateUser | Self::ReactivateUser => 1,
+            Self::AddMember | Self::RemoveMember => 2,
+            Self::DeactivateUser | Self::DeleteUser => 3,
+            Self::DeleteGroup => 4,
         }
     }
 
@@ -425,6 +445,8 @@ pub enum SkipReason {
     ManagedElsewhere { username: String },
     /// A target user has the username but adopting existing users is off.
     ExistsNotAdopted { username: String },
+    /// The user would be created, but has no e-mail address and the target requires one.
+    NoEmail { username: String },
 }
 
 impl fmt::Display for SkipReason {
@@ -449,6 +471,11 @@ impl fmt::Display for SkipReason {
             Self::ExistsNotAdopted { username } => write!(
                 f,
                 "target user {username} exists, is not linked, and adopting existing users is off"
+            ),
+            Self::NoEmail { username } => write!(
+                f,
+                "user {username} would be created, but the Okta user has no e-mail address and \
+                 the target requires one; set it in Okta or map another attribute (attributes.email)"
             ),
         }
     }

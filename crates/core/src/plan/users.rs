@@ -175,11 +175,22 @@ fn resolve<'a>(ctx: &Context<'a>, user: &'a OktaUser, out: &mut Output) -> Optio
         Some(existing) => resolve_existing(ctx, user, username, existing)
             .map_err(|r| skip(out, r))
             .ok(),
-        None if importable && ctx.policy.policy().toggles.import_users => Some(Candidate {
-            user,
-            username,
-            claim: Claim::Create,
-        }),
+        None if importable && ctx.policy.policy().toggles.import_users => {
+            if ctx.options.constraints.requires_email && ctx.policy.email(user).is_none() {
+                skip(
+                    out,
+                    SkipReason::NoEmail {
+                        username: username.to_string(),
+                    },
+                );
+                return None;
+            }
+            Some(Candidate {
+                user,
+                username,
+                claim: Claim::Create,
+            })
+        }
         None => None,
     }
 }

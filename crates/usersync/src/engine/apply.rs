@@ -1,14 +1,14 @@
 //! The apply executor: runs a plan's operations against a [`Target`].
 //!
-//! Operations run in stages that follow the plan's dependency order (links, then
-//! group creation, then user creation and changes, then memberships, then
-//! deactivations and deletions, then group deletion). Within a stage, operations
+//! Operations run in stages that follow the plan's dependency order (each op's
+//! stage is [`OpKind::stage`], decided in core with the order). Within a stage, operations
 //! run concurrently up to a bound, except that the operations of one user (or one
 //! group) form a lane that runs in order. Retries are the clients' business (they
 //! retry what is safe to retry); here one failed operation never stops the others,
 //! but the operations that depend on it (a membership of a user whose creation
 //! failed) are skipped with the reason. Every outcome goes to a [`Journal`] the
-//! moment it is known (which writes identity links at once, so links of created
+//! moment it is known, with the identity links it implies ([`link_change`], the
+//! core's one rule for that; the journal writes links at once, so links of created
 //! users survive a crash, and may buffer the rest: see [`super::record`]); the
 //! journal is flushed when the last stage ends.
 //!
@@ -22,9 +22,7 @@ use async_trait::async_trait;
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use usersync_atlassian::{NewUser, Target, TargetError, UserChanges as TargetChanges};
-use usersync_core::{
-    GroupLink, GroupName, Links, Op, OpKind, PlannedOp, TargetUser, UserLink, Username,
-};
+use usersync_core::{GroupName, Links, Op, OpKind, PlannedOp, TargetUser, Username, link_change};
 use usersync_store::{LinkChanges, OpOutcome};
 
 use super::progress::{Phase, Progress};
@@ -66,20 +64,6 @@ pub struct Executor {
     /// could not see whether the group already existed (single-user runs).
     pub groups_created_are_owned: bool,
 }
-
-/// The stages, in order; each is a set of op kinds that may run at once.
-const STAGES: [&[OpKind]; 5] = [
-    &[OpKind::LinkUser, OpKind::LinkGroup, OpKind::CreateGroup],
-    &[
-        OpKind::RenameUser,
-        OpKind::CreateUser,
-        OpKind::UpdateUser,
-        OpKind::ReactivateUser,
-    ],
-    &[OpKind::AddMember, OpKind::RemoveMember],
-    &[OpKind::DeactivateUser, OpKind::DeleteUser],
-    &[OpKind::DeleteGroup],
-];
 
 /// Users and groups whose set-up failed in this run: later ops on them are skipped.
 #[derive(Default)]
@@ -164,7 +148,10 @@ impl Executor {
         match outcome {
             Ok(created) => {
                 tracing::debug!(seq = numbered.seq, "applied: {op}");
-                let changes = self.link_changes(op, created.as_ref());
+                let key = created.and_then(|u| u.key);
+                let changes = link_change(op, &self.links, key, self.groups_created_are_owned)
+                    .map(LinkChanges::from)
+                    .unwrap_or_default();
                 (result(numbered, OpOutcome::Applied, None), changes)
             }
             Err(err) => {
@@ -191,14 +178,13 @@ impl Executor {
                 active,
                 ..
             } => {
+                // The planner skips users without an e-mail (`SkipReason::NoEmail`);
+                // only an op recorded by an older version can still lack one.
                 let Some(email) = email.clone() else {
                     return Err(TargetError::Rejected {
                         product: t.kind().as_str(),
                         action: format!("create user {username}"),
-                        message:
-                            "the Okta user has no e-mail address and the target requires one; \
-                                  set it in Okta or map another attribute (attributes.email)"
-                                .into(),
+                        message: "the operation has no e-mail address; plan again".into(),
                     });
                 };
                 let user = NewUser {
@@ -232,70 +218,13 @@ impl Executor {
             Op::DeleteGroup { name, .. } => t.delete_group(name).await.map(|()| None),
         }
     }
-
-    /// The identity links an applied op creates, moves or ends.
-    fn link_changes(&self, op: &Op, created: Option<&TargetUser>) -> LinkChanges {
-        let mut changes = LinkChanges::default();
-        match op {
-            Op::LinkUser {
-                okta_id,
-                username,
-                key,
-            } => changes.upsert_users.push(UserLink {
-                okta_id: okta_id.clone(),
-                target_key: key.clone(),
-                username: username.clone(),
-            }),
-            Op::CreateUser {
-                okta_id, username, ..
-            } => changes.upsert_users.push(UserLink {
-                okta_id: okta_id.clone(),
-                target_key: created.and_then(|u| u.key.clone()),
-                username: username.clone(),
-            }),
-            Op::RenameUser { okta_id, to, .. } => changes.upsert_users.push(UserLink {
-                okta_id: okta_id.clone(),
-                target_key: self
-                    .links
-                    .users
-                    .get(okta_id)
-                    .and_then(|l| l.target_key.clone()),
-                username: to.clone(),
-            }),
-            Op::DeleteUser { okta_id, .. } => changes.delete_users.push(okta_id.clone()),
-            Op::LinkGroup {
-                okta_group_id,
-                name,
-            } => changes.upsert_groups.push(GroupLink {
-                okta_id: okta_group_id.clone(),
-                target_name: name.clone(),
-                created_by_usersync: false,
-            }),
-            Op::CreateGroup {
-                okta_group_id,
-                name,
-            } => changes.upsert_groups.push(GroupLink {
-                okta_id: okta_group_id.clone(),
-                target_name: name.clone(),
-                created_by_usersync: self.groups_created_are_owned,
-            }),
-            Op::DeleteGroup { okta_group_id, .. } => {
-                changes.delete_groups.push(okta_group_id.clone())
-            }
-            _ => {}
-        }
-        changes
-    }
 }
 
-/// Splits ops into the [`STAGES`], keeping their order within each stage.
-fn by_stage(ops: Vec<Numbered<'_>>) -> [Vec<Numbered<'_>>; STAGES.len()] {
-    let mut stages: [Vec<Numbered<'_>>; STAGES.len()] = Default::default();
+/// Splits ops into their stages ([`OpKind::stage`]), keeping their order within each.
+fn by_stage(ops: Vec<Numbered<'_>>) -> [Vec<Numbered<'_>>; OpKind::STAGES] {
+    let mut stages: [Vec<Numbered<'_>>; OpKind::STAGES] = Default::default();
     for numbered in ops {
-        let kind = numbered.planned.op.kind();
-        if let Some(i) = STAGES.iter().position(|stage| stage.contains(&kind)) {
-            stages[i].push(numbered);
-        }
+        stages[numbered.planned.op.kind().stage()].push(numbered);
     }
     stages
 }

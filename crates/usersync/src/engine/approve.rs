@@ -13,11 +13,12 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use usersync_core::{Guard, Op, PlannedOp, plan};
+use usersync_core::{Guard, Op, PlanScope, PlannedOp};
 use usersync_store::{OpOutcome, OutcomeUpdate, Run, RunId, RunStatus};
 
 use super::apply::{Executor, Numbered, OpResult};
-use super::record::{StoreJournal, final_status, parse_payload};
+use super::outcome::final_status;
+use super::record::{StoreJournal, parse_payload};
 use super::run::{finish, prepare, read_both};
 use super::{Deps, EngineError, Mode, RunOutcome};
 
@@ -55,13 +56,8 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
         )));
     }
     let links = deps.store.load_links(app.id).await?;
-    let mut fresh = plan(
-        &reads.desired,
-        &reads.current,
-        &links,
-        &prepared.policy,
-        &prepared.options(),
-    );
+    let mut fresh =
+        prepared.plan_and_guard(&reads.desired, &reads.current, &links, PlanScope::Full);
     check_nothing_new(&run, &pending, &fresh)?;
     deps.store.approve_run(run_id, by).await?;
     let still: HashSet<String> = fresh.ops.iter().map(|p| key(&p.op)).collect();

@@ -3,10 +3,11 @@
 //! [`run_sync_once`] is the unit of work the command line, the server and the
 //! scheduler all call: resolve the app's secrets and connect (`connect`), check
 //! the target can do what the policy needs, read Okta and the target at the same
-//! time, plan and guard (`usersync_core::plan`), record the plan, apply it
-//! (`apply`) unless it is held or a dry run, record each outcome and identity link
-//! as it happens (`record`), and finish the run as succeeded, partial, failed or
-//! held. [`sync_user`] does the same for one user with a handful of requests;
+//! time, plan and then guard (`usersync_core::plan` and `usersync_core::guard`, two
+//! steps called together only in `run::Prepared::plan_and_guard`), record the plan,
+//! apply it (`apply`) unless it is held or a dry run, record each outcome and
+//! identity link as it happens (`record`, the journal), and finish the run as
+//! succeeded, partial, failed or held (`outcome::final_status`). [`sync_user`] does the same for one user with a handful of requests;
 //! [`approve`] and [`reject`] decide on held runs; [`explain_user`] says why a
 //! user is or is not in the target. [`AppLocks`] keeps runs of one app apart;
 //! [`OktaHeadroom`] keeps the Okta rate-limit figures each app's last run saw.

@@ -5,9 +5,12 @@
 //! once: in the plan (or, for an approval, in the recorded ops it applied), with
 //! the results pointing at it by `seq`. The JSON form (`usersync sync --output
 //! json`) still shows each result with its `planned` op, looked up when written.
+//!
+//! [`final_status`] decides how a run ends (succeeded, partial, failed or held)
+//! from its guarded plan and its results.
 
 use serde::ser::{Serialize, SerializeSeq as _, SerializeStruct as _, Serializer};
-use usersync_core::{Plan, PlannedOp};
+use usersync_core::{Guard, Plan, PlannedOp, SkipReason};
 use usersync_okta::BucketHeadroom;
 use usersync_store::{OpOutcome, RunId, RunStatus};
 
@@ -126,5 +129,209 @@ impl Serialize for Results<'_> {
             })?;
         }
         seq.end()
+    }
+}
+
+/// The status a run ends with, and why.
+///
+/// - `held` when the guard held the plan (non-destructive ops may have been applied);
+/// - `failed` when every attempted op failed;
+/// - `partial` when the Okta read was incomplete, some ops failed or were skipped
+///   for a failed dependency, or users could not be mapped (invalid or colliding
+///   usernames) or created (no e-mail address);
+/// - `succeeded` otherwise.
+///
+/// Reads `outcome.plan` (with its guard as the run applied it) and `outcome.results`.
+#[must_use]
+pub fn final_status(outcome: &RunOutcome) -> (RunStatus, Vec<String>) {
+    let Some(plan) = &outcome.plan else {
+        return (RunStatus::Failed, vec!["the run made no plan".to_owned()]);
+    };
+    let results = &outcome.results;
+    let mut reasons = Vec::new();
+    if let Guard::Held { reasons: held } = &plan.guard {
+        reasons.extend(held.iter().cloned());
+        return (RunStatus::Held, reasons);
+    }
+    if let Guard::Partial {
+        reasons: why,
+        withheld,
+    } = &plan.guard
+    {
+        reasons.push(format!(
+            "the Okta read was incomplete, so {withheld} destructive operations were withheld: {}",
+            why.join("; ")
+        ));
+    }
+    let failed: Vec<&OpResult> = results
+        .iter()
+        .filter(|r| r.outcome == OpOutcome::Failed)
+        .collect();
+    let skipped = results
+        .iter()
+        .filter(|r| r.outcome == OpOutcome::Skipped)
+        .count();
+    if !failed.is_empty() {
+        let first = failed.iter().take(3).map(|r| {
+            let op = outcome
+                .planned(r.seq)
+                .map_or_else(|| format!("operation {}", r.seq), |p| p.op.to_string());
+            format!("{op} ({})", r.error.as_deref().unwrap_or("failed"))
+        });
+        reasons.push(format!(
+            "{} operations failed, e.g. {}",
+            failed.len(),
+            first.collect::<Vec<_>>().join("; ")
+        ));
+    }
+    if skipped > 0 {
+        reasons.push(format!(
+            "{skipped} operations were skipped because an operation they depend on failed"
+        ));
+    }
+    reasons.extend(skipped_users(plan));
+    let attempted = results
+        .iter()
+        .filter(|r| r.outcome != OpOutcome::Skipped)
+        .count();
+    let status = if !failed.is_empty() && failed.len() == attempted {
+        RunStatus::Failed
+    } else if reasons.is_empty() {
+        RunStatus::Succeeded
+    } else {
+        RunStatus::Partial
+    };
+    (status, reasons)
+}
+
+/// The reasons that users the planner skipped give a run: the per-user errors
+/// (an unusable username, a user to create without an e-mail), not the
+/// deliberate hands-off ones (protected, managed elsewhere, not adopted).
+fn skipped_users(plan: &Plan) -> Vec<String> {
+    let logins = |wanted: fn(&SkipReason) -> bool| -> Vec<&str> {
+        let skipped = plan.skipped.iter().filter(|s| wanted(&s.reason));
+        skipped.map(|s| s.login.as_str()).collect()
+    };
+    let unmapped = logins(|r| {
+        matches!(
+            r,
+            SkipReason::InvalidUsername { .. } | SkipReason::Collision { .. }
+        )
+    });
+    let no_email = logins(|r| matches!(r, SkipReason::NoEmail { .. }));
+    let e_g = |logins: &[&str]| {
+        logins
+            .iter()
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut reasons = Vec::new();
+    if !unmapped.is_empty() {
+        reasons.push(format!(
+            "{} users could not be given a valid, unique username (e.g. {}); see `usersync explain`",
+            unmapped.len(),
+            e_g(&unmapped)
+        ));
+    }
+    if !no_email.is_empty() {
+        reasons.push(format!(
+            "{} users could not be created: they have no e-mail address and the target requires one (e.g. {}); see `usersync explain`",
+            no_email.len(),
+            e_g(&no_email)
+        ));
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use usersync_core::{OktaUserId, Op, PlannedOp, Rule, SkippedUser, Username};
+
+    use super::*;
+
+    fn deactivation() -> PlannedOp {
+        PlannedOp {
+            op: Op::DeactivateUser {
+                okta_id: OktaUserId::parse("00u1").unwrap(),
+                username: Username::parse("ann").unwrap(),
+            },
+            rule: Rule::EnableDisableUsers {
+                status: usersync_core::OktaStatus::Suspended,
+            },
+        }
+    }
+
+    fn plan(guard: Guard) -> Plan {
+        Plan {
+            ops: vec![deactivation()],
+            skipped: Vec::new(),
+            guard,
+            notes: Vec::new(),
+        }
+    }
+
+    fn result(outcome: OpOutcome) -> OpResult {
+        OpResult {
+            seq: 1,
+            kind: usersync_core::OpKind::DeactivateUser,
+            outcome,
+            error: Some("HTTP 500".into()),
+        }
+    }
+
+    fn final_status(plan: Plan, results: &[OpResult]) -> (RunStatus, Vec<String>) {
+        let mut outcome = RunOutcome::new("jira", None, super::super::Mode::Apply);
+        outcome.plan = Some(plan);
+        outcome.results = results.to_vec();
+        super::final_status(&outcome)
+    }
+
+    #[test]
+    fn the_run_status_follows_the_guard_and_the_outcomes() {
+        assert_eq!(
+            final_status(plan(Guard::Proceed), &[]).0,
+            RunStatus::Succeeded
+        );
+        let held = Guard::Held {
+            reasons: vec!["too many".into()],
+        };
+        assert_eq!(
+            final_status(plan(held), &[]),
+            (RunStatus::Held, vec!["too many".to_owned()])
+        );
+        let partial = Guard::Partial {
+            reasons: vec!["group g: HTTP 503".into()],
+            withheld: 2,
+        };
+        let (status, reasons) = final_status(plan(partial), &[]);
+        assert_eq!(status, RunStatus::Partial);
+        assert!(
+            reasons[0].contains("2 destructive operations were withheld"),
+            "{reasons:?}"
+        );
+        let (status, reasons) = final_status(plan(Guard::Proceed), &[result(OpOutcome::Failed)]);
+        assert_eq!(status, RunStatus::Failed, "everything attempted failed");
+        assert!(
+            reasons[0].contains("deactivate user ann (HTTP 500)"),
+            "{reasons:?}"
+        );
+        let mut no_email = plan(Guard::Proceed);
+        no_email.skipped.push(SkippedUser {
+            okta_id: OktaUserId::parse("00u2").unwrap(),
+            login: "bob@x.org".into(),
+            reason: SkipReason::NoEmail {
+                username: "bob".into(),
+            },
+        });
+        let (status, reasons) = final_status(no_email, &[]);
+        assert_eq!(status, RunStatus::Partial, "a user could not be created");
+        assert!(reasons[0].contains("no e-mail address"), "{reasons:?}");
+        let mixed = [result(OpOutcome::Applied), result(OpOutcome::Failed)];
+        assert_eq!(
+            final_status(plan(Guard::Proceed), &mixed).0,
+            RunStatus::Partial
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! Recording a run in the store: the plan's operations as rows, each outcome and
-//! its link changes as they happen, and the run's final status with its reasons.
+//! Recording a run in the store, the journal of the pipeline's last step: the
+//! plan's operations as rows, and each outcome and its link changes as they
+//! happen. (The run's final status is decided in [`super::outcome`].)
 //!
 //! # The plan
 //! [`record_plan`] writes the plan's ops as rows (JSON text, never a `Value` tree),
@@ -27,12 +28,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use serde::{Deserialize as _, Serialize};
-use usersync_core::{Guard, Op, Plan, PlannedOp, SkipReason, SkippedUser};
-use usersync_store::{
-    AppId, LinkChanges, NewOperation, OpOutcome, OutcomeUpdate, RunId, RunStatus, Store,
-};
+use usersync_core::{Guard, Op, Plan, PlannedOp, SkippedUser};
+use usersync_store::{AppId, LinkChanges, NewOperation, OpOutcome, OutcomeUpdate, RunId, Store};
 
-use super::RunOutcome;
 use super::apply::{Journal, Numbered, OpResult};
 
 /// Operation rows written per transaction when a plan is recorded.
@@ -234,176 +232,6 @@ pub struct NoJournal;
 #[async_trait]
 impl Journal for NoJournal {
     async fn record(&self, _: &OpResult, _: &LinkChanges) {}
-}
-
-/// The status a run ends with, and why.
-///
-/// - `held` when the guard held the plan (non-destructive ops may have been applied);
-/// - `failed` when every attempted op failed;
-/// - `partial` when the Okta read was incomplete, some ops failed or were skipped
-///   for a failed dependency, or users could not be mapped (invalid or colliding
-///   usernames);
-/// - `succeeded` otherwise.
-///
-/// Reads `outcome.plan` (with its guard as the run applied it) and `outcome.results`.
-#[must_use]
-pub fn final_status(outcome: &RunOutcome) -> (RunStatus, Vec<String>) {
-    let Some(plan) = &outcome.plan else {
-        return (RunStatus::Failed, vec!["the run made no plan".to_owned()]);
-    };
-    let results = &outcome.results;
-    let mut reasons = Vec::new();
-    if let Guard::Held { reasons: held } = &plan.guard {
-        reasons.extend(held.iter().cloned());
-        return (RunStatus::Held, reasons);
-    }
-    if let Guard::Partial {
-        reasons: why,
-        withheld,
-    } = &plan.guard
-    {
-        reasons.push(format!(
-            "the Okta read was incomplete, so {withheld} destructive operations were withheld: {}",
-            why.join("; ")
-        ));
-    }
-    let failed: Vec<&OpResult> = results
-        .iter()
-        .filter(|r| r.outcome == OpOutcome::Failed)
-        .collect();
-    let skipped = results
-        .iter()
-        .filter(|r| r.outcome == OpOutcome::Skipped)
-        .count();
-    if !failed.is_empty() {
-        let first = failed.iter().take(3).map(|r| {
-            let op = outcome
-                .planned(r.seq)
-                .map_or_else(|| format!("operation {}", r.seq), |p| p.op.to_string());
-            format!("{op} ({})", r.error.as_deref().unwrap_or("failed"))
-        });
-        reasons.push(format!(
-            "{} operations failed, e.g. {}",
-            failed.len(),
-            first.collect::<Vec<_>>().join("; ")
-        ));
-    }
-    if skipped > 0 {
-        reasons.push(format!(
-            "{skipped} operations were skipped because an operation they depend on failed"
-        ));
-    }
-    let unmapped: Vec<String> = plan
-        .skipped
-        .iter()
-        .filter(|s| {
-            matches!(
-                s.reason,
-                SkipReason::InvalidUsername { .. } | SkipReason::Collision { .. }
-            )
-        })
-        .map(|s| s.login.clone())
-        .collect();
-    if !unmapped.is_empty() {
-        let some: Vec<_> = unmapped.iter().take(3).cloned().collect();
-        reasons.push(format!(
-            "{} users could not be given a valid, unique username (e.g. {}); see `usersync explain`",
-            unmapped.len(),
-            some.join(", ")
-        ));
-    }
-    let attempted = results
-        .iter()
-        .filter(|r| r.outcome != OpOutcome::Skipped)
-        .count();
-    let status = if !failed.is_empty() && failed.len() == attempted {
-        RunStatus::Failed
-    } else if reasons.is_empty() {
-        RunStatus::Succeeded
-    } else {
-        RunStatus::Partial
-    };
-    (status, reasons)
-}
-
-#[cfg(test)]
-mod tests {
-    use usersync_core::{OktaUserId, PlannedOp, Rule, Username};
-
-    use super::*;
-
-    fn deactivation() -> PlannedOp {
-        PlannedOp {
-            op: Op::DeactivateUser {
-                okta_id: OktaUserId::parse("00u1").unwrap(),
-                username: Username::parse("ann").unwrap(),
-            },
-            rule: Rule::EnableDisableUsers {
-                status: usersync_core::OktaStatus::Suspended,
-            },
-        }
-    }
-
-    fn plan(guard: Guard) -> Plan {
-        Plan {
-            ops: vec![deactivation()],
-            skipped: Vec::new(),
-            guard,
-            notes: Vec::new(),
-        }
-    }
-
-    fn result(outcome: OpOutcome) -> OpResult {
-        OpResult {
-            seq: 1,
-            kind: usersync_core::OpKind::DeactivateUser,
-            outcome,
-            error: Some("HTTP 500".into()),
-        }
-    }
-
-    fn final_status(plan: Plan, results: &[OpResult]) -> (RunStatus, Vec<String>) {
-        let mut outcome = RunOutcome::new("jira", None, super::super::Mode::Apply);
-        outcome.plan = Some(plan);
-        outcome.results = results.to_vec();
-        super::final_status(&outcome)
-    }
-
-    #[test]
-    fn the_run_status_follows_the_guard_and_the_outcomes() {
-        assert_eq!(
-            final_status(plan(Guard::Proceed), &[]).0,
-            RunStatus::Succeeded
-        );
-        let held = Guard::Held {
-            reasons: vec!["too many".into()],
-        };
-        assert_eq!(
-            final_status(plan(held), &[]),
-            (RunStatus::Held, vec!["too many".to_owned()])
-        );
-        let partial = Guard::Partial {
-            reasons: vec!["group g: HTTP 503".into()],
-            withheld: 2,
-        };
-        let (status, reasons) = final_status(plan(partial), &[]);
-        assert_eq!(status, RunStatus::Partial);
-        assert!(
-            reasons[0].contains("2 destructive operations were withheld"),
-            "{reasons:?}"
-        );
-        let (status, reasons) = final_status(plan(Guard::Proceed), &[result(OpOutcome::Failed)]);
-        assert_eq!(status, RunStatus::Failed, "everything attempted failed");
-        assert!(
-            reasons[0].contains("deactivate user ann (HTTP 500)"),
-            "{reasons:?}"
-        );
-        let mixed = [result(OpOutcome::Applied), result(OpOutcome::Failed)];
-        assert_eq!(
-            final_status(plan(Guard::Proceed), &mixed).0,
-            RunStatus::Partial
-        );
-    }
 }
 
 #[cfg(test)]

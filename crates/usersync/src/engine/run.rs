@@ -6,16 +6,17 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use usersync_core::{
-    CompiledPolicy, Explanation, Links, OktaSnapshot, Plan, PlanOptions, TargetSnapshot, Username,
-    plan,
+    CompiledPolicy, Explanation, Links, OktaSnapshot, Plan, PlanOptions, PlanScope, TargetSnapshot,
+    Username, guard, plan,
 };
 use usersync_okta::{ReadProgress, ReadScope};
 use usersync_store::{App, RunId, RunStatus, RunTrigger};
 
 use super::apply::{Executor, Numbered};
 use super::connect::{Connections, connect, needed_capabilities, unmet};
+use super::outcome::final_status;
 use super::progress::Phase;
-use super::record::{StoreJournal, final_status, number, record_plan};
+use super::record::{StoreJournal, number, record_plan};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
 
 /// A policy compiled and both sides connected and checked.
@@ -29,6 +30,28 @@ pub(crate) struct Prepared {
 impl Prepared {
     pub fn options(&self) -> PlanOptions {
         PlanOptions::full(self.conns.constraints(), Some(self.me.clone()))
+    }
+
+    /// The pipeline's plan and guard steps, for every run that plans (full, dry,
+    /// single-user, and the fresh plan of an approval): the one place the engine
+    /// calls the planner, so none of them can apply a plan that skipped the guard.
+    pub fn plan_and_guard(
+        &self,
+        desired: &OktaSnapshot,
+        current: &TargetSnapshot,
+        links: &Links,
+        scope: PlanScope,
+    ) -> Plan {
+        let options = PlanOptions {
+            scope,
+            ..self.options()
+        };
+        let unguarded = plan(desired, current, links, &self.policy, &options);
+        guard(
+            unguarded,
+            &desired.completeness,
+            &self.policy.policy().limits,
+        )
     }
 }
 
@@ -188,13 +211,7 @@ async fn read_plan_execute(
     outcome.okta = Some(okta);
     outcome.target = Some(target);
     let links = deps.store.load_links(app.id).await?;
-    let plan = plan(
-        &desired,
-        &current,
-        &links,
-        &prepared.policy,
-        &prepared.options(),
-    );
+    let plan = prepared.plan_and_guard(&desired, &current, &links, PlanScope::Full);
     // Both snapshots are done with: free them before the (long) apply.
     drop((desired, current));
     execute_plan(deps, app, run, plan, links, &prepared.conns, true, outcome).await

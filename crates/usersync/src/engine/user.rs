@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use usersync_core::{
-    Completeness, GroupName, Links, OktaGroup, OktaSnapshot, OktaUser, PlanOptions, PlanScope,
-    TargetGroup, TargetSnapshot, TargetUserKey, Username, plan,
+    Completeness, GroupName, Links, OktaGroup, OktaSnapshot, OktaUser, PlanScope, TargetGroup,
+    TargetSnapshot, TargetUserKey, Username,
 };
 use usersync_store::{App, RunId, RunTrigger};
 
@@ -119,11 +119,8 @@ async fn user_work(
         memberships: current.memberships.values().map(BTreeSet::len).sum(),
         ..ReadStats::default()
     });
-    let options = PlanOptions {
-        scope: PlanScope::user(user.id.clone()),
-        ..prepared.options()
-    };
-    let plan = plan(&desired, &current, &links, &prepared.policy, &options);
+    let scope = PlanScope::user(user.id.clone());
+    let plan = prepared.plan_and_guard(&desired, &current, &links, scope);
     execute_plan(
         deps,
         app,

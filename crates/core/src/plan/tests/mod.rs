@@ -3,12 +3,14 @@
 //! Each scenario states a world (Okta, the target, the links, the policy), plans,
 //! and asserts on the ops as the one-line text an administrator would read.
 
+mod effects;
 mod groups;
 mod guards;
 mod users;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::guard::guard;
 use crate::ids::{Email, GroupName, OktaGroupId, OktaUserId, Username};
 use crate::links::{GroupLink, Links, UserLink};
 use crate::mapping::{CompiledPolicy, TargetConstraints};
@@ -163,13 +165,14 @@ impl World {
 
     pub fn plan(&self) -> Plan {
         let compiled = CompiledPolicy::compile(&self.policy).expect("test policy compiles");
-        plan(
+        let unguarded = plan(
             &self.okta,
             &self.target,
             &self.links,
             &compiled,
             &self.options,
-        )
+        );
+        guard(unguarded, &self.okta.completeness, &self.policy.limits)
     }
 
     /// Plans, applies the plan to the target and links, and returns the plan.

@@ -81,6 +81,22 @@ fn display_name_and_email_changes_are_updates_of_the_linked_user() {
 }
 
 #[test]
+fn a_user_to_create_without_an_email_is_skipped_with_the_reason() {
+    let mut world = World::new().okta_user("u1", "alice@example.com", Active);
+    world.okta.users[0].profile.remove("email");
+    let plan = world.plan();
+    assert!(plan.is_empty(), "{:?}", ops(&plan));
+    assert_eq!(
+        skipped(&plan),
+        [
+            "alice@example.com: user alice would be created, but the Okta user has no e-mail \
+          address and the target requires one; set it in Okta or map another attribute \
+          (attributes.email)"
+        ]
+    );
+}
+
+#[test]
 fn a_missing_okta_email_never_clears_the_target_email() {
     let mut world = World::new().synced_user("u1", "alice@example.com");
     world.okta.users[0].profile.remove("email");

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use usersync_core::explain::ExplanationText;
 use usersync_core::guard::Guard;
 use usersync_core::plan::Plan;
 use usersync_okta::BucketHeadroom;
@@ -153,68 +154,25 @@ pub fn plan_view(app: &str, plan: &Plan) -> PlanView {
     }
 }
 
+/// The console's sections of an explanation, in core's one wording (the CLI's too).
 fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
-    let okta = match &x.okta {
-        Some(o) => vec![format!(
-            "{} ({}), status {}",
-            o.login,
-            o.id,
-            o.status.as_str()
-        )],
-        None => vec!["No Okta user has this login.".to_owned()],
-    };
-    let target = match &x.target {
-        Some(t) => vec![format!(
-            "{} ({}), {}, {}{}",
-            t.username,
-            t.display_name,
-            if t.active { "active" } else { "inactive" },
-            if t.linked {
-                "linked to Okta"
-            } else {
-                "not linked"
-            },
-            if t.managed_elsewhere {
-                ", in a read-only directory"
-            } else {
-                ""
-            }
-        )],
-        None => vec!["No such user in the target.".to_owned()],
-    };
-    let mut decisions = vec![format!(
-        "{}: {}",
-        if x.in_scope {
-            "In scope"
-        } else {
-            "Out of scope"
-        },
-        x.scope
-    )];
-    decisions.extend(x.status.iter().map(|s| format!("Status: {s}")));
-    if let Some(Err(problem)) = &x.mapped_username {
-        decisions.push(format!("The mapped username is unusable: {problem}"));
+    let text = x.text();
+    let mut decisions = vec![format!("Scope: {}", text.scope)];
+    decisions.extend(text.status.map(|s| format!("Status: {s}")));
+    decisions.extend(
+        text.mapped_username
+            .map(|m| format!("Mapped username: {m}")),
+    );
+    decisions.extend(text.skipped.map(|s| format!("Skipped: {s}")));
+    decisions.extend(text.next_sync.iter().map(|op| format!("Next sync: {op}")));
+    if text.next_sync.is_empty() {
+        decisions.push(format!("Next sync: {}", ExplanationText::NO_CHANGES));
     }
-    decisions.extend(x.skipped.iter().map(|s| format!("Skipped: {s}")));
-    decisions.extend(x.ops.iter().map(|p| format!("{} [{}]", p.op, p.rule)));
-    if x.ops.is_empty() {
-        decisions.push("The next sync changes nothing for this user.".to_owned());
-    }
-    match &x.guard {
-        Guard::Proceed => {}
-        Guard::Partial { reasons, .. } => decisions.push(format!(
-            "Note: the Okta read was incomplete ({}); nothing destructive is planned",
-            reasons.join("; ")
-        )),
-        Guard::Held { reasons } => decisions.push(format!(
-            "Note: the plan would be held for approval ({})",
-            reasons.join("; ")
-        )),
-    }
+    decisions.extend(text.note.map(|n| format!("Note: {n}")));
     ExplainView {
         login: x.login.clone(),
-        okta,
-        target,
+        okta: vec![text.okta],
+        target: vec![text.target],
         username: x
             .mapped_username
             .as_ref()
