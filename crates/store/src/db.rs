@@ -15,7 +15,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection as _, Sqlite, Transaction, TransactionManager as _};
 
 use crate::crypto::MasterKey;
 use crate::error::{DbContext as _, StoreError};
@@ -35,18 +35,45 @@ pub(crate) fn supported_schema_version() -> i64 {
 }
 
 pub(crate) async fn connect_file(path: &Path) -> Result<Db, StoreError> {
-    let options = SqliteConnectOptions::new()
+    file_pool(4)
+        .connect_with(file_options(path))
+        .await
+        .ctx(&format!("opening {}", path.display()))
+}
+
+fn file_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+}
+
+/// The pool of a database file. A connection handed back still inside a transaction
+/// is closed rather than reused: when a write fails with SQLITE_FULL (or an I/O
+/// error) SQLite may roll the transaction back itself, the ROLLBACK sqlx then sends
+/// fails, and sqlx would count the connection as inside a transaction for ever:
+/// every later `BEGIN` on it fails ("begin_with at non-zero transaction depth"),
+/// even after space came back. A fresh connection has no such memory.
+fn file_pool(max_connections: u32) -> SqlitePoolOptions {
     SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await
-        .ctx(&format!("opening {}", path.display()))
+        .max_connections(max_connections)
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                // The ping runs after any rollback queued by a dropped transaction.
+                conn.ping().await?;
+                let depth =
+                    <Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(conn);
+                if depth > 0 {
+                    tracing::warn!(
+                        "closing a database connection left inside a failed transaction"
+                    );
+                }
+                Ok(depth == 0)
+            })
+        })
 }
 
 pub(crate) async fn connect_memory() -> Result<Db, StoreError> {
@@ -161,3 +188,7 @@ pub(crate) async fn interrupt_orphaned_runs(db: &Db) -> Result<u64, StoreError> 
     }
     Ok(interrupted)
 }
+
+#[cfg(test)]
+#[path = "db_tests.rs"]
+mod tests;
