@@ -168,14 +168,21 @@ pub(crate) async fn interrupt_orphaned_runs(db: &Db) -> Result<u64, StoreError> 
         if owner.as_deref().is_some_and(crate::process::owner_is_alive) {
             continue;
         }
+        // The counts a finished run gets from `finish_run`, from what was recorded.
+        let mut conn = db
+            .acquire()
+            .await
+            .ctx("counting an unfinished run's operations")?;
+        let counts = crate::runs::tally(&mut conn, crate::runs::RunId(id)).await?;
         let done = sqlx::query(
-            "UPDATE runs SET status = 'interrupted', finished_at = $1, \
+            "UPDATE runs SET status = 'interrupted', finished_at = $1, counts_json = $2, \
              reason = 'the usersync process stopped before the run finished' \
-             WHERE id = $2 AND status = 'running'",
+             WHERE id = $3 AND status = 'running'",
         )
         .bind(Utc::now())
+        .bind(serde_json::to_string(&counts).ctx("encoding run counts")?)
         .bind(id)
-        .execute(db)
+        .execute(&mut *conn)
         .await
         .ctx("marking an unfinished run interrupted")?;
         interrupted += done.rows_affected();
