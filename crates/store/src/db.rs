@@ -99,6 +99,36 @@ pub(crate) async fn begin_write(db: &Db) -> Result<Tx, StoreError> {
         .ctx("starting a transaction")
 }
 
+/// How long [`prove_writable`] may wait for the write lock before the store counts as
+/// not ready (other writers hold it for milliseconds; the busy timeout is far longer).
+pub(crate) const WRITABLE_WITHIN: Duration = Duration::from_secs(3);
+
+/// Writes the heartbeat row in a write transaction: the proof a readiness probe needs
+/// that the store can write now (a read succeeds on a full disk, too).
+pub(crate) async fn prove_writable(db: &Db) -> Result<(), StoreError> {
+    let write = async {
+        let mut tx = begin_write(db).await?;
+        sqlx::query(
+            "INSERT INTO store_meta (key, value) VALUES ('heartbeat', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(Utc::now().to_rfc3339())
+        .execute(&mut *tx)
+        .await
+        .ctx("writing the heartbeat")?;
+        tx.commit().await.ctx("writing the heartbeat")
+    };
+    tokio::time::timeout(WRITABLE_WITHIN, write)
+        .await
+        .map_err(|_| StoreError::Database {
+            context: "writing the heartbeat".into(),
+            message: format!(
+                "the database stayed locked for {} s",
+                WRITABLE_WITHIN.as_secs()
+            ),
+        })?
+}
+
 /// Refuses a newer schema, then applies the migrations this binary has.
 pub(crate) async fn migrate(db: &Db) -> Result<(), StoreError> {
     let has_table: Option<String> = sqlx::query_scalar(

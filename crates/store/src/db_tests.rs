@@ -51,3 +51,27 @@ async fn writes_work_again_once_space_is_freed_after_the_database_was_full() {
             .expect("a write transaction after space came back");
     }
 }
+
+#[tokio::test]
+async fn the_store_is_not_writable_while_another_writer_holds_the_lock_and_is_again_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    let db = file_pool(2)
+        .connect_with(file_options(&path))
+        .await
+        .unwrap();
+    migrate(&db).await.unwrap();
+    prove_writable(&db).await.expect("a fresh store can write");
+    // Another process holds the write lock (reads keep working: WAL).
+    let other = file_pool(1)
+        .connect_with(file_options(&path))
+        .await
+        .unwrap();
+    let held = begin_write(&other).await.unwrap();
+
+    let err = prove_writable(&db).await.unwrap_err();
+
+    assert!(err.to_string().contains("heartbeat"), "{err}");
+    held.rollback().await.unwrap();
+    prove_writable(&db).await.expect("writable again");
+}

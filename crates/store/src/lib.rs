@@ -30,7 +30,8 @@
 //! - **Checkpoints** ([`checkpoints`]): per-app key/value, e.g. the System Log `next` link.
 //! - **Audit** ([`audit`]): every configuration change writes an [`AuditEntry`] in the same
 //!   transaction; `audit_log(filter, limit)` reads them; field names only, never values.
-//! - **Console** ([`console`]): administrators, sessions, API tokens, sign-in throttling.
+//! - **Console** ([`console`]): administrators, sessions, API tokens, sign-in throttling,
+//!   the first start's setup code and the atomic `create_first_admin`.
 //! - **Events and scheduler** ([`events`]): event-hook dedupe, next/last scheduled run per app.
 
 pub mod app;
@@ -56,7 +57,7 @@ pub use app::{
 };
 pub use audit::{AuditEntry, AuditFilter};
 pub use config_file::{apps_from_toml, apps_to_toml};
-pub use console::{Admin, AdminId, ApiToken, ApiTokenId, NewSession, Session};
+pub use console::{Admin, AdminId, ApiToken, ApiTokenId, FirstAdmin, NewSession, Session};
 pub use crypto::MasterKey;
 pub use error::StoreError;
 pub use events::SchedulerState;
@@ -172,6 +173,15 @@ impl Store {
     #[must_use]
     pub fn supported_schema_version() -> i64 {
         db::supported_schema_version()
+    }
+
+    /// Proves the store can write now (a heartbeat row, in a write transaction, within a
+    /// few seconds): what `/readyz` asks.
+    ///
+    /// # Errors
+    /// The write failed (a full disk, a lock held too long, a closed store).
+    pub async fn prove_writable(&self) -> Result<(), StoreError> {
+        db::prove_writable(&self.db).await
     }
 
     /// Closes every connection, flushing the WAL; other clones become unusable.
