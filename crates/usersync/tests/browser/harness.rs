@@ -74,6 +74,8 @@ pub struct World {
     pub jira: JiraSim,
     pub base: String,
     pub client: Client,
+    /// The one-time code the setup page asks for (`serve` prints it in its log).
+    pub setup_code: String,
     stop: Option<oneshot::Sender<()>>,
     _driver: Driver,
     _data: TempDir,
@@ -104,6 +106,11 @@ impl World {
         .expect("jira emulator");
         let data = TempDir::new().expect("data dir");
         let store = Store::open(data.path()).await.expect("store");
+        let setup_code = store
+            .setup_code()
+            .await
+            .expect("store")
+            .expect("no administrator yet");
         let mut deps = Deps::new(store);
         deps.progress = std::sync::Arc::new(Silent);
         let args = ServeArgs {
@@ -137,6 +144,7 @@ impl World {
             jira,
             base,
             client,
+            setup_code,
             stop: Some(stop),
             _driver: driver,
             _data: data,
