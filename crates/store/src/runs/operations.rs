@@ -181,28 +181,36 @@ impl Store {
     pub async fn tally_operations(&self, run: RunId) -> Result<RunCounts, StoreError> {
         let mut conn = self.db.acquire().await.ctx("counting operations")?;
         load(&mut conn, run).await?;
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT kind, outcome, COUNT(*) FROM run_operations WHERE run_id = $1 \
-             GROUP BY kind, outcome",
-        )
-        .bind(run.0)
-        .fetch_all(&mut *conn)
-        .await
-        .ctx("counting operations")?;
-        let mut counts: BTreeMap<String, OutcomeCounts> = RunCounts::new();
-        for (kind, outcome, n) in rows {
-            let n = u64::try_from(n).unwrap_or_default();
-            let entry = counts.entry(kind).or_default();
-            entry.planned += n;
-            match OpOutcome::parse(&outcome).unwrap_or(OpOutcome::Pending) {
-                OpOutcome::Applied => entry.applied += n,
-                OpOutcome::Failed => entry.failed += n,
-                OpOutcome::Skipped => entry.skipped += n,
-                OpOutcome::Pending => {}
-            }
-        }
-        Ok(counts)
+        tally(&mut conn, run).await
     }
+}
+
+/// Counts of `run`'s recorded operations per kind and outcome.
+pub(crate) async fn tally(
+    conn: &mut SqliteConnection,
+    run: RunId,
+) -> Result<RunCounts, StoreError> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT kind, outcome, COUNT(*) FROM run_operations WHERE run_id = $1 \
+         GROUP BY kind, outcome",
+    )
+    .bind(run.0)
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("counting operations")?;
+    let mut counts: BTreeMap<String, OutcomeCounts> = RunCounts::new();
+    for (kind, outcome, n) in rows {
+        let n = u64::try_from(n).unwrap_or_default();
+        let entry = counts.entry(kind).or_default();
+        entry.planned += n;
+        match OpOutcome::parse(&outcome).unwrap_or(OpOutcome::Pending) {
+            OpOutcome::Applied => entry.applied += n,
+            OpOutcome::Failed => entry.failed += n,
+            OpOutcome::Skipped => entry.skipped += n,
+            OpOutcome::Pending => {}
+        }
+    }
+    Ok(counts)
 }
 
 /// Inserts `ops` as `pending` rows, [`INSERT_ROWS`] to a statement.

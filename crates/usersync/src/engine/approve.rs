@@ -16,7 +16,7 @@ use std::time::Instant;
 use usersync_core::{Guard, Op, PlanScope, PlannedOp};
 use usersync_store::{OpOutcome, OutcomeUpdate, Run, RunId, RunStatus};
 
-use super::apply::{Executor, Numbered, OpResult};
+use super::apply::{Executor, Journal as _, Numbered, OpResult};
 use super::outcome::final_status;
 use super::record::{StoreJournal, parse_payload};
 use super::run::{finish, prepare, read_both};
@@ -86,7 +86,10 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     outcome.recorded = pending;
     let (status, reasons) = final_status(&outcome);
     outcome.set(status, reasons);
-    finish(deps, outcome, Ok(()), started).await
+    let stopped = journal
+        .stopped()
+        .map(|why| anyhow::anyhow!("the run {why}"));
+    finish(deps, outcome, stopped.map_or(Ok(()), Err), started).await
 }
 
 /// Refuses when the fresh plan has destructive ops the held plan did not.

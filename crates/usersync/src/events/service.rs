@@ -121,16 +121,7 @@ pub async fn serve(
     let store = deps.store.clone();
     let service = Service::bind(deps, &args, TriggersConfig::default()).await?;
     let url = format!("http://{}:{}", args.listen.ip(), service.port());
-    if store
-        .list_admins()
-        .await
-        .map(|a| a.is_empty())
-        .unwrap_or(false)
-    {
-        tracing::info!(
-            "no administrator exists yet: open {url}/setup to create one, or run `usersync admin create`"
-        );
-    }
+    crate::web::auth::announce_setup(&store, &url).await;
     tracing::info!(
         "usersync console listening on {url}; Okta event hooks go to {url}/hooks/okta/<app>"
     );

@@ -75,6 +75,13 @@ pub trait Backend: Send + Sync + 'static {
     // Administrators, sessions and API tokens.
     async fn admin_count(&self) -> BackendResult<u64>;
     async fn create_admin(&self, username: &str, password_phc: &str) -> BackendResult<()>;
+    /// Creates the first administrator, atomically, when `code` is the setup code.
+    async fn create_first_admin(
+        &self,
+        username: &str,
+        password_phc: &str,
+        code: &str,
+    ) -> BackendResult<usersync_store::FirstAdmin>;
     /// The stored PHC hash of an administrator, by username (case-insensitive).
     async fn admin_password_hash(&self, username: &str) -> BackendResult<Option<String>>;
     async fn create_session(
@@ -104,7 +111,7 @@ pub trait Backend: Send + Sync + 'static {
     async fn run_operations(&self, id: i64) -> BackendResult<Vec<OperationView>>;
     async fn list_audit(&self, limit: u32) -> BackendResult<Vec<AuditView>>;
     async fn stored_counts(&self) -> BackendResult<StoredCounts>;
-    /// True when the store answers (readiness).
+    /// True when the store can write now (readiness).
     async fn ready(&self) -> bool;
     /// The Okta rate-limit figures each app's latest run in this process ended
     /// with (runs by the console, the API, the scheduler and event hooks alike).

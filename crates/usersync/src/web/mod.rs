@@ -154,11 +154,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if state.backend.ready().await {
         (StatusCode::OK, "ready").into_response()
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the store is not answering",
-        )
-            .into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, "the store cannot write").into_response()
     }
 }
 
@@ -280,14 +276,11 @@ pub async fn serve_with(
     args: ServeArgs,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let store = deps.store.clone();
     let backend = backend(deps);
     let app = Application::build(backend.clone(), &args).await?;
     let url = format!("http://{}:{}", args.listen.ip(), app.port());
-    if backend.admin_count().await.unwrap_or(1) == 0 {
-        tracing::info!(
-            "no administrator exists yet: open {url}/setup to create one, or run `usersync admin create`"
-        );
-    }
+    auth::announce_setup(&store, &url).await;
     tracing::info!("usersync console listening on {url}");
     app.run_until_stopped(shutdown).await
 }

@@ -67,6 +67,8 @@ pub struct World {
     pub jira: JiraSim,
     pub base: String,
     pub client: Client,
+    /// The one-time code the setup page asks for (`serve` prints it in its log).
+    pub setup_code: String,
     stop: Option<oneshot::Sender<()>>,
     _driver: Driver,
     _data: DataDir,
@@ -80,6 +82,11 @@ impl World {
             Sims::with_jira_password(small_org(40, 4, 5), JIRA_PASSWORD).await;
         let data = DataDir::new();
         let store = data.open().await;
+        let setup_code = store
+            .setup_code()
+            .await
+            .expect("store")
+            .expect("no administrator yet");
         let mut deps = Deps::new(store);
         deps.progress = std::sync::Arc::new(Silent);
         let args = ServeArgs {
@@ -113,6 +120,7 @@ impl World {
             jira,
             base,
             client,
+            setup_code,
             stop: Some(stop),
             _driver: driver,
             _data: data,

@@ -94,6 +94,18 @@ impl Backend for StoreBackend {
         Ok(())
     }
 
+    async fn create_first_admin(
+        &self,
+        username: &str,
+        password_phc: &str,
+        code: &str,
+    ) -> BackendResult<usersync_store::FirstAdmin> {
+        self.store
+            .create_first_admin(username, password_phc, code)
+            .await
+            .map_err(store_error)
+    }
+
     async fn admin_password_hash(&self, username: &str) -> BackendResult<Option<String>> {
         Ok(self
             .store
@@ -306,7 +318,12 @@ impl Backend for StoreBackend {
     }
 
     async fn ready(&self) -> bool {
-        self.store.list_admins().await.is_ok()
+        // A write, not a read: a full disk still answers reads.
+        self.store
+            .prove_writable()
+            .await
+            .inspect_err(|err| tracing::warn!("not ready: the store cannot write: {err}"))
+            .is_ok()
     }
 
     fn okta_headroom(&self) -> BTreeMap<String, Vec<BucketHeadroom>> {
