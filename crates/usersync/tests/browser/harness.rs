@@ -11,7 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use usersync::engine::{Deps, Silent};
-use usersync::web::{Application, ServeArgs};
+use usersync::serve::{ServeArgs, Server, TriggersConfig};
 use usersync_sim::jira::{JiraSim, JiraSimConfig};
 use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
 use usersync_store::Store;
@@ -110,7 +110,7 @@ impl World {
             listen: "127.0.0.1:0".parse().unwrap(),
             secure_cookies: false,
         };
-        let app = Application::build(usersync::web::backend(deps), &args)
+        let app = Server::bind(deps, &args, TriggersConfig::default())
             .await
             .expect("server binds");
         let base = format!("http://127.0.0.1:{}", app.port());

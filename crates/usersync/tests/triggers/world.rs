@@ -10,10 +10,9 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use usersync::engine::{Deps, Silent};
-use usersync::events::{
-    HANDLED_EVENTS, LOGIN_EVENTS, PollerConfig, QueueConfig, Triggers, TriggersConfig,
-};
+use usersync::events::{HANDLED_EVENTS, LOGIN_EVENTS, PollerConfig, QueueConfig};
 use usersync::scheduler::SchedulerConfig;
+use usersync::serve::{Triggers, TriggersConfig};
 use usersync_sim::jira::{JiraSim, JiraSimConfig};
 use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
 use usersync_store::{App, Run, RunFilter, RunTrigger, Store, apps_from_toml};

@@ -210,7 +210,7 @@ fn csrf_refused(api: bool) -> Response {
 /// # Errors
 /// [`BackendError::Validation`] naming `username` or `password`; store failures.
 pub async fn create_admin_with(
-    backend: &dyn super::backend::Backend,
+    backend: &super::backend::Backend,
     username: &str,
     password: secrecy::SecretString,
 ) -> Result<(), BackendError> {
@@ -245,7 +245,7 @@ pub async fn create_admin_with(
 /// # Errors
 /// [`BackendError::Validation`] for an empty name; store failures (e.g. a duplicate name).
 pub async fn create_api_token_with(
-    backend: &dyn super::backend::Backend,
+    backend: &super::backend::Backend,
     name: &str,
 ) -> Result<String, BackendError> {
     let name = name.trim();

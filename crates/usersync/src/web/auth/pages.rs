@@ -371,8 +371,7 @@ pub async fn setup(
             "The two passwords differ. Type the same password twice.".into(),
         );
     }
-    if let Err(e) = super::create_admin_with(state.backend.as_ref(), &username, form.password).await
-    {
+    if let Err(e) = super::create_admin_with(&state.backend, &username, form.password).await {
         return setup_error(
             &state,
             &headers,

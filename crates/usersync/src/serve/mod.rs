@@ -1,20 +1,52 @@
-//! `usersync serve` as one process: the admin console and API (`crate::web`), the Okta
-//! event hook endpoint merged into the same listener, and the [`Triggers`] (scheduler,
-//! System Log poller, event queue), all sharing one [`Deps`] and so one set of per-app
+//! `usersync serve`, composed in one place. This is the composition root: it opens
+//! nothing itself but wires what the peers provide into one process — the admin
+//! console and API ([`crate::web::router`] over a [`crate::web::Backend`]), the Okta
+//! event hook routes and the event queue and System Log poller ([`crate::events`]),
+//! and the [`crate::scheduler`] — all sharing one [`Deps`] and so one set of per-app
 //! locks: a Synchronize press, a scheduled run and an event's sync never overlap.
+//! `web`, `events` and `scheduler` never start one another; only this module (for
+//! `usersync serve` and `usersync demo`) starts them.
+
+mod triggers;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use super::{Triggers, TriggersConfig};
+pub use triggers::{Triggers, TriggersConfig};
+
 use crate::engine::Deps;
-use crate::web::{self, AppState, SHUTDOWN_GRACE, ServeArgs};
+use crate::web::{self, AppState, Backend};
+
+/// How long shutdown waits for syncs in progress (started from the console, the
+/// scheduler or an event) before leaving them for the store to mark interrupted.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
+
+/// `usersync serve` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "USERSYNC_LISTEN")]
+    pub listen: SocketAddr,
+    /// Mark cookies Secure even without `X-Forwarded-Proto: https` (TLS terminated in front).
+    #[arg(long, env = "USERSYNC_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            secure_cookies: false,
+        }
+    }
+}
 
 /// A bound, not yet running `usersync serve`.
-pub struct Service {
+pub struct Server {
     listener: TcpListener,
     state: AppState,
     deps: Deps,
@@ -22,15 +54,15 @@ pub struct Service {
     port: u16,
 }
 
-impl std::fmt::Debug for Service {
+impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Service")
+        f.debug_struct("Server")
             .field("port", &self.port)
             .finish_non_exhaustive()
     }
 }
 
-impl Service {
+impl Server {
     /// Binds `args.listen` (port 0 picks a free port).
     ///
     /// # Errors
@@ -63,7 +95,7 @@ impl Service {
             .local_addr()
             .context("reading the bound address")?
             .port();
-        let state = AppState::new(web::backend(deps.clone()), secure_cookies);
+        let state = AppState::new(Backend::new(deps.clone()), secure_cookies);
         Ok(Self {
             listener,
             state,
@@ -119,8 +151,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = deps.store.clone();
-    let service = Service::bind(deps, &args, TriggersConfig::default()).await?;
-    let url = format!("http://{}:{}", args.listen.ip(), service.port());
+    let server = Server::bind(deps, &args, TriggersConfig::default()).await?;
+    let url = format!("http://{}:{}", args.listen.ip(), server.port());
     if store
         .list_admins()
         .await
@@ -134,5 +166,5 @@ pub async fn serve(
     tracing::info!(
         "usersync console listening on {url}; Okta event hooks go to {url}/hooks/okta/<app>"
     );
-    service.run_until_stopped(shutdown).await
+    server.run_until_stopped(shutdown).await
 }
