@@ -29,7 +29,7 @@ use usersync_store::{Store, apps_from_toml};
 
 use crate::engine::Deps;
 use crate::events::HANDLED_EVENTS;
-use crate::serve::{Server, TriggersConfig};
+use crate::serve::{ServeArgs, Server, TriggersConfig};
 
 /// The demo's app.
 pub const APP: &str = "jira";
@@ -183,7 +183,7 @@ impl Demo {
         let server = Server::from_listener(
             Deps::new(store.clone()),
             listener,
-            false,
+            &ServeArgs::default(),
             TriggersConfig::default(),
         )?;
         let console_url = format!("http://{}:{}", args.listen.ip(), server.port());

@@ -7,6 +7,7 @@
 //! `web`, `events` and `scheduler` never start one another; only this module (for
 //! `usersync serve` and `usersync demo`) starts them.
 
+mod listener;
 mod triggers;
 
 use std::future::Future;
@@ -14,7 +15,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use axum::http::StatusCode;
 use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
 
 pub use triggers::{Triggers, TriggersConfig};
 
@@ -34,6 +37,25 @@ pub struct ServeArgs {
     /// Mark cookies Secure even without `X-Forwarded-Proto: https` (TLS terminated in front).
     #[arg(long, env = "USERSYNC_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Seconds a client has to send a request's headers before its connection is closed.
+    #[arg(long, default_value_t = 10, env = "USERSYNC_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take until its answer starts (408 after that). A sync
+    /// started by a request that times out goes on to its end.
+    #[arg(long, default_value_t = 300, env = "USERSYNC_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: u64,
+    /// Connections open at once; more wait in the kernel's queue until one closes.
+    #[arg(long, default_value_t = 512, env = "USERSYNC_MAX_CONNECTIONS")]
+    pub max_connections: usize,
+}
+
+impl ServeArgs {
+    fn limits(&self) -> listener::Limits {
+        listener::Limits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 impl Default for ServeArgs {
@@ -41,6 +63,9 @@ impl Default for ServeArgs {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             secure_cookies: false,
+            header_timeout_secs: 10,
+            request_timeout_secs: 300,
+            max_connections: 512,
         }
     }
 }
@@ -51,6 +76,7 @@ pub struct Server {
     state: AppState,
     deps: Deps,
     config: TriggersConfig,
+    args: ServeArgs,
     port: u16,
 }
 
@@ -78,29 +104,30 @@ impl Server {
                 args.listen
             )
         })?;
-        Self::from_listener(deps, listener, args.secure_cookies, config)
+        Self::from_listener(deps, listener, args, config)
     }
 
-    /// Serves on an already bound listener.
+    /// Serves on an already bound listener (`args.listen` is not used).
     ///
     /// # Errors
     /// When the listener has no local address.
     pub fn from_listener(
         deps: Deps,
         listener: TcpListener,
-        secure_cookies: bool,
+        args: &ServeArgs,
         config: TriggersConfig,
     ) -> anyhow::Result<Self> {
         let port = listener
             .local_addr()
             .context("reading the bound address")?
             .port();
-        let state = AppState::new(Backend::new(deps.clone()), secure_cookies);
+        let state = AppState::new(Backend::new(deps.clone()), args.secure_cookies);
         Ok(Self {
             listener,
             state,
             deps,
             config,
+            args: args.clone(),
             port,
         })
     }
@@ -113,6 +140,9 @@ impl Server {
     /// Starts the triggers and serves until `shutdown` completes; then stops starting
     /// work and waits (up to [`SHUTDOWN_GRACE`]) for syncs in progress.
     ///
+    /// The console's routes and the hook routes are one router under the same layers
+    /// (security headers, metrics, the request timeout).
+    ///
     /// # Errors
     /// When serving fails.
     pub async fn run_until_stopped(
@@ -121,14 +151,12 @@ impl Server {
     ) -> anyhow::Result<()> {
         let triggers = Triggers::start(&self.deps, self.config);
         let console_tasks = self.state.tasks.clone();
-        let router = web::router(self.state).merge(triggers.hook_router());
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the web server failed");
+        let routes = web::routes(self.state.clone()).merge(triggers.hook_router());
+        let router = web::layered(routes, &self.state).layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(self.args.request_timeout_secs),
+        ));
+        listener::serve(self.listener, router, self.args.limits(), shutdown).await;
         console_tasks.close();
         let console = tokio::time::timeout(SHUTDOWN_GRACE, console_tasks.wait());
         let (waited, ()) = tokio::join!(console, triggers.stop(SHUTDOWN_GRACE));
@@ -137,7 +165,7 @@ impl Server {
                 "runs started from the console still going after {SHUTDOWN_GRACE:?}; they will be marked interrupted"
             );
         }
-        served
+        Ok(())
     }
 }
 

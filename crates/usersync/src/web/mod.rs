@@ -34,8 +34,24 @@ pub use state::AppState;
 use error::ApiError;
 use pages::{apps, runs, settings};
 
-/// Every route of the console and the API.
+/// Every route of the console and the API, under [`layered`]'s layers.
 pub fn router(state: AppState) -> Router {
+    layered(routes(state.clone()), &state)
+}
+
+/// The layers every answer of the server passes through, routes merged in by
+/// [`crate::serve`] (the Okta hook) included: request metrics and the security headers.
+pub fn layered(routes: Router, state: &AppState) -> Router {
+    routes
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(middleware::map_response(security_headers))
+}
+
+/// Every route of the console and the API, without the layers.
+pub fn routes(state: AppState) -> Router {
     let protected = Router::new()
         .route("/", get(apps::list))
         // Fixed pages live outside `/apps/`, so every path under it names an app
@@ -80,11 +96,6 @@ pub fn router(state: AppState) -> Router {
         .merge(public)
         .merge(protected)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
-            metrics::track,
-        ))
-        .layer(middleware::map_response(security_headers))
         .with_state(state)
 }
 

@@ -108,7 +108,7 @@ impl World {
         deps.progress = std::sync::Arc::new(Silent);
         let args = ServeArgs {
             listen: "127.0.0.1:0".parse().unwrap(),
-            secure_cookies: false,
+            ..ServeArgs::default()
         };
         let app = Server::bind(deps, &args, TriggersConfig::default())
             .await
