@@ -132,7 +132,8 @@ fn is_api(request: &Request) -> bool {
     request.uri().path().starts_with("/api/")
 }
 
-/// The protected routes' middleware: authentication, then CSRF for unsafe methods.
+/// The protected routes' middleware: authentication, then CSRF for unsafe methods;
+/// every answer is marked `Cache-Control: no-store`.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let api = is_api(&request);
     let admin = match authenticate(&state, request.headers()).await {
@@ -156,7 +157,14 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         request = rebuilt;
     }
     request.extensions_mut().insert(admin);
-    next.run(request).await
+    let mut response = next.run(request).await;
+    // What an administrator sees (apps, runs, exports) must not outlive the session
+    // in a browser's or a proxy's cache.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 /// Checks the CSRF token in the header or, for forms, the `csrf` field; gives the
