@@ -67,8 +67,8 @@ impl Rewrite {
 
     /// True when every result is a prefix of its input, so every input that gives a
     /// result starts with it: the replacement is group 1 alone, group 1 opens the
-    /// pattern (after an optional `^`), and the pattern ends in `.*` (or `.*$`) with
-    /// no alternation after the group, so the one match runs to the end of the input
+    /// pattern (after an optional `^`), and the pattern ends in `$` or `.*` with no
+    /// alternation after the group, so the one match runs to the end of the input
     /// and the result is the input up to where group 1 ends. A pattern that does not
     /// match leaves the input as it is, a prefix of itself. Conservative: `false`
     /// means "not shown", e.g. for `(.*)@(.*)` -> `$1.$2`.
@@ -86,9 +86,14 @@ impl Rewrite {
             return false;
         };
         let rest = &pattern[end + 1..];
-        let rest = rest.strip_suffix('$').unwrap_or(rest);
-        let escaped = rest.len() >= 3 && rest[..rest.len() - 2].ends_with('\\');
-        rest.ends_with(".*") && !escaped && !rest.contains('|')
+        if rest.contains('|') {
+            return false;
+        }
+        // An escaped last character is a literal, not an anchor or "any".
+        let escaped = |tail: usize| rest.len() > tail && rest[..rest.len() - tail].ends_with('\\');
+        let anchored = rest.ends_with('$') && !escaped(1);
+        let runs_on = rest.ends_with(".*") && !escaped(2);
+        anchored || runs_on
     }
 
     fn expand(&self, caps: &Captures<'_>, out: &mut String) {
@@ -273,6 +278,14 @@ mod tests {
         };
         assert!(keeps("(.*)@.*", "$1"));
         assert!(keeps("^([^@)]+)@.*$", "${1}"));
+        assert!(
+            keeps("^([^@]+)@example\\.com$", "$1"),
+            "anchored at the end"
+        );
+        assert!(
+            !keeps("([^@]+)@example\\$", "$1"),
+            "an escaped dollar is a literal"
+        );
         assert!(keeps("([a-z(]+(\\.[a-z]+)?)@.*", "$1"));
         assert!(!keeps("(.*)@(.*)", "$1.$2"), "a second group is appended");
         assert!(

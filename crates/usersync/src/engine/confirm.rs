@@ -175,3 +175,82 @@ fn shrunk_groups(
         .take(MAX_GROUP_REREADS)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use usersync_core::{GroupLink, Guard, PlannedOp, Username};
+
+    use super::*;
+
+    fn group(name: &str) -> GroupName {
+        GroupName::parse(name).unwrap()
+    }
+
+    /// A plan removing `removed` of the `members` members of each linked group named.
+    fn world(shrinks: &[(&str, usize, usize)]) -> (Plan, TargetSnapshot, Links) {
+        let mut plan = Plan {
+            ops: Vec::new(),
+            skipped: Vec::new(),
+            guard: Guard::Proceed,
+            notes: Vec::new(),
+        };
+        let (mut current, mut links) = (TargetSnapshot::default(), Links::default());
+        for (i, (name, removed, members)) in shrinks.iter().enumerate() {
+            let names: Vec<Username> = (0..*members)
+                .map(|m| Username::parse(&format!("u{m}")).unwrap())
+                .collect();
+            current
+                .memberships
+                .insert(group(name), names.iter().cloned().collect());
+            for username in names.into_iter().take(*removed) {
+                plan.ops.push(PlannedOp {
+                    op: Op::RemoveMember {
+                        group: group(name),
+                        username,
+                    },
+                    rule: Rule::MembershipFromOkta {
+                        okta_group: (*name).into(),
+                    },
+                });
+            }
+            let okta_id = OktaGroupId::parse(&format!("00g{i}")).unwrap();
+            let link = GroupLink {
+                okta_id: okta_id.clone(),
+                target_name: group(name),
+                created_by_usersync: true,
+            };
+            links.groups.insert(okta_id, link);
+        }
+        (plan, current, links)
+    }
+
+    #[test]
+    fn a_group_is_read_again_only_when_it_loses_two_members_and_a_fifth() {
+        let (plan, current, links) = world(&[
+            ("one-of-two", 1, 2),
+            ("two-of-ten", 2, 10),
+            ("two-of-eleven", 2, 11),
+            ("three-of-four", 3, 4),
+        ]);
+        let names: Vec<String> = shrunk_groups(&plan, &current, &links)
+            .into_iter()
+            .map(|(_, g)| g.to_string())
+            .collect();
+        assert_eq!(names, ["three-of-four", "two-of-ten"]);
+    }
+
+    #[test]
+    fn at_most_five_groups_are_read_again_the_most_shrunk_first() {
+        let shrinks: Vec<(String, usize)> = (0..8).map(|i| (format!("g{i}"), 2 + i)).collect();
+        let spec: Vec<(&str, usize, usize)> = shrinks
+            .iter()
+            .map(|(n, removed)| (n.as_str(), *removed, 10))
+            .collect();
+        let (plan, current, links) = world(&spec);
+        let names: Vec<String> = shrunk_groups(&plan, &current, &links)
+            .into_iter()
+            .map(|(_, g)| g.to_string())
+            .collect();
+        assert_eq!(names, ["g7", "g6", "g5", "g4", "g3"]);
+    }
+}

@@ -122,6 +122,10 @@ async fn user_work(
     });
     let mapped = mapped_username(prepared, &user);
     namesakes::add_namesakes(prepared, &user, mapped.as_ref(), &links, &mut desired).await;
+    if let Some(stats) = outcome.okta.as_mut() {
+        stats.requests = Some(okta.stats().requests - before);
+        stats.complete = Some(desired.completeness.is_complete());
+    }
     let scope = PlanScope::user(user.id.clone());
     let plan = prepared.plan_and_guard(&desired, &current, &links, scope);
     execute_plan(
