@@ -197,7 +197,7 @@ mod tests {
         let (mut current, mut links) = (TargetSnapshot::default(), Links::default());
         for (i, (name, removed, members)) in shrinks.iter().enumerate() {
             let names: Vec<Username> = (0..*members)
-                .map(|m| Username::parse(&format!("u{m}")).unwrap())
+                .map(|m| Username::parse(format!("u{m}")).unwrap())
                 .collect();
             current
                 .memberships
@@ -213,7 +213,7 @@ mod tests {
                     },
                 });
             }
-            let okta_id = OktaGroupId::parse(&format!("00g{i}")).unwrap();
+            let okta_id = OktaGroupId::parse(format!("00g{i}")).unwrap();
             let link = GroupLink {
                 okta_id: okta_id.clone(),
                 target_name: group(name),
