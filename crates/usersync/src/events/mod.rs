@@ -14,6 +14,8 @@ pub mod bucket;
 pub mod hook;
 pub mod okta_event;
 pub mod poller;
+#[cfg(test)]
+mod props;
 pub mod queue;
 pub mod service;
 
