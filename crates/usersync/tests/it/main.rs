@@ -7,5 +7,6 @@ mod confluence;
 mod faults;
 mod held;
 mod helpers;
+mod serve;
 mod sync;
 mod user;
