@@ -178,6 +178,7 @@ pub async fn serve(
     args: ServeArgs,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    raise_open_files_limit();
     let store = deps.store.clone();
     let server = Server::bind(deps, &args, TriggersConfig::default()).await?;
     let url = format!("http://{}:{}", args.listen.ip(), server.port());
@@ -186,4 +187,15 @@ pub async fn serve(
         "usersync console listening on {url}; Okta event hooks go to {url}/hooks/okta/<app>"
     );
     server.run_until_stopped(shutdown).await
+}
+
+/// Raises the soft limit on open files to the hard one. Hosts start services with a
+/// soft limit of 1,024 while the hard one is far higher; every console client, hook
+/// delivery and outbound connection is a descriptor, and running out means
+/// `/healthz` stops answering (the listener also caps connections, see `listener`).
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!("open files limit: {limit}"),
+        Err(err) => tracing::warn!("could not raise the open files limit: {err}"),
+    }
 }

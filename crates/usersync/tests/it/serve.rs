@@ -25,6 +25,11 @@ impl Drop for Served {
 /// Starts `usersync serve` on a free loopback port with at most `open_files`
 /// descriptors and `env` set; returns once `/healthz` answers.
 fn serve(open_files: u32, env: &[(&str, &str)]) -> Served {
+    serve_under(&format!("ulimit -n {open_files}"), env)
+}
+
+/// Starts `usersync serve` after the shell command `limits` (a `ulimit` call).
+fn serve_under(limits: &str, env: &[(&str, &str)]) -> Served {
     let dir = TempDir::new().expect("data dir");
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -33,7 +38,7 @@ fn serve(open_files: u32, env: &[(&str, &str)]) -> Served {
     let address = format!("127.0.0.1:{port}");
     let child = Command::new("sh")
         .arg("-c")
-        .arg(format!("ulimit -n {open_files} && exec \"$0\" \"$@\""))
+        .arg(format!("{limits} && exec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_usersync"))
         .args(["serve", "--listen", &address])
         .env("USERSYNC_DATA_DIR", dir.path())
@@ -217,5 +222,32 @@ fn the_hook_routes_carry_the_security_headers_and_are_counted_in_the_metrics() {
     assert!(
         metrics.contains("/hooks/okta/{app}"),
         "the hook request is not in the metrics:\n{metrics}"
+    );
+}
+
+/// The soft and hard "Max open files" of a process, from `/proc`.
+fn open_files_limits(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("/proc limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("a Max open files line");
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+#[test]
+fn serve_raises_its_soft_open_files_limit_to_the_hard_one() {
+    let (_, hard) = open_files_limits(std::process::id());
+    let soft = 256.min(hard);
+    let served = serve_under(&format!("ulimit -S -n {soft}"), &[]);
+    let (now_soft, now_hard) = open_files_limits(served.child.id());
+    assert_eq!(now_hard, hard, "the hard limit is the host's");
+    assert_eq!(
+        now_soft, hard,
+        "the soft limit of {soft} was raised to the hard limit {hard}"
     );
 }
