@@ -79,10 +79,18 @@ pub async fn update_app(
 
 /// A body that is JSON but not a draft: `bad_request`, naming where it went wrong.
 fn bad_shape(problem: usersync_core::FieldProblem) -> ApiError {
+    let at = if problem.field.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", problem.field)
+    };
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "bad_request",
-        format!("the request body is not an app draft: {problem}"),
+        format!(
+            "the request body is not an app draft{at}: {}",
+            problem.message
+        ),
     )
 }
 

@@ -253,7 +253,8 @@ pub fn draft_from_form(
     draft_from_json(draft, stored)
 }
 
-/// The field named by serde's "unknown field `name`, expected ..." message.
+/// The field named by serde's "unknown field `name`, expected ..." message (the wording
+/// of `serde::de::Error::unknown_field`, which `deny_unknown_fields` raises).
 fn unknown_field(problem: &FieldProblem) -> Option<String> {
     let rest = problem.message.strip_prefix("unknown field `")?;
     Some(rest.split('`').next()?.to_owned())
@@ -353,6 +354,7 @@ mod tests {
         )
         .expect("a draft");
         assert_eq!(draft.name, "Jira");
+        assert!(!format!("{draft:?}").contains("okta-SECRET"), "{draft:?}");
         assert_eq!(draft.schedule, Schedule::EveryMinutes(30));
         assert!(matches!(
             draft.okta.credential,

@@ -169,6 +169,20 @@ async fn bad_settings_are_refused_with_a_stable_code_naming_the_field() {
         .await;
     assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
     assert_eq!(garbage.json()["code"], "bad_request");
+    let mut wrong_type = body();
+    wrong_type["policy"]["limits"] = json!({ "max_destructive": "many" });
+    let reply = h
+        .call(post("/api/v1/apps").bearer(&t).json(&wrong_type))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let message = reply.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("at policy.limits.max_destructive:"),
+        "{message}"
+    );
     let missing = h.call(get("/api/v1/nothing-here").bearer(&t)).await;
     assert_eq!(missing.json()["code"], "not_found");
 }
