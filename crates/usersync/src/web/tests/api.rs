@@ -169,6 +169,20 @@ async fn bad_settings_are_refused_with_a_stable_code_naming_the_field() {
         .await;
     assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
     assert_eq!(garbage.json()["code"], "bad_request");
+    let mut kept_on_create = body();
+    kept_on_create["name"] = json!("Jira without a token");
+    kept_on_create["okta"]["credential"]["token"] = json!(null);
+    let reply = h
+        .call(post("/api/v1/apps").bearer(&t).json(&kept_on_create))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a new app has no secret to keep: {}",
+        reply.body
+    );
+    assert_eq!(reply.json()["field"], "okta.credential.token");
+
     let mut wrong_type = body();
     wrong_type["policy"]["limits"] = json!({ "max_destructive": "many" });
     let reply = h
