@@ -121,7 +121,8 @@ impl fmt::Display for SecretRef {
 /// A secret as a caller supplies it when creating or updating an app.
 ///
 /// In TOML or JSON it is a string: `env:NAME` or `file:/path` become a reference,
-/// anything else is the value itself. Leaving the field out means [`SecretInput::Keep`].
+/// anything else is the value itself. Leaving the field out, or a JSON `null`, means
+/// [`SecretInput::Keep`].
 #[derive(Default)]
 pub enum SecretInput {
     /// Keep whatever is stored (an error on a new app when the secret is required).
@@ -162,8 +163,8 @@ impl fmt::Debug for SecretInput {
 
 impl<'de> Deserialize<'de> for SecretInput {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Ok(Self::from_text(&text))
+        let text = Option::<String>::deserialize(deserializer)?;
+        Ok(text.map_or(Self::Keep, |text| Self::from_text(&text)))
     }
 }
 
@@ -196,6 +197,14 @@ mod tests {
             "{err}"
         );
         assert!(SecretRef::parse("env:1BAD", "f").is_err());
+    }
+
+    #[test]
+    fn a_null_secret_keeps_the_stored_one_and_text_is_a_value_or_reference() {
+        let read = |json: &str| serde_json::from_str::<SecretInput>(json).unwrap();
+        assert!(matches!(read("null"), SecretInput::Keep));
+        assert!(matches!(read("\"env:TOKEN\""), SecretInput::Reference(r) if r == "env:TOKEN"));
+        assert!(matches!(read("\"hunter2\""), SecretInput::Value(_)));
     }
 
     #[test]

@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use usersync_store::{App, AuditFilter, NewSession, RunFilter, RunId, Store};
+use usersync_store::{App, AppDraft, AppId, AuditFilter, NewSession, RunFilter, RunId, Store};
 
 use super::adapter::convert::{self, store_error};
-use super::model::{AppInput, AppSummary, AppView, AuditView, OperationView, RunView};
+use super::model::{AppSummary, AuditView, OperationView, RunView};
 use crate::engine::Deps;
 use crate::web::metrics::StoredCounts;
 
@@ -229,33 +229,24 @@ impl Backend {
         Ok(out)
     }
 
-    pub async fn get_app(&self, name: &str) -> BackendResult<AppView> {
-        Ok(convert::app_view(&self.app(name).await?))
+    /// The stored app of this name (secrets as their state only).
+    pub async fn get_app(&self, name: &str) -> BackendResult<App> {
+        self.app(name).await
     }
 
-    pub async fn create_app(&self, input: AppInput, actor: &str) -> BackendResult<AppView> {
-        let app = self
-            .store
-            .create_app(convert::draft(input, None), actor)
+    pub async fn create_app(&self, draft: AppDraft, actor: &str) -> BackendResult<App> {
+        self.store
+            .create_app(draft, actor)
             .await
-            .map_err(store_error)?;
-        Ok(convert::app_view(&app))
+            .map_err(store_error)
     }
 
-    pub async fn update_app(
-        &self,
-        name: &str,
-        input: AppInput,
-        actor: &str,
-    ) -> BackendResult<AppView> {
-        let existing = self.app(name).await?;
-        let id = existing.id;
-        let app = self
-            .store
-            .update_app(id, convert::draft(input, Some(existing)), actor)
+    /// Replaces the settings of the app `id`; secrets the draft keeps stay as stored.
+    pub async fn update_app(&self, id: AppId, draft: AppDraft, actor: &str) -> BackendResult<App> {
+        self.store
+            .update_app(id, draft, actor)
             .await
-            .map_err(store_error)?;
-        Ok(convert::app_view(&app))
+            .map_err(store_error)
     }
 
     pub async fn delete_app(&self, name: &str, actor: &str) -> BackendResult<()> {

@@ -1,200 +1,190 @@
 //! The console's own view of apps, runs and plans: the JSON shapes of the REST
 //! API (with their OpenAPI schemas) and what the HTML pages render.
 //!
-//! These are deliberately separate from the store's and engine's types so the
-//! API stays stable while those evolve, and so no type here can hold a secret
-//! value on the way out: secrets appear only as [`SecretState`].
+//! An app itself is not here: the API reads the core's [`usersync_core::app::AppDraft`]
+//! and answers with the stored [`usersync_core::app::App`] (secrets as their state
+//! only); [`AppDraftSchema`] and [`AppSchema`] describe those shapes in the OpenAPI
+//! document. Runs, plans and reports have console shapes of their own.
 
 use serde::{Deserialize, Serialize};
-use usersync_core::app::TargetKind;
-use usersync_core::policy::SyncPolicy;
+use usersync_core::app::{Schedule, TargetKind};
 use utoipa::ToSchema;
-
-/// What the console may say about a write-only secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum SecretState {
-    /// No value.
-    Unset,
-    /// A value is stored (encrypted); it is never shown.
-    Set,
-    /// The value is read when used from this reference (`env:NAME` or `file:/path`).
-    Reference { reference: String },
-}
-
-impl SecretState {
-    /// Words for a form field.
-    #[must_use]
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Unset => "not set".into(),
-            Self::Set => "set".into(),
-            Self::Reference { reference } => format!("read from {reference}"),
-        }
-    }
-
-    #[must_use]
-    pub fn is_set(&self) -> bool {
-        !matches!(self, Self::Unset)
-    }
-}
-
-/// How usersync signs in to Okta.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OktaAuthKind {
-    /// An SSWS API token.
-    ApiToken,
-    /// An OAuth 2.0 service app (client id, private key, key id).
-    Oauth,
-}
-
-/// How usersync signs in to the Atlassian product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetAuthKind {
-    /// A personal access token.
-    Pat,
-    /// Username and password (HTTP basic).
-    Basic,
-}
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
 
 /// The OpenAPI schema of the app model's [`TargetKind`]: one of its names.
-fn target_kind_schema() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
+fn target_kind_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
         .description(Some("The Atlassian product."))
         .enum_values(Some(TargetKind::ALL.map(TargetKind::as_str)))
-        .build()
 }
 
-/// An app's settings as read back (secrets as states only).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct AppView {
-    /// App Name (unique, case-insensitive).
-    pub name: String,
-    pub okta: OktaView,
-    pub target: TargetView,
-    pub schedule: ScheduleView,
-    /// Engine settings: toggles, username regex and replacement, scope, mapping,
-    /// default groups, protected accounts, safety limits.
-    #[schema(value_type = Object)]
-    pub policy: SyncPolicy,
+fn text(description: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct OktaView {
-    /// Okta Domain URL, e.g. `https://example.okta.com`.
-    pub url: String,
-    pub auth: OktaAuthKind,
-    pub api_token: SecretState,
-    pub client_id: Option<String>,
-    pub key_id: Option<String>,
-    pub private_key: SecretState,
+fn object(description: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some(description))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct TargetView {
-    #[schema(schema_with = target_kind_schema)]
-    pub kind: TargetKind,
-    pub url: String,
-    pub auth: TargetAuthKind,
-    /// The account for basic authentication.
-    pub username: Option<String>,
-    /// The personal access token or password.
-    pub credential: SecretState,
+/// An [`Schedule`]: `"manual"`, `{ "every_minutes": n }` or `{ "cron": "..." }`.
+fn schedule_schema() -> Schema {
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .description(Some("Scheduler Time Interval: \"manual\", { \"every_minutes\": 1..10080 } or { \"cron\": \"0 */2 * * *\" } (UTC)."))
+            .item(text("Only on demand.").enum_values(Some(["manual"])))
+            .item(object("Every this many minutes.").property("every_minutes", ObjectBuilder::new().schema_type(Type::Integer)).required("every_minutes"))
+            .item(object("A cron expression in UTC.").property("cron", text("Five fields, or six with seconds first.")).required("cron"))
+            .build(),
+    )
 }
 
-/// Scheduler Time Interval: every N minutes, or a cron expression, or neither (manual only).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
-pub struct ScheduleView {
-    pub interval_minutes: Option<u32>,
-    pub cron: Option<String>,
-}
-
-impl ScheduleView {
-    #[must_use]
-    pub fn describe(&self) -> String {
-        match (&self.interval_minutes, &self.cron) {
-            (_, Some(cron)) => format!("cron {cron}"),
-            (Some(m), None) if *m % 60 == 0 && *m >= 60 => format!("every {} h", m / 60),
-            (Some(m), None) => format!("every {m} min"),
-            (None, None) => "manual only".into(),
-        }
+/// How a secret appears: in a draft as text or null, in a stored app as its state.
+fn secret_schema(stored: bool) -> ObjectBuilder {
+    if stored {
+        object("A write-only secret's state; never its value.")
+            .property(
+                "state",
+                text("unset, stored or reference").enum_values(Some([
+                    "unset",
+                    "stored",
+                    "reference",
+                ])),
+            )
+            .property(
+                "reference",
+                text("The env:NAME or file:/path it is read from."),
+            )
+            .required("state")
+    } else {
+        ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                Type::String,
+                Type::Null,
+            ]))
+            .description(Some(
+                "A value, env:NAME or file:/path; null or left out keeps the stored secret.",
+            ))
     }
 }
 
-/// An app to create or the new settings of one. Secret fields are write-only:
-/// absent or empty keeps the stored value; `env:NAME` or `file:/path` stores a reference.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct AppInput {
-    pub name: String,
-    pub okta: OktaInput,
-    pub target: TargetInput,
-    #[serde(default)]
-    pub schedule: ScheduleView,
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub policy: SyncPolicy,
+/// The credential objects of either side, tagged by `type`.
+fn credential_schema(side: &str, kinds: [&str; 2], stored: bool) -> ObjectBuilder {
+    let (names, secrets): (&[&str], &[&str]) = if side == "okta" {
+        (&["client_id", "key_id"], &["token", "private_key"])
+    } else {
+        (&["username"], &["token", "password"])
+    };
+    let mut credential = object("How usersync signs in; the fields depend on `type`.")
+        .property(
+            "type",
+            text("The kind of credential.").enum_values(Some(kinds)),
+        )
+        .required("type");
+    for name in names {
+        credential = credential.property(*name, text(name));
+    }
+    for secret in secrets {
+        credential = credential.property(*secret, secret_schema(stored));
+    }
+    credential
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct OktaInput {
-    pub url: String,
-    pub auth: OktaAuthKind,
-    #[serde(default)]
-    pub api_token: Option<String>,
-    #[serde(default)]
-    pub client_id: Option<String>,
-    #[serde(default)]
-    pub key_id: Option<String>,
-    #[serde(default)]
-    pub private_key: Option<String>,
+/// The shape shared by a draft and a stored app.
+fn app_object(description: &str, stored: bool) -> ObjectBuilder {
+    let url = |example: &str| text(&format!("Base URL, e.g. {example}."));
+    let okta = object("Okta")
+        .property("url", url("https://example.okta.com"))
+        .property(
+            "credential",
+            credential_schema("okta", ["api_token", "oauth"], stored),
+        )
+        .required("url")
+        .required("credential");
+    let target = object("The Atlassian product")
+        .property("kind", target_kind_schema())
+        .property("url", url("https://jira.example.com"))
+        .property(
+            "credential",
+            credential_schema("target", ["pat", "basic"], stored),
+        )
+        .required("kind")
+        .required("url")
+        .required("credential");
+    let events = object(
+        "Okta event hooks and System Log polling; left out of a draft: kept (new apps: defaults).",
+    )
+    .property("hook_secret", secret_schema(stored));
+    object(description)
+        .property("name", text("App Name: unique, ignoring case."))
+        .property("okta", okta)
+        .property("target", target)
+        .property("schedule", schedule_schema())
+        .property("policy", object("Engine settings: toggles, username regex and replacement, scope, mapping, default groups, protected accounts, safety limits."))
+        .property("events", events)
+        .required("name")
+        .required("okta")
+        .required("target")
 }
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct TargetInput {
-    #[schema(schema_with = target_kind_schema)]
-    pub kind: TargetKind,
-    pub url: String,
-    pub auth: TargetAuthKind,
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub credential: Option<String>,
-}
+/// The OpenAPI description of the app draft: the request body of create and update, in
+/// the shape of the TOML file (`usersync app apply`).
+pub struct AppDraftSchema;
 
-/// What Debug shows of a write-only secret field: whether one was given, never it.
-fn redacted(value: Option<&String>) -> &'static str {
-    match value {
-        Some(v) if !v.is_empty() => "<redacted>",
-        Some(_) => "<empty>",
-        None => "<absent>",
+impl utoipa::PartialSchema for AppDraftSchema {
+    fn schema() -> RefOr<Schema> {
+        app_object("An app to create or its new settings, as in the TOML file. Field paths in errors (e.g. policy.username.regex) are paths in this object.", false).build().into()
     }
 }
 
-impl std::fmt::Debug for OktaInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OktaInput")
-            .field("url", &self.url)
-            .field("auth", &self.auth)
-            .field("api_token", &redacted(self.api_token.as_ref()))
-            .field("client_id", &self.client_id)
-            .field("key_id", &self.key_id)
-            .field("private_key", &redacted(self.private_key.as_ref()))
-            .finish()
+impl ToSchema for AppDraftSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "AppDraft".into()
     }
 }
 
-impl std::fmt::Debug for TargetInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TargetInput")
-            .field("kind", &self.kind)
-            .field("url", &self.url)
-            .field("auth", &self.auth)
-            .field("username", &self.username)
-            .field("credential", &redacted(self.credential.as_ref()))
-            .finish()
+/// The OpenAPI description of a stored app: the draft's shape, secrets as their state.
+pub struct AppSchema;
+
+impl utoipa::PartialSchema for AppSchema {
+    fn schema() -> RefOr<Schema> {
+        let time = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+        };
+        app_object("A stored app; secrets appear only as their state.", true)
+            .property("id", ObjectBuilder::new().schema_type(Type::Integer))
+            .property("created_at", time())
+            .property("updated_at", time())
+            .required("id")
+            .required("schedule")
+            .required("policy")
+            .required("events")
+            .build()
+            .into()
+    }
+}
+
+impl ToSchema for AppSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "App".into()
+    }
+}
+
+/// Words for a schedule, as the apps list shows it.
+#[must_use]
+pub fn describe_schedule(schedule: &Schedule) -> String {
+    match schedule {
+        Schedule::Cron(cron) => format!("cron {cron}"),
+        Schedule::EveryMinutes(m) if *m % 60 == 0 && *m >= 60 => format!("every {} h", m / 60),
+        Schedule::EveryMinutes(m) => format!("every {m} min"),
+        Schedule::Manual => "manual only".into(),
     }
 }
 
@@ -205,7 +195,8 @@ pub struct AppSummary {
     #[schema(schema_with = target_kind_schema)]
     pub target_kind: TargetKind,
     pub target_url: String,
-    pub schedule: ScheduleView,
+    #[schema(schema_with = schedule_schema)]
+    pub schedule: Schedule,
     pub last_run: Option<RunView>,
 }
 
@@ -357,6 +348,12 @@ pub struct SyncUserRequest {
 }
 
 impl AppSummary {
+    /// The schedule in words.
+    #[must_use]
+    pub fn schedule_text(&self) -> String {
+        describe_schedule(&self.schedule)
+    }
+
     /// The product's name for the apps list.
     #[must_use]
     pub fn kind_label(&self) -> &'static str {

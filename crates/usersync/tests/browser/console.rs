@@ -28,17 +28,18 @@ async fn create_first_admin_and_sign_in(w: &World) {
 
 async fn fill_app(w: &World, regex: &str) {
     w.fill("name", "Jira production").await;
-    w.fill("schedule_interval_minutes", "30").await;
-    w.fill("okta_url", &w.okta.base_url()).await;
-    w.fill("okta_api_token", w.okta.api_token()).await;
-    w.fill("username_regex", regex).await;
-    w.fill("username_replacement", "$1").await;
-    w.fill("default_groups_new_users", "jira-software-users")
+    w.fill("schedule.every_minutes", "30").await;
+    w.fill("okta.url", &w.okta.base_url()).await;
+    w.fill("okta.credential.token", w.okta.api_token()).await;
+    w.fill("policy.username.regex", regex).await;
+    w.fill("policy.username.replacement", "$1").await;
+    w.fill("policy.default_groups_new_users", "jira-software-users")
         .await;
-    w.fill("target_url", w.jira.base_url()).await;
-    w.click("input[name=target_auth][value=basic]").await;
-    w.fill("target_username", "admin").await;
-    w.fill("target_credential", JIRA_PASSWORD).await;
+    w.fill("target.url", w.jira.base_url()).await;
+    w.click("input[name='target.credential.type'][value=basic]")
+        .await;
+    w.fill("target.credential.username", "admin").await;
+    w.fill("target.credential.password", JIRA_PASSWORD).await;
 }
 
 async fn create_app_seeing_the_regex_error_first(w: &World) {
@@ -47,15 +48,17 @@ async fn create_app_seeing_the_regex_error_first(w: &World) {
     fill_app(w, "(.*@.*").await;
     w.click("form button.primary[type=submit]:not([form])")
         .await;
-    w.wait_for("#username_regex-error").await;
-    let error = w.wait_for_text("#username_regex-error", "").await;
+    w.wait_for("[id='policy.username.regex-error']").await;
+    let error = w
+        .wait_for_text("[id='policy.username.regex-error']", "")
+        .await;
     assert!(
         error.len() > 5,
         "the regex error says what is wrong: {error}"
     );
     w.client
         .execute(
-            "document.getElementById('username_regex').scrollIntoView({block: 'center'})",
+            "document.getElementById('policy.username.regex').scrollIntoView({block: 'center'})",
             vec![],
         )
         .await
@@ -73,7 +76,7 @@ async fn create_app_seeing_the_regex_error_first(w: &World) {
         .await;
     w.wait_for_text(".flash.ok", "App created.").await;
     let source = w.source().await;
-    assert!(source.contains("data-secret-state=\"okta_api_token\">set<"));
+    assert!(source.contains("data-secret-state=\"okta.credential.token\">set<"));
     assert!(!source.contains(w.okta.api_token()) && !source.contains(JIRA_PASSWORD));
 }
 

@@ -1,119 +1,36 @@
-//! Conversions between the store's types and the console's model, including the
-//! translation of the store's validation field paths into the console's own.
+//! Conversions between the store's types and the console's model, and between a
+//! stored [`App`] and the JSON of its draft (the shape of the TOML file, the API's
+//! request body and the settings form's field paths).
 
+use serde_json::{Map, Value};
+use usersync_core::FieldProblem;
+use usersync_core::app::{EventSettings, SecretSlot, SecretState};
+use usersync_core::policy::SyncPolicy;
 use usersync_store as store;
-use usersync_store::{
-    App, AppDraft, OktaCredential, OktaDraft, Run, Schedule, SecretInput, TargetCredential,
-    TargetDraft,
-};
+use usersync_store::{App, AppDraft, Run};
 
 use crate::web::backend::BackendError;
-use crate::web::model::{
-    AppInput, AppSummary, AppView, AuditView, OktaAuthKind, OktaView, OpCounts, OperationView,
-    RunView, ScheduleView, SecretState, TargetAuthKind, TargetView,
-};
+use crate::web::model::{AppSummary, AuditView, OpCounts, OperationView, RunView};
 
-/// The store's error as the console's, with field paths in the console's spelling.
+/// The store's error as the console's; field paths pass through unchanged.
 pub fn store_error(err: store::StoreError) -> BackendError {
     use store::StoreError as E;
     match err {
         E::NotFound { what } => BackendError::NotFound(what),
         E::DuplicateName { .. } => BackendError::Conflict(err.to_string()),
         E::Conflict(message) => BackendError::Conflict(message),
-        E::Validation { field, message } => BackendError::Validation {
-            field: console_field(&field),
-            message,
-        },
+        E::Validation { field, message } => BackendError::Validation { field, message },
         E::SecretReference { .. } => BackendError::Upstream(err.to_string()),
         other => BackendError::Internal(anyhow::Error::new(other)),
     }
 }
 
-/// `okta.credential.token` -> `okta.api_token`, and so on; other paths pass through.
+/// A validation problem as the console's error.
 #[must_use]
-pub fn console_field(store_field: &str) -> String {
-    let mapped = match store_field {
-        "okta.credential.token" => "okta.api_token",
-        "okta.credential.private_key" => "okta.private_key",
-        "okta.credential.client_id" => "okta.client_id",
-        "okta.credential.key_id" => "okta.key_id",
-        "target.credential.token" | "target.credential.password" => "target.credential",
-        "target.credential.username" => "target.username",
-        "schedule.every_minutes" => "schedule.interval_minutes",
-        other => other,
-    };
-    mapped.to_owned()
-}
-
-fn secret_state(state: &store::SecretState) -> SecretState {
-    match state {
-        store::SecretState::Unset => SecretState::Unset,
-        store::SecretState::Stored => SecretState::Set,
-        store::SecretState::Reference(r) => SecretState::Reference {
-            reference: r.clone(),
-        },
-    }
-}
-
-fn schedule(s: &Schedule) -> ScheduleView {
-    match s {
-        Schedule::Manual => ScheduleView::default(),
-        Schedule::EveryMinutes(m) => ScheduleView {
-            interval_minutes: Some(*m),
-            cron: None,
-        },
-        Schedule::Cron(c) => ScheduleView {
-            interval_minutes: None,
-            cron: Some(c.clone()),
-        },
-    }
-}
-
-/// A stored app as the console shows it.
-#[must_use]
-pub fn app_view(app: &App) -> AppView {
-    let okta = match &app.okta.credential {
-        OktaCredential::ApiToken { token } => OktaView {
-            url: app.okta.url.to_string(),
-            auth: OktaAuthKind::ApiToken,
-            api_token: secret_state(token),
-            client_id: None,
-            key_id: None,
-            private_key: SecretState::Unset,
-        },
-        OktaCredential::OAuth {
-            client_id,
-            key_id,
-            private_key,
-        } => OktaView {
-            url: app.okta.url.to_string(),
-            auth: OktaAuthKind::Oauth,
-            api_token: SecretState::Unset,
-            client_id: Some(client_id.clone()),
-            key_id: key_id.clone(),
-            private_key: secret_state(private_key),
-        },
-    };
-    let (auth, username, credential) = match &app.target.credential {
-        TargetCredential::Pat { token } => (TargetAuthKind::Pat, None, secret_state(token)),
-        TargetCredential::Basic { username, password } => (
-            TargetAuthKind::Basic,
-            Some(username.clone()),
-            secret_state(password),
-        ),
-    };
-    AppView {
-        name: app.name.clone(),
-        okta,
-        target: TargetView {
-            kind: app.target.kind,
-            url: app.target.url.to_string(),
-            auth,
-            username,
-            credential,
-        },
-        schedule: schedule(&app.schedule),
-        policy: app.policy.clone(),
+pub fn problem_error(problem: FieldProblem) -> BackendError {
+    BackendError::Validation {
+        field: problem.field,
+        message: problem.message,
     }
 }
 
@@ -124,63 +41,108 @@ pub fn app_summary(app: &App, last_run: Option<RunView>) -> AppSummary {
         name: app.name.clone(),
         target_kind: app.target.kind,
         target_url: app.target.url.to_string(),
-        schedule: schedule(&app.schedule),
+        schedule: app.schedule.clone(),
         last_run,
     }
 }
 
-fn secret_input(value: Option<String>) -> SecretInput {
-    match value {
-        Some(v) if !v.trim().is_empty() => SecretInput::from_text(v.trim()),
-        _ => SecretInput::Keep,
+/// The draft JSON of a new app: the product's defaults, no secrets.
+#[must_use]
+pub fn new_draft_json() -> Value {
+    let events = json_of(&EventSettings::<SecretState>::default());
+    without_secrets(serde_json::json!({
+        "name": "",
+        "okta": { "url": "", "credential": { "type": "api_token" } },
+        "target": { "kind": "jira", "url": "", "credential": { "type": "pat" } },
+        "schedule": { "every_minutes": 60 },
+        "policy": SyncPolicy::default(),
+        "events": events,
+    }))
+}
+
+/// A stored app as the draft that would leave it as it is: every setting, and no
+/// secret (a secret left out keeps the stored one).
+#[must_use]
+pub fn draft_json(app: &App) -> Value {
+    let mut value = json_of(app);
+    if let Value::Object(fields) = &mut value {
+        for stored_only in ["id", "created_at", "updated_at"] {
+            fields.remove(stored_only);
+        }
+    }
+    without_secrets(value)
+}
+
+fn json_of(value: &impl serde::Serialize) -> Value {
+    // Serialising these plain data types to a JSON value cannot fail.
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// `value` without the fields that hold secrets (in a stored app: their states).
+fn without_secrets(mut value: Value) -> Value {
+    for slot in SecretSlot::ALL {
+        remove_path(&mut value, slot.field());
+    }
+    value
+}
+
+/// Removes the field at a dotted path; says whether there was one.
+pub fn remove_path(value: &mut Value, path: &str) -> bool {
+    let (parent, last) = match path.rsplit_once('.') {
+        Some((parent, last)) => (value.pointer_mut(&pointer(parent)), last),
+        None => (Some(value), path),
+    };
+    parent
+        .and_then(Value::as_object_mut)
+        .is_some_and(|fields| fields.remove(last).is_some())
+}
+
+/// The JSON pointer of a dotted path: `okta.url` -> `/okta/url`.
+#[must_use]
+pub fn pointer(path: &str) -> String {
+    path.split('.').fold(String::new(), |mut out, part| {
+        out.push('/');
+        out.push_str(&part.replace('~', "~0").replace('/', "~1"));
+        out
+    })
+}
+
+/// Sets the field at a dotted path, creating the objects on the way.
+pub fn set_path(value: &mut Value, path: &str, field: Value) {
+    let mut at = value;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if !at.is_object() {
+            *at = Value::Object(Map::new());
+        }
+        let Value::Object(fields) = at else { return };
+        if parts.peek().is_none() {
+            fields.insert(part.to_owned(), field);
+            return;
+        }
+        at = fields
+            .entry(part)
+            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
-/// The draft the store validates; event settings (not edited here) come from `existing`.
-#[must_use]
-pub fn draft(input: AppInput, existing: Option<App>) -> AppDraft {
-    let okta = match input.okta.auth {
-        OktaAuthKind::ApiToken => OktaCredential::ApiToken {
-            token: secret_input(input.okta.api_token),
-        },
-        OktaAuthKind::Oauth => OktaCredential::OAuth {
-            client_id: input.okta.client_id.unwrap_or_default(),
-            key_id: input.okta.key_id,
-            private_key: secret_input(input.okta.private_key),
-        },
-    };
-    let target = match input.target.auth {
-        TargetAuthKind::Pat => TargetCredential::Pat {
-            token: secret_input(input.target.credential),
-        },
-        TargetAuthKind::Basic => TargetCredential::Basic {
-            username: input.target.username.unwrap_or_default(),
-            password: secret_input(input.target.credential),
-        },
-    };
-    let schedule = match (input.schedule.interval_minutes, input.schedule.cron) {
-        (_, Some(cron)) => Schedule::Cron(cron),
-        (Some(m), None) => Schedule::EveryMinutes(m),
-        (None, None) => Schedule::Manual,
-    };
-    let events = existing
-        .map(|app| app.events.with_secret(SecretInput::Keep))
-        .unwrap_or_default();
-    AppDraft {
-        name: input.name,
-        okta: OktaDraft {
-            url: input.okta.url,
-            credential: okta,
-        },
-        target: TargetDraft {
-            kind: input.target.kind.as_str().into(),
-            url: input.target.url,
-            credential: target,
-        },
-        schedule,
-        policy: input.policy,
-        events,
+/// Reads a draft from JSON. Event settings left out are the stored app's (on a new
+/// app: the defaults), so a caller that does not manage them cannot reset them.
+///
+/// # Errors
+/// A [`FieldProblem`] at the path of the first field that does not fit the draft.
+pub fn draft_from_json(mut value: Value, stored: Option<&App>) -> Result<AppDraft, FieldProblem> {
+    if let (Value::Object(fields), Some(app)) = (&mut value, stored)
+        && !fields.contains_key("events")
+    {
+        let mut events = without_secrets(serde_json::json!({ "events": json_of(&app.events) }));
+        fields.insert("events".into(), events["events"].take());
     }
+    serde_path_to_error::deserialize(&value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        FieldProblem::new(field, e.inner().to_string())
+    })
 }
 
 /// A run as the console shows it.

@@ -9,13 +9,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
+use serde_json::Value;
+use usersync_core::app::App;
 
 use super::ApiJson;
+use crate::web::adapter::convert::draft_from_json;
 use crate::web::auth::Admin;
 use crate::web::backend::{BackendError, Trigger};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::model::{
-    AppInput, AppSummary, AppView, CheckReport, ExplainView, PlanView, RunView, SyncUserRequest,
+    AppDraftSchema, AppSchema, AppSummary, CheckReport, ExplainView, PlanView, RunView,
+    SyncUserRequest,
 };
 use crate::web::state::AppState;
 
@@ -28,42 +32,66 @@ pub async fn list_apps(State(state): State<AppState>) -> ApiResult<Json<Vec<AppS
     Ok(Json(state.backend.list_apps().await?))
 }
 
-/// Create an app.
-#[utoipa::path(post, path = "/api/v1/apps", tag = "apps", request_body = AppInput,
-    responses((status = 201, body = AppView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+/// Create an app from a draft in the TOML file's shape.
+#[utoipa::path(post, path = "/api/v1/apps", tag = "apps", request_body = AppDraftSchema,
+    responses((status = 201, body = AppSchema), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_app(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
-    ApiJson(input): ApiJson<AppInput>,
+    ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<impl IntoResponse> {
-    let app = state.backend.create_app(input, &admin.actor).await?;
+    let draft = draft_from_json(body, None).map_err(bad_shape)?;
+    let app = state.backend.create_app(draft, &admin.actor).await?;
     Ok((StatusCode::CREATED, Json(app)))
 }
 
 /// Read an app (secrets appear only as their state).
 #[utoipa::path(get, path = "/api/v1/apps/{app}", tag = "apps", params(("app" = String, Path, description = "App name")),
-    responses((status = 200, body = AppView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AppSchema), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_app(
     State(state): State<AppState>,
     Path(app): Path<String>,
-) -> ApiResult<Json<AppView>> {
+) -> ApiResult<Json<App>> {
     Ok(Json(state.backend.get_app(&app).await?))
 }
 
-/// Replace an app's settings; absent or empty secrets keep their stored values.
-#[utoipa::path(put, path = "/api/v1/apps/{app}", tag = "apps", params(("app" = String, Path, description = "App name")), request_body = AppInput,
-    responses((status = 200, body = AppView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+/// Replace an app's settings; secrets left out or null, and event settings left out,
+/// keep their stored values.
+#[utoipa::path(put, path = "/api/v1/apps/{app}", tag = "apps", params(("app" = String, Path, description = "App name")), request_body = AppDraftSchema,
+    responses((status = 200, body = AppSchema), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_app(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(app): Path<String>,
-    ApiJson(input): ApiJson<AppInput>,
-) -> ApiResult<Json<AppView>> {
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<App>> {
+    let stored = state.backend.get_app(&app).await?;
+    let draft = draft_from_json(body, Some(&stored)).map_err(bad_shape)?;
     Ok(Json(
-        state.backend.update_app(&app, input, &admin.actor).await?,
+        state
+            .backend
+            .update_app(stored.id, draft, &admin.actor)
+            .await?,
     ))
+}
+
+/// A body that is JSON but not a draft: `bad_request`, naming where it went wrong.
+fn bad_shape(problem: usersync_core::FieldProblem) -> ApiError {
+    let at = if problem.field.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", problem.field)
+    };
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        format!(
+            "the request body is not an app draft{at}: {}",
+            problem.message
+        ),
+    )
 }
 
 /// Delete an app with its links and run history.

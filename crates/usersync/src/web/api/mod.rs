@@ -71,9 +71,7 @@ impl Modify for Security {
         runs::list_runs, runs::get_run, runs::run_operations, runs::approve, runs::reject,
     ),
     components(schemas(
-        ErrorBody, model::SecretState, model::OktaAuthKind, model::TargetAuthKind,
-        model::AppView, model::OktaView, model::TargetView, model::ScheduleView, model::AppInput,
-        model::OktaInput, model::TargetInput, model::AppSummary, model::RunView, model::OpCounts, model::OperationView,
+        ErrorBody, model::AppDraftSchema, model::AppSchema, model::AppSummary, model::RunView, model::OpCounts, model::OperationView,
         model::PlanRow, model::PlanView, model::SkippedView, model::CheckReport, model::CheckItem,
         model::ExplainView, model::SyncUserRequest,
     )),

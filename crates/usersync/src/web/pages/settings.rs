@@ -7,15 +7,17 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use usersync_core::app::App;
 use usersync_core::mapping::{CompiledPolicy, TargetConstraints};
 use usersync_core::policy::SyncPolicy;
 
-use super::settings_form::FormState;
+use super::settings_form::{FormState, draft_from_form};
 use super::{Shell, with_flash};
+use crate::web::adapter::convert::problem_error;
 use crate::web::auth::Admin;
 use crate::web::backend::BackendError;
 use crate::web::error::{PageError, render};
-use crate::web::model::{CheckReport, ExplainView, SecretState};
+use crate::web::model::{CheckReport, ExplainView};
 use crate::web::state::AppState;
 
 #[derive(Template)]
@@ -25,32 +27,17 @@ struct SettingsPage<'a> {
     is_new: bool,
     original_name: &'a str,
     f: &'a FormState,
-    okta_api_token: SecretState,
-    okta_private_key: SecretState,
-    target_credential: SecretState,
 }
 
-fn page(
-    shell: &Shell,
-    original: Option<&str>,
-    f: &FormState,
-    secrets: [SecretState; 3],
-    status: StatusCode,
-) -> Response {
-    let [okta_api_token, okta_private_key, target_credential] = secrets;
+fn page(shell: &Shell, original: Option<&str>, f: &FormState, status: StatusCode) -> Response {
     let page = SettingsPage {
         shell,
         is_new: original.is_none(),
         original_name: original.unwrap_or(""),
         f,
-        okta_api_token,
-        okta_private_key,
-        target_credential,
     };
     (status, render(&page)).into_response()
 }
-
-const UNSET: [SecretState; 3] = [SecretState::Unset, SecretState::Unset, SecretState::Unset];
 
 /// `GET /new-app`.
 pub async fn new_form(Extension(admin): Extension<Admin>) -> Response {
@@ -58,7 +45,6 @@ pub async fn new_form(Extension(admin): Extension<Admin>) -> Response {
         &Shell::for_admin(&admin, "apps"),
         None,
         &FormState::for_new(),
-        UNSET,
         StatusCode::OK,
     )
 }
@@ -70,16 +56,15 @@ pub async fn create(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let shell = Shell::for_admin(&admin, "apps");
-    let mut f = FormState::from_pairs(pairs);
-    let Some(input) = f.to_input(&SyncPolicy::default()) else {
-        f.forget_secrets();
-        return page(&shell, None, &f, UNSET, StatusCode::UNPROCESSABLE_ENTITY);
+    let saved = match draft_from_form(&pairs, None) {
+        Ok(draft) => state.backend.create_app(draft, &admin.actor).await,
+        Err(problem) => Err(problem_error(problem)),
     };
-    match state.backend.create_app(input, &admin.actor).await {
+    match saved {
         Ok(app) => {
             Redirect::to(&with_flash(&app_path(&app.name), "ok", "App created.")).into_response()
         }
-        Err(e) => refused(&shell, None, f, UNSET, e),
+        Err(e) => refused(&shell, None, FormState::submitted(pairs, None), e),
     }
 }
 
@@ -90,28 +75,15 @@ pub fn app_path(name: &str) -> String {
 }
 
 /// Shows a refused save: validation beside its field, anything else as a banner.
-fn refused(
-    shell: &Shell,
-    original: Option<&str>,
-    mut f: FormState,
-    secrets: [SecretState; 3],
-    err: BackendError,
-) -> Response {
-    f.forget_secrets();
+fn refused(shell: &Shell, original: Option<&str>, mut f: FormState, err: BackendError) -> Response {
     match err {
         BackendError::Validation { field, message } => {
             f.problem(&field, message);
-            page(
-                shell,
-                original,
-                &f,
-                secrets,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            page(shell, original, &f, StatusCode::UNPROCESSABLE_ENTITY)
         }
         BackendError::Conflict(message) => {
             f.problem("name", message);
-            page(shell, original, &f, secrets, StatusCode::CONFLICT)
+            page(shell, original, &f, StatusCode::CONFLICT)
         }
         other => PageError::new(shell, other).into_response(),
     }
@@ -121,14 +93,6 @@ fn refused(
 pub struct FlashQuery {
     #[serde(default)]
     flash: Option<String>,
-}
-
-fn secrets_of(app: &crate::web::model::AppView) -> [SecretState; 3] {
-    [
-        app.okta.api_token.clone(),
-        app.okta.private_key.clone(),
-        app.target.credential.clone(),
-    ]
 }
 
 /// `GET /apps/{name}`.
@@ -144,8 +108,7 @@ pub async fn edit_form(
         Ok(app) => page(
             &shell,
             Some(&app.name),
-            &FormState::from_view(&app),
-            secrets_of(&app),
+            &FormState::for_app(&app),
             StatusCode::OK,
         ),
         Err(e) => PageError::new(&shell, e).into_response(),
@@ -160,30 +123,29 @@ pub async fn save(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let shell = Shell::for_admin(&admin, "apps");
-    let current = match state.backend.get_app(&name).await {
+    let current: App = match state.backend.get_app(&name).await {
         Ok(app) => app,
         Err(e) => return PageError::new(&shell, e).into_response(),
     };
-    let mut f = FormState::from_pairs(pairs);
-    let Some(input) = f.to_input(&current.policy) else {
-        f.forget_secrets();
-        return page(
-            &shell,
-            Some(&current.name),
-            &f,
-            secrets_of(&current),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
+    let saved = match draft_from_form(&pairs, Some(&current)) {
+        Ok(draft) => {
+            state
+                .backend
+                .update_app(current.id, draft, &admin.actor)
+                .await
+        }
+        Err(problem) => Err(problem_error(problem)),
     };
-    match state
-        .backend
-        .update_app(&current.name, input, &admin.actor)
-        .await
-    {
+    match saved {
         Ok(app) => {
             Redirect::to(&with_flash(&app_path(&app.name), "ok", "Settings saved.")).into_response()
         }
-        Err(e) => refused(&shell, Some(&current.name), f, secrets_of(&current), e),
+        Err(e) => refused(
+            &shell,
+            Some(&current.name),
+            FormState::submitted(pairs, Some(&current)),
+            e,
+        ),
     }
 }
 
@@ -231,15 +193,16 @@ struct RegexFragment<'a> {
     outcome: Result<String, String>,
 }
 
+/// The tester's inputs, named as the settings form names them.
 #[derive(Debug, Deserialize)]
 pub struct RegexForm {
-    #[serde(default)]
+    #[serde(default, rename = "policy.username.regex")]
     username_regex: String,
-    #[serde(default)]
+    #[serde(default, rename = "policy.username.replacement")]
     username_replacement: String,
     #[serde(default)]
     sample_login: String,
-    #[serde(default)]
+    #[serde(default, rename = "target.kind")]
     target_kind: String,
 }
 

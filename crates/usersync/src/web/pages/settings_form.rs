@@ -1,38 +1,40 @@
-//! The app settings form as flat fields, and its conversion to and from the
-//! console's [`AppInput`] / [`AppView`].
+//! The app settings form: its fields are named by the draft's paths
+//! (`okta.url`, `policy.username.replacement`), so one parser turns the submitted
+//! pairs into the same [`AppDraft`] the API and the TOML file give, and a
+//! [`FieldProblem`] shows beside the field of its path.
 //!
-//! Field names follow the setting's path with dots as underscores
-//! (`policy.username.regex` -> `username_regex`), so a validation problem
-//! reported by the store or the policy compiler lands beside its own field.
+//! A form sends only text, so [`draft_from_form`] reads each value as the type the
+//! draft of a new app has at that path (checkboxes come after a hidden `false`, lists
+//! are one entry per line); settings the form does not show are the stored app's.
+//! An empty secret field keeps the stored secret.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use usersync_core::app::TargetKind;
-use usersync_core::mapping::CompiledPolicy;
-use usersync_core::policy::{DepartedPolicy, SyncPolicy};
-use usersync_core::snapshot::OktaGroupType;
+use serde_json::Value;
+use usersync_core::FieldProblem;
+use usersync_core::app::{App, SecretSlot, SecretState};
+use usersync_store::AppDraft;
 
-use crate::web::model::{
-    AppInput, AppView, OktaAuthKind, OktaInput, ScheduleView, TargetAuthKind, TargetInput,
+use crate::web::adapter::convert::{
+    draft_from_json, draft_json, new_draft_json, pointer, remove_path, set_path,
 };
 
-/// The form fields that carry secrets (write-only: never rendered back or logged).
-const SECRET_FIELDS: [&str; 3] = ["okta_api_token", "okta_private_key", "target_credential"];
-
-/// The form's values and the problems found with them.
+/// The submitted or stored values of the form, and the problems found with them.
 #[derive(Clone, Default)]
 pub struct FormState {
-    pub values: HashMap<String, String>,
-    pub errors: BTreeMap<String, String>,
+    /// Field path and value, in order; a field may appear more than once.
+    pairs: Vec<(String, String)>,
+    errors: BTreeMap<String, String>,
+    secrets: BTreeMap<&'static str, SecretState>,
 }
 
 impl std::fmt::Debug for FormState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let values: BTreeMap<&str, &str> = self
-            .values
+        let pairs: Vec<(&str, &str)> = self
+            .pairs
             .iter()
             .map(|(k, v)| {
-                let shown = if SECRET_FIELDS.contains(&k.as_str()) {
+                let shown = if SecretSlot::from_field(k).is_some() {
                     "<redacted>"
                 } else {
                     v.as_str()
@@ -41,47 +43,74 @@ impl std::fmt::Debug for FormState {
             })
             .collect();
         f.debug_struct("FormState")
-            .field("values", &values)
+            .field("pairs", &pairs)
             .field("errors", &self.errors)
-            .finish()
+            .finish_non_exhaustive()
     }
-}
-
-/// The form field a setting's path belongs to: `policy.scope.only_members_of[2]`
-/// -> `scope_only_members_of`.
-#[must_use]
-pub fn field_key(path: &str) -> String {
-    let path = path.strip_prefix("policy.").unwrap_or(path);
-    let mut out = String::new();
-    let mut depth = 0;
-    for c in path.chars() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            '.' if depth == 0 => out.push('_'),
-            c if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
 }
 
 impl FormState {
-    /// A field's value ("" when absent).
+    /// The form for a new app: the product's defaults.
+    #[must_use]
+    pub fn for_new() -> Self {
+        Self::showing(&new_draft_json())
+    }
+
+    /// The form showing an app's stored settings (secrets only as their state).
+    #[must_use]
+    pub fn for_app(app: &App) -> Self {
+        let mut f = Self::showing(&draft_json(app));
+        f.secrets = app
+            .secret_states()
+            .into_iter()
+            .map(|(slot, state)| (slot.field(), state.clone()))
+            .collect();
+        f
+    }
+
+    /// The form as submitted, to show again with its problems (secret values dropped,
+    /// so they are never rendered back); secret states are `stored`'s.
+    #[must_use]
+    pub fn submitted(pairs: Vec<(String, String)>, stored: Option<&App>) -> Self {
+        let mut f = stored.map(Self::for_app).unwrap_or_default();
+        f.pairs = pairs
+            .into_iter()
+            .filter(|(k, _)| SecretSlot::from_field(k).is_none())
+            .collect();
+        f
+    }
+
+    fn showing(draft: &Value) -> Self {
+        let mut f = Self::default();
+        flatten(draft, "", &mut f.pairs);
+        f
+    }
+
+    /// A field's value ("" when absent; the last one when sent twice).
     #[must_use]
     pub fn v(&self, key: &str) -> &str {
-        self.values.get(key).map_or("", String::as_str)
+        self.values(key).last().unwrap_or("")
     }
 
+    fn values<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a str> + use<'a> {
+        let key = key.to_owned();
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A list field, one entry per line.
     #[must_use]
-    pub fn err(&self, key: &str) -> Option<&str> {
-        self.errors.get(key).map(String::as_str)
+    pub fn lines(&self, key: &str) -> String {
+        let entries: Vec<&str> = self.values(key).filter(|v| !v.is_empty()).collect();
+        entries.join("\n")
     }
 
-    /// For checkboxes.
+    /// For checkboxes of a setting that is on or off.
     #[must_use]
     pub fn checked(&self, key: &str) -> bool {
-        matches!(self.v(key), "on" | "true" | "1")
+        matches!(self.v(key), "true" | "on")
     }
 
     /// For select options and radio buttons.
@@ -90,385 +119,314 @@ impl FormState {
         self.v(key) == value
     }
 
-    /// Records a problem against the field its path names (the first one wins).
-    pub fn problem(&mut self, path: &str, message: impl Into<String>) {
+    /// For checkboxes of a list's entries.
+    #[must_use]
+    pub fn has(&self, key: &str, value: &str) -> bool {
+        self.values(key).any(|v| v == value)
+    }
+
+    #[must_use]
+    pub fn err(&self, key: &str) -> Option<&str> {
+        self.errors.get(key).map(String::as_str)
+    }
+
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// Problems at paths the form has no field for (shown above the form).
+    #[must_use]
+    pub fn unplaced_errors(&self) -> Vec<String> {
         self.errors
-            .entry(field_key(path))
-            .or_insert_with(|| message.into());
-    }
-
-    fn set(&mut self, key: &str, value: impl Into<String>) {
-        self.values.insert(key.to_owned(), value.into());
-    }
-
-    fn flag(&mut self, key: &str, on: bool) {
-        if on {
-            self.set(key, "on");
-        }
-    }
-
-    /// The form for a new app: the product's defaults.
-    #[must_use]
-    pub fn for_new() -> Self {
-        let mut f = Self::default();
-        f.set("okta_auth", "api_token");
-        f.set("target_kind", "jira");
-        f.set("target_auth", "pat");
-        f.set("schedule_interval_minutes", "60");
-        f.fill_policy(&SyncPolicy::default());
-        f
-    }
-
-    /// The form showing an app's stored settings (secrets are never values here).
-    #[must_use]
-    pub fn from_view(app: &AppView) -> Self {
-        let mut f = Self::default();
-        f.set("name", &app.name);
-        f.set("okta_url", &app.okta.url);
-        f.set(
-            "okta_auth",
-            match app.okta.auth {
-                OktaAuthKind::ApiToken => "api_token",
-                OktaAuthKind::Oauth => "oauth",
-            },
-        );
-        f.set(
-            "okta_client_id",
-            app.okta.client_id.clone().unwrap_or_default(),
-        );
-        f.set("okta_key_id", app.okta.key_id.clone().unwrap_or_default());
-        f.set("target_kind", app.target.kind.as_str());
-        f.set("target_url", &app.target.url);
-        f.set(
-            "target_auth",
-            match app.target.auth {
-                TargetAuthKind::Pat => "pat",
-                TargetAuthKind::Basic => "basic",
-            },
-        );
-        f.set(
-            "target_username",
-            app.target.username.clone().unwrap_or_default(),
-        );
-        f.set(
-            "schedule_interval_minutes",
-            app.schedule
-                .interval_minutes
-                .map(|m| m.to_string())
-                .unwrap_or_default(),
-        );
-        f.set(
-            "schedule_cron",
-            app.schedule.cron.clone().unwrap_or_default(),
-        );
-        f.fill_policy(&app.policy);
-        f
-    }
-
-    fn fill_policy(&mut self, p: &SyncPolicy) {
-        self.flag("toggles_import_users", p.toggles.import_users);
-        self.flag("toggles_update_users", p.toggles.update_users);
-        self.flag(
-            "toggles_enable_disable_users",
-            p.toggles.enable_disable_users,
-        );
-        self.set("username_regex", &p.username.regex);
-        self.set("username_replacement", &p.username.replacement);
-        self.set("attributes_display_name", &p.attributes.display_name);
-        self.set("attributes_email", &p.attributes.email);
-        self.set("scope_only_members_of", p.scope.only_members_of.join("\n"));
-        self.flag(
-            "scope_group_types_okta_group",
-            p.scope.group_types.contains(&OktaGroupType::OktaGroup),
-        );
-        self.flag(
-            "scope_group_types_app_group",
-            p.scope.group_types.contains(&OktaGroupType::AppGroup),
-        );
-        self.set(
-            "scope_group_include",
-            p.scope.group_include.clone().unwrap_or_default(),
-        );
-        self.set(
-            "scope_group_exclude",
-            p.scope.group_exclude.clone().unwrap_or_default(),
-        );
-        self.set("group_naming_prefix", &p.group_naming.prefix);
-        self.set(
-            "default_groups_new_users",
-            p.default_groups_new_users.join("\n"),
-        );
-        self.set(
-            "default_groups_all_users",
-            p.default_groups_all_users.join("\n"),
-        );
-        self.set(
-            "departed",
-            match p.departed {
-                DepartedPolicy::Deactivate => "deactivate",
-                DepartedPolicy::Keep => "keep",
-                DepartedPolicy::Delete => "delete",
-            },
-        );
-        self.flag("adopt_existing", p.adopt_existing);
-        self.flag("delete_groups", p.delete_groups);
-        self.set("protected_accounts", p.protected_accounts.join("\n"));
-        self.set(
-            "limits_max_destructive",
-            p.limits.max_destructive.to_string(),
-        );
-        self.set(
-            "limits_max_destructive_percent",
-            p.limits.max_destructive_percent.to_string(),
-        );
-    }
-
-    /// The submitted form.
-    #[must_use]
-    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        Self {
-            values: pairs.into_iter().collect(),
-            errors: BTreeMap::new(),
-        }
-    }
-
-    fn opt(&self, key: &str) -> Option<String> {
-        Some(self.v(key).trim().to_owned()).filter(|v| !v.is_empty())
-    }
-
-    fn lines(&self, key: &str) -> Vec<String> {
-        self.v(key)
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
+            .iter()
+            .filter(|(path, _)| !self.pairs.iter().any(|(k, _)| k == *path))
+            .filter(|(path, _)| SecretSlot::from_field(path).is_none())
+            .map(|(path, message)| {
+                if path.is_empty() {
+                    message.clone()
+                } else {
+                    format!("{path}: {message}")
+                }
+            })
             .collect()
     }
 
-    fn number<T: std::str::FromStr>(&mut self, key: &str, what: &str) -> Option<T> {
-        let raw = self.v(key).trim().to_owned();
-        match raw.parse() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                self.errors
-                    .insert(key.to_owned(), format!("{raw:?} is not {what}"));
-                None
+    /// Records a problem beside the field of its path (list entries beside their list).
+    pub fn problem(&mut self, path: &str, message: impl Into<String>) {
+        let field = path.split('[').next().unwrap_or(path);
+        self.errors
+            .entry(field.to_owned())
+            .or_insert_with(|| message.into());
+    }
+
+    /// What the form says about a stored secret.
+    #[must_use]
+    pub fn secret_note(&self, key: &str) -> String {
+        match self.secrets.get(key) {
+            None | Some(SecretState::Unset) => "not set".into(),
+            Some(SecretState::Stored) => "set".into(),
+            Some(SecretState::Reference(reference)) => format!("read from {reference}"),
+        }
+    }
+
+    #[must_use]
+    pub fn secret_set(&self, key: &str) -> bool {
+        !matches!(self.secrets.get(key), None | Some(SecretState::Unset))
+    }
+}
+
+/// Every leaf of a draft as form pairs: lists one pair per entry, switches as `true`/`false`.
+fn flatten(value: &Value, path: &str, out: &mut Vec<(String, String)>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::Object(fields) => {
+            for (key, field) in fields {
+                flatten(field, &join(key), out);
+            }
+        }
+        Value::Array(entries) => {
+            for entry in entries {
+                flatten(entry, path, out);
+            }
+        }
+        Value::Null => {}
+        Value::String(text) => out.push((path.to_owned(), text.clone())),
+        other => out.push((path.to_owned(), other.to_string())),
+    }
+}
+
+/// The draft a submitted settings form describes, on top of `stored` (the app being
+/// edited) so that settings the form does not show stay as they are.
+///
+/// Each field is read as the type a new app's draft has at its path; fields the
+/// draft does not know (the CSRF token, the regex tester's sample, the other
+/// credential type's inputs) are left out.
+///
+/// # Errors
+/// A [`FieldProblem`] at the path of the first value that does not fit.
+pub fn draft_from_form(
+    pairs: &[(String, String)],
+    stored: Option<&App>,
+) -> Result<AppDraft, FieldProblem> {
+    let types = new_draft_json();
+    let mut draft = stored.map_or_else(new_draft_json, draft_json);
+    let mut fields: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (key, value) in pairs {
+        match fields.iter_mut().find(|(k, _)| k == key) {
+            Some((_, values)) => values.push(value),
+            None => fields.push((key, vec![value])),
+        }
+    }
+    for (path, values) in &fields {
+        match read_field(path, values, types.pointer(&pointer(path)))? {
+            Some(value) => set_path(&mut draft, path, value),
+            None => {
+                remove_path(&mut draft, path);
+                drop_empty_parent(&mut draft, path);
             }
         }
     }
-
-    /// Builds the input from the form on top of `base` (so settings the form does
-    /// not show are kept), recording every problem found beside its field.
-    /// Returns `None` when there were problems.
-    pub fn to_input(&mut self, base: &SyncPolicy) -> Option<AppInput> {
-        let mut policy = base.clone();
-        self.fill_mapping_and_scope(&mut policy);
-        self.fill_safety(&mut policy);
-        if let Err(e) = CompiledPolicy::compile(&policy) {
-            for p in e.problems {
-                self.problem(&p.field, p.message);
+    for _ in 0..=fields.len() {
+        match draft_from_json(draft.clone(), stored) {
+            Err(problem) if unknown_field(&problem).is_some() => {
+                let name = unknown_field(&problem).unwrap_or_default();
+                // The path names the field itself, or (inside a tagged credential) its object.
+                let path = if problem.field.rsplit('.').next() == Some(name.as_str()) {
+                    problem.field.clone()
+                } else {
+                    format!("{}.{name}", problem.field)
+                };
+                if !remove_path(&mut draft, &path) {
+                    return Err(problem);
+                }
             }
+            other => return other,
         }
-        let schedule = self.schedule();
-        if self.v("name").trim().is_empty() {
-            self.errors.insert(
-                "name".into(),
-                "give the app a name, e.g. \"Jira production\"".into(),
-            );
-        }
-        if !self.errors.is_empty() {
-            return None;
-        }
-        Some(AppInput {
-            name: self.v("name").trim().to_owned(),
-            okta: self.okta_input(),
-            target: self.target_input(),
-            schedule,
-            policy,
-        })
     }
+    draft_from_json(draft, stored)
+}
 
-    /// The product page's toggles, the username and attribute mapping, scope and groups.
-    fn fill_mapping_and_scope(&self, policy: &mut SyncPolicy) {
-        policy.toggles.import_users = self.checked("toggles_import_users");
-        policy.toggles.update_users = self.checked("toggles_update_users");
-        policy.toggles.enable_disable_users = self.checked("toggles_enable_disable_users");
-        policy.username.regex = self.v("username_regex").trim().to_owned();
-        policy.username.replacement = self.v("username_replacement").trim().to_owned();
-        policy.attributes.display_name = self.v("attributes_display_name").trim().to_owned();
-        policy.attributes.email = self.v("attributes_email").trim().to_owned();
-        policy.scope.only_members_of = self.lines("scope_only_members_of");
-        policy.scope.group_types = [
-            ("scope_group_types_okta_group", OktaGroupType::OktaGroup),
-            ("scope_group_types_app_group", OktaGroupType::AppGroup),
-        ]
-        .into_iter()
-        .filter(|(k, _)| self.checked(k))
-        .map(|(_, t)| t)
-        .collect();
-        policy.scope.group_include = self.opt("scope_group_include");
-        policy.scope.group_exclude = self.opt("scope_group_exclude");
-        policy.group_naming.prefix = self.v("group_naming_prefix").trim().to_owned();
-        policy.default_groups_new_users = self.lines("default_groups_new_users");
-        policy.default_groups_all_users = self.lines("default_groups_all_users");
-    }
+/// The field named by serde's "unknown field `name`, expected ..." message (the wording
+/// of `serde::de::Error::unknown_field`, which `deny_unknown_fields` raises).
+fn unknown_field(problem: &FieldProblem) -> Option<String> {
+    let rest = problem.message.strip_prefix("unknown field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
 
-    /// Departed users, ownership, protected accounts and the hold limits.
-    fn fill_safety(&mut self, policy: &mut SyncPolicy) {
-        policy.departed = match self.v("departed") {
-            "keep" => DepartedPolicy::Keep,
-            "delete" => DepartedPolicy::Delete,
-            _ => DepartedPolicy::Deactivate,
-        };
-        policy.adopt_existing = self.checked("adopt_existing");
-        policy.delete_groups = self.checked("delete_groups");
-        policy.protected_accounts = self.lines("protected_accounts");
-        if let Some(n) = self.number("limits_max_destructive", "a whole number of operations") {
-            policy.limits.max_destructive = n;
-        }
-        if let Some(p) = self.number::<f64>("limits_max_destructive_percent", "a percentage") {
-            if (0.0..=100.0).contains(&p) {
-                policy.limits.max_destructive_percent = p;
-            } else {
-                self.errors.insert(
-                    "limits_max_destructive_percent".into(),
-                    "must be between 0 and 100".into(),
-                );
-            }
-        }
+/// Removes the object holding `path` when it was left empty (a schedule with neither
+/// an interval nor a cron expression is manual).
+fn drop_empty_parent(draft: &mut Value, path: &str) {
+    if let Some((parent, _)) = path.rsplit_once('.')
+        && draft
+            .pointer(&pointer(parent))
+            .and_then(Value::as_object)
+            .is_some_and(serde_json::Map::is_empty)
+    {
+        remove_path(draft, parent);
     }
+}
 
-    fn okta_input(&self) -> OktaInput {
-        OktaInput {
-            url: self.v("okta_url").trim().to_owned(),
-            auth: if self.is("okta_auth", "oauth") {
-                OktaAuthKind::Oauth
-            } else {
-                OktaAuthKind::ApiToken
-            },
-            api_token: self.opt("okta_api_token"),
-            client_id: self.opt("okta_client_id"),
-            key_id: self.opt("okta_key_id"),
-            private_key: self.opt("okta_private_key"),
-        }
-    }
+/// One form field's text as the JSON the draft has there; `None` leaves it out.
+fn read_field(
+    path: &str,
+    values: &[&str],
+    type_of: Option<&Value>,
+) -> Result<Option<Value>, FieldProblem> {
+    let last = values.last().map_or("", |v| v.trim());
+    Ok(match type_of {
+        Some(Value::Bool(_)) => Some(Value::Bool(matches!(last, "true" | "on"))),
+        Some(Value::Array(_)) => Some(Value::Array(
+            values
+                .iter()
+                .flat_map(|v| v.lines())
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| Value::String(l.to_owned()))
+                .collect(),
+        )),
+        Some(Value::String(_)) => Some(Value::String(last.to_owned())),
+        _ if last.is_empty() => None,
+        Some(Value::Number(_)) => Some(Value::Number(read_number(path, last)?)),
+        _ => Some(Value::String(last.to_owned())),
+    })
+}
 
-    fn target_input(&self) -> TargetInput {
-        TargetInput {
-            kind: if self.is("target_kind", "confluence") {
-                TargetKind::Confluence
-            } else {
-                TargetKind::Jira
-            },
-            url: self.v("target_url").trim().to_owned(),
-            auth: if self.is("target_auth", "basic") {
-                TargetAuthKind::Basic
-            } else {
-                TargetAuthKind::Pat
-            },
-            username: self.opt("target_username"),
-            credential: self.opt("target_credential"),
-        }
+fn read_number(path: &str, text: &str) -> Result<serde_json::Number, FieldProblem> {
+    let not_a_number = || FieldProblem::new(path, format!("{text:?} is not a number"));
+    if let Ok(whole) = text.parse::<u64>() {
+        return Ok(whole.into());
     }
-
-    fn schedule(&mut self) -> ScheduleView {
-        let interval_minutes = match self.opt("schedule_interval_minutes") {
-            None => None,
-            Some(_) => self
-                .number::<u32>("schedule_interval_minutes", "a whole number of minutes")
-                .filter(|m| *m > 0),
-        };
-        ScheduleView {
-            interval_minutes,
-            cron: self.opt("schedule_cron"),
-        }
-    }
-
-    /// Drops submitted secret values so they are never rendered back into the page.
-    pub fn forget_secrets(&mut self) {
-        for key in SECRET_FIELDS {
-            self.values.remove(key);
-        }
-    }
+    let real: f64 = text.parse().map_err(|_| not_a_number())?;
+    serde_json::Number::from_f64(real).ok_or_else(not_a_number)
 }
 
 #[cfg(test)]
 mod tests {
+    use usersync_core::app::{OktaCredential, Schedule, SecretInput, TargetCredential};
+
     use super::*;
 
-    #[test]
-    fn setting_paths_map_to_the_form_field_beside_which_errors_show() {
-        assert_eq!(field_key("policy.username.regex"), "username_regex");
-        assert_eq!(field_key("username.regex"), "username_regex");
-        assert_eq!(
-            field_key("scope.only_members_of[2]"),
-            "scope_only_members_of"
-        );
-        assert_eq!(field_key("okta.url"), "okta_url");
-        assert_eq!(
-            field_key("limits.max_destructive_percent"),
-            "limits_max_destructive_percent"
-        );
+    fn form(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
-    fn an_invalid_regex_is_reported_beside_the_regex_field_and_secrets_are_not_kept() {
-        let mut f = FormState::for_new();
-        f.values.insert("name".into(), "Jira".into());
-        f.values.insert("username_regex".into(), "(.*@".into());
-        f.values
-            .insert("okta_api_token".into(), "s3cr3t-token".into());
-        assert!(f.to_input(&SyncPolicy::default()).is_none());
-        assert!(f.err("username_regex").is_some(), "{:?}", f.errors);
-        f.forget_secrets();
-        assert_eq!(f.v("okta_api_token"), "");
-    }
-
-    #[test]
-    fn a_valid_form_becomes_an_input_with_its_toggles_and_lists() {
-        let mut f = FormState::for_new();
-        for (k, v) in [
-            ("name", "Jira"),
-            ("okta_url", "https://x.okta.com"),
-            ("username_regex", "(.*)@.*"),
-            ("username_replacement", "$1"),
-            ("default_groups_new_users", "jira-software-users\n\n"),
-            ("schedule_interval_minutes", "30"),
-        ] {
-            f.values.insert(k.into(), v.into());
-        }
-        f.values.remove("toggles_update_users");
-        let input = f.to_input(&SyncPolicy::default()).expect("valid");
-        assert!(input.policy.toggles.import_users);
-        assert!(!input.policy.toggles.update_users);
-        assert_eq!(
-            input.policy.default_groups_new_users,
-            vec!["jira-software-users".to_owned()]
+    fn a_form_becomes_the_draft_with_its_switches_lists_numbers_and_secrets() {
+        let draft = draft_from_form(
+            &form(&[
+                ("csrf", "abc"),
+                ("name", " Jira "),
+                ("schedule.every_minutes", "30"),
+                ("schedule.cron", ""),
+                ("okta.url", "https://x.okta.com"),
+                ("okta.credential.type", "api_token"),
+                ("okta.credential.token", "okta-SECRET"),
+                ("okta.credential.client_id", "left-over"),
+                ("okta.credential.private_key", ""),
+                ("policy.toggles.update_users", "false"),
+                ("policy.toggles.enable_disable_users", "false"),
+                ("policy.toggles.enable_disable_users", "true"),
+                ("policy.scope.group_types", ""),
+                ("policy.scope.group_types", "APP_GROUP"),
+                (
+                    "policy.default_groups_new_users",
+                    "jira-software-users\n\n b \n",
+                ),
+                ("policy.limits.max_destructive_percent", "7.5"),
+                ("target.kind", "confluence"),
+                ("target.url", "https://wiki.example.com"),
+                ("target.credential.type", "basic"),
+                ("target.credential.username", "svc"),
+                ("target.credential.token", ""),
+                ("target.credential.password", ""),
+            ]),
+            None,
+        )
+        .expect("a draft");
+        assert_eq!(draft.name, "Jira");
+        assert!(!format!("{draft:?}").contains("okta-SECRET"), "{draft:?}");
+        assert_eq!(draft.schedule, Schedule::EveryMinutes(30));
+        assert!(matches!(
+            draft.okta.credential,
+            OktaCredential::ApiToken {
+                token: SecretInput::Value(_)
+            }
+        ));
+        assert!(matches!(
+            draft.target.credential,
+            TargetCredential::Basic { ref username, password: SecretInput::Keep } if username == "svc"
+        ));
+        assert!(
+            draft.policy.toggles.import_users,
+            "a switch the form leaves out keeps its default"
         );
-        assert_eq!(input.schedule.interval_minutes, Some(30));
-        assert_eq!(input.okta.api_token, None);
+        assert!(!draft.policy.toggles.update_users);
+        assert!(draft.policy.toggles.enable_disable_users);
+        assert_eq!(
+            draft.policy.default_groups_new_users,
+            ["jira-software-users", "b"]
+        );
+        assert_eq!(draft.policy.limits.max_destructive_percent, 7.5);
+        assert_eq!(draft.target.kind, "confluence");
+        assert_eq!(draft.policy.scope.group_types.len(), 1);
     }
 
     #[test]
-    fn debug_output_of_the_form_and_its_input_hides_the_secrets() {
-        let mut f = FormState::for_new();
-        for (k, v) in [
-            ("name", "Jira"),
-            ("okta_url", "https://x.okta.com"),
-            ("okta_api_token", "okta-SECRET-token"),
-            ("target_url", "https://jira.example.com"),
-            ("target_credential", "jira-SECRET-pat"),
-        ] {
-            f.values.insert(k.into(), v.into());
-        }
-        let input = f.to_input(&SyncPolicy::default()).expect("valid");
-        assert_eq!(input.okta.api_token.as_deref(), Some("okta-SECRET-token"));
-        for debug in [format!("{f:?}"), format!("{input:?}")] {
-            assert!(!debug.contains("SECRET"), "{debug}");
-            assert!(
-                debug.contains("<redacted>") && debug.contains("x.okta.com"),
-                "{debug}"
-            );
-        }
+    fn a_form_without_an_interval_or_cron_is_manual_and_a_bad_number_names_its_field() {
+        let manual = draft_from_form(
+            &form(&[
+                ("name", "x"),
+                ("schedule.every_minutes", ""),
+                ("schedule.cron", ""),
+            ]),
+            None,
+        )
+        .expect("a draft");
+        assert_eq!(manual.schedule, Schedule::Manual);
+        let problem =
+            draft_from_form(&form(&[("policy.limits.max_destructive", "many")]), None).unwrap_err();
+        assert_eq!(problem.field, "policy.limits.max_destructive");
+    }
+
+    #[test]
+    fn problems_show_beside_the_field_of_their_path_and_secrets_are_not_kept() {
+        let mut f = FormState::submitted(
+            form(&[
+                ("policy.username.regex", "(.*@"),
+                ("okta.credential.token", "s3cr3t"),
+            ]),
+            None,
+        );
+        f.problem("policy.username.regex", "bad");
+        f.problem("policy.default_groups_new_users[2]", "blank");
+        f.problem("schedule", "both given");
+        assert_eq!(f.err("policy.username.regex"), Some("bad"));
+        assert_eq!(f.err("policy.default_groups_new_users"), Some("blank"));
+        assert_eq!(f.v("okta.credential.token"), "");
+        assert!(
+            f.unplaced_errors()
+                .contains(&"schedule: both given".to_owned())
+        );
+        assert!(!format!("{f:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_new_form_shows_the_defaults_at_their_paths() {
+        let f = FormState::for_new();
+        assert!(f.is("okta.credential.type", "api_token"));
+        assert!(f.is("target.kind", "jira"));
+        assert_eq!(f.v("schedule.every_minutes"), "60");
+        assert!(f.checked("policy.toggles.import_users"));
+        assert!(f.has("policy.scope.group_types", "OKTA_GROUP"));
     }
 }

@@ -34,13 +34,22 @@ async fn apps_round_trip_through_the_api_and_secrets_are_only_ever_set() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_no_secret(&created.body);
     let app = created.json();
-    assert_eq!(app["okta"]["api_token"], json!({ "state": "set" }));
-    assert_eq!(app["target"]["credential"], json!({ "state": "set" }));
+    assert_eq!(
+        app["okta"]["credential"]["token"],
+        json!({ "state": "stored" })
+    );
+    assert_eq!(
+        app["target"]["credential"]["password"],
+        json!({ "state": "stored" })
+    );
     assert_eq!(app["policy"]["username"]["regex"], "(.*)@.*");
 
     let mut update = body();
-    update["okta"]["api_token"] = json!(null);
-    update["target"]["credential"] = json!("");
+    update["okta"]["credential"]["token"] = json!(null);
+    update["target"]["credential"]
+        .as_object_mut()
+        .unwrap()
+        .remove("password");
     update["policy"]["toggles"] =
         json!({ "import_users": true, "update_users": false, "enable_disable_users": true });
     let updated = h
@@ -52,8 +61,8 @@ async fn apps_round_trip_through_the_api_and_secrets_are_only_ever_set() {
         .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
     assert_eq!(
-        updated.json()["okta"]["api_token"],
-        json!({ "state": "set" }),
+        updated.json()["okta"]["credential"]["token"],
+        json!({ "state": "stored" }),
         "omitted secrets are kept"
     );
     assert_eq!(updated.json()["policy"]["toggles"]["update_users"], false);
@@ -160,6 +169,34 @@ async fn bad_settings_are_refused_with_a_stable_code_naming_the_field() {
         .await;
     assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
     assert_eq!(garbage.json()["code"], "bad_request");
+    let mut kept_on_create = body();
+    kept_on_create["name"] = json!("Jira without a token");
+    kept_on_create["okta"]["credential"]["token"] = json!(null);
+    let reply = h
+        .call(post("/api/v1/apps").bearer(&t).json(&kept_on_create))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a new app has no secret to keep: {}",
+        reply.body
+    );
+    assert_eq!(reply.json()["field"], "okta.credential.token");
+
+    let mut wrong_type = body();
+    wrong_type["policy"]["limits"] = json!({ "max_destructive": "many" });
+    let reply = h
+        .call(post("/api/v1/apps").bearer(&t).json(&wrong_type))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let message = reply.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("at policy.limits.max_destructive:"),
+        "{message}"
+    );
     let missing = h.call(get("/api/v1/nothing-here").bearer(&t)).await;
     assert_eq!(missing.json()["code"], "not_found");
 }
@@ -184,4 +221,33 @@ async fn runs_of_an_unknown_id_are_not_found_and_an_empty_history_is_an_empty_li
     }
     let reply = h.call(post("/api/v1/runs/99/approve").bearer(&t)).await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn event_settings_left_out_of_an_update_keep_their_stored_values() {
+    let h = Harness::new().await;
+    h.create_admin().await;
+    let t = h.token().await;
+    let mut app = body();
+    app["events"] = json!({
+        "hook_enabled": true,
+        "hook_secret": "hook-SECRET-1234567890",
+        "poll_interval_seconds": 120
+    });
+    let created = h.call(post("/api/v1/apps").bearer(&t).json(&app)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(!created.body.contains("hook-SECRET"), "{}", created.body);
+
+    let updated = h
+        .call(
+            req(Method::PUT, "/api/v1/apps/Jira%20prod")
+                .bearer(&t)
+                .json(&body()),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    let events = &updated.json()["events"];
+    assert_eq!(events["hook_enabled"], true, "{events}");
+    assert_eq!(events["poll_interval_seconds"], 120, "{events}");
+    assert_eq!(events["hook_secret"], json!({ "state": "stored" }));
 }

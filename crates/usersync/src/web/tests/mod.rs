@@ -226,7 +226,7 @@ impl Harness {
     }
 }
 
-/// The JSON of an app, pointing at `okta_url` and `jira_url` with the given secrets.
+/// The JSON of an app (the draft's shape, as in TOML), pointing at `okta_url` and `jira_url` with the given secrets.
 pub fn app_json(
     name: &str,
     okta_url: &str,
@@ -236,9 +236,13 @@ pub fn app_json(
 ) -> Value {
     serde_json::json!({
         "name": name,
-        "okta": { "url": okta_url, "auth": "api_token", "api_token": okta_token },
-        "target": { "kind": "jira", "url": jira_url, "auth": "basic", "username": "admin", "credential": jira_password },
-        "schedule": { "interval_minutes": 60 },
+        "okta": { "url": okta_url, "credential": { "type": "api_token", "token": okta_token } },
+        "target": {
+            "kind": "jira",
+            "url": jira_url,
+            "credential": { "type": "basic", "username": "admin", "password": jira_password }
+        },
+        "schedule": { "every_minutes": 60 },
         "policy": { "username": { "regex": "(.*)@.*", "replacement": "$1" } }
     })
 }

@@ -7,29 +7,67 @@ use super::{Browser, Harness, get, post};
 
 const SECRET: &str = "okta-SECRET-from-the-form";
 
+/// The settings form as a browser submits it: fields named by the draft's paths, each
+/// checkbox after its hidden "false".
 fn settings(regex: &str, token: &str) -> Vec<(&'static str, String)> {
     vec![
         ("name", "Jira prod".into()),
-        ("schedule_interval_minutes", "30".into()),
-        ("okta_url", "https://example.okta.com".into()),
-        ("okta_auth", "api_token".into()),
-        ("okta_api_token", token.into()),
-        ("username_regex", regex.into()),
-        ("username_replacement", "$1".into()),
-        ("attributes_display_name", "displayName".into()),
-        ("attributes_email", "email".into()),
-        ("toggles_import_users", "on".into()),
-        ("toggles_update_users", "on".into()),
-        ("scope_group_types_okta_group", "on".into()),
-        ("default_groups_new_users", "jira-software-users".into()),
-        ("departed", "deactivate".into()),
-        ("limits_max_destructive", "25".into()),
-        ("limits_max_destructive_percent", "5".into()),
-        ("target_kind", "jira".into()),
-        ("target_url", "https://jira.example.com".into()),
-        ("target_auth", "pat".into()),
-        ("target_credential", "jira-SECRET-pat".into()),
+        ("schedule.every_minutes", "30".into()),
+        ("schedule.cron", String::new()),
+        ("okta.url", "https://example.okta.com".into()),
+        ("okta.credential.type", "api_token".into()),
+        ("okta.credential.token", token.into()),
+        ("okta.credential.client_id", String::new()),
+        ("okta.credential.key_id", String::new()),
+        ("okta.credential.private_key", String::new()),
+        ("policy.username.regex", regex.into()),
+        ("policy.username.replacement", "$1".into()),
+        ("sample_login", "demouser@example.com".into()),
+        ("policy.attributes.display_name", "displayName".into()),
+        ("policy.attributes.email", "email".into()),
+        ("policy.toggles.import_users", "false".into()),
+        ("policy.toggles.import_users", "true".into()),
+        ("policy.toggles.update_users", "false".into()),
+        ("policy.toggles.update_users", "true".into()),
+        ("policy.toggles.enable_disable_users", "false".into()),
+        ("policy.scope.group_types", String::new()),
+        ("policy.scope.group_types", "OKTA_GROUP".into()),
+        (
+            "policy.default_groups_new_users",
+            "jira-software-users".into(),
+        ),
+        ("policy.departed", "deactivate".into()),
+        ("policy.limits.max_destructive", "25".into()),
+        ("policy.limits.max_destructive_percent", "5".into()),
+        ("target.kind", "jira".into()),
+        ("target.url", "https://jira.example.com".into()),
+        ("target.credential.type", "pat".into()),
+        ("target.credential.username", String::new()),
+        ("target.credential.token", "jira-SECRET-pat".into()),
+        ("target.credential.password", String::new()),
     ]
+}
+
+/// `fields` with the last value of `key` replaced.
+fn with(
+    mut fields: Vec<(&'static str, String)>,
+    key: &str,
+    value: &str,
+) -> Vec<(&'static str, String)> {
+    let slot = fields
+        .iter_mut()
+        .rev()
+        .find(|(k, _)| *k == key)
+        .expect("a field of the form");
+    slot.1 = value.into();
+    fields
+}
+
+/// The error shown beside the field named `path`, if any.
+fn error_beside(body: &str, path: &str) -> Option<String> {
+    let after = body.split(&format!("id=\"{path}-error\"")).nth(1)?;
+    let text = after.split_once('>')?.1.split("</div>").next()?;
+    Some(text.to_owned())
 }
 
 async fn submit(
@@ -49,12 +87,12 @@ async fn a_bad_regex_is_shown_beside_its_field_and_the_secret_is_not_echoed() {
     let b = h.admin().await;
     let reply = submit(&h, &b, "/new-app", &settings("(.*@", SECRET)).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let error = reply
-        .body
-        .split("id=\"username_regex-error\"")
-        .nth(1)
-        .expect("an error beside the regex field");
-    assert!(error.contains("role=\"alert\""), "{error}");
+    assert!(
+        error_beside(&reply.body, "policy.username.regex").is_some(),
+        "an error beside the regex field: {}",
+        reply.body
+    );
+    assert!(reply.body.contains("role=\"alert\""));
     assert!(reply.body.contains("aria-invalid=\"true\""));
     assert!(
         !reply.body.contains(SECRET),
@@ -82,13 +120,13 @@ async fn saving_the_settings_form_creates_the_app_and_later_saves_keep_the_secre
     assert!(page.body.contains("App created."));
     assert!(
         page.body
-            .contains("data-secret-state=\"okta_api_token\">set<"),
+            .contains("data-secret-state=\"okta.credential.token\">set<"),
         "the token shows only as set"
     );
     assert!(!page.body.contains(SECRET));
 
     let mut edit = settings("(.*)@.*", "");
-    edit.retain(|(k, _)| *k != "toggles_update_users");
+    edit.retain(|(k, v)| *k != "policy.toggles.update_users" || v == "false");
     let saved = submit(&h, &b, "/apps/Jira%20prod", &edit).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let app = h.store.app_by_name("Jira prod").await.unwrap();
@@ -143,8 +181,8 @@ async fn the_regex_tester_shows_what_a_login_becomes() {
                 .cookie(&b.cookie)
                 .header("x-csrf-token", &b.csrf)
                 .form(&[
-                    ("username_regex", "(.*)@.*"),
-                    ("username_replacement", "$1"),
+                    ("policy.username.regex", "(.*)@.*"),
+                    ("policy.username.replacement", "$1"),
                     ("sample_login", "demouser@example.com"),
                 ]),
         )
@@ -160,8 +198,8 @@ async fn the_regex_tester_shows_what_a_login_becomes() {
                 .cookie(&b.cookie)
                 .header("x-csrf-token", &b.csrf)
                 .form(&[
-                    ("username_regex", "(.*)@.*"),
-                    ("username_replacement", "$2"),
+                    ("policy.username.regex", "(.*)@.*"),
+                    ("policy.username.replacement", "$2"),
                     ("sample_login", "a@b"),
                 ]),
         )
@@ -250,14 +288,80 @@ async fn apps_named_like_fixed_pages_or_with_url_characters_get_their_own_pages(
 async fn a_replacement_with_text_after_a_group_is_saved_from_the_form_as_the_engine_reads_it() {
     let h = Harness::new().await;
     let b = h.admin().await;
-    let mut fields = settings("^([^@]+)@.*$", SECRET);
-    for (key, value) in &mut fields {
-        if *key == "username_replacement" {
-            *value = "$1abc".into();
-        }
-    }
+    let fields = with(
+        settings("^([^@]+)@.*$", SECRET),
+        "policy.username.replacement",
+        "$1abc",
+    );
     let created = submit(&h, &b, "/new-app", &fields).await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     let app = h.store.app_by_name("Jira prod").await.unwrap();
     assert_eq!(app.policy.username.replacement, "$1abc");
+}
+
+#[tokio::test]
+async fn validation_problems_show_beside_the_field_named_by_their_path_as_in_the_api() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let t = h.token().await;
+    for (path, value, json_path) in [
+        ("policy.username.regex", "(.*@", "/policy/username/regex"),
+        (
+            "policy.username.replacement",
+            "$2",
+            "/policy/username/replacement",
+        ),
+        ("okta.url", "http://example.okta.com", "/okta/url"),
+    ] {
+        let reply = submit(
+            &h,
+            &b,
+            "/new-app",
+            &with(settings("(.*)@.*", SECRET), path, value),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {}",
+            reply.body
+        );
+        let beside = error_beside(&reply.body, path);
+        assert!(
+            beside.as_deref().is_some_and(|e| !e.is_empty()),
+            "{path}: {}",
+            reply.body
+        );
+
+        let mut json = super::app_json(
+            "Jira prod",
+            "https://example.okta.com",
+            SECRET,
+            "https://jira.example.com",
+            "jira-SECRET-pat",
+        );
+        *json.pointer_mut(json_path).expect("a path of the draft") = value.into();
+        let api = h.call(post("/api/v1/apps").bearer(&t).json(&json)).await;
+        assert_eq!(
+            api.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {}",
+            api.body
+        );
+        assert_eq!(api.json()["field"], path, "the API names the same field");
+        assert_eq!(
+            api.json()["message"].as_str().map(html_escape),
+            beside.map(|words| format!("{path}: {words}")),
+            "the same words in both"
+        );
+    }
+}
+
+/// What askama's HTML escaping makes of a message.
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
 }
