@@ -172,6 +172,10 @@ fn resolve<'a>(ctx: &Context<'a>, user: &'a OktaUser, out: &mut Output) -> Optio
         return None;
     }
     match ctx.target_by_name.get(&username).copied() {
+        // A user who would not be imported claims no name: once another user's
+        // account exists under it, that is not a collision (it was none before
+        // the account was created, and a repeated sync must report the same).
+        Some(existing) if !importable && ctx.owner_of(existing).is_some() => None,
         Some(existing) => resolve_existing(ctx, user, username, existing)
             .map_err(|r| skip(out, r))
             .ok(),

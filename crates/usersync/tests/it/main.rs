@@ -9,3 +9,4 @@ mod held;
 mod helpers;
 mod sync;
 mod user;
+mod warnings;
