@@ -62,8 +62,10 @@ impl Links {
             LinkChange::SetGroup(link) => {
                 self.groups.insert(link.okta_id.clone(), link);
             }
-            LinkChange::EndGroup(id) => {
-                self.groups.remove(&id);
+            LinkChange::EndGroup(id, name) => {
+                if self.groups.get(&id).is_some_and(|l| l.target_name == name) {
+                    self.groups.remove(&id);
+                }
             }
         }
     }
@@ -77,7 +79,9 @@ pub enum LinkChange {
     EndUser(OktaUserId),
     /// Inserts the link, or replaces the one with the same Okta id.
     SetGroup(GroupLink),
-    EndGroup(OktaGroupId),
+    /// Ends the Okta group's link if it still names this target group: deleting the
+    /// old group of a group recreated under a new name leaves the new link alone.
+    EndGroup(OktaGroupId, GroupName),
 }
 
 /// What a successfully applied `op` does to the identity links, if anything: the one
@@ -130,7 +134,10 @@ pub fn link_change(
             okta_group_id,
             name,
         } => Some(group(okta_group_id, name, created_groups_owned)),
-        Op::DeleteGroup { okta_group_id, .. } => Some(LinkChange::EndGroup(okta_group_id.clone())),
+        Op::DeleteGroup {
+            okta_group_id,
+            name,
+        } => Some(LinkChange::EndGroup(okta_group_id.clone(), name.clone())),
         Op::UpdateUser { .. }
         | Op::ReactivateUser { .. }
         | Op::DeactivateUser { .. }

@@ -21,7 +21,8 @@ pub struct LinkChanges {
     pub upsert_users: Vec<UserLink>,
     pub delete_users: Vec<OktaUserId>,
     pub upsert_groups: Vec<GroupLink>,
-    pub delete_groups: Vec<OktaGroupId>,
+    /// Each ends the Okta group's link only if it still names this target group.
+    pub delete_groups: Vec<(OktaGroupId, GroupName)>,
 }
 
 impl From<LinkChange> for LinkChanges {
@@ -32,7 +33,7 @@ impl From<LinkChange> for LinkChanges {
             LinkChange::SetUser(link) => changes.upsert_users.push(link),
             LinkChange::EndUser(id) => changes.delete_users.push(id),
             LinkChange::SetGroup(link) => changes.upsert_groups.push(link),
-            LinkChange::EndGroup(id) => changes.delete_groups.push(id),
+            LinkChange::EndGroup(id, name) => changes.delete_groups.push((id, name)),
         }
         changes
     }
@@ -206,13 +207,17 @@ pub(crate) async fn save_links_in(
             .await
             .ctx("deleting a user link")?;
     }
-    for id in &changes.delete_groups {
-        sqlx::query("DELETE FROM group_links WHERE app_id = $1 AND okta_id = $2")
-            .bind(app.0)
-            .bind(id.as_str())
-            .execute(&mut **tx)
-            .await
-            .ctx("deleting a group link")?;
+    for (id, name) in &changes.delete_groups {
+        // Names are compared as the link stored them: delete ops carry the link's own spelling.
+        sqlx::query(
+            "DELETE FROM group_links WHERE app_id = $1 AND okta_id = $2 AND target_name = $3",
+        )
+        .bind(app.0)
+        .bind(id.as_str())
+        .bind(name.as_str())
+        .execute(&mut **tx)
+        .await
+        .ctx("deleting a group link")?;
     }
     for link in &changes.upsert_users {
         sqlx::query(

@@ -363,6 +363,11 @@ pub enum Rule {
     DefaultGroupAllUsers,
     /// "Delete groups": usersync created the group and the Okta group is gone.
     GroupGoneFromOkta { okta_group: CompactString },
+    /// `group_renames = recreate`: the Okta group was renamed, and this was its old target group.
+    GroupRenamed {
+        okta_group: CompactString,
+        old_name: CompactString,
+    },
 }
 
 fn policy_word(policy: DepartedPolicy) -> &'static str {
@@ -405,6 +410,13 @@ impl fmt::Display for Rule {
             Self::GroupGoneFromOkta { okta_group } => write!(
                 f,
                 "Delete groups: created by usersync and Okta group {okta_group} is gone"
+            ),
+            Self::GroupRenamed {
+                okta_group,
+                old_name,
+            } => write!(
+                f,
+                "Group renames (recreate): Okta group {okta_group} was renamed; {old_name} was its group"
             ),
         }
     }

@@ -6,6 +6,7 @@
 mod effects;
 mod groups;
 mod guards;
+mod renames;
 mod stable;
 mod users;
 

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use usersync_core::app::TargetKind;
 use usersync_core::mapping::CompiledPolicy;
-use usersync_core::policy::{DepartedPolicy, SyncPolicy};
+use usersync_core::policy::{DepartedPolicy, GroupRenames, SyncPolicy};
 use usersync_core::snapshot::OktaGroupType;
 
 use crate::web::model::{
@@ -212,6 +212,7 @@ impl FormState {
         );
         self.flag("adopt_existing", p.adopt_existing);
         self.flag("delete_groups", p.delete_groups);
+        self.set("group_renames", p.group_renames.as_str());
         self.set("protected_accounts", p.protected_accounts.join("\n"));
         self.set(
             "limits_max_destructive",
@@ -322,6 +323,17 @@ impl FormState {
         };
         policy.adopt_existing = self.checked("adopt_existing");
         policy.delete_groups = self.checked("delete_groups");
+        policy.group_renames = match self.v("group_renames") {
+            "" | "keep" => GroupRenames::Keep,
+            "recreate" => GroupRenames::Recreate,
+            other => {
+                self.errors.insert(
+                    "group_renames".into(),
+                    format!("must be keep or recreate, not {other:?}"),
+                );
+                GroupRenames::Keep
+            }
+        };
         policy.protected_accounts = self.lines("protected_accounts");
         if let Some(n) = self.number("limits_max_destructive", "a whole number of operations") {
             policy.limits.max_destructive = n;
