@@ -459,6 +459,12 @@ pub enum SkipReason {
     ExistsNotAdopted { username: String },
     /// The user would be created, but has no e-mail address and the target requires one.
     NoEmail { username: String },
+    /// The linked target user is in a read-only directory: these changes (op texts)
+    /// are not made; the user's memberships of writable groups still are.
+    NotWritable {
+        username: String,
+        not_done: Vec<String>,
+    },
 }
 
 impl fmt::Display for SkipReason {
@@ -483,6 +489,12 @@ impl fmt::Display for SkipReason {
             Self::ExistsNotAdopted { username } => write!(
                 f,
                 "target user {username} exists, is not linked, and adopting existing users is off"
+            ),
+            Self::NotWritable { username, not_done } => write!(
+                f,
+                "not writable: target user {username} is in a read-only directory, so usersync \
+                 does not {} (memberships of writable groups are still synced)",
+                not_done.join("; ")
             ),
             Self::NoEmail { username } => write!(
                 f,

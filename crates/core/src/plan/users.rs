@@ -126,15 +126,17 @@ fn resolve<'a>(ctx: &Context<'a>, user: &'a OktaUser, out: &mut Output) -> Optio
         .get(&user.id)
         .and_then(|l| ctx.linked_target(l));
     if let Some(target) = linked
-        && let Some(reason) = hands_off(ctx, target)
+        && ctx.is_protected(&target.username)
     {
-        skip(out, reason);
+        let username = target.username.to_string();
+        skip(out, SkipReason::Protected { username });
         return None;
     }
     let verdict = ctx.scope.verdict(user);
     if let Err(reason) = verdict {
         if let Some(target) = linked
             && in_plan
+            && writable(ctx, &user.id, target)
         {
             depart(ctx, &user.id, target, Some(reason), out);
         }
@@ -258,6 +260,13 @@ fn resolve_existing<'a>(
     })
 }
 
+/// Whether a linked user's attributes and state can be written: not when the target
+/// has refused it for a read-only directory (remembered on the link) or reports it so.
+fn writable(ctx: &Context<'_>, okta_id: &OktaUserId, target: &TargetUser) -> bool {
+    let refused = ctx.links.users.get(okta_id).is_some_and(|l| l.read_only);
+    !(refused || target.managed_elsewhere)
+}
+
 /// Target users usersync never changes.
 fn hands_off(ctx: &Context<'_>, target: &TargetUser) -> Option<SkipReason> {
     let username = target.username.to_string();
@@ -332,6 +341,9 @@ fn emit<'a>(ctx: &Context<'a>, c: Candidate<'a>, out: &mut Output, managed: &mut
                     out.push(op, Rule::AdoptExisting);
                 }
                 update(ctx, c.user, &c.username, target, out);
+                if !writable(ctx, &c.user.id, target) {
+                    out.not_writable(c.user, &target.username);
+                }
             }
             Some(&target.username)
         }
@@ -436,7 +448,7 @@ fn plan_departures(ctx: &Context<'_>, out: &mut Output) {
         let Some(target) = ctx.linked_target(link) else {
             continue;
         };
-        if hands_off(ctx, target).is_some() {
+        if hands_off(ctx, target).is_some() || !writable(ctx, okta_id, target) {
             continue;
         }
         depart(ctx, okta_id, target, None, out);

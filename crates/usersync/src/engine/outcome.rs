@@ -14,7 +14,7 @@ use usersync_core::{Guard, Plan, PlannedOp, SkipReason};
 use usersync_okta::BucketHeadroom;
 use usersync_store::{OpOutcome, RunId, RunStatus};
 
-use super::apply::OpResult;
+use super::apply::{NOT_WRITABLE, OpResult};
 use super::{Mode, ReadStats};
 
 /// The result of a run (or of a dry run).
@@ -170,10 +170,18 @@ pub fn final_status(outcome: &RunOutcome) -> (RunStatus, Vec<String>) {
         .iter()
         .filter(|r| r.outcome == OpOutcome::Failed)
         .collect();
+    let not_writable = |r: &&OpResult| {
+        r.outcome == OpOutcome::Skipped
+            && r.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(NOT_WRITABLE))
+    };
+    let read_only = results.iter().filter(not_writable).count();
     let skipped = results
         .iter()
         .filter(|r| r.outcome == OpOutcome::Skipped)
-        .count();
+        .count()
+        - read_only;
     if !failed.is_empty() {
         let first = failed.iter().take(3).map(|r| {
             let op = outcome
@@ -205,6 +213,12 @@ pub fn final_status(outcome: &RunOutcome) -> (RunStatus, Vec<String>) {
     };
     // Users who need attention are warnings: listed, but the run did all it could.
     reasons.extend(skipped_users(plan));
+    if read_only > 0 {
+        reasons.push(format!(
+            "{read_only} operations were not made: the target refused them as the users' \
+             directory is read-only; remembered, so they are not tried again"
+        ));
+    }
     (status, reasons)
 }
 

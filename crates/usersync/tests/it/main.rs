@@ -7,6 +7,7 @@ mod confluence;
 mod faults;
 mod held;
 mod helpers;
+mod read_only;
 mod renames;
 mod sync;
 mod user;

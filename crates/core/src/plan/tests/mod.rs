@@ -132,6 +132,7 @@ impl World {
             okta_id: uid(okta_id),
             target_key: None,
             username: name(username),
+            read_only: false,
         };
         self.links.users.insert(uid(okta_id), link);
         self
