@@ -208,7 +208,11 @@ fn resolve_linked<'a>(
     username: Username,
     target: &'a TargetUser,
 ) -> Result<Candidate<'a>, SkipReason> {
-    let renaming = ctx.policy.policy().toggles.update_users && username != target.username;
+    // A user in a read-only directory cannot be renamed: they keep their name (and
+    // their memberships are planned under it).
+    let renaming = ctx.policy.policy().toggles.update_users
+        && username != target.username
+        && writable(ctx, &user.id, target);
     if renaming && let Some(other) = ctx.target_by_name.get(&username) {
         let with = ctx.owner_of(other).map_or_else(
             || format!("existing target user {}", other.username),

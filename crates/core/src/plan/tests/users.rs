@@ -458,3 +458,21 @@ fn a_single_user_plan_applies_that_users_own_departure_and_removals() {
     assert!(world.options.scope.includes(&uid("u1")) && !world.options.scope.includes(&uid("u2")));
     assert_eq!(name("ALICE"), name("alice"));
 }
+
+#[test]
+fn a_read_only_user_whose_login_changes_keeps_their_name_for_memberships() {
+    let mut world = World::new()
+        .synced_user("u1", "alice@example.com")
+        .okta_group("g1", "all-staff", &["u1"])
+        .target_group("all-staff", &[])
+        .link_group("g1", "all-staff", true);
+    world
+        .links
+        .users
+        .get_mut(&super::uid("u1"))
+        .unwrap()
+        .read_only = true;
+    world.okta.users[0].login = "alicia@example.com".into();
+    let plan = world.plan();
+    assert_eq!(ops(&plan), ["add alice to group all-staff"]);
+}
