@@ -6,6 +6,9 @@ use pretty_assertions::assert_eq;
 use usersync_core::SkipReason;
 use usersync_store::RunStatus;
 
+use usersync_testkit::{DataDir, Sims};
+
+use crate::cli::{text, usersync_with};
 use crate::helpers::{World, small_org};
 
 /// Every user's username is their first name: many share one.
@@ -46,4 +49,37 @@ async fn colliding_usernames_are_warnings_of_a_succeeded_run_and_do_not_grow() {
         "an unchanged org has the same collisions after its first sync"
     );
     assert!(second.plan.as_ref().unwrap().is_empty());
+}
+
+/// Runs the binary off the async runtime, so the in-process emulators keep answering.
+async fn usersync(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let dir = dir.to_owned();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        usersync_with(&dir, &args, &[])
+    })
+    .await
+    .expect("the binary's thread joins")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_whose_only_problem_is_colliding_usernames_exits_zero_and_lists_them() {
+    let sims = Sims::start(small_org()).await;
+    let dir = DataDir::new();
+    let file = dir.path().join("apps.toml");
+    let app = sims.app("jira").username("([a-z]+)\\..*", "$1");
+    std::fs::write(&file, app.to_string()).unwrap();
+    let applied = usersync(dir.path(), &["app", "apply", "-f", file.to_str().unwrap()]).await;
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    let synced = usersync(dir.path(), &["sync", "--app", "jira"]).await;
+    let stdout = text(&synced.stdout);
+    assert_eq!(
+        synced.status.code(),
+        Some(0),
+        "users needing attention are not an error: {stdout}{}",
+        text(&synced.stderr)
+    );
+    assert!(stdout.contains("ended succeeded"), "{stdout}");
+    assert!(stdout.contains("valid, unique username"), "{stdout}");
 }
