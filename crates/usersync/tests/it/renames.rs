@@ -6,7 +6,7 @@ use serde_json::json;
 use usersync_core::OktaGroupType;
 use usersync_store::RunStatus;
 
-use crate::helpers::{World, assert_in_step, small_org};
+use crate::helpers::{APP, World, assert_in_step, small_org};
 
 /// Renames the first Okta group in Okta; its old and new names.
 async fn rename_a_group(world: &World) -> (String, String) {
@@ -61,6 +61,15 @@ async fn a_group_renamed_in_okta_keeps_its_jira_name_by_default_and_the_run_says
     );
     assert!(!jira_groups(&world).contains(&new));
     assert_eq!(world.jira_members(&old), members);
+    let member = members.iter().next().expect("the group has members");
+    let explained = usersync::engine::explain_user(&world.deps, APP, member)
+        .await
+        .unwrap()
+        .to_string();
+    assert!(
+        explained.contains(&format!("renamed in Okta to {new}; kept as {old}")),
+        "{explained}"
+    );
 }
 
 #[tokio::test]
