@@ -55,6 +55,10 @@ pub struct Explanation {
     pub ops: Vec<PlannedOp>,
     /// The guard's decision for the whole plan (a held plan applies nothing destructive).
     pub guard: Guard,
+    /// The plan's notes about the user's Okta groups (e.g. a group renamed in Okta
+    /// and kept under its old name).
+    #[serde(default)]
+    pub group_notes: Vec<String>,
 }
 
 /// Explains one user (by Okta login, or by target username when Okta has no such login).
@@ -119,8 +123,27 @@ pub fn explain(
         status: okta_user.map(|u| describe_status(policy, u.status)),
         skipped,
         ops,
+        group_notes: okta_id
+            .as_ref()
+            .map_or_else(Vec::new, |id| group_notes(&full.notes, desired, id)),
         guard: full.guard,
     }
+}
+
+/// The notes about groups the user is a member of in Okta: notes name a group by
+/// its id in parentheses.
+fn group_notes(notes: &[String], desired: &OktaSnapshot, user: &OktaUserId) -> Vec<String> {
+    let tags: Vec<String> = desired
+        .memberships
+        .iter()
+        .filter(|(_, members)| members.contains(user))
+        .map(|(group, _)| format!("({group})"))
+        .collect();
+    notes
+        .iter()
+        .filter(|n| tags.iter().any(|t| n.contains(t.as_str())))
+        .cloned()
+        .collect()
 }
 
 fn find_okta_user<'a>(
@@ -202,6 +225,8 @@ pub struct ExplanationText {
     pub skipped: Option<String>,
     /// Each planned op with its rule; empty when the next sync changes nothing.
     pub next_sync: Vec<String>,
+    /// What the plan says about the user's Okta groups.
+    pub groups: Vec<String>,
     /// The guard's word on the whole plan, when it is not a plain go-ahead.
     pub note: Option<String>,
 }
@@ -244,6 +269,7 @@ impl Explanation {
                 .iter()
                 .map(|p| format!("{} [{}]", p.op, p.rule))
                 .collect(),
+            groups: self.group_notes.clone(),
             note: match &self.guard {
                 Guard::Proceed => None,
                 Guard::Partial { reasons, .. } => Some(format!(
@@ -297,6 +323,9 @@ impl fmt::Display for Explanation {
             for op in &text.next_sync {
                 writeln!(f, "    - {op}")?;
             }
+        }
+        for note in &text.groups {
+            writeln!(f, "  Group: {note}")?;
         }
         if let Some(note) = &text.note {
             writeln!(f, "  Note: {note}")?;
@@ -352,5 +381,38 @@ mod tests {
             &options,
         );
         assert!(nobody.okta.is_none() && nobody.target.is_none() && nobody.ops.is_empty());
+    }
+
+    #[test]
+    fn explain_says_when_a_group_of_the_user_was_renamed_in_okta_and_kept() {
+        let world = World::new()
+            .synced_user("u1", "alice@x.org")
+            .synced_user("u2", "bob@x.org")
+            .okta_group("g1", "engineers", &["u1"])
+            .target_group("devs", &["alice"])
+            .link_group("g1", "devs", true);
+        let policy = CompiledPolicy::compile(&world.policy).unwrap();
+        let options = PlanOptions::full(TargetConstraints::jira(), None);
+        let explain = |login: &str| {
+            super::explain(
+                login,
+                &world.okta,
+                &world.target,
+                &world.links,
+                &policy,
+                &options,
+            )
+        };
+        let text = explain("alice@x.org").to_string();
+        assert!(
+            text.contains(
+                "  Group: Okta group \"engineers\" (g1) was renamed in Okta to engineers; kept as devs"
+            ),
+            "{text}"
+        );
+        assert!(
+            explain("bob@x.org").group_notes.is_empty(),
+            "bob is not in the group"
+        );
     }
 }

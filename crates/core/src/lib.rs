@@ -24,7 +24,7 @@ pub mod snapshot;
 pub use explain::{Explanation, ExplanationText, explain};
 pub use guard::{Guard, guard};
 pub use ids::{Email, GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
-pub use links::{GroupLink, LinkChange, Links, UserLink, link_change};
+pub use links::{GroupLink, LinkChange, Links, UserLink, link_change, read_only_change};
 pub use mapping::{
     CompiledPolicy, FieldProblem, PolicyError, TargetConstraints, UsernamePreview, UsernameVerdict,
     preview_username,
@@ -35,8 +35,8 @@ pub use plan::{
     Summary, UnguardedPlan, UserChanges, plan,
 };
 pub use policy::{
-    AttributeMapping, DepartedPolicy, GroupNaming, SafetyLimits, Scope, SyncPolicy, Toggles,
-    UsernameRule,
+    AttributeMapping, DepartedPolicy, GroupNaming, GroupRenames, SafetyLimits, Scope, SyncPolicy,
+    Toggles, UsernameRule,
 };
 pub use scope::{OktaQuery, StatusClass, UserScope, status_class};
 pub use snapshot::{

@@ -21,6 +21,11 @@ pub struct UserLink {
     pub target_key: Option<TargetUserKey>,
     /// The username the target user had when last synced.
     pub username: Username,
+    /// The target refused to change this user because their directory is read-only
+    /// (e.g. LDAP): their attributes and state are not written again (the planner
+    /// records a skip instead), while their memberships of writable groups are.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// One Okta group linked to one target group.
@@ -62,8 +67,15 @@ impl Links {
             LinkChange::SetGroup(link) => {
                 self.groups.insert(link.okta_id.clone(), link);
             }
-            LinkChange::EndGroup(id) => {
-                self.groups.remove(&id);
+            LinkChange::MarkReadOnly(id) => {
+                if let Some(link) = self.users.get_mut(&id) {
+                    link.read_only = true;
+                }
+            }
+            LinkChange::EndGroup(id, name) => {
+                if self.groups.get(&id).is_some_and(|l| l.target_name == name) {
+                    self.groups.remove(&id);
+                }
             }
         }
     }
@@ -77,7 +89,19 @@ pub enum LinkChange {
     EndUser(OktaUserId),
     /// Inserts the link, or replaces the one with the same Okta id.
     SetGroup(GroupLink),
-    EndGroup(OktaGroupId),
+    /// Ends the Okta group's link if it still names this target group: deleting the
+    /// old group of a group recreated under a new name leaves the new link alone.
+    EndGroup(OktaGroupId, GroupName),
+    /// Sets [`UserLink::read_only`] on the user's link, if there is one (a link made
+    /// earlier in the same run included).
+    MarkReadOnly(OktaUserId),
+}
+
+/// What the engine records when the target refuses to change the user `op` is
+/// about because their directory is read-only; `None` when it is about no user.
+#[must_use]
+pub fn read_only_change(op: &Op) -> Option<LinkChange> {
+    op.okta_user().cloned().map(LinkChange::MarkReadOnly)
 }
 
 /// What a successfully applied `op` does to the identity links, if anything: the one
@@ -99,6 +123,7 @@ pub fn link_change(
             okta_id: okta_id.clone(),
             target_key,
             username: username.clone(),
+            read_only: false,
         })
     };
     let group = |okta_id: &OktaGroupId, name: &GroupName, created_by_usersync| {
@@ -130,7 +155,10 @@ pub fn link_change(
             okta_group_id,
             name,
         } => Some(group(okta_group_id, name, created_groups_owned)),
-        Op::DeleteGroup { okta_group_id, .. } => Some(LinkChange::EndGroup(okta_group_id.clone())),
+        Op::DeleteGroup {
+            okta_group_id,
+            name,
+        } => Some(LinkChange::EndGroup(okta_group_id.clone(), name.clone())),
         Op::UpdateUser { .. }
         | Op::ReactivateUser { .. }
         | Op::DeactivateUser { .. }

@@ -114,6 +114,31 @@ pub enum DepartedPolicy {
     Delete,
 }
 
+/// What happens when a synced Okta group is renamed in Okta. Jira and Confluence Data
+/// Center cannot rename a group through REST, so a rename is either kept or done as a
+/// new group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupRenames {
+    /// The target group keeps its old name; plans and `explain` say so.
+    #[default]
+    Keep,
+    /// Create a group with the new name, move the members, and delete the old group
+    /// if usersync created it (otherwise only the synced members leave it).
+    Recreate,
+}
+
+impl GroupRenames {
+    /// The spelling in TOML, JSON and the console.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Keep => "keep",
+            Self::Recreate => "recreate",
+        }
+    }
+}
+
 /// Limits beyond which a run is held for an administrator's approval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -157,6 +182,8 @@ pub struct SyncPolicy {
     pub protected_accounts: Vec<String>,
     /// Delete target groups that usersync created once they vanish from Okta.
     pub delete_groups: bool,
+    /// What a group renamed in Okta becomes in the target.
+    pub group_renames: GroupRenames,
     pub limits: SafetyLimits,
 }
 
@@ -174,6 +201,7 @@ impl Default for SyncPolicy {
             adopt_existing: true,
             protected_accounts: Vec::new(),
             delete_groups: false,
+            group_renames: GroupRenames::default(),
             limits: SafetyLimits::default(),
         }
     }

@@ -20,8 +20,12 @@ pub struct LinkChanges {
     /// Inserted, or replacing the link with the same Okta id.
     pub upsert_users: Vec<UserLink>,
     pub delete_users: Vec<OktaUserId>,
+    /// Users whose links are marked read-only (after the upserts).
+    #[serde(default)]
+    pub read_only_users: Vec<OktaUserId>,
     pub upsert_groups: Vec<GroupLink>,
-    pub delete_groups: Vec<OktaGroupId>,
+    /// Each ends the Okta group's link only if it still names this target group.
+    pub delete_groups: Vec<(OktaGroupId, GroupName)>,
 }
 
 impl From<LinkChange> for LinkChanges {
@@ -32,7 +36,8 @@ impl From<LinkChange> for LinkChanges {
             LinkChange::SetUser(link) => changes.upsert_users.push(link),
             LinkChange::EndUser(id) => changes.delete_users.push(id),
             LinkChange::SetGroup(link) => changes.upsert_groups.push(link),
-            LinkChange::EndGroup(id) => changes.delete_groups.push(id),
+            LinkChange::EndGroup(id, name) => changes.delete_groups.push((id, name)),
+            LinkChange::MarkReadOnly(id) => changes.read_only_users.push(id),
         }
         changes
     }
@@ -45,6 +50,7 @@ impl LinkChanges {
             && self.delete_users.is_empty()
             && self.upsert_groups.is_empty()
             && self.delete_groups.is_empty()
+            && self.read_only_users.is_empty()
     }
 }
 
@@ -58,19 +64,21 @@ fn stored_id(app: AppId) -> impl Fn(IdError) -> StoreError {
 fn user_links(app: AppId, rows: Vec<UserRow>) -> Result<Vec<UserLink>, StoreError> {
     let bad = stored_id(app);
     rows.into_iter()
-        .map(|(okta_id, key, username)| {
+        .map(|(okta_id, key, username, read_only)| {
             Ok(UserLink {
                 okta_id: OktaUserId::parse(okta_id).map_err(&bad)?,
                 target_key: key.map(TargetUserKey::parse).transpose().map_err(&bad)?,
                 username: Username::parse(username).map_err(&bad)?,
+                read_only,
             })
         })
         .collect()
 }
 
-type UserRow = (String, Option<String>, String);
+type UserRow = (String, Option<String>, String, bool);
 
-const USER_LINKS: &str = "SELECT okta_id, target_key, username FROM user_links WHERE app_id = $1";
+const USER_LINKS: &str =
+    "SELECT okta_id, target_key, username, read_only FROM user_links WHERE app_id = $1";
 
 impl Store {
     /// Every link of `app`.
@@ -206,24 +214,30 @@ pub(crate) async fn save_links_in(
             .await
             .ctx("deleting a user link")?;
     }
-    for id in &changes.delete_groups {
-        sqlx::query("DELETE FROM group_links WHERE app_id = $1 AND okta_id = $2")
-            .bind(app.0)
-            .bind(id.as_str())
-            .execute(&mut **tx)
-            .await
-            .ctx("deleting a group link")?;
+    for (id, name) in &changes.delete_groups {
+        // Names are compared as the link stored them: delete ops carry the link's own spelling.
+        sqlx::query(
+            "DELETE FROM group_links WHERE app_id = $1 AND okta_id = $2 AND target_name = $3",
+        )
+        .bind(app.0)
+        .bind(id.as_str())
+        .bind(name.as_str())
+        .execute(&mut **tx)
+        .await
+        .ctx("deleting a group link")?;
     }
     for link in &changes.upsert_users {
         sqlx::query(
-            "INSERT INTO user_links (app_id, okta_id, target_key, username, updated_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, okta_id) DO UPDATE SET \
-             target_key = excluded.target_key, username = excluded.username, updated_at = excluded.updated_at",
+            "INSERT INTO user_links (app_id, okta_id, target_key, username, read_only, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (app_id, okta_id) DO UPDATE SET \
+             target_key = excluded.target_key, username = excluded.username, \
+             read_only = excluded.read_only, updated_at = excluded.updated_at",
         )
         .bind(app.0)
         .bind(link.okta_id.as_str())
         .bind(link.target_key.as_ref().map(TargetUserKey::as_str))
         .bind(link.username.as_str())
+        .bind(link.read_only)
         .bind(now)
         .execute(&mut **tx)
         .await
@@ -244,6 +258,14 @@ pub(crate) async fn save_links_in(
         .execute(&mut **tx)
         .await
         .ctx("saving a group link")?;
+    }
+    for id in &changes.read_only_users {
+        sqlx::query("UPDATE user_links SET read_only = 1 WHERE app_id = $1 AND okta_id = $2")
+            .bind(app.0)
+            .bind(id.as_str())
+            .execute(&mut **tx)
+            .await
+            .ctx("marking a user link read-only")?;
     }
     Ok(())
 }

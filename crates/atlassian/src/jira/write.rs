@@ -5,7 +5,8 @@
 //! ("A user with that username already exists.", "already a member", a missing
 //! membership on removal, a missing user or group on delete). A refusal because
 //! the directory is read-only becomes [`TargetError::ManagedElsewhere`] and the
-//! user is remembered as such.
+//! user is remembered as such; memberships are never refused for the user's
+//! directory, as Jira lets read-only users join groups of a writable one.
 
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -192,7 +193,6 @@ impl JiraClient {
         group: &GroupName,
         username: &Username,
     ) -> TargetResult<()> {
-        self.check_writable(username)?;
         let call = Call::new(
             Method::POST,
             "rest/api/2/group/user",
@@ -209,7 +209,6 @@ impl JiraClient {
         group: &GroupName,
         username: &Username,
     ) -> TargetResult<()> {
-        self.check_writable(username)?;
         let call = Call::new(
             Method::DELETE,
             "rest/api/2/group/user",
@@ -235,10 +234,8 @@ impl JiraClient {
         if reply.is_success() || mentions(&reply, already_done) {
             return Ok(());
         }
-        Err(self.write_error(
-            reply,
-            Some(username),
-            format!("membership of {username} in {group}"),
-        ))
+        // A refusal here is about the group's directory, never the user's: users of a
+        // read-only directory may be members of writable groups.
+        Err(self.write_error(reply, None, format!("membership of {username} in {group}")))
     }
 }

@@ -320,10 +320,7 @@ async fn read_only_directory_users_are_refused_and_then_reported_managed_elsewhe
     );
     assert!(sim.user("lucy").unwrap().active);
     let before = sim.request_count();
-    let err = jira
-        .add_member(&group("jira-software-users"), &user("lucy"))
-        .await
-        .unwrap_err();
+    let err = jira.set_active(&user("lucy"), false).await.unwrap_err();
     assert!(
         matches!(err, TargetError::ManagedElsewhere { .. }),
         "{err:?}"
@@ -331,7 +328,15 @@ async fn read_only_directory_users_are_refused_and_then_reported_managed_elsewhe
     assert_eq!(
         sim.request_count(),
         before,
-        "a known read-only user is refused locally"
+        "a known read-only user's attributes are refused locally"
+    );
+    jira.add_member(&group("jira-software-users"), &user("lucy"))
+        .await
+        .expect("a read-only user may join a group of a writable directory");
+    assert!(
+        sim.members("jira-software-users")
+            .iter()
+            .any(|m| m == "lucy")
     );
     let snapshot = jira.read_all().await.unwrap();
     let lucy = snapshot

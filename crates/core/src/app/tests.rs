@@ -69,3 +69,31 @@ fn an_unknown_key_in_the_file_is_refused_as_a_toml_problem() {
     let problem = apps_from_toml("[[app]]\nname = \"x\"\nnmae = 1\n").unwrap_err();
     assert_eq!(problem.field, "toml");
 }
+
+#[test]
+fn group_renames_is_read_from_the_policy_table_and_a_bad_value_names_the_choices() {
+    let file = |value: &str| {
+        format!(
+            "[[app]]\nname = \"x\"\n[app.okta]\nurl = \"https://example.okta.com\"\n\
+             credential = {{ type = \"api_token\", token = \"env:T\" }}\n[app.target]\n\
+             kind = \"jira\"\nurl = \"https://jira.example.com\"\n\
+             credential = {{ type = \"pat\", token = \"env:P\" }}\n[app.policy]\n\
+             group_renames = \"{value}\"\n"
+        )
+    };
+    let apps = apps_from_toml(&file("recreate")).unwrap();
+    assert_eq!(
+        apps[0].policy.group_renames,
+        crate::policy::GroupRenames::Recreate
+    );
+    assert_eq!(
+        SyncPolicy::default().group_renames,
+        crate::policy::GroupRenames::Keep,
+        "renames are kept unless an app says otherwise"
+    );
+    let problem = apps_from_toml(&file("rename")).unwrap_err();
+    assert!(
+        problem.message.contains("group_renames") && problem.message.contains("recreate"),
+        "{problem:?}"
+    );
+}

@@ -10,15 +10,19 @@ use std::collections::{HashMap, HashSet};
 use compact_str::CompactString;
 
 use crate::ids::{GroupName, OktaGroupId, Username};
+use crate::links::GroupLink;
 use crate::plan::context::Context;
 use crate::plan::ops::{Op, Rule};
 use crate::plan::output::Output;
+use crate::plan::renames;
 use crate::plan::users::Managed;
 use crate::snapshot::OktaGroup;
 
 /// Where an in-scope Okta group lands in the target.
-struct GroupTarget {
+struct GroupTarget<'a> {
     name: GroupName,
+    /// The link to the old target group of an Okta group recreated after a rename.
+    renamed_from: Option<&'a GroupLink>,
     /// Whether the target group exists now.
     exists: bool,
     /// The link or create op needed first, if any.
@@ -73,6 +77,9 @@ pub(crate) fn plan_groups(ctx: &Context<'_>, managed: &Managed<'_>, out: &mut Ou
             let group = target.name.clone();
             out.push(Op::RemoveMember { group, username }, rule.clone());
         }
+        if let Some(old) = target.renamed_from {
+            renames::retire(ctx, group, old, &target.name, managed, out);
+        }
     }
     plan_default_groups(ctx, managed, &default_adds, out);
     if ctx.options.scope.is_full() {
@@ -86,11 +93,14 @@ fn resolve<'a>(
     group: &'a OktaGroup,
     claimed: &mut HashMap<GroupName, &'a OktaGroupId>,
     out: &mut Output,
-) -> Option<GroupTarget> {
+) -> Option<GroupTarget<'a>> {
     let link = ctx.links.groups.get(&group.id);
-    let name = match link {
-        Some(link) => link.target_name.clone(),
-        None => match ctx.policy.group_name(&group.name) {
+    let recreated = link.and_then(|l| renames::recreate_as(ctx, group, l, claimed, out));
+    let renamed_from = recreated.as_ref().and(link);
+    let name = match (link, recreated) {
+        (_, Some(new)) => new,
+        (Some(link), None) => link.target_name.clone(),
+        (None, None) => match ctx.policy.group_name(&group.name) {
             Ok(name) => name,
             Err(e) => {
                 out.notes.push(format!(
@@ -124,7 +134,8 @@ fn resolve<'a>(
         ));
         return None;
     }
-    let setup = match (existing.is_some(), link.is_some()) {
+    let linked_here = link.is_some_and(|l| l.target_name == name);
+    let setup = match (existing.is_some(), linked_here) {
         (true, true) => None,
         (true, false) => Some(Op::LinkGroup {
             okta_group_id: group.id.clone(),
@@ -137,6 +148,7 @@ fn resolve<'a>(
     };
     Some(GroupTarget {
         name,
+        renamed_from,
         exists: existing.is_some(),
         setup,
     })
@@ -177,7 +189,7 @@ impl Stamps {
 fn member_changes(
     ctx: &Context<'_>,
     group: &OktaGroup,
-    target: &GroupTarget,
+    target: &GroupTarget<'_>,
     managed: &Managed<'_>,
     stamps: &mut Stamps,
 ) {

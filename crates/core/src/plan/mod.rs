@@ -15,6 +15,7 @@ mod fast_hash;
 mod groups;
 pub mod ops;
 mod output;
+mod renames;
 pub mod simulate;
 mod users;
 

@@ -363,6 +363,11 @@ pub enum Rule {
     DefaultGroupAllUsers,
     /// "Delete groups": usersync created the group and the Okta group is gone.
     GroupGoneFromOkta { okta_group: CompactString },
+    /// `group_renames = recreate`: the Okta group was renamed, and this was its old target group.
+    GroupRenamed {
+        okta_group: CompactString,
+        old_name: CompactString,
+    },
 }
 
 fn policy_word(policy: DepartedPolicy) -> &'static str {
@@ -405,6 +410,13 @@ impl fmt::Display for Rule {
             Self::GroupGoneFromOkta { okta_group } => write!(
                 f,
                 "Delete groups: created by usersync and Okta group {okta_group} is gone"
+            ),
+            Self::GroupRenamed {
+                okta_group,
+                old_name,
+            } => write!(
+                f,
+                "Group renames (recreate): Okta group {okta_group} was renamed; {old_name} was its group"
             ),
         }
     }
@@ -450,6 +462,12 @@ pub enum SkipReason {
     /// The user would be created or adopted, but the Okta read was incomplete, so
     /// an unread Okta user may map to the same username (`why` says what was not read).
     UniquenessUnknown { username: String, why: String },
+    /// The linked target user is in a read-only directory: these changes (op texts)
+    /// are not made; the user's memberships of writable groups still are.
+    NotWritable {
+        username: String,
+        not_done: Vec<String>,
+    },
 }
 
 impl fmt::Display for SkipReason {
@@ -474,6 +492,12 @@ impl fmt::Display for SkipReason {
             Self::ExistsNotAdopted { username } => write!(
                 f,
                 "target user {username} exists, is not linked, and adopting existing users is off"
+            ),
+            Self::NotWritable { username, not_done } => write!(
+                f,
+                "not writable: target user {username} is in a read-only directory, so usersync \
+                 does not {} (memberships of writable groups are still synced)",
+                not_done.join("; ")
             ),
             Self::NoEmail { username } => write!(
                 f,

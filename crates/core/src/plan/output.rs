@@ -45,6 +45,28 @@ impl Output {
         });
     }
 
+    /// Takes back the attribute and state writes just planned for `user`, whose target
+    /// user `username` is in a read-only directory, and records them as one skip
+    /// ([`SkipReason::NotWritable`]); nothing when none were planned.
+    pub fn not_writable(&mut self, user: &OktaUser, username: &Username) {
+        let mut not_done = Vec::new();
+        for kind in [
+            OpKind::RenameUser,
+            OpKind::UpdateUser,
+            OpKind::ReactivateUser,
+            OpKind::DeactivateUser,
+        ] {
+            let list = &mut self.by_kind[kind as usize];
+            if let Some(taken) = list.pop_if(|p| p.op.okta_user() == Some(&user.id)) {
+                not_done.push(taken.op.to_string());
+            }
+        }
+        if !not_done.is_empty() {
+            let username = username.to_string();
+            self.skip(user, SkipReason::NotWritable { username, not_done });
+        }
+    }
+
     /// Every op in dependency order, then by group and user names, then as planned.
     pub fn into_ops(self) -> (Vec<PlannedOp>, Vec<SkippedUser>, Vec<String>) {
         let mut lists = self.by_kind;

@@ -126,15 +126,17 @@ fn resolve<'a>(ctx: &Context<'a>, user: &'a OktaUser, out: &mut Output) -> Optio
         .get(&user.id)
         .and_then(|l| ctx.linked_target(l));
     if let Some(target) = linked
-        && let Some(reason) = hands_off(ctx, target)
+        && ctx.is_protected(&target.username)
     {
-        skip(out, reason);
+        let username = target.username.to_string();
+        skip(out, SkipReason::Protected { username });
         return None;
     }
     let verdict = ctx.scope.verdict(user);
     if let Err(reason) = verdict {
         if let Some(target) = linked
             && in_plan
+            && writable(ctx, &user.id, target)
         {
             depart(ctx, &user.id, target, Some(reason), out);
         }
@@ -172,6 +174,10 @@ fn resolve<'a>(ctx: &Context<'a>, user: &'a OktaUser, out: &mut Output) -> Optio
         return None;
     }
     match ctx.target_by_name.get(&username).copied() {
+        // A user who would not be imported claims no name: once another user's
+        // account exists under it, that is not a collision (it was none before
+        // the account was created, and a repeated sync must report the same).
+        Some(existing) if !importable && ctx.owner_of(existing).is_some() => None,
         Some(existing) => resolve_existing(ctx, user, username, existing)
             .map_err(|r| skip(out, r))
             .ok(),
@@ -207,7 +213,11 @@ fn resolve_linked<'a>(
     target: &'a TargetUser,
     out: &mut Output,
 ) -> Result<Candidate<'a>, SkipReason> {
-    let mut renaming = ctx.policy.policy().toggles.update_users && username != target.username;
+    // A user in a read-only directory cannot be renamed: they keep their name (and
+    // their memberships are planned under it).
+    let mut renaming = ctx.policy.policy().toggles.update_users
+        && username != target.username
+        && writable(ctx, &user.id, target);
     if renaming && let Some(why) = &ctx.uniqueness_unknown {
         // A rename needs the new name known unique; until a complete read shows it,
         // the user keeps their name and everything else about them goes on.
@@ -284,6 +294,13 @@ fn uniqueness_unknown(ctx: &Context<'_>, username: &Username) -> Option<SkipReas
         })
 }
 
+/// Whether a linked user's attributes and state can be written: not when the target
+/// has refused it for a read-only directory (remembered on the link) or reports it so.
+fn writable(ctx: &Context<'_>, okta_id: &OktaUserId, target: &TargetUser) -> bool {
+    let refused = ctx.links.users.get(okta_id).is_some_and(|l| l.read_only);
+    !(refused || target.managed_elsewhere)
+}
+
 /// Target users usersync never changes.
 fn hands_off(ctx: &Context<'_>, target: &TargetUser) -> Option<SkipReason> {
     let username = target.username.to_string();
@@ -358,6 +375,9 @@ fn emit<'a>(ctx: &Context<'a>, c: Candidate<'a>, out: &mut Output, managed: &mut
                     out.push(op, Rule::AdoptExisting);
                 }
                 update(ctx, c.user, &c.username, target, out);
+                if !writable(ctx, &c.user.id, target) {
+                    out.not_writable(c.user, &target.username);
+                }
             }
             Some(&target.username)
         }
@@ -462,7 +482,7 @@ fn plan_departures(ctx: &Context<'_>, out: &mut Output) {
         let Some(target) = ctx.linked_target(link) else {
             continue;
         };
-        if hands_off(ctx, target).is_some() {
+        if hands_off(ctx, target).is_some() || !writable(ctx, okta_id, target) {
             continue;
         }
         depart(ctx, okta_id, target, None, out);

@@ -158,7 +158,10 @@ impl JiraState {
         let u = self.user(user).ok_or_else(|| {
             JiraError::not_found(format!("The user named '{user}' does not exist"))
         })?;
-        if g.directory == Directory::Ldap || u.directory == Directory::Ldap {
+        // Memberships live with the group: a user of a read-only directory may join a
+        // group of a writable one ("Read Only, with Local Groups"); the read-only
+        // directory's own groups cannot be changed.
+        if g.directory == Directory::Ldap {
             return Err(JiraError::bad_request(format!(
                 "Cannot change the membership of '{}' in group '{}': the directory is read-only.",
                 u.name, g.name

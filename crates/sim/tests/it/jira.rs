@@ -309,6 +309,39 @@ async fn ldap_users_and_the_protected_admin_cannot_be_changed() {
 }
 
 #[tokio::test]
+async fn ldap_users_join_and_leave_internal_groups_but_ldap_groups_stay_read_only() {
+    let sim = JiraSim::start(JiraSimConfig {
+        ldap_users: vec![SeedUser::new("lena")],
+        ..JiraSimConfig::default()
+    })
+    .await
+    .unwrap();
+    sim.add_group("all-staff").unwrap();
+    let body = Some(json!({"name": "lena"}));
+    let (status, _) = call(&sim, "POST", "group/user?groupname=all-staff", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(sim.members("all-staff").iter().any(|m| m == "lena"));
+    let (status, _) = call(
+        &sim,
+        "DELETE",
+        "group/user?groupname=all-staff&username=lena",
+        None,
+    )
+    .await;
+    assert!(status.is_success(), "{status}");
+    assert!(sim.members("all-staff").is_empty());
+    let (status, error) = call(
+        &sim,
+        "POST",
+        "group/user?groupname=ldap-users",
+        Some(json!({"name": "admin"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error.to_string().contains("read-only"), "{error}");
+}
+
+#[tokio::test]
 async fn a_bad_password_reads_anonymous_data_with_authenticated_failed() {
     let sim = sim("9.12.0").await;
     let client = reqwest::Client::new();

@@ -12,6 +12,7 @@ fn user(okta: &str, key: &str, username: &str) -> UserLink {
         okta_id: OktaUserId::parse(okta).unwrap(),
         target_key: Some(TargetUserKey::parse(key).unwrap()),
         username: Username::parse(username).unwrap(),
+        read_only: false,
     }
 }
 
@@ -144,4 +145,55 @@ async fn links_for_an_unknown_app_are_refused() {
     };
     let err = store.save_links(AppId(4242), &change).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_user_link_is_marked_read_only_and_stays_so_when_saved_again() {
+    let (_dir, store) = temp_store().await;
+    let jira = store.create_app(draft("Jira"), "test").await.unwrap();
+    let alice = LinkChanges {
+        upsert_users: vec![user("00u1", "K1", "alice")],
+        ..LinkChanges::default()
+    };
+    store.save_links(jira.id, &alice).await.unwrap();
+    let id = OktaUserId::parse("00u1").unwrap();
+    assert!(!store.load_links(jira.id).await.unwrap().users[&id].read_only);
+    let mark = LinkChanges {
+        read_only_users: vec![id.clone(), OktaUserId::parse("00u9").unwrap()],
+        ..LinkChanges::default()
+    };
+    store.save_links(jira.id, &mark).await.unwrap();
+    let links = store.load_links(jira.id).await.unwrap();
+    assert!(links.users[&id].read_only);
+    assert_eq!(links.users.len(), 1, "an unlinked user is not linked by it");
+}
+
+#[tokio::test]
+async fn a_group_link_ends_only_while_it_still_names_the_deleted_group() {
+    let (_dir, store) = temp_store().await;
+    let jira = store.create_app(draft("Jira"), "test").await.unwrap();
+    let id = usersync_core::OktaGroupId::parse("00g1").unwrap();
+    let link = |name: &str| usersync_core::GroupLink {
+        okta_id: id.clone(),
+        target_name: usersync_core::GroupName::parse(name).unwrap(),
+        created_by_usersync: true,
+    };
+    let renamed = LinkChanges {
+        upsert_groups: vec![link("engineers")],
+        ..LinkChanges::default()
+    };
+    store.save_links(jira.id, &renamed).await.unwrap();
+    let end_old = LinkChanges {
+        delete_groups: vec![(id.clone(), link("devs").target_name)],
+        ..LinkChanges::default()
+    };
+    store.save_links(jira.id, &end_old).await.unwrap();
+    let groups = store.load_links(jira.id).await.unwrap().groups;
+    assert_eq!(groups[&id].target_name.as_str(), "engineers");
+    let end_new = LinkChanges {
+        delete_groups: vec![(id.clone(), link("engineers").target_name)],
+        ..LinkChanges::default()
+    };
+    store.save_links(jira.id, &end_new).await.unwrap();
+    assert!(store.load_links(jira.id).await.unwrap().groups.is_empty());
 }

@@ -374,6 +374,7 @@ async fn links_and_outcomes_recorded_together_are_saved_together_or_not_at_all()
             okta_id: usersync_core::OktaUserId::parse("00u1").unwrap(),
             target_key: None,
             username: usersync_core::Username::parse("alice").unwrap(),
+            read_only: false,
         }],
         ..Default::default()
     };

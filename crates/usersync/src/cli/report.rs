@@ -7,7 +7,7 @@
 //! ```text
 //! { "version": 1, "app": "...", "mode": "dry_run" | "apply", "run_id": 12 | null,
 //!   "status": "succeeded" | "partial" | "failed" | "held" (for a dry run: what a run would end as),
-//!   "reasons": ["..."],
+//!   "reasons": ["..."],          (why not succeeded; for a succeeded run, warnings about users)
 //!   "summary": { "counts": { "create_user": 3, ... }, "total": 3, "destructive": 0, "skipped": 0 },
 //!   "plan": { "ops": [ { "op": { "kind": "create_user", ... }, "rule": { "kind": "import_users", ... } } ],
 //!             "skipped": [...], "guard": { "decision": "proceed" | "partial" | "held", ... }, "notes": [...] },

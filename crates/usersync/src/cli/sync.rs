@@ -40,8 +40,10 @@ pub struct PlanArgs {
     long_about = "Runs a sync: reads Okta and the target, plans, applies what the guards allow, \
 and records the run, every operation's outcome and the identity links. A progress bar per phase is \
 drawn on a terminal, plain log lines otherwise; a summary is printed at the end.\n\n\
-Exit codes: 0 when every run succeeded, 1 when a run is held for approval \
-(`usersync run approve RUN_ID`), 2 when a run failed or was partial, or on error."
+Exit codes: 0 when every run succeeded (perhaps with warnings: Okta users who need attention, \
+such as colliding or invalid usernames, listed with the run and in `usersync explain`), 1 when a run \
+is held for approval (`usersync run approve RUN_ID`), 2 when a run failed or was partial (e.g. Okta \
+could not be read completely, or operations failed), or on error."
 )]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["app", "all"])))]
 pub struct SyncArgs {

@@ -23,7 +23,9 @@ use async_trait::async_trait;
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
 use usersync_atlassian::{NewUser, Target, TargetError, UserChanges as TargetChanges};
-use usersync_core::{GroupName, Links, Op, OpKind, PlannedOp, TargetUser, Username, link_change};
+use usersync_core::{
+    GroupName, Links, Op, OpKind, PlannedOp, TargetUser, Username, link_change, read_only_change,
+};
 use usersync_store::{LinkChanges, OpOutcome};
 
 use super::progress::{Phase, Progress};
@@ -166,6 +168,16 @@ impl Executor {
                     .unwrap_or_default();
                 (result(numbered, OpOutcome::Applied, None), changes)
             }
+            Err(err @ TargetError::ManagedElsewhere { .. }) if op.okta_user().is_some() => {
+                // Remembered on the link, so the next plan records a skip instead of
+                // trying again; the user's memberships go on.
+                tracing::info!(seq = numbered.seq, "not writable: {op}: {err}");
+                let changes = read_only_change(op)
+                    .map(LinkChanges::from)
+                    .unwrap_or_default();
+                let why = format!("{NOT_WRITABLE}{err}");
+                (skipped(numbered, why), changes)
+            }
             Err(err) => {
                 tracing::warn!(seq = numbered.seq, "failed: {op}: {err}");
                 (
@@ -303,6 +315,10 @@ fn result(numbered: Numbered<'_>, outcome: OpOutcome, error: Option<String>) -> 
         error,
     }
 }
+
+/// How the error of an op skipped because the target user's directory is read-only
+/// begins: such a skip is not a failure of the run (see `outcome::final_status`).
+pub const NOT_WRITABLE: &str = "not writable: ";
 
 fn skipped(numbered: Numbered<'_>, reason: String) -> OpResult {
     result(numbered, OpOutcome::Skipped, Some(reason))

@@ -14,7 +14,7 @@ use usersync_core::{Guard, Plan, PlannedOp, SkipReason};
 use usersync_okta::BucketHeadroom;
 use usersync_store::{OpOutcome, RunId, RunStatus};
 
-use super::apply::OpResult;
+use super::apply::{NOT_WRITABLE, OpResult};
 use super::{Mode, ReadStats};
 
 /// The result of a run (or of a dry run).
@@ -26,7 +26,8 @@ pub struct RunOutcome {
     pub mode: Mode,
     /// For a dry run: the status a real run would end with before applying.
     pub status: RunStatus,
-    /// Why the run is not `succeeded` (or what the administrator must do).
+    /// Why the run is not `succeeded` (or what the administrator must do); for a
+    /// succeeded run, warnings: users who need attention in Okta (see [`final_status`]).
     pub reasons: Vec<String>,
     /// `None` when the run failed before it could plan.
     pub plan: Option<Plan>,
@@ -136,10 +137,12 @@ impl Serialize for Results<'_> {
 ///
 /// - `held` when the guard held the plan (non-destructive ops may have been applied);
 /// - `failed` when every attempted op failed;
-/// - `partial` when the Okta read was incomplete, some ops failed or were skipped
-///   for a failed dependency, or users could not be mapped (invalid or colliding
-///   usernames) or created (no e-mail address);
-/// - `succeeded` otherwise.
+/// - `partial` when the Okta read was incomplete, or some ops failed or were
+///   skipped for a failed dependency;
+/// - `succeeded` otherwise, with warnings among the reasons when users could not be
+///   mapped (invalid or colliding usernames) or created (no e-mail address): data
+///   in Okta needs attention, but usersync did everything it could, so scripts
+///   can tell this from an Okta read that failed.
 ///
 /// Reads `outcome.plan` (with its guard as the run applied it) and `outcome.results`.
 #[must_use]
@@ -167,10 +170,18 @@ pub fn final_status(outcome: &RunOutcome) -> (RunStatus, Vec<String>) {
         .iter()
         .filter(|r| r.outcome == OpOutcome::Failed)
         .collect();
+    let not_writable = |r: &&OpResult| {
+        r.outcome == OpOutcome::Skipped
+            && r.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with(NOT_WRITABLE))
+    };
+    let read_only = results.iter().filter(not_writable).count();
     let skipped = results
         .iter()
         .filter(|r| r.outcome == OpOutcome::Skipped)
-        .count();
+        .count()
+        - read_only;
     if !failed.is_empty() {
         let first = failed.iter().take(3).map(|r| {
             let op = outcome
@@ -189,7 +200,6 @@ pub fn final_status(outcome: &RunOutcome) -> (RunStatus, Vec<String>) {
             "{skipped} operations were skipped because an operation they depend on failed"
         ));
     }
-    reasons.extend(skipped_users(plan));
     let attempted = results
         .iter()
         .filter(|r| r.outcome != OpOutcome::Skipped)
@@ -201,6 +211,14 @@ pub fn final_status(outcome: &RunOutcome) -> (RunStatus, Vec<String>) {
     } else {
         RunStatus::Partial
     };
+    // Users who need attention are warnings: listed, but the run did all it could.
+    reasons.extend(skipped_users(plan));
+    if read_only > 0 {
+        reasons.push(format!(
+            "{read_only} operations were not made: the target refused them as the users' \
+             directory is read-only; remembered, so they are not tried again"
+        ));
+    }
     (status, reasons)
 }
 
@@ -326,7 +344,11 @@ mod tests {
             },
         });
         let (status, reasons) = final_status(no_email, &[]);
-        assert_eq!(status, RunStatus::Partial, "a user could not be created");
+        assert_eq!(
+            status,
+            RunStatus::Succeeded,
+            "a user who needs attention in Okta is a warning, not a failure"
+        );
         assert!(reasons[0].contains("no e-mail address"), "{reasons:?}");
         let mixed = [result(OpOutcome::Applied), result(OpOutcome::Failed)];
         assert_eq!(

@@ -105,6 +105,7 @@ async fn an_identity_link_and_its_outcome_are_durable_at_once_while_memberships_
             okta_id: OktaUserId::parse("00u1").unwrap(),
             target_key: None,
             username: Username::parse("user2").unwrap(),
+            read_only: false,
         }],
         ..LinkChanges::default()
     };

@@ -42,6 +42,7 @@ fn a_created_user_is_linked_with_the_key_the_target_gave() {
             okta_id: uid("u1"),
             target_key: Some(key),
             username: name("ann"),
+            read_only: false,
         }))
     );
 }

@@ -7,6 +7,8 @@ mod effects;
 mod groups;
 mod guards;
 mod listing;
+mod renames;
+mod stable;
 mod users;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,6 +133,7 @@ impl World {
             okta_id: uid(okta_id),
             target_key: None,
             username: name(username),
+            read_only: false,
         };
         self.links.users.insert(uid(okta_id), link);
         self

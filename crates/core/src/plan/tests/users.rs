@@ -269,7 +269,7 @@ fn protected_accounts_and_the_credentials_own_account_are_never_touched() {
 }
 
 #[test]
-fn users_managed_elsewhere_are_skipped_and_never_changed() {
+fn users_managed_elsewhere_are_never_changed_and_the_skip_says_what_is_not_done() {
     let mut world = World::new().synced_user("u1", "alice@example.com");
     world.target.users[0].managed_elsewhere = true;
     world.okta.users[0].status = Suspended;
@@ -277,7 +277,53 @@ fn users_managed_elsewhere_are_skipped_and_never_changed() {
     assert!(plan.is_empty());
     assert_eq!(
         skipped(&plan),
-        ["alice@example.com: target user alice is in a read-only directory and managed elsewhere"]
+        [
+            "alice@example.com: not writable: target user alice is in a read-only directory, so \
+          usersync does not deactivate user alice (memberships of writable groups are still synced)"
+        ]
+    );
+}
+
+#[test]
+fn a_user_remembered_as_read_only_keeps_their_memberships_without_attribute_writes() {
+    let mut world = World::new()
+        .synced_user("u1", "alice@example.com")
+        .okta_group("g1", "all-staff", &["u1"])
+        .target_group("all-staff", &[])
+        .link_group("g1", "all-staff", true);
+    world.okta.users[0]
+        .profile
+        .insert("displayName".into(), "Alice Smith".into());
+    assert_eq!(
+        ops(&world.plan()),
+        [
+            "update user alice: display name \"alice Doe\" -> \"Alice Smith\"",
+            "add alice to group all-staff",
+        ],
+        "a writable user gets both"
+    );
+    world
+        .links
+        .users
+        .get_mut(&super::uid("u1"))
+        .unwrap()
+        .read_only = true;
+    let plan = world.plan();
+    assert_eq!(ops(&plan), ["add alice to group all-staff"]);
+    assert_eq!(
+        skipped(&plan),
+        [
+            "alice@example.com: not writable: target user alice is in a read-only directory, so \
+          usersync does not update user alice: display name \"alice Doe\" -> \"Alice Smith\" \
+          (memberships of writable groups are still synced)"
+        ]
+    );
+    world.okta.users.clear();
+    let departed = world.plan();
+    assert!(
+        departed.is_empty(),
+        "a read-only user who leaves Okta is not deactivated: {:?}",
+        ops(&departed)
     );
 }
 
@@ -411,4 +457,22 @@ fn a_single_user_plan_applies_that_users_own_departure_and_removals() {
     assert_eq!(plan.skipped, []);
     assert!(world.options.scope.includes(&uid("u1")) && !world.options.scope.includes(&uid("u2")));
     assert_eq!(name("ALICE"), name("alice"));
+}
+
+#[test]
+fn a_read_only_user_whose_login_changes_keeps_their_name_for_memberships() {
+    let mut world = World::new()
+        .synced_user("u1", "alice@example.com")
+        .okta_group("g1", "all-staff", &["u1"])
+        .target_group("all-staff", &[])
+        .link_group("g1", "all-staff", true);
+    world
+        .links
+        .users
+        .get_mut(&super::uid("u1"))
+        .unwrap()
+        .read_only = true;
+    world.okta.users[0].login = "alicia@example.com".into();
+    let plan = world.plan();
+    assert_eq!(ops(&plan), ["add alice to group all-staff"]);
 }

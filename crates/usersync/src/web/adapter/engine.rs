@@ -157,6 +157,7 @@ fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
     if text.next_sync.is_empty() {
         decisions.push(format!("Next sync: {}", ExplanationText::NO_CHANGES));
     }
+    decisions.extend(text.groups.iter().map(|n| format!("Group: {n}")));
     decisions.extend(text.note.map(|n| format!("Note: {n}")));
     ExplainView {
         login: x.login.clone(),

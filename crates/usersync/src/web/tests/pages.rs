@@ -365,3 +365,39 @@ fn html_escape(text: &str) -> String {
         .replace('"', "&#34;")
         .replace('\'', "&#39;")
 }
+
+#[tokio::test]
+async fn the_group_renames_choice_is_shown_saved_and_a_bad_value_is_refused_beside_it() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let form = h.call(get("/new-app").cookie(&b.cookie)).await;
+    assert!(
+        form.body
+            .contains("<option value=\"keep\" selected>Keep the old name"),
+        "keep is the default: {}",
+        form.body
+    );
+    let mut bad = settings("(.*)@.*", SECRET);
+    bad.push(("policy.group_renames", "rename".into()));
+    let refused = submit(&h, &b, "/new-app", &bad).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error = error_beside(&refused.body, "policy.group_renames")
+        .expect("an error beside the group renames field");
+    assert!(error.contains("recreate"), "{error}");
+    let mut fields = settings("(.*)@.*", SECRET);
+    fields.push(("policy.group_renames", "recreate".into()));
+    let created = submit(&h, &b, "/new-app", &fields).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let app = h.store.app_by_name("Jira prod").await.unwrap();
+    assert_eq!(
+        app.policy.group_renames,
+        usersync_core::policy::GroupRenames::Recreate
+    );
+    let page = h.call(get("/apps/Jira%20prod").cookie(&b.cookie)).await;
+    assert!(
+        page.body
+            .contains("<option value=\"recreate\" selected>Recreate"),
+        "{}",
+        page.body
+    );
+}
