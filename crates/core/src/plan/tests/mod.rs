@@ -45,6 +45,8 @@ pub(crate) struct World {
     pub links: Links,
     pub policy: SyncPolicy,
     pub options: PlanOptions,
+    /// What the app's earlier runs applied in the guard's window.
+    pub spent: crate::guard::Spent,
 }
 
 impl World {
@@ -63,6 +65,7 @@ impl World {
             links: Links::default(),
             policy,
             options: PlanOptions::full(TargetConstraints::jira(), Some(name("sync-bot"))),
+            spent: crate::guard::Spent::NOTHING,
         }
     }
 
@@ -172,7 +175,12 @@ impl World {
             &compiled,
             &self.options,
         );
-        guard(unguarded, &self.okta.completeness, &self.policy.limits)
+        guard(
+            unguarded,
+            &self.okta.completeness,
+            &self.policy.limits,
+            &self.spent,
+        )
     }
 
     /// Plans, applies the plan to the target and links, and returns the plan.
