@@ -64,6 +64,8 @@ text_enum!(
         Interrupted => "interrupted",
         /// A held plan an administrator refused.
         Rejected => "rejected",
+        /// A held plan a newer run of the app replaced with its fresh plan.
+        Superseded => "superseded",
     }
 );
 
@@ -116,6 +118,9 @@ pub struct Run {
     /// Who approved or rejected a held plan, and when.
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// Seconds spent working, once finished: for an approved run, its planning and
+    /// its approval's apply, not the wait between them.
+    pub work_seconds: Option<f64>,
 }
 
 /// A planned operation as the engine records it.
