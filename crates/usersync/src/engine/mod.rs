@@ -14,6 +14,7 @@
 
 pub mod apply;
 pub mod approve;
+mod budget;
 pub mod check;
 pub mod connect;
 pub mod headroom;
