@@ -123,6 +123,19 @@ pub struct Run {
     pub work_seconds: Option<f64>,
 }
 
+impl Run {
+    /// How long the run worked, once finished: its recorded work time (which for an
+    /// approved run leaves out the wait for approval), else finish minus start.
+    #[must_use]
+    pub fn duration(&self) -> Option<std::time::Duration> {
+        let end = self.finished_at?;
+        match self.work_seconds {
+            Some(s) if s.is_finite() && s >= 0.0 => Some(std::time::Duration::from_secs_f64(s)),
+            _ => (end - self.started_at).to_std().ok(),
+        }
+    }
+}
+
 /// A planned operation as the engine records it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewOperation {

@@ -236,6 +236,12 @@ async fn a_held_run_shows_what_it_would_apply_and_is_approved_or_rejected() {
     let id = held["id"].as_i64().unwrap();
     let page = w.page(&format!("/runs/{id}")).await;
     assert!(page.body.contains("Approve and apply") && page.body.contains("held for approval"));
+    assert!(
+        page.body.contains(&format!(
+            "action=\"/runs/{id}/approve\" data-confirm=\"Apply the operations of run #{id}"
+        )),
+        "Approve asks for confirmation as Delete does"
+    );
     assert_eq!(
         page.body.matches("badge pending").count(),
         10,
