@@ -15,7 +15,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection as _, Sqlite, Transaction, TransactionManager as _};
 
 use crate::crypto::MasterKey;
 use crate::error::{DbContext as _, StoreError};
@@ -35,18 +35,45 @@ pub(crate) fn supported_schema_version() -> i64 {
 }
 
 pub(crate) async fn connect_file(path: &Path) -> Result<Db, StoreError> {
-    let options = SqliteConnectOptions::new()
+    file_pool(4)
+        .connect_with(file_options(path))
+        .await
+        .ctx(&format!("opening {}", path.display()))
+}
+
+fn file_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+}
+
+/// The pool of a database file. A connection handed back still inside a transaction
+/// is closed rather than reused: when a write fails with SQLITE_FULL (or an I/O
+/// error) SQLite may roll the transaction back itself, the ROLLBACK sqlx then sends
+/// fails, and sqlx would count the connection as inside a transaction for ever:
+/// every later `BEGIN` on it fails ("begin_with at non-zero transaction depth"),
+/// even after space came back. A fresh connection has no such memory.
+fn file_pool(max_connections: u32) -> SqlitePoolOptions {
     SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await
-        .ctx(&format!("opening {}", path.display()))
+        .max_connections(max_connections)
+        .after_release(|conn, _| {
+            Box::pin(async move {
+                // The ping runs after any rollback queued by a dropped transaction.
+                conn.ping().await?;
+                let depth =
+                    <Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(conn);
+                if depth > 0 {
+                    tracing::warn!(
+                        "closing a database connection left inside a failed transaction"
+                    );
+                }
+                Ok(depth == 0)
+            })
+        })
 }
 
 pub(crate) async fn connect_memory() -> Result<Db, StoreError> {
@@ -70,6 +97,36 @@ pub(crate) async fn begin_write(db: &Db) -> Result<Tx, StoreError> {
     db.begin_with("BEGIN IMMEDIATE")
         .await
         .ctx("starting a transaction")
+}
+
+/// How long [`prove_writable`] may wait for the write lock before the store counts as
+/// not ready (other writers hold it for milliseconds; the busy timeout is far longer).
+pub(crate) const WRITABLE_WITHIN: Duration = Duration::from_secs(3);
+
+/// Writes the heartbeat row in a write transaction: the proof a readiness probe needs
+/// that the store can write now (a read succeeds on a full disk, too).
+pub(crate) async fn prove_writable(db: &Db) -> Result<(), StoreError> {
+    let write = async {
+        let mut tx = begin_write(db).await?;
+        sqlx::query(
+            "INSERT INTO store_meta (key, value) VALUES ('heartbeat', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(Utc::now().to_rfc3339())
+        .execute(&mut *tx)
+        .await
+        .ctx("writing the heartbeat")?;
+        tx.commit().await.ctx("writing the heartbeat")
+    };
+    tokio::time::timeout(WRITABLE_WITHIN, write)
+        .await
+        .map_err(|_| StoreError::Database {
+            context: "writing the heartbeat".into(),
+            message: format!(
+                "the database stayed locked for {} s",
+                WRITABLE_WITHIN.as_secs()
+            ),
+        })?
 }
 
 /// Refuses a newer schema, then applies the migrations this binary has.
@@ -141,14 +198,21 @@ pub(crate) async fn interrupt_orphaned_runs(db: &Db) -> Result<u64, StoreError> 
         if owner.as_deref().is_some_and(crate::process::owner_is_alive) {
             continue;
         }
+        // The counts a finished run gets from `finish_run`, from what was recorded.
+        let mut conn = db
+            .acquire()
+            .await
+            .ctx("counting an unfinished run's operations")?;
+        let counts = crate::runs::tally(&mut conn, crate::runs::RunId(id)).await?;
         let done = sqlx::query(
-            "UPDATE runs SET status = 'interrupted', finished_at = $1, \
+            "UPDATE runs SET status = 'interrupted', finished_at = $1, counts_json = $2, \
              reason = 'the usersync process stopped before the run finished' \
-             WHERE id = $2 AND status = 'running'",
+             WHERE id = $3 AND status = 'running'",
         )
         .bind(Utc::now())
+        .bind(serde_json::to_string(&counts).ctx("encoding run counts")?)
         .bind(id)
-        .execute(db)
+        .execute(&mut *conn)
         .await
         .ctx("marking an unfinished run interrupted")?;
         interrupted += done.rows_affected();
@@ -161,3 +225,7 @@ pub(crate) async fn interrupt_orphaned_runs(db: &Db) -> Result<u64, StoreError> 
     }
     Ok(interrupted)
 }
+
+#[cfg(test)]
+#[path = "db_tests.rs"]
+mod tests;

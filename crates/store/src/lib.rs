@@ -31,7 +31,8 @@
 //! - **Checkpoints** ([`checkpoints`]): per-app key/value, e.g. the System Log `next` link.
 //! - **Audit** ([`audit`]): every configuration change writes an [`AuditEntry`] in the same
 //!   transaction; `audit_log(filter, limit)` reads them; field names only, never values.
-//! - **Console** ([`console`]): administrators, sessions, API tokens, sign-in throttling.
+//! - **Console** ([`console`]): administrators, sessions, API tokens, sign-in throttling,
+//!   the first start's setup code and the atomic `create_first_admin`.
 //! - **Events and scheduler** ([`events`]): event-hook dedupe, next/last scheduled run per app.
 
 pub mod app;
@@ -55,7 +56,7 @@ pub use app::{
     Schedule, TargetCredential, TargetDraft, TargetKind, TargetSettings, unresolved_references,
 };
 pub use audit::{AuditEntry, AuditFilter};
-pub use console::{Admin, AdminId, ApiToken, ApiTokenId, NewSession, Session};
+pub use console::{Admin, AdminId, ApiToken, ApiTokenId, FirstAdmin, NewSession, Session};
 pub use crypto::MasterKey;
 pub use error::StoreError;
 pub use events::SchedulerState;
@@ -131,7 +132,10 @@ impl Store {
     /// As [`Store::open`], or a key that does not match the database.
     pub async fn open_with_key(data_dir: &Path, key: MasterKey) -> Result<Store, StoreError> {
         create_data_dir(data_dir)?;
-        let db = db::connect_file(&data_dir.join(DATABASE_FILE)).await?;
+        warn_when_readable_by_others(data_dir);
+        let file = data_dir.join(DATABASE_FILE);
+        create_owner_only(&file)?;
+        let db = db::connect_file(&file).await?;
         Self::prepare(db, key, Some(data_dir.to_owned())).await
     }
 
@@ -171,6 +175,15 @@ impl Store {
         db::supported_schema_version()
     }
 
+    /// Proves the store can write now (a heartbeat row, in a write transaction, within a
+    /// few seconds): what `/readyz` asks.
+    ///
+    /// # Errors
+    /// The write failed (a full disk, a lock held too long, a closed store).
+    pub async fn prove_writable(&self) -> Result<(), StoreError> {
+        db::prove_writable(&self.db).await
+    }
+
     /// Closes every connection, flushing the WAL; other clones become unusable.
     pub async fn close(&self) {
         self.db.close().await;
@@ -193,4 +206,52 @@ fn create_data_dir(dir: &Path) -> Result<(), StoreError> {
         ),
         source,
     })
+}
+
+/// Creates the database file readable by its owner only, before SQLite opens it:
+/// SQLite gives its `-wal` and `-shm` files the database file's mode, whatever the
+/// umask. An existing file is left as it is.
+fn create_owner_only(file: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Io {
+            context: format!("creating the database {}", file.display()),
+            source,
+        }),
+    }
+}
+
+/// Whether other users of the machine may list or read `dir` (Unix permissions).
+#[must_use]
+pub fn readable_by_others(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        false
+    }
+}
+
+/// The data directory holds the database and usually the master key: say so when
+/// others may look into it (usersync creates it 0700, but it may already exist).
+fn warn_when_readable_by_others(dir: &Path) {
+    if readable_by_others(dir) {
+        tracing::warn!(
+            "the data directory {} is accessible to other users; make it private with `chmod 700 {}`",
+            dir.display(),
+            dir.display()
+        );
+    }
 }

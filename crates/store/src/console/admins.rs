@@ -35,7 +35,7 @@ fn admin(row: AdminRow) -> Admin {
     }
 }
 
-async fn load(conn: &mut SqliteConnection, id: AdminId) -> Result<Admin, StoreError> {
+pub(super) async fn load(conn: &mut SqliteConnection, id: AdminId) -> Result<Admin, StoreError> {
     let row: Option<AdminRow> = sqlx::query_as(&format!("{SELECT_ADMIN} WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(conn)

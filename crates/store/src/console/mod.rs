@@ -1,11 +1,12 @@
 //! What the admin console needs to remember: administrators, sessions, API tokens and
-//! sign-in throttling counters.
+//! sign-in throttling counters, and the first start's setup code (`setup`).
 //!
 //! The store keeps only what it is given: password hashes arrive as Argon2id PHC strings,
 //! session ids and API tokens as hashes, all computed by the server. Plain passwords and
 //! token values never reach this module.
 
 mod admins;
+mod setup;
 mod tokens;
 
 use std::fmt;
@@ -14,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use admins::NewSession;
+pub use setup::FirstAdmin;
 
 /// The store's id of an administrator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

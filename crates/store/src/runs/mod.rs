@@ -16,6 +16,8 @@ mod lifecycle;
 mod operations;
 mod types;
 
+pub(crate) use operations::tally;
+
 pub use types::{
     NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunFilter,
     RunId, RunStatus, RunTrigger,

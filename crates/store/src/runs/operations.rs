@@ -186,14 +186,14 @@ impl Store {
     }
 }
 
-/// Counts of the run's operations per kind and outcome, counted by the database.
-pub(super) async fn tally(
+/// Counts of `run`'s recorded operations per kind and outcome.
+pub(crate) async fn tally(
     conn: &mut SqliteConnection,
     run: RunId,
 ) -> Result<RunCounts, StoreError> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT kind, outcome, COUNT(*) FROM run_operations WHERE run_id = $1 \
-             GROUP BY kind, outcome",
+         GROUP BY kind, outcome",
     )
     .bind(run.0)
     .fetch_all(&mut *conn)

@@ -258,3 +258,58 @@ async fn scheduler_state_and_checkpoints_persist_per_app() {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
+
+const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
+
+#[tokio::test]
+async fn of_twelve_simultaneous_first_administrators_exactly_one_is_created() {
+    let (_dir, store) = temp_store().await;
+    let code = store.setup_code().await.unwrap().expect("no admin yet");
+    let attempts = (0..12).map(|i| {
+        let store = store.clone();
+        let code = code.clone();
+        tokio::spawn(async move {
+            store
+                .create_first_admin(&format!("admin{i}"), PHC, &code)
+                .await
+                .unwrap()
+        })
+    });
+    let mut created = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            usersync_store::FirstAdmin::Created(_) => created += 1,
+            usersync_store::FirstAdmin::SetupClosed => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.list_admins().await.unwrap().len(), 1);
+    assert_eq!(store.setup_code().await.unwrap(), None, "the code is spent");
+}
+
+#[tokio::test]
+async fn the_first_administrator_needs_the_setup_code() {
+    let (_dir, store) = temp_store().await;
+    let code = store.setup_code().await.unwrap().unwrap();
+    assert_eq!(
+        store.setup_code().await.unwrap().as_deref(),
+        Some(code.as_str()),
+        "the code stays the same until it is used"
+    );
+    for wrong in ["", "AAAA-BBBB-CCCC"] {
+        let attempt = store.create_first_admin("eve", PHC, wrong).await.unwrap();
+        assert!(
+            matches!(attempt, usersync_store::FirstAdmin::WrongCode),
+            "{attempt:?}"
+        );
+    }
+    assert!(store.list_admins().await.unwrap().is_empty());
+    // Typed in lower case without dashes, it still counts.
+    let typed = code.replace('-', "").to_lowercase();
+    let attempt = store.create_first_admin("ann", PHC, &typed).await.unwrap();
+    assert!(
+        matches!(attempt, usersync_store::FirstAdmin::Created(ref a) if a.username == "ann"),
+        "{attempt:?}"
+    );
+}

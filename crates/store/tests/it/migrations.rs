@@ -93,3 +93,26 @@ async fn an_in_memory_store_is_fully_migrated() {
     assert_eq!(store.list_apps().await.unwrap()[0].id, app.id);
     assert!(store.data_dir().is_none());
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn database_files_are_private_even_inside_a_directory_others_can_read() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TempDir::new().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(usersync_store::readable_by_others(dir.path()));
+    let store = Store::open_with_key(dir.path(), MasterKey::generate())
+        .await
+        .unwrap();
+    store.create_app(draft("private"), "test").await.unwrap();
+    for name in ["usersync.db", "usersync.db-wal", "usersync.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} is {:o}", mode & 0o777);
+    }
+    store.close().await;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(!usersync_store::readable_by_others(dir.path()));
+}

@@ -8,8 +8,8 @@ use pretty_assertions::assert_eq;
 use serde_json::json;
 use tempfile::TempDir;
 use usersync_store::{
-    AppId, AuditFilter, MasterKey, NewOperation, OpOutcome, RunFilter, RunStatus, RunTrigger,
-    Store, StoreError,
+    AppId, AuditFilter, MasterKey, NewOperation, OpOutcome, OutcomeUpdate, RunFilter, RunStatus,
+    RunTrigger, Store, StoreError,
 };
 
 use crate::common::{draft, temp_store};
@@ -38,9 +38,19 @@ async fn child_starts_a_run_and_hangs(dir: &Path) {
     let app = app_in(&store).await;
     let run = store.start_run(app, RunTrigger::Scheduled).await.unwrap();
     store
-        .record_plan(run.id, &[op(1, "create_user", "alice")], "{}")
+        .record_plan(
+            run.id,
+            &[op(1, "create_user", "alice"), op(2, "create_user", "bob")],
+            "{}",
+        )
         .await
         .unwrap();
+    let alice = OutcomeUpdate {
+        seq: 1,
+        outcome: OpOutcome::Applied,
+        error: None,
+    };
+    store.record_outcomes(run.id, &[alice]).await.unwrap();
     std::fs::write(dir.join("run-started"), run.id.to_string()).unwrap();
     tokio::time::sleep(Duration::from_secs(600)).await;
 }
@@ -90,10 +100,13 @@ async fn a_run_left_running_by_a_killed_process_is_marked_interrupted_on_reopen(
     assert_eq!(runs[0].status, RunStatus::Interrupted);
     assert!(runs[0].finished_at.is_some());
     assert!(runs[0].reason.as_deref().unwrap().contains("stopped"));
+    // Its counts are those of the operations it recorded (not zeros).
+    let created = &runs[0].counts["create_user"];
+    assert_eq!((created.planned, created.applied), (2, 1));
     // Nothing else is lost: the plan is still there.
     let ops = store.run_operations(runs[0].id).await.unwrap();
-    assert_eq!(ops.len(), 1);
-    assert_eq!(ops[0].outcome, OpOutcome::Pending);
+    assert_eq!(ops.len(), 2);
+    assert_eq!(ops[1].outcome, OpOutcome::Pending);
 }
 
 #[tokio::test]

@@ -6,8 +6,9 @@
 //! group) form a lane that runs in order. Retries are the clients' business (they
 //! retry what is safe to retry); here one failed operation never stops the others,
 //! but the operations that depend on it (a membership of a user whose creation
-//! failed) are skipped with the reason. Every outcome goes to a [`Journal`] the
-//! moment it is known, with the identity links it implies ([`link_change`], the
+//! failed) are skipped with the reason, and once the journal cannot record identity
+//! links ([`Journal::stopped`]) no further op is attempted. Every outcome goes to a
+//! [`Journal`] the moment it is known, with the identity links it implies ([`link_change`], the
 //! core's one rule for that; the journal writes links at once, so links of created
 //! users survive a crash, and may buffer the rest: see [`super::record`]); the
 //! journal is flushed when the last stage ends.
@@ -51,6 +52,12 @@ pub trait Journal: Send + Sync {
     async fn record(&self, result: &OpResult, links: &LinkChanges);
     /// Writes whatever `record` buffered; called when the executor finishes.
     async fn flush(&self) {}
+    /// Why no further op may touch the target, once the journal could not record
+    /// an identity link: an account created without its link is one the next run
+    /// cannot manage.
+    fn stopped(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Runs operations against one target.
@@ -125,6 +132,11 @@ impl Executor {
                 &numbered.planned.op,
                 &broken.lock().unwrap_or_else(PoisonError::into_inner),
             );
+            let blocked = blocked.or_else(|| {
+                journal
+                    .stopped()
+                    .map(|why| format!("not attempted: the run stopped because it {why}"))
+            });
             let (result, changes) = match blocked {
                 Some(reason) => (skipped(numbered, reason), LinkChanges::default()),
                 None => self.apply_one(numbered).await,

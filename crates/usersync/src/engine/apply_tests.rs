@@ -275,3 +275,66 @@ async fn removals_run_before_deactivation_and_a_rename_moves_the_link() {
     assert_eq!(saved.len(), 1);
     assert_eq!(saved[0].upsert_users[0].username, user("daniel"));
 }
+
+/// A journal whose store fails at the first identity link.
+#[derive(Default)]
+struct LinksFail {
+    failed: std::sync::OnceLock<String>,
+}
+
+#[async_trait]
+impl Journal for LinksFail {
+    async fn record(&self, _: &OpResult, links: &LinkChanges) {
+        if !links.is_empty() {
+            let _ = self
+                .failed
+                .set("could not record identity links (database or disk is full)".into());
+        }
+    }
+    fn stopped(&self) -> Option<String> {
+        self.failed.get().cloned()
+    }
+}
+
+#[tokio::test]
+async fn once_links_cannot_be_recorded_no_further_op_reaches_the_target() {
+    let target = Arc::new(Recorder::default());
+    let plan = planned(vec![
+        create("00u1", "alice"),
+        create("00u2", "bob"),
+        create("00u3", "carol"),
+        add("devs", "alice"),
+    ]);
+    let executor = Executor {
+        concurrency: 1,
+        ..executor(target.clone())
+    };
+
+    let results = executor
+        .run(numbered(&plan), &LinksFail::default(), &Silent)
+        .await;
+
+    let outcomes: Vec<OpOutcome> = results.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            OpOutcome::Applied,
+            OpOutcome::Skipped,
+            OpOutcome::Skipped,
+            OpOutcome::Skipped
+        ]
+    );
+    assert!(
+        results[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("disk is full"),
+        "{:?}",
+        results[1].error
+    );
+    assert_eq!(
+        target.calls.lock().unwrap().clone(),
+        vec!["create_user alice"]
+    );
+}

@@ -21,7 +21,7 @@ use std::time::Instant;
 use usersync_core::{Guard, Links, Op, PlanScope, PlannedOp};
 use usersync_store::{OpOutcome, OutcomeUpdate, Run, RunId, RunStatus};
 
-use super::apply::{Executor, Numbered, OpResult};
+use super::apply::{Executor, Journal as _, Numbered, OpResult};
 use super::budget::Budget;
 use super::outcome::final_status;
 use super::record::{StoreJournal, parse_payload, recorded_scope};
@@ -94,7 +94,10 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     outcome.recorded = pending;
     let (status, reasons) = final_status(&outcome);
     outcome.set(status, reasons);
-    finish(deps, outcome, Ok(()), started).await
+    let stopped = journal
+        .stopped()
+        .map(|why| anyhow::anyhow!("the run {why}"));
+    finish(deps, outcome, stopped.map_or(Ok(()), Err), started).await
 }
 
 /// The scope to re-plan a held run in: the whole app for a full run's plan; for

@@ -22,7 +22,7 @@
 //!   start marks `interrupted`, and the next run reads the target, plans them again
 //!   if they did not happen, and converges without duplicates.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -158,6 +158,8 @@ pub struct StoreJournal<'a> {
     buffer: Mutex<Buffer>,
     /// [`FLUSH_EVERY`], but for tests.
     every: Duration,
+    /// Set when identity links could not be recorded: see [`Journal::stopped`].
+    stopped: OnceLock<String>,
 }
 
 /// Outcomes not written yet, and when the buffer was last emptied.
@@ -178,6 +180,7 @@ impl<'a> StoreJournal<'a> {
                 since: Instant::now(),
             }),
             every: FLUSH_EVERY,
+            stopped: OnceLock::new(),
         }
     }
 
@@ -204,6 +207,7 @@ impl<'a> StoreJournal<'a> {
 
     /// Writes `links` with the buffered outcomes in one transaction; should that
     /// fail, the links alone (they matter more than the report), then the outcomes.
+    /// Should the links fail again, the journal stops the run's target writes.
     async fn write_with_links(&self, links: &LinkChanges, updates: &[OutcomeUpdate]) {
         let together = self
             .store
@@ -212,7 +216,13 @@ impl<'a> StoreJournal<'a> {
         let Err(err) = together else { return };
         tracing::warn!(run = %self.run, "could not record outcomes with their links, retrying the links alone: {err}");
         if let Err(err) = self.store.save_links(self.app, links).await {
-            tracing::error!(run = %self.run, "could not save identity links: {err}");
+            tracing::error!(run = %self.run, "could not save identity links, stopping the run's changes: {err}");
+            let why = format!(
+                "could not record identity links in the store ({err}); no further \
+                 change was made to the target, so that no account exists without its link"
+            );
+            let _ = self.stopped.set(why);
+            return;
         }
         self.write(updates).await;
     }
@@ -240,6 +250,10 @@ impl Journal for StoreJournal<'_> {
     async fn flush(&self) {
         let due = self.buffer(None, true);
         self.write(&due).await;
+    }
+
+    fn stopped(&self) -> Option<String> {
+        self.stopped.get().cloned()
     }
 }
 

@@ -12,7 +12,7 @@ use usersync_core::{
 use usersync_okta::{ReadProgress, ReadScope};
 use usersync_store::{App, RunId, RunStatus, RunTrigger};
 
-use super::apply::{Executor, Numbered};
+use super::apply::{Executor, Journal as _, Numbered};
 use super::budget::{self, Budget};
 use super::connect::{Connections, connect, needed_capabilities, unmet};
 use super::outcome::final_status;
@@ -278,6 +278,11 @@ pub(crate) async fn execute_plan(
     let results = executor
         .run(to_apply, &journal, deps.progress.as_ref())
         .await;
+    if let Some(why) = journal.stopped() {
+        outcome.results = results;
+        outcome.plan = Some(plan);
+        anyhow::bail!("the run {why}");
+    }
     let waiting = plan.ops.iter().filter(|p| p.op.is_destructive()).count();
     outcome.results = results;
     outcome.plan = Some(plan);
@@ -305,14 +310,30 @@ pub(crate) async fn finish(
     outcome.seconds = started.elapsed().as_secs_f64();
     deps.okta_headroom
         .record(&outcome.app, &outcome.okta_rate_limits);
-    if let Some(run) = outcome.run_id {
-        let counts = deps.store.tally_operations(run).await?;
-        let reason = (!outcome.reasons.is_empty()).then(|| outcome.reasons.join("; "));
-        deps.store
-            .finish_run(run, outcome.status, &counts, reason.as_deref())
-            .await?;
+    if let Some(run) = outcome.run_id
+        && let Err(err) = record_finish(deps, run, &outcome).await
+    {
+        // The outcome still says what happened; the run's row stays `running`
+        // until the next start marks it `interrupted`.
+        tracing::error!(app = %outcome.app, %run, "could not record the end of the run: {err}");
+        let mut reasons = std::mem::take(&mut outcome.reasons);
+        reasons.push(format!("the end of the run could not be recorded: {err}"));
+        outcome.set(RunStatus::Failed, reasons);
     }
     Ok(outcome)
+}
+
+async fn record_finish(
+    deps: &Deps,
+    run: RunId,
+    outcome: &RunOutcome,
+) -> Result<(), usersync_store::StoreError> {
+    let counts = deps.store.tally_operations(run).await?;
+    let reason = (!outcome.reasons.is_empty()).then(|| outcome.reasons.join("; "));
+    deps.store
+        .finish_run(run, outcome.status, &counts, reason.as_deref())
+        .await
+        .map(drop)
 }
 
 /// Why one user (by Okta login or target username) is or is not in the target,

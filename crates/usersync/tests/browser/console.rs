@@ -10,6 +10,7 @@ const PASSWORD: &str = "a long and unguessable passphrase";
 async fn create_first_admin_and_sign_in(w: &World) {
     w.goto("/").await;
     w.wait_for_text("h1", "Welcome to usersync").await;
+    w.fill("code", &w.setup_code).await;
     w.fill("username", ADMIN).await;
     w.fill("password", PASSWORD).await;
     w.fill("confirm", PASSWORD).await;

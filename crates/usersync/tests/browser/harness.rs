@@ -11,7 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use usersync::engine::{Deps, Silent};
-use usersync::web::{Application, ServeArgs};
+use usersync::serve::{ServeArgs, Server, TriggersConfig};
 use usersync_sim::jira::JiraSim;
 use usersync_sim::okta::OktaSim;
 use usersync_testkit::{DataDir, Sims, small_org};
@@ -67,6 +67,8 @@ pub struct World {
     pub jira: JiraSim,
     pub base: String,
     pub client: Client,
+    /// The one-time code the setup page asks for (`serve` prints it in its log).
+    pub setup_code: String,
     stop: Option<oneshot::Sender<()>>,
     _driver: Driver,
     _data: DataDir,
@@ -80,13 +82,18 @@ impl World {
             Sims::with_jira_password(small_org(40, 4, 5), JIRA_PASSWORD).await;
         let data = DataDir::new();
         let store = data.open().await;
+        let setup_code = store
+            .setup_code()
+            .await
+            .expect("store")
+            .expect("no administrator yet");
         let mut deps = Deps::new(store);
         deps.progress = std::sync::Arc::new(Silent);
         let args = ServeArgs {
             listen: "127.0.0.1:0".parse().unwrap(),
-            secure_cookies: false,
+            ..ServeArgs::default()
         };
-        let app = Application::build(usersync::web::backend(deps), &args)
+        let app = Server::bind(deps, &args, TriggersConfig::default())
             .await
             .expect("server binds");
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -113,6 +120,7 @@ impl World {
             jira,
             base,
             client,
+            setup_code,
             stop: Some(stop),
             _driver: driver,
             _data: data,

@@ -147,3 +147,40 @@ async fn a_run_stopped_mid_apply_converges_on_the_next_run_without_duplicates() 
     assert!(world.sync().await.plan.unwrap().is_empty());
     assert_eq!(world.jira_writes(), Vec::<String>::new());
 }
+
+/// Closes the store as the apply phase starts: every later write fails, as on a full disk.
+struct StoreGoesAway(usersync_store::Store);
+
+impl usersync::engine::Progress for StoreGoesAway {
+    fn start(&self, phase: usersync::engine::Phase, _: Option<u64>) {
+        if phase == usersync::engine::Phase::Apply {
+            let store = self.0.clone();
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(store.close());
+            });
+        }
+    }
+    fn advance(&self, _: usersync::engine::Phase, _: u64) {}
+    fn finish(&self, _: usersync::engine::Phase, _: &str) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_cannot_record_identity_links_stops_changing_the_target_and_fails() {
+    let mut world = World::new(small_org()).await;
+    world.deps.progress = std::sync::Arc::new(StoreGoesAway(world.deps.store.clone()));
+
+    let result = run_sync_once(&world.deps, APP, RunTrigger::Manual, Mode::Apply).await;
+
+    assert_eq!(
+        world.jira_users().len(),
+        0,
+        "no user was created without its identity link"
+    );
+    let outcome = result.expect("the run ends with an outcome");
+    assert_eq!(outcome.status, RunStatus::Failed, "{:?}", outcome.reasons);
+    assert!(
+        outcome.reasons[0].contains("could not record identity links"),
+        "{:?}",
+        outcome.reasons
+    );
+}

@@ -8,5 +8,6 @@ mod confluence;
 mod faults;
 mod held;
 mod helpers;
+mod serve;
 mod sync;
 mod user;

@@ -132,7 +132,8 @@ fn is_api(request: &Request) -> bool {
     request.uri().path().starts_with("/api/")
 }
 
-/// The protected routes' middleware: authentication, then CSRF for unsafe methods.
+/// The protected routes' middleware: authentication, then CSRF for unsafe methods;
+/// every answer is marked `Cache-Control: no-store`.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let api = is_api(&request);
     let admin = match authenticate(&state, request.headers()).await {
@@ -156,7 +157,14 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         request = rebuilt;
     }
     request.extensions_mut().insert(admin);
-    next.run(request).await
+    let mut response = next.run(request).await;
+    // What an administrator sees (apps, runs, exports) must not outlive the session
+    // in a browser's or a proxy's cache.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 /// Checks the CSRF token in the header or, for forms, the `csrf` field; gives the
@@ -210,10 +218,34 @@ fn csrf_refused(api: bool) -> Response {
 /// # Errors
 /// [`BackendError::Validation`] naming `username` or `password`; store failures.
 pub async fn create_admin_with(
-    backend: &dyn super::backend::Backend,
+    backend: &super::backend::Backend,
     username: &str,
     password: secrecy::SecretString,
 ) -> Result<(), BackendError> {
+    let (username, phc) = checked_and_hashed(username, password).await?;
+    backend.create_admin(username, &phc).await
+}
+
+/// As [`create_admin_with`], for the first administrator: only with the setup code,
+/// and only while none exists (decided atomically by the store).
+///
+/// # Errors
+/// As [`create_admin_with`].
+pub async fn create_first_admin_with(
+    backend: &super::backend::Backend,
+    username: &str,
+    password: secrecy::SecretString,
+    code: &str,
+) -> Result<usersync_store::FirstAdmin, BackendError> {
+    let (username, phc) = checked_and_hashed(username, password).await?;
+    backend.create_first_admin(username, &phc, code).await
+}
+
+/// The username, trimmed and checked, and the password's Argon2id PHC string.
+async fn checked_and_hashed(
+    username: &str,
+    password: secrecy::SecretString,
+) -> Result<(&str, String), BackendError> {
     let username = username.trim();
     if username.is_empty() || username.chars().count() > 64 {
         return Err(BackendError::Validation {
@@ -237,7 +269,20 @@ pub async fn create_admin_with(
             field: "password".into(),
             message: e.to_string(),
         })?;
-    backend.create_admin(username, &phc).await
+    Ok((username, phc))
+}
+
+/// Logs, while no administrator exists, where to create one and the one-time setup
+/// code the setup page asks for (only whoever reads the server's log can claim it).
+pub async fn announce_setup(store: &usersync_store::Store, url: &str) {
+    match store.setup_code().await {
+        Ok(Some(code)) => tracing::info!(
+            "no administrator exists yet: open {url}/setup and enter the setup code {code}, \
+             or run `usersync admin create`"
+        ),
+        Ok(None) => {}
+        Err(err) => tracing::warn!("could not prepare the first start's setup code: {err}"),
+    }
 }
 
 /// Creates an API token and returns its value, which is never stored (only its hash).
@@ -245,7 +290,7 @@ pub async fn create_admin_with(
 /// # Errors
 /// [`BackendError::Validation`] for an empty name; store failures (e.g. a duplicate name).
 pub async fn create_api_token_with(
-    backend: &dyn super::backend::Backend,
+    backend: &super::backend::Backend,
     name: &str,
 ) -> Result<String, BackendError> {
     let name = name.trim();

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use secrecy::SecretString;
 use serde::Deserialize;
+use usersync_store::FirstAdmin;
 
 use super::{
     Admin, SESSION_COOKIE, SESSION_HOURS, cookie, csrf, is_secure, password, set_cookie,
@@ -321,6 +322,9 @@ pub struct SetupForm {
     password: SecretString,
     #[serde(default)]
     confirm: SecretString,
+    /// The one-time setup code `serve` printed in its log.
+    #[serde(default)]
+    code: SecretString,
 }
 
 fn setup_error(
@@ -340,7 +344,8 @@ fn setup_error(
     with_form_cookie(state, headers, &token, status, render(&page))
 }
 
-/// `POST /setup`: creates the first administrator and signs them in.
+/// `POST /setup`: creates the first administrator, given the setup code from the
+/// server's log, and signs them in.
 pub async fn setup(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -371,15 +376,36 @@ pub async fn setup(
             "The two passwords differ. Type the same password twice.".into(),
         );
     }
-    if let Err(e) = super::create_admin_with(state.backend.as_ref(), &username, form.password).await
-    {
-        return setup_error(
-            &state,
-            &headers,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &username,
-            e.to_string(),
-        );
+    let created = super::create_first_admin_with(
+        &state.backend,
+        &username,
+        form.password,
+        form.code.expose_secret(),
+    )
+    .await;
+    match created {
+        Ok(FirstAdmin::Created(_)) => {}
+        Ok(FirstAdmin::SetupClosed) => return Redirect::to("/signin").into_response(),
+        Ok(FirstAdmin::WrongCode) => {
+            return setup_error(
+                &state,
+                &headers,
+                StatusCode::FORBIDDEN,
+                &username,
+                "The setup code is missing or wrong. `usersync serve` wrote it to its log \
+                 when it started (\"enter the setup code ...\")."
+                    .into(),
+            );
+        }
+        Err(e) => {
+            return setup_error(
+                &state,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &username,
+                e.to_string(),
+            );
+        }
     }
     start_session(&state, &headers, &username, "/").await
 }

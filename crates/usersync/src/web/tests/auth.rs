@@ -1,6 +1,6 @@
 //! Sign-in, first start, sessions, API tokens, CSRF and throttling.
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 
 use super::{ADMIN, Harness, PASSWORD, PROTECTED, get, method, post, req};
 use crate::web::auth::{SESSION_COOKIE, csrf};
@@ -152,9 +152,29 @@ async fn the_first_start_asks_for_an_administrator_and_then_signs_them_in() {
         "{}",
         short.body
     );
+    for wrong in ["", "AAAA-BBBB-CCCC"] {
+        let refused = h
+            .call(post("/setup").cookie(&cookie).form(&[
+                ("csrf", &pre),
+                ("code", wrong),
+                ("username", ADMIN),
+                ("password", PASSWORD),
+                ("confirm", PASSWORD),
+            ]))
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "code {wrong:?}");
+        assert!(
+            refused.body.contains("setup code is missing or wrong"),
+            "{}",
+            refused.body
+        );
+    }
+    assert!(h.store.list_admins().await.unwrap().is_empty());
+    let code = h.store.setup_code().await.unwrap().expect("a setup code");
     let made = h
         .call(post("/setup").cookie(&cookie).form(&[
             ("csrf", &pre),
+            ("code", &code),
             ("username", ADMIN),
             ("password", PASSWORD),
             ("confirm", PASSWORD),
@@ -284,6 +304,17 @@ async fn signing_out_ends_the_session() {
 }
 
 #[tokio::test]
+async fn readiness_is_refused_when_the_store_cannot_write() {
+    let store = usersync_store::Store::open_in_memory().await.unwrap();
+    let h = Harness::over(store.clone());
+    assert_eq!(h.call(get("/readyz")).await.status, StatusCode::OK);
+    store.close().await;
+    let reply = h.call(get("/readyz")).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.body, "the store cannot write");
+}
+
+#[tokio::test]
 async fn health_is_public_and_metrics_need_a_caller_and_speak_prometheus() {
     let h = Harness::new().await;
     assert_eq!(h.call(get("/healthz")).await.body, "ok");
@@ -341,6 +372,32 @@ async fn static_files_are_served_from_the_binary_without_signing_in() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twelve_simultaneous_setups_create_exactly_one_administrator() {
+    let h = Harness::new().await;
+    let code = h.store.setup_code().await.unwrap().expect("a setup code");
+    let form = h.call(get("/setup")).await;
+    let pre = form.cookie(csrf::PRE_SESSION_COOKIE).unwrap();
+    let cookie = format!("{}={pre}", csrf::PRE_SESSION_COOKIE);
+    let names: Vec<String> = (0..12).map(|i| format!("admin{i}")).collect();
+    let attempts = names.iter().map(|name| {
+        h.call(post("/setup").cookie(&cookie).form(&[
+            ("csrf", &pre),
+            ("code", &code),
+            ("username", name),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ]))
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let signed_in = replies
+        .iter()
+        .filter(|r| r.cookie(SESSION_COOKIE).is_some())
+        .count();
+    assert_eq!(signed_in, 1, "one attempt won and was signed in");
+    assert_eq!(h.store.list_admins().await.unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn before_the_first_administrator_exists_every_page_leads_to_setup() {
     let h = Harness::new().await;
@@ -355,4 +412,25 @@ async fn before_the_first_administrator_exists_every_page_leads_to_setup() {
         StatusCode::UNAUTHORIZED,
         "the API still answers 401"
     );
+}
+
+#[tokio::test]
+async fn authenticated_answers_are_never_stored_by_a_browser_or_proxy() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let token = h.token().await;
+    let page = h.call(get("/").cookie(&b.cookie)).await;
+    let api = h.call(get("/api/v1/apps").bearer(&token)).await;
+    let missing = h.call(get("/api/v1/apps/nope").bearer(&token)).await;
+    for (what, reply) in [("page", &page), ("API", &api), ("API error", &missing)] {
+        assert_eq!(
+            reply
+                .headers
+                .get(header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "the {what} answer ({}) may be cached",
+            reply.status
+        );
+    }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use tower::ServiceExt as _;
 use usersync_store::Store;
 
-use super::{AppState, auth as web_auth, backend, router};
+use super::{AppState, Backend, auth as web_auth, router};
 use crate::engine::{Deps, Silent};
 
 pub const ADMIN: &str = "admin";
@@ -138,7 +138,7 @@ impl Harness {
         crate::telemetry::init_for_tests();
         let mut deps = Deps::new(store.clone());
         deps.progress = Arc::new(Silent);
-        let state = AppState::new(backend(deps), false);
+        let state = AppState::new(Backend::new(deps), false);
         Self {
             app: router(state.clone()),
             state,
@@ -168,7 +168,7 @@ impl Harness {
 
     pub async fn create_admin(&self) {
         web_auth::create_admin_with(
-            self.state.backend.as_ref(),
+            &self.state.backend,
             ADMIN,
             SecretString::from(PASSWORD.to_owned()),
         )
@@ -219,7 +219,7 @@ impl Harness {
     }
 
     pub async fn token(&self) -> String {
-        web_auth::create_api_token_with(self.state.backend.as_ref(), "tests")
+        web_auth::create_api_token_with(&self.state.backend, "tests")
             .await
             .expect("token created")
     }

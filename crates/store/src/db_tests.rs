@@ -1,0 +1,77 @@
+//! The pool after a full disk: SQLite's `max_page_count` stands in for a full file system.
+
+use super::*;
+
+/// A one-connection pool on a database that may grow by a few pages only, so every
+/// write goes through the connection that saw the database full.
+async fn small_database(dir: &Path) -> Db {
+    let options = file_options(&dir.join("full.db")).pragma("max_page_count", "12");
+    let db = file_pool(1).connect_with(options).await.unwrap();
+    // No index and no constraint: SQLite then keeps no statement journal, and a
+    // SQLITE_FULL rolls back the whole transaction, as a failed commit on a full disk does.
+    sqlx::query("CREATE TABLE filler (bytes BLOB)")
+        .execute(&db)
+        .await
+        .unwrap();
+    db
+}
+
+async fn write_in_transaction(db: &Db) -> Result<(), StoreError> {
+    let mut tx = begin_write(db).await?;
+    sqlx::query("INSERT INTO filler (bytes) VALUES (zeroblob(3000))")
+        .execute(&mut *tx)
+        .await
+        .ctx("filling")?;
+    tx.commit().await.ctx("committing")
+}
+
+#[tokio::test]
+async fn writes_work_again_once_space_is_freed_after_the_database_was_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = small_database(dir.path()).await;
+    let mut full = None;
+    for _ in 0..50 {
+        if let Err(err) = write_in_transaction(&db).await {
+            full = Some(err);
+            break;
+        }
+    }
+    let full = full.expect("the database filled up");
+    assert!(full.to_string().contains("full"), "{full}");
+
+    // Space comes back: rows are deleted, their pages are free for reuse.
+    sqlx::query("DELETE FROM filler")
+        .execute(&db)
+        .await
+        .unwrap();
+
+    for _ in 0..3 {
+        write_in_transaction(&db)
+            .await
+            .expect("a write transaction after space came back");
+    }
+}
+
+#[tokio::test]
+async fn the_store_is_not_writable_while_another_writer_holds_the_lock_and_is_again_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    let db = file_pool(2)
+        .connect_with(file_options(&path))
+        .await
+        .unwrap();
+    migrate(&db).await.unwrap();
+    prove_writable(&db).await.expect("a fresh store can write");
+    // Another process holds the write lock (reads keep working: WAL).
+    let other = file_pool(1)
+        .connect_with(file_options(&path))
+        .await
+        .unwrap();
+    let held = begin_write(&other).await.unwrap();
+
+    let err = prove_writable(&db).await.unwrap_err();
+
+    assert!(err.to_string().contains("heartbeat"), "{err}");
+    held.rollback().await.unwrap();
+    prove_writable(&db).await.expect("writable again");
+}
