@@ -133,6 +133,8 @@ fn decide_hold(
     let planned = destructive.len();
     let count = planned + spent.operations;
     let users: HashSet<_> = destructive.iter().filter_map(|p| p.op.username()).collect();
+    // A user in both the plan and the window counts twice: the share errs on the
+    // side of holding.
     let users = users.len() + spent.users;
     let so_far = if spent.operations == 0 {
         String::new()
