@@ -14,6 +14,7 @@ use usersync_store::{App, RunId, RunStatus, RunTrigger};
 
 use super::apply::{Executor, Journal as _, Numbered};
 use super::budget::{self, Budget};
+use super::confirm;
 use super::connect::{Connections, connect, needed_capabilities, unmet};
 use super::outcome::final_status;
 use super::progress::Phase;
@@ -210,7 +211,7 @@ async fn read_plan_execute(
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let Reads {
-        desired,
+        mut desired,
         current,
         okta,
         target,
@@ -219,7 +220,15 @@ async fn read_plan_execute(
     outcome.target = Some(target);
     let links = deps.store.load_links(app.id).await?;
     let budget = budget::budget(deps, app).await?;
-    let plan = prepared.plan_and_guard(&desired, &current, &links, PlanScope::Full, &budget);
+    let plan = confirm::plan_confirmed(
+        prepared,
+        &mut desired,
+        &current,
+        &links,
+        PlanScope::Full,
+        &budget,
+    )
+    .await;
     // Both snapshots are done with: free them before the (long) apply.
     drop((desired, current));
     let superseded = match run {

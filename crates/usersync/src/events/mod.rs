@@ -12,6 +12,8 @@ pub mod bucket;
 pub mod hook;
 pub mod okta_event;
 pub mod poller;
+#[cfg(test)]
+mod props;
 pub mod queue;
 
 pub use okta_event::{Action, action_for};

@@ -8,6 +8,7 @@ mod confluence;
 mod faults;
 mod held;
 mod helpers;
+mod reads;
 mod serve;
 mod sync;
 mod user;

@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod engine;
+mod metrics;
 mod openapi;
 mod pages;
 
