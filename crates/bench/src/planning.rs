@@ -73,14 +73,24 @@ pub fn run(okta: &OktaSnapshot, users: u64) -> anyhow::Result<Vec<Phase>> {
     let before = sys::rss_bytes().unwrap_or(0);
     let (mut first, plan1) = timed("planning, first sync (empty target)", || {
         let unguarded = plan(okta, &empty, &links, &policy, &options);
-        guard(unguarded, &okta.completeness, &policy.policy().limits)
+        guard(
+            unguarded,
+            &okta.completeness,
+            &policy.policy().limits,
+            &usersync_core::Spent::NOTHING,
+        )
     });
     first.notes.push(plan_weight(&plan1, before)?);
     let (target, links) = apply_to_snapshot(&empty, &links, &plan1);
     drop(plan1);
     let (mut steady, plan2) = timed("planning, steady state (nothing changed)", || {
         let unguarded = plan(okta, &target, &links, &policy, &options);
-        guard(unguarded, &okta.completeness, &policy.policy().limits)
+        guard(
+            unguarded,
+            &okta.completeness,
+            &policy.policy().limits,
+            &usersync_core::Spent::NOTHING,
+        )
     });
     ensure!(
         plan2.is_empty(),

@@ -42,14 +42,24 @@ fn main() {
     let links = Links::default();
     let first = timed("first sync (empty target)", || {
         let unguarded = plan(&okta, &empty, &links, &policy, &options);
-        guard(unguarded, &okta.completeness, &policy.policy().limits)
+        guard(
+            unguarded,
+            &okta.completeness,
+            &policy.policy().limits,
+            &usersync_core::Spent::NOTHING,
+        )
     });
     let (target, links) = apply_to_snapshot(&empty, &links, &first);
 
     change_some(&mut okta);
     timed("steady state (1% changed)", || {
         let unguarded = plan(&okta, &target, &links, &policy, &options);
-        guard(unguarded, &okta.completeness, &policy.policy().limits)
+        guard(
+            unguarded,
+            &okta.completeness,
+            &policy.policy().limits,
+            &usersync_core::Spent::NOTHING,
+        )
     });
 }
 

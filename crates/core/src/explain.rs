@@ -79,6 +79,7 @@ pub fn explain(
         plan(desired, current, links, policy, &options),
         &desired.completeness,
         &policy.policy().limits,
+        &crate::guard::Spent::NOTHING,
     );
     let okta_user = find_okta_user(login, desired, current, links);
     let okta_id = okta_user

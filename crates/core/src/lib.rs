@@ -22,7 +22,7 @@ pub mod scope;
 pub mod snapshot;
 
 pub use explain::{Explanation, ExplanationText, explain};
-pub use guard::{Guard, guard};
+pub use guard::{Guard, Spent, guard};
 pub use ids::{Email, GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
 pub use links::{GroupLink, LinkChange, Links, UserLink, link_change, read_only_change};
 pub use mapping::{

@@ -150,6 +150,11 @@ pub struct SafetyLimits {
     /// The percentage limit applies only when more destructive operations than this are
     /// planned, so one departure in a team of ten is not held for approval.
     pub percent_applies_above: u32,
+    /// The rolling window, in minutes, over which the limits are one budget for all
+    /// of the app's runs (full, scheduled, event, login, single-user; approvals
+    /// excepted): destructive operations applied in it count against the limits
+    /// of every later run. 0 judges each run on its own.
+    pub window_minutes: u32,
 }
 
 impl Default for SafetyLimits {
@@ -158,6 +163,7 @@ impl Default for SafetyLimits {
             max_destructive: 25,
             max_destructive_percent: 5.0,
             percent_applies_above: 5,
+            window_minutes: 15,
         }
     }
 }

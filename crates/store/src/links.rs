@@ -90,6 +90,20 @@ impl Store {
         Ok(Links::from_parts(users, self.group_links(app).await?))
     }
 
+    /// How many users `app` has linked: the base of the hold limits' percentage
+    /// for a plan made from only some of the links (a single-user sync).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn count_user_links(&self, app: AppId) -> Result<usize, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_links WHERE app_id = $1")
+            .bind(app.0)
+            .fetch_one(&self.db)
+            .await
+            .ctx("counting user links")?;
+        Ok(usize::try_from(n).unwrap_or_default())
+    }
+
     /// What a single-user sync needs to know of `app`'s links, without reading every
     /// user's: [`user_links_touching`](Self::user_links_touching) and every group link.
     ///

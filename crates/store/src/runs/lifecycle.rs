@@ -22,10 +22,11 @@ type RunRow = (
     Option<String>,
     Option<String>,
     Option<DateTime<Utc>>,
+    Option<f64>,
 );
 
 const SELECT_RUN: &str = "SELECT id, app_id, trigger_kind, status, started_at, finished_at, \
-     counts_json, reason, decided_by, decided_at FROM runs";
+     counts_json, reason, decided_by, decided_at, work_seconds FROM runs";
 
 fn build(row: RunRow) -> Result<Run, StoreError> {
     let (
@@ -39,6 +40,7 @@ fn build(row: RunRow) -> Result<Run, StoreError> {
         reason,
         decided_by,
         decided_at,
+        work_seconds,
     ) = row;
     let bad = |what: &str| StoreError::Database {
         context: format!("reading run {id}"),
@@ -55,6 +57,7 @@ fn build(row: RunRow) -> Result<Run, StoreError> {
         reason,
         decided_by,
         decided_at,
+        work_seconds,
     })
 }
 
@@ -103,7 +106,10 @@ async fn running_elsewhere(
     }))
 }
 
-async fn app_name(conn: &mut SqliteConnection, app: AppId) -> Result<Option<String>, StoreError> {
+pub(super) async fn app_name(
+    conn: &mut SqliteConnection,
+    app: AppId,
+) -> Result<Option<String>, StoreError> {
     sqlx::query_scalar("SELECT name FROM apps WHERE id = $1")
         .bind(app.0)
         .fetch_optional(conn)
@@ -160,13 +166,25 @@ impl Store {
             ));
         }
         let mut tx = begin_write(&self.db).await?;
-        load_in(&mut tx, run, RunStatus::Running, "finish").await?;
-        sqlx::query("UPDATE runs SET status = $1, finished_at = $2, counts_json = $3, reason = $4 WHERE id = $5")
+        let running = load_in(&mut tx, run, RunStatus::Running, "finish").await?;
+        let now = Utc::now();
+        let (resumed_at,): (Option<DateTime<Utc>>,) =
+            sqlx::query_as("SELECT resumed_at FROM runs WHERE id = $1")
+                .bind(run.0)
+                .fetch_one(&mut *tx)
+                .await
+                .ctx("finishing a run")?;
+        let since = resumed_at.unwrap_or(running.started_at);
+        #[allow(clippy::cast_precision_loss)] // milliseconds of one run
+        let worked = (now - since).num_milliseconds().max(0) as f64 / 1000.0;
+        let work = running.work_seconds.unwrap_or(0.0) + worked;
+        sqlx::query("UPDATE runs SET status = $1, finished_at = $2, counts_json = $3, reason = $4, work_seconds = $6 WHERE id = $5")
             .bind(status.as_str())
-            .bind(Utc::now())
+            .bind(now)
             .bind(serde_json::to_string(counts).ctx("encoding run counts")?)
             .bind(reason)
             .bind(run.0)
+            .bind(work)
             .execute(&mut *tx)
             .await
             .ctx("finishing a run")?;
@@ -177,11 +195,18 @@ impl Store {
 
     /// Approves a held run: it becomes `running` again, owned by this process, and the
     /// caller applies its recorded operations and then calls [`Store::finish_run`].
+    /// `working_since` is when the approval's work began (its fresh read): the run's
+    /// work time adds the time from then to its finish, not the wait before.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] unless the run is held.
-    pub async fn approve_run(&self, run: RunId, by: &str) -> Result<Run, StoreError> {
-        self.decide(run, by, true).await
+    pub async fn approve_run(
+        &self,
+        run: RunId,
+        by: &str,
+        working_since: DateTime<Utc>,
+    ) -> Result<Run, StoreError> {
+        self.decide(run, by, Some(working_since)).await
     }
 
     /// Rejects a held run: it ends as `rejected` and its pending operations become `skipped`.
@@ -189,24 +214,32 @@ impl Store {
     /// # Errors
     /// [`StoreError::Conflict`] unless the run is held.
     pub async fn reject_run(&self, run: RunId, by: &str) -> Result<Run, StoreError> {
-        self.decide(run, by, false).await
+        self.decide(run, by, None).await
     }
 
-    async fn decide(&self, run: RunId, by: &str, approve: bool) -> Result<Run, StoreError> {
+    /// Approves (resuming work at `resumed`) or, without `resumed`, rejects.
+    async fn decide(
+        &self,
+        run: RunId,
+        by: &str,
+        resumed: Option<DateTime<Utc>>,
+    ) -> Result<Run, StoreError> {
+        let approve = resumed.is_some();
         let doing = if approve { "approve" } else { "reject" };
         let mut tx = begin_write(&self.db).await?;
         let held = load_in(&mut tx, run, RunStatus::Held, doing).await?;
         let now = Utc::now();
         let sql = if approve {
-            "UPDATE runs SET status = 'running', owner = $1, finished_at = NULL, decided_by = $2, decided_at = $3 WHERE id = $4"
+            "UPDATE runs SET status = 'running', owner = $1, finished_at = NULL, decided_by = $2, decided_at = $3, resumed_at = $5 WHERE id = $4"
         } else {
-            "UPDATE runs SET status = 'rejected', owner = $1, finished_at = $3, decided_by = $2, decided_at = $3 WHERE id = $4"
+            "UPDATE runs SET status = 'rejected', owner = $1, finished_at = $3, decided_by = $2, decided_at = $3, resumed_at = $5 WHERE id = $4"
         };
         sqlx::query(sql)
             .bind(crate::process::current_owner())
             .bind(by)
             .bind(now)
             .bind(run.0)
+            .bind(resumed)
             .execute(&mut *tx)
             .await
             .ctx("deciding on a held run")?;

@@ -7,8 +7,11 @@
 //! `finish_run` with the final status. A run finished as `held` keeps its plan;
 //! `approve_run` puts it back to `running` for the engine to apply the recorded
 //! operations, `reject_run` ends it as `rejected`. Runs left `running` by a dead process
-//! become `interrupted` when the store is next opened.
+//! become `interrupted` when the store is next opened. An app has one held run at a
+//! time: single-user runs add to it (`hold_more`), a new full plan supersedes it
+//! (`supersede_held`); `applied_since` reads the window of the app's hold budget.
 
+mod budget;
 mod lifecycle;
 mod operations;
 mod types;

@@ -23,7 +23,20 @@ use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
 use crate::links::{LinkChanges, save_links_in};
 
-type OperationRow = (i64, String, String, String, String, String, Option<String>);
+pub(super) type OperationRow = (i64, String, String, String, String, String, Option<String>);
+
+pub(super) fn operation(row: OperationRow) -> Result<Operation, StoreError> {
+    let (seq, kind, subject, rule, payload, outcome, error) = row;
+    Ok(Operation {
+        seq: u32::try_from(seq).unwrap_or(u32::MAX),
+        kind,
+        subject,
+        rule,
+        payload: serde_json::from_str(&payload).ctx("reading an operation")?,
+        outcome: OpOutcome::parse(&outcome).unwrap_or(OpOutcome::Pending),
+        error,
+    })
+}
 
 /// Rows per `INSERT` statement (6 parameters each). Binding looks parameters up by
 /// name, which costs more per parameter the more a statement has: a few dozen rows
@@ -142,19 +155,7 @@ impl Store {
         .fetch_all(&mut *conn)
         .await
         .ctx("reading operations")?;
-        rows.into_iter()
-            .map(|(seq, kind, subject, rule, payload, outcome, error)| {
-                Ok(Operation {
-                    seq: u32::try_from(seq).unwrap_or(u32::MAX),
-                    kind,
-                    subject,
-                    rule,
-                    payload: serde_json::from_str(&payload).ctx("reading an operation")?,
-                    outcome: OpOutcome::parse(&outcome).unwrap_or(OpOutcome::Pending),
-                    error,
-                })
-            })
-            .collect()
+        rows.into_iter().map(operation).collect()
     }
 
     /// The plan blob recorded with the run's plan, if any.
@@ -214,7 +215,7 @@ pub(crate) async fn tally(
 }
 
 /// Inserts `ops` as `pending` rows, [`INSERT_ROWS`] to a statement.
-async fn insert_operations(
+pub(super) async fn insert_operations(
     conn: &mut SqliteConnection,
     run: RunId,
     ops: &[NewOperation],

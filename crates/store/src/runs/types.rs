@@ -64,6 +64,8 @@ text_enum!(
         Interrupted => "interrupted",
         /// A held plan an administrator refused.
         Rejected => "rejected",
+        /// A held plan a newer run of the app replaced with its fresh plan.
+        Superseded => "superseded",
     }
 );
 
@@ -116,6 +118,22 @@ pub struct Run {
     /// Who approved or rejected a held plan, and when.
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// Seconds spent working, once finished: for an approved run, its planning and
+    /// its approval's apply, not the wait between them.
+    pub work_seconds: Option<f64>,
+}
+
+impl Run {
+    /// How long the run worked, once finished: its recorded work time (which for an
+    /// approved run leaves out the wait for approval), else finish minus start.
+    #[must_use]
+    pub fn duration(&self) -> Option<std::time::Duration> {
+        let end = self.finished_at?;
+        match self.work_seconds {
+            Some(s) if s.is_finite() && s >= 0.0 => Some(std::time::Duration::from_secs_f64(s)),
+            _ => (end - self.started_at).to_std().ok(),
+        }
+    }
 }
 
 /// A planned operation as the engine records it.

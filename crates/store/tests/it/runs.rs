@@ -233,11 +233,17 @@ async fn a_held_run_is_approved_once_then_applied_and_finished() {
         .unwrap();
     assert_eq!(held.status, RunStatus::Held);
 
-    let approved = store.approve_run(run.id, "alice").await.unwrap();
+    let approved = store
+        .approve_run(run.id, "alice", chrono::Utc::now())
+        .await
+        .unwrap();
     assert_eq!(approved.status, RunStatus::Running);
     assert_eq!(approved.decided_by.as_deref(), Some("alice"));
     assert!(approved.finished_at.is_none());
-    let err = store.approve_run(run.id, "alice").await.unwrap_err();
+    let err = store
+        .approve_run(run.id, "alice", chrono::Utc::now())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
 
     store
@@ -288,7 +294,12 @@ async fn a_rejected_run_ends_and_its_pending_operations_are_skipped() {
     assert!(rejected.finished_at.is_some());
     let ops = store.run_operations(run.id).await.unwrap();
     assert_eq!(ops[0].outcome, OpOutcome::Skipped);
-    assert!(store.approve_run(run.id, "bob").await.is_err());
+    assert!(
+        store
+            .approve_run(run.id, "bob", chrono::Utc::now())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

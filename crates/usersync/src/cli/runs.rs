@@ -208,8 +208,7 @@ async fn show(store: &Store, id: RunId, format: Format) -> anyhow::Result<()> {
         run.status,
         output::time(run.started_at)
     );
-    if let Some(end) = run.finished_at {
-        let took = (end - run.started_at).to_std().unwrap_or_default();
+    if let (Some(end), Some(took)) = (run.finished_at, run.duration()) {
         out.push_str(&format!(
             "finished: {} (took {})\n",
             output::time(end),

@@ -9,17 +9,23 @@
 //!
 //! So an approval never does more than was approved, and never does what has
 //! since become wrong (a user who came back in Okta is not deactivated).
+//!
+//! A held run of single-user plans (where later single-user runs collect their
+//! destructive ops, see `engine::budget`) is re-planned for the users its ops are
+//! about. An approval is the administrator's decision, so it is not held again by
+//! the app's hold budget, and what it applies does not count against the budget.
 
 use std::collections::HashSet;
 use std::time::Instant;
 
-use usersync_core::{Guard, Op, PlannedOp};
+use usersync_core::{Guard, Links, Op, PlanScope, PlannedOp};
 use usersync_store::{OpOutcome, OutcomeUpdate, Run, RunId, RunStatus};
 
 use super::apply::{Executor, Journal as _, Numbered, OpResult};
+use super::budget::Budget;
 use super::confirm;
 use super::outcome::final_status;
-use super::record::{StoreJournal, parse_payload};
+use super::record::{StoreJournal, parse_payload, recorded_scope};
 use super::run::{finish, prepare, read_both};
 use super::{Deps, EngineError, Mode, RunOutcome};
 
@@ -47,6 +53,7 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     let app = deps.store.get_app(run.app_id).await?;
     let _guard = deps.locks.try_lock(&app.name)?;
     let started = Instant::now();
+    let working_since = chrono::Utc::now();
     let pending = pending_ops(deps, run_id).await?;
     let prepared = prepare(deps, &app).await.map_err(refused)?;
     let mut reads = read_both(deps, &prepared).await.map_err(refused)?;
@@ -57,8 +64,16 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
         )));
     }
     let links = deps.store.load_links(app.id).await?;
-    let mut fresh =
-        confirm::plan_confirmed(&prepared, &mut reads.desired, &reads.current, &links).await;
+    let scope = approval_scope(deps, run_id, &pending, &links).await?;
+    let mut fresh = confirm::plan_confirmed(
+        &prepared,
+        &mut reads.desired,
+        &reads.current,
+        &links,
+        scope,
+        &Budget::NONE,
+    )
+    .await;
     if let Guard::Partial { reasons, .. } = &fresh.guard {
         return Err(EngineError::Refused(format!(
             "run {run_id} stays held: confirming the fresh read failed ({}); try again later",
@@ -66,7 +81,7 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
         )));
     }
     check_nothing_new(&run, &pending, &fresh)?;
-    deps.store.approve_run(run_id, by).await?;
+    deps.store.approve_run(run_id, by, working_since).await?;
     let still: HashSet<String> = fresh.ops.iter().map(|p| key(&p.op)).collect();
     let (apply, gone): (Vec<Numbered<'_>>, Vec<Numbered<'_>>) = pending
         .iter()
@@ -99,7 +114,36 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     finish(deps, outcome, stopped.map_or(Ok(()), Err), started).await
 }
 
-/// Refuses when the fresh plan has destructive ops the held plan did not.
+/// The scope to re-plan a held run in: the whole app for a full run's plan; for
+/// a single-user run's (where later single-user runs collect their destructive
+/// ops), the users its waiting ops are about, so other users' changes are not
+/// taken for something the administrator is asked to approve.
+async fn approval_scope(
+    deps: &Deps,
+    run_id: RunId,
+    pending: &[(u32, PlannedOp)],
+    links: &Links,
+) -> Result<PlanScope, EngineError> {
+    let blob = deps.store.run_plan(run_id).await?;
+    if recorded_scope(blob.as_ref()).is_full() {
+        return Ok(PlanScope::Full);
+    }
+    let ids = pending
+        .iter()
+        .filter_map(|(_, p)| {
+            p.op.okta_user().cloned().or_else(|| {
+                let name = p.op.username()?;
+                links
+                    .users
+                    .values()
+                    .find(|l| &l.username == name)
+                    .map(|l| l.okta_id.clone())
+            })
+        })
+        .collect();
+    Ok(PlanScope::Users { ids })
+}
+
 /// The operations of a held run that still wait, as planned, in `seq` order.
 async fn pending_ops(deps: &Deps, run_id: RunId) -> Result<Vec<(u32, PlannedOp)>, EngineError> {
     let mut pending = Vec::new();
@@ -139,6 +183,7 @@ async fn skip_unneeded(
     Ok(skipped)
 }
 
+/// Refuses when the fresh plan has destructive ops the held plan did not.
 fn check_nothing_new(
     run: &Run,
     pending: &[(u32, PlannedOp)],

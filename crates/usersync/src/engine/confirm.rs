@@ -25,6 +25,7 @@ use usersync_core::{
 };
 use usersync_okta::OktaClient;
 
+use super::budget::Budget;
 use super::run::Prepared;
 
 /// At most this many groups' members are read again in one run.
@@ -36,15 +37,18 @@ const SHARP_SHRINK_MIN: usize = 2;
 /// ...and at least this share (in percent) of the target group's members.
 const SHARP_SHRINK_PERCENT: usize = 20;
 
-/// Plans and guards a full run, confirming what the plan would take away on the
-/// strength of an absence, and plans again when a confirmation changed the picture.
+/// Plans and guards a full run (or an approval's fresh plan, in the held run's
+/// `scope`), confirming what the plan would take away on the strength of an
+/// absence, and plans again when a confirmation changed the picture.
 pub(crate) async fn plan_confirmed(
     prepared: &Prepared,
     desired: &mut OktaSnapshot,
     current: &TargetSnapshot,
     links: &Links,
+    scope: PlanScope,
+    budget: &Budget,
 ) -> Plan {
-    let plan = prepared.plan_and_guard(desired, current, links, PlanScope::Full);
+    let plan = prepared.plan_and_guard(desired, current, links, scope.clone(), budget);
     let okta = &prepared.conns.okta;
     let limit = prepared.policy.policy().limits.max_destructive as usize;
     let mut notes = confirm_departures(okta, desired, &plan, limit).await;
@@ -52,7 +56,7 @@ pub(crate) async fn plan_confirmed(
     if notes.is_empty() {
         return plan;
     }
-    let mut plan = prepared.plan_and_guard(desired, current, links, PlanScope::Full);
+    let mut plan = prepared.plan_and_guard(desired, current, links, scope, budget);
     plan.notes.extend(notes);
     plan
 }

@@ -14,6 +14,7 @@
 
 pub mod apply;
 pub mod approve;
+mod budget;
 pub mod check;
 mod confirm;
 pub mod connect;

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use serde::{Deserialize as _, Serialize};
-use usersync_core::{Guard, Op, Plan, PlannedOp, SkippedUser};
+use usersync_core::{Guard, Op, Plan, PlanScope, PlannedOp, SkippedUser};
 use usersync_store::{AppId, LinkChanges, NewOperation, OpOutcome, OutcomeUpdate, RunId, Store};
 
 use super::apply::{Journal, Numbered, OpResult};
@@ -40,9 +40,11 @@ pub const FLUSH_AT: usize = 256;
 /// The longest an outcome waits in the buffer while others keep arriving.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
 
-/// The plan blob: the plan without its ops (which are the run's operation rows).
+/// The plan blob: the plan without its ops (which are the run's operation rows),
+/// and the scope it was made for (an approval re-plans in the same scope).
 #[derive(Serialize)]
 struct PlanBlob<'a> {
+    scope: &'a PlanScope,
     operations: usize,
     summary: usersync_core::Summary,
     skipped: &'a [SkippedUser],
@@ -50,13 +52,28 @@ struct PlanBlob<'a> {
     notes: &'a [String],
 }
 
+/// The scope a run's plan blob says it was made for (`Full` for blobs from before
+/// the scope was recorded).
+#[must_use]
+pub fn recorded_scope(blob: Option<&serde_json::Value>) -> PlanScope {
+    blob.and_then(|b| b.get("scope"))
+        .and_then(|s| PlanScope::deserialize(s).ok())
+        .unwrap_or(PlanScope::Full)
+}
+
 /// Records `plan` as the plan of `run`: the blob with the first batch of rows,
 /// then the other batches (see the module docs).
 ///
 /// # Errors
 /// Store failures, or an op that cannot be encoded.
-pub async fn record_plan(store: &Store, run: RunId, plan: &Plan) -> anyhow::Result<()> {
+pub async fn record_plan(
+    store: &Store,
+    run: RunId,
+    plan: &Plan,
+    scope: &PlanScope,
+) -> anyhow::Result<()> {
     let blob = serde_json::to_string(&PlanBlob {
+        scope,
         operations: plan.ops.len(),
         summary: plan.summary(),
         skipped: &plan.skipped,
@@ -76,7 +93,7 @@ pub async fn record_plan(store: &Store, run: RunId, plan: &Plan) -> anyhow::Resu
 }
 
 /// The operation rows of `ops`, numbered from `first`.
-fn rows(ops: &[PlannedOp], first: usize) -> anyhow::Result<Vec<NewOperation>> {
+pub(crate) fn rows(ops: &[PlannedOp], first: usize) -> anyhow::Result<Vec<NewOperation>> {
     ops.iter()
         .enumerate()
         .map(|(i, planned)| {

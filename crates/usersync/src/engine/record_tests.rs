@@ -47,7 +47,9 @@ async fn running(ops: usize) -> (Store, AppId, RunId) {
         guard: usersync_core::Guard::Proceed,
         notes: Vec::new(),
     };
-    record_plan(&store, run, &plan).await.unwrap();
+    record_plan(&store, run, &plan, &usersync_core::PlanScope::Full)
+        .await
+        .unwrap();
     (store, app, run)
 }
 

@@ -13,6 +13,7 @@ use usersync_okta::{ReadProgress, ReadScope};
 use usersync_store::{App, RunId, RunStatus, RunTrigger};
 
 use super::apply::{Executor, Journal as _, Numbered};
+use super::budget::{self, Budget};
 use super::confirm;
 use super::connect::{Connections, connect, needed_capabilities, unmet};
 use super::outcome::final_status;
@@ -36,22 +37,28 @@ impl Prepared {
     /// The pipeline's plan and guard steps, for every run that plans (full, dry,
     /// single-user, and the fresh plan of an approval): the one place the engine
     /// calls the planner, so none of them can apply a plan that skipped the guard.
+    /// `budget` is what the app's hold window already spent (`engine::budget`).
     pub fn plan_and_guard(
         &self,
         desired: &OktaSnapshot,
         current: &TargetSnapshot,
         links: &Links,
         scope: PlanScope,
+        budget: &Budget,
     ) -> Plan {
         let options = PlanOptions {
             scope,
             ..self.options()
         };
-        let unguarded = plan(desired, current, links, &self.policy, &options);
+        let mut unguarded = plan(desired, current, links, &self.policy, &options);
+        if let Some(managed) = budget.managed_users {
+            unguarded.managed_users = managed;
+        }
         guard(
             unguarded,
             &desired.completeness,
             &self.policy.policy().limits,
+            &budget.spent,
         )
     }
 }
@@ -212,10 +219,36 @@ async fn read_plan_execute(
     outcome.okta = Some(okta);
     outcome.target = Some(target);
     let links = deps.store.load_links(app.id).await?;
-    let plan = confirm::plan_confirmed(prepared, &mut desired, &current, &links).await;
+    let budget = budget::budget(deps, app).await?;
+    let plan = confirm::plan_confirmed(
+        prepared,
+        &mut desired,
+        &current,
+        &links,
+        PlanScope::Full,
+        &budget,
+    )
+    .await;
     // Both snapshots are done with: free them before the (long) apply.
     drop((desired, current));
-    execute_plan(deps, app, run, plan, links, &prepared.conns, true, outcome).await
+    let superseded = match run {
+        Some(run) => budget::supersede(deps, app, run, &plan).await?,
+        None => None,
+    };
+    let scope = PlanScope::Full;
+    execute_plan(
+        deps,
+        app,
+        run,
+        plan,
+        links,
+        &prepared.conns,
+        &scope,
+        outcome,
+    )
+    .await?;
+    outcome.reasons.extend(superseded);
+    Ok(())
 }
 
 /// Records the plan, applies what the guard allows, and sets the outcome's status.
@@ -227,7 +260,7 @@ pub(crate) async fn execute_plan(
     plan: Plan,
     links: Links,
     conns: &Connections,
-    groups_created_are_owned: bool,
+    scope: &PlanScope,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let Some(run) = run else {
@@ -236,7 +269,7 @@ pub(crate) async fn execute_plan(
         outcome.set(status, reasons);
         return Ok(());
     };
-    record_plan(&deps.store, run, &plan).await?;
+    record_plan(&deps.store, run, &plan, scope).await?;
     let held = plan.guard.is_held();
     let to_apply: Vec<Numbered<'_>> = number(&plan)
         .into_iter()
@@ -246,7 +279,9 @@ pub(crate) async fn execute_plan(
         target: conns.target.clone(),
         concurrency: deps.apply_concurrency,
         links,
-        groups_created_are_owned,
+        // A single-user run does not list the target's groups, so a group it
+        // creates may have existed: only full runs own the groups they create.
+        groups_created_are_owned: scope.is_full(),
     };
     let journal = StoreJournal::new(&deps.store, app.id, run);
     let results = executor

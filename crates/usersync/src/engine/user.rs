@@ -2,6 +2,9 @@
 //! from Okta (two requests: the user, then their groups), just that user's state
 //! in the target, plan with `PlanScope::Users`, and apply.
 //!
+//! Its destructive ops count against the app's hold budget like any run's; once
+//! the budget is spent they wait in the app's one held run (`engine::budget`).
+//!
 //! The target's group list is not read, so a group this run creates may have
 //! existed already (creation is idempotent); such groups are linked as not created
 //! by usersync, so usersync never deletes them later on that basis.
@@ -16,6 +19,7 @@ use usersync_core::{
 };
 use usersync_store::{App, RunId, RunTrigger};
 
+use super::budget;
 use super::namesakes;
 use super::run::{Prepared, execute_plan, find_app, finish, prepare};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
@@ -127,7 +131,9 @@ async fn user_work(
         stats.complete = Some(desired.completeness.is_complete());
     }
     let scope = PlanScope::user(user.id.clone());
-    let plan = prepared.plan_and_guard(&desired, &current, &links, scope);
+    let budget = budget::user_budget(deps, app).await?;
+    let plan = prepared.plan_and_guard(&desired, &current, &links, scope.clone(), &budget);
+    let (plan, waiting) = budget::collect(deps, app, run, plan).await?;
     execute_plan(
         deps,
         app,
@@ -135,10 +141,12 @@ async fn user_work(
         plan,
         links,
         &prepared.conns,
-        false,
+        &scope,
         outcome,
     )
-    .await
+    .await?;
+    outcome.reasons.extend(waiting);
+    Ok(())
 }
 
 fn one_user_snapshot(

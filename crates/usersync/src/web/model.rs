@@ -207,10 +207,14 @@ pub struct RunView {
     pub app: String,
     /// manual, scheduled, login, event or api.
     pub trigger: String,
-    /// running, succeeded, partial, failed, held, interrupted or rejected.
+    /// running, succeeded, partial, failed, held, interrupted, rejected or superseded.
     pub status: String,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Seconds the run worked, once finished: for an approved run, its planning
+    /// and its approval's apply, not the wait for the approval.
+    #[serde(default)]
+    pub work_seconds: Option<f64>,
     /// Per operation kind: planned, applied, failed, skipped.
     pub counts: std::collections::BTreeMap<String, OpCounts>,
     /// Why the run was held, failed or partial.
@@ -218,12 +222,18 @@ pub struct RunView {
 }
 
 impl RunView {
-    /// Seconds from start to finish, when finished.
+    /// Seconds the run worked (start to finish when no work time was recorded),
+    /// when finished.
     #[must_use]
     pub fn duration(&self) -> String {
         match self.finished_at {
             Some(end) => {
-                let ms = (end - self.started_at).num_milliseconds().max(0);
+                let ms = match self.work_seconds {
+                    #[allow(clippy::cast_possible_truncation)] // seconds of one run
+                    Some(s) => (s * 1000.0) as i64,
+                    None => (end - self.started_at).num_milliseconds(),
+                }
+                .max(0);
                 if ms < 10_000 {
                     format!("{:.1} s", ms as f64 / 1000.0)
                 } else {

@@ -156,6 +156,18 @@ impl World {
             .expect("clicks");
     }
 
+    /// Accepts the confirmation a click just asked for (forms with `data-confirm`).
+    pub async fn accept_confirmation(&self) {
+        let start = Instant::now();
+        while let Err(e) = self.client.accept_alert().await {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "no confirmation was asked for: {e}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the element matching `css` contains `text`; returns its text.
     pub async fn wait_for_text(&self, css: &str, text: &str) -> String {
         let start = Instant::now();

@@ -179,3 +179,77 @@ async fn duplicated_and_reordered_deliveries_give_the_same_end_state() {
     assert!(stats.user_syncs >= 1, "{stats:?}");
     world.stop().await;
 }
+
+#[tokio::test]
+async fn suspensions_delivered_by_the_hook_deactivate_no_more_than_the_limits_and_the_rest_wait_in_one_held_run()
+ {
+    let mut world = World::new(Setup::everything()).await;
+    let first = run_sync_once(&world.deps, APP, RunTrigger::Manual, Mode::Apply)
+        .await
+        .unwrap();
+    assert_eq!(first.status, RunStatus::Succeeded, "{:?}", first.reasons);
+    world.start(fast_config()).await;
+    world.wire_hook(&usersync::events::HANDLED_EVENTS).await;
+    let snapshot = world.okta.snapshot();
+    let victims: Vec<String> = snapshot
+        .users
+        .iter()
+        .filter(|u| u.status == usersync_core::OktaStatus::Active)
+        .take(10)
+        .map(|u| {
+            world
+                .okta
+                .set_status(u.id.as_str(), usersync_core::OktaStatus::Suspended)
+                .unwrap();
+            u.login.to_lowercase()
+        })
+        .collect();
+    let deactivated = |w: &World| {
+        let users = w.jira_users();
+        victims
+            .iter()
+            .filter(|v| users.get(*v) == Some(&false))
+            .count()
+    };
+    within(
+        Duration::from_secs(20),
+        "every suspension is handled",
+        || async { deactivated(&world) + waiting_in_held_run(&world).await == victims.len() },
+    )
+    .await;
+
+    // 30 managed users: the 5% limit applies above 5 destructive operations.
+    let done = deactivated(&world);
+    assert!(done <= 5, "{done} deactivated by events");
+    let held: Vec<_> = world
+        .runs(None)
+        .await
+        .into_iter()
+        .filter(|r| r.status == RunStatus::Held)
+        .collect();
+    assert_eq!(held.len(), 1, "{held:?}");
+    world.stop_triggers().await;
+    let approved = usersync::engine::approve(&world.deps, held[0].id, "admin")
+        .await
+        .unwrap();
+    assert_eq!(
+        approved.status,
+        RunStatus::Succeeded,
+        "{:?}",
+        approved.reasons
+    );
+    assert_eq!(deactivated(&world), victims.len());
+    world.stop().await;
+}
+
+/// The operations waiting in the app's held run, if it has one.
+async fn waiting_in_held_run(world: &World) -> usize {
+    let store = &world.deps.store;
+    let Some(held) = store.held_run(world.app().await.id).await.unwrap() else {
+        return 0;
+    };
+    let ops = store.run_operations(held.id).await.unwrap();
+    ops.iter()
+        .filter(|o| o.outcome == usersync_store::OpOutcome::Pending)
+        .count()
+}

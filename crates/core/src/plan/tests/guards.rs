@@ -200,3 +200,72 @@ fn planning_again_after_applying_a_plan_gives_an_empty_plan() {
         world.okta.completeness.is_complete() && world.okta.completeness == Completeness::Complete
     );
 }
+
+#[test]
+fn destructive_ops_already_applied_in_the_window_count_against_the_limits() {
+    let mut world = team(300);
+    for user in world.okta.users.iter_mut().take(1) {
+        user.status = Suspended;
+    }
+    assert_eq!(world.plan().guard, Guard::Proceed, "one on its own is fine");
+    world.spent = crate::guard::Spent {
+        operations: 25,
+        users: 25,
+    };
+    assert_eq!(
+        world.plan().guard,
+        Guard::Held {
+            reasons: vec![
+                "1 destructive operations planned (and 25 applied in the last 15 minutes), more than the limit of 25 (limits.max_destructive)".into(),
+                "destructive operations (and 25 applied in the last 15 minutes) touch 26 of 300 managed users (8.7%), more than 5% (limits.max_destructive_percent)".into(),
+            ]
+        }
+    );
+    world.spent = crate::guard::Spent {
+        operations: 15,
+        users: 15,
+    };
+    assert_eq!(
+        world.plan().guard,
+        Guard::Held {
+            reasons: vec![
+                "destructive operations (and 15 applied in the last 15 minutes) touch 16 of 300 managed users (5.3%), more than 5% (limits.max_destructive_percent)".into()
+            ]
+        }
+    );
+    world.spent.operations = 14;
+    world.spent.users = 14;
+    assert_eq!(world.plan().guard, Guard::Proceed, "15 of 300 is 5%");
+}
+
+#[test]
+fn a_spent_budget_holds_nothing_when_the_plan_has_no_destructive_op() {
+    let mut world = team(10).okta_user("new", "newbie@x.org", Active);
+    world.spent = crate::guard::Spent {
+        operations: 1000,
+        users: 10,
+    };
+    let plan = world.plan();
+    assert_eq!(plan.summary().destructive, 0);
+    assert_eq!(plan.guard, Guard::Proceed);
+}
+
+#[test]
+fn what_was_spent_counts_destructive_ops_and_distinct_users() {
+    let mut world = team(4).policy(|p| p.departed = DepartedPolicy::Delete);
+    world.okta.users.truncate(2);
+    world
+        .okta
+        .memberships
+        .get_mut(&super::gid("g1"))
+        .unwrap()
+        .remove(&uid("u1"));
+    let plan = world.plan();
+    let spent = crate::guard::Spent::of(plan.ops.iter().map(|p| &p.op));
+    assert_eq!(
+        (spent.operations, spent.users),
+        (plan.summary().destructive, 3),
+        "{:?}",
+        ops(&plan)
+    );
+}

@@ -48,6 +48,8 @@ pub(crate) struct World {
     pub links: Links,
     pub policy: SyncPolicy,
     pub options: PlanOptions,
+    /// What the app's earlier runs applied in the guard's window.
+    pub spent: crate::guard::Spent,
 }
 
 impl World {
@@ -66,6 +68,7 @@ impl World {
             links: Links::default(),
             policy,
             options: PlanOptions::full(TargetConstraints::jira(), Some(name("sync-bot"))),
+            spent: crate::guard::Spent::NOTHING,
         }
     }
 
@@ -176,7 +179,12 @@ impl World {
             &compiled,
             &self.options,
         );
-        guard(unguarded, &self.okta.completeness, &self.policy.limits)
+        guard(
+            unguarded,
+            &self.okta.completeness,
+            &self.policy.limits,
+            &self.spent,
+        )
     }
 
     /// Plans, applies the plan to the target and links, and returns the plan.

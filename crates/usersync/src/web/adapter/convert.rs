@@ -155,6 +155,7 @@ pub fn run_view(run: &Run, app: &str) -> RunView {
         status: run.status.as_str().to_owned(),
         started_at: run.started_at,
         finished_at: run.finished_at,
+        work_seconds: run.duration().map(|d| d.as_secs_f64()),
         counts: run
             .counts
             .iter()

@@ -236,12 +236,19 @@ async fn a_held_run_shows_what_it_would_apply_and_is_approved_or_rejected() {
     let id = held["id"].as_i64().unwrap();
     let page = w.page(&format!("/runs/{id}")).await;
     assert!(page.body.contains("Approve and apply") && page.body.contains("held for approval"));
+    assert!(
+        page.body.contains(&format!(
+            "action=\"/runs/{id}/approve\" data-confirm=\"Apply the operations of run #{id}"
+        )),
+        "Approve asks for confirmation as Delete does"
+    );
     assert_eq!(
         page.body.matches("badge pending").count(),
         10,
         "the ten deactivations wait"
     );
 
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await; // the administrator reads
     let approved = w.form(&format!("/runs/{id}/approve")).await;
     assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.body);
     let run = w
@@ -249,6 +256,8 @@ async fn a_held_run_shows_what_it_would_apply_and_is_approved_or_rejected() {
         .await
         .json();
     assert_eq!(run["status"], "succeeded", "{run}");
+    let work = run["work_seconds"].as_f64().unwrap();
+    assert!(work < 1.5, "the duration counts work, not the wait: {run}");
     let twice = w
         .api("POST", &format!("/api/v1/runs/{id}/approve"), None)
         .await;
