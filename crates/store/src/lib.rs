@@ -155,6 +155,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         db::migrate(&db).await?;
         db::check_master_key(&db, &key).await?;
+        app::seal_legacy_with_origins(&db, &key).await?;
         db::interrupt_orphaned_runs(&db).await?;
         Ok(Store {
             db,

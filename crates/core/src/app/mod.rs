@@ -9,6 +9,7 @@
 
 pub mod events;
 mod model;
+mod refs;
 mod secret;
 mod toml;
 mod validate;
@@ -17,7 +18,8 @@ pub use model::{
     App, AppDraft, AppId, EventSettings, OktaCredential, OktaDraft, OktaSettings, Schedule,
     TargetCredential, TargetDraft, TargetKind, TargetSettings,
 };
-pub use secret::{SecretInput, SecretRef, SecretSlot, SecretState};
+pub use refs::SecretRefAllowList;
+pub use secret::{SecretInput, SecretRef, SecretSide, SecretSlot, SecretState, origin_of};
 pub use toml::{apps_from_toml, apps_to_toml};
 pub use validate::ValidApp;
 
