@@ -300,3 +300,7 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "secrets_tests.rs"]
+mod tests;
