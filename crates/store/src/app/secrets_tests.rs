@@ -86,7 +86,11 @@ async fn existing_secrets_are_bound_to_their_apps_origins_by_the_migration() {
     let (Some(nonce), Some(sealed)) = (&okta.nonce, &okta.ciphertext) else {
         panic!("a sealed value");
     };
-    let elsewhere = aad(AppId(1), SecretSlot::OktaApiToken, Some("https://evil.example"));
+    let elsewhere = aad(
+        AppId(1),
+        SecretSlot::OktaApiToken,
+        Some("https://evil.example"),
+    );
     assert!(key.open(&elsewhere, nonce, sealed).is_err());
 }
 

@@ -151,7 +151,8 @@ impl Command {
             Self::Run(args) => runs::run(args, global).await,
             Self::Explain(args) => inspect::explain(args, global).await,
             Self::Serve(args) => {
-                let deps = crate::engine::Deps::new(global.open_store().await?);
+                let mut deps = crate::engine::Deps::new(global.open_store().await?);
+                deps.secret_refs = args.allow_secret_refs.clone();
                 let stop = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };

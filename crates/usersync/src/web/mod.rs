@@ -53,6 +53,11 @@ pub struct ServeArgs {
     /// Mark cookies Secure even without `X-Forwarded-Proto: https` (TLS terminated in front).
     #[arg(long, env = "USERSYNC_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Secret references the console and the API may save, as a comma-separated list of
+    /// `file:/directory/` and `env:PREFIX` (e.g. `file:/run/secrets/,env:USERSYNC_`); none by
+    /// default. `usersync app apply -f` accepts any reference outside the data directory.
+    #[arg(long, env = "USERSYNC_ALLOW_SECRET_REFS", default_value = "")]
+    pub allow_secret_refs: usersync_core::app::SecretRefAllowList,
 }
 
 impl Default for ServeArgs {
@@ -60,6 +65,7 @@ impl Default for ServeArgs {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             secure_cookies: false,
+            allow_secret_refs: usersync_core::app::SecretRefAllowList::default(),
         }
     }
 }
@@ -249,10 +255,11 @@ impl Application {
 #[must_use]
 pub fn backend(deps: crate::engine::Deps) -> Arc<dyn Backend> {
     let store = deps.store.clone();
-    Arc::new(adapter::StoreBackend::new(
-        store,
-        Arc::new(adapter::engine::Engine::new(deps)),
-    ))
+    let secret_refs = deps.secret_refs.clone();
+    Arc::new(
+        adapter::StoreBackend::new(store, Arc::new(adapter::engine::Engine::new(deps)))
+            .with_secret_refs(secret_refs),
+    )
 }
 
 /// `usersync serve`: serves the console and API until `shutdown` completes.

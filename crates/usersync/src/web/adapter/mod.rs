@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use usersync_core::app::SecretRefAllowList;
 use usersync_okta::BucketHeadroom;
-use usersync_store::{App, AuditFilter, NewSession, RunFilter, RunId, RunTrigger, Store};
+use usersync_store::{App, AppDraft, AuditFilter, NewSession, RunFilter, RunId, RunTrigger, Store};
 
 use crate::web::backend::{
     Backend, BackendError, BackendResult, ProgressSink, SessionRecord, Trigger,
@@ -51,12 +52,35 @@ pub trait EngineActions: Send + Sync + 'static {
 pub struct StoreBackend {
     pub store: Store,
     pub engine: Arc<dyn EngineActions>,
+    /// The secret references apps saved here may name; none unless the server allows some.
+    pub secret_refs: SecretRefAllowList,
 }
 
 impl StoreBackend {
     #[must_use]
     pub fn new(store: Store, engine: Arc<dyn EngineActions>) -> Self {
-        Self { store, engine }
+        Self {
+            store,
+            engine,
+            secret_refs: SecretRefAllowList::default(),
+        }
+    }
+
+    /// Accepts the references `allowed` permits (`serve --allow-secret-refs`).
+    #[must_use]
+    pub fn with_secret_refs(mut self, allowed: SecretRefAllowList) -> Self {
+        self.secret_refs = allowed;
+        self
+    }
+
+    /// A draft from the console or the API, refused when it names a reference the
+    /// server does not allow: references read the server's files and environment.
+    fn remote_draft(&self, input: AppInput, existing: Option<App>) -> BackendResult<AppDraft> {
+        let draft = convert::draft(input, existing);
+        self.secret_refs
+            .check(&draft)
+            .map_err(|problem| store_error(problem.into()))?;
+        Ok(draft)
     }
 
     async fn app(&self, name: &str) -> BackendResult<App> {
@@ -212,7 +236,7 @@ impl Backend for StoreBackend {
     async fn create_app(&self, input: AppInput, actor: &str) -> BackendResult<AppView> {
         let app = self
             .store
-            .create_app(convert::draft(input, None), actor)
+            .create_app(self.remote_draft(input, None)?, actor)
             .await
             .map_err(store_error)?;
         Ok(convert::app_view(&app))
@@ -223,7 +247,7 @@ impl Backend for StoreBackend {
         let id = existing.id;
         let app = self
             .store
-            .update_app(id, convert::draft(input, Some(existing)), actor)
+            .update_app(id, self.remote_draft(input, Some(existing))?, actor)
             .await
             .map_err(store_error)?;
         Ok(convert::app_view(&app))
