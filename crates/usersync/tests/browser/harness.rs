@@ -92,6 +92,7 @@ impl World {
         let args = ServeArgs {
             listen: "127.0.0.1:0".parse().unwrap(),
             secure_cookies: false,
+            ..ServeArgs::default()
         };
         let app = Application::build(usersync::web::backend(deps), &args)
             .await
