@@ -5,7 +5,8 @@
 //! it (compiling its policy with the engine's own [`crate::CompiledPolicy`]) into a
 //! [`ValidApp`], reporting a [`crate::FieldProblem`] whose path is the same in all three.
 //! A stored [`App`] shows secrets only as [`SecretState`]s. Persistence, sealing secrets
-//! and reading secret references are the store's; this module does no IO.
+//! and reading secret references are the store's; this module does no IO. Which references
+//! a remote caller may give is [`SecretRefAllowList`].
 
 pub mod events;
 mod model;

@@ -37,6 +37,13 @@ async fn secret_values_are_encrypted_in_the_database_files() {
     let (dir, store) = temp_store().await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     // Before closing (WAL not yet checkpointed) and after.
+    // A refused move to another origin writes nothing either.
+    let mut moved = draft("Jira");
+    moved.target.url = "https://elsewhere.example".into();
+    moved.target.credential = usersync_store::TargetCredential::Pat {
+        token: SecretInput::Keep,
+    };
+    assert!(store.update_app(app.id, moved, "test").await.is_err());
     let live = database_bytes(dir.path());
     assert!(
         contains(&live, "jira.example.com"),
@@ -84,9 +91,26 @@ async fn reads_debug_json_audit_and_exports_never_show_secret_values() {
     d.events.hook_secret = SecretInput::from_text("hook-SECRET-value-998877");
     let draft_debug = format!("{d:?}");
     let app = store.create_app(d, "test").await.unwrap();
+    // The new paths: refusals of a moved URL and of a reference, and a stale resolve.
+    let mut moved = draft("Jira");
+    moved.okta.url = "https://elsewhere.example".into();
+    moved.okta.credential = OktaCredential::ApiToken {
+        token: SecretInput::Keep,
+    };
+    let moved_err = store.update_app(app.id, moved, "test").await.unwrap_err();
+    let mut referring = draft("Jira");
+    referring.target.credential = usersync_store::TargetCredential::Pat {
+        token: SecretInput::from_text("env:USERSYNC_MASTER_KEY"),
+    };
+    let reference_err = store
+        .update_app(app.id, referring, "test")
+        .await
+        .unwrap_err();
     let listed = store.list_apps().await.unwrap();
     let audit = store.audit_log(&AuditFilter::default(), 10).await.unwrap();
     let views = [
+        format!("{moved_err} {moved_err:?}"),
+        format!("{reference_err} {reference_err:?}"),
         draft_debug,
         format!("{app:?}"),
         format!("{listed:?}"),
