@@ -133,23 +133,33 @@ fn origin_changed(slot: SecretSlot, from: &str, to: &str) -> StoreError {
     )
 }
 
-/// Makes the stored secret of `slot` match `desired`, bound to `origin`; returns true when
-/// something changed.
+/// What a save wants of one slot.
+pub(crate) struct Wanted<'a> {
+    /// `None` when the app's configuration no longer uses the slot.
+    pub desired: Option<&'a SecretInput>,
+    /// Whether keeping nothing is an error.
+    pub required: bool,
+    /// The origin of the URL the secret belongs with, as the app is saved.
+    pub origin: &'a str,
+}
+
+/// Makes the stored secret of `slot` match `wanted`; returns true when something changed.
 ///
-/// `desired` is `None` when the app's configuration no longer uses the slot. `required`
-/// says whether keeping nothing is an error. A kept secret saved for another origin is
-/// refused when required and dropped otherwise: it was never meant for the new origin.
-#[allow(clippy::too_many_arguments)]
+/// A kept secret saved for another origin is refused when required and dropped otherwise:
+/// it was never meant for the new origin.
 pub(crate) async fn reconcile(
     conn: &mut SqliteConnection,
     sealer: &Sealer<'_>,
     app: AppId,
     slot: SecretSlot,
-    desired: Option<&SecretInput>,
+    wanted: Wanted<'_>,
     current: Option<&SecretRow>,
-    required: bool,
-    origin: &str,
 ) -> Result<bool, StoreError> {
+    let Wanted {
+        desired,
+        required,
+        origin,
+    } = wanted;
     match (desired, current) {
         (None | Some(SecretInput::Keep), None) if required => Err(StoreError::validation(
             slot.field(),

@@ -12,7 +12,7 @@ use usersync_core::app::{App, AppDraft, AppId, ValidApp, origin_of};
 
 use super::ApplyReport;
 use super::read::{Columns, events_json, id_by_name, load, okta_columns, target_columns, to_json};
-use super::secrets::{Sealer, load_rows, reconcile};
+use super::secrets::{Sealer, Wanted, load_rows, reconcile};
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
@@ -200,12 +200,14 @@ async fn save(
     let current = load_rows(conn, id).await?;
     let inputs = secret_inputs_of(app);
     for slot in SecretSlot::ALL {
-        let wanted = inputs.iter().find(|(s, ..)| *s == slot);
-        let desired = wanted.map(|(_, input, _)| *input);
-        let required = wanted.is_some_and(|(.., required)| *required);
+        let input = inputs.iter().find(|(s, ..)| *s == slot);
         let origin = origin_of(app.url_for(slot));
-        let current = current.get(&slot);
-        if reconcile(conn, sealer, id, slot, desired, current, required, &origin).await? {
+        let wanted = Wanted {
+            desired: input.map(|(_, input, _)| *input),
+            required: input.is_some_and(|(.., required)| *required),
+            origin: &origin,
+        };
+        if reconcile(conn, sealer, id, slot, wanted, current.get(&slot)).await? {
             changed.push(slot.field().to_owned());
         }
     }
