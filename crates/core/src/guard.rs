@@ -5,8 +5,9 @@
 //! [`guard`] is the only way from the planner's [`UnguardedPlan`] to a [`Plan`],
 //! the type recording and applying take, so no caller can skip it.
 //!
-//! From an incomplete Okta snapshot no destructive op is planned at all (creates
-//! and updates still go ahead, and the run ends partial). From a complete one, a
+//! From an incomplete Okta snapshot no destructive op is planned at all (updates
+//! still go ahead, and the run ends partial; creates, adoptions and renames wait
+//! too, which the planner decides: see `plan::users`). From a complete one, a
 //! plan whose destructive ops exceed the safety limits is held for approval.
 
 use std::collections::HashSet;

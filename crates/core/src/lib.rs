@@ -15,6 +15,8 @@ pub mod links;
 pub mod mapping;
 pub mod plan;
 pub mod policy;
+#[cfg(test)]
+mod props;
 mod replace;
 pub mod scope;
 pub mod snapshot;

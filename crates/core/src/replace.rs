@@ -65,6 +65,37 @@ impl Rewrite {
         Some(Cow::Owned(out))
     }
 
+    /// True when every result is a prefix of its input, so every input that gives a
+    /// result starts with it: the replacement is group 1 alone, group 1 opens the
+    /// pattern (after an optional `^`), and the pattern ends in `$` or `.*` with no
+    /// alternation after the group, so the one match runs to the end of the input
+    /// and the result is the input up to where group 1 ends. A pattern that does not
+    /// match leaves the input as it is, a prefix of itself. Conservative: `false`
+    /// means "not shown", e.g. for `(.*)@(.*)` -> `$1.$2`.
+    #[must_use]
+    pub fn keeps_a_prefix(&self) -> bool {
+        if self.pieces != [Piece::Group(1)] {
+            return false;
+        }
+        let pattern = self.regex.as_str();
+        let pattern = pattern.strip_prefix('^').unwrap_or(pattern);
+        if !pattern.starts_with('(') || pattern.starts_with("(?") {
+            return false;
+        }
+        let Some(end) = group_end(pattern) else {
+            return false;
+        };
+        let rest = &pattern[end + 1..];
+        if rest.contains('|') {
+            return false;
+        }
+        // An escaped last character is a literal, not an anchor or "any".
+        let escaped = |tail: usize| rest.len() > tail && rest[..rest.len() - tail].ends_with('\\');
+        let anchored = rest.ends_with('$') && !escaped(1);
+        let runs_on = rest.ends_with(".*") && !escaped(2);
+        anchored || runs_on
+    }
+
     fn expand(&self, caps: &Captures<'_>, out: &mut String) {
         for piece in &self.pieces {
             match piece {
@@ -74,6 +105,47 @@ impl Rewrite {
             }
         }
     }
+}
+
+/// The index of the `)` closing the group the pattern opens with, skipping escapes
+/// and character classes.
+fn group_end(pattern: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut chars = pattern.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '[' => {
+                // A `]` first in a class (after an optional `^`) is a literal.
+                if chars.peek().is_some_and(|(_, c)| *c == '^') {
+                    chars.next();
+                }
+                if chars.peek().is_some_and(|(_, c)| *c == ']') {
+                    chars.next();
+                }
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        ']' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Compiles a plain regex, with the regex crate's message shortened to one line.
@@ -198,6 +270,36 @@ fn no_group(number: usize, groups: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rewrite_keeps_a_prefix_only_when_that_is_shown_by_its_shape() {
+        let keeps = |regex: &str, replacement: &str| {
+            Rewrite::new(regex, replacement).unwrap().keeps_a_prefix()
+        };
+        assert!(keeps("(.*)@.*", "$1"));
+        assert!(keeps("^([^@)]+)@.*$", "${1}"));
+        assert!(
+            keeps("^([^@]+)@example\\.com$", "$1"),
+            "anchored at the end"
+        );
+        assert!(
+            !keeps("([^@]+)@example\\$", "$1"),
+            "an escaped dollar is a literal"
+        );
+        assert!(keeps("([a-z(]+(\\.[a-z]+)?)@.*", "$1"));
+        assert!(!keeps("(.*)@(.*)", "$1.$2"), "a second group is appended");
+        assert!(
+            !keeps("(?:corp\\.)?(.*)@.*", "$1"),
+            "the group does not open it"
+        );
+        assert!(!keeps("([a-z]+)@x", "$1"), "the match may end early");
+        assert!(
+            !keeps("(.*)@x\\.*", "$1"),
+            "an escaped dot is not any character"
+        );
+        assert!(!keeps("(.*)@.*", "x$1"));
+        assert!(!keeps("(a)|b.*", "$1"));
+    }
 
     fn rewrite(regex: &str, replacement: &str, input: &str) -> Option<String> {
         Rewrite::new(regex, replacement)

@@ -24,6 +24,8 @@ mod http;
 mod link;
 mod logs;
 mod org;
+#[cfg(test)]
+mod props;
 mod retry;
 mod users;
 mod wire;

@@ -28,7 +28,7 @@
 //! user pages, the group listing, one group's members) leaves a snapshot marked
 //! `Incomplete` with one reason per failure, naming the listing or group and the error.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -341,12 +341,32 @@ impl Parts {
             memberships.insert(id, BTreeSet::new());
         }
         OktaSnapshot {
-            users: users.items,
+            users: latest_of_each(users.items),
             groups: groups.listing.items,
             memberships,
             completeness,
         }
     }
+}
+
+/// Each user once. Okta's user listing is ordered by status and is not a snapshot:
+/// a user whose status changes while it is paged moves within it and can be listed
+/// twice; the later page is the newer state. (A user it moves behind the cursor is
+/// not listed at all and the listing still ends normally: what the engine's
+/// confirmation by id, not this read, answers.)
+fn latest_of_each(users: Vec<OktaUser>) -> Vec<OktaUser> {
+    let mut at: HashMap<OktaUserId, usize> = HashMap::with_capacity(users.len());
+    let mut out: Vec<OktaUser> = Vec::with_capacity(users.len());
+    for user in users {
+        match at.get(&user.id) {
+            Some(&i) => out[i] = user,
+            None => {
+                at.insert(user.id.clone(), out.len());
+                out.push(user);
+            }
+        }
+    }
+    out
 }
 
 /// What the group listing produced.

@@ -1,4 +1,5 @@
-//! Users: the full listing of every status, one user by id or login, and a user's groups.
+//! Users: the full listing of every status, one user by id or login, the users whose
+//! login starts with a prefix, and a user's groups.
 //!
 //! Okta's plain `GET /api/v1/users` hides DEPROVISIONED users, and `search` is
 //! only eventually consistent. usersync lists with
@@ -115,6 +116,36 @@ impl OktaClient {
             })
         })
         .transpose()
+    }
+
+    /// Every user (any status) whose login starts with `prefix`, case-insensitively:
+    /// `search=profile.login sw "prefix"`, followed page by page. The targeted query a
+    /// single-user sync uses to learn who else could map to a username without
+    /// listing the org. Okta's `search` is eventually consistent: a user created in
+    /// the last second or so may be missing.
+    ///
+    /// # Errors
+    /// The first failed page, after retries; nothing partial is returned.
+    pub async fn users_with_login_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Listing<OktaUser>, OktaError> {
+        let url = path_with_query(
+            "/api/v1/users",
+            &[
+                ("limit", self.page_sizes.users.to_string()),
+                ("search", format!("profile.login sw {}", quoted(prefix))),
+            ],
+        );
+        let action = format!("search the users whose login starts with {prefix:?}");
+        let mut listing = Listing::default();
+        self.paginate::<WireUser>(url, &action, |page| {
+            for user in page {
+                listing.push(user.into_user(), "user");
+            }
+        })
+        .await?;
+        Ok(listing)
     }
 
     /// The groups a user belongs to (every type). Usually one request; follows `next`

@@ -6,6 +6,10 @@
 //! an administrator whose generated password it prints. It registers and verifies an
 //! event hook in the emulated Okta pointing at the console, so a change made in Okta
 //! reaches Jira within a second or two; and it prints what to try.
+//!
+//! The emulators come from `usersync-sim`, which only the `demo` cargo feature (on by
+//! default) brings in: a build with `--no-default-features` has no demo and no
+//! emulator code. The server is composed by [`crate::serve`], as `usersync serve` is.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -23,9 +27,9 @@ use usersync_sim::jira::{JiraSim, JiraSimConfig};
 use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
 use usersync_store::{Store, apps_from_toml};
 
-use crate::cli::Exit;
 use crate::engine::Deps;
-use crate::events::{HANDLED_EVENTS, Service, TriggersConfig};
+use crate::events::HANDLED_EVENTS;
+use crate::serve::{ServeArgs, Server, TriggersConfig};
 
 /// The demo's app.
 pub const APP: &str = "jira";
@@ -176,16 +180,16 @@ impl Demo {
         crate::web::create_admin(&store, ADMIN, admin_password.clone()).await?;
 
         let listener = bind(args.listen).await?;
-        let service = Service::from_listener(
+        let server = Server::from_listener(
             Deps::new(store.clone()),
             listener,
-            false,
+            &ServeArgs::default(),
             TriggersConfig::default(),
         )?;
-        let console_url = format!("http://{}:{}", args.listen.ip(), service.port());
+        let console_url = format!("http://{}:{}", args.listen.ip(), server.port());
         let shutdown = CancellationToken::new();
         let stop = shutdown.clone();
-        let server = tokio::spawn(service.run_until_stopped(async move { stop.cancelled().await }));
+        let server = tokio::spawn(server.run_until_stopped(async move { stop.cancelled().await }));
         let demo = Demo {
             console_url,
             admin_password,
@@ -329,22 +333,4 @@ Everything lives in a temporary directory and is gone when you stop. Ctrl-C stop
         self.store.close().await;
         self.okta.shutdown().await;
     }
-}
-
-/// `usersync demo`: start, print, wait for Ctrl-C (or stop at once with
-/// `--exit-after-ready`).
-///
-/// # Errors
-/// When the demo cannot start.
-pub async fn run(args: Args) -> anyhow::Result<Exit> {
-    let demo = Demo::start(&args).await?;
-    println!("{}", demo.instructions());
-    if !args.exit_after_ready {
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        println!("stopping the demo");
-    }
-    demo.stop().await;
-    Ok(Exit::Ok)
 }

@@ -2,13 +2,16 @@
 //!
 //! This crate is the application: the [`engine`] that runs one sync of one app
 //! (read, plan, guard, apply, record), the [`cli`] that people drive it with, and
-//! [`telemetry`]. The server and scheduler call the same [`engine::run_sync_once`]
-//! the command line does, so every trigger behaves the same way.
+//! [`telemetry`]. The console ([`web`]), the event triggers ([`events`]) and the
+//! [`scheduler`] call the same [`engine::run_sync_once`] the command line does, so
+//! every trigger behaves the same way; [`serve`] composes them into `usersync serve`.
 
 pub mod cli;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
 pub mod events;
 pub mod scheduler;
+pub mod serve;
 pub mod telemetry;
 pub mod web;

@@ -237,6 +237,17 @@ impl CompiledPolicy {
         }
     }
 
+    /// True when every mapped username is shown to be a prefix of its login (no
+    /// username regex, or one that keeps a prefix: [`crate::replace::Rewrite::keeps_a_prefix`]),
+    /// so the logins that could map to a username are those starting with it: what a
+    /// single-user sync's targeted Okta query relies on.
+    #[must_use]
+    pub fn username_is_a_login_prefix(&self) -> bool {
+        self.username
+            .as_ref()
+            .is_none_or(crate::replace::Rewrite::keeps_a_prefix)
+    }
+
     /// The Okta profile attributes the mapping reads (besides the login): all a
     /// full read needs to keep of each user's profile.
     #[must_use]

@@ -10,7 +10,9 @@ use crate::mapping::CompiledPolicy;
 use crate::plan::PlanOptions;
 use crate::plan::fast_hash::FastMap;
 use crate::scope::UserScope;
-use crate::snapshot::{OktaSnapshot, OktaUser, TargetGroup, TargetSnapshot, TargetUser};
+use crate::snapshot::{
+    Completeness, OktaSnapshot, OktaUser, TargetGroup, TargetSnapshot, TargetUser,
+};
 
 pub(crate) struct Context<'a> {
     pub desired: &'a OktaSnapshot,
@@ -29,6 +31,9 @@ pub(crate) struct Context<'a> {
     pub linked_keys: FastMap<&'a TargetUserKey, &'a OktaUserId>,
     /// Which Okta group each linked target group belongs to.
     pub linked_groups: FastMap<&'a GroupName, &'a OktaGroupId>,
+    /// Why usernames cannot be known unique (the Okta read was incomplete, so an
+    /// unread user may map to the same name); `None` when they can.
+    pub uniqueness_unknown: Option<String>,
 }
 
 impl<'a> Context<'a> {
@@ -76,6 +81,13 @@ impl<'a> Context<'a> {
                 .values()
                 .map(|l| (&l.target_name, &l.okta_id))
                 .collect(),
+            uniqueness_unknown: match &desired.completeness {
+                Completeness::Complete => None,
+                Completeness::Incomplete { reasons } if reasons.is_empty() => {
+                    Some("the Okta read was incomplete".into())
+                }
+                Completeness::Incomplete { reasons } => Some(reasons.join("; ")),
+            },
         }
     }
 

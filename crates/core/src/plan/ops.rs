@@ -447,6 +447,9 @@ pub enum SkipReason {
     ExistsNotAdopted { username: String },
     /// The user would be created, but has no e-mail address and the target requires one.
     NoEmail { username: String },
+    /// The user would be created or adopted, but the Okta read was incomplete, so
+    /// an unread Okta user may map to the same username (`why` says what was not read).
+    UniquenessUnknown { username: String, why: String },
 }
 
 impl fmt::Display for SkipReason {
@@ -476,6 +479,12 @@ impl fmt::Display for SkipReason {
                 f,
                 "user {username} would be created, but the Okta user has no e-mail address and \
                  the target requires one; set it in Okta or map another attribute (attributes.email)"
+            ),
+            Self::UniquenessUnknown { username, why } => write!(
+                f,
+                "user {username} was neither created nor adopted: only a complete Okta user \
+                 listing shows that no other Okta user maps to that username, and this one was \
+                 not complete ({why}); the next complete sync decides"
             ),
         }
     }

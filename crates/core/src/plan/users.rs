@@ -158,7 +158,7 @@ fn resolve<'a>(ctx: &Context<'a>, user: &'a OktaUser, out: &mut Output) -> Optio
         }
     };
     if let Some(target) = linked {
-        return resolve_linked(ctx, user, username, target)
+        return resolve_linked(ctx, user, username, target, out)
             .map_err(|r| skip(out, r))
             .ok();
     }
@@ -176,6 +176,10 @@ fn resolve<'a>(ctx: &Context<'a>, user: &'a OktaUser, out: &mut Output) -> Optio
             .map_err(|r| skip(out, r))
             .ok(),
         None if importable && ctx.policy.policy().toggles.import_users => {
+            if let Some(reason) = uniqueness_unknown(ctx, &username) {
+                skip(out, reason);
+                return None;
+            }
             if ctx.options.constraints.requires_email && ctx.policy.email(user).is_none() {
                 skip(
                     out,
@@ -201,8 +205,20 @@ fn resolve_linked<'a>(
     user: &'a OktaUser,
     username: Username,
     target: &'a TargetUser,
+    out: &mut Output,
 ) -> Result<Candidate<'a>, SkipReason> {
-    let renaming = ctx.policy.policy().toggles.update_users && username != target.username;
+    let mut renaming = ctx.policy.policy().toggles.update_users && username != target.username;
+    if renaming && let Some(why) = &ctx.uniqueness_unknown {
+        // A rename needs the new name known unique; until a complete read shows it,
+        // the user keeps their name and everything else about them goes on.
+        if ctx.in_plan(&user.id) {
+            out.notes.push(format!(
+                "{}: the rename of {} to {username} waits for a complete Okta user listing ({why})",
+                user.login, target.username
+            ));
+        }
+        renaming = false;
+    }
     if renaming && let Some(other) = ctx.target_by_name.get(&username) {
         let with = ctx.owner_of(other).map_or_else(
             || format!("existing target user {}", other.username),
@@ -247,11 +263,25 @@ fn resolve_existing<'a>(
             username: username.to_string(),
         });
     }
+    if let Some(reason) = uniqueness_unknown(ctx, &username) {
+        return Err(reason);
+    }
     Ok(Candidate {
         user,
         username,
         claim: Claim::Adopt(existing),
     })
+}
+
+/// Why a create or adoption under `username` must wait: only a complete Okta user
+/// listing shows that no other Okta user maps to the same name.
+fn uniqueness_unknown(ctx: &Context<'_>, username: &Username) -> Option<SkipReason> {
+    ctx.uniqueness_unknown
+        .as_ref()
+        .map(|why| SkipReason::UniquenessUnknown {
+            username: username.to_string(),
+            why: why.clone(),
+        })
 }
 
 /// Target users usersync never changes.

@@ -256,3 +256,29 @@ async fn the_share_of_the_org_concurrency_limit_bounds_requests_in_flight() {
     assert_eq!(client.stats().rate_limited, 0);
     assert!(sim.requests().iter().all(|r| r.status == 200));
 }
+
+#[tokio::test]
+async fn a_user_whose_status_changes_while_the_listing_pages_is_read_once_with_the_newer_status() {
+    // Arrange: two pages of ACTIVE users; once page 1 is served the first one is
+    // deactivated, which moves them ahead of the cursor (DEPROVISIONED is listed last).
+    let sim = start(None, RateLimits::default()).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let user = usersync_sim::okta::NewUser::new(&format!("u{i}@x.org"), "U", "Doe")
+            .status(OktaStatus::Active);
+        ids.push(sim.add_user(user).unwrap());
+    }
+    ids.sort();
+    let mut config = config_for(&sim);
+    config.page_sizes.users = 2;
+    let client = OktaClient::new(&config).unwrap();
+    sim.change_status_while_listing(ids[0].as_str(), OktaStatus::Deprovisioned, 1)
+        .unwrap();
+    // Act
+    let snapshot = client.read_org(&ReadScope::default()).await.unwrap();
+    // Assert
+    let listed: Vec<_> = snapshot.users.iter().filter(|u| u.id == ids[0]).collect();
+    assert_eq!(listed.len(), 1, "{:?}", snapshot.users);
+    assert_eq!(listed[0].status, OktaStatus::Deprovisioned);
+    assert_eq!(snapshot.users.len(), 3);
+}

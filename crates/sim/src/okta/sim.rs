@@ -287,6 +287,31 @@ impl OktaSim {
         })
     }
 
+    /// The "changes while paging" knob: once the user listing (any `GET /api/v1/users`
+    /// page) has served `after_pages` more pages, `user` (id or login) moves to `status`,
+    /// as if an administrator acted while a client paged. The listing is ordered by
+    /// status, so the user moves within it: a page read before misses them, or a page
+    /// read after shows them again.
+    ///
+    /// # Errors
+    /// When there is no such user.
+    pub fn change_status_while_listing(
+        &self,
+        user: &str,
+        status: OktaStatus,
+        after_pages: usize,
+    ) -> anyhow::Result<()> {
+        self.with_org(|org, _| {
+            let id = org.user_id(user)?;
+            org.listing_changes.push(super::state::ListingChange {
+                user: id,
+                status,
+                after_pages: after_pages.max(1),
+            });
+            Ok(())
+        })
+    }
+
     /// Merges attributes into a user's profile (`user.account.update_profile`).
     ///
     /// # Errors

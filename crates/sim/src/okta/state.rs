@@ -1,7 +1,9 @@
 //! The org's state: users, groups, memberships (both directions), the System Log and the
 //! event hook registry, behind one lock. Users and groups live in `BTreeMap`s keyed by
-//! id, which is also the cursor order of every listing, so a page costs O(log n + page).
-//! Every mutation here writes the System Log event Okta writes for it.
+//! id. Groups are listed in id order; users in Okta's order, by status (lifecycle order)
+//! then id, as the recorded `list-users.har` shows, through the `by_status` index, so a
+//! page costs O(log n + page) either way. Every mutation here writes the System Log
+//! event Okta writes for it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -86,6 +88,12 @@ impl GroupRec {
 /// The whole org.
 pub struct OrgState {
     pub users: BTreeMap<Oid, UserRec>,
+    /// Every user by (status, id): the order of the user listings. Kept by
+    /// `insert_user`, `set_status` and `delete_user`, the only writers of a status.
+    pub by_status: BTreeSet<(OktaStatus, Oid)>,
+    /// Status changes waiting for the user listing to serve more pages (the
+    /// "changes while paging" knob, `OktaSim::change_status_while_listing`).
+    pub listing_changes: Vec<ListingChange>,
     /// Lower-cased login to id: logins are unique case-insensitively.
     pub logins: HashMap<String, Oid>,
     pub groups: BTreeMap<Oid, GroupRec>,
@@ -95,6 +103,15 @@ pub struct OrgState {
     pub log: EventLog,
     pub hooks: HookRegistry,
     pub rng: ChaCha8Rng,
+}
+
+/// A status change made once the user listing has served `after_pages` more pages: an
+/// administrator acting while a client pages through the listing.
+#[derive(Debug, Clone)]
+pub struct ListingChange {
+    pub user: Oid,
+    pub status: OktaStatus,
+    pub after_pages: usize,
 }
 
 /// Millisecond precision, as Okta's timestamps have.
@@ -107,6 +124,8 @@ impl OrgState {
     pub fn new(seed: u64) -> Self {
         Self {
             users: BTreeMap::new(),
+            by_status: BTreeSet::new(),
+            listing_changes: Vec::new(),
             logins: HashMap::new(),
             groups: BTreeMap::new(),
             members: HashMap::new(),
@@ -159,6 +178,7 @@ impl OrgState {
         }
         let id = user.id;
         self.logins.insert(login, id);
+        self.by_status.insert((user.status, id));
         self.users.insert(id, user);
         Ok(id)
     }
@@ -201,6 +221,23 @@ impl OrgState {
         Ok(id)
     }
 
+    /// Counts one served page of the user listing and makes the status changes that
+    /// were waiting for it (logged as an administrator's change would be).
+    pub fn user_page_served(&mut self) {
+        let mut due = Vec::new();
+        self.listing_changes.retain_mut(|c| {
+            c.after_pages = c.after_pages.saturating_sub(1);
+            if c.after_pages == 0 {
+                due.push((c.user, c.status));
+            }
+            c.after_pages > 0
+        });
+        for (user, status) in due {
+            // A user deleted meanwhile has no status to change.
+            let _ = self.set_status(user, status, &Origin::internal());
+        }
+    }
+
     /// Moves a user to `status` (no rule checks: the lifecycle endpoints check first) and
     /// logs the event Okta writes for that transition.
     pub fn set_status(&mut self, id: Oid, status: OktaStatus, origin: &Origin) -> ApiResult<()> {
@@ -211,6 +248,8 @@ impl OrgState {
         let from = user.status;
         let t = now();
         user.status = status;
+        self.by_status.remove(&(from, id));
+        self.by_status.insert((status, id));
         user.status_changed = Some(t);
         user.last_updated = t;
         if matches!(status, OktaStatus::Active | OktaStatus::Provisioned)
@@ -284,6 +323,7 @@ impl OrgState {
             .remove(&id)
             .ok_or_else(|| ApiError::not_found(id.as_str(), "User"))?;
         self.logins.remove(&user.login().to_lowercase());
+        self.by_status.remove(&(user.status, id));
         let t = now();
         for gid in self.user_groups.remove(&id).unwrap_or_default() {
             if let Some(set) = self.members.get_mut(&gid) {

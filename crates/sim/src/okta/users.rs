@@ -160,29 +160,19 @@ pub async fn list(
         (None, None) => (None, &USER_FILTER),
     };
     let limit = query.limit(200, 200)?;
-    let org = app.org();
+    let mut org = app.org();
     let (page, next) = match (query.get("sortBy"), &expr) {
         (Some(sort_by), Some(e)) if query.get("search").is_some() => {
             sorted_page(&org, &query, e, sort_by, limit)?
         }
-        _ => {
-            let after = cursor(&query)?;
-            let range = org.users.range((
-                after.map_or(Bound::Unbounded, Bound::Excluded),
-                Bound::Unbounded,
-            ));
-            let matching = range.map(|(_, u)| u).filter(|u| match &expr {
-                None => u.status != OktaStatus::Deprovisioned,
-                Some(e) => e.matches(*u, dialect),
-            });
-            paging::page(matching, limit, |u| u.id.to_string())
-        }
+        _ => status_order_page(&org, &query, expr.as_ref(), dialect, limit)?,
     };
     let body = Value::Array(
         page.iter()
             .map(|u| render::user(&base.0, u, Form::Collection))
             .collect(),
     );
+    org.user_page_served();
     drop(org);
     Ok(paging::json(
         &body,
@@ -190,14 +180,48 @@ pub async fn list(
     ))
 }
 
+/// A page in Okta's listing order: by status (lifecycle order), then id, as the
+/// recorded `list-users.har` shows for the plain list. Okta documents no order for
+/// `filter` and `search` without `sortBy`; they are served the same way, the
+/// conservative choice: a listing is not a snapshot, so a user whose status changes
+/// while a client pages through it moves within it and can be skipped or seen twice.
+/// The cursor is the last user's id (the docs' example); it resumes after that
+/// user's current place.
+fn status_order_page<'a>(
+    org: &'a OrgState,
+    query: &Query,
+    expr: Option<&Expr>,
+    dialect: &Dialect,
+    limit: usize,
+) -> ApiResult<(Vec<&'a UserRec>, Option<String>)> {
+    let start = match cursor(query)? {
+        None => Bound::Unbounded,
+        Some(id) => match org.users.get(&id) {
+            Some(u) => Bound::Excluded((u.status, id)),
+            None => return Err(not_a_cursor(&id.to_string())),
+        },
+    };
+    let matching = org
+        .by_status
+        .range((start, Bound::Unbounded))
+        .filter_map(|(_, id)| org.users.get(id))
+        .filter(|u| match expr {
+            None => u.status != OktaStatus::Deprovisioned,
+            Some(e) => e.matches(*u, dialect),
+        });
+    Ok(paging::page(matching, limit, |u| u.id.to_string()))
+}
+
+fn not_a_cursor(after: &str) -> ApiError {
+    ApiError::invalid_paging(format!(
+        "after: {after:?} is not a cursor this server issued"
+    ))
+}
+
 fn cursor(query: &Query) -> ApiResult<Option<Oid>> {
     query
         .get("after")
-        .map(|a| {
-            Oid::parse(a).ok_or_else(|| {
-                ApiError::invalid_paging(format!("after: {a:?} is not a cursor this server issued"))
-            })
-        })
+        .map(|a| Oid::parse(a).ok_or_else(|| not_a_cursor(a)))
         .transpose()
 }
 

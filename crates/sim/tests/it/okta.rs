@@ -10,6 +10,8 @@ mod groups;
 mod lifecycle;
 #[path = "okta_limits.rs"]
 mod limits;
+#[path = "okta_paging.rs"]
+mod paging;
 
 use reqwest::header::LINK;
 use serde_json::Value;

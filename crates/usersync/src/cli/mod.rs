@@ -14,6 +14,7 @@ pub mod output;
 pub mod progress;
 pub mod report;
 pub mod runs;
+pub mod server;
 pub mod sync;
 
 use std::path::PathBuf;
@@ -130,8 +131,9 @@ pub enum Command {
     /// Explain why a user is or is not in the target, and what would change.
     Explain(inspect::ExplainArgs),
     /// Run the console, the Okta event hook endpoint and the scheduler until Ctrl-C.
-    Serve(crate::web::ServeArgs),
+    Serve(crate::serve::ServeArgs),
     /// Try usersync against emulated Okta and Jira: nothing to install or configure.
+    #[cfg(feature = "demo")]
     Demo(crate::demo::Args),
     /// Manage console administrators: create.
     Admin(console::AdminArgs),
@@ -150,17 +152,9 @@ impl Command {
             Self::SyncUser(args) => sync::sync_user(args, global).await,
             Self::Run(args) => runs::run(args, global).await,
             Self::Explain(args) => inspect::explain(args, global).await,
-            Self::Serve(args) => {
-                let mut deps = crate::engine::Deps::new(global.open_store().await?);
-                deps.secret_refs = args.allow_secret_refs.clone();
-                let stop = async {
-                    let _ = tokio::signal::ctrl_c().await;
-                };
-                crate::events::serve(deps, args, stop)
-                    .await
-                    .map(|()| Exit::Ok)
-            }
-            Self::Demo(args) => crate::demo::run(args).await,
+            Self::Serve(args) => server::serve(args, global).await,
+            #[cfg(feature = "demo")]
+            Self::Demo(args) => server::demo(args).await,
             Self::Admin(args) => console::admin(args, global).await,
             Self::Token(args) => console::token(args, global).await,
         }

@@ -11,7 +11,6 @@ use secrecy::SecretString;
 use serde::Serialize;
 use usersync_core::{Completeness, OktaSnapshot};
 use usersync_okta::{OktaAuth, OktaClient, OktaConfig, OktaStats, ReadProgress, ReadScope};
-use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
 
 use super::output::{self, Format, Table};
 use super::{Exit, Global};
@@ -160,8 +159,7 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     let (sim, url, token) = match (&args.okta_url, &args.okta_token) {
         (Some(url), Some(token)) => (None, url.clone(), token.clone()),
         _ => {
-            let sim = start_emulator(&args).await?;
-            let (url, token) = (sim.base_url(), sim.api_token().to_owned());
+            let (sim, url, token) = start_emulator(&args).await?;
             (Some(sim), url, token)
         }
     };
@@ -178,7 +176,7 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
         started.elapsed(),
     );
     if let Some(sim) = sim {
-        sim.shutdown().await;
+        stop_emulator(sim).await;
     }
     match args.output {
         Format::Text => output::print(&summary.render()),
@@ -187,7 +185,17 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-async fn start_emulator(args: &Args) -> anyhow::Result<OktaSim> {
+/// The built-in emulator of a read without `--okta-url`: only builds with the `demo`
+/// feature (the default) carry the emulators.
+#[cfg(feature = "demo")]
+type Emulator = usersync_sim::okta::OktaSim;
+#[cfg(not(feature = "demo"))]
+type Emulator = std::convert::Infallible;
+
+/// Starts the emulator with the generated org; returns it, its URL and its token.
+#[cfg(feature = "demo")]
+async fn start_emulator(args: &Args) -> anyhow::Result<(Emulator, String, String)> {
+    use usersync_sim::okta::{OktaSimConfig, OrgSpec};
     let config = OktaSimConfig {
         org: Some(OrgSpec {
             users: args.users,
@@ -198,9 +206,31 @@ async fn start_emulator(args: &Args) -> anyhow::Result<OktaSim> {
         seed: args.seed,
         ..OktaSimConfig::default()
     };
-    OktaSim::start(config)
+    let sim = Emulator::start(config)
         .await
-        .context("starting the built-in Okta emulator")
+        .context("starting the built-in Okta emulator")?;
+    let (url, token) = (sim.base_url(), sim.api_token().to_owned());
+    Ok((sim, url, token))
+}
+
+#[cfg(not(feature = "demo"))]
+#[allow(clippy::unused_async)] // the same shape as the build with the emulator
+async fn start_emulator(_args: &Args) -> anyhow::Result<(Emulator, String, String)> {
+    anyhow::bail!(
+        "this build has no built-in Okta emulator (built without the `demo` feature): \
+         give --okta-url and --okta-token"
+    )
+}
+
+#[cfg(feature = "demo")]
+async fn stop_emulator(sim: Emulator) {
+    sim.shutdown().await;
+}
+
+#[cfg(not(feature = "demo"))]
+#[allow(clippy::unused_async)]
+async fn stop_emulator(sim: Emulator) {
+    match sim {}
 }
 
 /// A full read of every group type, reported as the `ReadOkta` phase.

@@ -13,10 +13,11 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use usersync_core::{Guard, Op, PlanScope, PlannedOp};
+use usersync_core::{Guard, Op, PlannedOp};
 use usersync_store::{OpOutcome, OutcomeUpdate, Run, RunId, RunStatus};
 
 use super::apply::{Executor, Journal as _, Numbered, OpResult};
+use super::confirm;
 use super::outcome::final_status;
 use super::record::{StoreJournal, parse_payload};
 use super::run::{finish, prepare, read_both};
@@ -48,7 +49,7 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     let started = Instant::now();
     let pending = pending_ops(deps, run_id).await?;
     let prepared = prepare(deps, &app).await.map_err(refused)?;
-    let reads = read_both(deps, &prepared).await.map_err(refused)?;
+    let mut reads = read_both(deps, &prepared).await.map_err(refused)?;
     if let usersync_core::Completeness::Incomplete { reasons } = &reads.desired.completeness {
         return Err(EngineError::Refused(format!(
             "run {run_id} stays held: the Okta read just now was incomplete ({}); try again later",
@@ -57,7 +58,13 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     }
     let links = deps.store.load_links(app.id).await?;
     let mut fresh =
-        prepared.plan_and_guard(&reads.desired, &reads.current, &links, PlanScope::Full);
+        confirm::plan_confirmed(&prepared, &mut reads.desired, &reads.current, &links).await;
+    if let Guard::Partial { reasons, .. } = &fresh.guard {
+        return Err(EngineError::Refused(format!(
+            "run {run_id} stays held: confirming the fresh read failed ({}); try again later",
+            reasons.join("; ")
+        )));
+    }
     check_nothing_new(&run, &pending, &fresh)?;
     deps.store.approve_run(run_id, by).await?;
     let still: HashSet<String> = fresh.ops.iter().map(|p| key(&p.op)).collect();

@@ -15,9 +15,11 @@
 pub mod apply;
 pub mod approve;
 pub mod check;
+mod confirm;
 pub mod connect;
 pub mod headroom;
 pub mod lock;
+mod namesakes;
 mod outcome;
 pub mod progress;
 pub mod record;

@@ -13,6 +13,7 @@ use usersync_okta::{ReadProgress, ReadScope};
 use usersync_store::{App, RunId, RunStatus, RunTrigger};
 
 use super::apply::{Executor, Journal as _, Numbered};
+use super::confirm;
 use super::connect::{Connections, connect, needed_capabilities, unmet};
 use super::outcome::final_status;
 use super::progress::Phase;
@@ -203,7 +204,7 @@ async fn read_plan_execute(
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let Reads {
-        desired,
+        mut desired,
         current,
         okta,
         target,
@@ -211,7 +212,7 @@ async fn read_plan_execute(
     outcome.okta = Some(okta);
     outcome.target = Some(target);
     let links = deps.store.load_links(app.id).await?;
-    let plan = prepared.plan_and_guard(&desired, &current, &links, PlanScope::Full);
+    let plan = confirm::plan_confirmed(prepared, &mut desired, &current, &links).await;
     // Both snapshots are done with: free them before the (long) apply.
     drop((desired, current));
     execute_plan(deps, app, run, plan, links, &prepared.conns, true, outcome).await

@@ -16,6 +16,7 @@ use usersync_core::{
 };
 use usersync_store::{App, RunId, RunTrigger};
 
+use super::namesakes;
 use super::run::{Prepared, execute_plan, find_app, finish, prepare};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
 
@@ -86,7 +87,7 @@ async fn user_work(
 ) -> anyhow::Result<()> {
     let okta = &prepared.conns.okta;
     let before = okta.stats().requests;
-    let (user, desired) = read_okta_user(okta, login).await?;
+    let (user, mut desired) = read_okta_user(okta, login).await?;
     outcome.okta = Some(ReadStats {
         users: 1,
         groups: desired.groups.len(),
@@ -119,6 +120,12 @@ async fn user_work(
         memberships: current.memberships.values().map(BTreeSet::len).sum(),
         ..ReadStats::default()
     });
+    let mapped = mapped_username(prepared, &user);
+    namesakes::add_namesakes(prepared, &user, mapped.as_ref(), &links, &mut desired).await;
+    if let Some(stats) = outcome.okta.as_mut() {
+        stats.requests = Some(okta.stats().requests - before);
+        stats.complete = Some(desired.completeness.is_complete());
+    }
     let scope = PlanScope::user(user.id.clone());
     let plan = prepared.plan_and_guard(&desired, &current, &links, scope);
     execute_plan(

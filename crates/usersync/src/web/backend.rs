@@ -1,21 +1,20 @@
-//! The narrow interface between the web layer and the rest of usersync: every
-//! action a page or API route performs, in the console's own types.
+//! What the console does, in its own types: [`Backend`] holds the store and the
+//! engine's dependencies, and every page and API route acts through its methods.
 //!
-//! Handlers depend only on [`Backend`]; [`super::adapter`] implements it over the
-//! store and the sync engine. Keeping the seam here means the HTTP layer never
-//! touches SQL or engine internals, and what the console can do is listed in one place.
+//! The store's reads and writes are here; the engine's actions (check, plan, sync,
+//! explain, approve, reject) are in [`super::adapter::engine`]; the conversions
+//! into the console's model are in [`super::adapter::convert`]. Handlers never
+//! touch SQL or engine internals, and what the console can do is listed in one place.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use usersync_okta::BucketHeadroom;
+use usersync_store::{App, AppDraft, AuditFilter, NewSession, RunFilter, RunId, Store};
 
-use super::model::{
-    AppInput, AppSummary, AppView, AuditView, CheckReport, ExplainView, OperationView, PlanView,
-    RunView,
-};
+use super::adapter::convert::{self, store_error};
+use super::model::{AppInput, AppSummary, AppView, AuditView, OperationView, RunView};
+use crate::engine::Deps;
 use crate::web::metrics::StoredCounts;
 
 /// Why a backend action did not happen, shaped for HTTP answers.
@@ -69,67 +68,303 @@ pub enum Trigger {
     Api,
 }
 
-/// Everything the console does.
-#[async_trait]
-pub trait Backend: Send + Sync + 'static {
-    // Administrators, sessions and API tokens.
-    async fn admin_count(&self) -> BackendResult<u64>;
-    async fn create_admin(&self, username: &str, password_phc: &str) -> BackendResult<()>;
+/// The console's backend: the store, and the engine's dependencies (sharing their
+/// per-app locks with whatever else runs syncs in this process, such as the scheduler).
+#[derive(Clone)]
+pub struct Backend {
+    pub store: Store,
+    pub deps: Deps,
+}
+
+impl Backend {
+    #[must_use]
+    pub fn new(deps: Deps) -> Self {
+        Self {
+            store: deps.store.clone(),
+            deps,
+        }
+    }
+
+    pub(super) async fn app(&self, name: &str) -> BackendResult<App> {
+        self.store.app_by_name(name).await.map_err(store_error)
+    }
+
+    async fn app_names(&self) -> BackendResult<HashMap<i64, String>> {
+        let apps = self.store.list_apps().await.map_err(store_error)?;
+        Ok(apps.into_iter().map(|a| (a.id.0, a.name)).collect())
+    }
+
+    pub(super) async fn run_view(&self, id: RunId) -> BackendResult<RunView> {
+        let run = self.store.get_run(id).await.map_err(store_error)?;
+        let app = self
+            .store
+            .get_app(run.app_id)
+            .await
+            .map(|a| a.name)
+            .unwrap_or_else(|_| format!("app {}", run.app_id));
+        Ok(convert::run_view(&run, &app))
+    }
+
+    pub async fn admin_count(&self) -> BackendResult<u64> {
+        Ok(self.store.list_admins().await.map_err(store_error)?.len() as u64)
+    }
+
+    pub async fn create_admin(&self, username: &str, password_phc: &str) -> BackendResult<()> {
+        self.store
+            .create_admin(username, password_phc, &format!("admin:{username}"))
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
     /// Creates the first administrator, atomically, when `code` is the setup code.
-    async fn create_first_admin(
+    pub async fn create_first_admin(
         &self,
         username: &str,
         password_phc: &str,
         code: &str,
-    ) -> BackendResult<usersync_store::FirstAdmin>;
-    /// The stored PHC hash of an administrator, by username (case-insensitive).
-    async fn admin_password_hash(&self, username: &str) -> BackendResult<Option<String>>;
-    async fn create_session(
+    ) -> BackendResult<usersync_store::FirstAdmin> {
+        self.store
+            .create_first_admin(username, password_phc, code)
+            .await
+            .map_err(store_error)
+    }
+
+    pub async fn admin_password_hash(&self, username: &str) -> BackendResult<Option<String>> {
+        Ok(self
+            .store
+            .admin_by_username(username)
+            .await
+            .map_err(store_error)?
+            .map(|a| a.password_hash))
+    }
+
+    pub async fn create_session(
         &self,
         id_hash: &str,
         username: &str,
         csrf_token: &str,
         expires_at: DateTime<Utc>,
-    ) -> BackendResult<()>;
-    /// A live (unexpired) session by the hash of its id.
-    async fn session(&self, id_hash: &str) -> BackendResult<Option<SessionRecord>>;
-    async fn delete_session(&self, id_hash: &str) -> BackendResult<()>;
-    async fn create_api_token(&self, name: &str, token_hash: &str) -> BackendResult<()>;
-    /// The name of the API token with this hash (recording its use), if any.
-    async fn api_token(&self, token_hash: &str) -> BackendResult<Option<String>>;
+    ) -> BackendResult<()> {
+        let admin = self
+            .store
+            .admin_by_username(username)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| BackendError::NotFound(format!("administrator {username:?}")))?;
+        let session = NewSession {
+            id_hash: id_hash.to_owned(),
+            admin: admin.id,
+            csrf_token: csrf_token.to_owned(),
+            expires_at,
+        };
+        self.store
+            .create_session(&session)
+            .await
+            .map_err(store_error)
+    }
 
-    // Apps.
-    async fn list_apps(&self) -> BackendResult<Vec<AppSummary>>;
-    async fn get_app(&self, name: &str) -> BackendResult<AppView>;
-    async fn create_app(&self, input: AppInput, actor: &str) -> BackendResult<AppView>;
-    async fn update_app(&self, name: &str, input: AppInput, actor: &str) -> BackendResult<AppView>;
-    async fn delete_app(&self, name: &str, actor: &str) -> BackendResult<()>;
+    pub async fn session(&self, id_hash: &str) -> BackendResult<Option<SessionRecord>> {
+        let session = self
+            .store
+            .session(id_hash, Utc::now())
+            .await
+            .map_err(store_error)?;
+        Ok(session.map(|s| SessionRecord {
+            username: s.admin.username,
+            csrf_token: s.csrf_token,
+            expires_at: s.expires_at,
+        }))
+    }
 
-    // Runs and audit.
-    async fn list_runs(&self, app: Option<&str>, limit: u32) -> BackendResult<Vec<RunView>>;
-    async fn get_run(&self, id: i64) -> BackendResult<RunView>;
-    async fn run_operations(&self, id: i64) -> BackendResult<Vec<OperationView>>;
-    async fn list_audit(&self, limit: u32) -> BackendResult<Vec<AuditView>>;
-    async fn stored_counts(&self) -> BackendResult<StoredCounts>;
-    /// True when the store can write now (readiness).
-    async fn ready(&self) -> bool;
-    /// The Okta rate-limit figures each app's latest run in this process ended
-    /// with (runs by the console, the API, the scheduler and event hooks alike).
-    fn okta_headroom(&self) -> BTreeMap<String, Vec<BucketHeadroom>>;
+    pub async fn delete_session(&self, id_hash: &str) -> BackendResult<()> {
+        self.store
+            .delete_session(id_hash)
+            .await
+            .map_err(store_error)
+    }
 
-    // The engine.
-    async fn check(&self, app: &str) -> BackendResult<CheckReport>;
-    async fn plan(&self, app: &str) -> BackendResult<PlanView>;
-    /// Runs a full sync to its end (or until held) and returns the recorded run.
-    async fn sync(
+    pub async fn create_api_token(&self, name: &str, token_hash: &str) -> BackendResult<()> {
+        self.store
+            .create_api_token(name, token_hash, "console")
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    pub async fn api_token(&self, token_hash: &str) -> BackendResult<Option<String>> {
+        let Some(token) = self
+            .store
+            .api_token_by_hash(token_hash)
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        // Recording the use is bookkeeping: a failure must not refuse the request.
+        if let Err(e) = self.store.touch_api_token(token.id, Utc::now()).await {
+            tracing::warn!("could not record the use of API token {}: {e}", token.name);
+        }
+        Ok(Some(token.name))
+    }
+
+    pub async fn list_apps(&self) -> BackendResult<Vec<AppSummary>> {
+        let apps = self.store.list_apps().await.map_err(store_error)?;
+        let mut out = Vec::with_capacity(apps.len());
+        for app in &apps {
+            let filter = RunFilter {
+                app: Some(app.id),
+                ..RunFilter::default()
+            };
+            let last = self
+                .store
+                .list_runs(&filter, 1)
+                .await
+                .map_err(store_error)?;
+            out.push(convert::app_summary(
+                app,
+                last.first().map(|r| convert::run_view(r, &app.name)),
+            ));
+        }
+        Ok(out)
+    }
+
+    pub async fn get_app(&self, name: &str) -> BackendResult<AppView> {
+        Ok(convert::app_view(&self.app(name).await?))
+    }
+
+    /// A draft from the console or the API, refused when it names a secret reference the
+    /// server does not allow (`serve --allow-secret-refs`): references read the server's
+    /// own files and environment.
+    fn remote_draft(&self, input: AppInput, existing: Option<App>) -> BackendResult<AppDraft> {
+        let draft = convert::draft(input, existing);
+        self.deps
+            .secret_refs
+            .check(&draft)
+            .map_err(|problem| store_error(problem.into()))?;
+        Ok(draft)
+    }
+
+    pub async fn create_app(&self, input: AppInput, actor: &str) -> BackendResult<AppView> {
+        let app = self
+            .store
+            .create_app(self.remote_draft(input, None)?, actor)
+            .await
+            .map_err(store_error)?;
+        Ok(convert::app_view(&app))
+    }
+
+    pub async fn update_app(
         &self,
-        app: &str,
-        trigger: Trigger,
-        progress: ProgressSink,
-    ) -> BackendResult<RunView>;
-    async fn sync_user(&self, app: &str, login: &str) -> BackendResult<RunView>;
-    async fn explain(&self, app: &str, login: &str) -> BackendResult<ExplainView>;
-    /// Applies a held run's plan; returns the run as it ended.
-    async fn approve_run(&self, id: i64, actor: &str) -> BackendResult<RunView>;
-    async fn reject_run(&self, id: i64, actor: &str) -> BackendResult<RunView>;
+        name: &str,
+        input: AppInput,
+        actor: &str,
+    ) -> BackendResult<AppView> {
+        let existing = self.app(name).await?;
+        let id = existing.id;
+        let app = self
+            .store
+            .update_app(id, self.remote_draft(input, Some(existing))?, actor)
+            .await
+            .map_err(store_error)?;
+        Ok(convert::app_view(&app))
+    }
+
+    pub async fn delete_app(&self, name: &str, actor: &str) -> BackendResult<()> {
+        let app = self.app(name).await?;
+        self.store
+            .delete_app(app.id, actor)
+            .await
+            .map_err(store_error)
+    }
+
+    pub async fn list_runs(&self, app: Option<&str>, limit: u32) -> BackendResult<Vec<RunView>> {
+        let filter = match app {
+            Some(name) => RunFilter {
+                app: Some(self.app(name).await?.id),
+                ..RunFilter::default()
+            },
+            None => RunFilter::default(),
+        };
+        let runs = self
+            .store
+            .list_runs(&filter, limit)
+            .await
+            .map_err(store_error)?;
+        let names = self.app_names().await?;
+        Ok(runs
+            .iter()
+            .map(|r| {
+                convert::run_view(
+                    r,
+                    names
+                        .get(&r.app_id.0)
+                        .map_or("(deleted app)", String::as_str),
+                )
+            })
+            .collect())
+    }
+
+    pub async fn get_run(&self, id: i64) -> BackendResult<RunView> {
+        self.run_view(RunId(id)).await
+    }
+
+    pub async fn run_operations(&self, id: i64) -> BackendResult<Vec<OperationView>> {
+        self.store.get_run(RunId(id)).await.map_err(store_error)?;
+        let ops = self
+            .store
+            .run_operations(RunId(id))
+            .await
+            .map_err(store_error)?;
+        Ok(ops.iter().map(convert::operation_view).collect())
+    }
+
+    pub async fn list_audit(&self, limit: u32) -> BackendResult<Vec<AuditView>> {
+        let entries = self
+            .store
+            .audit_log(&AuditFilter::default(), limit)
+            .await
+            .map_err(store_error)?;
+        Ok(entries.iter().map(convert::audit_view).collect())
+    }
+
+    pub async fn stored_counts(&self) -> BackendResult<StoredCounts> {
+        let runs = self
+            .store
+            .list_runs(&RunFilter::default(), 100_000)
+            .await
+            .map_err(store_error)?;
+        let mut counts = StoredCounts::default();
+        for run in &runs {
+            *counts
+                .runs_by_status
+                .entry(run.status.as_str().to_owned())
+                .or_default() += 1;
+            for (kind, c) in &run.counts {
+                let pending = c.planned.saturating_sub(c.applied + c.failed + c.skipped);
+                for (outcome, n) in [
+                    ("applied", c.applied),
+                    ("failed", c.failed),
+                    ("skipped", c.skipped),
+                    ("pending", pending),
+                ] {
+                    *counts
+                        .operations
+                        .entry((kind.clone(), outcome.to_owned()))
+                        .or_default() += n;
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    /// True when the store can write now (readiness): a write, not a read, since a
+    /// full disk still answers reads.
+    pub async fn ready(&self) -> bool {
+        self.store
+            .prove_writable()
+            .await
+            .inspect_err(|err| tracing::warn!("not ready: the store cannot write: {err}"))
+            .is_ok()
+    }
 }

@@ -1,4 +1,4 @@
-//! What every handler shares: the backend, metrics, sign-in throttle, cookie
+//! What every handler shares: the backend (store and engine), metrics, sign-in throttle, cookie
 //! settings, the live progress of runs started here, and the tracker that lets
 //! graceful shutdown wait for them.
 
@@ -16,7 +16,7 @@ use super::model::RunView;
 /// Shared state of the web server; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub backend: Arc<dyn Backend>,
+    pub backend: Backend,
     pub metrics: Arc<Metrics>,
     pub throttle: Arc<SignInThrottle>,
     /// Always mark cookies `Secure` (set when TLS terminates in front of usersync).
@@ -28,7 +28,7 @@ pub struct AppState {
 
 impl AppState {
     #[must_use]
-    pub fn new(backend: Arc<dyn Backend>, secure_cookies: bool) -> Self {
+    pub fn new(backend: Backend, secure_cookies: bool) -> Self {
         Self {
             backend,
             metrics: Arc::new(Metrics::default()),

@@ -11,7 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use usersync::engine::{Deps, Silent};
-use usersync::web::{Application, ServeArgs};
+use usersync::serve::{ServeArgs, Server, TriggersConfig};
 use usersync_sim::jira::JiraSim;
 use usersync_sim::okta::OktaSim;
 use usersync_testkit::{DataDir, Sims, small_org};
@@ -91,10 +91,9 @@ impl World {
         deps.progress = std::sync::Arc::new(Silent);
         let args = ServeArgs {
             listen: "127.0.0.1:0".parse().unwrap(),
-            secure_cookies: false,
             ..ServeArgs::default()
         };
-        let app = Application::build(usersync::web::backend(deps), &args)
+        let app = Server::bind(deps, &args, TriggersConfig::default())
             .await
             .expect("server binds");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -7,5 +7,7 @@ mod confluence;
 mod faults;
 mod held;
 mod helpers;
+mod reads;
+mod serve;
 mod sync;
 mod user;

@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use usersync::engine::{Deps, Silent};
-use usersync::events::{
-    HANDLED_EVENTS, LOGIN_EVENTS, PollerConfig, QueueConfig, Triggers, TriggersConfig,
-};
+use usersync::events::{HANDLED_EVENTS, LOGIN_EVENTS, PollerConfig, QueueConfig};
 use usersync::scheduler::SchedulerConfig;
+use usersync::serve::{Triggers, TriggersConfig};
 use usersync_sim::jira::JiraSim;
 use usersync_sim::okta::OktaSim;
 use usersync_store::{App, Run, RunFilter, RunTrigger, Store};

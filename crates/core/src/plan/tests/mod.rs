@@ -6,6 +6,7 @@
 mod effects;
 mod groups;
 mod guards;
+mod listing;
 mod users;
 
 use std::collections::{BTreeMap, BTreeSet};

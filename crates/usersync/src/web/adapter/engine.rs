@@ -1,36 +1,25 @@
-//! [`EngineActions`] over `crate::engine`: the same functions the command line
-//! calls (`check`, `run_sync_once`, `sync_user`, `explain_user`, `approve`,
-//! `reject`), with their results turned into the console's model and live
+//! The console's engine actions, as methods of [`Backend`]: the same functions the
+//! command line calls (`check`, `run_sync_once`, `sync_user`, `explain_user`,
+//! `approve`, `reject`), with their results turned into the console's model and live
 //! progress forwarded to the Synchronize page.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use usersync_core::explain::ExplanationText;
 use usersync_core::guard::Guard;
 use usersync_core::plan::Plan;
 use usersync_okta::BucketHeadroom;
-use usersync_store::{App, RunId, RunTrigger};
+use usersync_store::{RunId, RunTrigger};
 
-use super::EngineActions;
 use super::convert::store_error;
-use crate::engine::{self, Deps, EngineError, Mode, Phase, Progress, RunOutcome};
-use crate::web::backend::{BackendError, BackendResult, ProgressEvent, ProgressSink};
-use crate::web::model::{CheckItem, CheckReport, ExplainView, PlanRow, PlanView, SkippedView};
-
-/// The engine, as the console drives it.
-#[derive(Clone)]
-pub struct Engine {
-    pub deps: Deps,
-}
-
-impl Engine {
-    #[must_use]
-    pub fn new(deps: Deps) -> Self {
-        Self { deps }
-    }
-}
+use crate::engine::{self, EngineError, Mode, Phase, Progress, RunOutcome};
+use crate::web::backend::{
+    Backend, BackendError, BackendResult, ProgressEvent, ProgressSink, Trigger,
+};
+use crate::web::model::{
+    CheckItem, CheckReport, ExplainView, PlanRow, PlanView, RunView, SkippedView,
+};
 
 fn engine_error(err: EngineError, refused: fn(String) -> BackendError) -> BackendError {
     match err {
@@ -181,10 +170,9 @@ fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
     }
 }
 
-#[async_trait]
-impl EngineActions for Engine {
-    async fn check(&self, app: &App) -> BackendResult<CheckReport> {
-        let (deps, name) = (self.deps.clone(), app.name.clone());
+impl Backend {
+    pub async fn check(&self, app: &str) -> BackendResult<CheckReport> {
+        let (deps, name) = (self.deps.clone(), self.app(app).await?.name);
         let report = spawned(async move { engine::check(&deps, &name).await })
             .await?
             .map_err(|e| engine_error(e, BackendError::Upstream))?;
@@ -202,15 +190,17 @@ impl EngineActions for Engine {
         })
     }
 
-    async fn plan(&self, app: &App) -> BackendResult<PlanView> {
-        let (deps, name) = (self.deps.clone(), app.name.clone());
+    /// A dry run: what a sync would do now.
+    pub async fn plan(&self, app: &str) -> BackendResult<PlanView> {
+        let (deps, name) = (self.deps.clone(), self.app(app).await?.name);
+        let task_name = name.clone();
         let outcome = spawned(async move {
-            engine::run_sync_once(&deps, &name, RunTrigger::Manual, Mode::DryRun).await
+            engine::run_sync_once(&deps, &task_name, RunTrigger::Manual, Mode::DryRun).await
         })
         .await?
         .map_err(|e| engine_error(e, BackendError::Upstream))?;
         match &outcome.plan {
-            Some(plan) => Ok(plan_view(&app.name, plan)),
+            Some(plan) => Ok(plan_view(&name, plan)),
             None => Err(BackendError::Upstream(format!(
                 "the plan could not be made: {}",
                 outcome.reasons.join("; ")
@@ -218,58 +208,76 @@ impl EngineActions for Engine {
         }
     }
 
-    async fn sync(
+    /// Runs a full sync to its end (or until held) and returns the recorded run.
+    pub async fn sync(
         &self,
-        app: &App,
-        trigger: RunTrigger,
+        app: &str,
+        trigger: Trigger,
         progress: ProgressSink,
-    ) -> BackendResult<RunId> {
+    ) -> BackendResult<RunView> {
+        let name = self.app(app).await?.name;
+        let trigger = match trigger {
+            Trigger::Manual => RunTrigger::Manual,
+            Trigger::Api => RunTrigger::Api,
+        };
         let deps = self.deps.clone().with_progress(Arc::new(SinkProgress {
             sink: progress,
             apply: Mutex::new((0, 0)),
         }));
-        let name = app.name.clone();
         let outcome =
             spawned(async move { engine::run_sync_once(&deps, &name, trigger, Mode::Apply).await })
                 .await?
                 .map_err(|e| engine_error(e, BackendError::Conflict))?;
-        run_id(&outcome)
+        self.run_view(run_id(&outcome)?).await
     }
 
-    async fn sync_user(&self, app: &App, login: &str) -> BackendResult<RunId> {
-        let (deps, name, login) = (self.deps.clone(), app.name.clone(), login.to_owned());
+    pub async fn sync_user(&self, app: &str, login: &str) -> BackendResult<RunView> {
+        let (deps, name, login) = (
+            self.deps.clone(),
+            self.app(app).await?.name,
+            login.to_owned(),
+        );
         let outcome =
             spawned(async move { engine::sync_user(&deps, &name, &login, RunTrigger::Api).await })
                 .await?
                 .map_err(|e| engine_error(e, BackendError::Conflict))?;
-        run_id(&outcome)
+        self.run_view(run_id(&outcome)?).await
     }
 
-    async fn explain(&self, app: &App, login: &str) -> BackendResult<ExplainView> {
-        let (deps, name, login) = (self.deps.clone(), app.name.clone(), login.to_owned());
+    pub async fn explain(&self, app: &str, login: &str) -> BackendResult<ExplainView> {
+        let (deps, name, login) = (
+            self.deps.clone(),
+            self.app(app).await?.name,
+            login.to_owned(),
+        );
         let x = spawned(async move { engine::explain_user(&deps, &name, &login).await })
             .await?
             .map_err(|e| engine_error(e, BackendError::Upstream))?;
         Ok(explain_view(&x))
     }
 
-    fn okta_headroom(&self) -> BTreeMap<String, Vec<BucketHeadroom>> {
+    /// The Okta rate-limit figures each app's latest run in this process ended
+    /// with (runs by the console, the API, the scheduler and event hooks alike).
+    #[must_use]
+    pub fn okta_headroom(&self) -> BTreeMap<String, Vec<BucketHeadroom>> {
         self.deps.okta_headroom.latest()
     }
 
-    async fn approve(&self, _app: &App, run: RunId, actor: &str) -> BackendResult<RunId> {
+    /// Applies a held run's plan after approval; returns the run as it ended.
+    pub async fn approve_run(&self, id: i64, actor: &str) -> BackendResult<RunView> {
         let (deps, actor) = (self.deps.clone(), actor.to_owned());
-        let outcome = spawned(async move { engine::approve(&deps, run, &actor).await })
+        let outcome = spawned(async move { engine::approve(&deps, RunId(id), &actor).await })
             .await?
             .map_err(|e| engine_error(e, BackendError::Conflict))?;
-        run_id(&outcome)
+        self.run_view(run_id(&outcome)?).await
     }
 
-    async fn reject(&self, run: RunId, actor: &str) -> BackendResult<RunId> {
+    /// Rejects a held run: nothing more of it is applied.
+    pub async fn reject_run(&self, id: i64, actor: &str) -> BackendResult<RunView> {
         let (deps, actor) = (self.deps.clone(), actor.to_owned());
-        let rejected = spawned(async move { engine::reject(&deps, run, &actor).await })
+        let rejected = spawned(async move { engine::reject(&deps, RunId(id), &actor).await })
             .await?
             .map_err(|e| engine_error(e, BackendError::Conflict))?;
-        Ok(rejected.id)
+        self.run_view(rejected.id).await
     }
 }

@@ -132,7 +132,8 @@ fn is_api(request: &Request) -> bool {
     request.uri().path().starts_with("/api/")
 }
 
-/// The protected routes' middleware: authentication, then CSRF for unsafe methods.
+/// The protected routes' middleware: authentication, then CSRF for unsafe methods;
+/// every answer is marked `Cache-Control: no-store`.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let api = is_api(&request);
     let admin = match authenticate(&state, request.headers()).await {
@@ -156,7 +157,14 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         request = rebuilt;
     }
     request.extensions_mut().insert(admin);
-    next.run(request).await
+    let mut response = next.run(request).await;
+    // What an administrator sees (apps, runs, exports) must not outlive the session
+    // in a browser's or a proxy's cache.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 /// Checks the CSRF token in the header or, for forms, the `csrf` field; gives the
@@ -210,7 +218,7 @@ fn csrf_refused(api: bool) -> Response {
 /// # Errors
 /// [`BackendError::Validation`] naming `username` or `password`; store failures.
 pub async fn create_admin_with(
-    backend: &dyn super::backend::Backend,
+    backend: &super::backend::Backend,
     username: &str,
     password: secrecy::SecretString,
 ) -> Result<(), BackendError> {
@@ -224,7 +232,7 @@ pub async fn create_admin_with(
 /// # Errors
 /// As [`create_admin_with`].
 pub async fn create_first_admin_with(
-    backend: &dyn super::backend::Backend,
+    backend: &super::backend::Backend,
     username: &str,
     password: secrecy::SecretString,
     code: &str,
@@ -282,7 +290,7 @@ pub async fn announce_setup(store: &usersync_store::Store, url: &str) {
 /// # Errors
 /// [`BackendError::Validation`] for an empty name; store failures (e.g. a duplicate name).
 pub async fn create_api_token_with(
-    backend: &dyn super::backend::Backend,
+    backend: &super::backend::Backend,
     name: &str,
 ) -> Result<String, BackendError> {
     let name = name.trim();

@@ -377,7 +377,7 @@ pub async fn setup(
         );
     }
     let created = super::create_first_admin_with(
-        state.backend.as_ref(),
+        &state.backend,
         &username,
         form.password,
         form.code.expose_secret(),

@@ -1,6 +1,6 @@
 //! Sign-in, first start, sessions, API tokens, CSRF and throttling.
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 
 use super::{ADMIN, Harness, PASSWORD, PROTECTED, get, method, post, req};
 use crate::web::auth::{SESSION_COOKIE, csrf};
@@ -412,4 +412,25 @@ async fn before_the_first_administrator_exists_every_page_leads_to_setup() {
         StatusCode::UNAUTHORIZED,
         "the API still answers 401"
     );
+}
+
+#[tokio::test]
+async fn authenticated_answers_are_never_stored_by_a_browser_or_proxy() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let token = h.token().await;
+    let page = h.call(get("/").cookie(&b.cookie)).await;
+    let api = h.call(get("/api/v1/apps").bearer(&token)).await;
+    let missing = h.call(get("/api/v1/apps/nope").bearer(&token)).await;
+    for (what, reply) in [("page", &page), ("API", &api), ("API error", &missing)] {
+        assert_eq!(
+            reply
+                .headers
+                .get(header::CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "the {what} answer ({}) may be cached",
+            reply.status
+        );
+    }
 }

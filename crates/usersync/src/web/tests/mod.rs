@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod engine;
+mod metrics;
 mod openapi;
 mod pages;
 mod secrets;
@@ -19,7 +20,7 @@ use tower::ServiceExt as _;
 use usersync_core::app::SecretRefAllowList;
 use usersync_store::Store;
 
-use super::{AppState, auth as web_auth, backend, router};
+use super::{AppState, Backend, auth as web_auth, router};
 use crate::engine::{Deps, Silent};
 
 pub const ADMIN: &str = "admin";
@@ -146,7 +147,7 @@ impl Harness {
         let mut deps = Deps::new(store.clone());
         deps.progress = Arc::new(Silent);
         deps.secret_refs = allowed;
-        let state = AppState::new(backend(deps), false);
+        let state = AppState::new(Backend::new(deps), false);
         Self {
             app: router(state.clone()),
             state,
@@ -176,7 +177,7 @@ impl Harness {
 
     pub async fn create_admin(&self) {
         web_auth::create_admin_with(
-            self.state.backend.as_ref(),
+            &self.state.backend,
             ADMIN,
             SecretString::from(PASSWORD.to_owned()),
         )
@@ -227,7 +228,7 @@ impl Harness {
     }
 
     pub async fn token(&self) -> String {
-        web_auth::create_api_token_with(self.state.backend.as_ref(), "tests")
+        web_auth::create_api_token_with(&self.state.backend, "tests")
             .await
             .expect("token created")
     }

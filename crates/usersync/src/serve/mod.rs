@@ -1,0 +1,197 @@
+//! `usersync serve`, composed in one place. This is the composition root: it opens
+//! nothing itself but wires what the peers provide into one process — the admin
+//! console and API ([`crate::web::router`] over a [`crate::web::Backend`]), the Okta
+//! event hook routes and the event queue and System Log poller ([`crate::events`]),
+//! and the [`crate::scheduler`] — all sharing one [`Deps`] and so one set of per-app
+//! locks: a Synchronize press, a scheduled run and an event's sync never overlap.
+//! `web`, `events` and `scheduler` never start one another; only this module (for
+//! `usersync serve` and `usersync demo`) starts them.
+
+mod listener;
+mod triggers;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::http::StatusCode;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use usersync_core::app::SecretRefAllowList;
+
+pub use triggers::{Triggers, TriggersConfig};
+
+use crate::engine::Deps;
+use crate::web::{self, AppState, Backend};
+
+/// How long shutdown waits for syncs in progress (started from the console, the
+/// scheduler or an event) before leaving them for the store to mark interrupted.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
+
+/// `usersync serve` options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "USERSYNC_LISTEN")]
+    pub listen: SocketAddr,
+    /// Mark cookies Secure even without `X-Forwarded-Proto: https` (TLS terminated in front).
+    #[arg(long, env = "USERSYNC_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Seconds a client has to send a request's headers before its connection is closed.
+    #[arg(long, default_value_t = 10, env = "USERSYNC_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take until its answer starts (408 after that). A sync
+    /// started by a request that times out goes on to its end.
+    #[arg(long, default_value_t = 300, env = "USERSYNC_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: u64,
+    /// Connections open at once; more wait in the kernel's queue until one closes.
+    #[arg(long, default_value_t = 512, env = "USERSYNC_MAX_CONNECTIONS")]
+    pub max_connections: usize,
+    /// Secret references the console and the API may save, as a comma-separated list of
+    /// `file:/directory/` and `env:PREFIX` (e.g. `file:/run/secrets/,env:USERSYNC_`); none by
+    /// default. `usersync app apply -f` accepts any reference outside the data directory.
+    #[arg(long, env = "USERSYNC_ALLOW_SECRET_REFS", default_value = "")]
+    pub allow_secret_refs: SecretRefAllowList,
+}
+
+impl ServeArgs {
+    fn limits(&self) -> listener::Limits {
+        listener::Limits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            max_connections: self.max_connections,
+        }
+    }
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            secure_cookies: false,
+            header_timeout_secs: 10,
+            request_timeout_secs: 300,
+            max_connections: 512,
+            allow_secret_refs: SecretRefAllowList::default(),
+        }
+    }
+}
+
+/// A bound, not yet running `usersync serve`.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    deps: Deps,
+    config: TriggersConfig,
+    args: ServeArgs,
+    port: u16,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Binds `args.listen` (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn bind(
+        deps: Deps,
+        args: &ServeArgs,
+        config: TriggersConfig,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(args.listen).await.with_context(|| {
+            format!(
+                "could not listen on {}: is another server using it? choose another with --listen",
+                args.listen
+            )
+        })?;
+        Self::from_listener(deps, listener, args, config)
+    }
+
+    /// Serves on an already bound listener (`args.listen` is not used).
+    ///
+    /// # Errors
+    /// When the listener has no local address.
+    pub fn from_listener(
+        mut deps: Deps,
+        listener: TcpListener,
+        args: &ServeArgs,
+        config: TriggersConfig,
+    ) -> anyhow::Result<Self> {
+        let port = listener
+            .local_addr()
+            .context("reading the bound address")?
+            .port();
+        deps.secret_refs = args.allow_secret_refs.clone();
+        let state = AppState::new(Backend::new(deps.clone()), args.secure_cookies);
+        Ok(Self {
+            listener,
+            state,
+            deps,
+            config,
+            args: args.clone(),
+            port,
+        })
+    }
+
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts the triggers and serves until `shutdown` completes; then stops starting
+    /// work and waits (up to [`SHUTDOWN_GRACE`]) for syncs in progress.
+    ///
+    /// The console's routes and the hook routes are one router under the same layers
+    /// (security headers, metrics, the request timeout).
+    ///
+    /// # Errors
+    /// When serving fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let triggers = Triggers::start(&self.deps, self.config);
+        let console_tasks = self.state.tasks.clone();
+        let routes = web::routes(self.state.clone()).merge(triggers.hook_router());
+        let router = web::layered(routes, &self.state).layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(self.args.request_timeout_secs),
+        ));
+        listener::serve(self.listener, router, self.args.limits(), shutdown).await;
+        console_tasks.close();
+        let console = tokio::time::timeout(SHUTDOWN_GRACE, console_tasks.wait());
+        let (waited, ()) = tokio::join!(console, triggers.stop(SHUTDOWN_GRACE));
+        if waited.is_err() {
+            tracing::warn!(
+                "runs started from the console still going after {SHUTDOWN_GRACE:?}; they will be marked interrupted"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `usersync serve`: the console, the hook endpoint and the triggers until `shutdown`.
+///
+/// # Errors
+/// When the address cannot be bound or serving fails.
+pub async fn serve(
+    deps: Deps,
+    args: ServeArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = deps.store.clone();
+    let server = Server::bind(deps, &args, TriggersConfig::default()).await?;
+    let url = format!("http://{}:{}", args.listen.ip(), server.port());
+    crate::web::auth::announce_setup(&store, &url).await;
+    tracing::info!(
+        "usersync console listening on {url}; Okta event hooks go to {url}/hooks/okta/<app>"
+    );
+    server.run_until_stopped(shutdown).await
+}
