@@ -8,6 +8,7 @@ mod faults;
 mod held;
 mod helpers;
 mod reads;
+mod secret_refs;
 mod serve;
 mod sync;
 mod user;
