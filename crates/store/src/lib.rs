@@ -21,6 +21,7 @@
 //! - **Secrets** ([`secret`]): write-only. Drafts carry [`SecretInput`]s (value, `env:NAME` /
 //!   `file:/path` reference, or keep); apps show [`SecretState`]s; `resolve_secret(&app, slot)
 //!   -> SecretString` is the only way to a value. Values are sealed with XChaCha20-Poly1305.
+//!   Each secret is bound to the origin of the URL it was given for (see `app::secrets`).
 //! - **Config as code**: [`apps_from_toml`] and [`apps_to_toml`] (from `usersync_core::app`,
 //!   re-exported); exports never contain secret values, and re-applying an export keeps the
 //!   stored secrets. [`unresolved_references`] lists a draft's references unreadable here.
@@ -155,6 +156,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         db::migrate(&db).await?;
         db::check_master_key(&db, &key).await?;
+        app::seal_legacy_with_origins(&db, &key).await?;
         db::interrupt_orphaned_runs(&db).await?;
         Ok(Store {
             db,

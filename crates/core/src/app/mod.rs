@@ -5,10 +5,12 @@
 //! it (compiling its policy with the engine's own [`crate::CompiledPolicy`]) into a
 //! [`ValidApp`], reporting a [`crate::FieldProblem`] whose path is the same in all three.
 //! A stored [`App`] shows secrets only as [`SecretState`]s. Persistence, sealing secrets
-//! and reading secret references are the store's; this module does no IO.
+//! and reading secret references are the store's; this module does no IO. Which references
+//! a remote caller may give is [`SecretRefAllowList`].
 
 pub mod events;
 mod model;
+mod refs;
 mod secret;
 mod toml;
 mod validate;
@@ -17,7 +19,8 @@ pub use model::{
     App, AppDraft, AppId, EventSettings, OktaCredential, OktaDraft, OktaSettings, Schedule,
     TargetCredential, TargetDraft, TargetKind, TargetSettings,
 };
-pub use secret::{SecretInput, SecretRef, SecretSlot, SecretState};
+pub use refs::SecretRefAllowList;
+pub use secret::{SecretInput, SecretRef, SecretSide, SecretSlot, SecretState, origin_of};
 pub use toml::{apps_from_toml, apps_to_toml};
 pub use validate::ValidApp;
 

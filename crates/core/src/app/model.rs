@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::events::default_event_types;
-use super::secret::{SecretInput, SecretSlot, SecretState};
+use super::secret::{SecretInput, SecretSide, SecretSlot, SecretState};
 use crate::policy::SyncPolicy;
 
 /// The store's id of an app. Stable across renames.
@@ -309,6 +309,15 @@ impl App {
     #[must_use]
     pub fn secret_states(&self) -> Vec<(SecretSlot, &SecretState)> {
         every_secret(&self.okta.credential, &self.target.credential, &self.events)
+    }
+
+    /// The URL whose origin `slot`'s secret is bound to.
+    #[must_use]
+    pub fn url_for(&self, slot: SecretSlot) -> &Url {
+        match slot.side() {
+            SecretSide::Okta => &self.okta.url,
+            SecretSide::Target => &self.target.url,
+        }
     }
 }
 

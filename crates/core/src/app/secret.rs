@@ -6,10 +6,11 @@
 //! so it happens in the store (`Store::resolve_secret` is the one way back to a value).
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Component, PathBuf};
 
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
 
 use crate::mapping::FieldProblem;
 
@@ -54,6 +55,52 @@ impl SecretSlot {
     pub fn from_field(field: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|slot| slot.field() == field)
     }
+
+    /// What the secret is, in words: "token", "private key", "password", "hook secret".
+    #[must_use]
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::OktaApiToken | Self::TargetToken => "token",
+            Self::OktaPrivateKey => "private key",
+            Self::TargetPassword => "password",
+            Self::HookSecret => "hook secret",
+        }
+    }
+
+    /// Which of the app's URLs the secret is bound to: the Okta org it authenticates to (or,
+    /// for the hook secret, the org that presents it), or the target.
+    #[must_use]
+    pub fn side(self) -> SecretSide {
+        match self {
+            Self::OktaApiToken | Self::OktaPrivateKey | Self::HookSecret => SecretSide::Okta,
+            Self::TargetToken | Self::TargetPassword => SecretSide::Target,
+        }
+    }
+}
+
+/// The URL a secret belongs with (see [`SecretSlot::side`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSide {
+    Okta,
+    Target,
+}
+
+impl SecretSide {
+    /// The URL's name in messages.
+    #[must_use]
+    pub fn url_name(self) -> &'static str {
+        match self {
+            Self::Okta => "the Okta URL",
+            Self::Target => "the target URL",
+        }
+    }
+}
+
+/// The origin (scheme, host and port, e.g. `https://example.okta.com`) a secret is bound to:
+/// a stored secret is only ever sent to the origin it was given for.
+#[must_use]
+pub fn origin_of(url: &Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 impl fmt::Display for SecretSlot {
@@ -101,6 +148,14 @@ impl SecretRef {
                     format!(
                         "{text:?} must name an absolute path, e.g. file:/run/secrets/okta-token"
                     ),
+                ));
+            }
+            // `..` would let a path leave the directory it appears to be in (an allowed
+            // secrets directory), so only plain paths are accepted.
+            if path.components().any(|c| c == Component::ParentDir) {
+                return Err(FieldProblem::new(
+                    field,
+                    format!("{text:?} must not contain \"..\"; write the file's plain path"),
                 ));
             }
             return Ok(Some(Self::File(path)));
@@ -205,6 +260,21 @@ mod tests {
         assert!(matches!(read("null"), SecretInput::Keep));
         assert!(matches!(read("\"env:TOKEN\""), SecretInput::Reference(r) if r == "env:TOKEN"));
         assert!(matches!(read("\"hunter2\""), SecretInput::Value(_)));
+    }
+
+    #[test]
+    fn a_file_reference_climbing_out_with_dot_dot_is_refused() {
+        let err = SecretRef::parse("file:/run/secrets/../../var/lib/usersync/master.key", "f")
+            .unwrap_err();
+        assert!(err.to_string().contains(".."), "{err}");
+    }
+
+    #[test]
+    fn a_secret_is_bound_to_the_origin_of_its_url_not_its_path() {
+        let url = Url::parse("https://Wiki.Example.com:443/confluence/").unwrap();
+        assert_eq!(origin_of(&url), "https://wiki.example.com");
+        let other = Url::parse("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(origin_of(&other), "http://127.0.0.1:8080");
     }
 
     #[test]

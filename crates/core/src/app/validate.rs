@@ -13,7 +13,7 @@ use url::{Host, Url};
 use super::model::{
     AppDraft, EventSettings, OktaCredential, Schedule, TargetCredential, TargetKind, parse_cron,
 };
-use super::secret::{SecretInput, SecretRef};
+use super::secret::{SecretInput, SecretRef, SecretSide, SecretSlot};
 use crate::mapping::{CompiledPolicy, FieldProblem};
 use crate::policy::SyncPolicy;
 
@@ -35,6 +35,17 @@ pub struct ValidApp {
 }
 
 type Checked<T> = Result<T, FieldProblem>;
+
+impl ValidApp {
+    /// The URL whose origin `slot`'s secret is bound to.
+    #[must_use]
+    pub fn url_for(&self, slot: SecretSlot) -> &Url {
+        match slot.side() {
+            SecretSide::Okta => &self.okta_url,
+            SecretSide::Target => &self.target_url,
+        }
+    }
+}
 
 impl AppDraft {
     /// Checks everything that needs no database, returning the validated app.

@@ -9,6 +9,8 @@ mod read;
 mod secrets;
 mod write;
 
+pub(crate) use secrets::seal_legacy_with_origins;
+
 use serde::Serialize;
 pub use usersync_core::app::{
     App, AppDraft, AppId, EventSettings, OktaCredential, OktaDraft, OktaSettings, Schedule,
@@ -36,7 +38,7 @@ pub fn unresolved_references(draft: &AppDraft) -> Vec<(&'static str, String)> {
         .filter_map(|(slot, input)| match input {
             SecretInput::Reference(text) => {
                 let reference = SecretRef::parse(text, slot.field()).ok()??;
-                let err = resolve(&reference).err()?;
+                let err = resolve(&reference, None).err()?;
                 Some((slot.field(), err.to_string()))
             }
             SecretInput::Keep | SecretInput::Value(_) => None,

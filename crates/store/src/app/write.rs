@@ -8,14 +8,13 @@ use std::collections::{BTreeSet, HashSet};
 use chrono::Utc;
 use sqlx::SqliteConnection;
 
-use usersync_core::app::{App, AppDraft, AppId, ValidApp};
+use usersync_core::app::{App, AppDraft, AppId, ValidApp, origin_of};
 
 use super::ApplyReport;
 use super::read::{Columns, events_json, id_by_name, load, okta_columns, target_columns, to_json};
-use super::secrets::{load_rows, reconcile};
+use super::secrets::{Sealer, Wanted, load_rows, reconcile};
 use crate::Store;
 use crate::audit::{self, Subject};
-use crate::crypto::MasterKey;
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
 use crate::secret::{SecretInput, SecretSlot};
@@ -185,7 +184,7 @@ async fn write_columns(
 /// Writes `app` over `existing` (or as a new app), with its secrets and audit row.
 async fn save(
     conn: &mut SqliteConnection,
-    key: &MasterKey,
+    sealer: &Sealer<'_>,
     existing: Option<&App>,
     app: &ValidApp,
     actor: &str,
@@ -201,10 +200,14 @@ async fn save(
     let current = load_rows(conn, id).await?;
     let inputs = secret_inputs_of(app);
     for slot in SecretSlot::ALL {
-        let wanted = inputs.iter().find(|(s, ..)| *s == slot);
-        let desired = wanted.map(|(_, input, _)| *input);
-        let required = wanted.is_some_and(|(.., required)| *required);
-        if reconcile(conn, key, id, slot, desired, current.get(&slot), required).await? {
+        let input = inputs.iter().find(|(s, ..)| *s == slot);
+        let origin = origin_of(app.url_for(slot));
+        let wanted = Wanted {
+            desired: input.map(|(_, input, _)| *input),
+            required: input.is_some_and(|(.., required)| *required),
+            origin: &origin,
+        };
+        if reconcile(conn, sealer, id, slot, wanted, current.get(&slot)).await? {
             changed.push(slot.field().to_owned());
         }
     }
@@ -236,6 +239,13 @@ async fn save(
 }
 
 impl Store {
+    fn sealer(&self) -> Sealer<'_> {
+        Sealer {
+            key: &self.key,
+            data_dir: self.data_dir(),
+        }
+    }
+
     /// Validates and stores a new app.
     ///
     /// # Errors
@@ -246,7 +256,7 @@ impl Store {
         if id_by_name(&mut tx, &app.name).await?.is_some() {
             return Err(StoreError::DuplicateName { name: app.name });
         }
-        let saved = save(&mut tx, &self.key, None, &app, actor).await?;
+        let saved = save(&mut tx, &self.sealer(), None, &app, actor).await?;
         tx.commit().await.ctx("saving an app")?;
         self.get_app(saved.id).await
     }
@@ -267,7 +277,7 @@ impl Store {
         let existing = load(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::not_found(format!("app {id}")))?;
-        save(&mut tx, &self.key, Some(&existing), &app, actor).await?;
+        save(&mut tx, &self.sealer(), Some(&existing), &app, actor).await?;
         tx.commit().await.ctx("saving an app")?;
         self.get_app(id).await
     }
@@ -290,7 +300,7 @@ impl Store {
                 Some(id) => load(&mut tx, id).await?,
                 None => None,
             };
-            let saved = save(&mut tx, &self.key, existing.as_ref(), app, actor)
+            let saved = save(&mut tx, &self.sealer(), existing.as_ref(), app, actor)
                 .await
                 .map_err(|e| prefix_field(e, index))?;
             let list = match (saved.created, saved.changed) {

@@ -163,9 +163,10 @@ async fn an_update_keeps_omitted_secrets_and_audits_only_the_changed_fields() {
         token: SecretInput::Keep,
     };
     d.policy.toggles.enable_disable_users = false;
-    d.target.url = "https://jira2.example.com".into();
+    // Another path at the same origin: the kept secrets stay bound to it.
+    d.target.url = "https://jira.example.com/jira".into();
     let updated = store.update_app(app.id, d, "bob").await.unwrap();
-    assert_eq!(updated.target.url.as_str(), "https://jira2.example.com/");
+    assert_eq!(updated.target.url.as_str(), "https://jira.example.com/jira");
     assert!(!updated.policy.toggles.enable_disable_users);
     assert!(matches!(
         updated.okta.credential,
@@ -188,7 +189,7 @@ async fn an_update_keeps_omitted_secrets_and_audits_only_the_changed_fields() {
     // Saving the same configuration again changes nothing and writes no audit row.
     let mut same = draft("Jira");
     same.policy.toggles.enable_disable_users = false;
-    same.target.url = "https://jira2.example.com".into();
+    same.target.url = "https://jira.example.com/jira".into();
     store.update_app(app.id, same, "carol").await.unwrap();
     assert_eq!(
         store

@@ -37,6 +37,13 @@ async fn secret_values_are_encrypted_in_the_database_files() {
     let (dir, store) = temp_store().await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     // Before closing (WAL not yet checkpointed) and after.
+    // A refused move to another origin writes nothing either.
+    let mut moved = draft("Jira");
+    moved.target.url = "https://elsewhere.example".into();
+    moved.target.credential = usersync_store::TargetCredential::Pat {
+        token: SecretInput::Keep,
+    };
+    assert!(store.update_app(app.id, moved, "test").await.is_err());
     let live = database_bytes(dir.path());
     assert!(
         contains(&live, "jira.example.com"),
@@ -84,9 +91,26 @@ async fn reads_debug_json_audit_and_exports_never_show_secret_values() {
     d.events.hook_secret = SecretInput::from_text("hook-SECRET-value-998877");
     let draft_debug = format!("{d:?}");
     let app = store.create_app(d, "test").await.unwrap();
+    // The new paths: refusals of a moved URL and of a reference, and a stale resolve.
+    let mut moved = draft("Jira");
+    moved.okta.url = "https://elsewhere.example".into();
+    moved.okta.credential = OktaCredential::ApiToken {
+        token: SecretInput::Keep,
+    };
+    let moved_err = store.update_app(app.id, moved, "test").await.unwrap_err();
+    let mut referring = draft("Jira");
+    referring.target.credential = usersync_store::TargetCredential::Pat {
+        token: SecretInput::from_text("env:USERSYNC_MASTER_KEY"),
+    };
+    let reference_err = store
+        .update_app(app.id, referring, "test")
+        .await
+        .unwrap_err();
     let listed = store.list_apps().await.unwrap();
     let audit = store.audit_log(&AuditFilter::default(), 10).await.unwrap();
     let views = [
+        format!("{moved_err} {moved_err:?}"),
+        format!("{reference_err} {reference_err:?}"),
         draft_debug,
         format!("{app:?}"),
         format!("{listed:?}"),
@@ -110,8 +134,9 @@ async fn reads_debug_json_audit_and_exports_never_show_secret_values() {
 
 #[tokio::test]
 async fn references_are_kept_as_references_and_resolved_when_used() {
-    let (dir, store) = temp_store().await;
-    let secret_file = dir.path().join("okta-token");
+    let (_dir, store) = temp_store().await;
+    let secrets = TempDir::new().unwrap();
+    let secret_file = secrets.path().join("okta-token");
     std::fs::write(&secret_file, "token-from-a-file\n").unwrap();
     let mut d = draft("Jira");
     d.okta.credential = OktaCredential::ApiToken {
@@ -152,4 +177,119 @@ async fn references_are_kept_as_references_and_resolved_when_used() {
             .contains("env:USERSYNC_TEST_NOT_SET_ANYWHERE"),
         "{err}"
     );
+}
+
+/// The draft with every secret left out ("keep what is stored").
+fn keeping(name: &str) -> usersync_store::AppDraft {
+    let mut d = draft(name);
+    d.okta.credential = OktaCredential::ApiToken {
+        token: SecretInput::Keep,
+    };
+    d.target.credential = usersync_store::TargetCredential::Pat {
+        token: SecretInput::Keep,
+    };
+    d
+}
+
+#[tokio::test]
+async fn moving_a_url_to_another_origin_requires_that_sides_secret_again() {
+    let (_dir, store) = temp_store().await;
+    let app = store.create_app(draft("Jira"), "test").await.unwrap();
+    let mut moved = keeping("Jira");
+    moved.okta.url = "https://attacker.example.net".into();
+    let err = store.update_app(app.id, moved, "test").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "okta.credential.token: the Okta URL changed from https://example.okta.com to \
+         https://attacker.example.net; enter the token again"
+    );
+    let mut moved = keeping("Jira");
+    moved.target.url = "https://attacker.example.net:8443/jira".into();
+    let err = store.update_app(app.id, moved, "test").await.unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "target.credential.token: the target URL changed from https://jira.example.com to \
+             https://attacker.example.net:8443; enter the token again"
+        ),
+        "{err}"
+    );
+    // Nothing was saved, and the secrets still resolve for the original origins.
+    let stored = store.get_app(app.id).await.unwrap();
+    assert_eq!(stored.okta.url.as_str(), "https://example.okta.com/");
+    let token = store
+        .resolve_secret(&stored, SecretSlot::OktaApiToken)
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), OKTA_TOKEN);
+}
+
+#[tokio::test]
+async fn a_secret_given_again_with_the_new_url_is_bound_to_the_new_origin() {
+    let (_dir, store) = temp_store().await;
+    let app = store.create_app(draft("Jira"), "test").await.unwrap();
+    let mut moved = keeping("Jira");
+    moved.okta.url = "https://new.okta.com".into();
+    moved.okta.credential = OktaCredential::ApiToken {
+        token: SecretInput::from_text("new-org-token"),
+    };
+    let moved = store.update_app(app.id, moved, "test").await.unwrap();
+    let token = store
+        .resolve_secret(&moved, SecretSlot::OktaApiToken)
+        .await
+        .unwrap();
+    assert_eq!(token.expose_secret(), "new-org-token");
+    // Moving back without the token is refused as well, and a stale copy of the app (still
+    // pointing at the old origin) gets no secret.
+    let back = store.update_app(app.id, keeping("Jira"), "test").await;
+    assert!(
+        back.is_err(),
+        "the old org's token is gone; it must be given again"
+    );
+    let err = store
+        .resolve_secret(&app, SecretSlot::OktaApiToken)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("enter the token again"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unused_hook_secret_for_the_old_okta_org_is_dropped_when_the_okta_url_moves() {
+    let (_dir, store) = temp_store().await;
+    let mut d = draft("Jira");
+    d.events.hook_secret = SecretInput::from_text("hook-secret-of-the-old-org");
+    let app = store.create_app(d, "test").await.unwrap();
+    assert_eq!(app.events.hook_secret, SecretState::Stored);
+    let mut moved = draft("Jira");
+    moved.okta.url = "https://new.okta.com".into();
+    let moved = store.update_app(app.id, moved, "test").await.unwrap();
+    assert_eq!(moved.events.hook_secret, SecretState::Unset);
+    let mut hooked = keeping("Jira");
+    hooked.okta.url = "https://other.okta.com".into();
+    hooked.okta.credential = OktaCredential::ApiToken {
+        token: SecretInput::from_text("t"),
+    };
+    hooked.events.hook_enabled = true;
+    let err = store.update_app(app.id, hooked, "test").await.unwrap_err();
+    assert!(err.to_string().starts_with("events.hook_secret:"), "{err}");
+}
+
+#[tokio::test]
+async fn references_into_the_data_directory_or_to_the_master_key_are_refused_on_save() {
+    let (dir, store) = temp_store().await;
+    for reference in [
+        format!("file:{}", dir.path().join("master.key").display()),
+        format!("file:{}", dir.path().join("usersync.db").display()),
+        "env:USERSYNC_MASTER_KEY".to_owned(),
+    ] {
+        let mut d = draft("Jira");
+        d.okta.credential = OktaCredential::ApiToken {
+            token: SecretInput::from_text(&reference),
+        };
+        let err = store.create_app(d, "test").await.unwrap_err();
+        assert!(
+            err.to_string().starts_with("okta.credential.token:"),
+            "{reference}: {err}"
+        );
+    }
+    assert!(store.list_apps().await.unwrap().is_empty());
 }

@@ -30,6 +30,7 @@ mod user;
 use std::sync::Arc;
 
 use serde::Serialize;
+use usersync_core::app::SecretRefAllowList;
 use usersync_store::{RunId, Store, StoreError};
 
 pub use apply::OpResult;
@@ -52,6 +53,9 @@ pub struct Deps {
     pub apply_concurrency: usize,
     /// Where every run records the Okta rate-limit figures it ended with.
     pub okta_headroom: OktaHeadroom,
+    /// The secret references the console and the API accept (`serve --allow-secret-refs`);
+    /// none by default.
+    pub secret_refs: SecretRefAllowList,
 }
 
 impl Deps {
@@ -64,6 +68,7 @@ impl Deps {
             progress: Arc::new(LogLines),
             apply_concurrency: 8,
             okta_headroom: OktaHeadroom::default(),
+            secret_refs: SecretRefAllowList::default(),
         }
     }
 

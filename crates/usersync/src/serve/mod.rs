@@ -18,6 +18,7 @@ use anyhow::Context as _;
 use axum::http::StatusCode;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
+use usersync_core::app::SecretRefAllowList;
 
 pub use triggers::{Triggers, TriggersConfig};
 
@@ -47,6 +48,11 @@ pub struct ServeArgs {
     /// Connections open at once; more wait in the kernel's queue until one closes.
     #[arg(long, default_value_t = 512, env = "USERSYNC_MAX_CONNECTIONS")]
     pub max_connections: usize,
+    /// Secret references the console and the API may save, as a comma-separated list of
+    /// `file:/directory/` and `env:PREFIX` (e.g. `file:/run/secrets/,env:USERSYNC_`); none by
+    /// default. `usersync app apply -f` accepts any reference outside the data directory.
+    #[arg(long, env = "USERSYNC_ALLOW_SECRET_REFS", default_value = "")]
+    pub allow_secret_refs: SecretRefAllowList,
 }
 
 impl ServeArgs {
@@ -66,6 +72,7 @@ impl Default for ServeArgs {
             header_timeout_secs: 10,
             request_timeout_secs: 300,
             max_connections: 512,
+            allow_secret_refs: SecretRefAllowList::default(),
         }
     }
 }
@@ -112,7 +119,7 @@ impl Server {
     /// # Errors
     /// When the listener has no local address.
     pub fn from_listener(
-        deps: Deps,
+        mut deps: Deps,
         listener: TcpListener,
         args: &ServeArgs,
         config: TriggersConfig,
@@ -121,6 +128,7 @@ impl Server {
             .local_addr()
             .context("reading the bound address")?
             .port();
+        deps.secret_refs = args.allow_secret_refs.clone();
         let state = AppState::new(Backend::new(deps.clone()), args.secure_cookies);
         Ok(Self {
             listener,

@@ -234,7 +234,18 @@ impl Backend {
         self.app(name).await
     }
 
+    /// Refuses a draft from the console or the API that names a secret reference the
+    /// server does not allow (`serve --allow-secret-refs`): references read the server's
+    /// own files and environment.
+    fn check_remote_draft(&self, draft: &AppDraft) -> BackendResult<()> {
+        self.deps
+            .secret_refs
+            .check(draft)
+            .map_err(|problem| store_error(problem.into()))
+    }
+
     pub async fn create_app(&self, draft: AppDraft, actor: &str) -> BackendResult<App> {
+        self.check_remote_draft(&draft)?;
         self.store
             .create_app(draft, actor)
             .await
@@ -243,6 +254,7 @@ impl Backend {
 
     /// Replaces the settings of the app `id`; secrets the draft keeps stay as stored.
     pub async fn update_app(&self, id: AppId, draft: AppDraft, actor: &str) -> BackendResult<App> {
+        self.check_remote_draft(&draft)?;
         self.store
             .update_app(id, draft, actor)
             .await

@@ -255,3 +255,81 @@ async fn apply_plan_sync_and_run_list_work_through_the_binary() {
     );
     assert!(text(&explained.stdout).contains(&login));
 }
+
+/// Runs the binary on a data directory, killing it (and failing) after `limit`.
+fn usersync_within(dir: &std::path::Path, args: &[&str], limit: std::time::Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_usersync"))
+        .args(args)
+        .env("USERSYNC_DATA_DIR", dir)
+        .env_remove("USERSYNC_MASTER_KEY")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("usersync {args:?} ran longer than {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn app_apply_refuses_references_into_the_data_directory_and_never_reads_dev_zero() {
+    let dir = TempDir::new().unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    // The first command creates the data directory and its master key.
+    let listed = usersync_within(dir.path(), &["app", "list"], limit);
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed.stderr));
+    let key = std::fs::read_to_string(dir.path().join("master.key")).unwrap();
+    let elsewhere = TempDir::new().unwrap();
+    let file = elsewhere.path().join("apps.toml");
+    let master = format!("file:{}", dir.path().join("master.key").display());
+    let app = AppToml::new(
+        "jira",
+        "https://example.okta.com",
+        &master,
+        "https://jira.example.com",
+    );
+    std::fs::write(&file, app.to_string()).unwrap();
+    let refused = usersync_within(
+        dir.path(),
+        &["app", "apply", "-f", file.to_str().unwrap()],
+        limit,
+    );
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("okta.credential.token"), "{stderr}");
+    assert!(
+        stderr.contains("inside usersync's data directory"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(key.trim()) && !text(&refused.stdout).contains(key.trim()));
+
+    let app = AppToml::new(
+        "jira",
+        "https://example.okta.com",
+        "file:/dev/zero",
+        "https://jira.example.com",
+    );
+    std::fs::write(&file, app.to_string()).unwrap();
+    let applied = usersync_within(
+        dir.path(),
+        &["app", "apply", "-f", file.to_str().unwrap()],
+        limit,
+    );
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    assert!(
+        text(&applied.stderr).contains("not a regular file"),
+        "{}",
+        text(&applied.stderr)
+    );
+    let checked = usersync_within(dir.path(), &["check", "--app", "jira"], limit);
+    let said = format!("{}{}", text(&checked.stdout), text(&checked.stderr));
+    assert_ne!(checked.status.code(), Some(0), "{said}");
+    assert!(said.contains("/dev/zero is not a regular file"), "{said}");
+}

@@ -223,3 +223,25 @@ async fn wrong_credentials_are_reported_in_words_without_the_secrets() {
         ],
     );
 }
+
+#[test]
+fn an_unusable_secret_reference_allow_list_is_refused_before_serving() {
+    let dir = DataDir::new();
+    let out = usersync_with(
+        dir.path(),
+        &[
+            "serve",
+            "--allow-secret-refs",
+            "file:/run/secrets/,file:relative/",
+        ],
+        &[],
+    );
+    assert_error(
+        &out,
+        &[
+            "--allow-secret-refs",
+            "\"file:relative/\"",
+            "file:/absolute/directory/",
+        ],
+    );
+}

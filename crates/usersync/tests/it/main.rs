@@ -11,6 +11,7 @@ mod helpers;
 mod read_only;
 mod reads;
 mod renames;
+mod secret_refs;
 mod serve;
 mod sync;
 mod user;

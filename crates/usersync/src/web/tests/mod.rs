@@ -7,6 +7,7 @@ mod engine;
 mod metrics;
 mod openapi;
 mod pages;
+mod secrets;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use secrecy::SecretString;
 use serde_json::Value;
 use tower::ServiceExt as _;
+use usersync_core::app::SecretRefAllowList;
 use usersync_store::Store;
 
 use super::{AppState, Backend, auth as web_auth, router};
@@ -136,9 +138,15 @@ impl Harness {
     }
 
     pub fn over(store: Store) -> Self {
+        Self::allowing(store, SecretRefAllowList::default())
+    }
+
+    /// A router whose API accepts the secret references `allowed` permits.
+    pub fn allowing(store: Store, allowed: SecretRefAllowList) -> Self {
         crate::telemetry::init_for_tests();
         let mut deps = Deps::new(store.clone());
         deps.progress = Arc::new(Silent);
+        deps.secret_refs = allowed;
         let state = AppState::new(Backend::new(deps), false);
         Self {
             app: router(state.clone()),
