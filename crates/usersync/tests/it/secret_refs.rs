@@ -10,8 +10,12 @@ use usersync_testkit::DataDir;
 fn app(name: &str, okta_token: &str) -> Value {
     json!({
         "name": name,
-        "okta": { "url": "https://example.okta.com", "auth": "api_token", "api_token": okta_token },
-        "target": { "kind": "jira", "url": "https://jira.example.com", "auth": "pat", "credential": "jira-pat" },
+        "okta": { "url": "https://example.okta.com", "credential": { "type": "api_token", "token": okta_token } },
+        "target": {
+            "kind": "jira",
+            "url": "https://jira.example.com",
+            "credential": { "type": "pat", "token": "jira-pat" }
+        },
     })
 }
 
@@ -44,7 +48,7 @@ async fn a_served_api_accepts_only_the_references_its_allow_list_names() {
     let refused = post(app("refused", "env:HOME")).await.unwrap();
     assert_eq!(refused.status(), 422);
     let body: Value = refused.json().await.unwrap();
-    assert_eq!(body["field"], "okta.api_token", "{body}");
+    assert_eq!(body["field"], "okta.credential.token", "{body}");
     assert!(
         body.to_string()
             .contains("this server allows only env:USERSYNC_TEST_..."),

@@ -101,12 +101,12 @@ async fn moving_an_apps_urls_over_the_api_never_sends_its_stored_secrets_to_the_
     let mut moved = app.clone();
     moved["okta"]["url"] = json!(attacker.url);
     moved["target"]["url"] = json!(attacker.url);
-    moved["okta"]["api_token"] = Value::Null;
-    moved["target"]["credential"] = Value::Null;
+    moved["okta"]["credential"]["token"] = Value::Null;
+    moved["target"]["credential"]["password"] = Value::Null;
     let put = send(&h, &t, Method::PUT, "/api/v1/apps/jira", Some(&moved)).await;
     assert_field_error(
         &put,
-        "okta.api_token",
+        "okta.credential.token",
         &format!(
             "the Okta URL changed from {} to {}; enter the token again",
             honest.url, attacker.url
@@ -114,10 +114,14 @@ async fn moving_an_apps_urls_over_the_api_never_sends_its_stored_secrets_to_the_
     );
     let mut target_only = app.clone();
     target_only["target"]["url"] = json!(format!("{}/jira", attacker.url));
-    target_only["okta"]["api_token"] = Value::Null;
-    target_only["target"]["credential"] = Value::Null;
+    target_only["okta"]["credential"]["token"] = Value::Null;
+    target_only["target"]["credential"]["password"] = Value::Null;
     let put = send(&h, &t, Method::PUT, "/api/v1/apps/jira", Some(&target_only)).await;
-    assert_field_error(&put, "target.credential", "enter the password again");
+    assert_field_error(
+        &put,
+        "target.credential.password",
+        "enter the password again",
+    );
 
     let check = send(&h, &t, Method::POST, "/api/v1/apps/jira/check", None).await;
     assert_eq!(check.status, StatusCode::OK, "{}", check.body);
@@ -151,7 +155,7 @@ async fn the_api_refuses_secret_references_the_server_does_not_allow() {
             JIRA_SECRET,
         );
         let reply = send(&h, &t, Method::POST, "/api/v1/apps", Some(&app)).await;
-        assert_field_error(&reply, "okta.api_token", "is not accepted here");
+        assert_field_error(&reply, "okta.credential.token", "is not accepted here");
         assert!(reply.body.contains("allows none"), "{}", reply.body);
     }
     let apps = send(&h, &t, Method::GET, "/api/v1/apps", None).await;
@@ -191,7 +195,7 @@ async fn an_allow_list_admits_its_prefixes_but_never_the_data_directory() {
                 .filter(|k| !k.is_empty())
                 .collect::<Vec<_>>(),
         );
-        assert_field_error(&reply, "okta.api_token", says);
+        assert_field_error(&reply, "okta.credential.token", says);
     }
     let app = app_json(
         "jira",
@@ -203,7 +207,7 @@ async fn an_allow_list_admits_its_prefixes_but_never_the_data_directory() {
     let created = send(&h, &t, Method::POST, "/api/v1/apps", Some(&app)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert_eq!(
-        created.json()["okta"]["api_token"],
+        created.json()["okta"]["credential"]["token"],
         json!({ "state": "reference", "reference": "env:USERSYNC_TEST_OKTA_TOKEN" })
     );
 }
