@@ -29,13 +29,31 @@ impl ConfluenceClient {
             .send(&Call::get("rest/api/server-information", action))
             .await?;
         let info: VersionInfo = if reply.status == StatusCode::NOT_FOUND {
-            self.http
-                .json(&Call::get("rest/applinks/1.0/manifest", action))
-                .await?
+            let manifest = Call::get("rest/applinks/1.0/manifest", action);
+            match self.http.json(&manifest).await {
+                Err(TargetError::NotFound { .. }) => {
+                    return Err(self.not_confluence(
+                        "GET rest/api/server-information and rest/applinks/1.0/manifest answered 404",
+                    ));
+                }
+                other => other?,
+            }
         } else {
             reply.success_json()?
         };
+        // Jira and other Atlassian servers publish an applinks manifest too: its
+        // `typeId` says which product answered.
+        if let Some(type_id) = info.type_id.as_deref().filter(|t| *t != "confluence") {
+            return Err(self.not_confluence(&format!(
+                "its applinks manifest says it is {} (type {type_id:?}); set the target kind to match, or use the Confluence address",
+                info.name.as_deref().unwrap_or("another product")
+            )));
+        }
         capabilities_for(&info.version)
+    }
+
+    fn not_confluence(&self, answer: &str) -> TargetError {
+        crate::http::not_the_product(super::PRODUCT, self.http.base_url(), answer)
     }
 
     /// `GET /user/current`; an anonymous answer means the credential was not accepted.

@@ -121,9 +121,7 @@ fn parse_base_url(field: &str, text: &str, example: &str) -> Checked<Url> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(FieldProblem::new(
             field,
-            format!(
-                "{text:?} must be a plain base URL without query or fragment, like {example}"
-            ),
+            format!("{text:?} must be a plain base URL without query or fragment, like {example}"),
         ));
     }
     Ok(url)

@@ -31,7 +31,7 @@ use usersync_store::{RunId, Store, StoreError};
 
 pub use apply::OpResult;
 pub use approve::{approve, reject};
-pub use check::{CheckLine, CheckReport, check};
+pub use check::{CheckLine, CheckReport, check, check_connections};
 pub use headroom::OktaHeadroom;
 pub use lock::{AlreadyRunning, AppGuard, AppLocks};
 pub use outcome::RunOutcome;
