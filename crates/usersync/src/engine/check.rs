@@ -7,7 +7,9 @@ use usersync_atlassian::{Capability, Target, TargetError};
 use usersync_core::{CompiledPolicy, OktaGroupId};
 use usersync_okta::OktaError;
 
-use usersync_store::App;
+use url::Url;
+use usersync_core::SyncPolicy;
+use usersync_store::TargetKind;
 
 use super::connect::{Connections, connect, describe, needed_capabilities};
 use super::run::find_app;
@@ -48,18 +50,34 @@ impl CheckReport {
 pub async fn check(deps: &Deps, app_name: &str) -> Result<CheckReport, EngineError> {
     let app = find_app(deps, app_name).await?;
     let conns = connect(deps, &app).await;
-    Ok(check_connections(&app, conns).await)
+    let subject = Subject {
+        name: &app.name,
+        kind: app.target.kind,
+        target_url: &app.target.url,
+        policy: &app.policy,
+    };
+    Ok(check_connections(&subject, conns).await)
 }
 
-/// The check of `app` over connections already built (or the reason they could not
-/// be): the stored app's, or those of values not saved yet (the console's form).
-pub async fn check_connections(app: &App, conns: anyhow::Result<Connections>) -> CheckReport {
+/// What is checked: the stored app, or values not saved yet (the console's form).
+pub(crate) struct Subject<'a> {
+    pub name: &'a str,
+    pub kind: TargetKind,
+    pub target_url: &'a Url,
+    pub policy: &'a SyncPolicy,
+}
+
+/// The check over connections already built, or the reason they could not be.
+pub(crate) async fn check_connections(
+    app: &Subject<'_>,
+    conns: anyhow::Result<Connections>,
+) -> CheckReport {
     let mut report = CheckReport {
-        app: app.name.clone(),
+        app: app.name.to_owned(),
         ok: true,
         lines: Vec::new(),
     };
-    match CompiledPolicy::compile(&app.policy) {
+    match CompiledPolicy::compile(app.policy) {
         Ok(_) => report.push("policy", true, "valid"),
         Err(e) => report.push("policy", false, e.to_string()),
     }
@@ -77,8 +95,8 @@ pub async fn check_connections(app: &App, conns: anyhow::Result<Connections>) ->
 
 /// The target is the product configured (its version endpoint answers as that product),
 /// the credential signs in, and the version can do what the policy needs.
-async fn check_target(report: &mut CheckReport, app: &App, target: &dyn Target) {
-    let what = format!("{} at {}", app.target.kind, app.target.url);
+async fn check_target(report: &mut CheckReport, app: &Subject<'_>, target: &dyn Target) {
+    let what = format!("{} at {}", app.kind, app.target_url);
     // Version detection comes first: it is what proves the URL is the product's.
     let caps = match target.capabilities().await {
         Ok(c) => c,
@@ -105,7 +123,7 @@ async fn check_target(report: &mut CheckReport, app: &App, target: &dyn Target) 
         ),
         Err(e) => report.push(format!("{what}: sign-in"), false, e.to_string()),
     }
-    for need in needed_capabilities(&app.policy) {
+    for need in needed_capabilities(app.policy) {
         let ok = caps.supports(need.capability);
         let verdict = if ok {
             "supported".to_owned()

@@ -15,6 +15,7 @@
 pub mod apply;
 pub mod approve;
 pub mod check;
+pub mod check_draft;
 pub mod connect;
 pub mod headroom;
 pub mod lock;
@@ -31,7 +32,8 @@ use usersync_store::{RunId, Store, StoreError};
 
 pub use apply::OpResult;
 pub use approve::{approve, reject};
-pub use check::{CheckLine, CheckReport, check, check_connections};
+pub use check::{CheckLine, CheckReport, check};
+pub use check_draft::{DraftCheckError, check_draft};
 pub use headroom::OktaHeadroom;
 pub use lock::{AlreadyRunning, AppGuard, AppLocks};
 pub use outcome::RunOutcome;

@@ -6,6 +6,7 @@ mod auth;
 mod engine;
 mod openapi;
 mod pages;
+mod test_connection;
 
 use std::sync::Arc;
 
