@@ -21,6 +21,15 @@ pub enum TargetError {
         action: String,
         needed: String,
     },
+    /// The server at the target URL does not answer like the product configured
+    /// (another product, or a wrong context path); `hint` says what to try.
+    #[error("{url} does not answer like {product}: {answer}; {hint}")]
+    NotTheProduct {
+        product: &'static str,
+        url: String,
+        answer: String,
+        hint: String,
+    },
     #[error("{what} was not found")]
     NotFound { what: String },
     /// The user or group lives in a read-only directory (e.g. LDAP).

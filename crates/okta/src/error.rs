@@ -134,6 +134,11 @@ pub enum OktaError {
         description: String,
         hint: &'static str,
     },
+    /// The server at the Okta URL does not answer like an Okta org (e.g. it is Jira).
+    #[error(
+        "{org} does not look like an Okta org: it {answer}; set the Okta URL to the org's domain, like https://example.okta.com (not a Jira or Confluence address)"
+    )]
+    NotOkta { org: String, answer: String },
     /// Any other answer Okta documents (e.g. 405, 501).
     #[error("{org} answered HTTP {status} ({code}) when usersync tried to {action}: {summary}")]
     Http {

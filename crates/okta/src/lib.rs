@@ -11,7 +11,7 @@
 //! Modules: `config` (settings and base URL rules), `error` (typed errors), `http`
 //! (the executor), `governor` and `retry` (politeness), `auth` (credentials), `link`
 //! (pagination), `wire` (JSON shapes), and one module per resource: `users`,
-//! `groups`, `org` (the full read) and `logs`.
+//! `groups`, `org` (the full read) and `logs`; `probe` proves an org is Okta.
 
 mod auth;
 mod config;
@@ -24,6 +24,7 @@ mod http;
 mod link;
 mod logs;
 mod org;
+mod probe;
 #[cfg(test)]
 mod props;
 mod retry;

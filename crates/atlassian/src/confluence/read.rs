@@ -20,6 +20,15 @@ pub(super) fn segment(text: &str) -> String {
     urlencoding::encode(text).into_owned()
 }
 
+/// What a version answer says when it names a product other than Confluence.
+fn another_product(info: &VersionInfo) -> Option<String> {
+    let type_id = info.type_id.as_deref().filter(|t| *t != "confluence")?;
+    Some(format!(
+        "its applinks manifest says it is {} (type {type_id:?}); set the target kind to match, or use the Confluence address",
+        info.name.as_deref().unwrap_or("another product")
+    ))
+}
+
 impl ConfluenceClient {
     /// Reads the version: `server-information` (9.1+), else the applinks manifest.
     pub(super) async fn detect(&self) -> TargetResult<Capabilities> {
@@ -29,13 +38,28 @@ impl ConfluenceClient {
             .send(&Call::get("rest/api/server-information", action))
             .await?;
         let info: VersionInfo = if reply.status == StatusCode::NOT_FOUND {
-            self.http
-                .json(&Call::get("rest/applinks/1.0/manifest", action))
-                .await?
+            let manifest = Call::get("rest/applinks/1.0/manifest", action);
+            match self.http.json(&manifest).await {
+                Err(TargetError::NotFound { .. }) => {
+                    return Err(self.not_confluence(
+                        "GET rest/api/server-information and rest/applinks/1.0/manifest answered 404",
+                    ));
+                }
+                other => other?,
+            }
         } else {
             reply.success_json()?
         };
+        // Jira and other Atlassian servers publish an applinks manifest too: its
+        // `typeId` says which product answered.
+        if let Some(answer) = another_product(&info) {
+            return Err(self.not_confluence(&answer));
+        }
         capabilities_for(&info.version)
+    }
+
+    fn not_confluence(&self, answer: &str) -> TargetError {
+        crate::http::not_the_product(super::PRODUCT, self.http.base_url(), answer)
     }
 
     /// `GET /user/current`; an anonymous answer means the credential was not accepted.
@@ -141,5 +165,28 @@ impl ConfluenceClient {
             .into_iter()
             .map(|g| g.into_name(self.decode_error(&action)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(json: &str) -> VersionInfo {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_manifest_of_jira_is_not_taken_for_confluence() {
+        let jira = manifest(r#"{"name":"Jira","typeId":"jira","version":"10.3.0"}"#);
+        let answer = another_product(&jira).expect("Jira is another product");
+        assert!(answer.contains("it is Jira (type \"jira\")"), "{answer}");
+    }
+
+    #[test]
+    fn confluence_answers_and_answers_without_a_type_are_accepted() {
+        let wiki = manifest(r#"{"name":"Confluence","typeId":"confluence","version":"8.5.0"}"#);
+        assert_eq!(another_product(&wiki), None);
+        assert_eq!(another_product(&manifest(r#"{"version":"9.2.0"}"#)), None);
     }
 }

@@ -97,10 +97,16 @@ impl Group {
     }
 }
 
-/// `/rest/api/server-information` (9.1+) and the applinks manifest share `version`.
+/// `/rest/api/server-information` (9.1+) and the applinks manifest share `version`;
+/// only the manifest names the product (`typeId`, `name`).
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VersionInfo {
     pub version: String,
+    #[serde(default)]
+    pub type_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// `LongTaskSubmission`, the 202 body of `DELETE /admin/user/{u}`.

@@ -23,9 +23,11 @@ use url::Url;
 
 use crate::{TargetError, TargetResult};
 
+mod identity;
 mod reply;
 mod request;
 
+pub use identity::not_the_product;
 pub use reply::{Reply, error_messages};
 pub use request::{AtlassianAuth, Call, HttpSettings};
 

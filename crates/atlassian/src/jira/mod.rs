@@ -115,7 +115,17 @@ impl JiraClient {
         self.version
             .get_or_try_init(|| async {
                 let call = Call::get("rest/api/2/serverInfo", "read the server version");
-                let info: wire::ServerInfo = self.http.json(&call).await?;
+                let info: wire::ServerInfo = match self.http.json(&call).await {
+                    Err(TargetError::NotFound { .. }) => {
+                        return Err(self.not_jira("GET rest/api/2/serverInfo answered 404"));
+                    }
+                    Err(TargetError::Decode { message, .. }) => {
+                        return Err(self.not_jira(&format!(
+                            "its rest/api/2/serverInfo is not Jira's ({message})"
+                        )));
+                    }
+                    other => other?,
+                };
                 let (major, minor, patch) = wire::version_numbers(&info);
                 Ok(Version {
                     major,
@@ -125,6 +135,10 @@ impl JiraClient {
             })
             .await
             .copied()
+    }
+
+    fn not_jira(&self, answer: &str) -> TargetError {
+        crate::http::not_the_product(PRODUCT, self.http.base_url(), answer)
     }
 
     fn is_read_only(&self, name: &Username) -> bool {

@@ -97,3 +97,24 @@ fn group_renames_is_read_from_the_policy_table_and_a_bad_value_names_the_choices
         "{problem:?}"
     );
 }
+
+#[test]
+fn urls_with_user_info_are_refused_on_their_field_without_echoing_the_password() {
+    for (url, field) in [
+        ("https://:s3cret-pw@example.okta.com", "okta.url"),
+        ("https://admin:s3cret-pw@example.okta.com", "okta.url"),
+        ("https://admin@example.okta.com", "okta.url"),
+    ] {
+        let mut d = draft("$1");
+        d.okta.url = url.into();
+        let problem = d.validate().unwrap_err();
+        assert_eq!(problem.field, field, "{url}");
+        assert!(problem.message.contains("user info"), "{problem}");
+        assert!(!problem.message.contains("s3cret-pw"), "{problem}");
+    }
+    let mut d = draft("$1");
+    d.target.url = "https://:s3cret-pw@jira.example.com/jira".into();
+    let problem = d.validate().unwrap_err();
+    assert_eq!(problem.field, "target.url");
+    assert!(!problem.message.contains("s3cret-pw"), "{problem}");
+}

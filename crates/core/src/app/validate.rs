@@ -117,12 +117,22 @@ fn parse_base_url(field: &str, text: &str, example: &str) -> Checked<Url> {
             format!("{text:?} has no host; write it like {example}"),
         ));
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+    // User info (`https://user:pw@host`, also `https://:pw@host` with an empty user) is refused
+    // without echoing the text: it would carry a password into messages, lists and exports,
+    // and credentials belong in the credential fields, which are stored sealed.
+    if !url.username().is_empty() || url.password().is_some() {
         return Err(FieldProblem::new(
             field,
             format!(
-                "{text:?} must be a plain base URL without credentials, query or fragment, like {example}"
+                "the URL contains user info (a name or password before '@'); remove it and put \
+                 the credential in the credential fields, like {example}"
             ),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(FieldProblem::new(
+            field,
+            format!("{text:?} must be a plain base URL without query or fragment, like {example}"),
         ));
     }
     Ok(url)

@@ -3,11 +3,15 @@
 //! and changes nothing.
 
 use serde::Serialize;
-use usersync_atlassian::Capability;
+use usersync_atlassian::{Capability, Target, TargetError};
 use usersync_core::{CompiledPolicy, OktaGroupId};
 use usersync_okta::OktaError;
 
-use super::connect::{connect, describe, needed_capabilities};
+use url::Url;
+use usersync_core::SyncPolicy;
+use usersync_store::TargetKind;
+
+use super::connect::{Connections, connect, describe, needed_capabilities};
 use super::run::find_app;
 use super::{Deps, EngineError};
 
@@ -45,25 +49,72 @@ impl CheckReport {
 /// line of the report.
 pub async fn check(deps: &Deps, app_name: &str) -> Result<CheckReport, EngineError> {
     let app = find_app(deps, app_name).await?;
+    let conns = connect(deps, &app).await;
+    let subject = Subject {
+        name: &app.name,
+        kind: app.target.kind,
+        target_url: &app.target.url,
+        policy: &app.policy,
+    };
+    Ok(check_connections(&subject, conns).await)
+}
+
+/// What is checked: the stored app, or values not saved yet (the console's form).
+pub(crate) struct Subject<'a> {
+    pub name: &'a str,
+    pub kind: TargetKind,
+    pub target_url: &'a Url,
+    pub policy: &'a SyncPolicy,
+}
+
+/// The check over connections already built, or the reason they could not be.
+pub(crate) async fn check_connections(
+    app: &Subject<'_>,
+    conns: anyhow::Result<Connections>,
+) -> CheckReport {
     let mut report = CheckReport {
-        app: app.name.clone(),
+        app: app.name.to_owned(),
         ok: true,
         lines: Vec::new(),
     };
-    match CompiledPolicy::compile(&app.policy) {
+    match CompiledPolicy::compile(app.policy) {
         Ok(_) => report.push("policy", true, "valid"),
         Err(e) => report.push("policy", false, e.to_string()),
     }
-    let conns = match connect(deps, &app).await {
+    let conns = match conns {
         Ok(c) => c,
         Err(e) => {
             report.push("credentials", false, format!("{e:#}"));
-            return Ok(report);
+            return report;
         }
     };
     check_okta(&mut report, &conns.okta).await;
-    let target = conns.target.as_ref();
-    let what = format!("{} at {}", app.target.kind, app.target.url);
+    check_target(&mut report, app, conns.target.as_ref()).await;
+    report
+}
+
+/// The target is the product configured (its version endpoint answers as that product),
+/// the credential signs in, and the version can do what the policy needs.
+async fn check_target(report: &mut CheckReport, app: &Subject<'_>, target: &dyn Target) {
+    let what = format!("{} at {}", app.kind, app.target_url);
+    // Version detection comes first: it is what proves the URL is the product's.
+    let caps = match target.capabilities().await {
+        Ok(c) => c,
+        Err(e) => {
+            let step = if matches!(e, TargetError::Unauthenticated { .. }) {
+                "sign-in"
+            } else {
+                "product and version"
+            };
+            report.push(format!("{what}: {step}"), false, e.to_string());
+            return;
+        }
+    };
+    report.push(
+        format!("{what}: product and version"),
+        true,
+        format!("{} {}", caps.kind.as_str(), caps.version),
+    );
     match target.whoami().await {
         Ok(me) => report.push(
             format!("{what}: sign-in"),
@@ -72,19 +123,7 @@ pub async fn check(deps: &Deps, app_name: &str) -> Result<CheckReport, EngineErr
         ),
         Err(e) => report.push(format!("{what}: sign-in"), false, e.to_string()),
     }
-    let caps = match target.capabilities().await {
-        Ok(c) => c,
-        Err(e) => {
-            report.push(format!("{what}: version"), false, e.to_string());
-            return Ok(report);
-        }
-    };
-    report.push(
-        format!("{what}: version"),
-        true,
-        format!("{} {}", caps.kind.as_str(), caps.version),
-    );
-    for need in needed_capabilities(&app.policy) {
+    for need in needed_capabilities(app.policy) {
         let ok = caps.supports(need.capability);
         let verdict = if ok {
             "supported".to_owned()
@@ -108,18 +147,18 @@ pub async fn check(deps: &Deps, app_name: &str) -> Result<CheckReport, EngineErr
             detail: "not supported (optional: a login change that changes a username will fail for that user)".into(),
         });
     }
-    Ok(report)
 }
 
-/// Two cheap reads that prove the credential and its read permissions: a user and a
-/// group's members that do not exist (404 is the expected, good answer).
+/// Two cheap reads: one user of the listing, which only an Okta org answers in Okta's
+/// shape (a 404 for a made-up user proves nothing: any web server gives one), and the
+/// members of a group that does not exist (Okta's 404 is the expected, good answer).
 async fn check_okta(report: &mut CheckReport, okta: &usersync_okta::OktaClient) {
     let what = format!("Okta {}", okta.org_host());
-    match okta.get_user("usersync-connection-check").await {
-        Ok(_) => report.push(
+    match okta.probe_org().await {
+        Ok(()) => report.push(
             format!("{what}: read users"),
             true,
-            "credential accepted; users can be read",
+            "an Okta org; credential accepted; users can be read",
         ),
         Err(e) => {
             report.push(format!("{what}: read users"), false, e.to_string());

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use url::Url;
 use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
 use usersync_atlassian::http::AtlassianAuth;
 use usersync_atlassian::jira::{JiraClient, JiraConfig};
@@ -53,7 +54,6 @@ impl Connections {
 /// client refuses; the message names the field.
 pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
     let store = &deps.store;
-    let in_flight = deps.apply_concurrency.max(1);
     let okta_auth = match &app.okta.credential {
         OktaCredential::ApiToken { .. } => {
             OktaAuth::ApiToken(secret(store, app, SecretSlot::OktaApiToken).await?)
@@ -67,9 +67,7 @@ pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
             scopes: Vec::new(),
         },
     };
-    let okta = OktaClient::new(&OktaConfig::new(app.okta.url.as_str(), okta_auth))
-        .with_context(|| format!("app {:?}: okta settings", app.name))?;
-    let auth = match &app.target.credential {
+    let target_auth = match &app.target.credential {
         TargetCredential::Pat { .. } => {
             AtlassianAuth::Bearer(secret(store, app, SecretSlot::TargetToken).await?)
         }
@@ -78,27 +76,54 @@ pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
             password: secret(store, app, SecretSlot::TargetPassword).await?,
         },
     };
-    let url = app.target.url.as_str();
-    let target: Arc<dyn Target> = match app.target.kind {
+    build(
+        deps,
+        &app.name,
+        Endpoints {
+            okta_url: &app.okta.url,
+            okta_auth,
+            kind: app.target.kind,
+            target_url: &app.target.url,
+            target_auth,
+        },
+    )
+}
+
+/// Where an app connects and with which credentials, secrets resolved.
+pub(crate) struct Endpoints<'a> {
+    pub okta_url: &'a Url,
+    pub okta_auth: OktaAuth,
+    pub kind: TargetKind,
+    pub target_url: &'a Url,
+    pub target_auth: AtlassianAuth,
+}
+
+/// Builds the clients of the app named `name`; sends nothing.
+pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Result<Connections> {
+    let in_flight = deps.apply_concurrency.max(1);
+    let okta = OktaClient::new(&OktaConfig::new(to.okta_url.as_str(), to.okta_auth))
+        .with_context(|| format!("app {name:?}: okta settings"))?;
+    let (url, auth) = (to.target_url.as_str(), to.target_auth);
+    let target: Arc<dyn Target> = match to.kind {
         TargetKind::Jira => Arc::new(
             JiraClient::new(JiraConfig {
                 concurrency: in_flight,
                 ..JiraConfig::new(url, auth)
             })
-            .with_context(|| format!("app {:?}: target settings", app.name))?,
+            .with_context(|| format!("app {name:?}: target settings"))?,
         ),
         TargetKind::Confluence => Arc::new(
             ConfluenceClient::new(ConfluenceConfig {
                 concurrency: in_flight,
                 ..ConfluenceConfig::new(url, auth)
             })
-            .with_context(|| format!("app {:?}: target settings", app.name))?,
+            .with_context(|| format!("app {name:?}: target settings"))?,
         ),
     };
     Ok(Connections {
         okta,
         target,
-        kind: app.target.kind,
+        kind: to.kind,
     })
 }
 

@@ -32,7 +32,7 @@ pub use backend::{Backend, BackendError};
 pub use state::AppState;
 
 use error::ApiError;
-use pages::{apps, runs, settings};
+use pages::{apps, runs, settings, test_connection};
 
 /// Every route of the console and the API, under [`layered`]'s layers.
 pub fn router(state: AppState) -> Router {
@@ -63,7 +63,7 @@ pub fn routes(state: AppState) -> Router {
             get(settings::edit_form).post(settings::save),
         )
         .route("/apps/{name}/delete", post(settings::delete))
-        .route("/apps/{name}/check", post(settings::check))
+        .route("/apps/{name}/check", post(test_connection::check))
         .route("/apps/{name}/explain", get(settings::explain))
         .route("/apps/{name}/preview", get(apps::preview))
         .route("/apps/{name}/preview.json", get(apps::preview_json))

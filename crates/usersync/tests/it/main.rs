@@ -2,6 +2,7 @@
 //! Okta, Jira and Confluence emulators on 127.0.0.1 with a temporary data directory.
 
 mod budget;
+mod check;
 mod cli;
 mod cli_errors;
 mod confluence;

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use usersync_core::app::AppDraft;
 use usersync_core::explain::ExplanationText;
 use usersync_core::guard::Guard;
 use usersync_core::plan::Plan;
@@ -13,7 +14,7 @@ use usersync_okta::BucketHeadroom;
 use usersync_store::{RunId, RunTrigger};
 
 use super::convert::store_error;
-use crate::engine::{self, EngineError, Mode, Phase, Progress, RunOutcome};
+use crate::engine::{self, DraftCheckError, EngineError, Mode, Phase, Progress, RunOutcome};
 use crate::web::backend::{
     Backend, BackendError, BackendResult, ProgressEvent, ProgressSink, Trigger,
 };
@@ -177,18 +178,24 @@ impl Backend {
         let report = spawned(async move { engine::check(&deps, &name).await })
             .await?
             .map_err(|e| engine_error(e, BackendError::Upstream))?;
-        Ok(CheckReport {
-            ok: report.ok,
-            items: report
-                .lines
-                .into_iter()
-                .map(|l| CheckItem {
-                    name: l.what,
-                    ok: l.ok,
-                    detail: l.detail,
-                })
-                .collect(),
-        })
+        Ok(check_view(report))
+    }
+
+    /// Checks the values of the form of the saved app `app` without saving them;
+    /// blank secrets stand for the stored ones, for the same origin only.
+    pub async fn check_values(&self, app: &str, draft: AppDraft) -> BackendResult<CheckReport> {
+        let name = self.app(app).await?.name;
+        let deps = self.deps.clone();
+        let report = spawned(async move { engine::check_draft(&deps, &name, draft).await })
+            .await?
+            .map_err(|e| match e {
+                DraftCheckError::Field(p) => BackendError::Validation {
+                    field: p.field,
+                    message: p.message,
+                },
+                DraftCheckError::Engine(e) => engine_error(e, BackendError::Upstream),
+            })?;
+        Ok(check_view(report))
     }
 
     /// A dry run: what a sync would do now.
@@ -280,5 +287,20 @@ impl Backend {
             .await?
             .map_err(|e| engine_error(e, BackendError::Conflict))?;
         self.run_view(rejected.id).await
+    }
+}
+
+fn check_view(report: engine::CheckReport) -> CheckReport {
+    CheckReport {
+        ok: report.ok,
+        items: report
+            .lines
+            .into_iter()
+            .map(|l| CheckItem {
+                name: l.what,
+                ok: l.ok,
+                detail: l.detail,
+            })
+            .collect(),
     }
 }

@@ -6,6 +6,7 @@ pub mod apps;
 pub mod runs;
 pub mod settings;
 pub mod settings_form;
+pub mod test_connection;
 
 use super::auth::Admin;
 

@@ -17,7 +17,7 @@ use crate::web::adapter::convert::problem_error;
 use crate::web::auth::Admin;
 use crate::web::backend::BackendError;
 use crate::web::error::{PageError, render};
-use crate::web::model::{CheckReport, ExplainView};
+use crate::web::model::ExplainView;
 use crate::web::state::AppState;
 
 #[derive(Template)]
@@ -162,28 +162,6 @@ pub async fn delete(
         }
         Err(e) => PageError::new(&shell, e).into_response(),
     }
-}
-
-#[derive(Template)]
-#[template(path = "check_result.html")]
-struct CheckFragment<'a> {
-    report: &'a CheckReport,
-}
-
-/// `POST /apps/{name}/check` (htmx): the same checks as `usersync check`.
-pub async fn check(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    let report = match state.backend.check(&name).await {
-        Ok(report) => report,
-        Err(e) => CheckReport {
-            ok: false,
-            items: vec![crate::web::model::CheckItem {
-                name: "Check".into(),
-                ok: false,
-                detail: e.to_string(),
-            }],
-        },
-    };
-    render(&CheckFragment { report: &report })
 }
 
 #[derive(Template)]

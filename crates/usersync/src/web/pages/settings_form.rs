@@ -88,6 +88,12 @@ impl FormState {
 
     /// A field's value ("" when absent; the last one when sent twice).
     #[must_use]
+    /// The fields as the form would submit them (tests press buttons with them).
+    #[cfg(test)]
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     pub fn v(&self, key: &str) -> &str {
         self.values(key).last().unwrap_or("")
     }

@@ -8,6 +8,7 @@ mod metrics;
 mod openapi;
 mod pages;
 mod secrets;
+mod test_connection;
 
 use std::sync::Arc;
 
