@@ -8,6 +8,7 @@ mod confluence;
 mod faults;
 mod held;
 mod helpers;
+mod leaks;
 mod read_only;
 mod reads;
 mod renames;
