@@ -186,8 +186,7 @@ impl Served {
     async fn stop(mut self) -> String {
         self.child.kill().await.expect("serve stops");
         self.reader.await.expect("its log is read to the end");
-        let log = self.stderr.lock().unwrap().clone();
-        log
+        self.stderr.lock().unwrap().clone()
     }
 }
 
