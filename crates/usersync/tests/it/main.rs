@@ -9,6 +9,7 @@ mod confluence;
 mod faults;
 mod held;
 mod helpers;
+mod leaks;
 mod read_only;
 mod reads;
 mod renames;
