@@ -376,7 +376,7 @@ pub async fn setup(
             "The two passwords differ. Type the same password twice.".into(),
         );
     }
-    let created = super::create_first_admin_with(
+    let created = super::accounts::create_first_admin_with(
         &state.backend,
         &username,
         form.password,

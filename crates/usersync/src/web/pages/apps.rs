@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use futures::Stream;
 use serde::Deserialize;
 
-use super::{Shell, flash_from_query, with_flash};
+use super::{Notice, Shell, flash_from_query, with_flash};
 use crate::web::auth::Admin;
 use crate::web::backend::{ProgressEvent, Trigger};
 use crate::web::error::{PageError, render};
@@ -231,12 +231,7 @@ pub async fn start_sync(
     };
     let live_path = format!("{}/live", super::settings::app_path(&app));
     let Some(tx) = state.live.begin(&app) else {
-        return Redirect::to(&with_flash(
-            &live_path,
-            "warn",
-            "A run of this app is already in progress.",
-        ))
-        .into_response();
+        return Redirect::to(&with_flash(&live_path, Notice::RunInProgress)).into_response();
     };
     let backend = state.backend.clone();
     let sink_tx = tx.clone();

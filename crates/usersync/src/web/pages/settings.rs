@@ -11,7 +11,7 @@ use usersync_core::mapping::{CompiledPolicy, TargetConstraints};
 use usersync_core::policy::SyncPolicy;
 
 use super::settings_form::FormState;
-use super::{Shell, with_flash};
+use super::{Notice, Shell, with_flash};
 use crate::web::auth::Admin;
 use crate::web::backend::BackendError;
 use crate::web::error::{PageError, render};
@@ -77,7 +77,7 @@ pub async fn create(
     };
     match state.backend.create_app(input, &admin.actor).await {
         Ok(app) => {
-            Redirect::to(&with_flash(&app_path(&app.name), "ok", "App created.")).into_response()
+            Redirect::to(&with_flash(&app_path(&app.name), Notice::AppCreated)).into_response()
         }
         Err(e) => refused(&shell, None, f, UNSET, e),
     }
@@ -181,7 +181,7 @@ pub async fn save(
         .await
     {
         Ok(app) => {
-            Redirect::to(&with_flash(&app_path(&app.name), "ok", "Settings saved.")).into_response()
+            Redirect::to(&with_flash(&app_path(&app.name), Notice::SettingsSaved)).into_response()
         }
         Err(e) => refused(&shell, Some(&current.name), f, secrets_of(&current), e),
     }
@@ -195,9 +195,7 @@ pub async fn delete(
 ) -> Response {
     let shell = Shell::for_admin(&admin, "apps");
     match state.backend.delete_app(&name, &admin.actor).await {
-        Ok(()) => {
-            Redirect::to(&with_flash("/", "ok", &format!("App {name} deleted."))).into_response()
-        }
+        Ok(()) => Redirect::to(&with_flash("/", Notice::AppDeleted)).into_response(),
         Err(e) => PageError::new(&shell, e).into_response(),
     }
 }
