@@ -47,6 +47,16 @@ pub struct ServeArgs {
     /// Connections open at once; more wait in the kernel's queue until one closes.
     #[arg(long, default_value_t = 512, env = "USERSYNC_MAX_CONNECTIONS")]
     pub max_connections: usize,
+    /// A reverse proxy in front of usersync (repeat, or comma-separate in the variable):
+    /// only from these addresses is `X-Forwarded-For` believed when sign-ins are throttled
+    /// per client address.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "IP",
+        env = "USERSYNC_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ServeArgs {
@@ -66,6 +76,7 @@ impl Default for ServeArgs {
             header_timeout_secs: 10,
             request_timeout_secs: 300,
             max_connections: 512,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -121,7 +132,8 @@ impl Server {
             .local_addr()
             .context("reading the bound address")?
             .port();
-        let state = AppState::new(Backend::new(deps.clone()), args.secure_cookies);
+        let mut state = AppState::new(Backend::new(deps.clone()), args.secure_cookies);
+        state.trusted_proxies = args.trusted_proxies.clone().into();
         Ok(Self {
             listener,
             state,

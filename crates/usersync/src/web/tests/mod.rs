@@ -103,6 +103,13 @@ impl Req {
         self
     }
 
+    /// As if the connection came from `addr` (`ip:port`).
+    pub fn peer(mut self, addr: &str) -> Self {
+        let addr: std::net::SocketAddr = addr.parse().expect("an ip:port");
+        self.builder = self.builder.extension(axum::extract::ConnectInfo(addr));
+        self
+    }
+
     pub fn cookie(self, cookie: &str) -> Self {
         self.header("cookie", cookie)
     }
