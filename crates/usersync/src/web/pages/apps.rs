@@ -233,13 +233,13 @@ pub async fn start_sync(
     let Some(tx) = state.live.begin(&app) else {
         return Redirect::to(&with_flash(&live_path, Notice::RunInProgress)).into_response();
     };
-    let backend = state.backend.clone();
+    let (backend, actor) = (state.backend.clone(), admin.actor.clone());
     let sink_tx = tx.clone();
     let sink: crate::web::backend::ProgressSink = Arc::new(move |p: ProgressEvent| {
         sink_tx.send_replace(LiveState::Running(p));
     });
     state.tasks.spawn(async move {
-        let end = match backend.sync(&app, Trigger::Manual, sink).await {
+        let end = match backend.sync(&app, Trigger::Manual, &actor, sink).await {
             Ok(run) => LiveState::Finished(Box::new(run)),
             Err(e) => LiveState::Failed(e.to_string()),
         };

@@ -1,6 +1,7 @@
 //! In-process handler tests: the real router over the real store (in memory) and,
 //! where a test needs Okta and Jira, the emulators on 127.0.0.1 port 0.
 
+mod access;
 mod api;
 mod auth;
 mod engine;
