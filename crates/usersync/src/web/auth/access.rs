@@ -145,7 +145,6 @@ impl Routes {
     }
 
     /// The router and the table of its routes.
-    #[must_use]
     pub fn into_parts(self) -> (Router<AppState>, Vec<RouteRule>) {
         (self.router, self.rules)
     }
