@@ -109,10 +109,7 @@ impl Notice {
             Self::SettingsSaved => ("ok", "Settings saved."),
             Self::AppDeleted => ("ok", "App deleted."),
             Self::RunInProgress => ("warn", "A run of this app is already in progress."),
-            Self::RunApproved => (
-                "ok",
-                "Approved: the held changes were applied (see the outcome below).",
-            ),
+            Self::RunApproved => ("ok", "Approved. The run's outcome is shown below."),
             Self::RunRejected => ("ok", "Rejected: nothing was applied."),
             Self::AdminCreated => ("ok", "Administrator created."),
             Self::AdminDeleted => ("ok", "Administrator deleted."),
