@@ -65,7 +65,7 @@ impl Modify for Security {
 /// The OpenAPI document of the REST API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "usersync", description = "Keeps Atlassian users and groups in step with Okta. Send an API token as `Authorization: Bearer <token>` (create one with `usersync token create`)."),
+    info(title = "usersync", description = "Keeps Atlassian users and groups in step with Okta. Send an API token as `Authorization: Bearer <token>` (create one with `usersync token create NAME --scope SCOPES`). Scopes: `read` for reads, `sync` to start syncs, `approve` to approve or reject held runs, `admin` to change apps (it allows everything); a token without the scope a route needs gets 403 with the code `insufficient_scope`."),
     paths(
         apps::list_apps, apps::create_app, apps::get_app, apps::update_app, apps::delete_app,
         apps::check, apps::plan, apps::sync, apps::sync_user, apps::explain,
