@@ -57,7 +57,10 @@ pub use app::{
     Schedule, TargetCredential, TargetDraft, TargetKind, TargetSettings, unresolved_references,
 };
 pub use audit::{AuditEntry, AuditFilter};
-pub use console::{Admin, AdminId, ApiToken, ApiTokenId, FirstAdmin, NewSession, Session};
+pub use console::{
+    Admin, AdminId, ApiToken, ApiTokenId, FirstAdmin, NewApiToken, NewSession, Scope, Scopes,
+    Session,
+};
 pub use crypto::MasterKey;
 pub use error::StoreError;
 pub use events::SchedulerState;

@@ -177,7 +177,15 @@ impl Demo {
             .await
             .context("configuring the demo app")?;
         let admin_password = SecretString::from(random_text(20));
-        crate::web::create_admin(&store, ADMIN, admin_password.clone()).await?;
+        let backend = crate::web::Backend::new(Deps::new(store.clone()));
+        crate::web::auth::accounts::create_admin_with(
+            &backend,
+            ADMIN,
+            admin_password.clone(),
+            "demo",
+        )
+        .await
+        .context("creating the demo's administrator")?;
 
         let listener = bind(args.listen).await?;
         let server = Server::from_listener(

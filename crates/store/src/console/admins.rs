@@ -143,13 +143,24 @@ impl Store {
         tx.commit().await.ctx("changing a password")
     }
 
-    /// Removes an administrator and their sessions.
+    /// Removes an administrator and their sessions; never the last one (the console
+    /// would have no one to sign in, and setup is closed once an administrator existed).
     ///
     /// # Errors
-    /// [`StoreError::NotFound`].
+    /// [`StoreError::NotFound`]; [`StoreError::Conflict`] for the last administrator.
     pub async fn delete_admin(&self, id: AdminId, actor: &str) -> Result<(), StoreError> {
         let mut tx = begin_write(&self.db).await?;
         let existing = load(&mut tx, id).await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
+            .fetch_one(&mut *tx)
+            .await
+            .ctx("counting administrators")?;
+        if count <= 1 {
+            return Err(StoreError::Conflict(format!(
+                "{} is the last administrator and cannot be deleted: create another first",
+                existing.username
+            )));
+        }
         sqlx::query("DELETE FROM admins WHERE id = $1")
             .bind(id.0)
             .execute(&mut *tx)

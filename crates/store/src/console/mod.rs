@@ -6,6 +6,7 @@
 //! token values never reach this module.
 
 mod admins;
+mod scope;
 mod setup;
 mod tokens;
 
@@ -15,7 +16,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use admins::NewSession;
+pub use scope::{Scope, Scopes};
 pub use setup::FirstAdmin;
+pub use tokens::NewApiToken;
 
 /// The store's id of an administrator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -88,9 +91,12 @@ pub struct ApiToken {
     pub name: String,
     #[serde(skip)]
     pub token_hash: String,
+    pub scopes: Scopes,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// After this the token is refused; `None` never expires.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for ApiToken {
@@ -98,6 +104,8 @@ impl fmt::Debug for ApiToken {
         f.debug_struct("ApiToken")
             .field("id", &self.id)
             .field("name", &self.name)
+            .field("scopes", &self.scopes)
+            .field("expires_at", &self.expires_at)
             .field("last_used_at", &self.last_used_at)
             .finish_non_exhaustive()
     }

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{ApiToken, ApiTokenId, check_label};
+use sqlx::SqliteConnection;
+
+use super::{ApiToken, ApiTokenId, Scopes, check_label};
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
@@ -13,23 +15,40 @@ type TokenRow = (
     String,
     String,
     String,
+    String,
     DateTime<Utc>,
+    Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
 );
 
-const SELECT_TOKEN: &str =
-    "SELECT id, name, token_hash, created_by, created_at, last_used_at FROM api_tokens";
+const SELECT_TOKEN: &str = "SELECT id, name, token_hash, scopes, created_by, created_at, \
+     last_used_at, expires_at FROM api_tokens";
 
-fn token(row: TokenRow) -> ApiToken {
-    let (id, name, token_hash, created_by, created_at, last_used_at) = row;
-    ApiToken {
+fn token(row: TokenRow) -> Result<ApiToken, StoreError> {
+    let (id, name, token_hash, scopes, created_by, created_at, last_used_at, expires_at) = row;
+    let scopes = Scopes::parse(&scopes).map_err(|message| StoreError::Database {
+        context: format!("reading the scopes of API token {name:?}"),
+        message,
+    })?;
+    Ok(ApiToken {
         id: ApiTokenId(id),
         name,
         token_hash,
+        scopes,
         created_by,
         created_at,
         last_used_at,
-    }
+        expires_at,
+    })
+}
+
+/// An API token to create, as the server computed it (the value itself is never stored).
+#[derive(Clone)]
+pub struct NewApiToken {
+    pub name: String,
+    pub token_hash: String,
+    pub scopes: Scopes,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -39,54 +58,63 @@ impl Store {
     /// [`StoreError::Validation`] for a bad name, [`StoreError::Conflict`] when name or hash is taken.
     pub async fn create_api_token(
         &self,
-        name: &str,
-        token_hash: &str,
+        new: &NewApiToken,
         actor: &str,
     ) -> Result<ApiToken, StoreError> {
-        let name = check_label("name", name)?;
+        let name = check_label("name", &new.name)?;
         let mut tx = begin_write(&self.db).await?;
-        let row: Result<TokenRow, sqlx::Error> = sqlx::query_as(
-            "INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, name, token_hash, created_by, created_at, last_used_at",
+        let inserted = sqlx::query(
+            "INSERT INTO api_tokens (name, token_hash, scopes, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&name)
-        .bind(token_hash)
+        .bind(&new.token_hash)
+        .bind(new.scopes.to_string())
         .bind(actor)
         .bind(Utc::now())
-        .fetch_one(&mut *tx)
+        .bind(new.expires_at)
+        .execute(&mut *tx)
         .await;
-        let created = match row {
+        match inserted {
             Err(e) if is_unique_violation(&e) => {
                 return Err(StoreError::Conflict(format!(
-                    "an API token named {name:?} already exists"
+                    "an API token named {name:?} already exists: rotate it \
+                     (`usersync token rotate`) or revoke it first"
                 )));
             }
-            other => token(other.ctx("creating an API token")?),
+            other => other.ctx("creating an API token")?,
         };
-        let fields = [format!("api token {name}")];
+        let fields = [
+            format!("api token {name}"),
+            format!("scopes {}", new.scopes),
+        ];
         audit::write(&mut tx, actor, Subject::NONE, "api_token.create", &fields).await?;
+        let created = named(&mut tx, &name).await?;
         tx.commit().await.ctx("creating an API token")?;
         Ok(created)
     }
 
-    /// The token with this hash, if any.
+    /// The token with this hash, unless it has expired by `now`.
     ///
     /// # Errors
     /// Database failures.
     pub async fn api_token_by_hash(
         &self,
         token_hash: &str,
+        now: DateTime<Utc>,
     ) -> Result<Option<ApiToken>, StoreError> {
-        let row: Option<TokenRow> =
-            sqlx::query_as(&format!("{SELECT_TOKEN} WHERE token_hash = $1"))
-                .bind(token_hash)
-                .fetch_optional(&self.db)
-                .await
-                .ctx("reading an API token")?;
-        Ok(row.map(token))
+        let row: Option<TokenRow> = sqlx::query_as(&format!(
+            "{SELECT_TOKEN} WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)"
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.db)
+        .await
+        .ctx("reading an API token")?;
+        row.map(token).transpose()
     }
 
-    /// Every API token, by name.
+    /// Every API token (expired ones included), by name.
     ///
     /// # Errors
     /// Database failures.
@@ -95,7 +123,7 @@ impl Store {
             .fetch_all(&self.db)
             .await
             .ctx("listing API tokens")?;
-        Ok(rows.into_iter().map(token).collect())
+        rows.into_iter().map(token).collect()
     }
 
     /// Records that a token was just used.
@@ -116,20 +144,50 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes (deletes) a token.
+    /// Gives the token `name` a new value (by its hash) and, when given, a new expiry;
+    /// the old value stops working at once. Its scopes stay.
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
-    pub async fn revoke_api_token(&self, id: ApiTokenId, actor: &str) -> Result<(), StoreError> {
+    pub async fn rotate_api_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        expires_at: Option<DateTime<Utc>>,
+        actor: &str,
+    ) -> Result<ApiToken, StoreError> {
         let mut tx = begin_write(&self.db).await?;
-        let name: Option<String> =
-            sqlx::query_scalar("DELETE FROM api_tokens WHERE id = $1 RETURNING name")
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .ctx("revoking an API token")?;
-        let name = name.ok_or_else(|| StoreError::not_found(format!("API token {id}")))?;
-        let fields = [format!("api token {name}")];
+        let existing = named(&mut tx, name).await?;
+        sqlx::query(
+            "UPDATE api_tokens SET token_hash = $1, expires_at = COALESCE($2, expires_at), \
+             last_used_at = NULL WHERE id = $3",
+        )
+        .bind(token_hash)
+        .bind(expires_at)
+        .bind(existing.id.0)
+        .execute(&mut *tx)
+        .await
+        .ctx("rotating an API token")?;
+        let fields = [format!("api token {}", existing.name)];
+        audit::write(&mut tx, actor, Subject::NONE, "api_token.rotate", &fields).await?;
+        let rotated = named(&mut tx, &existing.name).await?;
+        tx.commit().await.ctx("rotating an API token")?;
+        Ok(rotated)
+    }
+
+    /// Revokes (deletes) the token `name`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn revoke_api_token(&self, name: &str, actor: &str) -> Result<(), StoreError> {
+        let mut tx = begin_write(&self.db).await?;
+        let existing = named(&mut tx, name).await?;
+        sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+            .bind(existing.id.0)
+            .execute(&mut *tx)
+            .await
+            .ctx("revoking an API token")?;
+        let fields = [format!("api token {}", existing.name)];
         audit::write(&mut tx, actor, Subject::NONE, "api_token.revoke", &fields).await?;
         tx.commit().await.ctx("revoking an API token")
     }
@@ -196,4 +254,16 @@ impl Store {
             .ctx("clearing failed sign-ins")?;
         Ok(())
     }
+}
+
+/// The token called `name` (exactly as stored; names are unique).
+async fn named(conn: &mut SqliteConnection, name: &str) -> Result<ApiToken, StoreError> {
+    let row: Option<TokenRow> = sqlx::query_as(&format!("{SELECT_TOKEN} WHERE name = $1"))
+        .bind(name.trim())
+        .fetch_optional(conn)
+        .await
+        .ctx("reading an API token")?;
+    row.map(token)
+        .transpose()?
+        .ok_or_else(|| StoreError::not_found(format!("API token {:?}", name.trim())))
 }

@@ -2,7 +2,7 @@
 
 use chrono::{Duration, Utc};
 use pretty_assertions::assert_eq;
-use usersync_store::{AuditFilter, NewSession, StoreError};
+use usersync_store::{AuditFilter, NewApiToken, NewSession, Scopes, StoreError};
 
 use crate::common::{draft, temp_store};
 
@@ -73,21 +73,31 @@ async fn administrators_sessions_and_password_changes() {
     assert_eq!(actions, vec!["admin.password", "admin.create"]);
 }
 
+fn new_token(name: &str, hash: &str, scopes: &str) -> NewApiToken {
+    NewApiToken {
+        name: name.into(),
+        token_hash: hash.into(),
+        scopes: Scopes::parse(scopes).unwrap(),
+        expires_at: None,
+    }
+}
+
 #[tokio::test]
-async fn api_tokens_are_found_by_hash_and_revoked() {
+async fn api_tokens_are_found_by_hash_with_their_scopes_and_revoked_by_name() {
     let (_dir, store) = temp_store().await;
+    let now = Utc::now();
     let token = store
-        .create_api_token("ci", "sha256:abc", "alice")
+        .create_api_token(&new_token("ci", "sha256:abc", "read,sync"), "alice")
         .await
         .unwrap();
-    assert!(
-        store
-            .create_api_token("ci", "sha256:other", "alice")
-            .await
-            .is_err()
-    );
+    assert_eq!(token.scopes.to_string(), "read sync");
+    let err = store
+        .create_api_token(&new_token("ci", "sha256:other", "read"), "alice")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("rotate"), "{err}");
     let found = store
-        .api_token_by_hash("sha256:abc")
+        .api_token_by_hash("sha256:abc", now)
         .await
         .unwrap()
         .unwrap();
@@ -99,14 +109,96 @@ async fn api_tokens_are_found_by_hash_and_revoked() {
             .last_used_at
             .is_some()
     );
-    store.revoke_api_token(token.id, "alice").await.unwrap();
+    store.revoke_api_token("ci", "alice").await.unwrap();
     assert!(
         store
-            .api_token_by_hash("sha256:abc")
+            .api_token_by_hash("sha256:abc", now)
             .await
             .unwrap()
             .is_none()
     );
+    let err = store.revoke_api_token("ci", "alice").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_expired_api_token_is_not_found_but_still_listed() {
+    let (_dir, store) = temp_store().await;
+    let now = Utc::now();
+    let mut new = new_token("nightly", "sha256:n", "sync");
+    new.expires_at = Some(now + Duration::days(1));
+    store.create_api_token(&new, "alice").await.unwrap();
+    let found = store.api_token_by_hash("sha256:n", now).await.unwrap();
+    assert!(found.is_some());
+    let later = now + Duration::days(2);
+    assert!(
+        store
+            .api_token_by_hash("sha256:n", later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.list_api_tokens().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn rotating_a_token_replaces_its_value_keeps_its_scopes_and_is_audited() {
+    let (_dir, store) = temp_store().await;
+    let now = Utc::now();
+    store
+        .create_api_token(&new_token("ci", "sha256:old", "approve"), "cli:ops")
+        .await
+        .unwrap();
+    let rotated = store
+        .rotate_api_token("ci", "sha256:new", None, "token:root")
+        .await
+        .unwrap();
+    assert_eq!(rotated.scopes.to_string(), "approve");
+    assert!(
+        store
+            .api_token_by_hash("sha256:old", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .api_token_by_hash("sha256:new", now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let entries = store.audit_log(&AuditFilter::default(), 10).await.unwrap();
+    let seen: Vec<_> = entries
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("token:root", "api_token.rotate"),
+            ("cli:ops", "api_token.create")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_last_administrator_cannot_be_deleted() {
+    let (_dir, store) = temp_store().await;
+    let alice = store
+        .create_admin("alice", "$argon2id$a", "setup")
+        .await
+        .unwrap();
+    let err = store.delete_admin(alice.id, "alice").await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(err.to_string().contains("last administrator"), "{err}");
+    let bob = store
+        .create_admin("bob", "$argon2id$b", "alice")
+        .await
+        .unwrap();
+    store.delete_admin(alice.id, "bob").await.unwrap();
+    assert_eq!(store.list_admins().await.unwrap()[0].id, bob.id);
+    assert!(store.delete_admin(bob.id, "bob").await.is_err());
 }
 
 #[tokio::test]

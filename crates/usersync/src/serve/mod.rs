@@ -53,6 +53,16 @@ pub struct ServeArgs {
     /// default. `usersync app apply -f` accepts any reference outside the data directory.
     #[arg(long, env = "USERSYNC_ALLOW_SECRET_REFS", default_value = "")]
     pub allow_secret_refs: SecretRefAllowList,
+    /// A reverse proxy in front of usersync (repeat, or comma-separate in the variable):
+    /// only from these addresses is `X-Forwarded-For` believed when sign-ins are throttled
+    /// per client address.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "IP",
+        env = "USERSYNC_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ServeArgs {
@@ -73,6 +83,7 @@ impl Default for ServeArgs {
             request_timeout_secs: 300,
             max_connections: 512,
             allow_secret_refs: SecretRefAllowList::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -129,7 +140,8 @@ impl Server {
             .context("reading the bound address")?
             .port();
         deps.secret_refs = args.allow_secret_refs.clone();
-        let state = AppState::new(Backend::new(deps.clone()), args.secure_cookies);
+        let mut state = AppState::new(Backend::new(deps.clone()), args.secure_cookies);
+        state.trusted_proxies = args.trusted_proxies.clone().into();
         Ok(Self {
             listener,
             state,

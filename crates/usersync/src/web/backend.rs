@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use usersync_store::{App, AppDraft, AppId, AuditFilter, NewSession, RunFilter, RunId, Store};
+use usersync_store::{
+    App, AppDraft, AppId, AuditFilter, NewSession, RunFilter, RunId, Scopes, Store,
+};
 
 use super::adapter::convert::{self, store_error};
 use super::model::{AppSummary, AuditView, OperationView, RunView};
@@ -109,14 +111,6 @@ impl Backend {
         Ok(self.store.list_admins().await.map_err(store_error)?.len() as u64)
     }
 
-    pub async fn create_admin(&self, username: &str, password_phc: &str) -> BackendResult<()> {
-        self.store
-            .create_admin(username, password_phc, &format!("admin:{username}"))
-            .await
-            .map_err(store_error)?;
-        Ok(())
-    }
-
     /// Creates the first administrator, atomically, when `code` is the setup code.
     pub async fn create_first_admin(
         &self,
@@ -184,18 +178,11 @@ impl Backend {
             .map_err(store_error)
     }
 
-    pub async fn create_api_token(&self, name: &str, token_hash: &str) -> BackendResult<()> {
-        self.store
-            .create_api_token(name, token_hash, "console")
-            .await
-            .map_err(store_error)?;
-        Ok(())
-    }
-
-    pub async fn api_token(&self, token_hash: &str) -> BackendResult<Option<String>> {
+    /// The name and scopes of the unexpired API token with this hash.
+    pub async fn api_token(&self, token_hash: &str) -> BackendResult<Option<(String, Scopes)>> {
         let Some(token) = self
             .store
-            .api_token_by_hash(token_hash)
+            .api_token_by_hash(token_hash, Utc::now())
             .await
             .map_err(store_error)?
         else {
@@ -205,7 +192,7 @@ impl Backend {
         if let Err(e) = self.store.touch_api_token(token.id, Utc::now()).await {
             tracing::warn!("could not record the use of API token {}: {e}", token.name);
         }
-        Ok(Some(token.name))
+        Ok(Some((token.name, token.scopes)))
     }
 
     pub async fn list_apps(&self) -> BackendResult<Vec<AppSummary>> {

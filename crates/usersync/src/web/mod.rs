@@ -3,8 +3,8 @@
 //! and Prometheus metrics.
 //!
 //! Entry points: [`router`] (which [`crate::serve`] mounts, and in-process tests
-//! call), [`create_admin`] and [`create_api_token`] for `usersync admin create` and
-//! `usersync token create`. Everything the console does goes through
+//! call) and [`route_table`] (the routes with who may call each); the command line's
+//! `admin` and `token` commands use [`auth::accounts`]. Everything the console does goes through
 //! [`backend::Backend`], which holds the store and the engine's dependencies.
 
 pub mod adapter;
@@ -26,13 +26,14 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 
+pub use auth::access::{Access, RouteRule, Routes};
 pub use backend::{Backend, BackendError};
 pub use state::AppState;
 
 use error::ApiError;
-use pages::{apps, runs, settings, test_connection};
+use pages::{access as access_page, apps, runs, settings, test_connection};
+use usersync_store::Scope;
 
 /// Every route of the console and the API, under [`layered`]'s layers.
 pub fn router(state: AppState) -> Router {
@@ -52,51 +53,59 @@ pub fn layered(routes: Router, state: &AppState) -> Router {
 
 /// Every route of the console and the API, without the layers.
 pub fn routes(state: AppState) -> Router {
-    let protected = Router::new()
-        .route("/", get(apps::list))
+    let (router, _) = route_table(state);
+    router
+}
+
+/// The console's and the API's routes, and the table of who may call each: every
+/// route is added through [`Routes`], so none exists without an [`Access`] rule, and
+/// the authorization matrix test walks this very table.
+pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
+    use Access::{Needs, Public};
+    let (read, sync, approve, admin) = (
+        Needs(Scope::Read),
+        Needs(Scope::Sync),
+        Needs(Scope::Approve),
+        Needs(Scope::Admin),
+    );
+    let protected = Routes::new()
+        .get("/", read, apps::list)
         // Fixed pages live outside `/apps/`, so every path under it names an app
         // (an app may be called "new").
-        .route("/new-app", get(settings::new_form).post(settings::create))
-        .route("/regex-test", post(settings::regex_test))
-        .route(
-            "/apps/{name}",
-            get(settings::edit_form).post(settings::save),
-        )
-        .route("/apps/{name}/delete", post(settings::delete))
-        .route("/apps/{name}/check", post(test_connection::check))
-        .route("/apps/{name}/explain", get(settings::explain))
-        .route("/apps/{name}/preview", get(apps::preview))
-        .route("/apps/{name}/preview.json", get(apps::preview_json))
-        .route("/apps/{name}/preview.csv", get(apps::preview_csv))
-        .route("/apps/{name}/sync", post(apps::start_sync))
-        .route("/apps/{name}/live", get(apps::live))
-        .route("/apps/{name}/live/events", get(apps::live_events))
-        .route("/runs", get(runs::list))
-        .route("/runs/{id}", get(runs::show))
-        .route("/runs/{id}/approve", post(runs::approve))
-        .route("/runs/{id}/reject", post(runs::reject))
-        .route("/audit", get(runs::audit))
-        .route("/metrics", get(metrics_text))
-        .route("/signout", post(auth::pages::sign_out))
+        .get("/new-app", admin, settings::new_form)
+        .post("/new-app", admin, settings::create)
+        .post("/regex-test", read, settings::regex_test)
+        .get("/apps/{name}", read, settings::edit_form)
+        .post("/apps/{name}", admin, settings::save)
+        .post("/apps/{name}/delete", admin, settings::delete)
+        .post("/apps/{name}/check", read, test_connection::check)
+        .get("/apps/{name}/explain", read, settings::explain)
+        .get("/apps/{name}/preview", read, apps::preview)
+        .get("/apps/{name}/preview.json", read, apps::preview_json)
+        .get("/apps/{name}/preview.csv", read, apps::preview_csv)
+        .post("/apps/{name}/sync", sync, apps::start_sync)
+        .get("/apps/{name}/live", read, apps::live)
+        .get("/apps/{name}/live/events", read, apps::live_events)
+        .get("/runs", read, runs::list)
+        .get("/runs/{id}", read, runs::show)
+        .post("/runs/{id}/approve", approve, runs::approve)
+        .post("/runs/{id}/reject", approve, runs::reject)
+        .get("/audit", read, runs::audit)
+        .get("/metrics", read, metrics_text)
+        .post("/signout", read, auth::pages::sign_out)
+        .merge(access_page::routes())
         .merge(api::routes())
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::guard));
-    let public = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route(
-            "/signin",
-            get(auth::pages::sign_in_form).post(auth::pages::sign_in),
-        )
-        .route(
-            "/setup",
-            get(auth::pages::setup_form).post(auth::pages::setup),
-        )
-        .route("/static/{*path}", get(assets::serve));
-    Router::new()
-        .merge(public)
-        .merge(protected)
-        .fallback(not_found)
-        .with_state(state)
+        .guarded(&state);
+    let public = Routes::new()
+        .get("/healthz", Public, || async { "ok" })
+        .get("/readyz", Public, readyz)
+        .get("/signin", Public, auth::pages::sign_in_form)
+        .post("/signin", Public, auth::pages::sign_in)
+        .get("/setup", Public, auth::pages::setup_form)
+        .post("/setup", Public, auth::pages::setup)
+        .get("/static/{*path}", Public, assets::serve);
+    let (router, rules) = public.merge(protected).into_parts();
+    (router.fallback(not_found).with_state(state), rules)
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
@@ -154,31 +163,4 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
             .into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
-}
-
-/// `usersync admin create`: adds an administrator (password hashed with Argon2id).
-///
-/// # Errors
-/// A refused username or password (naming which), or a store failure.
-pub async fn create_admin(
-    store: &usersync_store::Store,
-    username: &str,
-    password: secrecy::SecretString,
-) -> anyhow::Result<()> {
-    let backend = Backend::new(crate::engine::Deps::new(store.clone()));
-    auth::create_admin_with(&backend, username, password)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// `usersync token create`: creates an API token and returns its value, shown
-/// once (only its hash is stored).
-///
-/// # Errors
-/// An empty or duplicate name, or a store failure.
-pub async fn create_api_token(store: &usersync_store::Store, name: &str) -> anyhow::Result<String> {
-    let backend = Backend::new(crate::engine::Deps::new(store.clone()));
-    auth::create_api_token_with(&backend, name)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
 }

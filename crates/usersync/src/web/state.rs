@@ -21,6 +21,8 @@ pub struct AppState {
     pub throttle: Arc<SignInThrottle>,
     /// Always mark cookies `Secure` (set when TLS terminates in front of usersync).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling).
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
     pub live: Arc<LiveRuns>,
     /// Runs started from the console; shutdown waits for them.
     pub tasks: TaskTracker,
@@ -34,6 +36,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             throttle: Arc::new(SignInThrottle::default()),
             secure_cookies,
+            trusted_proxies: Arc::from([]),
             live: Arc::new(LiveRuns::default()),
             tasks: TaskTracker::new(),
         }

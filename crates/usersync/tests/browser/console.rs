@@ -125,7 +125,7 @@ async fn approve_a_held_run(w: &World) {
     assert_eq!(pending, 10, "the ten deactivations wait for approval");
     w.click(".page-head form[action$='/approve'] button").await;
     w.accept_confirmation().await;
-    w.wait_for_text(".flash.ok", "Approved: the run ended succeeded")
+    w.wait_for_text(".flash.ok", "Approved. The run's outcome is shown below.")
         .await;
     w.wait_for_text("[data-run-status]", "succeeded").await;
     let deactivated = w.jira.users().into_iter().filter(|u| !u.active).count();

@@ -46,7 +46,7 @@ fn admin_and_token_create_work_from_the_command_line_without_leaking_the_passwor
         "{}",
         text(&again.stderr)
     );
-    let token = usersync(&dir, &["token", "create", "ci"]);
+    let token = usersync(&dir, &["token", "create", "ci", "--scope", "sync,read"]);
     assert!(token.status.success(), "{}", text(&token.stderr));
     assert!(
         text(&token.stdout).trim().len() >= 20,

@@ -1,6 +1,7 @@
 //! End-to-end tests of the engine and the command line, in-process against the
 //! Okta, Jira and Confluence emulators on 127.0.0.1 with a temporary data directory.
 
+mod access;
 mod budget;
 mod check;
 mod cli;

@@ -24,7 +24,15 @@ async fn a_served_api_accepts_only_the_references_its_allow_list_names() {
     usersync::telemetry::init_for_tests();
     let data = DataDir::new();
     let store = data.open().await;
-    let token = usersync::web::create_api_token(&store, "ci").await.unwrap();
+    let request = usersync::web::auth::accounts::TokenRequest {
+        name: "ci".into(),
+        scopes: usersync_store::Scopes::all(),
+        expires_in: None,
+    };
+    let backend = usersync::web::Backend::new(Deps::new(store.clone()));
+    let token = usersync::web::auth::accounts::create_api_token_with(&backend, &request, "tests")
+        .await
+        .unwrap();
     let args = ServeArgs {
         listen: "127.0.0.1:0".parse().unwrap(),
         allow_secret_refs: "env:USERSYNC_TEST_".parse().unwrap(),

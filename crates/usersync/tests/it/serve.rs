@@ -199,7 +199,7 @@ fn the_hook_routes_carry_the_security_headers_and_are_counted_in_the_metrics() {
         assert!(head.contains(header), "no {header:?} in:\n{head}");
     }
     let token = Command::new(env!("CARGO_BIN_EXE_usersync"))
-        .args(["token", "create", "metrics"])
+        .args(["token", "create", "metrics", "--scope", "read"])
         .env("USERSYNC_DATA_DIR", served._dir.path())
         .output()
         .expect("token create runs");

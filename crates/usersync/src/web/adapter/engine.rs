@@ -11,7 +11,7 @@ use usersync_core::explain::ExplanationText;
 use usersync_core::guard::Guard;
 use usersync_core::plan::Plan;
 use usersync_okta::BucketHeadroom;
-use usersync_store::{RunId, RunTrigger};
+use usersync_store::{AppId, RunId, RunTrigger};
 
 use super::convert::store_error;
 use crate::engine::{self, DraftCheckError, EngineError, Mode, Phase, Progress, RunOutcome};
@@ -216,14 +216,17 @@ impl Backend {
         }
     }
 
-    /// Runs a full sync to its end (or until held) and returns the recorded run.
+    /// Runs a full sync to its end (or until held) and returns the recorded run;
+    /// the audit log records who started it (`run.sync`).
     pub async fn sync(
         &self,
         app: &str,
         trigger: Trigger,
+        actor: &str,
         progress: ProgressSink,
     ) -> BackendResult<RunView> {
-        let name = self.app(app).await?.name;
+        let app = self.app(app).await?;
+        let (name, app_id) = (app.name, app.id);
         let trigger = match trigger {
             Trigger::Manual => RunTrigger::Manual,
             Trigger::Api => RunTrigger::Api,
@@ -235,21 +238,47 @@ impl Backend {
         let outcome =
             spawned(async move { engine::run_sync_once(&deps, &name, trigger, Mode::Apply).await })
                 .await?
-                .map_err(|e| engine_error(e, BackendError::Conflict))?;
-        self.run_view(run_id(&outcome)?).await
+                .map_err(|e| engine_error(e, BackendError::Conflict));
+        self.audit_run(actor, app_id, "run.sync", trigger, &outcome)
+            .await;
+        self.run_view(run_id(&outcome?)?).await
     }
 
-    pub async fn sync_user(&self, app: &str, login: &str) -> BackendResult<RunView> {
-        let (deps, name, login) = (
-            self.deps.clone(),
-            self.app(app).await?.name,
-            login.to_owned(),
-        );
+    /// Syncs one user (a run of its own) and records who asked (`run.sync_user`).
+    pub async fn sync_user(&self, app: &str, login: &str, actor: &str) -> BackendResult<RunView> {
+        let app = self.app(app).await?;
+        let (deps, name, app_id, login) = (self.deps.clone(), app.name, app.id, login.to_owned());
         let outcome =
             spawned(async move { engine::sync_user(&deps, &name, &login, RunTrigger::Api).await })
                 .await?
-                .map_err(|e| engine_error(e, BackendError::Conflict))?;
-        self.run_view(run_id(&outcome)?).await
+                .map_err(|e| engine_error(e, BackendError::Conflict));
+        self.audit_run(actor, app_id, "run.sync_user", RunTrigger::Api, &outcome)
+            .await;
+        self.run_view(run_id(&outcome?)?).await
+    }
+
+    /// Who started a run, in the audit log: the run's id, or that none was recorded.
+    async fn audit_run(
+        &self,
+        actor: &str,
+        app: AppId,
+        action: &str,
+        trigger: RunTrigger,
+        outcome: &BackendResult<RunOutcome>,
+    ) {
+        let run = match outcome.as_ref().ok().and_then(|o| o.run_id) {
+            Some(id) => format!("run {id}"),
+            None => "no run recorded".to_owned(),
+        };
+        let fields = [run, format!("trigger {}", trigger.as_str())];
+        // The run itself is recorded either way; a failed audit write is logged, not fatal.
+        if let Err(e) = self
+            .store
+            .record_audit(actor, Some(app), action, &fields)
+            .await
+        {
+            tracing::warn!("could not record who started a run of app {app}: {e}");
+        }
     }
 
     pub async fn explain(&self, app: &str, login: &str) -> BackendResult<ExplainView> {

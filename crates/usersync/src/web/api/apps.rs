@@ -132,10 +132,16 @@ pub async fn plan(
         (status = 409, body = ErrorBody, description = "A run of the app is in progress"), (status = 502, body = ErrorBody)))]
 pub async fn sync(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(app): Path<String>,
 ) -> ApiResult<Json<RunView>> {
     let sink = Arc::new(|_| {});
-    Ok(Json(state.backend.sync(&app, Trigger::Api, sink).await?))
+    Ok(Json(
+        state
+            .backend
+            .sync(&app, Trigger::Api, &admin.actor, sink)
+            .await?,
+    ))
 }
 
 /// Sync one user by Okta login.
@@ -144,6 +150,7 @@ pub async fn sync(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn sync_user(
     State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
     Path(app): Path<String>,
     ApiJson(req): ApiJson<SyncUserRequest>,
 ) -> ApiResult<Json<RunView>> {
@@ -154,7 +161,12 @@ pub async fn sync_user(
         }
         .into());
     }
-    Ok(Json(state.backend.sync_user(&app, req.login.trim()).await?))
+    Ok(Json(
+        state
+            .backend
+            .sync_user(&app, req.login.trim(), &admin.actor)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

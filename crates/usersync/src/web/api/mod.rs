@@ -1,22 +1,23 @@
 //! The REST API under `/api/v1`: JSON in and out, errors as [`ErrorBody`] with a
 //! stable code, and an OpenAPI document generated from these handlers' own
-//! annotations (utoipa), served at `/api/v1/openapi.json`.
+//! annotations (utoipa), served at `/api/v1/openapi.json`. Each route declares the
+//! token scope it needs where it is added (see [`super::auth::access`]).
 
 pub mod apps;
 pub mod runs;
 
+use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use super::auth::access::{Access, Routes};
 use super::error::{ApiError, ErrorBody};
 use super::model;
-use super::state::AppState;
+use usersync_store::Scope;
 
 /// A JSON body whose rejection is an [`ApiError`] (`bad_request`) like every other error.
 pub struct ApiJson<T>(pub T);
@@ -64,7 +65,7 @@ impl Modify for Security {
 /// The OpenAPI document of the REST API.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "usersync", description = "Keeps Atlassian users and groups in step with Okta. Send an API token as `Authorization: Bearer <token>` (create one with `usersync token create`)."),
+    info(title = "usersync", description = "Keeps Atlassian users and groups in step with Okta. Send an API token as `Authorization: Bearer <token>` (create one with `usersync token create NAME --scope SCOPES`). Scopes: `read` for reads, `sync` to start syncs, `approve` to approve or reject held runs, `admin` to change apps (it allows everything); a token without the scope a route needs gets 403 with the code `insufficient_scope`."),
     paths(
         apps::list_apps, apps::create_app, apps::get_app, apps::update_app, apps::delete_app,
         apps::check, apps::plan, apps::sync, apps::sync_user, apps::explain,
@@ -84,25 +85,29 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// Every `/api/v1` route (all protected by the caller's guard layer).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi_json))
-        .route("/api/v1/apps", get(apps::list_apps).post(apps::create_app))
-        .route(
-            "/api/v1/apps/{app}",
-            get(apps::get_app)
-                .put(apps::update_app)
-                .delete(apps::delete_app),
-        )
-        .route("/api/v1/apps/{app}/check", post(apps::check))
-        .route("/api/v1/apps/{app}/plan", get(apps::plan))
-        .route("/api/v1/apps/{app}/sync", post(apps::sync))
-        .route("/api/v1/apps/{app}/sync-user", post(apps::sync_user))
-        .route("/api/v1/apps/{app}/explain", get(apps::explain))
-        .route("/api/v1/runs", get(runs::list_runs))
-        .route("/api/v1/runs/{id}", get(runs::get_run))
-        .route("/api/v1/runs/{id}/operations", get(runs::run_operations))
-        .route("/api/v1/runs/{id}/approve", post(runs::approve))
-        .route("/api/v1/runs/{id}/reject", post(runs::reject))
+/// Every `/api/v1` route with the scope it needs (the caller adds the guard layer).
+pub fn routes() -> Routes {
+    let (read, sync, approve, admin) = (
+        Access::Needs(Scope::Read),
+        Access::Needs(Scope::Sync),
+        Access::Needs(Scope::Approve),
+        Access::Needs(Scope::Admin),
+    );
+    Routes::new()
+        .get("/api/v1/openapi.json", read, openapi_json)
+        .get("/api/v1/apps", read, apps::list_apps)
+        .post("/api/v1/apps", admin, apps::create_app)
+        .get("/api/v1/apps/{app}", read, apps::get_app)
+        .put("/api/v1/apps/{app}", admin, apps::update_app)
+        .delete("/api/v1/apps/{app}", admin, apps::delete_app)
+        .post("/api/v1/apps/{app}/check", read, apps::check)
+        .get("/api/v1/apps/{app}/plan", read, apps::plan)
+        .post("/api/v1/apps/{app}/sync", sync, apps::sync)
+        .post("/api/v1/apps/{app}/sync-user", sync, apps::sync_user)
+        .get("/api/v1/apps/{app}/explain", read, apps::explain)
+        .get("/api/v1/runs", read, runs::list_runs)
+        .get("/api/v1/runs/{id}", read, runs::get_run)
+        .get("/api/v1/runs/{id}/operations", read, runs::run_operations)
+        .post("/api/v1/runs/{id}/approve", approve, runs::approve)
+        .post("/api/v1/runs/{id}/reject", approve, runs::reject)
 }

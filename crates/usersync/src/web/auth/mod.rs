@@ -4,8 +4,12 @@
 //! [`guard`] is the one middleware in front of every protected route: it finds
 //! the caller, refuses anonymous requests (401), and refuses state-changing
 //! requests made with a session cookie unless they echo the session's CSRF token
-//! (403). Handlers read the caller from the [`Admin`] request extension.
+//! (403). Handlers read the caller from the [`Admin`] request extension. Which
+//! scope each route needs is declared where it is added ([`access::Routes`]) and
+//! checked after the guard.
 
+pub mod access;
+pub mod accounts;
 pub mod csrf;
 pub mod pages;
 pub mod password;
@@ -17,6 +21,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
+use usersync_store::Scopes;
 
 use super::backend::BackendError;
 use super::error::ApiError;
@@ -46,6 +51,8 @@ pub struct Admin {
     /// Hash of the session id, to sign out.
     pub session_hash: Option<String>,
     pub via: Via,
+    /// What the caller may do: every scope for an administrator, the token's own otherwise.
+    pub scopes: Scopes,
 }
 
 /// SHA-256 in hex: how session ids and API tokens are stored (they are long
@@ -109,11 +116,12 @@ pub async fn authenticate(
             .backend
             .api_token(&sha256_hex(token))
             .await?
-            .map(|name| Admin {
+            .map(|(name, scopes)| Admin {
                 actor: format!("token:{name}"),
                 csrf: String::new(),
                 session_hash: None,
                 via: Via::Token,
+                scopes,
             }));
     }
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
@@ -125,6 +133,7 @@ pub async fn authenticate(
         csrf: s.csrf_token,
         session_hash: Some(hash),
         via: Via::Session,
+        scopes: Scopes::all(),
     }))
 }
 
@@ -213,65 +222,6 @@ fn csrf_refused(api: bool) -> Response {
     }
 }
 
-/// Creates an administrator after checking the username and password.
-///
-/// # Errors
-/// [`BackendError::Validation`] naming `username` or `password`; store failures.
-pub async fn create_admin_with(
-    backend: &super::backend::Backend,
-    username: &str,
-    password: secrecy::SecretString,
-) -> Result<(), BackendError> {
-    let (username, phc) = checked_and_hashed(username, password).await?;
-    backend.create_admin(username, &phc).await
-}
-
-/// As [`create_admin_with`], for the first administrator: only with the setup code,
-/// and only while none exists (decided atomically by the store).
-///
-/// # Errors
-/// As [`create_admin_with`].
-pub async fn create_first_admin_with(
-    backend: &super::backend::Backend,
-    username: &str,
-    password: secrecy::SecretString,
-    code: &str,
-) -> Result<usersync_store::FirstAdmin, BackendError> {
-    let (username, phc) = checked_and_hashed(username, password).await?;
-    backend.create_first_admin(username, &phc, code).await
-}
-
-/// The username, trimmed and checked, and the password's Argon2id PHC string.
-async fn checked_and_hashed(
-    username: &str,
-    password: secrecy::SecretString,
-) -> Result<(&str, String), BackendError> {
-    let username = username.trim();
-    if username.is_empty() || username.chars().count() > 64 {
-        return Err(BackendError::Validation {
-            field: "username".into(),
-            message: "must be between 1 and 64 characters".into(),
-        });
-    }
-    if username
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(BackendError::Validation {
-            field: "username".into(),
-            message: "must not contain spaces or control characters".into(),
-        });
-    }
-    let phc = tokio::task::spawn_blocking(move || password::hash_password(&password))
-        .await
-        .map_err(|e| BackendError::Internal(e.into()))?
-        .map_err(|e| BackendError::Validation {
-            field: "password".into(),
-            message: e.to_string(),
-        })?;
-    Ok((username, phc))
-}
-
 /// Logs, while no administrator exists, where to create one and the one-time setup
 /// code the setup page asks for (only whoever reads the server's log can claim it).
 pub async fn announce_setup(store: &usersync_store::Store, url: &str) {
@@ -283,24 +233,4 @@ pub async fn announce_setup(store: &usersync_store::Store, url: &str) {
         Ok(None) => {}
         Err(err) => tracing::warn!("could not prepare the first start's setup code: {err}"),
     }
-}
-
-/// Creates an API token and returns its value, which is never stored (only its hash).
-///
-/// # Errors
-/// [`BackendError::Validation`] for an empty name; store failures (e.g. a duplicate name).
-pub async fn create_api_token_with(
-    backend: &super::backend::Backend,
-    name: &str,
-) -> Result<String, BackendError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(BackendError::Validation {
-            field: "name".into(),
-            message: "an API token needs a name saying who uses it".into(),
-        });
-    }
-    let token = format!("ust_{}", csrf::random_token(32));
-    backend.create_api_token(name, &sha256_hex(&token)).await?;
-    Ok(token)
 }

@@ -4,7 +4,7 @@
 //! double-submit cookie (`usersync_csrf`) that the hidden form field must match;
 //! with SameSite=Strict another site can neither read nor send it.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use askama::Template;
 use axum::extract::connect_info::ConnectInfo;
@@ -89,13 +89,14 @@ fn sign_in_page(
     with_form_cookie(state, headers, &token, status, render(&page))
 }
 
-/// Keeps redirects after sign-in on this site.
+/// Keeps redirects after sign-in on this site: only an absolute path, never `//host`,
+/// and nothing a browser strips or rewrites into one (control characters such as the
+/// tab in `/%09/evil`, backslashes); anything else goes to `/`.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/"
-    }
+    let same_site = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.chars().any(|c| c == '\\' || c.is_control());
+    if same_site { next } else { "/" }
 }
 
 /// The answer to an anonymous request for a protected route: 401 with a JSON
@@ -175,10 +176,13 @@ fn form_csrf_ok(headers: &HeaderMap, submitted: &str) -> bool {
     cookie(headers, csrf::PRE_SESSION_COOKIE).is_some_and(|c| csrf::matches(c, Some(submitted)))
 }
 
-fn client_ip(extensions: &Extensions) -> Option<std::net::IpAddr> {
-    extensions
+/// The client's address for throttling (see [`throttle::client_address`]).
+fn client_ip(state: &AppState, headers: &HeaderMap, extensions: &Extensions) -> Option<IpAddr> {
+    let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .map(|c| c.0.ip());
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    throttle::client_address(peer, forwarded, &state.trusted_proxies)
 }
 
 /// `POST /signin`.
@@ -200,20 +204,24 @@ pub async fn sign_in(
             Some(msg),
         );
     }
-    let keys = throttle::keys(&form.username, client_ip(&extensions));
-    if let Some(wait) = state.throttle.wait_time(&keys) {
-        let msg = format!(
-            "Too many failed sign-ins. Try again in {} seconds.",
-            wait.as_secs().max(1)
-        );
-        return sign_in_page(
-            &state,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            &next,
-            &form.username,
-            Some(msg),
-        );
+    let attempt = throttle::Attempt::new(&form.username, client_ip(&state, &headers, &extensions));
+    match state.throttle.verdict(&attempt) {
+        throttle::Verdict::Refused(wait) => {
+            let msg = format!(
+                "Too many failed sign-ins from here. Try again in {} seconds.",
+                wait.as_secs().max(1)
+            );
+            return sign_in_page(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                &next,
+                &form.username,
+                Some(msg),
+            );
+        }
+        // Slows guessing from many places without refusing the right password.
+        throttle::Verdict::After(delay) => tokio::time::sleep(delay).await,
     }
     let stored = match state
         .backend
@@ -231,7 +239,7 @@ pub async fn sign_in(
         .await
         .unwrap_or(false);
     if !(verified && stored.is_some()) {
-        state.throttle.record_failure(&keys);
+        state.throttle.record_failure(&attempt);
         let msg = "Wrong username or password.".to_owned();
         return sign_in_page(
             &state,
@@ -242,7 +250,7 @@ pub async fn sign_in(
             Some(msg),
         );
     }
-    state.throttle.record_success(&keys[..1]);
+    state.throttle.record_success(&attempt);
     start_session(&state, &headers, form.username.trim(), &next).await
 }
 
@@ -376,7 +384,7 @@ pub async fn setup(
             "The two passwords differ. Type the same password twice.".into(),
         );
     }
-    let created = super::create_first_admin_with(
+    let created = super::accounts::create_first_admin_with(
         &state.backend,
         &username,
         form.password,
@@ -408,4 +416,28 @@ pub async fn setup(
         }
     }
     start_session(&state, &headers, &username, "/").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_same_site_paths_without_control_characters_or_backslashes_are_followed() {
+        for good in ["/", "/runs/7", "/apps/Jira%20prod?flash=app-created"] {
+            assert_eq!(safe_next(good), good);
+        }
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "https://evil.example",
+            "evil",
+            "",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+    }
 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use futures::Stream;
 use serde::Deserialize;
 
-use super::{Shell, flash_from_query, with_flash};
+use super::{Notice, Shell, flash_from_query, with_flash};
 use crate::web::auth::Admin;
 use crate::web::backend::{ProgressEvent, Trigger};
 use crate::web::error::{PageError, render};
@@ -231,20 +231,15 @@ pub async fn start_sync(
     };
     let live_path = format!("{}/live", super::settings::app_path(&app));
     let Some(tx) = state.live.begin(&app) else {
-        return Redirect::to(&with_flash(
-            &live_path,
-            "warn",
-            "A run of this app is already in progress.",
-        ))
-        .into_response();
+        return Redirect::to(&with_flash(&live_path, Notice::RunInProgress)).into_response();
     };
-    let backend = state.backend.clone();
+    let (backend, actor) = (state.backend.clone(), admin.actor.clone());
     let sink_tx = tx.clone();
     let sink: crate::web::backend::ProgressSink = Arc::new(move |p: ProgressEvent| {
         sink_tx.send_replace(LiveState::Running(p));
     });
     state.tasks.spawn(async move {
-        let end = match backend.sync(&app, Trigger::Manual, sink).await {
+        let end = match backend.sync(&app, Trigger::Manual, &actor, sink).await {
             Ok(run) => LiveState::Finished(Box::new(run)),
             Err(e) => LiveState::Failed(e.to_string()),
         };

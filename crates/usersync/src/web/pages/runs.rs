@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{Shell, flash_from_query, with_flash};
+use super::{Notice, Shell, flash_from_query, with_flash};
 use crate::web::auth::Admin;
 use crate::web::error::{PageError, render};
 use crate::web::model::{AuditView, OperationView, RunView};
@@ -62,7 +62,7 @@ struct RunPage<'a> {
 #[derive(Debug, Deserialize)]
 pub struct FlashQuery {
     #[serde(default)]
-    flash: Option<String>,
+    pub flash: Option<String>,
 }
 
 /// `GET /runs/{id}`.
@@ -103,8 +103,7 @@ pub async fn approve(
     match state.backend.approve_run(id, &admin.actor).await {
         Ok(run) => Redirect::to(&with_flash(
             &format!("/runs/{}", run.id),
-            "ok",
-            &format!("Approved: the run ended {}.", run.status),
+            Notice::RunApproved,
         ))
         .into_response(),
         Err(e) => PageError::new(&Shell::for_admin(&admin, "runs"), e).into_response(),
@@ -120,8 +119,7 @@ pub async fn reject(
     match state.backend.reject_run(id, &admin.actor).await {
         Ok(run) => Redirect::to(&with_flash(
             &format!("/runs/{}", run.id),
-            "ok",
-            "Rejected: nothing was applied.",
+            Notice::RunRejected,
         ))
         .into_response(),
         Err(e) => PageError::new(&Shell::for_admin(&admin, "runs"), e).into_response(),

@@ -12,7 +12,7 @@ use usersync_core::mapping::{CompiledPolicy, TargetConstraints};
 use usersync_core::policy::SyncPolicy;
 
 use super::settings_form::{FormState, draft_from_form};
-use super::{Shell, with_flash};
+use super::{Notice, Shell, with_flash};
 use crate::web::adapter::convert::problem_error;
 use crate::web::auth::Admin;
 use crate::web::backend::BackendError;
@@ -62,7 +62,7 @@ pub async fn create(
     };
     match saved {
         Ok(app) => {
-            Redirect::to(&with_flash(&app_path(&app.name), "ok", "App created.")).into_response()
+            Redirect::to(&with_flash(&app_path(&app.name), Notice::AppCreated)).into_response()
         }
         Err(e) => refused(&shell, None, FormState::submitted(pairs, None), e),
     }
@@ -138,7 +138,7 @@ pub async fn save(
     };
     match saved {
         Ok(app) => {
-            Redirect::to(&with_flash(&app_path(&app.name), "ok", "Settings saved.")).into_response()
+            Redirect::to(&with_flash(&app_path(&app.name), Notice::SettingsSaved)).into_response()
         }
         Err(e) => refused(
             &shell,
@@ -157,9 +157,7 @@ pub async fn delete(
 ) -> Response {
     let shell = Shell::for_admin(&admin, "apps");
     match state.backend.delete_app(&name, &admin.actor).await {
-        Ok(()) => {
-            Redirect::to(&with_flash("/", "ok", &format!("App {name} deleted."))).into_response()
-        }
+        Ok(()) => Redirect::to(&with_flash("/", Notice::AppDeleted)).into_response(),
         Err(e) => PageError::new(&shell, e).into_response(),
     }
 }

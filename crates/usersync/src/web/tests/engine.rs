@@ -370,3 +370,35 @@ async fn an_api_sync_goes_on_to_its_end_when_the_client_goes_away() {
     assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     assert!(run.counts.values().map(|c| c.applied).sum::<u64>() > 40);
 }
+
+#[tokio::test]
+async fn a_sync_is_refused_to_a_read_token_and_the_audit_log_names_the_token_that_started_one() {
+    let w = World::new().await;
+    let reader = w.h.token_with("dashboard", "read", None).await;
+    let refused =
+        w.h.call(post("/api/v1/apps/jira/sync").bearer(&reader))
+            .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.json()["code"], "insufficient_scope");
+    let nightly = w.h.token_with("nightly", "sync", None).await;
+    let run =
+        w.h.call(post("/api/v1/apps/jira/sync").bearer(&nightly))
+            .await;
+    assert_eq!(run.status, StatusCode::OK, "{}", run.body);
+    let id = run.json()["id"].as_i64().unwrap();
+    let entries =
+        w.h.store
+            .audit_log(&usersync_store::AuditFilter::default(), 20)
+            .await
+            .unwrap();
+    let started = entries
+        .iter()
+        .find(|e| e.action == "run.sync")
+        .expect("the sync is in the audit log");
+    assert_eq!(started.actor, "token:nightly");
+    assert!(started.app_id.is_some(), "the entry names the app");
+    assert_eq!(
+        started.fields,
+        [format!("run {id}"), "trigger api".to_owned()]
+    );
+}

@@ -1,9 +1,11 @@
 //! In-process handler tests: the real router over the real store (in memory) and,
 //! where a test needs Okta and Jira, the emulators on 127.0.0.1 port 0.
 
+mod access;
 mod api;
 mod auth;
 mod engine;
+mod matrix;
 mod metrics;
 mod openapi;
 mod pages;
@@ -106,6 +108,13 @@ impl Req {
         self
     }
 
+    /// As if the connection came from `addr` (`ip:port`).
+    pub fn peer(mut self, addr: &str) -> Self {
+        let addr: std::net::SocketAddr = addr.parse().expect("an ip:port");
+        self.builder = self.builder.extension(axum::extract::ConnectInfo(addr));
+        self
+    }
+
     pub fn cookie(self, cookie: &str) -> Self {
         self.header("cookie", cookie)
     }
@@ -177,10 +186,11 @@ impl Harness {
     }
 
     pub async fn create_admin(&self) {
-        web_auth::create_admin_with(
+        web_auth::accounts::create_admin_with(
             &self.state.backend,
             ADMIN,
             SecretString::from(PASSWORD.to_owned()),
+            "tests",
         )
         .await
         .expect("admin created");
@@ -228,8 +238,24 @@ impl Harness {
         self.sign_in().await
     }
 
+    /// An API token with the `admin` scope.
     pub async fn token(&self) -> String {
-        web_auth::create_api_token_with(&self.state.backend, "tests")
+        self.token_with("tests", "admin", None).await
+    }
+
+    /// An API token named `name` with `scopes` (e.g. `read,sync`) and an optional expiry.
+    pub async fn token_with(
+        &self,
+        name: &str,
+        scopes: &str,
+        expires_in: Option<chrono::Duration>,
+    ) -> String {
+        let request = web_auth::accounts::TokenRequest {
+            name: name.to_owned(),
+            scopes: usersync_store::Scopes::parse(scopes).expect("scopes"),
+            expires_in,
+        };
+        web_auth::accounts::create_api_token_with(&self.state.backend, &request, "tests")
             .await
             .expect("token created")
     }
@@ -256,47 +282,25 @@ pub fn app_json(
     })
 }
 
-/// Every protected route, with a sample path.
-pub const PROTECTED: &[(&str, &str)] = &[
-    ("GET", "/"),
-    ("GET", "/new-app"),
-    ("POST", "/new-app"),
-    ("POST", "/regex-test"),
-    ("GET", "/apps/x"),
-    ("POST", "/apps/x"),
-    ("POST", "/apps/x/delete"),
-    ("POST", "/apps/x/check"),
-    ("GET", "/apps/x/explain"),
-    ("GET", "/apps/x/preview"),
-    ("GET", "/apps/x/preview.json"),
-    ("GET", "/apps/x/preview.csv"),
-    ("POST", "/apps/x/sync"),
-    ("GET", "/apps/x/live"),
-    ("GET", "/apps/x/live/events"),
-    ("GET", "/runs"),
-    ("GET", "/runs/1"),
-    ("POST", "/runs/1/approve"),
-    ("POST", "/runs/1/reject"),
-    ("GET", "/audit"),
-    ("GET", "/metrics"),
-    ("POST", "/signout"),
-    ("GET", "/api/v1/openapi.json"),
-    ("GET", "/api/v1/apps"),
-    ("POST", "/api/v1/apps"),
-    ("GET", "/api/v1/apps/x"),
-    ("PUT", "/api/v1/apps/x"),
-    ("DELETE", "/api/v1/apps/x"),
-    ("POST", "/api/v1/apps/x/check"),
-    ("GET", "/api/v1/apps/x/plan"),
-    ("POST", "/api/v1/apps/x/sync"),
-    ("POST", "/api/v1/apps/x/sync-user"),
-    ("GET", "/api/v1/apps/x/explain?login=a"),
-    ("GET", "/api/v1/runs"),
-    ("GET", "/api/v1/runs/1"),
-    ("GET", "/api/v1/runs/1/operations"),
-    ("POST", "/api/v1/runs/1/approve"),
-    ("POST", "/api/v1/runs/1/reject"),
-];
+/// Every route as the router registered it (see `web::route_table`).
+pub fn route_rules(h: &Harness) -> Vec<super::RouteRule> {
+    super::route_table(h.state.clone()).1
+}
+
+/// A concrete path for a route's template: `{name}`/`{app}` an app that does not
+/// exist, `{id}` a run that does not exist, the static wildcard a real file.
+pub fn sample_path(template: &str) -> String {
+    let path = template
+        .replace("{name}", "no-such-app")
+        .replace("{app}", "no-such-app")
+        .replace("{id}", "999999")
+        .replace("{*path}", "app.css");
+    if path.ends_with("/explain") && path.starts_with("/api/") {
+        format!("{path}?login=a")
+    } else {
+        path
+    }
+}
 
 pub fn method(m: &str) -> Method {
     Method::from_bytes(m.as_bytes()).expect("a method")
