@@ -272,10 +272,11 @@ async fn no_secret_reaches_trace_logs_output_api_answers_metrics_or_the_data_dir
     assert!(export.is_file(), "the export was written");
     let token = run(
         data.path(),
-        &["token", "create", "leak-test"],
+        &["token", "create", "leak-test", "--scope", "admin"],
         &mut captured,
     )
     .await;
+    assert!(token.status.success(), "{}", text(&token.stderr));
     let token = text(&token.stdout).trim().to_owned();
     let served = serve(data.path()).await;
     served_requests(&served, &token, &mut captured).await;
