@@ -208,9 +208,11 @@ impl Backend {
                 .list_runs(&filter, 1)
                 .await
                 .map_err(store_error)?;
+            let held = self.store.held_run(app.id).await.map_err(store_error)?;
             out.push(convert::app_summary(
                 app,
                 last.first().map(|r| convert::run_view(r, &app.name)),
+                held.as_ref().map(|r| convert::run_view(r, &app.name)),
             ));
         }
         Ok(out)

@@ -198,6 +198,9 @@ pub struct AppSummary {
     #[schema(schema_with = schedule_schema)]
     pub schedule: Schedule,
     pub last_run: Option<RunView>,
+    /// The app's held run, waiting for approval, when it is not `last_run` (a later
+    /// single-user run does not hide it).
+    pub held_run: Option<RunView>,
 }
 
 /// One run: its status, trigger, counts and timing.

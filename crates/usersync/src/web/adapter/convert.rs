@@ -36,13 +36,15 @@ pub fn problem_error(problem: FieldProblem) -> BackendError {
 
 /// A row of the apps list.
 #[must_use]
-pub fn app_summary(app: &App, last_run: Option<RunView>) -> AppSummary {
+pub fn app_summary(app: &App, last_run: Option<RunView>, held_run: Option<RunView>) -> AppSummary {
+    let held_run = held_run.filter(|held| last_run.as_ref().is_none_or(|last| last.id != held.id));
     AppSummary {
         name: app.name.clone(),
         target_kind: app.target.kind,
         target_url: app.target.url.to_string(),
         schedule: app.schedule.clone(),
         last_run,
+        held_run,
     }
 }
 

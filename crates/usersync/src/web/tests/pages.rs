@@ -401,3 +401,42 @@ async fn the_group_renames_choice_is_shown_saved_and_a_bad_value_is_refused_besi
         page.body
     );
 }
+
+#[tokio::test]
+async fn the_apps_list_shows_a_held_run_even_when_a_later_run_of_the_app_succeeded() {
+    use usersync_store::{RunCounts, RunStatus, RunTrigger};
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let created = submit(&h, &b, "/new-app", &settings("(.*)@.*", SECRET)).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let app = h.store.app_by_name("Jira prod").await.unwrap();
+    let held = h.store.start_run(app.id, RunTrigger::Login).await.unwrap();
+    h.store
+        .finish_run(
+            held.id,
+            RunStatus::Held,
+            &RunCounts::default(),
+            Some("over the limits"),
+        )
+        .await
+        .unwrap();
+    let later = h.store.start_run(app.id, RunTrigger::Login).await.unwrap();
+    h.store
+        .finish_run(later.id, RunStatus::Succeeded, &RunCounts::default(), None)
+        .await
+        .unwrap();
+
+    let list = h.call(get("/").cookie(&b.cookie)).await;
+    assert!(
+        list.body.contains(&format!(
+            "href=\"/runs/{}\"><span class=\"badge held\"",
+            held.id
+        )),
+        "the held run is flagged beside the latest one: {}",
+        list.body
+    );
+    let t = h.token().await;
+    let api = h.call(get("/api/v1/apps").bearer(&t)).await;
+    assert_eq!(api.json()[0]["last_run"]["status"], "succeeded");
+    assert_eq!(api.json()[0]["held_run"]["id"], held.id.0);
+}
