@@ -131,9 +131,19 @@ impl Store {
         fields: &[String],
     ) -> Result<(), StoreError> {
         let mut conn = self.db.acquire().await.ctx("writing the audit log")?;
+        // The app's name at the time, as the store's own entries keep it, so the log
+        // still reads after the app is renamed or deleted.
+        let name: Option<String> = match app {
+            Some(id) => sqlx::query_scalar("SELECT name FROM apps WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *conn)
+                .await
+                .ctx("reading the app's name for the audit log")?,
+            None => None,
+        };
         let subject = Subject {
             app_id: app,
-            app_name: None,
+            app_name: name.as_deref(),
         };
         write(&mut conn, actor, subject, action, fields).await
     }

@@ -121,6 +121,7 @@ pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
     let mut outcomes = Vec::new();
     for name in &names {
         let outcome = engine::run_sync_once(&deps, name, RunTrigger::Manual, Mode::Apply).await?;
+        audit_started(&deps, name, "run.sync", outcome.run_id).await?;
         if args.output == Format::Text {
             if names.len() > 1 {
                 output::print(&format!("== {}\n", outcome.app));
@@ -147,6 +148,7 @@ pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
 pub async fn sync_user(args: SyncUserArgs, global: &Global) -> anyhow::Result<Exit> {
     let deps = global.deps().await?;
     let outcome = engine::sync_user(&deps, &args.app, &args.login, RunTrigger::Manual).await?;
+    audit_started(&deps, &args.app, "run.sync_user", outcome.run_id).await?;
     match args.output {
         Format::Text => {
             if let Some(plan) = &outcome.plan
@@ -190,4 +192,19 @@ fn exit_for(outcomes: &[RunOutcome]) -> anyhow::Result<Exit> {
         return Ok(Exit::ChangesPending);
     }
     Ok(Exit::Ok)
+}
+
+/// Records in the audit log that this command line user started a run of `app`.
+async fn audit_started(
+    deps: &engine::Deps,
+    app: &str,
+    action: &str,
+    run: Option<usersync_store::RunId>,
+) -> anyhow::Result<()> {
+    if let Some(found) = deps.store.find_app(app).await? {
+        let actor = super::actor();
+        engine::audit::record_started(deps, &actor, found.id, action, RunTrigger::Manual, run)
+            .await;
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@
 
 pub mod apply;
 pub mod approve;
+pub mod audit;
 mod budget;
 pub mod check;
 pub mod check_draft;

@@ -122,3 +122,38 @@ fn administrators_are_listed_given_new_passwords_and_deleted_but_never_the_last(
     let (_, list, _) = run(&dir, &["admin", "list"]);
     assert!(list.contains("root") && !list.contains("alice"), "{list}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_and_a_single_user_sync_from_the_command_line_are_audited_with_who_ran_them() {
+    let sims = usersync_testkit::Sims::start(usersync_testkit::small_org(4, 1, 2)).await;
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("apps.toml");
+    std::fs::write(&file, sims.app("jira").to_string()).unwrap();
+    let login = sims.okta.snapshot().users[0].login.clone();
+    for args in [
+        vec!["app", "apply", "-f", file.to_str().unwrap()],
+        vec!["sync", "--app", "jira"],
+        vec!["sync-user", "--app", "jira", &login],
+    ] {
+        let dir_path = dir.path().to_owned();
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        let (ok, _, err) = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = usersync_with(&dir_path, &refs, &PASSWORD);
+            (out.status.success(), text(&out.stdout), text(&out.stderr))
+        })
+        .await
+        .unwrap();
+        assert!(ok, "{err}");
+    }
+    let store = Store::open(dir.path()).await.unwrap();
+    let log = store.audit_log(&AuditFilter::default(), 50).await.unwrap();
+    for action in ["run.sync", "run.sync_user"] {
+        let entry = log
+            .iter()
+            .find(|e| e.action == action)
+            .unwrap_or_else(|| panic!("no {action} in {log:?}"));
+        assert_eq!(entry.actor, "cli:ops");
+        assert_eq!(entry.app_name.as_deref(), Some("jira"), "{entry:?}");
+    }
+}

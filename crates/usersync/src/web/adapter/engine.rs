@@ -257,7 +257,7 @@ impl Backend {
         self.run_view(run_id(&outcome?)?).await
     }
 
-    /// Who started a run, in the audit log: the run's id, or that none was recorded.
+    /// Who started a run, in the audit log (the command line records it the same way).
     async fn audit_run(
         &self,
         actor: &str,
@@ -266,19 +266,8 @@ impl Backend {
         trigger: RunTrigger,
         outcome: &BackendResult<RunOutcome>,
     ) {
-        let run = match outcome.as_ref().ok().and_then(|o| o.run_id) {
-            Some(id) => format!("run {id}"),
-            None => "no run recorded".to_owned(),
-        };
-        let fields = [run, format!("trigger {}", trigger.as_str())];
-        // The run itself is recorded either way; a failed audit write is logged, not fatal.
-        if let Err(e) = self
-            .store
-            .record_audit(actor, Some(app), action, &fields)
-            .await
-        {
-            tracing::warn!("could not record who started a run of app {app}: {e}");
-        }
+        let run = outcome.as_ref().ok().and_then(|o| o.run_id);
+        engine::audit::record_started(&self.deps, actor, app, action, trigger, run).await;
     }
 
     pub async fn explain(&self, app: &str, login: &str) -> BackendResult<ExplainView> {
