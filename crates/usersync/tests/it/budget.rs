@@ -3,29 +3,10 @@
 
 use pretty_assertions::assert_eq;
 use usersync::engine::{approve, sync_user};
-use usersync_core::OktaStatus;
 use usersync_store::{AppId, OpOutcome, Run, RunFilter, RunId, RunStatus, RunTrigger};
 use usersync_testkit::small_org;
 
 use crate::helpers::{APP, World};
-
-/// Suspends `n` active Okta users; their logins, lower-cased.
-fn suspend(world: &World, n: usize) -> Vec<String> {
-    let snapshot = world.okta.snapshot();
-    let victims: Vec<_> = snapshot
-        .users
-        .iter()
-        .filter(|u| u.status == OktaStatus::Active)
-        .take(n)
-        .collect();
-    for user in &victims {
-        world
-            .okta
-            .set_status(user.id.as_str(), OktaStatus::Suspended)
-            .unwrap();
-    }
-    victims.iter().map(|u| u.login.to_lowercase()).collect()
-}
 
 async fn app_id(world: &World) -> AppId {
     world.deps.store.find_app(APP).await.unwrap().unwrap().id
@@ -66,7 +47,7 @@ async fn single_user_runs_share_the_apps_budget_and_what_is_over_it_waits_in_one
         .count_user_links(app_id(&world).await)
         .await
         .unwrap();
-    let victims = suspend(&world, 19);
+    let victims = world.suspend_active(19);
 
     // As the event hook and the System Log poller do: one single-user run per event.
     let mut statuses = Vec::new();
@@ -139,12 +120,12 @@ async fn a_full_sync_counts_what_single_user_runs_applied_in_the_window() {
     )
     .await;
     assert_eq!(world.sync().await.status, RunStatus::Succeeded);
-    for login in suspend(&world, 20) {
+    for login in world.suspend_active(20) {
         sync_user(&world.deps, APP, &login, RunTrigger::Login)
             .await
             .unwrap();
     }
-    suspend(&world, 6);
+    world.suspend_active(6);
 
     let full = world.sync().await;
 
@@ -161,7 +142,7 @@ async fn a_full_sync_counts_what_single_user_runs_applied_in_the_window() {
 async fn a_new_run_supersedes_the_held_run_and_approving_it_leaves_nothing_held() {
     let world = World::new(small_org(40, 5, 7)).await;
     assert_eq!(world.sync().await.status, RunStatus::Succeeded);
-    let victims = suspend(&world, 10);
+    let victims = world.suspend_active(10);
     let first = world.sync().await;
     assert_eq!(first.status, RunStatus::Held);
     let second = world.sync().await;
@@ -227,7 +208,7 @@ async fn a_new_run_supersedes_the_held_run_and_approving_it_leaves_nothing_held(
 async fn a_full_sync_supersedes_the_held_run_of_single_user_runs() {
     let world = World::new(small_org(300, 5, 7)).await;
     assert_eq!(world.sync().await.status, RunStatus::Succeeded);
-    for login in suspend(&world, 19) {
+    for login in world.suspend_active(19) {
         sync_user(&world.deps, APP, &login, RunTrigger::Event)
             .await
             .unwrap();

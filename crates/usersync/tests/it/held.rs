@@ -2,33 +2,15 @@
 
 use pretty_assertions::assert_eq;
 use usersync::engine::{approve, reject};
-use usersync_core::OktaStatus;
 use usersync_store::{OpOutcome, RunStatus};
 
 use crate::helpers::{World, small_org};
-
-async fn deactivate_many(world: &World, n: usize) -> Vec<String> {
-    let snapshot = world.okta.snapshot();
-    let victims: Vec<_> = snapshot
-        .users
-        .iter()
-        .filter(|u| u.status == OktaStatus::Active)
-        .take(n)
-        .collect();
-    for user in &victims {
-        world
-            .okta
-            .set_status(user.id.as_str(), OktaStatus::Suspended)
-            .unwrap();
-    }
-    victims.iter().map(|u| u.login.to_lowercase()).collect()
-}
 
 #[tokio::test]
 async fn a_mass_deactivation_is_held_and_applied_only_after_approval() {
     let world = World::new(small_org()).await;
     assert_eq!(world.sync().await.status, RunStatus::Succeeded);
-    let victims = deactivate_many(&world, 10).await;
+    let victims = world.suspend_active(10);
 
     let held = world.sync().await;
 
@@ -75,7 +57,7 @@ async fn a_mass_deactivation_is_held_and_applied_only_after_approval() {
 async fn a_rejected_run_applies_nothing_and_an_approval_that_would_do_more_is_refused() {
     let world = World::new(small_org()).await;
     assert_eq!(world.sync().await.status, RunStatus::Succeeded);
-    let first = deactivate_many(&world, 8).await;
+    let first = world.suspend_active(8);
     let held = world.sync().await.run_id.unwrap();
 
     let rejected = reject(&world.deps, held, "test-admin").await.unwrap();
@@ -84,7 +66,7 @@ async fn a_rejected_run_applies_nothing_and_an_approval_that_would_do_more_is_re
 
     let again = world.sync().await;
     assert_eq!(again.status, RunStatus::Held);
-    deactivate_many(&world, 12).await; // more leavers since the plan was made
+    world.suspend_active(12); // more leavers since the plan was made
     let err = approve(&world.deps, again.run_id.unwrap(), "test-admin")
         .await
         .unwrap_err();

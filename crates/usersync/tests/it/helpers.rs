@@ -31,6 +31,23 @@ pub async fn start_okta(org: OrgSpec) -> OktaSim {
 }
 
 impl World {
+    /// Suspends the first `n` active Okta users; their logins, lower-cased.
+    pub fn suspend_active(&self, n: usize) -> Vec<String> {
+        let snapshot = self.okta.snapshot();
+        let victims: Vec<_> = snapshot
+            .users
+            .iter()
+            .filter(|u| u.status == usersync_core::OktaStatus::Active)
+            .take(n)
+            .collect();
+        for user in &victims {
+            self.okta
+                .set_status(user.id.as_str(), usersync_core::OktaStatus::Suspended)
+                .unwrap();
+        }
+        victims.iter().map(|u| u.login.to_lowercase()).collect()
+    }
+
     pub async fn new(org: OrgSpec) -> World {
         Self::with_policy(org, "").await
     }
