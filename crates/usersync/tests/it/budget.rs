@@ -6,7 +6,7 @@ use usersync::engine::{approve, sync_user};
 use usersync_store::{AppId, OpOutcome, Run, RunFilter, RunId, RunStatus, RunTrigger};
 use usersync_testkit::small_org;
 
-use crate::helpers::{APP, World};
+use crate::helpers::{APP, World, assert_status};
 
 async fn app_id(world: &World) -> AppId {
     world.deps.store.find_app(APP).await.unwrap().unwrap().id
@@ -98,12 +98,7 @@ async fn single_user_runs_share_the_apps_budget_and_what_is_over_it_waits_in_one
     assert_eq!(held_runs(&world).await.len(), 1);
 
     let approved = approve(&world.deps, held[0].id, "admin").await.unwrap();
-    assert_eq!(
-        approved.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        approved.reasons
-    );
+    assert_status(&approved, RunStatus::Succeeded);
     assert_eq!(
         deactivated(&world, &victims),
         victims.len(),
@@ -174,12 +169,7 @@ async fn a_new_run_supersedes_the_held_run_and_approving_it_leaves_nothing_held(
     );
 
     let approved = approve(&world.deps, second, "admin").await.unwrap();
-    assert_eq!(
-        approved.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        approved.reasons
-    );
+    assert_status(&approved, RunStatus::Succeeded);
     assert_eq!(deactivated(&world, &victims), victims.len());
     assert!(held_runs(&world).await.is_empty());
     let latest = world

@@ -9,7 +9,7 @@ use usersync_store::{RunStatus, RunTrigger};
 
 use usersync_testkit::{AppToml, DataDir, start_confluence};
 
-use crate::helpers::start_okta;
+use crate::helpers::{assert_status, start_okta};
 
 #[tokio::test]
 async fn a_sync_into_confluence_creates_lower_case_users_groups_and_memberships() {
@@ -41,12 +41,7 @@ async fn a_sync_into_confluence_creates_lower_case_users_groups_and_memberships(
         .await
         .unwrap();
 
-    assert_eq!(
-        outcome.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        outcome.reasons
-    );
+    assert_status(&outcome, RunStatus::Succeeded);
     assert!(
         sim.user("ada.lovelace").is_some_and(|u| u.active),
         "{:?}",

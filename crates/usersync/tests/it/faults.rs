@@ -8,7 +8,7 @@ use usersync_core::{OktaGroupType, OktaStatus};
 use usersync_sim::faults::PathFault;
 use usersync_store::{RunStatus, RunTrigger};
 
-use crate::helpers::{APP, World, assert_in_step, small_org};
+use crate::helpers::{APP, World, assert_in_step, assert_status, small_org};
 
 #[tokio::test]
 async fn a_503_burst_on_okta_during_a_sync_removes_nothing() {
@@ -128,12 +128,7 @@ async fn a_run_stopped_mid_apply_converges_on_the_next_run_without_duplicates() 
 
     let outcome = world.sync().await;
 
-    assert_eq!(
-        outcome.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        outcome.reasons
-    );
+    assert_status(&outcome, RunStatus::Succeeded);
     assert_in_step(&world);
     let names: Vec<String> = world
         .jira

@@ -4,7 +4,7 @@ use pretty_assertions::assert_eq;
 use usersync::engine::{approve, reject};
 use usersync_store::{OpOutcome, RunStatus};
 
-use crate::helpers::{World, small_org};
+use crate::helpers::{World, assert_status, small_org};
 
 #[tokio::test]
 async fn a_mass_deactivation_is_held_and_applied_only_after_approval() {
@@ -37,12 +37,7 @@ async fn a_mass_deactivation_is_held_and_applied_only_after_approval() {
 
     let approved = approve(&world.deps, run, "test-admin").await.unwrap();
 
-    assert_eq!(
-        approved.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        approved.reasons
-    );
+    assert_status(&approved, RunStatus::Succeeded);
     assert!(
         victims.iter().all(|v| !world.jira_users()[v]),
         "all deactivated after approval"

@@ -152,3 +152,9 @@ pub fn assert_in_step(world: &World) {
         assert_eq!(&world.jira_members(group), members, "members of {group}");
     }
 }
+
+/// Asserts a run ended `expected`, showing its reasons when it did not.
+#[track_caller]
+pub fn assert_status(outcome: &RunOutcome, expected: usersync_store::RunStatus) {
+    assert_eq!(outcome.status, expected, "{:?}", outcome.reasons);
+}

@@ -11,7 +11,7 @@ use usersync_sim::faults::PathFault;
 use usersync_sim::okta::NewUser;
 use usersync_store::{RunStatus, RunTrigger};
 
-use crate::helpers::{APP, World, small_org};
+use crate::helpers::{APP, World, assert_status, small_org};
 
 const LOCAL_PART: &str = "[app.policy.username]\nregex = \"(.*)@.*\"\nreplacement = \"$1\"\n";
 
@@ -150,12 +150,7 @@ async fn a_user_unlocked_while_the_listing_pages_is_confirmed_by_id_and_keeps_th
     let outcome = world.sync().await;
 
     // Assert
-    assert_eq!(
-        outcome.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        outcome.reasons
-    );
+    assert_status(&outcome, RunStatus::Succeeded);
     assert_eq!(
         world.jira_users().get(&username),
         Some(&true),
@@ -212,12 +207,7 @@ async fn a_group_that_shrank_sharply_is_read_again_before_members_are_removed() 
 
     let outcome = world.sync().await;
 
-    assert_eq!(
-        outcome.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        outcome.reasons
-    );
+    assert_status(&outcome, RunStatus::Succeeded);
     let reads = world
         .okta
         .requests()

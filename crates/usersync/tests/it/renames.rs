@@ -6,7 +6,7 @@ use serde_json::json;
 use usersync_core::OktaGroupType;
 use usersync_store::RunStatus;
 
-use crate::helpers::{APP, World, assert_in_step, small_org};
+use crate::helpers::{APP, World, assert_in_step, assert_status, small_org};
 
 /// Renames the first Okta group in Okta; its old and new names.
 async fn rename_a_group(world: &World) -> (String, String) {
@@ -44,12 +44,7 @@ async fn a_group_renamed_in_okta_keeps_its_jira_name_by_default_and_the_run_says
     let (old, new) = rename_a_group(&world).await;
     let members = world.jira_members(&old);
     let outcome = world.sync().await;
-    assert_eq!(
-        outcome.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        outcome.reasons
-    );
+    assert_status(&outcome, RunStatus::Succeeded);
     let plan = outcome.plan.unwrap();
     assert!(plan.is_empty(), "{:?}", plan.ops);
     assert!(
@@ -81,12 +76,7 @@ async fn with_recreate_a_renamed_group_gets_its_new_name_its_members_and_the_old
     let members = world.jira_members(&old);
     assert!(!members.is_empty(), "the group has members to move");
     let outcome = world.sync().await;
-    assert_eq!(
-        outcome.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        outcome.reasons
-    );
+    assert_status(&outcome, RunStatus::Succeeded);
     let groups = jira_groups(&world);
     assert!(groups.contains(&new), "{groups:?}");
     assert!(

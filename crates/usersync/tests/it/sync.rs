@@ -5,7 +5,7 @@ use pretty_assertions::assert_eq;
 use serde_json::json;
 use usersync_store::{RunFilter, RunStatus};
 
-use crate::helpers::{World, assert_in_step, expected, small_org};
+use crate::helpers::{World, assert_in_step, assert_status, expected, small_org};
 
 #[tokio::test]
 async fn a_first_sync_creates_the_users_groups_and_memberships_and_a_second_writes_nothing() {
@@ -121,12 +121,7 @@ async fn changes_made_through_the_okta_api_appear_after_the_next_sync() {
 
     let outcome = world.sync().await;
 
-    assert_eq!(
-        outcome.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        outcome.reasons
-    );
+    assert_status(&outcome, RunStatus::Succeeded);
     let users = world.jira_users();
     assert_eq!(
         users.get("new.hire@example.com"),

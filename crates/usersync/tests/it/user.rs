@@ -5,7 +5,7 @@ use usersync::engine::sync_user;
 use usersync_sim::okta::NewUser;
 use usersync_store::{RunStatus, RunTrigger};
 
-use crate::helpers::{APP, World, small_org};
+use crate::helpers::{APP, World, assert_status, small_org};
 
 #[tokio::test]
 async fn a_single_user_sync_creates_that_user_with_their_groups_in_at_most_three_okta_requests() {
@@ -41,12 +41,7 @@ async fn a_single_user_sync_creates_that_user_with_their_groups_in_at_most_three
     .await
     .unwrap();
 
-    assert_eq!(
-        outcome.status,
-        RunStatus::Succeeded,
-        "{:?}",
-        outcome.reasons
-    );
+    assert_status(&outcome, RunStatus::Succeeded);
     assert!(
         world.okta.request_count() <= 3,
         "{:?}",
