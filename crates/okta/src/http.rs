@@ -52,6 +52,26 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// What to send: a method, a URL on the org, maybe a JSON body.
+pub(crate) struct Request<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub body: Option<&'a serde_json::Value>,
+    /// Whether sending it twice does no more than sending it once (retries allowed).
+    pub idempotent: bool,
+}
+
+impl<'a> Request<'a> {
+    pub(crate) fn get(url: &'a str) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            body: None,
+            idempotent: true,
+        }
+    }
+}
+
 /// One page of a listing (or a single object) and the link to the next page.
 pub(crate) struct Page<T> {
     pub items: T,
@@ -71,6 +91,8 @@ struct Attempts {
     transient: u32,
     limited: u32,
     refreshed_token: bool,
+    /// Never retry after a 5xx or a transport failure (the request is not idempotent).
+    once: bool,
     /// `X-Okta-Request-Id` of the last 429, echoed as `X-Okta-Retry-For`.
     retry_for: Option<String>,
 }
@@ -180,9 +202,22 @@ impl Executor {
         url: &str,
         action: &str,
     ) -> Result<Page<T>, OktaError> {
-        let url = self.checked_url(url, action)?;
-        let bucket = bucket_of(&Method::GET, url.path());
+        self.send(Request::get(url), action).await
+    }
+
+    /// Sends one request and decodes its JSON body. 429s are always waited out and
+    /// retried (Okta refused the request, so nothing happened); 5xx and transport
+    /// failures are retried only for an idempotent request, since a create that timed
+    /// out may have been made.
+    pub(crate) async fn send<T: DeserializeOwned>(
+        &self,
+        request: Request<'_>,
+        action: &str,
+    ) -> Result<Page<T>, OktaError> {
+        let url = self.checked_url(request.url, action)?;
+        let bucket = bucket_of(&request.method, url.path());
         let mut attempts = Attempts::default();
+        attempts.once = !request.idempotent;
         loop {
             self.governor.acquire(&bucket).await;
             let authorization = match self.authorization().await {
@@ -195,7 +230,8 @@ impl Executor {
             };
             let outcome = {
                 let _slot = self.slots.acquire().await;
-                self.send_once(&url, authorization, &attempts).await
+                self.send_once(&request, &url, authorization, &attempts)
+                    .await
             };
             let answer = match outcome {
                 Ok(answer) => answer,
@@ -292,7 +328,7 @@ impl Executor {
         action: &str,
         message: impl FnOnce() -> String,
     ) -> Result<(), OktaError> {
-        if attempts.transient >= self.retry.max_retries {
+        if attempts.once || attempts.transient >= self.retry.max_retries {
             return Err(OktaError::Transport {
                 org: self.host.clone(),
                 action: action.to_owned(),
@@ -309,6 +345,7 @@ impl Executor {
 
     async fn send_once(
         &self,
+        what: &Request<'_>,
         url: &Url,
         authorization: HeaderValue,
         attempts: &Attempts,
@@ -316,10 +353,13 @@ impl Executor {
         bump(&self.counters.requests);
         let mut request = self
             .client
-            .get(url.clone())
+            .request(what.method.clone(), url.clone())
             .header(http::header::ACCEPT, "application/json")
             .header(http::header::CONTENT_TYPE, "application/json")
             .header(http::header::AUTHORIZATION, authorization);
+        if let Some(body) = what.body {
+            request = request.body(serde_json::to_vec(body).unwrap_or_default());
+        }
         if attempts.limited > 0 {
             if let Some(id) = &attempts.retry_for {
                 request = request.header("X-Okta-Retry-For", id.as_str());

@@ -54,19 +54,7 @@ impl Connections {
 /// client refuses; the message names the field.
 pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
     let store = &deps.store;
-    let okta_auth = match &app.okta.credential {
-        OktaCredential::ApiToken { .. } => {
-            OktaAuth::ApiToken(secret(store, app, SecretSlot::OktaApiToken).await?)
-        }
-        OktaCredential::OAuth {
-            client_id, key_id, ..
-        } => OktaAuth::ServiceApp {
-            client_id: client_id.clone(),
-            private_key_pem: secret(store, app, SecretSlot::OktaPrivateKey).await?,
-            key_id: key_id.clone(),
-            scopes: Vec::new(),
-        },
-    };
+    let okta_auth = okta_auth(store, app, Vec::new()).await?;
     let target_auth = match &app.target.credential {
         TargetCredential::Pat { .. } => {
             AtlassianAuth::Bearer(secret(store, app, SecretSlot::TargetToken).await?)
@@ -87,6 +75,27 @@ pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
             target_auth,
         },
     )
+}
+
+/// The app's Okta credential with its secret resolved; a service app asks for
+/// `scopes` (the read scopes when empty).
+///
+/// # Errors
+/// A secret that cannot be resolved.
+pub async fn okta_auth(store: &Store, app: &App, scopes: Vec<String>) -> anyhow::Result<OktaAuth> {
+    Ok(match &app.okta.credential {
+        OktaCredential::ApiToken { .. } => {
+            OktaAuth::ApiToken(secret(store, app, SecretSlot::OktaApiToken).await?)
+        }
+        OktaCredential::OAuth {
+            client_id, key_id, ..
+        } => OktaAuth::ServiceApp {
+            client_id: client_id.clone(),
+            private_key_pem: secret(store, app, SecretSlot::OktaPrivateKey).await?,
+            key_id: key_id.clone(),
+            scopes,
+        },
+    })
 }
 
 /// Where an app connects and with which credentials, secrets resolved.
@@ -127,7 +136,7 @@ pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Resul
     })
 }
 
-async fn secret(
+pub(crate) async fn secret(
     store: &Store,
     app: &App,
     slot: SecretSlot,

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use usersync_core::FieldProblem;
+use usersync_core::app::events::HANDLED_EVENTS;
+use usersync_core::app::labels;
 use usersync_core::app::{App, SecretSlot, SecretState};
 use usersync_store::AppDraft;
 
@@ -86,14 +88,33 @@ impl FormState {
         f
     }
 
-    /// A field's value ("" when absent; the last one when sent twice).
-    #[must_use]
     /// The fields as the form would submit them (tests press buttons with them).
     #[cfg(test)]
     pub fn pairs(&self) -> &[(String, String)] {
         &self.pairs
     }
 
+    /// The console's label of the field at `key` (the one label table in core).
+    #[must_use]
+    pub fn label<'a>(&self, key: &'a str) -> &'a str {
+        labels::label(key)
+    }
+
+    /// The event types offered as checkboxes: every type usersync handles, then any
+    /// other type the app subscribes to (so a type set in TOML is shown and kept).
+    #[must_use]
+    pub fn event_choices(&self) -> Vec<&str> {
+        let mut choices: Vec<&str> = HANDLED_EVENTS.to_vec();
+        for chosen in self.values("events.event_types") {
+            if !chosen.is_empty() && !choices.contains(&chosen) {
+                choices.push(chosen);
+            }
+        }
+        choices
+    }
+
+    /// A field's value ("" when absent; the last one when sent twice).
+    #[must_use]
     pub fn v(&self, key: &str) -> &str {
         self.values(key).last().unwrap_or("")
     }
@@ -152,7 +173,7 @@ impl FormState {
                 if path.is_empty() {
                     message.clone()
                 } else {
-                    format!("{path}: {message}")
+                    format!("{}: {message}", labels::describe(path))
                 }
             })
             .collect()

@@ -5,11 +5,13 @@ mod access;
 mod api;
 mod auth;
 mod engine;
+mod form;
 mod matrix;
 mod metrics;
 mod openapi;
 mod pages;
 mod secrets;
+mod settings_walk;
 mod test_connection;
 
 use std::sync::Arc;
