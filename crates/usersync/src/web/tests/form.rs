@@ -14,10 +14,10 @@ pub fn submitted(html: &str, form_id: &str) -> Vec<(String, String)> {
     let mut rest = form;
     while let Some(at) = rest.find('<') {
         rest = &rest[at + 1..];
-        let (tag, attrs, after) = tag(rest);
+        let (element, attrs, after) = tag(rest);
         rest = after;
         let name = attr(&attrs, "name");
-        match (tag.as_str(), name) {
+        match (element.as_str(), name) {
             ("input", Some(name)) => {
                 let kind = attr(&attrs, "type").unwrap_or_else(|| "text".into());
                 let value = attr(&attrs, "value").unwrap_or_default();
@@ -89,14 +89,40 @@ fn has(attrs: &[(String, Option<String>)], key: &str) -> bool {
     attrs.iter().any(|(k, _)| k == key)
 }
 
-/// Undoes askama's HTML escaping.
+/// Undoes HTML escaping: the named entities askama writes and numeric ones.
 pub fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&#x2f;", "/")
-        .replace("&#x2F;", "/")
-        .replace("&amp;", "&")
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest.find(';').filter(|e| *e <= 10);
+        let decoded = end.and_then(|e| match &rest[1..e] {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "amp" => Some('&'),
+            "apos" => Some('\''),
+            entity => {
+                let number = entity.strip_prefix('#')?;
+                let code = match number.strip_prefix(['x', 'X']) {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                    None => number.parse().ok()?,
+                };
+                char::from_u32(code)
+            }
+        });
+        match (decoded, end) {
+            (Some(c), Some(e)) => {
+                out.push(c);
+                rest = &rest[e + 1..];
+            }
+            _ => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }

@@ -56,7 +56,8 @@ only_members_of = ["Engineering", "Sales & Marketing"]
 group_types = ["APP_GROUP", "BUILT_IN"]
 group_include = "^team-"
 group_exclude = "-old$"
-import_statuses = ["ACTIVE", "STAGED"]
+# In the order the form lists statuses (Okta's), as a set has no other.
+import_statuses = ["STAGED", "ACTIVE"]
 
 [app.policy.group_naming]
 prefix = "okta-"
