@@ -179,12 +179,26 @@ impl OktaClient {
         let (change, hook) = match existing {
             Some(id) => {
                 let url = format!("/api/v1/eventHooks/{}", urlencoding::encode(&id));
-                let hook = self.hook_call(Method::PUT, &url, Some(&body), true, "update the event hook").await?;
+                let hook = self
+                    .hook_call(
+                        Method::PUT,
+                        &url,
+                        Some(&body),
+                        true,
+                        "update the event hook",
+                    )
+                    .await?;
                 (HookChange::Updated, hook)
             }
             None => {
                 let hook = self
-                    .hook_call(Method::POST, "/api/v1/eventHooks", Some(&body), false, "create the event hook")
+                    .hook_call(
+                        Method::POST,
+                        "/api/v1/eventHooks",
+                        Some(&body),
+                        false,
+                        "create the event hook",
+                    )
                     .await?;
                 (HookChange::Created, hook)
             }
@@ -192,9 +206,13 @@ impl OktaClient {
         let hook = if hook.active {
             hook
         } else {
-            self.lifecycle(&hook.id, "activate", "activate the event hook").await?
+            self.lifecycle(&hook.id, "activate", "activate the event hook")
+                .await?
         };
-        let (hook, verification) = match self.lifecycle(&hook.id, "verify", "verify the event hook").await {
+        let (hook, verification) = match self
+            .lifecycle(&hook.id, "verify", "verify the event hook")
+            .await
+        {
             Ok(verified) => {
                 let verification = if verified.verified {
                     Verification::Verified
@@ -220,10 +238,17 @@ impl OktaClient {
     }
 
     /// The id of the hook to update: `known_id` if Okta still has it, else the one named `name`.
-    async fn find_hook(&self, name: &str, known_id: Option<&str>) -> Result<Option<String>, OktaError> {
+    async fn find_hook(
+        &self,
+        name: &str,
+        known_id: Option<&str>,
+    ) -> Result<Option<String>, OktaError> {
         if let Some(id) = known_id {
             let url = format!("/api/v1/eventHooks/{}", urlencoding::encode(id));
-            match self.hook_call(Method::GET, &url, None, true, "read the event hook").await {
+            match self
+                .hook_call(Method::GET, &url, None, true, "read the event hook")
+                .await
+            {
                 Ok(hook) => return Ok(Some(hook.id)),
                 Err(OktaError::NotFound { .. }) => {}
                 Err(e) => return Err(e),
@@ -238,7 +263,10 @@ impl OktaClient {
     }
 
     async fn lifecycle(&self, id: &str, op: &str, action: &str) -> Result<EventHook, OktaError> {
-        let url = format!("/api/v1/eventHooks/{}/lifecycle/{op}", urlencoding::encode(id));
+        let url = format!(
+            "/api/v1/eventHooks/{}/lifecycle/{op}",
+            urlencoding::encode(id)
+        );
         self.hook_call(Method::POST, &url, None, true, action).await
     }
 

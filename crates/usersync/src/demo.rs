@@ -234,9 +234,12 @@ impl Demo {
     /// does. The emulator accepts plain HTTP on loopback; real Okta needs HTTPS.
     async fn wire_hook(&self) -> anyhow::Result<()> {
         let app = self.store.app_by_name(APP).await?;
-        let report =
-            crate::engine::hook::register_hook(&Deps::new(self.store.clone()), &app, &self.console_url)
-                .await?;
+        let report = crate::engine::hook::register_hook(
+            &Deps::new(self.store.clone()),
+            &app,
+            &self.console_url,
+        )
+        .await?;
         anyhow::ensure!(report.verified, "{}", report.text());
         Ok(())
     }

@@ -59,51 +59,179 @@ use Section as S;
 /// Every setting of an app, in the form's order.
 pub const SETTINGS: &[Setting] = &[
     s("name", "App Name", S::App),
-    s("schedule.every_minutes", "Scheduler Time Interval (minutes)", S::App),
+    s(
+        "schedule.every_minutes",
+        "Scheduler Time Interval (minutes)",
+        S::App,
+    ),
     s("schedule.cron", "Or a cron expression", S::App),
     s("okta.url", "Okta Domain URL", S::Okta),
     s("okta.credential.type", "Okta credential", S::Okta),
     s("okta.credential.token", "Okta API token", S::Okta),
     s("okta.credential.client_id", "OAuth client id", S::Okta),
     s("okta.credential.key_id", "OAuth key id (kid)", S::Okta),
-    s("okta.credential.private_key", "OAuth private key (PEM)", S::Okta),
+    s(
+        "okta.credential.private_key",
+        "OAuth private key (PEM)",
+        S::Okta,
+    ),
     s("target.kind", "Product", S::Target),
     s("target.url", "Base URL", S::Target),
     s("target.credential.type", "Target credential", S::Target),
-    s("target.credential.username", "Username (for username and password)", S::Target),
-    s("target.credential.token", "Personal access token", S::Target),
-    s("target.credential.password", "Password (for username and password)", S::Target),
-    s("policy.username.regex", "Regex on Username", S::UsernameMapping),
-    s("policy.username.replacement", "Replacement", S::UsernameMapping),
-    s("policy.attributes.display_name", "Display name attribute", S::UsernameMapping),
-    s("policy.attributes.email", "E-mail attribute", S::UsernameMapping),
-    s("policy.toggles.import_users", "Enable Import Users", S::Actions),
-    s("policy.toggles.update_users", "Enable Update Users", S::Actions),
-    s("policy.toggles.enable_disable_users", "Enable/Disable Users", S::Actions),
-    s("policy.adopt_existing", "Adopt existing target users", S::Actions),
-    s("policy.departed", "Users who leave Okta or the scope", S::Actions),
+    s(
+        "target.credential.username",
+        "Username (for username and password)",
+        S::Target,
+    ),
+    s(
+        "target.credential.token",
+        "Personal access token",
+        S::Target,
+    ),
+    s(
+        "target.credential.password",
+        "Password (for username and password)",
+        S::Target,
+    ),
+    s(
+        "policy.username.regex",
+        "Regex on Username",
+        S::UsernameMapping,
+    ),
+    s(
+        "policy.username.replacement",
+        "Replacement",
+        S::UsernameMapping,
+    ),
+    s(
+        "policy.attributes.display_name",
+        "Display name attribute",
+        S::UsernameMapping,
+    ),
+    s(
+        "policy.attributes.email",
+        "E-mail attribute",
+        S::UsernameMapping,
+    ),
+    s(
+        "policy.toggles.import_users",
+        "Enable Import Users",
+        S::Actions,
+    ),
+    s(
+        "policy.toggles.update_users",
+        "Enable Update Users",
+        S::Actions,
+    ),
+    s(
+        "policy.toggles.enable_disable_users",
+        "Enable/Disable Users",
+        S::Actions,
+    ),
+    s(
+        "policy.adopt_existing",
+        "Adopt existing target users",
+        S::Actions,
+    ),
+    s(
+        "policy.departed",
+        "Users who leave Okta or the scope",
+        S::Actions,
+    ),
     s("policy.scope.only_members_of", "Only members of", S::Scope),
-    s("policy.scope.import_statuses", "Import users with these Okta statuses", S::Scope),
-    s("policy.scope.group_types", "Okta group types to sync", S::Scope),
-    s("policy.scope.group_include", "Only groups matching", S::Scope),
-    s("policy.scope.group_exclude", "Except groups matching", S::Scope),
+    s(
+        "policy.scope.import_statuses",
+        "Import users with these Okta statuses",
+        S::Scope,
+    ),
+    s(
+        "policy.scope.group_types",
+        "Okta group types to sync",
+        S::Scope,
+    ),
+    s(
+        "policy.scope.group_include",
+        "Only groups matching",
+        S::Scope,
+    ),
+    s(
+        "policy.scope.group_exclude",
+        "Except groups matching",
+        S::Scope,
+    ),
     s("policy.group_naming.prefix", "Group name prefix", S::Groups),
-    s("policy.group_naming.regex", "Regex on group name", S::Groups),
-    s("policy.group_naming.replacement", "Group name replacement", S::Groups),
+    s(
+        "policy.group_naming.regex",
+        "Regex on group name",
+        S::Groups,
+    ),
+    s(
+        "policy.group_naming.replacement",
+        "Group name replacement",
+        S::Groups,
+    ),
     s("policy.group_renames", "Groups renamed in Okta", S::Groups),
-    s("policy.delete_groups", "Delete groups usersync created", S::Groups),
-    s("policy.default_groups_new_users", "Default groups for new users", S::Groups),
-    s("policy.default_groups_all_users", "Default groups for all managed users", S::Groups),
-    s("policy.protected_accounts", "Protected accounts", S::SafetyLimits),
-    s("policy.limits.max_destructive", "Hold when more destructive operations than", S::SafetyLimits),
-    s("policy.limits.max_destructive_percent", "Or more than this % of managed users", S::SafetyLimits),
-    s("policy.limits.percent_applies_above", "The % limit applies above this many operations", S::SafetyLimits),
-    s("policy.limits.window_minutes", "Budget window (minutes)", S::SafetyLimits),
-    s("events.hook_enabled", "Sync a user when Okta reports an event (event hook)", S::LoginSync),
-    s("events.event_types", "Events that trigger a sync", S::LoginSync),
+    s(
+        "policy.delete_groups",
+        "Delete groups usersync created",
+        S::Groups,
+    ),
+    s(
+        "policy.default_groups_new_users",
+        "Default groups for new users",
+        S::Groups,
+    ),
+    s(
+        "policy.default_groups_all_users",
+        "Default groups for all managed users",
+        S::Groups,
+    ),
+    s(
+        "policy.protected_accounts",
+        "Protected accounts",
+        S::SafetyLimits,
+    ),
+    s(
+        "policy.limits.max_destructive",
+        "Destructive operations allowed without approval",
+        S::SafetyLimits,
+    ),
+    s(
+        "policy.limits.max_destructive_percent",
+        "Percent of managed users allowed without approval",
+        S::SafetyLimits,
+    ),
+    s(
+        "policy.limits.percent_applies_above",
+        "The % limit applies above this many operations",
+        S::SafetyLimits,
+    ),
+    s(
+        "policy.limits.window_minutes",
+        "Budget window (minutes)",
+        S::SafetyLimits,
+    ),
+    s(
+        "events.hook_enabled",
+        "Sync a user when Okta reports an event (event hook)",
+        S::LoginSync,
+    ),
+    s(
+        "events.event_types",
+        "Events that trigger a sync",
+        S::LoginSync,
+    ),
     s("events.hook_secret", "Shared secret", S::LoginSync),
-    s("events.poll_system_log", "Poll the Okta System Log", S::LoginSync),
-    s("events.poll_interval_seconds", "Polling interval (seconds)", S::LoginSync),
+    s(
+        "events.poll_system_log",
+        "Poll the Okta System Log",
+        S::LoginSync,
+    ),
+    s(
+        "events.poll_interval_seconds",
+        "Polling interval (seconds)",
+        S::LoginSync,
+    ),
 ];
 
 /// The setting at `path` (a list entry's path, `x[2]`, is its list's).
@@ -162,7 +290,8 @@ fn replace_path(text: &str, path: &str, with: &str) -> String {
         let before = rest[..at].chars().next_back();
         let tail = &rest[at + path.len()..];
         let continues = tail.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-            || (tail.starts_with('.') && tail[1..].starts_with(|c: char| c.is_ascii_alphanumeric()));
+            || (tail.starts_with('.')
+                && tail[1..].starts_with(|c: char| c.is_ascii_alphanumeric()));
         let alone = !before.is_some_and(is_name) && !continues;
         out.push_str(&rest[..at]);
         out.push_str(if alone { with } else { path });
@@ -187,13 +316,21 @@ mod tests {
 
     #[test]
     fn messages_name_a_setting_by_its_label_and_section() {
-        assert_eq!(describe("policy.scope.only_members_of"), "Only members of (Scope)");
+        assert_eq!(
+            describe("policy.scope.only_members_of"),
+            "Only members of (Scope)"
+        );
         assert_eq!(describe("scope.only_members_of"), "Only members of (Scope)");
-        assert_eq!(describe("policy.default_groups_new_users[1]"), "Default groups for new users (Groups)");
+        assert_eq!(
+            describe("policy.default_groups_new_users[1]"),
+            "Default groups for new users (Groups)"
+        );
         assert_eq!(describe("no.such.path"), "no.such.path");
         assert_eq!(
-            with_labels("limits are set by policy.limits.max_destructive and limits.window_minutes."),
-            "limits are set by Hold when more destructive operations than (Safety limits) and Budget window (minutes) (Safety limits)."
+            with_labels(
+                "limits are set by policy.limits.max_destructive and limits.window_minutes."
+            ),
+            "limits are set by Destructive operations allowed without approval (Safety limits) and Budget window (minutes) (Safety limits)."
         );
         assert_eq!(
             with_labels("a user outside scope.only_members_of is skipped"),

@@ -10,8 +10,8 @@ use pretty_assertions::assert_eq;
 use secrecy::SecretString;
 use serde_json::json;
 use usersync_okta::{
-    DEFAULT_SCOPES, EVENT_HOOKS_SCOPE, EventHookSpec, HookChange, OktaAuth, OktaClient,
-    OktaError, Verification,
+    DEFAULT_SCOPES, EVENT_HOOKS_SCOPE, EventHookSpec, HookChange, OktaAuth, OktaClient, OktaError,
+    Verification,
 };
 use usersync_sim::okta::RateLimits;
 
@@ -74,7 +74,11 @@ async fn registering_creates_the_hook_and_registering_again_updates_it_found_by_
 
     let by_name = client
         .register_event_hook(
-            &spec(&uri, "second-secret", &["user.session.start", "user.lifecycle.suspend"]),
+            &spec(
+                &uri,
+                "second-secret",
+                &["user.session.start", "user.lifecycle.suspend"],
+            ),
             None,
         )
         .await
@@ -83,7 +87,10 @@ async fn registering_creates_the_hook_and_registering_again_updates_it_found_by_
     assert_eq!(by_name.hook.id, first.hook.id);
     let hooks = sim.event_hooks();
     assert_eq!(hooks.len(), 1, "updated in place, not created twice");
-    assert_eq!(hooks[0].event_types, ["user.session.start", "user.lifecycle.suspend"]);
+    assert_eq!(
+        hooks[0].event_types,
+        ["user.session.start", "user.lifecycle.suspend"]
+    );
     assert_eq!(
         hooks[0].auth,
         Some(("Authorization".to_owned(), "second-secret".to_owned()))
@@ -120,7 +127,10 @@ async fn a_hook_whose_address_does_not_answer_is_registered_unverified_with_the_
     let Verification::Failed(reason) = &outcome.verification else {
         panic!("nothing answers at {uri}: {outcome:?}");
     };
-    assert!(reason.contains(&uri) && reason.contains("HTTPS"), "{reason}");
+    assert!(
+        reason.contains(&uri) && reason.contains("HTTPS"),
+        "{reason}"
+    );
     assert!(!outcome.hook.verified);
     assert_eq!(sim.event_hooks().len(), 1);
 }
@@ -143,13 +153,23 @@ async fn a_token_that_may_only_read_hooks_is_refused_naming_the_manage_scope() {
     let client = service_app(sim.base_url(), "0oahooksread", &granted);
 
     let err = client
-        .register_event_hook(&spec("https://usersync.example.com/hooks/okta/jira", "s", &["user.session.start"]), None)
+        .register_event_hook(
+            &spec(
+                "https://usersync.example.com/hooks/okta/jira",
+                "s",
+                &["user.session.start"],
+            ),
+            None,
+        )
         .await
         .unwrap_err();
 
     assert!(matches!(err, OktaError::Forbidden { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("E0000006") && text.contains(EVENT_HOOKS_SCOPE), "{text}");
+    assert!(
+        text.contains("E0000006") && text.contains(EVENT_HOOKS_SCOPE),
+        "{text}"
+    );
     assert!(sim.event_hooks().is_empty());
 }
 
@@ -163,13 +183,23 @@ async fn a_service_app_not_granted_the_manage_scope_is_told_to_grant_it() {
     let client = service_app(sim.base_url(), "0oareadonly", &wanted);
 
     let err = client
-        .register_event_hook(&spec("https://usersync.example.com/hooks/okta/jira", "s", &["user.session.start"]), None)
+        .register_event_hook(
+            &spec(
+                "https://usersync.example.com/hooks/okta/jira",
+                "s",
+                &["user.session.start"],
+            ),
+            None,
+        )
         .await
         .unwrap_err();
 
     let text = err.to_string();
     assert!(matches!(err, OktaError::OAuth { .. }), "{err:?}");
-    assert!(text.contains("invalid_scope") && text.contains(EVENT_HOOKS_SCOPE), "{text}");
+    assert!(
+        text.contains("invalid_scope") && text.contains(EVENT_HOOKS_SCOPE),
+        "{text}"
+    );
 }
 
 #[test]

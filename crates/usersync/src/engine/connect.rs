@@ -9,6 +9,7 @@ use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
 use usersync_atlassian::http::AtlassianAuth;
 use usersync_atlassian::jira::{JiraClient, JiraConfig};
 use usersync_atlassian::{Capabilities, Capability, Target};
+use usersync_core::app::labels::describe as setting;
 use usersync_core::{SyncPolicy, TargetConstraints};
 use usersync_okta::{OktaAuth, OktaClient, OktaConfig};
 use usersync_store::{App, OktaCredential, SecretSlot, Store, TargetCredential, TargetKind};
@@ -151,7 +152,7 @@ pub(crate) async fn secret(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Need {
     pub capability: Capability,
-    pub why: &'static str,
+    pub why: String,
 }
 
 /// What the target must be able to do for `policy`, each with the setting that needs it.
@@ -160,55 +161,55 @@ pub struct Need {
 #[must_use]
 pub fn needed_capabilities(policy: &SyncPolicy) -> Vec<Need> {
     use usersync_core::DepartedPolicy;
+    let need = |capability, why: String| Need { capability, why };
+    let on = |path: &str| format!("{} is on", setting(path));
     let mut needs = vec![
-        Need {
-            capability: Capability::ListUsers,
-            why: "every sync reads the target's users and groups",
-        },
-        Need {
-            capability: Capability::CreateGroup,
-            why: "groups from Okta are created in the target",
-        },
-        Need {
-            capability: Capability::ManageMembership,
-            why: "group memberships mirror Okta",
-        },
+        need(
+            Capability::ListUsers,
+            "every sync reads the target's users and groups".into(),
+        ),
+        need(
+            Capability::CreateGroup,
+            "groups from Okta are created in the target".into(),
+        ),
+        need(
+            Capability::ManageMembership,
+            "group memberships mirror Okta".into(),
+        ),
     ];
     let toggles = policy.toggles;
     if toggles.import_users {
-        needs.push(Need {
-            capability: Capability::CreateUser,
-            why: "Import Users is on",
-        });
+        needs.push(need(
+            Capability::CreateUser,
+            on("policy.toggles.import_users"),
+        ));
     }
     if toggles.update_users {
-        needs.push(Need {
-            capability: Capability::UpdateUser,
-            why: "Update Users is on",
-        });
+        needs.push(need(
+            Capability::UpdateUser,
+            on("policy.toggles.update_users"),
+        ));
     }
+    let departed = setting("policy.departed");
     if toggles.enable_disable_users {
-        needs.push(Need {
-            capability: Capability::SetActive,
-            why: "Enable/Disable Users is on",
-        });
+        needs.push(need(
+            Capability::SetActive,
+            on("policy.toggles.enable_disable_users"),
+        ));
     } else if policy.departed == DepartedPolicy::Deactivate {
-        needs.push(Need {
-            capability: Capability::SetActive,
-            why: "departed users are deactivated (departed = deactivate)",
-        });
+        needs.push(need(
+            Capability::SetActive,
+            format!("{departed} is Deactivate"),
+        ));
     }
     if policy.departed == DepartedPolicy::Delete {
-        needs.push(Need {
-            capability: Capability::DeleteUser,
-            why: "departed users are deleted (departed = delete)",
-        });
+        needs.push(need(
+            Capability::DeleteUser,
+            format!("{departed} is Delete"),
+        ));
     }
     if policy.delete_groups {
-        needs.push(Need {
-            capability: Capability::DeleteGroup,
-            why: "delete_groups is on",
-        });
+        needs.push(need(Capability::DeleteGroup, on("policy.delete_groups")));
     }
     needs
 }

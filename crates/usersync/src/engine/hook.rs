@@ -37,7 +37,10 @@ impl HookReport {
     /// One line for people.
     #[must_use]
     pub fn text(&self) -> String {
-        let what = format!("Event hook {} in Okta ({}) for {}", self.change, self.hook_id, self.url);
+        let what = format!(
+            "Event hook {} in Okta ({}) for {}",
+            self.change, self.hook_id, self.url
+        );
         match &self.problem {
             None => format!("{what}: verified; Okta now calls usersync on each event."),
             Some(problem) => format!(
@@ -52,8 +55,11 @@ impl HookReport {
 /// # Errors
 /// A public URL that is not an absolute http(s) URL.
 pub fn hook_url(public_url: &str, app: &str) -> anyhow::Result<Url> {
-    let base = Url::parse(public_url.trim())
-        .with_context(|| format!("the public URL {public_url:?} is not a URL; give it like https://usersync.example.com"))?;
+    let base = Url::parse(public_url.trim()).with_context(|| {
+        format!(
+            "the public URL {public_url:?} is not a URL; give it like https://usersync.example.com"
+        )
+    })?;
     anyhow::ensure!(
         matches!(base.scheme(), "https" | "http") && base.host().is_some(),
         "the public URL {public_url:?} must be an https:// address Okta can reach"

@@ -72,7 +72,8 @@ pub struct ServeArgs {
 
 /// An absolute http(s) URL without query or fragment.
 fn parse_public_url(text: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(text.trim()).map_err(|e| format!("{e}; give it like https://usersync.example.com"))?;
+    let url = url::Url::parse(text.trim())
+        .map_err(|e| format!("{e}; give it like https://usersync.example.com"))?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
         return Err("must be an http(s) address, like https://usersync.example.com".into());
     }
@@ -222,10 +223,10 @@ pub async fn serve(
     let server = Server::bind(deps, &args, TriggersConfig::default()).await?;
     let url = format!("http://{}:{}", args.listen.ip(), server.port());
     crate::web::auth::announce_setup(&store, &url).await;
-    let public = args
-        .public_url
-        .as_ref()
-        .map_or_else(|| url.clone(), |u| u.as_str().trim_end_matches('/').to_owned());
+    let public = args.public_url.as_ref().map_or_else(
+        || url.clone(),
+        |u| u.as_str().trim_end_matches('/').to_owned(),
+    );
     tracing::info!(
         "usersync console listening on {url}; Okta event hooks go to {public}/hooks/okta/<app>"
     );

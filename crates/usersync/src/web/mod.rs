@@ -78,7 +78,11 @@ pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
         .get("/apps/{name}", read, settings::edit_form)
         .post("/apps/{name}", admin, settings::save)
         .post("/apps/{name}/delete", admin, settings::delete)
-        .post("/apps/{name}/hook-secret", admin, login_sync::generate_secret)
+        .post(
+            "/apps/{name}/hook-secret",
+            admin,
+            login_sync::generate_secret,
+        )
         .post("/apps/{name}/hook-register", admin, login_sync::register)
         .post("/apps/{name}/check", read, test_connection::check)
         .get("/apps/{name}/explain", read, settings::explain)

@@ -34,11 +34,14 @@ fn free_port() -> u16 {
 }
 
 async fn answers(url: &str) -> bool {
-    reqwest::get(url).await.is_ok_and(|r| r.status().is_success())
+    reqwest::get(url)
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_signing_in_to_okta_appears_in_jira_through_the_hook_registered_from_the_command_line() {
+async fn a_user_signing_in_to_okta_appears_in_jira_through_the_hook_registered_from_the_command_line()
+ {
     let okta = start_okta(small_org(8, 2, 11)).await;
     let jira = JiraSim::start(JiraSimConfig::default()).await.unwrap();
     let dir = TempDir::new().unwrap();
@@ -56,7 +59,11 @@ async fn a_user_signing_in_to_okta_appears_in_jira_through_the_hook_registered_f
         .to_string();
     let file = dir.path().join("apps.toml");
     std::fs::write(&file, toml).unwrap();
-    let applied = usersync_with(dir.path(), &["app", "apply", "-f", file.to_str().unwrap()], &[]);
+    let applied = usersync_with(
+        dir.path(),
+        &["app", "apply", "-f", file.to_str().unwrap()],
+        &[],
+    );
     assert!(applied.status.success(), "{}", text(&applied.stderr));
 
     let port = free_port();
@@ -74,20 +81,34 @@ async fn a_user_signing_in_to_okta_appears_in_jira_through_the_hook_registered_f
     );
     let start = Instant::now();
     while !answers(&format!("{public}/healthz")).await {
-        assert!(start.elapsed() < Duration::from_secs(30), "serve did not answer within 30 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "serve did not answer within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     // In another thread: the emulators answer on this test's runtime meanwhile.
     let (data, url) = (dir.path().to_owned(), public.clone());
     let registered = tokio::task::spawn_blocking(move || {
-        usersync_with(&data, &["hook", "register", "--app", "jira", "--public-url", &url], &[])
+        usersync_with(
+            &data,
+            &["hook", "register", "--app", "jira", "--public-url", &url],
+            &[],
+        )
     })
     .await
     .unwrap();
     let out = text(&registered.stdout);
-    assert!(registered.status.success(), "{out}{}", text(&registered.stderr));
-    assert!(out.contains("Event hook created") && out.contains("verified"), "{out}");
+    assert!(
+        registered.status.success(),
+        "{out}{}",
+        text(&registered.stderr)
+    );
+    assert!(
+        out.contains("Event hook created") && out.contains("verified"),
+        "{out}"
+    );
     let hooks = okta.event_hooks();
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0].uri, format!("{public}/hooks/okta/jira"));
@@ -108,17 +129,37 @@ async fn a_user_signing_in_to_okta_appears_in_jira_through_the_hook_registered_f
 #[test]
 fn hook_register_for_an_app_whose_login_time_sync_is_off_says_how_to_turn_it_on() {
     let dir = TempDir::new().unwrap();
-    let toml = AppToml::new("jira", "https://acme.okta.com", "t", "https://jira.example.com").to_string();
+    let toml = AppToml::new(
+        "jira",
+        "https://acme.okta.com",
+        "t",
+        "https://jira.example.com",
+    )
+    .to_string();
     let file = dir.path().join("apps.toml");
     std::fs::write(&file, toml).unwrap();
-    let applied = usersync_with(dir.path(), &["app", "apply", "-f", file.to_str().unwrap()], &[]);
+    let applied = usersync_with(
+        dir.path(),
+        &["app", "apply", "-f", file.to_str().unwrap()],
+        &[],
+    );
     assert!(applied.status.success(), "{}", text(&applied.stderr));
     let out = usersync_with(
         dir.path(),
-        &["hook", "register", "--app", "jira", "--public-url", "https://usersync.example.com"],
+        &[
+            "hook",
+            "register",
+            "--app",
+            "jira",
+            "--public-url",
+            "https://usersync.example.com",
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("login-time sync is off") && err.contains("events.hook_enabled"), "{err}");
+    assert!(
+        err.contains("login-time sync is off") && err.contains("events.hook_enabled"),
+        "{err}"
+    );
 }

@@ -24,13 +24,16 @@ fn new_secret() -> SecretString {
 impl Backend {
     /// Generates a new hook secret for the app `name` and saves it, keeping every
     /// other setting; returns the secret, which is never readable again.
-    pub async fn generate_hook_secret(&self, name: &str, actor: &str) -> BackendResult<SecretString> {
+    pub async fn generate_hook_secret(
+        &self,
+        name: &str,
+        actor: &str,
+    ) -> BackendResult<SecretString> {
         let app = self.app(name).await?;
         let mut draft = draft_from_json(draft_json(&app), Some(&app)).map_err(problem_error)?;
         let secret = new_secret();
-        draft.events.hook_secret = SecretInput::Value(SecretString::from(
-            secret.expose_secret().to_owned(),
-        ));
+        draft.events.hook_secret =
+            SecretInput::Value(SecretString::from(secret.expose_secret().to_owned()));
         self.update_app(app.id, draft, actor).await?;
         Ok(secret)
     }
@@ -43,7 +46,11 @@ impl Backend {
         // Its own task: a dropped request does not leave a half-registered hook.
         tokio::spawn(async move { register_hook(&deps, &app, &public_url).await })
             .await
-            .map_err(|e| BackendError::Internal(anyhow::anyhow!("the registration task ended abnormally: {e}")))?
+            .map_err(|e| {
+                BackendError::Internal(anyhow::anyhow!(
+                    "the registration task ended abnormally: {e}"
+                ))
+            })?
             .map_err(|e| BackendError::Upstream(format!("{e:#}")))
     }
 }

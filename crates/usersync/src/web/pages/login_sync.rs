@@ -49,7 +49,11 @@ fn public_base(state: &AppState, headers: &HeaderMap) -> (String, bool) {
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
         .unwrap_or("localhost");
-    let scheme = if state.secure_cookies { "https" } else { "http" };
+    let scheme = if state.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
     (format!("{scheme}://{host}"), true)
 }
 
@@ -57,7 +61,8 @@ fn public_base(state: &AppState, headers: &HeaderMap) -> (String, bool) {
 #[must_use]
 pub fn view(state: &AppState, headers: &HeaderMap, name: &str) -> LoginSyncView {
     let (base, derived) = public_base(state, headers);
-    let hook_url = hook_url(&base, name).map_or_else(|_| format!("{base}/hooks/okta/{name}"), |u| u.to_string());
+    let hook_url = hook_url(&base, name)
+        .map_or_else(|_| format!("{base}/hooks/okta/{name}"), |u| u.to_string());
     LoginSyncView {
         hook_url,
         derived,
@@ -66,9 +71,21 @@ pub fn view(state: &AppState, headers: &HeaderMap, name: &str) -> LoginSyncView 
 }
 
 /// Shows the saved app's settings page with `login`'s result.
-async fn show(state: &AppState, shell: &Shell, name: &str, login: &LoginSyncView, status: StatusCode) -> Response {
+async fn show(
+    state: &AppState,
+    shell: &Shell,
+    name: &str,
+    login: &LoginSyncView,
+    status: StatusCode,
+) -> Response {
     match state.backend.get_app(name).await {
-        Ok(app) => page(shell, Some(&app.name), &FormState::for_app(&app), login, status),
+        Ok(app) => page(
+            shell,
+            Some(&app.name),
+            &FormState::for_app(&app),
+            login,
+            status,
+        ),
         Err(e) => PageError::new(shell, e).into_response(),
     }
 }
@@ -81,7 +98,11 @@ pub async fn generate_secret(
     headers: HeaderMap,
 ) -> Response {
     let shell = Shell::for_admin(&admin, "apps");
-    let secret = match state.backend.generate_hook_secret(&name, &admin.actor).await {
+    let secret = match state
+        .backend
+        .generate_hook_secret(&name, &admin.actor)
+        .await
+    {
         Ok(secret) => secret,
         Err(e) => return PageError::new(&shell, e).into_response(),
     };

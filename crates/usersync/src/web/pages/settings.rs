@@ -227,7 +227,13 @@ pub fn try_regex(
     let compiled = CompiledPolicy::compile(&policy).map_err(|e| {
         e.problems
             .iter()
-            .map(|p| format!("{}: {}", labels::label(&format!("policy.{}", p.field)), p.message))
+            .map(|p| {
+                format!(
+                    "{}: {}",
+                    labels::label(&format!("policy.{}", p.field)),
+                    p.message
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ")
     })?;

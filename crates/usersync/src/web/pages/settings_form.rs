@@ -182,9 +182,11 @@ impl FormState {
     /// Records a problem beside the field of its path (list entries beside their list).
     pub fn problem(&mut self, path: &str, message: impl Into<String>) {
         let field = path.split('[').next().unwrap_or(path);
+        // The field keeps its path (the API's and the TOML's); the text names settings
+        // by the labels the page shows.
         self.errors
             .entry(field.to_owned())
-            .or_insert_with(|| message.into());
+            .or_insert_with(|| labels::with_labels(&message.into()));
     }
 
     /// What the form says about a stored secret.

@@ -8,7 +8,9 @@ pub fn submitted(html: &str, form_id: &str) -> Vec<(String, String)> {
     let start = html
         .find(&format!("id=\"{form_id}\""))
         .unwrap_or_else(|| panic!("no form {form_id} in the page"));
-    let end = html[start..].find("</form>").map_or(html.len(), |e| start + e);
+    let end = html[start..]
+        .find("</form>")
+        .map_or(html.len(), |e| start + e);
     let form = &html[start..end];
     let mut out = Vec::new();
     let mut rest = form;
@@ -82,7 +84,10 @@ fn tag(text: &str) -> (String, Vec<(String, Option<String>)>, &str) {
 }
 
 fn attr(attrs: &[(String, Option<String>)], key: &str) -> Option<String> {
-    attrs.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.clone())
+    attrs
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.clone())
 }
 
 fn has(attrs: &[(String, Option<String>)], key: &str) -> bool {

@@ -52,12 +52,22 @@ impl World {
         tokio::spawn(server.run_until_stopped(async move { stopped.cancelled().await }));
         let h = Harness::over(store).with(|state| state.public_url = Some(served.parse().unwrap()));
         let b = h.admin().await;
-        Self { h, b, sims, served, stop }
+        Self {
+            h,
+            b,
+            sims,
+            served,
+            stop,
+        }
     }
 
     async fn press(&self, action: &str) -> Reply {
         self.h
-            .call(post(&format!("/apps/jira/{action}")).cookie(&self.b.cookie).form(&[("csrf", &self.b.csrf)]))
+            .call(
+                post(&format!("/apps/jira/{action}"))
+                    .cookie(&self.b.cookie)
+                    .form(&[("csrf", &self.b.csrf)]),
+            )
             .await
     }
 }
@@ -73,22 +83,44 @@ fn shown_secret(body: &str) -> Option<String> {
 async fn a_generated_secret_is_stored_sealed_shown_once_and_afterwards_the_page_only_says_set() {
     let w = World::new(true).await;
     let page = w.h.call(get("/apps/jira").cookie(&w.b.cookie)).await;
-    assert!(page.body.contains("data-secret-state=\"events.hook_secret\">set<"), "{}", page.body);
-    assert!(page.body.contains(&format!("value=\"{}/hooks/okta/jira\"", w.served)));
+    assert!(
+        page.body
+            .contains("data-secret-state=\"events.hook_secret\">set<"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(&format!("value=\"{}/hooks/okta/jira\"", w.served))
+    );
     assert!(page.body.contains("require an <strong>HTTPS</strong> URL"));
 
     let generated = w.press("hook-secret").await;
     assert_eq!(generated.status, StatusCode::OK, "{}", generated.body);
     assert_eq!(generated.headers["cache-control"], "no-store");
     let secret = shown_secret(&generated.body).expect("the secret is shown");
-    assert!(secret.len() >= 43 && secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{secret}");
+    assert!(
+        secret.len() >= 43
+            && secret
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "{secret}"
+    );
     let app = w.h.store.app_by_name("jira").await.unwrap();
-    let stored = w.h.store.resolve_secret(&app, SecretSlot::HookSecret).await.unwrap();
+    let stored =
+        w.h.store
+            .resolve_secret(&app, SecretSlot::HookSecret)
+            .await
+            .unwrap();
     assert_eq!(stored.expose_secret(), secret);
 
     let later = w.h.call(get("/apps/jira").cookie(&w.b.cookie)).await;
     assert!(!later.body.contains(&secret), "shown only once");
-    assert!(later.body.contains("data-secret-state=\"events.hook_secret\">set<"));
+    assert!(
+        later
+            .body
+            .contains("data-secret-state=\"events.hook_secret\">set<")
+    );
     let again = shown_secret(&w.press("hook-secret").await.body).unwrap();
     assert_ne!(again, secret, "each press makes a new secret");
     assert_ne!(secret, INITIAL);
@@ -100,9 +132,18 @@ async fn without_a_public_url_the_hook_url_is_derived_from_the_request_and_the_p
     let h = Harness::new().await;
     let b = h.admin().await;
     let page = h
-        .call(get("/new-app").cookie(&b.cookie).header("host", "usersync.internal:8443"))
+        .call(
+            get("/new-app")
+                .cookie(&b.cookie)
+                .header("host", "usersync.internal:8443"),
+        )
         .await;
-    assert!(page.body.contains("value=\"http://usersync.internal:8443/hooks/okta/APP\""), "{}", page.body);
+    assert!(
+        page.body
+            .contains("value=\"http://usersync.internal:8443/hooks/okta/APP\""),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("Derived from this request") && page.body.contains("--public-url"));
 }
 
@@ -113,7 +154,11 @@ async fn register_in_okta_creates_then_updates_the_hook_and_shows_it_verified() 
 
     let first = w.press("hook-register").await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    assert!(first.body.contains("Event hook created in Okta") && first.body.contains(": verified;"), "{}", first.body);
+    assert!(
+        first.body.contains("Event hook created in Okta") && first.body.contains(": verified;"),
+        "{}",
+        first.body
+    );
     let hooks = w.sims.okta.event_hooks();
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0].uri, format!("{}/hooks/okta/jira", w.served));
@@ -123,25 +168,41 @@ async fn register_in_okta_creates_then_updates_the_hook_and_shows_it_verified() 
     assert!(hooks[0].active && hooks[0].verified);
 
     let second = w.press("hook-register").await;
-    assert!(second.body.contains("Event hook updated in Okta"), "{}", second.body);
+    assert!(
+        second.body.contains("Event hook updated in Okta"),
+        "{}",
+        second.body
+    );
     assert_eq!(w.sims.okta.event_hooks().len(), 1);
     w.stop.cancel();
 }
 
 #[tokio::test]
-async fn register_in_okta_says_to_turn_login_time_sync_on_first_and_a_secret_is_needed_to_turn_it_on() {
+async fn register_in_okta_says_to_turn_login_time_sync_on_first_and_a_secret_is_needed_to_turn_it_on()
+ {
     let w = World::new(false).await;
     let off = w.press("hook-register").await;
-    assert!(off.body.contains("Not registered") && off.body.contains("login-time sync is off"), "{}", off.body);
+    assert!(
+        off.body.contains("Not registered") && off.body.contains("login-time sync is off"),
+        "{}",
+        off.body
+    );
     assert!(w.sims.okta.event_hooks().is_empty());
 
     let fresh = Harness::new().await;
-    let toml = w.sims.app("other").section("[app.events]\nhook_enabled = true\n").to_string();
+    let toml = w
+        .sims
+        .app("other")
+        .section("[app.events]\nhook_enabled = true\n")
+        .to_string();
     let refused = fresh
         .store
         .apply_apps(usersync_store::apps_from_toml(&toml).unwrap(), "tests")
         .await
         .unwrap_err();
-    assert!(refused.to_string().contains("press Generate secret"), "{refused}");
+    assert!(
+        refused.to_string().contains("press Generate secret"),
+        "{refused}"
+    );
     w.stop.cancel();
 }

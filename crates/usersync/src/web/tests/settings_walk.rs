@@ -83,7 +83,11 @@ fn leaves(value: &Value, path: &str, out: &mut Vec<String>) {
     match value {
         Value::Object(fields) => {
             for (key, field) in fields {
-                let next = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let next = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 leaves(field, &next, out);
             }
         }
@@ -106,7 +110,10 @@ async fn every_setting_of_a_fully_populated_app_has_a_labelled_field_and_the_for
     paths.extend(SecretSlot::ALL.iter().map(|s| s.field().to_owned()));
     let defaults = new_draft_json();
     for path in &paths {
-        assert!(setting(path).is_some(), "{path} has no label in usersync_core::app::labels");
+        assert!(
+            setting(path).is_some(),
+            "{path} has no label in usersync_core::app::labels"
+        );
         if let Some(value) = draft.pointer(&pointer(path)) {
             assert_ne!(
                 Some(value),
@@ -116,7 +123,9 @@ async fn every_setting_of_a_fully_populated_app_has_a_labelled_field_and_the_for
         }
     }
 
-    let page = h.call(get("/apps/Jira%20everything").cookie(&b.cookie)).await;
+    let page = h
+        .call(get("/apps/Jira%20everything").cookie(&b.cookie))
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let fields = submitted(&page.body, "app-form");
     for s in SETTINGS {
@@ -126,7 +135,12 @@ async fn every_setting_of_a_fully_populated_app_has_a_labelled_field_and_the_for
             s.path,
             s.label
         );
-        assert!(page.body.contains(s.label) || page.body.contains(&s.label.replace('&', "&amp;")), "{} is not labelled {:?}", s.path, s.label);
+        assert!(
+            page.body.contains(s.label) || page.body.contains(&s.label.replace('&', "&amp;")),
+            "{} is not labelled {:?}",
+            s.path,
+            s.label
+        );
     }
     for path in paths.iter().filter(|p| SecretSlot::from_field(p).is_none()) {
         assert!(
@@ -135,15 +149,29 @@ async fn every_setting_of_a_fully_populated_app_has_a_labelled_field_and_the_for
         );
     }
 
-    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let saved = h
-        .call(post("/apps/Jira%20everything").cookie(&b.cookie).form(&pairs))
+        .call(
+            post("/apps/Jira%20everything")
+                .cookie(&b.cookie)
+                .form(&pairs),
+        )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let after = h.store.app_by_name("Jira everything").await.unwrap();
-    assert_eq!(draft_json(&after), draft, "submitting the form unchanged changes nothing");
+    assert_eq!(
+        draft_json(&after),
+        draft,
+        "submitting the form unchanged changes nothing"
+    );
     let states = |app: &usersync_store::App| -> Vec<String> {
-        app.secret_states().iter().map(|(slot, state)| format!("{}={state:?}", slot.field())).collect()
+        app.secret_states()
+            .iter()
+            .map(|(slot, state)| format!("{}={state:?}", slot.field()))
+            .collect()
     };
     assert_eq!(states(&after), states(&before), "secrets are kept");
 }
