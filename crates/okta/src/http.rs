@@ -216,8 +216,10 @@ impl Executor {
     ) -> Result<Page<T>, OktaError> {
         let url = self.checked_url(request.url, action)?;
         let bucket = bucket_of(&request.method, url.path());
-        let mut attempts = Attempts::default();
-        attempts.once = !request.idempotent;
+        let mut attempts = Attempts {
+            once: !request.idempotent,
+            ..Attempts::default()
+        };
         loop {
             self.governor.acquire(&bucket).await;
             let authorization = match self.authorization().await {

@@ -450,6 +450,30 @@ mod tests {
     }
 
     #[test]
+    fn a_problem_shown_in_the_console_keeps_its_path_and_names_settings_by_their_labels() {
+        let mut f = FormState::submitted(Vec::new(), None);
+        f.problem(
+            "policy.scope.group_include",
+            "scope.group_include is not a valid regex",
+        );
+        f.problem(
+            "okta.credential",
+            "policy.limits.window_minutes is too long",
+        );
+        assert_eq!(
+            f.err("policy.scope.group_include"),
+            Some("Only groups matching (Scope) is not a valid regex")
+        );
+        assert!(
+            f.unplaced_errors().contains(
+                &"okta.credential: Budget window (minutes) (Safety limits) is too long".to_owned()
+            ),
+            "{:?}",
+            f.unplaced_errors()
+        );
+    }
+
+    #[test]
     fn a_new_form_shows_the_defaults_at_their_paths() {
         let f = FormState::for_new();
         assert!(f.is("okta.credential.type", "api_token"));
