@@ -206,3 +206,26 @@ async fn register_in_okta_says_to_turn_login_time_sync_on_first_and_a_secret_is_
     );
     w.stop.cancel();
 }
+
+#[tokio::test]
+async fn register_in_okta_refused_by_okta_names_the_permission_the_api_token_lacks() {
+    let w = World::new(true).await;
+    // As Okta answers an API token whose administrator may not manage event hooks.
+    w.sims.okta.faults().update(|f| {
+        f.path_faults.push(usersync_sim::faults::PathFault {
+            path_contains: "/api/v1/eventHooks".into(),
+            status: 403,
+            remaining: None,
+        });
+    });
+    let refused = w.press("hook-register").await;
+    assert_eq!(refused.status, StatusCode::OK);
+    let text = super::form::unescape(&refused.body);
+    assert!(text.contains("Not registered") && text.contains("E0000006"), "{text}");
+    assert!(
+        text.contains("an administrator whose role may manage event hooks"),
+        "{text}"
+    );
+    assert!(w.sims.okta.event_hooks().is_empty());
+    w.stop.cancel();
+}
