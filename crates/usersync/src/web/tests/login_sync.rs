@@ -145,6 +145,7 @@ async fn without_a_public_url_the_hook_url_is_derived_from_the_request_and_the_p
         page.body
     );
     assert!(page.body.contains("Derived from this request") && page.body.contains("--public-url"));
+    assert!(page.body.contains("This address is not HTTPS: Okta will refuse it"));
 }
 
 #[tokio::test]
