@@ -209,32 +209,38 @@ impl OktaClient {
             self.lifecycle(&hook.id, "activate", "activate the event hook")
                 .await?
         };
-        let (hook, verification) = match self
-            .lifecycle(&hook.id, "verify", "verify the event hook")
-            .await
-        {
-            Ok(verified) => {
-                let verification = if verified.verified {
-                    Verification::Verified
-                } else {
-                    Verification::Failed("Okta answered, but the hook is still unverified".into())
-                };
-                (verified, verification)
-            }
-            Err(OktaError::BadRequest { summary, .. }) => (
-                hook,
-                Verification::Failed(format!(
-                    "{summary}; Okta must reach {} over HTTPS and get the challenge back from usersync (check the public URL, the proxy and that usersync serve is running)",
-                    spec.uri
-                )),
-            ),
-            Err(e) => return Err(e),
-        };
+        let (hook, verification) = self.verify(hook, &spec.uri).await?;
         Ok(HookRegistration {
             change,
             hook,
             verification,
         })
+    }
+
+    /// Asks Okta to verify `hook`; Okta's 400 (it could not get the challenge back
+    /// from `uri`) is a failed verification, with what to check.
+    async fn verify(
+        &self,
+        hook: EventHook,
+        uri: &str,
+    ) -> Result<(EventHook, Verification), OktaError> {
+        match self
+            .lifecycle(&hook.id, "verify", "verify the event hook")
+            .await
+        {
+            Ok(verified) if verified.verified => Ok((verified, Verification::Verified)),
+            Ok(unverified) => Ok((
+                unverified,
+                Verification::Failed("Okta answered, but the hook is still unverified".into()),
+            )),
+            Err(OktaError::BadRequest { summary, .. }) => Ok((
+                hook,
+                Verification::Failed(format!(
+                    "{summary}; Okta must reach {uri} over HTTPS and get the challenge back from usersync (check the public URL, the proxy and that usersync serve is running)"
+                )),
+            )),
+            Err(e) => Err(e),
+        }
     }
 
     /// The id of the hook to update: `known_id` if Okta still has it, else the one named `name`.

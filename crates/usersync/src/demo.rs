@@ -238,6 +238,7 @@ impl Demo {
             &Deps::new(self.store.clone()),
             &app,
             &self.console_url,
+            "demo",
         )
         .await?;
         anyhow::ensure!(report.verified, "{}", report.text());

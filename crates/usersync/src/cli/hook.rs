@@ -52,7 +52,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
         } => {
             let deps = global.deps().await?;
             let app = app_named(&deps.store, &app).await?;
-            let report = register_hook(&deps, &app, &public_url).await?;
+            let report = register_hook(&deps, &app, &public_url, &super::actor()).await?;
             match format {
                 Format::Text => println!("{}", report.text()),
                 Format::Json => println!("{}", output::json(&report)?),

@@ -76,12 +76,19 @@ pub fn hook_url(public_url: &str, app: &str) -> anyhow::Result<Url> {
     Ok(url)
 }
 
-/// Creates or updates `app`'s event hook in Okta and asks Okta to verify it.
+/// Creates or updates `app`'s event hook in Okta and asks Okta to verify it; the
+/// audit log records that `actor` did, with the outcome.
 ///
 /// # Errors
-/// The app's login-time sync being off or without a secret (saying how to fix it),
-/// an unresolvable credential, or Okta refusing (naming the permission to grant).
-pub async fn register_hook(deps: &Deps, app: &App, public_url: &str) -> anyhow::Result<HookReport> {
+/// The app's login-time sync being off, without a secret or without event types
+/// (saying how to fix it), an unresolvable credential, or Okta refusing (naming the
+/// permission to grant).
+pub async fn register_hook(
+    deps: &Deps,
+    app: &App,
+    public_url: &str,
+    actor: &str,
+) -> anyhow::Result<HookReport> {
     anyhow::ensure!(
         app.events.hook_enabled,
         "app {:?}: login-time sync is off; turn on \"{}\" (events.hook_enabled) and save first, or Okta's verification is refused",
@@ -92,6 +99,12 @@ pub async fn register_hook(deps: &Deps, app: &App, public_url: &str) -> anyhow::
         !matches!(app.events.hook_secret, SecretState::Unset),
         "app {:?}: there is no shared secret yet; press \"Generate secret\" in the console's Login-time sync section (or set events.hook_secret) first",
         app.name
+    );
+    anyhow::ensure!(
+        !app.events.event_types.is_empty(),
+        "app {:?}: no event type is chosen; tick at least one under \"{}\" (events.event_types)",
+        app.name,
+        usersync_core::app::labels::label("events.event_types")
     );
     let url = hook_url(public_url, &app.name)?;
     let store = &deps.store;
@@ -118,6 +131,25 @@ pub async fn register_hook(deps: &Deps, app: &App, public_url: &str) -> anyhow::
         Verification::Verified => None,
         Verification::Failed(reason) => Some(reason),
     };
+    let fields = [
+        format!("hook {}", registered.hook.id),
+        format!("url {}", spec.uri),
+        if problem.is_none() {
+            "verified"
+        } else {
+            "not verified"
+        }
+        .to_owned(),
+    ];
+    if let Err(e) = store
+        .record_audit(actor, Some(app.id), "okta.event_hook.register", &fields)
+        .await
+    {
+        tracing::warn!(
+            "could not record the event hook registration of app {:?}: {e}",
+            app.name
+        );
+    }
     Ok(HookReport {
         url: spec.uri,
         hook_id: registered.hook.id,

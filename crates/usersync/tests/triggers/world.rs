@@ -240,7 +240,7 @@ impl World {
             .hook_url
             .strip_suffix(&format!("/hooks/okta/{APP}"))
             .expect("the hook URL ends with the app's path");
-        let report = usersync::engine::hook::register_hook(&self.deps, &app, public)
+        let report = usersync::engine::hook::register_hook(&self.deps, &app, public, "tests")
             .await
             .expect("the hook is registered");
         assert!(report.verified, "{}", report.text());

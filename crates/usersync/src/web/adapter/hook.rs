@@ -39,12 +39,17 @@ impl Backend {
     }
 
     /// Registers the app's event hook in Okta with the saved settings.
-    pub async fn register_hook(&self, name: &str, public_url: &str) -> BackendResult<HookReport> {
+    pub async fn register_hook(
+        &self,
+        name: &str,
+        public_url: &str,
+        actor: &str,
+    ) -> BackendResult<HookReport> {
         let app = self.app(name).await?;
         let deps = self.deps.clone();
-        let public_url = public_url.to_owned();
+        let (public_url, actor) = (public_url.to_owned(), actor.to_owned());
         // Its own task: a dropped request does not leave a half-registered hook.
-        tokio::spawn(async move { register_hook(&deps, &app, &public_url).await })
+        tokio::spawn(async move { register_hook(&deps, &app, &public_url, &actor).await })
             .await
             .map_err(|e| {
                 BackendError::Internal(anyhow::anyhow!(

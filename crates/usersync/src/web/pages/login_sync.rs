@@ -126,7 +126,11 @@ pub async fn register(
     let shell = Shell::for_admin(&admin, "apps");
     let mut login = view(&state, &headers, &name);
     let (base, _) = public_base(&state, &headers);
-    let result = match state.backend.register_hook(&name, &base).await {
+    let result = match state
+        .backend
+        .register_hook(&name, &base, &admin.actor)
+        .await
+    {
         Ok(report) => HookResult {
             ok: report.verified,
             text: report.text(),

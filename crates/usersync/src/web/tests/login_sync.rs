@@ -145,7 +145,10 @@ async fn without_a_public_url_the_hook_url_is_derived_from_the_request_and_the_p
         page.body
     );
     assert!(page.body.contains("Derived from this request") && page.body.contains("--public-url"));
-    assert!(page.body.contains("This address is not HTTPS: Okta will refuse it"));
+    assert!(
+        page.body
+            .contains("This address is not HTTPS: Okta will refuse it")
+    );
 }
 
 #[tokio::test]
@@ -167,6 +170,22 @@ async fn register_in_okta_creates_then_updates_the_hook_and_shows_it_verified() 
     let app = w.h.store.app_by_name("jira").await.unwrap();
     assert_eq!(hooks[0].event_types, app.events.event_types);
     assert!(hooks[0].active && hooks[0].verified);
+
+    let audit =
+        w.h.store
+            .audit_log(&usersync_store::AuditFilter::default(), 10)
+            .await
+            .unwrap();
+    let entry = audit
+        .iter()
+        .find(|e| e.action == "okta.event_hook.register")
+        .expect("the registration is audited");
+    assert_eq!(entry.actor, super::ADMIN);
+    assert!(
+        entry.fields.iter().any(|f| f == "verified"),
+        "{:?}",
+        entry.fields
+    );
 
     let second = w.press("hook-register").await;
     assert!(
@@ -222,7 +241,10 @@ async fn register_in_okta_refused_by_okta_names_the_permission_the_api_token_lac
     let refused = w.press("hook-register").await;
     assert_eq!(refused.status, StatusCode::OK);
     let text = super::form::unescape(&refused.body);
-    assert!(text.contains("Not registered") && text.contains("E0000006"), "{text}");
+    assert!(
+        text.contains("Not registered") && text.contains("E0000006"),
+        "{text}"
+    );
     assert!(
         text.contains("an administrator whose role may manage event hooks"),
         "{text}"
