@@ -33,6 +33,9 @@ pub struct EventHookSpec {
     pub event_types: Vec<String>,
     /// Sent by Okta in the `Authorization` header of every delivery and the verification.
     pub secret: SecretString,
+    /// Further headers Okta sends with every call (`channel.config.headers`), e.g. one a
+    /// proxy in front of usersync asks for; usually none.
+    pub headers: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for EventHookSpec {
@@ -41,6 +44,10 @@ impl std::fmt::Debug for EventHookSpec {
             .field("name", &self.name)
             .field("uri", &self.uri)
             .field("event_types", &self.event_types)
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -137,7 +144,7 @@ fn hook_body(spec: &EventHookSpec) -> Value {
         "events": {"type": "EVENT_TYPE", "items": spec.event_types, "filter": null},
         "channel": {"type": "HTTP", "version": "1.0.0", "config": {
             "uri": spec.uri,
-            "headers": [],
+            "headers": spec.headers.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
             "authScheme": {
                 "type": "HEADER",
                 "key": "Authorization",

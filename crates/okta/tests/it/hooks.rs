@@ -54,6 +54,7 @@ fn spec(uri: &str, secret: &str, events: &[&str]) -> EventHookSpec {
         uri: uri.to_owned(),
         event_types: events.iter().map(|e| (*e).to_owned()).collect(),
         secret: SecretString::from(secret.to_owned()),
+        headers: Vec::new(),
     }
 }
 

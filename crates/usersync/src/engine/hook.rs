@@ -118,6 +118,7 @@ pub async fn register_hook(
         uri: url.to_string(),
         event_types: app.events.event_types.clone(),
         secret: secret(store, app, SecretSlot::HookSecret).await?,
+        headers: Vec::new(),
     };
     let known = store.checkpoint(app.id, EVENT_HOOK_ID).await?;
     let registered = okta

@@ -224,6 +224,7 @@ impl World {
             uri: self.hook_url.clone(),
             event_types: event_types.iter().map(|t| (*t).to_owned()).collect(),
             secret: SecretString::from(secret.to_owned()),
+            headers: Vec::new(),
         };
         client
             .register_event_hook(&spec, None)
