@@ -19,7 +19,7 @@ use crate::config::{OktaConfig, OrgUrl, RetrySettings};
 use crate::error::{Failure, OktaError};
 use crate::governor::{RateGovernor, bucket_of};
 use crate::link::next_link;
-use crate::retry::{backoff, rate_headers, rate_limit_wait};
+use crate::retry::{backoff, rate_headers, rate_limit_wait, request_id, transport_message};
 
 /// Counters of what the client has done, for logs and progress displays.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -476,37 +476,5 @@ impl Executor {
                 .unwrap_or_else(|| "no description".into()),
             error,
         }
-    }
-}
-
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-okta-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// A person-readable reason for a failed attempt, without the URL's secrets (there are none
-/// in Okta URLs, but the error's source chain is more useful than its top line).
-fn transport_message(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the response body was cut off"
-    } else {
-        "the connection failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind} ({detail})")
     }
 }
