@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::app::labels::describe;
 use crate::guard::{Guard, guard};
 use crate::ids::{OktaUserId, Username};
 use crate::links::Links;
@@ -197,9 +198,12 @@ fn find_target<'a>(
 
 fn describe_status(policy: &CompiledPolicy, status: OktaStatus) -> String {
     let imported = if policy.is_importable(status) {
-        "imported when missing"
+        "imported when missing".to_owned()
     } else {
-        "not imported (scope.import_statuses)"
+        format!(
+            "not imported: not in {}",
+            describe("policy.scope.import_statuses")
+        )
     };
     let class = match status_class(status) {
         StatusClass::Active => "counts as active",
@@ -362,7 +366,7 @@ mod tests {
         );
         assert_eq!(
             e.to_string(),
-            "User ALICE@x.org\n  Okta: alice@x.org (u1), status SUSPENDED\n  Status: SUSPENDED counts as inactive; not imported (scope.import_statuses)\n  Mapped username: alice\n  Scope: in scope: every Okta user is in scope (scope.only_members_of is empty)\n  Target: alice (alice Doe), active, linked to Okta\n  Next sync:\n    - remove alice from group devs [Membership from Okta group devs]\n    - deactivate user alice [Enable/Disable Users: SUSPENDED in Okta]\n"
+            "User ALICE@x.org\n  Okta: alice@x.org (u1), status SUSPENDED\n  Status: SUSPENDED counts as inactive; not imported: not in Import users with these Okta statuses (Scope)\n  Mapped username: alice\n  Scope: in scope: every Okta user is in scope, as Only members of (Scope) is empty\n  Target: alice (alice Doe), active, linked to Okta\n  Next sync:\n    - remove alice from group devs [Membership from Okta group devs]\n    - deactivate user alice [Enable/Disable Users: SUSPENDED in Okta]\n"
         );
         let by_username = super::explain(
             "alice",

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod console;
+pub mod hook;
 pub mod inspect;
 pub mod okta_read;
 pub mod output;
@@ -130,6 +131,8 @@ pub enum Command {
     Run(runs::Args),
     /// Explain why a user is or is not in the target, and what would change.
     Explain(inspect::ExplainArgs),
+    /// Register an app's Okta event hook for login-time sync.
+    Hook(hook::Args),
     /// Run the console, the Okta event hook endpoint and the scheduler until Ctrl-C.
     Serve(crate::serve::ServeArgs),
     /// Try usersync against emulated Okta and Jira: nothing to install or configure.
@@ -152,6 +155,7 @@ impl Command {
             Self::SyncUser(args) => sync::sync_user(args, global).await,
             Self::Run(args) => runs::run(args, global).await,
             Self::Explain(args) => inspect::explain(args, global).await,
+            Self::Hook(args) => hook::run(args, global).await,
             Self::Serve(args) => server::serve(args, global).await,
             #[cfg(feature = "demo")]
             Self::Demo(args) => server::demo(args).await,

@@ -9,6 +9,7 @@ use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
 use usersync_atlassian::http::AtlassianAuth;
 use usersync_atlassian::jira::{JiraClient, JiraConfig};
 use usersync_atlassian::{Capabilities, Capability, Target};
+use usersync_core::app::labels::describe as setting;
 use usersync_core::{SyncPolicy, TargetConstraints};
 use usersync_okta::{OktaAuth, OktaClient, OktaConfig};
 use usersync_store::{App, OktaCredential, SecretSlot, Store, TargetCredential, TargetKind};
@@ -54,19 +55,7 @@ impl Connections {
 /// client refuses; the message names the field.
 pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
     let store = &deps.store;
-    let okta_auth = match &app.okta.credential {
-        OktaCredential::ApiToken { .. } => {
-            OktaAuth::ApiToken(secret(store, app, SecretSlot::OktaApiToken).await?)
-        }
-        OktaCredential::OAuth {
-            client_id, key_id, ..
-        } => OktaAuth::ServiceApp {
-            client_id: client_id.clone(),
-            private_key_pem: secret(store, app, SecretSlot::OktaPrivateKey).await?,
-            key_id: key_id.clone(),
-            scopes: Vec::new(),
-        },
-    };
+    let okta_auth = okta_auth(store, app, Vec::new()).await?;
     let target_auth = match &app.target.credential {
         TargetCredential::Pat { .. } => {
             AtlassianAuth::Bearer(secret(store, app, SecretSlot::TargetToken).await?)
@@ -87,6 +76,27 @@ pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
             target_auth,
         },
     )
+}
+
+/// The app's Okta credential with its secret resolved; a service app asks for
+/// `scopes` (the read scopes when empty).
+///
+/// # Errors
+/// A secret that cannot be resolved.
+pub async fn okta_auth(store: &Store, app: &App, scopes: Vec<String>) -> anyhow::Result<OktaAuth> {
+    Ok(match &app.okta.credential {
+        OktaCredential::ApiToken { .. } => {
+            OktaAuth::ApiToken(secret(store, app, SecretSlot::OktaApiToken).await?)
+        }
+        OktaCredential::OAuth {
+            client_id, key_id, ..
+        } => OktaAuth::ServiceApp {
+            client_id: client_id.clone(),
+            private_key_pem: secret(store, app, SecretSlot::OktaPrivateKey).await?,
+            key_id: key_id.clone(),
+            scopes,
+        },
+    })
 }
 
 /// Where an app connects and with which credentials, secrets resolved.
@@ -127,7 +137,7 @@ pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Resul
     })
 }
 
-async fn secret(
+pub(crate) async fn secret(
     store: &Store,
     app: &App,
     slot: SecretSlot,
@@ -142,7 +152,7 @@ async fn secret(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Need {
     pub capability: Capability,
-    pub why: &'static str,
+    pub why: String,
 }
 
 /// What the target must be able to do for `policy`, each with the setting that needs it.
@@ -151,55 +161,55 @@ pub struct Need {
 #[must_use]
 pub fn needed_capabilities(policy: &SyncPolicy) -> Vec<Need> {
     use usersync_core::DepartedPolicy;
+    let need = |capability, why: String| Need { capability, why };
+    let on = |path: &str| format!("{} is on", setting(path));
     let mut needs = vec![
-        Need {
-            capability: Capability::ListUsers,
-            why: "every sync reads the target's users and groups",
-        },
-        Need {
-            capability: Capability::CreateGroup,
-            why: "groups from Okta are created in the target",
-        },
-        Need {
-            capability: Capability::ManageMembership,
-            why: "group memberships mirror Okta",
-        },
+        need(
+            Capability::ListUsers,
+            "every sync reads the target's users and groups".into(),
+        ),
+        need(
+            Capability::CreateGroup,
+            "groups from Okta are created in the target".into(),
+        ),
+        need(
+            Capability::ManageMembership,
+            "group memberships mirror Okta".into(),
+        ),
     ];
     let toggles = policy.toggles;
     if toggles.import_users {
-        needs.push(Need {
-            capability: Capability::CreateUser,
-            why: "Import Users is on",
-        });
+        needs.push(need(
+            Capability::CreateUser,
+            on("policy.toggles.import_users"),
+        ));
     }
     if toggles.update_users {
-        needs.push(Need {
-            capability: Capability::UpdateUser,
-            why: "Update Users is on",
-        });
+        needs.push(need(
+            Capability::UpdateUser,
+            on("policy.toggles.update_users"),
+        ));
     }
+    let departed = setting("policy.departed");
     if toggles.enable_disable_users {
-        needs.push(Need {
-            capability: Capability::SetActive,
-            why: "Enable/Disable Users is on",
-        });
+        needs.push(need(
+            Capability::SetActive,
+            on("policy.toggles.enable_disable_users"),
+        ));
     } else if policy.departed == DepartedPolicy::Deactivate {
-        needs.push(Need {
-            capability: Capability::SetActive,
-            why: "departed users are deactivated (departed = deactivate)",
-        });
+        needs.push(need(
+            Capability::SetActive,
+            format!("{departed} is Deactivate"),
+        ));
     }
     if policy.departed == DepartedPolicy::Delete {
-        needs.push(Need {
-            capability: Capability::DeleteUser,
-            why: "departed users are deleted (departed = delete)",
-        });
+        needs.push(need(
+            Capability::DeleteUser,
+            format!("{departed} is Delete"),
+        ));
     }
     if policy.delete_groups {
-        needs.push(Need {
-            capability: Capability::DeleteGroup,
-            why: "delete_groups is on",
-        });
+        needs.push(need(Capability::DeleteGroup, on("policy.delete_groups")));
     }
     needs
 }

@@ -21,6 +21,7 @@ pub mod check_draft;
 mod confirm;
 pub mod connect;
 pub mod headroom;
+pub mod hook;
 pub mod lock;
 mod namesakes;
 mod outcome;

@@ -63,6 +63,24 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The address Okta and browsers reach usersync at (e.g. https://usersync.example.com),
+    /// used for the event hook URL the console shows and registers. Without it the
+    /// console derives the address from each request and says so.
+    #[arg(long, env = "USERSYNC_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+}
+
+/// An absolute http(s) URL without query or fragment.
+fn parse_public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|e| format!("{e}; give it like https://usersync.example.com"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+        return Err("must be an http(s) address, like https://usersync.example.com".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment".into());
+    }
+    Ok(url)
 }
 
 impl ServeArgs {
@@ -84,6 +102,7 @@ impl Default for ServeArgs {
             max_connections: 512,
             allow_secret_refs: SecretRefAllowList::default(),
             trusted_proxies: Vec::new(),
+            public_url: None,
         }
     }
 }
@@ -142,6 +161,7 @@ impl Server {
         deps.secret_refs = args.allow_secret_refs.clone();
         let mut state = AppState::new(Backend::new(deps.clone()), args.secure_cookies);
         state.trusted_proxies = args.trusted_proxies.clone().into();
+        state.public_url = args.public_url.clone();
         Ok(Self {
             listener,
             state,
@@ -203,8 +223,12 @@ pub async fn serve(
     let server = Server::bind(deps, &args, TriggersConfig::default()).await?;
     let url = format!("http://{}:{}", args.listen.ip(), server.port());
     crate::web::auth::announce_setup(&store, &url).await;
+    let public = args.public_url.as_ref().map_or_else(
+        || url.clone(),
+        |u| u.as_str().trim_end_matches('/').to_owned(),
+    );
     tracing::info!(
-        "usersync console listening on {url}; Okta event hooks go to {url}/hooks/okta/<app>"
+        "usersync console listening on {url}; Okta event hooks go to {public}/hooks/okta/<app>"
     );
     server.run_until_stopped(shutdown).await
 }

@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use usersync_core::FieldProblem;
+use usersync_core::app::events::HANDLED_EVENTS;
+use usersync_core::app::labels;
 use usersync_core::app::{App, SecretSlot, SecretState};
 use usersync_store::AppDraft;
 
@@ -86,14 +88,33 @@ impl FormState {
         f
     }
 
-    /// A field's value ("" when absent; the last one when sent twice).
-    #[must_use]
     /// The fields as the form would submit them (tests press buttons with them).
     #[cfg(test)]
     pub fn pairs(&self) -> &[(String, String)] {
         &self.pairs
     }
 
+    /// The console's label of the field at `key` (the one label table in core).
+    #[must_use]
+    pub fn label<'a>(&self, key: &'a str) -> &'a str {
+        labels::label(key)
+    }
+
+    /// The event types offered as checkboxes: every type usersync handles, then any
+    /// other type the app subscribes to (so a type set in TOML is shown and kept).
+    #[must_use]
+    pub fn event_choices(&self) -> Vec<&str> {
+        let mut choices: Vec<&str> = HANDLED_EVENTS.to_vec();
+        for chosen in self.values("events.event_types") {
+            if !chosen.is_empty() && !choices.contains(&chosen) {
+                choices.push(chosen);
+            }
+        }
+        choices
+    }
+
+    /// A field's value ("" when absent; the last one when sent twice).
+    #[must_use]
     pub fn v(&self, key: &str) -> &str {
         self.values(key).last().unwrap_or("")
     }
@@ -152,7 +173,7 @@ impl FormState {
                 if path.is_empty() {
                     message.clone()
                 } else {
-                    format!("{path}: {message}")
+                    format!("{}: {message}", labels::describe(path))
                 }
             })
             .collect()
@@ -161,9 +182,11 @@ impl FormState {
     /// Records a problem beside the field of its path (list entries beside their list).
     pub fn problem(&mut self, path: &str, message: impl Into<String>) {
         let field = path.split('[').next().unwrap_or(path);
+        // The field keeps its path (the API's and the TOML's); the text names settings
+        // by the labels the page shows.
         self.errors
             .entry(field.to_owned())
-            .or_insert_with(|| message.into());
+            .or_insert_with(|| labels::with_labels(&message.into()));
     }
 
     /// What the form says about a stored secret.
@@ -424,6 +447,30 @@ mod tests {
                 .contains(&"schedule: both given".to_owned())
         );
         assert!(!format!("{f:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_problem_shown_in_the_console_keeps_its_path_and_names_settings_by_their_labels() {
+        let mut f = FormState::submitted(Vec::new(), None);
+        f.problem(
+            "policy.scope.group_include",
+            "scope.group_include is not a valid regex",
+        );
+        f.problem(
+            "okta.credential",
+            "policy.limits.window_minutes is too long",
+        );
+        assert_eq!(
+            f.err("policy.scope.group_include"),
+            Some("Only groups matching (Scope) is not a valid regex")
+        );
+        assert!(
+            f.unplaced_errors().contains(
+                &"okta.credential: Budget window (minutes) (Safety limits) is too long".to_owned()
+            ),
+            "{:?}",
+            f.unplaced_errors()
+        );
     }
 
     #[test]
