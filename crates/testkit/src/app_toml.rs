@@ -15,6 +15,8 @@ pub struct AppToml {
     target_url: String,
     username: String,
     password: String,
+    /// A bearer token instead of the basic credential (SCIM targets).
+    bearer: Option<String>,
     sections: Vec<String>,
 }
 
@@ -38,6 +40,7 @@ impl AppToml {
             target_url: target_url.to_owned(),
             username: "admin".to_owned(),
             password: "admin".to_owned(),
+            bearer: None,
             sections: Vec::new(),
         }
     }
@@ -61,6 +64,13 @@ impl AppToml {
     pub fn basic(mut self, username: &str, password: &str) -> Self {
         username.clone_into(&mut self.username);
         password.clone_into(&mut self.password);
+        self
+    }
+
+    /// The target's bearer token as written (SCIM and Atlassian Cloud targets).
+    #[must_use]
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.bearer = Some(token.to_owned());
         self
     }
 
@@ -102,13 +112,19 @@ impl fmt::Display for AppToml {
             toml_string(&self.okta_url),
             toml_string(&self.okta_token)
         )?;
+        let credential = match &self.bearer {
+            Some(token) => format!("{{ type = \"bearer\", token = {} }}", toml_string(token)),
+            None => format!(
+                "{{ type = \"basic\", username = {}, password = {} }}",
+                toml_string(&self.username),
+                toml_string(&self.password)
+            ),
+        };
         writeln!(
             f,
-            "\n[app.target]\nkind = {}\nurl = {}\ncredential = {{ type = \"basic\", username = {}, password = {} }}",
+            "\n[app.target]\nkind = {}\nurl = {}\ncredential = {credential}",
             toml_string(&self.kind),
             toml_string(&self.target_url),
-            toml_string(&self.username),
-            toml_string(&self.password)
         )?;
         for section in &self.sections {
             writeln!(f, "\n{section}")?;

@@ -2,3 +2,4 @@
 
 mod confluence;
 mod jira;
+mod scim;

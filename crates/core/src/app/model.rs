@@ -25,34 +25,60 @@ impl fmt::Display for AppId {
     }
 }
 
-/// Which Atlassian product an app writes to (and a target client talks to).
+/// Which product an app writes to (and a target client talks to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     Jira,
     Confluence,
+    /// Any SCIM 2.0 service provider (RFC 7643/7644), discovered from its
+    /// `/ServiceProviderConfig`.
+    Scim,
+    /// Atlassian Cloud's user provisioning API: SCIM with Atlassian's documented limits.
+    #[serde(rename = "atlassian-cloud")]
+    AtlassianCloud,
 }
 
 impl TargetKind {
     /// Every kind, in the order settings pages list them.
-    pub const ALL: [TargetKind; 2] = [Self::Jira, Self::Confluence];
+    pub const ALL: [TargetKind; 4] = [
+        Self::Jira,
+        Self::Confluence,
+        Self::Scim,
+        Self::AtlassianCloud,
+    ];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Jira => "jira",
             Self::Confluence => "confluence",
+            Self::Scim => "scim",
+            Self::AtlassianCloud => "atlassian-cloud",
         }
     }
 
-    /// `jira` or `confluence`, ignoring case.
+    /// One of the names [`TargetKind::as_str`] gives, ignoring case.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "jira" => Some(Self::Jira),
-            "confluence" => Some(Self::Confluence),
-            _ => None,
+        let text = text.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// What this kind of target accepts as a username.
+    #[must_use]
+    pub fn constraints(self) -> crate::TargetConstraints {
+        match self {
+            Self::Jira => crate::TargetConstraints::jira(),
+            Self::Confluence => crate::TargetConstraints::confluence(),
+            Self::Scim | Self::AtlassianCloud => crate::TargetConstraints::scim(),
         }
+    }
+
+    /// True for the kinds spoken over SCIM 2.0, which sign in with a bearer token.
+    #[must_use]
+    pub fn is_scim(self) -> bool {
+        matches!(self, Self::Scim | Self::AtlassianCloud)
     }
 }
 
@@ -126,6 +152,11 @@ pub enum TargetCredential<S> {
         #[serde(default)]
         password: S,
     },
+    /// A SCIM bearer token (for Atlassian Cloud, the identity provider directory's API key).
+    Bearer {
+        #[serde(default)]
+        token: S,
+    },
 }
 
 impl<S> TargetCredential<S> {
@@ -134,6 +165,17 @@ impl<S> TargetCredential<S> {
         match self {
             Self::Pat { token } => vec![(SecretSlot::TargetToken, token)],
             Self::Basic { password, .. } => vec![(SecretSlot::TargetPassword, password)],
+            Self::Bearer { token } => vec![(SecretSlot::TargetToken, token)],
+        }
+    }
+
+    /// The credential's `type` as written in TOML and the form.
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Pat { .. } => "pat",
+            Self::Basic { .. } => "basic",
+            Self::Bearer { .. } => "bearer",
         }
     }
 
@@ -146,6 +188,9 @@ impl<S> TargetCredential<S> {
             Self::Basic { username, password } => TargetCredential::Basic {
                 username,
                 password: f(SecretSlot::TargetPassword, password),
+            },
+            Self::Bearer { token } => TargetCredential::Bearer {
+                token: f(SecretSlot::TargetToken, token),
             },
         }
     }

@@ -119,6 +119,9 @@ fn target_shape(credential: &TargetCredential<SecretState>) -> TargetCredential<
             username: username.clone(),
             password: exported(password),
         },
+        TargetCredential::Bearer { token } => TargetCredential::Bearer {
+            token: exported(token),
+        },
     }
 }
 

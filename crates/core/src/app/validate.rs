@@ -60,13 +60,14 @@ impl AppDraft {
             FieldProblem::new(
                 "target.kind",
                 format!(
-                    "unknown target kind {:?}; use \"jira\" or \"confluence\"",
+                    "unknown target kind {:?}; use \"jira\", \"confluence\", \"scim\" or \"atlassian-cloud\"",
                     self.target.kind
                 ),
             )
         })?;
         let target_url = check_target_url(&self.target.url)?;
         check_target_credential(&self.target.credential)?;
+        check_credential_fits(target_kind, &self.target.credential)?;
         check_schedule(&self.schedule)?;
         check_policy(&self.policy)?;
         check_events(&self.events)?;
@@ -252,6 +253,31 @@ fn check_target_credential(credential: &TargetCredential<SecretInput>) -> Checke
     }
     for (slot, input) in credential.secrets() {
         check_secret_input(slot.field(), input)?;
+    }
+    Ok(())
+}
+
+/// SCIM services take a bearer token; the Data Center products a token or a password.
+fn check_credential_fits(
+    kind: TargetKind,
+    credential: &TargetCredential<SecretInput>,
+) -> Checked<()> {
+    let bearer = matches!(credential, TargetCredential::Bearer { .. });
+    if kind.is_scim() && !bearer {
+        return Err(FieldProblem::new(
+            "target.credential.type",
+            format!(
+                "a {kind} target signs in with a bearer token; choose \"bearer\" and give the token"
+            ),
+        ));
+    }
+    if !kind.is_scim() && bearer {
+        return Err(FieldProblem::new(
+            "target.credential.type",
+            format!(
+                "a {kind} target signs in with a personal access token or a username and password; choose \"pat\" or \"basic\""
+            ),
+        ));
     }
     Ok(())
 }

@@ -86,6 +86,21 @@ impl TargetConstraints {
         }
     }
 
+    /// A SCIM 2.0 service: `userName` is any non-empty string (RFC 7643 §4.1.1); usersync
+    /// keeps whitespace out as for the other targets. Reads return `emails`, and
+    /// Atlassian Cloud refuses a user without one, so one is required.
+    #[must_use]
+    pub fn scim() -> Self {
+        Self {
+            lowercase_usernames: false,
+            max_username_len: 255,
+            forbidden_username_chars: String::new(),
+            reserved_usernames: Vec::new(),
+            reports_email: true,
+            requires_email: true,
+        }
+    }
+
     /// Turns a mapped name into a username the target accepts, or says why not.
     ///
     /// # Errors

@@ -3,3 +3,4 @@
 mod confluence;
 mod jira;
 mod okta;
+mod scim;

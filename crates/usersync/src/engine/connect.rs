@@ -8,6 +8,7 @@ use url::Url;
 use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
 use usersync_atlassian::http::AtlassianAuth;
 use usersync_atlassian::jira::{JiraClient, JiraConfig};
+use usersync_atlassian::scim::{ScimClient, ScimConfig, ScimProfile};
 use usersync_atlassian::{Capabilities, Capability, Target};
 use usersync_core::app::labels::describe as setting;
 use usersync_core::{SyncPolicy, TargetConstraints};
@@ -37,10 +38,7 @@ impl Connections {
     /// The username rules of the target product.
     #[must_use]
     pub fn constraints(&self) -> TargetConstraints {
-        match self.kind {
-            TargetKind::Jira => TargetConstraints::jira(),
-            TargetKind::Confluence => TargetConstraints::confluence(),
-        }
+        self.kind.constraints()
     }
 }
 
@@ -57,7 +55,7 @@ pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
     let store = &deps.store;
     let okta_auth = okta_auth(store, app, Vec::new()).await?;
     let target_auth = match &app.target.credential {
-        TargetCredential::Pat { .. } => {
+        TargetCredential::Pat { .. } | TargetCredential::Bearer { .. } => {
             AtlassianAuth::Bearer(secret(store, app, SecretSlot::TargetToken).await?)
         }
         TargetCredential::Basic { username, .. } => AtlassianAuth::Basic {
@@ -129,6 +127,20 @@ pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Resul
             })
             .with_context(|| format!("app {name:?}: target settings"))?,
         ),
+        TargetKind::Scim | TargetKind::AtlassianCloud => {
+            let profile = if to.kind == TargetKind::Scim {
+                ScimProfile::Generic
+            } else {
+                ScimProfile::AtlassianCloud
+            };
+            Arc::new(
+                ScimClient::new(ScimConfig {
+                    concurrency: in_flight,
+                    ..ScimConfig::new(url, auth, profile)
+                })
+                .with_context(|| format!("app {name:?}: target settings"))?,
+            )
+        }
     };
     Ok(Connections {
         okta,

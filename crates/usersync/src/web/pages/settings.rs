@@ -7,7 +7,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use usersync_core::app::{App, labels};
+use usersync_core::app::{App, TargetKind, labels};
 use usersync_core::mapping::{CompiledPolicy, TargetConstraints};
 use usersync_core::policy::SyncPolicy;
 use usersync_core::snapshot::OktaStatus;
@@ -238,11 +238,8 @@ pub fn try_regex(
             .join("; ")
     })?;
     let mapped = compiled.map_login(login.trim());
-    let constraints = if target_kind == "confluence" {
-        TargetConstraints::confluence()
-    } else {
-        TargetConstraints::jira()
-    };
+    let constraints = TargetKind::parse(target_kind)
+        .map_or_else(TargetConstraints::jira, TargetKind::constraints);
     constraints
         .username(&mapped)
         .map(|u| u.as_str().to_owned())
