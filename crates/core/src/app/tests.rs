@@ -118,3 +118,34 @@ fn urls_with_user_info_are_refused_on_their_field_without_echoing_the_password()
     assert_eq!(problem.field, "target.url");
     assert!(!problem.message.contains("s3cret-pw"), "{problem}");
 }
+
+#[test]
+fn a_scim_target_needs_a_bearer_token_and_a_data_center_target_refuses_one() {
+    let mut scim = draft("$1");
+    scim.target.kind = "atlassian-cloud".into();
+    let problem = scim.validate().unwrap_err();
+    assert_eq!(problem.field, "target.credential.type");
+    assert!(problem.message.contains("bearer"), "{}", problem.message);
+
+    let mut scim = draft("$1");
+    scim.target.kind = "SCIM".into();
+    scim.target.credential = TargetCredential::Bearer {
+        token: SecretInput::from_text("env:SCIM_TOKEN"),
+    };
+    assert_eq!(scim.validate().unwrap().target_kind, TargetKind::Scim);
+
+    let mut jira = draft("$1");
+    jira.target.credential = TargetCredential::Bearer {
+        token: SecretInput::from_text("env:JIRA_PAT"),
+    };
+    assert_eq!(jira.validate().unwrap_err().field, "target.credential.type");
+}
+
+#[test]
+fn every_target_kind_round_trips_its_name() {
+    for kind in TargetKind::ALL {
+        assert_eq!(TargetKind::parse(kind.as_str()), Some(kind));
+        let json = serde_json::to_string(&kind).unwrap();
+        assert_eq!(json, format!("\"{}\"", kind.as_str()));
+    }
+}

@@ -245,3 +245,62 @@ async fn a_sync_into_a_scim_emulator_without_patch_writes_only_with_put() {
     assert!(!methods.iter().any(|m| m == "PATCH"), "{methods:?}");
     assert!(methods.iter().any(|m| m == "PUT"), "{methods:?}");
 }
+
+/// Atlassian Cloud cannot rename a group: with `group_renames = "recreate"` a group
+/// renamed in Okta becomes a new group with the members, and the old one is deleted,
+/// without a single refused request.
+#[tokio::test]
+async fn a_group_renamed_in_okta_is_recreated_in_atlassian_cloud_never_renamed() {
+    let sim = start_scim(Profile::AtlassianCloud).await;
+    let (okta, ids) = small_okta().await;
+    let dir = DataDir::new();
+    let app = scim_app(
+        "scim",
+        &okta,
+        "atlassian-cloud",
+        sim.base_url(),
+        sim.token(),
+    )
+    .section(&format!(
+        "{LIMITS}\n[app.policy]\ngroup_renames = \"recreate\"\n"
+    ));
+    let store = dir.store_with_apps(&app.to_string(), "test").await;
+    let deps = Deps::new(store).with_progress(std::sync::Arc::new(Silent));
+    assert_status(
+        &run_sync_once(&deps, "scim", RunTrigger::Manual, Mode::Apply)
+            .await
+            .unwrap(),
+        RunStatus::Succeeded,
+    );
+    let group = okta.groups_of(&ids["alice"])[0].clone();
+    reqwest::Client::new()
+        .put(format!(
+            "{}/api/v1/groups/{}",
+            okta.base_url(),
+            group.as_str()
+        ))
+        .header("Authorization", format!("SSWS {}", okta.api_token()))
+        .json(
+            &serde_json::json!({"profile": {"name": "platform", "description": "renamed in Okta"}}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    let outcome = run_sync_once(&deps, "scim", RunTrigger::Manual, Mode::Apply)
+        .await
+        .unwrap();
+    assert_status(&outcome, RunStatus::Succeeded);
+    assert_eq!(sim.groups(), vec!["platform".to_owned()]);
+    assert_eq!(
+        sim.members("platform").unwrap(),
+        vec!["alice@example.com".to_owned(), "bob@example.com".to_owned()]
+    );
+    let refused: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.status >= 400)
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+}
