@@ -52,15 +52,17 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let response = match authorised(&app, &headers) {
-        Ok(()) => route(
+        Ok(()) => match route(
             &app,
             &method,
             uri.path(),
             &query,
             if_match.as_deref(),
             &body,
-        )
-        .unwrap_or_else(IntoResponse::into_response),
+        ) {
+            Ok(answer) => project(answer, &query).await,
+            Err(fault) => fault.into_response(),
+        },
         Err(fault) => fault.into_response(),
     };
     app.log
@@ -120,6 +122,32 @@ fn route(
         }
         ("GET", ["ResourceTypes"]) => Ok(ok(StatusCode::OK, &discovery::resource_types())),
         ("GET", ["Schemas"]) => Ok(ok(StatusCode::OK, &discovery::schemas())),
+        ("GET", ["ResourceTypes" | "Schemas", id]) => {
+            let all = if parts[0] == "Schemas" {
+                discovery::schemas()
+            } else {
+                discovery::resource_types()
+            };
+            let found = all["Resources"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| r["id"] == json!(id))
+                .cloned();
+            found
+                .map(|r| ok(StatusCode::OK, &r))
+                .ok_or_else(|| ScimFault::new(404, "", format!("{} {id} not found", parts[0])))
+        }
+        (_, ["ServiceProviderConfig" | "ResourceTypes" | "Schemas", ..]) => Err(ScimFault::new(
+            405,
+            "",
+            format!("{method} is not allowed on /{}", parts[0]),
+        )),
+        (m, [name]) if kind(name).is_some() && m != "GET" && m != "POST" => Err(ScimFault::new(
+            405,
+            "",
+            format!("{method} is not allowed on /{name}"),
+        )),
         ("GET", [name]) if kind(name).is_some() => {
             list(app, kind(name).unwrap_or(Kind::User), query)
         }
@@ -238,6 +266,59 @@ fn list(app: &App, kind: Kind, query: &HashMap<String, String>) -> Result<Respon
             "Resources": page
         }),
     ))
+}
+
+/// Applies `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, top-level names)
+/// to a resource or to each resource of a list; `id`, `schemas` and `meta` always stay.
+async fn project(response: Response, query: &HashMap<String, String>) -> Response {
+    let names = |key: &str| -> Vec<String> {
+        query
+            .get(key)
+            .map(|v| {
+                v.split(',')
+                    .map(|n| {
+                        n.trim()
+                            .rsplit(':')
+                            .next()
+                            .unwrap_or("")
+                            .to_ascii_lowercase()
+                    })
+                    .filter(|n| !n.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (only, except) = (names("attributes"), names("excludedAttributes"));
+    if only.is_empty() && except.is_empty() {
+        return response;
+    }
+    let top = |n: &str| n.split('.').next().unwrap_or("").to_owned();
+    let keep = |r: &mut Value| {
+        if let Some(o) = r.as_object_mut() {
+            o.retain(|k, _| {
+                let k = k.to_ascii_lowercase();
+                let fixed = k == "id" || k == "schemas" || k == "meta";
+                let wanted = only.is_empty() || only.iter().any(|n| top(n) == k);
+                let dropped = except.iter().any(|n| *n == k);
+                fixed || (wanted && !dropped)
+            });
+        }
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    if let Some(list) = value.get_mut("Resources").and_then(Value::as_array_mut) {
+        list.iter_mut().for_each(keep);
+    } else if value.get("id").is_some() {
+        keep(&mut value);
+    }
+    let mut response = Response::from_parts(parts, axum::body::Body::from(value.to_string()));
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response
 }
 
 fn json_body(body: &[u8]) -> Result<Value, ScimFault> {

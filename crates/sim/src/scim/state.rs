@@ -255,8 +255,10 @@ impl ScimState {
         }
         match kind {
             Kind::User => {
-                attrs.entry("active").or_insert(Value::Bool(true));
-                if !attrs["active"].is_boolean() {
+                if id.is_none() {
+                    attrs.entry("active").or_insert(Value::Bool(true));
+                }
+                if attrs.get("active").is_some_and(|a| !a.is_boolean()) {
                     return Err(ScimFault::bad("invalidValue", "active must be a boolean"));
                 }
                 if self.profile == Profile::AtlassianCloud {
@@ -270,11 +272,12 @@ impl ScimState {
                 };
                 for m in list.iter() {
                     let uid = m["value"].as_str().unwrap_or("");
-                    if !self.users.contains_key(uid) {
+                    // Members are users or (nested) groups of this service (RFC 7643 §4.2).
+                    if !self.users.contains_key(uid) && !self.groups.contains_key(uid) {
                         return Err(ScimFault::new(
                             400,
                             "invalidValue",
-                            format!("member {uid:?} is not a user of this service"),
+                            format!("member {uid:?} is not a user or group of this service"),
                         ));
                     }
                 }

@@ -4,3 +4,4 @@ mod confluence;
 mod jira;
 mod okta;
 mod scim;
+mod scim_conformance;
