@@ -299,7 +299,7 @@ async fn project(response: Response, query: &HashMap<String, String>) -> Respons
                 let k = k.to_ascii_lowercase();
                 let fixed = k == "id" || k == "schemas" || k == "meta";
                 let wanted = only.is_empty() || only.iter().any(|n| top(n) == k);
-                let dropped = except.iter().any(|n| *n == k);
+                let dropped = except.contains(&k);
                 fixed || (wanted && !dropped)
             });
         }
