@@ -108,6 +108,7 @@ pub async fn plan(args: PlanArgs, global: &Global) -> anyhow::Result<Exit> {
 /// Unknown app, a run already in progress, or a run that failed or ended partial.
 pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
     let deps = global.stoppable_deps().await?;
+    let all = args.all;
     let names = match args.app {
         Some(name) => vec![name],
         None => deps
@@ -141,10 +142,10 @@ pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
     }
     if args.output == Format::Json {
         let reports: Vec<JsonReport<'_>> = outcomes.iter().map(JsonReport::new).collect();
-        if let [one] = reports.as_slice() {
-            json::print(one)?;
-        } else {
-            json::print_list("runs", &reports)?;
+        // `--all` is a listing even with one app, so scripts see one shape.
+        match reports.as_slice() {
+            [one] if !all => json::print(one)?,
+            _ => json::print_list("runs", &reports)?,
         }
     }
     exit_for(&outcomes, |o| format!("usersync sync --app {}", o.app))

@@ -7,10 +7,13 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
 use usersync_sim::jira::JiraSim;
+use usersync_store::RunStatus;
 use usersync_testkit::Sims;
 
 use crate::cli::{text, usersync_async};
+use crate::helpers::{World, assert_status};
 use usersync_testkit::small_org;
 
 /// POSTs Jira received at exactly `path` (creations: the path has no query).
@@ -141,4 +144,29 @@ async fn ctrl_c_during_a_sync_finishes_writes_in_flight_records_them_and_the_nex
         "{}",
         text(&replanned.stdout)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_told_to_stop_while_reading_ends_interrupted_having_written_nothing() {
+    let mut world = World::new(crate::helpers::small_org()).await;
+    let stop = CancellationToken::new();
+    stop.cancel();
+    world.deps = world.deps.clone().with_stop(stop);
+
+    let outcome = world.sync().await;
+
+    assert_status(&outcome, RunStatus::Interrupted);
+    assert!(
+        outcome.reasons[0].contains("stopped on request while reading"),
+        "{:?}",
+        outcome.reasons
+    );
+    assert_eq!(world.jira_writes(), Vec::<String>::new());
+    let run = world
+        .deps
+        .store
+        .get_run(outcome.run_id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Interrupted);
 }
