@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
+use usersync::engine::approve;
 use usersync_sim::jira::JiraSim;
 use usersync_store::RunStatus;
 use usersync_testkit::Sims;
@@ -169,4 +170,49 @@ async fn a_run_told_to_stop_while_reading_ends_interrupted_having_written_nothin
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Interrupted);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approval_told_to_stop_mid_apply_records_what_jira_received_and_ends_interrupted() {
+    let world = World::new(crate::helpers::small_org()).await;
+    assert_status(&world.sync().await, RunStatus::Succeeded);
+    let victims = world.suspend_active(10);
+    let held = world.sync().await;
+    assert_status(&held, RunStatus::Held);
+    let run = held.run_id.unwrap();
+    world.jira.clear_requests();
+    world.jira.faults().update(|f| f.latency_ms = 100);
+    let stop = CancellationToken::new();
+    let mut deps = world.deps.clone().with_stop(stop.clone());
+    // One op at a time: at most one is in flight when the stop comes.
+    deps.apply_concurrency = 1;
+    let approving = tokio::spawn(async move { approve(&deps, run, "test-admin").await });
+
+    wait_until("the approval's first write", || {
+        !world.jira_writes().is_empty()
+    })
+    .await;
+    stop.cancel();
+    let outcome = approving.await.unwrap().unwrap();
+
+    assert_status(&outcome, RunStatus::Interrupted);
+    let stored = world.deps.store.get_run(run).await.unwrap();
+    assert_eq!(stored.status, RunStatus::Interrupted);
+    let applied: u64 = stored.counts.values().map(|c| c.applied).sum();
+    let failed: u64 = stored.counts.values().map(|c| c.failed).sum();
+    assert_eq!(
+        (applied, failed),
+        (world.jira_writes().len() as u64, 0),
+        "{:?}",
+        stored.counts
+    );
+    let deactivated = victims.iter().filter(|v| !world.jira_users()[*v]).count();
+    assert!(deactivated < victims.len(), "the rest were not started");
+    world.jira.faults().clear();
+    let next = world.sync().await;
+    assert!(
+        matches!(next.status, RunStatus::Succeeded | RunStatus::Held),
+        "{:?}",
+        next.reasons
+    );
 }
