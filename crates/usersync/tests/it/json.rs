@@ -20,7 +20,7 @@ fn enum_encodings(value: &Value, at: &str, found: &mut Vec<String>) {
         Value::Object(fields) => {
             if fields.len() == 1
                 && let Some(key) = fields.keys().next()
-                && key.starts_with(|c: char| c.is_ascii_uppercase())
+                && is_variant_name(key)
             {
                 found.push(format!("{at}: {{\"{key}\": ...}}"));
             }
@@ -38,6 +38,14 @@ fn enum_encodings(value: &Value, at: &str, found: &mut Vec<String>) {
         }
         _ => {}
     }
+}
+
+/// A Rust variant name as serde writes it: `Ok`, `Held`, `UniquenessUnknown`
+/// (CamelCase), not data such as Okta's group type `OKTA_GROUP` used as a map key.
+fn is_variant_name(key: &str) -> bool {
+    key.starts_with(|c: char| c.is_ascii_uppercase())
+        && key.chars().any(|c| c.is_ascii_lowercase())
+        && key.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 /// Runs a command with `--output json`, asserting it worked and its JSON is in the
@@ -200,6 +208,11 @@ async fn every_json_output_has_the_version_names_not_ids_and_no_enum_encodings()
     );
     let tokens = json_of(d, &["token", "list"]).await;
     assert_eq!(tokens["tokens"][0]["name"], "ci");
+    let read = json_of(d, &["okta-read", "--users", "20", "--groups", "2"]).await;
+    assert_eq!(
+        (read["users"].as_u64(), read["complete"].as_bool()),
+        (Some(20), Some(true))
+    );
 }
 
 #[test]
@@ -210,6 +223,7 @@ fn the_enum_encoding_check_finds_rust_enums_and_internal_ids() {
         "guard": { "Held": { "reasons": [] } },
         "fine": { "state": "usable", "username": "alice" },
         "list": [{ "app_id": 3 }],
+        "groups_by_type": { "OKTA_GROUP": 2 },
         "run_id": 4,
     });
     enum_encodings(&doc, "$", &mut found);
