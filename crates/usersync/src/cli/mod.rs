@@ -57,7 +57,14 @@ pub const ERROR_EXIT: u8 = 2;
     name = "usersync",
     version,
     about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta",
-    long_about = None,
+    long_about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta: on a \
+schedule (`usersync serve`), on demand (`usersync sync`), and for one user at login.\n\n\
+Exit codes: 0 done (nothing pending); 1 changes pending (`plan --exit-code`) or a run held for \
+approval; 2 an error, or a run that failed or ended partial; 130 `sync`, `sync-user` or \
+`run approve` stopped by Ctrl-C or SIGTERM (the run ends interrupted; running the command again \
+converges).\n\n\
+`usersync COMMAND --help` (or `man usersync-COMMAND`) describes each command; `--output json` \
+prints one JSON object that starts with \"version\": 1.",
     propagate_version = true
 )]
 pub struct Cli {

@@ -86,6 +86,8 @@ fn every_command_has_help_and_help_exits_zero() {
         vec!["sync-user", "--help"],
         vec!["run", "approve", "--help"],
         vec!["explain", "--help"],
+        vec!["completions", "--help"],
+        vec!["man", "--help"],
     ] {
         let out = usersync(&dir, &command);
         assert_eq!(
