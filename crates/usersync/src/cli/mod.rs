@@ -4,12 +4,16 @@
 //! returning an [`Exit`]; adding a command is one enum variant and one match arm.
 //! Errors go to stderr. Exit codes follow ripgrep's convention: 0 for success
 //! (nothing to change), 1 for "changes are pending" (only when asked for, with
-//! `plan --exit-code`), 2 for an error.
+//! `plan --exit-code`), 2 for an error; 130 when `sync`, `sync-user` or `run approve`
+//! was stopped by Ctrl-C or SIGTERM ([`interrupt`]).
 
 pub mod app;
 pub mod console;
+pub mod docs;
 pub mod hook;
 pub mod inspect;
+pub mod interrupt;
+pub mod json;
 pub mod okta_read;
 pub mod output;
 pub mod progress;
@@ -31,6 +35,8 @@ pub enum Exit {
     Ok,
     /// Done, and the plan has changes that were not applied (`plan --exit-code`).
     ChangesPending,
+    /// Stopped by SIGINT or SIGTERM; the run ended `interrupted` ([`interrupt`]).
+    Interrupted,
 }
 
 impl Exit {
@@ -39,6 +45,7 @@ impl Exit {
         match self {
             Self::Ok => ExitCode::SUCCESS,
             Self::ChangesPending => ExitCode::from(1),
+            Self::Interrupted => ExitCode::from(interrupt::INTERRUPTED_EXIT),
         }
     }
 }
@@ -51,7 +58,14 @@ pub const ERROR_EXIT: u8 = 2;
     name = "usersync",
     version,
     about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta",
-    long_about = None,
+    long_about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta: on a \
+schedule (`usersync serve`), on demand (`usersync sync`), and for one user at login.\n\n\
+Exit codes: 0 done (nothing pending); 1 changes pending (`plan --exit-code`) or a run held for \
+approval; 2 an error, or a run that failed or ended partial; 130 `sync`, `sync-user` or \
+`run approve` stopped by Ctrl-C or SIGTERM (the run ends interrupted; running the command again \
+converges).\n\n\
+`usersync COMMAND --help` (or `man usersync-COMMAND`) describes each command; `--output json` \
+prints one JSON object that starts with \"version\": 1.",
     propagate_version = true
 )]
 pub struct Cli {
@@ -104,6 +118,17 @@ impl Global {
         )
     }
 
+    /// The engine's dependencies for a command that changes a target: as
+    /// [`Global::deps`], and the first Ctrl-C or SIGTERM stops its runs cleanly
+    /// ([`interrupt`]).
+    ///
+    /// # Errors
+    /// As [`Global::open_store`], or the signal handlers cannot be installed.
+    pub async fn stoppable_deps(&self) -> anyhow::Result<crate::engine::Deps> {
+        let stop = interrupt::install()?;
+        Ok(self.deps().await?.with_stop(stop))
+    }
+
     fn log_level(&self) -> &'static str {
         match self.verbose {
             0 => "info",
@@ -142,6 +167,10 @@ pub enum Command {
     Admin(console::AdminArgs),
     /// Manage API tokens for automation: create.
     Token(console::TokenArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (or write one per command with --out-dir).
+    Man(docs::ManArgs),
 }
 
 impl Command {
@@ -161,6 +190,8 @@ impl Command {
             Self::Demo(args) => server::demo(args).await,
             Self::Admin(args) => console::admin(args, global).await,
             Self::Token(args) => console::token(args, global).await,
+            Self::Completions(args) => docs::completions(&args),
+            Self::Man(args) => docs::man(&args),
         }
     }
 }

@@ -180,7 +180,7 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     }
     match args.output {
         Format::Text => output::print(&summary.render()),
-        Format::Json => output::print(&output::json(&summary)?),
+        Format::Json => super::json::print(&summary)?,
     }
     Ok(Exit::Ok)
 }

@@ -222,6 +222,11 @@ pub struct RunView {
     pub counts: std::collections::BTreeMap<String, OpCounts>,
     /// Why the run was held, failed or partial.
     pub reason: Option<String>,
+    /// Who approved or rejected a held run, and when.
+    #[serde(default)]
+    pub decided_by: Option<String>,
+    #[serde(default)]
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl RunView {
