@@ -1,10 +1,11 @@
-//! An emulator of Confluence Data Center's user-management REST API.
+//! An emulator of Confluence Data Center's user-management REST API and its legacy
+//! JSON-RPC service (`rpc`).
 //!
 //! It keeps users, groups and memberships in memory and answers the endpoints the
 //! fact sheet (atlassian-api.md section 2) documents, with their shapes, status
 //! codes and version differences: a setting picks the emulated release (for
-//! example `7.19.0`, `8.5.0`, `9.2.0`) and endpoints that release lacks answer
-//! 404. Usernames created through REST must be lower-case; creating an active user
+//! example `7.19.0`, `8.5.0`, `9.2.0`, `10.3.0`) and REST endpoints that release
+//! lacks answer 404; JSON-RPC's user-management methods are there on every release. Usernames created through REST must be lower-case; creating an active user
 //! with no licence seat left answers 402; deletes are asynchronous long tasks.
 //! Users live in the internal writable directory or an optional read-only "LDAP"
 //! directory; the administrator account is protected. Basic auth works for any
@@ -14,6 +15,7 @@
 
 mod app;
 mod groups;
+mod rpc;
 mod state;
 mod users;
 mod version;

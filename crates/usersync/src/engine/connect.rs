@@ -8,7 +8,7 @@ use url::Url;
 use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
 use usersync_atlassian::http::AtlassianAuth;
 use usersync_atlassian::jira::{JiraClient, JiraConfig};
-use usersync_atlassian::{Capabilities, Capability, Target};
+use usersync_atlassian::{Ability, Capabilities, Capability, Target};
 use usersync_core::{SyncPolicy, TargetConstraints};
 use usersync_okta::{OktaAuth, OktaClient, OktaConfig};
 use usersync_store::{App, OktaCredential, SecretSlot, Store, TargetCredential, TargetKind};
@@ -143,6 +143,8 @@ async fn secret(
 pub struct Need {
     pub capability: Capability,
     pub why: &'static str,
+    /// The setting to turn off to do without it; `None` when every sync needs it.
+    pub setting: Option<&'static str>,
 }
 
 /// What the target must be able to do for `policy`, each with the setting that needs it.
@@ -155,14 +157,17 @@ pub fn needed_capabilities(policy: &SyncPolicy) -> Vec<Need> {
         Need {
             capability: Capability::ListUsers,
             why: "every sync reads the target's users and groups",
+            setting: None,
         },
         Need {
             capability: Capability::CreateGroup,
             why: "groups from Okta are created in the target",
+            setting: None,
         },
         Need {
             capability: Capability::ManageMembership,
             why: "group memberships mirror Okta",
+            setting: None,
         },
     ];
     let toggles = policy.toggles;
@@ -170,35 +175,41 @@ pub fn needed_capabilities(policy: &SyncPolicy) -> Vec<Need> {
         needs.push(Need {
             capability: Capability::CreateUser,
             why: "Import Users is on",
+            setting: Some("Import Users"),
         });
     }
     if toggles.update_users {
         needs.push(Need {
             capability: Capability::UpdateUser,
             why: "Update Users is on",
+            setting: Some("Update Users"),
         });
     }
     if toggles.enable_disable_users {
         needs.push(Need {
             capability: Capability::SetActive,
             why: "Enable/Disable Users is on",
+            setting: Some("Enable/Disable Users"),
         });
     } else if policy.departed == DepartedPolicy::Deactivate {
         needs.push(Need {
             capability: Capability::SetActive,
             why: "departed users are deactivated (departed = deactivate)",
+            setting: Some("departed = deactivate"),
         });
     }
     if policy.departed == DepartedPolicy::Delete {
         needs.push(Need {
             capability: Capability::DeleteUser,
             why: "departed users are deleted (departed = delete)",
+            setting: Some("departed = delete"),
         });
     }
     if policy.delete_groups {
         needs.push(Need {
             capability: Capability::DeleteGroup,
             why: "delete_groups is on",
+            setting: Some("delete_groups"),
         });
     }
     needs
@@ -220,17 +231,36 @@ pub fn describe(capability: Capability) -> &'static str {
     }
 }
 
+/// What a missing ability takes: the release that adds it, or that none does.
+#[must_use]
+pub fn remedy(caps: &Capabilities, capability: Capability) -> String {
+    match caps.ability(capability) {
+        Ability::Missing {
+            added_in: Some(release),
+        } => format!("{release} adds it"),
+        _ => format!("no {} release can", caps.kind.as_str()),
+    }
+}
+
 /// The needs this server cannot meet, as one sentence, or `None` when all are met.
+/// Each names what would fix it: upgrading to the release that adds it, or turning
+/// off the setting that needs it (only settings that can be turned off are named).
 #[must_use]
 pub fn unmet(caps: &Capabilities, needs: &[Need]) -> Option<String> {
     let missing: Vec<String> = needs
         .iter()
         .filter(|n| !caps.supports(n.capability))
-        .map(|n| format!("{} ({})", describe(n.capability), n.why))
+        .map(|n| {
+            let mut fix = remedy(caps, n.capability);
+            if let Some(setting) = n.setting {
+                fix.push_str(&format!(", or turn {setting} off"));
+            }
+            format!("{} ({}; {fix})", describe(n.capability), n.why)
+        })
         .collect();
     (!missing.is_empty()).then(|| {
         format!(
-            "{} {} cannot {} through REST; upgrade the server or turn those settings off",
+            "{} {} cannot {}",
             caps.kind.as_str(),
             caps.version,
             missing.join(", nor ")
