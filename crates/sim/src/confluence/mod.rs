@@ -134,6 +134,26 @@ pub struct RecordedRequest {
     pub status: u16,
 }
 
+impl RecordedRequest {
+    /// Whether the request could change anything: every method but `GET`, except
+    /// the JSON-RPC calls of methods that only read (`getUser`, `getActiveUsers`, ...).
+    #[must_use]
+    pub fn is_write(&self) -> bool {
+        if self.path == rpc::PATH {
+            let method = self.body.as_ref().and_then(|b| b.get("method")?.as_str());
+            return !method.is_some_and(|m| rpc::READS.contains(&m));
+        }
+        self.method != "GET"
+    }
+
+    /// The JSON-RPC method called, when this was a JSON-RPC call.
+    #[must_use]
+    pub fn rpc_method(&self) -> Option<&str> {
+        (self.path == rpc::PATH).then_some(())?;
+        self.body.as_ref()?.get("method")?.as_str()
+    }
+}
+
 /// A user as the emulator holds it (without the password).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SimUser {

@@ -26,6 +26,16 @@ use super::state::{ApiError, User};
 
 pub const PATH: &str = "/rpc/json-rpc/confluenceservice-v2";
 
+/// The methods that only read.
+pub const READS: [&str; 6] = [
+    "getActiveUsers",
+    "getUser",
+    "hasUser",
+    "getUserGroups",
+    "getGroups",
+    "hasGroup",
+];
+
 pub fn routes() -> Router<App> {
     Router::new().route(PATH, post(call))
 }

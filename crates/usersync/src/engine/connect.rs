@@ -267,3 +267,59 @@ pub fn unmet(caps: &Capabilities, needs: &[Need]) -> Option<String> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use usersync_atlassian::{Ability, TargetKind};
+
+    use super::*;
+
+    fn caps(list_users: Ability, set_active: Ability) -> Capabilities {
+        Capabilities {
+            kind: TargetKind::Confluence,
+            version: "8.1.0".into(),
+            list_users,
+            create_user: Ability::REST,
+            update_user: Ability::JSON_RPC,
+            set_active,
+            rename_user: Ability::NEVER,
+            delete_user: Ability::REST,
+            create_group: Ability::JSON_RPC,
+            delete_group: Ability::JSON_RPC,
+            manage_membership: Ability::JSON_RPC,
+        }
+    }
+
+    #[test]
+    fn abilities_through_json_rpc_meet_the_default_settings() {
+        let all = caps(Ability::JSON_RPC, Ability::JSON_RPC);
+        assert_eq!(
+            unmet(&all, &needed_capabilities(&SyncPolicy::default())),
+            None
+        );
+    }
+
+    #[test]
+    fn an_unmet_need_names_the_release_that_adds_it_and_only_a_setting_that_can_be_turned_off() {
+        let lacking = caps(
+            Ability::added_in("Confluence 8.4"),
+            Ability::added_in("Confluence 8.2"),
+        );
+        let text = unmet(&lacking, &needed_capabilities(&SyncPolicy::default())).unwrap();
+        assert_eq!(
+            text,
+            "confluence 8.1.0 cannot list users, groups and memberships (every sync reads the \
+             target's users and groups; Confluence 8.4 adds it), nor activate and deactivate \
+             users (Enable/Disable Users is on; Confluence 8.2 adds it, or turn Enable/Disable \
+             Users off)"
+        );
+    }
+
+    #[test]
+    fn a_need_no_release_meets_says_so() {
+        let never = caps(Ability::NEVER, Ability::REST);
+        let text = unmet(&never, &needed_capabilities(&SyncPolicy::default())).unwrap();
+        assert!(text.contains("no confluence release can"), "{text}");
+        assert!(!text.contains("turn"), "{text}");
+    }
+}
