@@ -313,3 +313,34 @@ async fn renaming_is_refused_on_every_release_without_a_request() {
     assert!(err.to_string().contains("rename"), "{err}");
     assert_eq!(sim.request_count(), before);
 }
+
+#[tokio::test]
+async fn a_missing_json_rpc_service_says_to_turn_the_remote_api_on_and_other_refusals_keep_their_message()
+ {
+    let sim = start(ConfluenceSimConfig {
+        version: "7.19.0".into(),
+        faults: FaultConfig {
+            path_faults: vec![PathFault {
+                path_contains: "/rpc/json-rpc/".into(),
+                status: 404,
+                remaining: Some(1),
+            }],
+            ..FaultConfig::default()
+        },
+        ..ConfluenceSimConfig::default()
+    })
+    .await;
+    let client = client(&sim);
+    let err = client.create_group(&group("g")).await.unwrap_err();
+    assert!(matches!(err, TargetError::Unsupported { .. }), "{err}");
+    assert!(
+        err.to_string().contains("7.19.0") && err.to_string().contains("Remote API"),
+        "{err}"
+    );
+
+    let mut nameless = new_user("nina");
+    nameless.display_name = " ".into();
+    let err = client.create_user(&nameless).await.unwrap_err();
+    assert!(matches!(err, TargetError::Rejected { .. }), "{err}");
+    assert!(err.to_string().contains("a full name"), "{err}");
+}
