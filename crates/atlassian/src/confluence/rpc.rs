@@ -122,6 +122,10 @@ impl ConfluenceClient {
             );
         }
         let text = error.text();
+        // "Remote API is not enabled on this server": an administrator turned it off.
+        if text.to_lowercase().contains("remote api") {
+            return self.rpc_missing(action, "its Remote API is off");
+        }
         let message = error.message.clone().unwrap_or_else(|| text.clone());
         refusal::from_text(&text)
             .unwrap_or(Refusal::Other)
@@ -242,5 +246,45 @@ impl ConfluenceClient {
         self.rpc::<Value>(method, params, what, action)
             .await
             .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::confluence::ConfluenceConfig;
+
+    fn client() -> ConfluenceClient {
+        let auth = AtlassianAuth::Bearer("t".to_owned().into());
+        ConfluenceClient::new(ConfluenceConfig::new("http://127.0.0.1:9", auth)).unwrap()
+    }
+
+    fn error(code: i64, message: &str) -> RpcError {
+        RpcError {
+            code: Some(code),
+            message: Some(message.into()),
+            data: Value::Null,
+        }
+    }
+
+    #[test]
+    fn an_unknown_method_or_a_remote_api_turned_off_is_unsupported_with_the_way_out() {
+        let client = client();
+        for e in [
+            error(METHOD_NOT_FOUND, "Method not found: addGroup"),
+            error(-32000, "Remote API is not enabled on this server"),
+        ] {
+            let err = client.rpc_error(&e, "addGroup", "group g", "create group g");
+            assert!(matches!(err, TargetError::Unsupported { .. }), "{err}");
+            assert!(err.to_string().contains("turn on the Remote API"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_error_the_words_do_not_type_is_a_rejection_with_the_servers_message() {
+        let e = error(-32000, "fullname is blank");
+        let err = client().rpc_error(&e, "addUser", "user u", "create user u");
+        assert!(matches!(err, TargetError::Rejected { .. }), "{err}");
+        assert!(err.to_string().contains("fullname is blank"), "{err}");
     }
 }

@@ -391,7 +391,7 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
-    /// The Confluence release to emulate, e.g. 7.19.0, 8.5.0, 9.2.0.
+    /// The Confluence release to emulate, e.g. 7.19.0, 8.5.0, 9.2.0, 10.3.0.
     #[arg(long = "confluence-version", default_value = "9.2.0")]
     pub confluence_version: String,
     #[arg(long, default_value = "admin")]
