@@ -232,3 +232,39 @@ async fn check_says_which_api_each_needed_ability_goes_through() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_single_user_sync_on_confluence_7_19_creates_and_then_deactivates_that_user_alone() {
+    let (okta, ids) = wiki_org().await;
+    let wiki = start_confluence("7.19.0").await;
+    let (deps, _dir) = default_app(&okta, &wiki).await;
+    let login = "alan.turing@example.com";
+
+    let outcome = usersync::engine::sync_user(&deps, "wiki", login, RunTrigger::Login)
+        .await
+        .unwrap();
+    assert_status(&outcome, RunStatus::Succeeded);
+    assert!(wiki.user("alan.turing").is_some_and(|u| u.active));
+    assert_eq!(wiki.members("wiki-editors"), ["alan.turing"]);
+    assert!(
+        wiki.user("ada.lovelace").is_none(),
+        "no one else was touched"
+    );
+
+    okta.set_status(&ids[login], OktaStatus::Suspended).unwrap();
+    let outcome = usersync::engine::sync_user(&deps, "wiki", login, RunTrigger::Event)
+        .await
+        .unwrap();
+    assert_status(&outcome, RunStatus::Succeeded);
+    assert!(!wiki.user("alan.turing").unwrap().active);
+    let methods: Vec<String> = wiki
+        .requests()
+        .iter()
+        .filter(|r| r.is_write())
+        .filter_map(|r| r.rpc_method().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        methods,
+        ["addGroup", "addUser", "addUserToGroup", "deactivateUser"]
+    );
+}
