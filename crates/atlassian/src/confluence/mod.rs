@@ -17,6 +17,8 @@ mod rpc;
 mod wire;
 mod write;
 
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -75,6 +77,10 @@ pub struct ConfluenceClient {
     http: AtlassianHttp,
     config: ConfluenceConfig,
     capabilities: OnceCell<Capabilities>,
+    /// Abilities whose REST endpoint answered 404/405 while JSON-RPC did the job:
+    /// this release lacks the endpoint whatever its version says, so later calls
+    /// go straight to JSON-RPC.
+    rest_missing: Mutex<HashSet<Capability>>,
 }
 
 impl ConfluenceClient {
@@ -97,6 +103,7 @@ impl ConfluenceClient {
             http,
             config,
             capabilities: OnceCell::new(),
+            rest_missing: Mutex::new(HashSet::new()),
         })
     }
 
@@ -110,6 +117,9 @@ impl ConfluenceClient {
     async fn route(&self, capability: Capability, action: &str) -> TargetResult<Api> {
         let caps = self.caps().await?;
         if let Some(api) = caps.via(capability) {
+            if api == Api::Rest && self.rest_missing().contains(&capability) {
+                return Ok(Api::JsonRpc);
+            }
             return Ok(api);
         }
         Err(TargetError::Unsupported {
@@ -118,6 +128,12 @@ impl ConfluenceClient {
             action: action.to_owned(),
             hint: hint(capability).to_owned(),
         })
+    }
+
+    fn rest_missing(&self) -> MutexGuard<'_, HashSet<Capability>> {
+        self.rest_missing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn decode_error(&self, action: &str) -> impl Fn(String) -> TargetError + use<> {

@@ -1,7 +1,8 @@
 //! Writes: users (create, update, disable/enable, delete), groups and memberships.
 //! Each goes through the API the server's version offers for it (REST, else
 //! JSON-RPC); a REST endpoint answering 404 or 405 is taken as missing from this
-//! release and the call is made again through JSON-RPC, whose answer stands. The
+//! release and the call is made again through JSON-RPC, whose answer stands (when
+//! JSON-RPC succeeds, later calls of that ability go straight to it). The
 //! repeats Confluence allows are success: an existing user or group on create, a
 //! missing one on delete; membership and disable/enable calls are idempotent.
 
@@ -51,14 +52,16 @@ impl ConfluenceClient {
         what: &str,
     ) -> TargetResult<Option<Reply>> {
         let action = rest.action().to_owned();
-        if self.route(capability, &action).await? == Api::Rest
-            && let Some(reply) = self.rest(rest, what).await?
-        {
+        let tried_rest = self.route(capability, &action).await? == Api::Rest;
+        if tried_rest && let Some(reply) = self.rest(rest, what).await? {
             return Ok(Some(reply));
         }
-        self.rpc_do(method, params, what, &action)
-            .await
-            .map(|()| None)
+        self.rpc_do(method, params, what, &action).await?;
+        if tried_rest {
+            // REST said "no such endpoint" and JSON-RPC did it: remember.
+            self.rest_missing().insert(capability);
+        }
+        Ok(None)
     }
 
     pub(super) async fn create_user(&self, user: &NewUser) -> TargetResult<TargetUser> {

@@ -207,9 +207,17 @@ async fn a_rest_endpoint_answering_404_is_done_through_json_rpc_instead() {
     })
     .await;
     sim.add_user("kim", "Kim", "kim@example.com");
-    client(&sim).set_active(&user("kim"), false).await.unwrap();
+    sim.add_user("lee", "Lee", "lee@example.com");
+    let client = client(&sim);
+    client.set_active(&user("kim"), false).await.unwrap();
     assert!(!sim.user("kim").unwrap().active);
     assert_eq!(rpc_methods(&sim.requests()), ["deactivateUser"]);
+    client.set_active(&user("lee"), false).await.unwrap();
+    assert!(!sim.user("lee").unwrap().active);
+    let log = sim.requests();
+    let rest_tries = log.iter().filter(|r| r.path.ends_with("/disable")).count();
+    assert_eq!(rest_tries, 1, "the missing endpoint is remembered");
+    assert_eq!(rpc_methods(&log), ["deactivateUser", "deactivateUser"]);
 }
 
 /// The variant of an error, to compare REST's and JSON-RPC's.
