@@ -1,10 +1,11 @@
-//! An emulator of Confluence Data Center's user-management REST API.
+//! An emulator of Confluence Data Center's user-management REST API and its legacy
+//! JSON-RPC service (`rpc`).
 //!
 //! It keeps users, groups and memberships in memory and answers the endpoints the
 //! fact sheet (atlassian-api.md section 2) documents, with their shapes, status
 //! codes and version differences: a setting picks the emulated release (for
-//! example `7.19.0`, `8.5.0`, `9.2.0`) and endpoints that release lacks answer
-//! 404. Usernames created through REST must be lower-case; creating an active user
+//! example `7.19.0`, `8.5.0`, `9.2.0`, `10.3.0`) and REST endpoints that release
+//! lacks answer 404; JSON-RPC's user-management methods are there on every release. Usernames created through REST must be lower-case; creating an active user
 //! with no licence seat left answers 402; deletes are asynchronous long tasks.
 //! Users live in the internal writable directory or an optional read-only "LDAP"
 //! directory; the administrator account is protected. Basic auth works for any
@@ -14,6 +15,7 @@
 
 mod app;
 mod groups;
+mod rpc;
 mod state;
 mod users;
 mod version;
@@ -130,6 +132,26 @@ pub struct RecordedRequest {
     /// The JSON body, with any `password` field blanked.
     pub body: Option<serde_json::Value>,
     pub status: u16,
+}
+
+impl RecordedRequest {
+    /// Whether the request could change anything: every method but `GET`, except
+    /// the JSON-RPC calls of methods that only read (`getUser`, `getActiveUsers`, ...).
+    #[must_use]
+    pub fn is_write(&self) -> bool {
+        if self.path == rpc::PATH {
+            let method = self.body.as_ref().and_then(|b| b.get("method")?.as_str());
+            return !method.is_some_and(|m| rpc::READS.contains(&m));
+        }
+        self.method != "GET"
+    }
+
+    /// The JSON-RPC method called, when this was a JSON-RPC call.
+    #[must_use]
+    pub fn rpc_method(&self) -> Option<&str> {
+        (self.path == rpc::PATH).then_some(())?;
+        self.body.as_ref()?.get("method")?.as_str()
+    }
 }
 
 /// A user as the emulator holds it (without the password).
@@ -369,7 +391,7 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
-    /// The Confluence release to emulate, e.g. 7.19.0, 8.5.0, 9.2.0.
+    /// The Confluence release to emulate, e.g. 7.19.0, 8.5.0, 9.2.0, 10.3.0.
     #[arg(long = "confluence-version", default_value = "9.2.0")]
     pub confluence_version: String,
     #[arg(long, default_value = "admin")]

@@ -8,7 +8,7 @@ use url::Url;
 use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
 use usersync_atlassian::http::AtlassianAuth;
 use usersync_atlassian::jira::{JiraClient, JiraConfig};
-use usersync_atlassian::{Capabilities, Capability, Target};
+use usersync_atlassian::{Ability, Capabilities, Capability, Target};
 use usersync_core::app::labels::describe as setting;
 use usersync_core::{SyncPolicy, TargetConstraints};
 use usersync_okta::{OktaAuth, OktaClient, OktaConfig};
@@ -153,6 +153,9 @@ pub(crate) async fn secret(
 pub struct Need {
     pub capability: Capability,
     pub why: String,
+    /// How to do without it by changing a setting (`turn Import Users (...) off`), named
+    /// by its console label; `None` when every sync needs it.
+    pub instead: Option<String>,
 }
 
 /// What the target must be able to do for `policy`, each with the setting that needs it.
@@ -161,55 +164,62 @@ pub struct Need {
 #[must_use]
 pub fn needed_capabilities(policy: &SyncPolicy) -> Vec<Need> {
     use usersync_core::DepartedPolicy;
-    let need = |capability, why: String| Need { capability, why };
-    let on = |path: &str| format!("{} is on", setting(path));
+    let always = |capability, why: &str| Need {
+        capability,
+        why: why.to_owned(),
+        instead: None,
+    };
+    // A toggle that needs an ability: "X is on", done without by turning it off.
+    let toggle = |capability, path: &str| Need {
+        capability,
+        why: format!("{} is on", setting(path)),
+        instead: Some(format!("turn {} off", setting(path))),
+    };
+    let departed = |capability, choice: &str| Need {
+        capability,
+        why: format!("{} is {choice}", setting("policy.departed")),
+        instead: Some(format!("choose another {}", setting("policy.departed"))),
+    };
     let mut needs = vec![
-        need(
+        always(
             Capability::ListUsers,
-            "every sync reads the target's users and groups".into(),
+            "every sync reads the target's users and groups",
         ),
-        need(
+        always(
             Capability::CreateGroup,
-            "groups from Okta are created in the target".into(),
+            "groups from Okta are created in the target",
         ),
-        need(
+        always(
             Capability::ManageMembership,
-            "group memberships mirror Okta".into(),
+            "group memberships mirror Okta",
         ),
     ];
     let toggles = policy.toggles;
     if toggles.import_users {
-        needs.push(need(
+        needs.push(toggle(
             Capability::CreateUser,
-            on("policy.toggles.import_users"),
+            "policy.toggles.import_users",
         ));
     }
     if toggles.update_users {
-        needs.push(need(
+        needs.push(toggle(
             Capability::UpdateUser,
-            on("policy.toggles.update_users"),
+            "policy.toggles.update_users",
         ));
     }
-    let departed = setting("policy.departed");
     if toggles.enable_disable_users {
-        needs.push(need(
+        needs.push(toggle(
             Capability::SetActive,
-            on("policy.toggles.enable_disable_users"),
+            "policy.toggles.enable_disable_users",
         ));
     } else if policy.departed == DepartedPolicy::Deactivate {
-        needs.push(need(
-            Capability::SetActive,
-            format!("{departed} is Deactivate"),
-        ));
+        needs.push(departed(Capability::SetActive, "Deactivate"));
     }
     if policy.departed == DepartedPolicy::Delete {
-        needs.push(need(
-            Capability::DeleteUser,
-            format!("{departed} is Delete"),
-        ));
+        needs.push(departed(Capability::DeleteUser, "Delete"));
     }
     if policy.delete_groups {
-        needs.push(need(Capability::DeleteGroup, on("policy.delete_groups")));
+        needs.push(toggle(Capability::DeleteGroup, "policy.delete_groups"));
     }
     needs
 }
@@ -230,20 +240,95 @@ pub fn describe(capability: Capability) -> &'static str {
     }
 }
 
+/// What a missing ability takes: the release that adds it, or that none does.
+#[must_use]
+pub fn remedy(caps: &Capabilities, capability: Capability) -> String {
+    match caps.ability(capability) {
+        Ability::Missing {
+            added_in: Some(release),
+        } => format!("{release} adds it"),
+        _ => format!("no {} release can", caps.kind.as_str()),
+    }
+}
+
 /// The needs this server cannot meet, as one sentence, or `None` when all are met.
+/// Each names what would fix it: upgrading to the release that adds it, or turning
+/// off the setting that needs it (only settings that can be turned off are named).
 #[must_use]
 pub fn unmet(caps: &Capabilities, needs: &[Need]) -> Option<String> {
     let missing: Vec<String> = needs
         .iter()
         .filter(|n| !caps.supports(n.capability))
-        .map(|n| format!("{} ({})", describe(n.capability), n.why))
+        .map(|n| {
+            let mut fix = remedy(caps, n.capability);
+            if let Some(instead) = &n.instead {
+                fix.push_str(&format!(", or {instead}"));
+            }
+            format!("{} ({}; {fix})", describe(n.capability), n.why)
+        })
         .collect();
     (!missing.is_empty()).then(|| {
         format!(
-            "{} {} cannot {} through REST; upgrade the server or turn those settings off",
+            "{} {} cannot {}",
             caps.kind.as_str(),
             caps.version,
             missing.join(", nor ")
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use usersync_atlassian::{Ability, TargetKind};
+
+    use super::*;
+
+    fn caps(list_users: Ability, set_active: Ability) -> Capabilities {
+        Capabilities {
+            kind: TargetKind::Confluence,
+            version: "8.1.0".into(),
+            list_users,
+            create_user: Ability::REST,
+            update_user: Ability::JSON_RPC,
+            set_active,
+            rename_user: Ability::NEVER,
+            delete_user: Ability::REST,
+            create_group: Ability::JSON_RPC,
+            delete_group: Ability::JSON_RPC,
+            manage_membership: Ability::JSON_RPC,
+        }
+    }
+
+    #[test]
+    fn abilities_through_json_rpc_meet_the_default_settings() {
+        let all = caps(Ability::JSON_RPC, Ability::JSON_RPC);
+        assert_eq!(
+            unmet(&all, &needed_capabilities(&SyncPolicy::default())),
+            None
+        );
+    }
+
+    #[test]
+    fn an_unmet_need_names_the_release_that_adds_it_and_only_a_setting_that_can_be_turned_off() {
+        let lacking = caps(
+            Ability::added_in("Confluence 8.4"),
+            Ability::added_in("Confluence 8.2"),
+        );
+        let text = unmet(&lacking, &needed_capabilities(&SyncPolicy::default())).unwrap();
+        assert_eq!(
+            text,
+            "confluence 8.1.0 cannot list users, groups and memberships (every sync reads the \
+             target's users and groups; Confluence 8.4 adds it), nor activate and deactivate \
+             users (Enable/Disable Users (Actions) is on; Confluence 8.2 adds it, or turn \
+             Enable/Disable Users (Actions) off)"
+        );
+    }
+
+    #[test]
+    fn a_need_no_release_meets_says_so() {
+        let never = caps(Ability::NEVER, Ability::REST);
+        let text = unmet(&never, &needed_capabilities(&SyncPolicy::default())).unwrap();
+        assert!(text.contains("no confluence release can"), "{text}");
+        assert!(!text.contains("turn"), "{text}");
+    }
 }
