@@ -7,6 +7,7 @@
 //! halfway through. Wire types stay private to each client module.
 
 pub mod confluence;
+pub mod crowd;
 mod error;
 pub mod http;
 pub mod jira;
