@@ -1,5 +1,5 @@
-//! Emulator worlds: the Okta emulator with a generated, seeded org and a Jira or
-//! Confluence emulator, each on `127.0.0.1:0`, and the app TOML that connects them.
+//! Emulator worlds: the Okta emulator with a generated, seeded org and a Jira,
+//! Confluence or Crowd emulator, each on `127.0.0.1:0`, and the app TOML that connects them.
 
 use std::collections::BTreeMap;
 
