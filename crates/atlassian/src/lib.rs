@@ -1,12 +1,13 @@
 //! Atlassian targets: what the sync engine reads from and writes to.
 //!
 //! Every Atlassian product usersync can manage implements [`Target`]; the engine
-//! knows nothing else about Jira or Confluence. Each implementation reports what
+//! knows nothing else about Jira, Confluence or Crowd. Each implementation reports what
 //! its server version supports through [`Capabilities`], so a configuration that
 //! needs a missing capability is refused before a run starts instead of failing
 //! halfway through. Wire types stay private to each client module.
 
 pub mod confluence;
+pub mod crowd;
 mod error;
 pub mod http;
 pub mod jira;

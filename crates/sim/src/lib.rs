@@ -8,6 +8,7 @@
 
 mod background;
 pub mod confluence;
+pub mod crowd;
 pub mod faults;
 pub mod jira;
 pub mod okta;

@@ -15,6 +15,8 @@ pub struct AppToml {
     target_url: String,
     username: String,
     password: String,
+    /// `basic` (username and password) or `application` (Crowd's name and password).
+    credential_type: &'static str,
     sections: Vec<String>,
 }
 
@@ -38,6 +40,7 @@ impl AppToml {
             target_url: target_url.to_owned(),
             username: "admin".to_owned(),
             password: "admin".to_owned(),
+            credential_type: "basic",
             sections: Vec::new(),
         }
     }
@@ -60,6 +63,16 @@ impl AppToml {
     #[must_use]
     pub fn basic(mut self, username: &str, password: &str) -> Self {
         username.clone_into(&mut self.username);
+        password.clone_into(&mut self.password);
+        self
+    }
+
+    /// A Crowd target signed in to as the application `name` with `password`.
+    #[must_use]
+    pub fn crowd_application(mut self, name: &str, password: &str) -> Self {
+        "crowd".clone_into(&mut self.kind);
+        self.credential_type = "application";
+        name.clone_into(&mut self.username);
         password.clone_into(&mut self.password);
         self
     }
@@ -104,9 +117,15 @@ impl fmt::Display for AppToml {
         )?;
         writeln!(
             f,
-            "\n[app.target]\nkind = {}\nurl = {}\ncredential = {{ type = \"basic\", username = {}, password = {} }}",
+            "\n[app.target]\nkind = {}\nurl = {}\ncredential = {{ type = \"{}\", {} = {}, password = {} }}",
             toml_string(&self.kind),
             toml_string(&self.target_url),
+            self.credential_type,
+            if self.credential_type == "application" {
+                "name"
+            } else {
+                "username"
+            },
             toml_string(&self.username),
             toml_string(&self.password)
         )?;

@@ -19,5 +19,6 @@ pub use app_toml::{AppToml, toml_string};
 pub use data::{DataDir, apply_apps};
 pub use needs::{needed, shared_dir, shared_file};
 pub use sims::{
-    Sims, jira_users, org, small_org, start_confluence, start_jira, start_okta, start_okta_with,
+    Sims, crowd_app, jira_users, org, small_org, start_confluence, start_crowd, start_jira,
+    start_okta, start_okta_with,
 };

@@ -84,13 +84,18 @@ pub const SETTINGS: &[Setting] = &[
         S::Target,
     ),
     s(
+        "target.credential.name",
+        "Application name (Crowd)",
+        S::Target,
+    ),
+    s(
         "target.credential.token",
         "Personal access token",
         S::Target,
     ),
     s(
         "target.credential.password",
-        "Password (for username and password)",
+        "Password (of the user, or of the Crowd application)",
         S::Target,
     ),
     s(

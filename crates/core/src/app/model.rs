@@ -31,26 +31,30 @@ impl fmt::Display for AppId {
 pub enum TargetKind {
     Jira,
     Confluence,
+    /// Crowd Data Center's usermanagement API, signed in to as an application.
+    Crowd,
 }
 
 impl TargetKind {
     /// Every kind, in the order settings pages list them.
-    pub const ALL: [TargetKind; 2] = [Self::Jira, Self::Confluence];
+    pub const ALL: [TargetKind; 3] = [Self::Jira, Self::Confluence, Self::Crowd];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Jira => "jira",
             Self::Confluence => "confluence",
+            Self::Crowd => "crowd",
         }
     }
 
-    /// `jira` or `confluence`, ignoring case.
+    /// `jira`, `confluence` or `crowd`, ignoring case.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
         match text.trim().to_ascii_lowercase().as_str() {
             "jira" => Some(Self::Jira),
             "confluence" => Some(Self::Confluence),
+            "crowd" => Some(Self::Crowd),
             _ => None,
         }
     }
@@ -126,6 +130,13 @@ pub enum TargetCredential<S> {
         #[serde(default)]
         password: S,
     },
+    /// A Crowd application's name and password (Crowd signs in applications, not
+    /// users; the application's remote addresses must include usersync's host).
+    Application {
+        name: String,
+        #[serde(default)]
+        password: S,
+    },
 }
 
 impl<S> TargetCredential<S> {
@@ -133,7 +144,9 @@ impl<S> TargetCredential<S> {
     pub fn secrets(&self) -> Vec<(SecretSlot, &S)> {
         match self {
             Self::Pat { token } => vec![(SecretSlot::TargetToken, token)],
-            Self::Basic { password, .. } => vec![(SecretSlot::TargetPassword, password)],
+            Self::Basic { password, .. } | Self::Application { password, .. } => {
+                vec![(SecretSlot::TargetPassword, password)]
+            }
         }
     }
 
@@ -145,6 +158,10 @@ impl<S> TargetCredential<S> {
             },
             Self::Basic { username, password } => TargetCredential::Basic {
                 username,
+                password: f(SecretSlot::TargetPassword, password),
+            },
+            Self::Application { name, password } => TargetCredential::Application {
+                name,
                 password: f(SecretSlot::TargetPassword, password),
             },
         }
@@ -243,7 +260,7 @@ pub struct OktaDraft {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetDraft {
-    /// `jira` or `confluence`.
+    /// `jira`, `confluence` or `crowd`.
     pub kind: String,
     /// The base URL, e.g. `https://jira.example.com` or `https://wiki.example.com/confluence`.
     pub url: String,

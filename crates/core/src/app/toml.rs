@@ -119,6 +119,10 @@ fn target_shape(credential: &TargetCredential<SecretState>) -> TargetCredential<
             username: username.clone(),
             password: exported(password),
         },
+        TargetCredential::Application { name, password } => TargetCredential::Application {
+            name: name.clone(),
+            password: exported(password),
+        },
     }
 }
 

@@ -60,13 +60,13 @@ impl AppDraft {
             FieldProblem::new(
                 "target.kind",
                 format!(
-                    "unknown target kind {:?}; use \"jira\" or \"confluence\"",
+                    "unknown target kind {:?}; use \"jira\", \"confluence\" or \"crowd\"",
                     self.target.kind
                 ),
             )
         })?;
         let target_url = check_target_url(&self.target.url)?;
-        check_target_credential(&self.target.credential)?;
+        check_target_credential(target_kind, &self.target.credential)?;
         check_schedule(&self.schedule)?;
         check_policy(&self.policy)?;
         check_events(&self.events)?;
@@ -241,14 +241,41 @@ fn check_okta_credential(credential: &OktaCredential<SecretInput>) -> Checked<()
     Ok(())
 }
 
-fn check_target_credential(credential: &TargetCredential<SecretInput>) -> Checked<()> {
-    if let TargetCredential::Basic { username, .. } = credential
-        && username.trim().is_empty()
-    {
-        return Err(FieldProblem::new(
-            "target.credential.username",
-            "the username is missing; give the account usersync signs in as",
-        ));
+fn check_target_credential(
+    kind: TargetKind,
+    credential: &TargetCredential<SecretInput>,
+) -> Checked<()> {
+    match (kind, credential) {
+        (TargetKind::Crowd, TargetCredential::Application { name, .. })
+            if name.trim().is_empty() =>
+        {
+            return Err(FieldProblem::new(
+                "target.credential.name",
+                "the application name is missing; give the name of the application created for usersync in Crowd",
+            ));
+        }
+        (TargetKind::Crowd, TargetCredential::Application { .. }) => {}
+        (TargetKind::Crowd, _) => {
+            return Err(FieldProblem::new(
+                "target.credential.type",
+                "Crowd signs in applications, not users: use type = \"application\" with the application's name and password",
+            ));
+        }
+        (_, TargetCredential::Application { .. }) => {
+            return Err(FieldProblem::new(
+                "target.credential.type",
+                format!(
+                    "an application credential is for kind = \"crowd\"; {kind} takes \"pat\" or \"basic\""
+                ),
+            ));
+        }
+        (_, TargetCredential::Basic { username, .. }) if username.trim().is_empty() => {
+            return Err(FieldProblem::new(
+                "target.credential.username",
+                "the username is missing; give the account usersync signs in as",
+            ));
+        }
+        _ => {}
     }
     for (slot, input) in credential.secrets() {
         check_secret_input(slot.field(), input)?;

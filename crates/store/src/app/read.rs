@@ -48,6 +48,8 @@ pub(crate) fn target_columns<S>(c: &TargetCredential<S>) -> (&'static str, Optio
     match c {
         TargetCredential::Pat { .. } => ("pat", None),
         TargetCredential::Basic { username, .. } => ("basic", Some(username.clone())),
+        // The application's name lives where a basic credential's username does.
+        TargetCredential::Application { name, .. } => ("application", Some(name.clone())),
     }
 }
 
@@ -142,6 +144,10 @@ fn build(
         "pat" => TargetCredential::Pat { token: () },
         "basic" => TargetCredential::Basic {
             username: row.target_username.unwrap_or_default(),
+            password: (),
+        },
+        "application" => TargetCredential::Application {
+            name: row.target_username.unwrap_or_default(),
             password: (),
         },
         _ => return Err(unreadable("target credential type", id)),

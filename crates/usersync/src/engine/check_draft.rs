@@ -75,8 +75,13 @@ pub async fn check_draft(
             keep.secret(token, SecretSlot::TargetToken, target_same)
                 .await?,
         ),
-        TargetCredential::Basic { username, password } => AtlassianAuth::Basic {
-            username: username.clone(),
+        // A Crowd application signs in with HTTP basic auth too, its name as the user.
+        TargetCredential::Basic {
+            username: name,
+            password,
+        }
+        | TargetCredential::Application { name, password } => AtlassianAuth::Basic {
+            username: name.clone(),
             password: keep
                 .secret(password, SecretSlot::TargetPassword, target_same)
                 .await?,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use url::Url;
 use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
+use usersync_atlassian::crowd::{CrowdClient, CrowdConfig};
 use usersync_atlassian::http::AtlassianAuth;
 use usersync_atlassian::jira::{JiraClient, JiraConfig};
 use usersync_atlassian::{Ability, Capabilities, Capability, Target};
@@ -37,10 +38,7 @@ impl Connections {
     /// The username rules of the target product.
     #[must_use]
     pub fn constraints(&self) -> TargetConstraints {
-        match self.kind {
-            TargetKind::Jira => TargetConstraints::jira(),
-            TargetKind::Confluence => TargetConstraints::confluence(),
-        }
+        TargetConstraints::for_kind(self.kind)
     }
 }
 
@@ -60,8 +58,10 @@ pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
         TargetCredential::Pat { .. } => {
             AtlassianAuth::Bearer(secret(store, app, SecretSlot::TargetToken).await?)
         }
-        TargetCredential::Basic { username, .. } => AtlassianAuth::Basic {
-            username: username.clone(),
+        // A Crowd application signs in with HTTP basic auth too, its name as the user.
+        TargetCredential::Basic { username: name, .. }
+        | TargetCredential::Application { name, .. } => AtlassianAuth::Basic {
+            username: name.clone(),
             password: secret(store, app, SecretSlot::TargetPassword).await?,
         },
     };
@@ -126,6 +126,13 @@ pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Resul
             ConfluenceClient::new(ConfluenceConfig {
                 concurrency: in_flight,
                 ..ConfluenceConfig::new(url, auth)
+            })
+            .with_context(|| format!("app {name:?}: target settings"))?,
+        ),
+        TargetKind::Crowd => Arc::new(
+            CrowdClient::new(CrowdConfig {
+                concurrency: in_flight,
+                ..CrowdConfig::new(url, auth)
             })
             .with_context(|| format!("app {name:?}: target settings"))?,
         ),

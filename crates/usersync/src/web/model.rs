@@ -378,6 +378,7 @@ impl AppSummary {
         match self.target_kind {
             TargetKind::Jira => "Jira",
             TargetKind::Confluence => "Confluence",
+            TargetKind::Crowd => "Crowd",
         }
     }
 }

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod cli_errors;
 mod confluence;
+mod crowd;
 mod docs;
 mod faults;
 mod held;

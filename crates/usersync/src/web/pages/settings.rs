@@ -238,11 +238,10 @@ pub fn try_regex(
             .join("; ")
     })?;
     let mapped = compiled.map_login(login.trim());
-    let constraints = if target_kind == "confluence" {
-        TargetConstraints::confluence()
-    } else {
-        TargetConstraints::jira()
-    };
+    let constraints = TargetConstraints::for_kind(
+        usersync_core::app::TargetKind::parse(target_kind)
+            .unwrap_or(usersync_core::app::TargetKind::Jira),
+    );
     constraints
         .username(&mapped)
         .map(|u| u.as_str().to_owned())
