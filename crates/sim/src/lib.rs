@@ -12,4 +12,5 @@ pub mod faults;
 pub mod jira;
 pub mod okta;
 pub mod request_log;
+pub mod tls;
 mod version;

@@ -59,6 +59,9 @@ pub struct Deps {
     /// The secret references the console and the API accept (`serve --allow-secret-refs`);
     /// none by default.
     pub secret_refs: SecretRefAllowList,
+    /// CA bundles every client trusts besides the built-in roots (`--ca-file`,
+    /// `USERSYNC_CA_FILE`); an app's side adds its own `ca_file`.
+    pub trust: usersync_tls::TrustRoots,
 }
 
 impl Deps {
@@ -72,7 +75,15 @@ impl Deps {
             apply_concurrency: 8,
             okta_headroom: OktaHeadroom::default(),
             secret_refs: SecretRefAllowList::default(),
+            trust: usersync_tls::TrustRoots::none(),
         }
+    }
+
+    /// Every client also trusts `trust` (the global `--ca-file`).
+    #[must_use]
+    pub fn with_trust(mut self, trust: usersync_tls::TrustRoots) -> Self {
+        self.trust = trust;
+        self
     }
 
     #[must_use]
