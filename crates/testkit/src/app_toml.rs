@@ -15,6 +15,8 @@ pub struct AppToml {
     target_url: String,
     username: String,
     password: String,
+    okta_ca_file: Option<String>,
+    target_ca_file: Option<String>,
     sections: Vec<String>,
 }
 
@@ -38,6 +40,8 @@ impl AppToml {
             target_url: target_url.to_owned(),
             username: "admin".to_owned(),
             password: "admin".to_owned(),
+            okta_ca_file: None,
+            target_ca_file: None,
             sections: Vec::new(),
         }
     }
@@ -61,6 +65,20 @@ impl AppToml {
     pub fn basic(mut self, username: &str, password: &str) -> Self {
         username.clone_into(&mut self.username);
         password.clone_into(&mut self.password);
+        self
+    }
+
+    /// `okta.ca_file`: an extra CA bundle trusted for Okta.
+    #[must_use]
+    pub fn okta_ca_file(mut self, path: &str) -> Self {
+        self.okta_ca_file = Some(path.to_owned());
+        self
+    }
+
+    /// `target.ca_file`: an extra CA bundle trusted for the target.
+    #[must_use]
+    pub fn target_ca_file(mut self, path: &str) -> Self {
+        self.target_ca_file = Some(path.to_owned());
         self
     }
 
@@ -102,6 +120,9 @@ impl fmt::Display for AppToml {
             toml_string(&self.okta_url),
             toml_string(&self.okta_token)
         )?;
+        if let Some(path) = &self.okta_ca_file {
+            writeln!(f, "ca_file = {}", toml_string(path))?;
+        }
         writeln!(
             f,
             "\n[app.target]\nkind = {}\nurl = {}\ncredential = {{ type = \"basic\", username = {}, password = {} }}",
@@ -110,6 +131,9 @@ impl fmt::Display for AppToml {
             toml_string(&self.username),
             toml_string(&self.password)
         )?;
+        if let Some(path) = &self.target_ca_file {
+            writeln!(f, "ca_file = {}", toml_string(path))?;
+        }
         for section in &self.sections {
             writeln!(f, "\n{section}")?;
         }

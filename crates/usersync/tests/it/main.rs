@@ -17,5 +17,6 @@ mod renames;
 mod secret_refs;
 mod serve;
 mod sync;
+mod tls;
 mod user;
 mod warnings;
