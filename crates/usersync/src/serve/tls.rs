@@ -35,10 +35,12 @@ impl Https {
     }
 }
 
-/// Reloads `cert` on SIGHUP and when its files change, until `stop` is cancelled.
+/// Reloads `cert` on SIGHUP and when its files change, until `stop` is cancelled. The
+/// SIGHUP handler is installed before this returns (before the server accepts), so a
+/// SIGHUP never meets the default action, which would end the process.
 pub(super) fn watch(cert: Arc<ServerCert>, every: Duration, stop: CancellationToken) {
+    let mut hangups = hangups();
     tokio::spawn(async move {
-        let mut hangups = hangups();
         let mut ticks = tokio::time::interval(every.max(Duration::from_millis(100)));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

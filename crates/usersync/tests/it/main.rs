@@ -10,6 +10,7 @@ mod confluence;
 mod faults;
 mod held;
 mod helpers;
+mod https;
 mod leaks;
 mod read_only;
 mod reads;
