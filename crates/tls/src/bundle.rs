@@ -206,3 +206,59 @@ pub fn client_builder(extra: &TrustRoots) -> reqwest::ClientBuilder {
     }
     builder
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ca_pem() -> String {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.self_signed(&key).expect("cert").pem()
+    }
+
+    #[test]
+    fn a_bundle_of_two_cas_loads_both_and_is_added_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("corp.pem");
+        std::fs::write(&path, format!("{}\n{}", ca_pem(), ca_pem())).expect("write");
+        let bundle = CaBundle::load(&path).expect("loads");
+        assert_eq!(bundle.certificates().len(), 2);
+        let roots = TrustRoots::none().with(bundle.clone()).with(bundle);
+        assert_eq!(roots.paths().count(), 1);
+    }
+
+    #[test]
+    fn a_relative_path_an_empty_file_and_a_missing_file_are_refused_saying_why() {
+        let dir = tempfile::tempdir().expect("dir");
+        let relative = CaBundle::load(Path::new("corp.pem")).unwrap_err();
+        assert!(
+            matches!(relative, CaFileError::NotAbsolute { .. }),
+            "{relative}"
+        );
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificates here\n").expect("write");
+        let error = CaBundle::load(&empty).unwrap_err();
+        assert!(matches!(error, CaFileError::Empty { .. }), "{error}");
+        assert!(error.to_string().contains("empty.pem"), "{error}");
+        let missing = CaBundle::load(&dir.path().join("missing.pem")).unwrap_err();
+        assert!(
+            matches!(missing, CaFileError::Unreadable { .. }),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn a_pem_block_that_is_not_a_certificate_is_refused_with_its_position() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("bad.pem");
+        let junk = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        std::fs::write(&path, format!("{}{junk}", ca_pem())).expect("write");
+        let error = CaBundle::load(&path).unwrap_err();
+        assert!(
+            matches!(error, CaFileError::BadCertificate { index: 2, .. }),
+            "{error}"
+        );
+    }
+}
