@@ -192,7 +192,6 @@ impl TrustRoots {
 
 /// The start of every outbound HTTPS client: rustls, the built-in roots (Mozilla's and
 /// the operating system's) and `extra`.
-#[must_use]
 pub fn client_builder(extra: &TrustRoots) -> reqwest::ClientBuilder {
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
