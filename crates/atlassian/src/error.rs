@@ -71,6 +71,15 @@ pub enum TargetError {
         status: u16,
         attempts: u32,
     },
+    /// The server's TLS certificate was refused (`problem`: unknown issuer, expired, another
+    /// name...); `fix` names the setting (`target.ca_file`, `--ca-file`) or what to change.
+    #[error("{product} at {url}: its TLS certificate was refused: {problem}; {fix}")]
+    Tls {
+        product: &'static str,
+        url: String,
+        problem: usersync_tls::CertProblem,
+        fix: String,
+    },
     #[error("could not reach {product} to {action}: {message}")]
     Transport {
         product: &'static str,

@@ -14,8 +14,15 @@ pub(crate) fn spawn(
     listener: TcpListener,
     router: Router,
     product: &'static str,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> (oneshot::Sender<()>, JoinHandle<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
+    if let Some(acceptor) = tls {
+        let task = tokio::spawn(crate::tls::serve(listener, acceptor, router, async {
+            let _ = stopped.await;
+        }));
+        return (stop, task);
+    }
     let task = tokio::spawn(async move {
         // The peer's address reaches handlers, for emulators that check it (Crowd's
         // remote addresses).

@@ -13,4 +13,5 @@ pub mod faults;
 pub mod jira;
 pub mod okta;
 pub mod request_log;
+pub mod tls;
 mod version;

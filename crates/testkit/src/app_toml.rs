@@ -17,6 +17,8 @@ pub struct AppToml {
     password: String,
     /// `basic` (username and password) or `application` (Crowd's name and password).
     credential_type: &'static str,
+    okta_ca_file: Option<String>,
+    target_ca_file: Option<String>,
     sections: Vec<String>,
 }
 
@@ -41,6 +43,8 @@ impl AppToml {
             username: "admin".to_owned(),
             password: "admin".to_owned(),
             credential_type: "basic",
+            okta_ca_file: None,
+            target_ca_file: None,
             sections: Vec::new(),
         }
     }
@@ -74,6 +78,20 @@ impl AppToml {
         self.credential_type = "application";
         name.clone_into(&mut self.username);
         password.clone_into(&mut self.password);
+        self
+    }
+
+    /// `okta.ca_file`: an extra CA bundle trusted for Okta.
+    #[must_use]
+    pub fn okta_ca_file(mut self, path: &str) -> Self {
+        self.okta_ca_file = Some(path.to_owned());
+        self
+    }
+
+    /// `target.ca_file`: an extra CA bundle trusted for the target.
+    #[must_use]
+    pub fn target_ca_file(mut self, path: &str) -> Self {
+        self.target_ca_file = Some(path.to_owned());
         self
     }
 
@@ -115,6 +133,9 @@ impl fmt::Display for AppToml {
             toml_string(&self.okta_url),
             toml_string(&self.okta_token)
         )?;
+        if let Some(path) = &self.okta_ca_file {
+            writeln!(f, "ca_file = {}", toml_string(path))?;
+        }
         writeln!(
             f,
             "\n[app.target]\nkind = {}\nurl = {}\ncredential = {{ type = \"{}\", {} = {}, password = {} }}",
@@ -129,6 +150,9 @@ impl fmt::Display for AppToml {
             toml_string(&self.username),
             toml_string(&self.password)
         )?;
+        if let Some(path) = &self.target_ca_file {
+            writeln!(f, "ca_file = {}", toml_string(path))?;
+        }
         for section in &self.sections {
             writeln!(f, "\n{section}")?;
         }

@@ -75,6 +75,11 @@ pub const SETTINGS: &[Setting] = &[
         "OAuth private key (PEM)",
         S::Okta,
     ),
+    s(
+        "okta.ca_file",
+        "Extra CA certificates for Okta (PEM file)",
+        S::Okta,
+    ),
     s("target.kind", "Product", S::Target),
     s("target.url", "Base URL", S::Target),
     s("target.credential.type", "Target credential", S::Target),
@@ -96,6 +101,11 @@ pub const SETTINGS: &[Setting] = &[
     s(
         "target.credential.password",
         "Password (of the user, or of the Crowd application)",
+        S::Target,
+    ),
+    s(
+        "target.ca_file",
+        "Extra CA certificates (PEM file)",
         S::Target,
     ),
     s(

@@ -254,6 +254,10 @@ pub struct OktaDraft {
     /// "Okta Domain URL", e.g. `https://example.okta.com`.
     pub url: String,
     pub credential: OktaCredential<SecretInput>,
+    /// An extra CA bundle (absolute path to a PEM file) trusted for this side, besides the
+    /// operating system's store; empty or left out for none.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// The target side of a draft.
@@ -265,6 +269,9 @@ pub struct TargetDraft {
     /// The base URL, e.g. `https://jira.example.com` or `https://wiki.example.com/confluence`.
     pub url: String,
     pub credential: TargetCredential<SecretInput>,
+    /// An extra CA bundle trusted for this side, as for [`OktaDraft::ca_file`].
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// An app as a caller writes it: unvalidated, secrets as inputs. Becomes an [`App`] once stored.
@@ -289,6 +296,9 @@ pub struct AppDraft {
 pub struct OktaSettings {
     pub url: Url,
     pub credential: OktaCredential<SecretState>,
+    /// The extra CA bundle trusted for Okta, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// Target settings of a stored app.
@@ -297,6 +307,9 @@ pub struct TargetSettings {
     pub kind: TargetKind,
     pub url: Url,
     pub credential: TargetCredential<SecretState>,
+    /// The extra CA bundle trusted for the target, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// A validated, stored app. Holds no secret values, only their [`SecretState`].

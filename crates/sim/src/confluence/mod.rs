@@ -96,6 +96,8 @@ pub struct ConfluenceSimConfig {
     /// How many of the most recent requests [`ConfluenceSim::requests`] keeps
     /// (with their bodies); the totals count all.
     pub request_log_capacity: usize,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// The default [`ConfluenceSimConfig::request_log_capacity`].
@@ -117,6 +119,7 @@ impl Default for ConfluenceSimConfig {
             delete_task_timeout: Duration::from_secs(5),
             page_cap: 200,
             request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
+            tls: None,
         }
     }
 }
@@ -203,6 +206,7 @@ impl ConfluenceSim {
     /// When the version does not parse or the address cannot be bound.
     pub async fn start(config: ConfluenceSimConfig) -> anyhow::Result<Self> {
         let version: Version = config.version.parse().map_err(anyhow::Error::msg)?;
+        let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding the Confluence emulator to {}", config.listen))?;
@@ -219,7 +223,7 @@ impl ConfluenceSim {
         let app = Arc::new(Shared {
             store: Mutex::new(store),
             version,
-            base_url: format!("http://{addr}"),
+            base_url: format!("{}://{addr}", crate::tls::scheme(tls.as_ref())),
             pat: Mutex::new(config.pat.clone()),
             log: Mutex::new(RequestLog::new(config.request_log_capacity)),
             bucket: config.rate_limit.map(|r| Mutex::new(Bucket::new(r))),
@@ -228,7 +232,7 @@ impl ConfluenceSim {
         });
         let faults = Faults::new(config.faults.clone(), wire::fault_body);
         let router = app::router(app.clone(), faults.clone());
-        let (stop, task) = crate::background::spawn(listener, router, "Confluence");
+        let (stop, task) = crate::background::spawn(listener, router, "Confluence", tls);
         Ok(Self {
             app,
             addr,
@@ -419,6 +423,8 @@ pub struct ServeArgs {
     /// Enable rate limiting with this bucket size (refilled at the same rate per second).
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 /// Runs the emulator until interrupted.
@@ -449,6 +455,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         // Nobody reads the log of a command-line emulator: keep it small, however long it runs.
         request_log_capacity: 10_000,
+        tls: args.tls.files(),
         ..ConfluenceSimConfig::default()
     };
     let sim = ConfluenceSim::start(config).await?;

@@ -119,7 +119,7 @@ impl CrowdSim {
         };
         let faults = Faults::new(config.faults.clone(), wire::fault_body);
         let router = app::router(app.clone(), faults.clone());
-        let (stop, task) = crate::background::spawn(listener, router, "Crowd");
+        let (stop, task) = crate::background::spawn(listener, router, "Crowd", None);
         Ok(Self {
             base_url,
             app,

@@ -82,6 +82,11 @@ pub struct Global {
     /// [default: $XDG_DATA_HOME/usersync, else ~/.local/share/usersync].
     #[arg(long, env = "USERSYNC_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// A PEM file of extra CA certificates every outbound connection trusts (Okta, Jira,
+    /// Confluence), besides the operating system's store; an app's side may add its own
+    /// `ca_file`.
+    #[arg(long, env = "USERSYNC_CA_FILE", global = true, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// Log more (-v: debug, -vv: trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -112,10 +117,26 @@ impl Global {
     /// # Errors
     /// As [`Global::open_store`].
     pub async fn deps(&self) -> anyhow::Result<crate::engine::Deps> {
-        Ok(
-            crate::engine::Deps::new(self.open_store().await?)
-                .with_progress(progress::for_stderr()),
-        )
+        Ok(crate::engine::Deps::new(self.open_store().await?)
+            .with_trust(self.trust()?)
+            .with_progress(progress::for_stderr()))
+    }
+
+    /// The extra CA bundle of `--ca-file` / `USERSYNC_CA_FILE`, loaded and checked.
+    ///
+    /// # Errors
+    /// The file is not an absolute path to a readable PEM bundle with a certificate.
+    pub fn trust(&self) -> anyhow::Result<usersync_tls::TrustRoots> {
+        let roots = usersync_tls::TrustRoots::none();
+        match &self.ca_file {
+            None => Ok(roots),
+            Some(path) => {
+                let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                let bundle = usersync_tls::CaBundle::load(&absolute)
+                    .context("--ca-file (USERSYNC_CA_FILE)")?;
+                Ok(roots.with(bundle))
+            }
+        }
     }
 
     /// The engine's dependencies for a command that changes a target: as

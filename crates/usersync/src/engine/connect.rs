@@ -7,13 +7,14 @@ use anyhow::Context as _;
 use url::Url;
 use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
 use usersync_atlassian::crowd::{CrowdClient, CrowdConfig};
-use usersync_atlassian::http::AtlassianAuth;
+use usersync_atlassian::http::{AtlassianAuth, HttpSettings};
 use usersync_atlassian::jira::{JiraClient, JiraConfig};
 use usersync_atlassian::{Ability, Capabilities, Capability, Target};
 use usersync_core::app::labels::describe as setting;
-use usersync_core::{SyncPolicy, TargetConstraints};
+use usersync_core::{FieldProblem, SyncPolicy, TargetConstraints};
 use usersync_okta::{OktaAuth, OktaClient, OktaConfig};
 use usersync_store::{App, OktaCredential, SecretSlot, Store, TargetCredential, TargetKind};
+use usersync_tls::{CaBundle, TrustRoots};
 
 use super::Deps;
 
@@ -65,15 +66,21 @@ pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
             password: secret(store, app, SecretSlot::TargetPassword).await?,
         },
     };
+    let trust = |field, ca_file: &Option<String>| {
+        side_trust(deps, field, ca_file.as_deref())
+            .map_err(|p| anyhow::anyhow!("app {:?}: {p}", app.name))
+    };
     build(
         deps,
         &app.name,
         Endpoints {
             okta_url: &app.okta.url,
             okta_auth,
+            okta_trust: trust("okta.ca_file", &app.okta.ca_file)?,
             kind: app.target.kind,
             target_url: &app.target.url,
             target_auth,
+            target_trust: trust("target.ca_file", &app.target.ca_file)?,
         },
     )
 }
@@ -99,25 +106,54 @@ pub async fn okta_auth(store: &Store, app: &App, scopes: Vec<String>) -> anyhow:
     })
 }
 
+/// What one side's client trusts besides the built-in roots: the global `--ca-file`
+/// (`Deps::trust`) and the side's own `ca_file`, loaded now so a file changed since it
+/// was saved is read as it is.
+///
+/// # Errors
+/// A [`FieldProblem`] on `field` saying what is wrong with the file.
+pub(crate) fn side_trust(
+    deps: &Deps,
+    field: &str,
+    ca_file: Option<&str>,
+) -> Result<TrustRoots, FieldProblem> {
+    match ca_file {
+        None => Ok(deps.trust.clone()),
+        Some(path) => CaBundle::load(std::path::Path::new(path))
+            .map(|bundle| deps.trust.clone().with(bundle))
+            .map_err(|e| FieldProblem::new(field, e.to_string())),
+    }
+}
+
 /// Where an app connects and with which credentials, secrets resolved.
 pub(crate) struct Endpoints<'a> {
     pub okta_url: &'a Url,
     pub okta_auth: OktaAuth,
+    pub okta_trust: TrustRoots,
     pub kind: TargetKind,
     pub target_url: &'a Url,
     pub target_auth: AtlassianAuth,
+    pub target_trust: TrustRoots,
 }
 
 /// Builds the clients of the app named `name`; sends nothing.
 pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Result<Connections> {
     let in_flight = deps.apply_concurrency.max(1);
-    let okta = OktaClient::new(&OktaConfig::new(to.okta_url.as_str(), to.okta_auth))
-        .with_context(|| format!("app {name:?}: okta settings"))?;
+    let okta = OktaClient::new(&OktaConfig {
+        trust: to.okta_trust,
+        ..OktaConfig::new(to.okta_url.as_str(), to.okta_auth)
+    })
+    .with_context(|| format!("app {name:?}: okta settings"))?;
     let (url, auth) = (to.target_url.as_str(), to.target_auth);
+    let http = HttpSettings {
+        trust: to.target_trust,
+        ..HttpSettings::default()
+    };
     let target: Arc<dyn Target> = match to.kind {
         TargetKind::Jira => Arc::new(
             JiraClient::new(JiraConfig {
                 concurrency: in_flight,
+                http,
                 ..JiraConfig::new(url, auth)
             })
             .with_context(|| format!("app {name:?}: target settings"))?,
@@ -125,6 +161,7 @@ pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Resul
         TargetKind::Confluence => Arc::new(
             ConfluenceClient::new(ConfluenceConfig {
                 concurrency: in_flight,
+                http,
                 ..ConfluenceConfig::new(url, auth)
             })
             .with_context(|| format!("app {name:?}: target settings"))?,

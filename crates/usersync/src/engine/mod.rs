@@ -66,6 +66,9 @@ pub struct Deps {
     /// finish and records them, and every such run ends `interrupted`. Never
     /// cancelled by default.
     pub stop: CancellationToken,
+    /// CA bundles every client trusts besides the built-in roots (`--ca-file`,
+    /// `USERSYNC_CA_FILE`); an app's side adds its own `ca_file`.
+    pub trust: usersync_tls::TrustRoots,
 }
 
 impl Deps {
@@ -80,6 +83,7 @@ impl Deps {
             okta_headroom: OktaHeadroom::default(),
             secret_refs: SecretRefAllowList::default(),
             stop: CancellationToken::new(),
+            trust: usersync_tls::TrustRoots::none(),
         }
     }
 
@@ -87,6 +91,13 @@ impl Deps {
     #[must_use]
     pub fn with_stop(mut self, stop: CancellationToken) -> Self {
         self.stop = stop;
+        self
+    }
+
+    /// Every client also trusts `trust` (the global `--ca-file`).
+    #[must_use]
+    pub fn with_trust(mut self, trust: usersync_tls::TrustRoots) -> Self {
+        self.trust = trust;
         self
     }
 

@@ -510,4 +510,19 @@ mod tests {
         assert!(f.checked("policy.toggles.import_users"));
         assert!(f.has("policy.scope.group_types", "OKTA_GROUP"));
     }
+
+    #[test]
+    fn the_ca_file_fields_become_each_sides_ca_file_and_a_blank_one_none() {
+        let draft = draft_from_form(
+            &form(&[
+                ("name", "x"),
+                ("okta.ca_file", ""),
+                ("target.ca_file", " /etc/ssl/corp.pem "),
+            ]),
+            None,
+        )
+        .expect("a draft");
+        assert_eq!(draft.okta.ca_file, None);
+        assert_eq!(draft.target.ca_file.as_deref(), Some("/etc/ssl/corp.pem"));
+    }
 }
