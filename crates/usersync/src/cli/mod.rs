@@ -7,7 +7,9 @@
 //! `plan --exit-code`), 2 for an error.
 
 pub mod app;
+pub mod backup;
 pub mod console;
+pub mod health;
 pub mod inspect;
 pub mod okta_read;
 pub mod output;
@@ -16,6 +18,11 @@ pub mod report;
 pub mod runs;
 pub mod server;
 pub mod sync;
+
+// build.rs's version logic, compiled here too so its fallbacks are unit-tested.
+#[cfg(test)]
+#[path = "../../build/version.rs"]
+mod build_version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +37,9 @@ pub enum Exit {
     Ok,
     /// Done, and the plan has changes that were not applied (`plan --exit-code`).
     ChangesPending,
+    /// `usersync health`: the server did not answer ready (exit 1, as container
+    /// health checks expect).
+    Unhealthy,
 }
 
 impl Exit {
@@ -37,7 +47,7 @@ impl Exit {
     pub fn code(self) -> ExitCode {
         match self {
             Self::Ok => ExitCode::SUCCESS,
-            Self::ChangesPending => ExitCode::from(1),
+            Self::ChangesPending | Self::Unhealthy => ExitCode::from(1),
         }
     }
 }
@@ -48,7 +58,8 @@ pub const ERROR_EXIT: u8 = 2;
 #[derive(Debug, Parser)]
 #[command(
     name = "usersync",
-    version,
+    // The package version and the commit it was built from (build.rs).
+    version = env!("USERSYNC_VERSION"),
     about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta",
     long_about = None,
     propagate_version = true
@@ -139,6 +150,13 @@ pub enum Command {
     Admin(console::AdminArgs),
     /// Manage API tokens for automation: create.
     Token(console::TokenArgs),
+    /// Write a consistent copy of the database to a file, also while `serve` runs (the
+    /// master key is not in it).
+    Backup(backup::BackupArgs),
+    /// Replace the database with a backup (refused while usersync runs on the data directory).
+    Restore(backup::RestoreArgs),
+    /// Ask a running server's /readyz: exit 0 when ready, 1 otherwise (container health checks).
+    Health(health::Args),
 }
 
 impl Command {
@@ -157,6 +175,9 @@ impl Command {
             Self::Demo(args) => server::demo(args).await,
             Self::Admin(args) => console::admin(args, global).await,
             Self::Token(args) => console::token(args, global).await,
+            Self::Backup(args) => backup::backup(args, global).await,
+            Self::Restore(args) => backup::restore(args, global).await,
+            Self::Health(args) => health::run(args).await,
         }
     }
 }

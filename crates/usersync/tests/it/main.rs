@@ -2,11 +2,13 @@
 //! Okta, Jira and Confluence emulators on 127.0.0.1 with a temporary data directory.
 
 mod access;
+mod backup;
 mod budget;
 mod check;
 mod cli;
 mod cli_errors;
 mod confluence;
+mod deploy;
 mod faults;
 mod held;
 mod helpers;
