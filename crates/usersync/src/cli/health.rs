@@ -14,7 +14,7 @@ use super::Exit;
 pub struct Args {
     /// The readiness URL of the server to ask.
     #[arg(long, default_value = "http://127.0.0.1:8080/readyz")]
-    url: url::Url,
+    pub url: url::Url,
     /// Seconds to wait for the answer.
     #[arg(long, default_value_t = 5)]
     timeout_secs: u64,

