@@ -88,6 +88,11 @@ async fn a_backup_is_a_private_copy_that_says_what_it_holds_and_never_overwrites
             "the backup holds sealed secrets and hashes"
         );
     }
+    let bytes = std::fs::read(&file).unwrap();
+    for secret in [OKTA_TOKEN, JIRA_PAT] {
+        let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+        assert!(!found, "the backup holds secrets sealed, never in clear");
+    }
     let again = store.backup_to(&file).await.unwrap_err().to_string();
     assert!(again.contains("already exists"), "{again}");
     drop(dir);
