@@ -8,8 +8,10 @@
 //! was stopped by Ctrl-C or SIGTERM ([`interrupt`]).
 
 pub mod app;
+pub mod backup;
 pub mod console;
 pub mod docs;
+pub mod health;
 pub mod hook;
 pub mod inspect;
 pub mod interrupt;
@@ -21,6 +23,11 @@ pub mod report;
 pub mod runs;
 pub mod server;
 pub mod sync;
+
+// build.rs's version logic, compiled here too so its fallbacks are unit-tested.
+#[cfg(test)]
+#[path = "../../build/version.rs"]
+mod build_version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +44,9 @@ pub enum Exit {
     ChangesPending,
     /// Stopped by SIGINT or SIGTERM; the run ended `interrupted` ([`interrupt`]).
     Interrupted,
+    /// `usersync health`: the server did not answer ready (exit 1, as container
+    /// health checks expect).
+    Unhealthy,
 }
 
 impl Exit {
@@ -44,7 +54,7 @@ impl Exit {
     pub fn code(self) -> ExitCode {
         match self {
             Self::Ok => ExitCode::SUCCESS,
-            Self::ChangesPending => ExitCode::from(1),
+            Self::ChangesPending | Self::Unhealthy => ExitCode::from(1),
             Self::Interrupted => ExitCode::from(interrupt::INTERRUPTED_EXIT),
         }
     }
@@ -56,7 +66,8 @@ pub const ERROR_EXIT: u8 = 2;
 #[derive(Debug, Parser)]
 #[command(
     name = "usersync",
-    version,
+    // The package version and the commit it was built from (build.rs).
+    version = env!("USERSYNC_VERSION"),
     about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta",
     long_about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta: on a \
 schedule (`usersync serve`), on demand (`usersync sync`), and for one user at login.\n\n\
@@ -192,6 +203,13 @@ pub enum Command {
     Completions(docs::CompletionsArgs),
     /// Print the manual page (or write one per command with --out-dir).
     Man(docs::ManArgs),
+    /// Write a consistent copy of the database to a file, also while `serve` runs (the
+    /// master key is not in it).
+    Backup(backup::BackupArgs),
+    /// Replace the database with a backup (refused while usersync runs on the data directory).
+    Restore(backup::RestoreArgs),
+    /// Ask a running server's /readyz: exit 0 when ready, 1 otherwise (container health checks).
+    Health(health::Args),
 }
 
 impl Command {
@@ -213,6 +231,9 @@ impl Command {
             Self::Token(args) => console::token(args, global).await,
             Self::Completions(args) => docs::completions(&args),
             Self::Man(args) => docs::man(&args),
+            Self::Backup(args) => backup::backup(args, global).await,
+            Self::Restore(args) => backup::restore(args, global).await,
+            Self::Health(args) => health::run(args).await,
         }
     }
 }

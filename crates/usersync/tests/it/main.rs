@@ -2,12 +2,14 @@
 //! Okta, Jira and Confluence emulators on 127.0.0.1 with a temporary data directory.
 
 mod access;
+mod backup;
 mod budget;
 mod check;
 mod cli;
 mod cli_errors;
 mod confluence;
 mod crowd;
+mod deploy;
 mod docs;
 mod faults;
 mod held;
