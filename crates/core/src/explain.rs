@@ -38,6 +38,28 @@ pub struct TargetSide {
     pub linked: bool,
 }
 
+/// What the username mapping made of the user's login. In JSON, tagged by `state`:
+/// `{"state": "usable", "username": "alice"}` or `{"state": "unusable", "problem": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum MappedUsername {
+    /// The name the user has (or would get) in the target.
+    Usable { username: String },
+    /// Why the mapped name cannot be used in the target.
+    Unusable { problem: String },
+}
+
+impl MappedUsername {
+    /// The username, when usable.
+    #[must_use]
+    pub fn usable(&self) -> Option<&str> {
+        match self {
+            Self::Usable { username } => Some(username),
+            Self::Unusable { .. } => None,
+        }
+    }
+}
+
 /// Everything `explain` says about one user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
@@ -45,7 +67,7 @@ pub struct Explanation {
     pub okta: Option<OktaSide>,
     pub target: Option<TargetSide>,
     /// The login after the username mapping, or why it is unusable.
-    pub mapped_username: Option<Result<String, String>>,
+    pub mapped_username: Option<MappedUsername>,
     pub in_scope: bool,
     /// Why the user is or is not in scope, in words.
     pub scope: String,
@@ -119,7 +141,14 @@ pub fn explain(
                 .as_ref()
                 .is_some_and(|id| links.users.contains_key(id)),
         }),
-        mapped_username: mapped.map(|m| m.map(|u| u.as_str().to_owned())),
+        mapped_username: mapped.map(|m| match m {
+            Ok(username) => MappedUsername::Usable {
+                username: username.as_str().to_owned(),
+            },
+            Err(problem) => MappedUsername::Unusable {
+                problem: problem.to_string(),
+            },
+        }),
         in_scope,
         scope: scope_text,
         status: okta_user.map(|u| describe_status(policy, u.status)),
@@ -252,8 +281,8 @@ impl Explanation {
             ),
             status: self.status.clone(),
             mapped_username: self.mapped_username.as_ref().map(|m| match m {
-                Ok(name) => name.clone(),
-                Err(problem) => format!("unusable ({problem})"),
+                MappedUsername::Usable { username } => username.clone(),
+                MappedUsername::Unusable { problem } => format!("unusable ({problem})"),
             }),
             scope: format!(
                 "{}: {}",

@@ -118,7 +118,7 @@ impl Executor {
     pub(crate) fn new(config: &OktaConfig) -> Result<Self, OktaError> {
         let org = config.validate()?;
         let credential = Credential::from_config(&config.auth, org.join("/oauth2/v1/token"))?;
-        let client = reqwest::Client::builder()
+        let client = usersync_tls::client_builder(&config.trust)
             .user_agent(concat!("usersync-okta/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
@@ -240,6 +240,7 @@ impl Executor {
                 Err(e) => {
                     self.governor.observe(&bucket, None);
                     bump(&self.counters.transport_errors);
+                    self.refuse_certificate(&e)?;
                     self.transient_retry(&mut attempts, action, || transport_message(&e))
                         .await?;
                     continue;
@@ -431,6 +432,7 @@ impl Executor {
                 Ok(a) => a,
                 Err(e) => {
                     self.governor.observe(&bucket, None);
+                    self.refuse_certificate(&e)?;
                     self.transient_retry(&mut attempts, action, || transport_message(&e))
                         .await?;
                     continue;
@@ -461,6 +463,19 @@ impl Executor {
                 continue;
             }
             return Err(self.oauth_error(app, &answer.body));
+        }
+    }
+
+    /// A certificate refusal is final (retrying cannot change the certificate): it is
+    /// returned as [`OktaError::Tls`], naming the problem and the setting that fixes it.
+    fn refuse_certificate(&self, e: &reqwest::Error) -> Result<(), OktaError> {
+        match usersync_tls::CertProblem::of(e) {
+            Some(problem) => Err(OktaError::Tls {
+                org: self.host.clone(),
+                fix: problem.fix("okta.ca_file"),
+                problem,
+            }),
+            None => Ok(()),
         }
     }
 

@@ -8,9 +8,11 @@
 
 mod background;
 pub mod confluence;
+pub mod crowd;
 pub mod faults;
 pub mod jira;
 pub mod okta;
 pub mod request_log;
 pub mod scim;
+pub mod tls;
 mod version;

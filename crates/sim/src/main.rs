@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "usersync-sim",
     version,
-    about = "Emulators of Okta, Jira, Confluence and SCIM services for trying usersync"
+    about = "Emulators of Okta, Jira, Confluence, Crowd and SCIM services for trying usersync"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,6 +24,8 @@ enum Command {
     Confluence(usersync_sim::confluence::ServeArgs),
     /// Emulate a SCIM 2.0 service provider (`--profile generic` or `atlassian-cloud`).
     Scim(usersync_sim::scim::ServeArgs),
+    /// Emulate a Crowd Data Center's usermanagement REST API (application auth, remote addresses).
+    Crowd(usersync_sim::crowd::ServeArgs),
 }
 
 #[tokio::main]
@@ -38,5 +40,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Jira(args) => usersync_sim::jira::serve(args).await,
         Command::Confluence(args) => usersync_sim::confluence::serve(args).await,
         Command::Scim(args) => usersync_sim::scim::serve(args).await,
+        Command::Crowd(args) => usersync_sim::crowd::serve(args).await,
     }
 }

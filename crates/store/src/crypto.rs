@@ -84,6 +84,20 @@ impl MasterKey {
         }
     }
 
+    /// The key from `USERSYNC_MASTER_KEY` or `<data_dir>/master.key`, without creating
+    /// one: `None` when neither is there (a new machine, before a restore).
+    ///
+    /// # Errors
+    /// A malformed key, or a key file that cannot be read.
+    pub fn existing(data_dir: &Path) -> Result<Option<Self>, StoreError> {
+        let path = data_dir.join(MASTER_KEY_FILE);
+        match std::env::var(MASTER_KEY_ENV) {
+            Ok(text) if !text.trim().is_empty() => Self::parse(&text, MASTER_KEY_ENV).map(Some),
+            _ if path.exists() => Self::load_or_create_file(&path).map(Some),
+            _ => Ok(None),
+        }
+    }
+
     fn load_or_create_file(path: &Path) -> Result<Self, StoreError> {
         match std::fs::read_to_string(path) {
             Ok(text) => {

@@ -34,6 +34,11 @@ pub(crate) fn supported_schema_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
+/// Whether this binary has a migration of this version (a backup's versions must all be known).
+pub(crate) fn knows_schema_version(version: i64) -> bool {
+    MIGRATOR.iter().any(|m| m.version == version)
+}
+
 pub(crate) async fn connect_file(path: &Path) -> Result<Db, StoreError> {
     file_pool(4)
         .connect_with(file_options(path))
@@ -154,27 +159,52 @@ pub(crate) async fn migrate(db: &Db) -> Result<(), StoreError> {
     })
 }
 
+/// The sealed check text that proves which master key a database belongs to, if written.
+pub(crate) async fn stored_key_check(
+    conn: &mut sqlx::SqliteConnection,
+) -> Result<Option<String>, StoreError> {
+    sqlx::query_scalar("SELECT value FROM store_meta WHERE key = $1")
+        .bind(KEY_CHECK_META)
+        .fetch_optional(conn)
+        .await
+        .ctx("reading the master key check")
+}
+
+/// Whether `key` opens the stored check text.
+pub(crate) fn key_opens_check(key: &MasterKey, stored: &str) -> bool {
+    stored
+        .split_once(':')
+        .and_then(|(n, c)| Some((STANDARD.decode(n).ok()?, STANDARD.decode(c).ok()?)))
+        .and_then(|(nonce, sealed)| key.open(KEY_CHECK_AAD, &nonce, &sealed).ok())
+        .is_some_and(|text| text == KEY_CHECK_TEXT)
+}
+
+/// Forgets which key the database belongs to (a restore that dropped the sealed
+/// secrets): the next open writes the check for its own key.
+pub(crate) async fn forget_key_check(conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM store_meta WHERE key = $1")
+        .bind(KEY_CHECK_META)
+        .execute(conn)
+        .await
+        .ctx("forgetting the master key check")?;
+    Ok(())
+}
+
 /// Proves the master key is the one the secrets were stored with, before anything is decrypted.
 pub(crate) async fn check_master_key(db: &Db, key: &MasterKey) -> Result<(), StoreError> {
-    let stored: Option<String> = sqlx::query_scalar("SELECT value FROM store_meta WHERE key = $1")
-        .bind(KEY_CHECK_META)
-        .fetch_optional(db)
-        .await
-        .ctx("reading the master key check")?;
-    if let Some(stored) = stored {
-        let opened = stored
-            .split_once(':')
-            .and_then(|(n, c)| Some((STANDARD.decode(n).ok()?, STANDARD.decode(c).ok()?)))
-            .and_then(|(nonce, sealed)| key.open(KEY_CHECK_AAD, &nonce, &sealed).ok());
-        return match opened {
-            Some(text) if text == KEY_CHECK_TEXT => Ok(()),
-            _ => Err(StoreError::Crypto(
+    let mut conn = db.acquire().await.ctx("reading the master key check")?;
+    if let Some(stored) = stored_key_check(&mut conn).await? {
+        return if key_opens_check(key, &stored) {
+            Ok(())
+        } else {
+            Err(StoreError::Crypto(
                 "the master key does not match the one this database was created with; \
                  set USERSYNC_MASTER_KEY to the original key or restore master.key in the data directory"
                     .into(),
-            )),
+            ))
         };
     }
+    drop(conn);
     let (nonce, sealed) = key.seal(KEY_CHECK_AAD, KEY_CHECK_TEXT)?;
     let value = format!("{}:{}", STANDARD.encode(nonce), STANDARD.encode(sealed));
     sqlx::query("INSERT INTO store_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")

@@ -35,9 +35,13 @@
 //! - **Console** ([`console`]): administrators, sessions, API tokens, sign-in throttling,
 //!   the first start's setup code and the atomic `create_first_admin`.
 //! - **Events and scheduler** ([`events`]): event-hook dedupe, next/last scheduled run per app.
+//! - **Backup and restore** ([`backup`]): `backup_to(path)` (a consistent copy while the
+//!   server runs, `VACUUM INTO`), and [`restore`] into a data directory no process has open
+//!   (every open store holds a shared lock on `usersync.lock`; a restore needs it alone).
 
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod checkpoints;
 pub mod console;
 pub mod crypto;
@@ -45,6 +49,7 @@ mod db;
 pub mod error;
 pub mod events;
 pub mod links;
+mod lock;
 mod process;
 pub mod runs;
 pub mod secret;
@@ -57,6 +62,7 @@ pub use app::{
     Schedule, TargetCredential, TargetDraft, TargetKind, TargetSettings, unresolved_references,
 };
 pub use audit::{AuditEntry, AuditFilter};
+pub use backup::{BackupSummary, DroppedSecret, RestoreOptions, RestoreReport, restore};
 pub use console::{
     Admin, AdminId, ApiToken, ApiTokenId, FirstAdmin, NewApiToken, NewSession, Scope, Scopes,
     Session,
@@ -65,6 +71,7 @@ pub use crypto::MasterKey;
 pub use error::StoreError;
 pub use events::SchedulerState;
 pub use links::LinkChanges;
+pub use lock::LOCK_FILE;
 pub use runs::{
     NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunFilter,
     RunId, RunStatus, RunTrigger,
@@ -108,6 +115,8 @@ pub struct Store {
     db: db::Db,
     key: Arc<MasterKey>,
     data_dir: Option<PathBuf>,
+    /// The data directory's shared lock, held while any clone lives (see `lock`).
+    _lock: Option<Arc<lock::DirLock>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -136,11 +145,14 @@ impl Store {
     /// As [`Store::open`], or a key that does not match the database.
     pub async fn open_with_key(data_dir: &Path, key: MasterKey) -> Result<Store, StoreError> {
         create_data_dir(data_dir)?;
+        let lock = lock::DirLock::shared(data_dir)?;
         warn_when_readable_by_others(data_dir);
         let file = data_dir.join(DATABASE_FILE);
         create_owner_only(&file)?;
         let db = db::connect_file(&file).await?;
-        Self::prepare(db, key, Some(data_dir.to_owned())).await
+        let mut store = Self::prepare(db, key, Some(data_dir.to_owned())).await?;
+        store._lock = Some(Arc::new(lock));
+        Ok(store)
     }
 
     /// A private store in memory with a random master key, gone when dropped.
@@ -165,6 +177,7 @@ impl Store {
             db,
             key: Arc::new(key),
             data_dir,
+            _lock: None,
         })
     }
 

@@ -15,8 +15,10 @@ pub struct AppToml {
     target_url: String,
     username: String,
     password: String,
-    /// A bearer token instead of the basic credential (SCIM targets).
-    bearer: Option<String>,
+    /// `basic` (username and password) or `application` (Crowd's name and password).
+    credential_type: &'static str,
+    okta_ca_file: Option<String>,
+    target_ca_file: Option<String>,
     sections: Vec<String>,
 }
 
@@ -40,7 +42,9 @@ impl AppToml {
             target_url: target_url.to_owned(),
             username: "admin".to_owned(),
             password: "admin".to_owned(),
-            bearer: None,
+            credential_type: "basic",
+            okta_ca_file: None,
+            target_ca_file: None,
             sections: Vec::new(),
         }
     }
@@ -70,7 +74,32 @@ impl AppToml {
     /// The target's bearer token as written (SCIM and Atlassian Cloud targets).
     #[must_use]
     pub fn bearer(mut self, token: &str) -> Self {
-        self.bearer = Some(token.to_owned());
+        self.credential_type = "bearer";
+        token.clone_into(&mut self.password);
+        self
+    }
+
+    /// A Crowd target signed in to as the application `name` with `password`.
+    #[must_use]
+    pub fn crowd_application(mut self, name: &str, password: &str) -> Self {
+        "crowd".clone_into(&mut self.kind);
+        self.credential_type = "application";
+        name.clone_into(&mut self.username);
+        password.clone_into(&mut self.password);
+        self
+    }
+
+    /// `okta.ca_file`: an extra CA bundle trusted for Okta.
+    #[must_use]
+    pub fn okta_ca_file(mut self, path: &str) -> Self {
+        self.okta_ca_file = Some(path.to_owned());
+        self
+    }
+
+    /// `target.ca_file`: an extra CA bundle trusted for the target.
+    #[must_use]
+    pub fn target_ca_file(mut self, path: &str) -> Self {
+        self.target_ca_file = Some(path.to_owned());
         self
     }
 
@@ -112,10 +141,21 @@ impl fmt::Display for AppToml {
             toml_string(&self.okta_url),
             toml_string(&self.okta_token)
         )?;
-        let credential = match &self.bearer {
-            Some(token) => format!("{{ type = \"bearer\", token = {} }}", toml_string(token)),
-            None => format!(
-                "{{ type = \"basic\", username = {}, password = {} }}",
+        if let Some(path) = &self.okta_ca_file {
+            writeln!(f, "ca_file = {}", toml_string(path))?;
+        }
+        let credential = match self.credential_type {
+            "bearer" => format!(
+                "{{ type = \"bearer\", token = {} }}",
+                toml_string(&self.password)
+            ),
+            kind => format!(
+                "{{ type = \"{kind}\", {} = {}, password = {} }}",
+                if kind == "application" {
+                    "name"
+                } else {
+                    "username"
+                },
                 toml_string(&self.username),
                 toml_string(&self.password)
             ),
@@ -126,6 +166,9 @@ impl fmt::Display for AppToml {
             toml_string(&self.kind),
             toml_string(&self.target_url),
         )?;
+        if let Some(path) = &self.target_ca_file {
+            writeln!(f, "ca_file = {}", toml_string(path))?;
+        }
         for section in &self.sections {
             writeln!(f, "\n{section}")?;
         }

@@ -1,7 +1,8 @@
 //! The set-up every test binary of the workspace shares, in one place: emulator
 //! worlds started on loopback with a seeded org (`sims`), the TOML of an app with
 //! sensible defaults and overrides (`app_toml`), a store in a temporary data
-//! directory (`data`), and the rule for material a test needs from outside the
+//! directory (`data`), a certificate authority of the test's own for HTTPS (`pki`), and
+//! the rule for material a test needs from outside the
 //! checkout: `../shared` and tools such as Chromium or Python packages must be there
 //! when `CI` is set, and are skipped with a clear message otherwise (`needs`).
 //!
@@ -13,14 +14,16 @@
 mod app_toml;
 mod data;
 mod needs;
+mod pki;
 mod scim_server;
 mod sims;
 
 pub use app_toml::{AppToml, toml_string};
 pub use data::{DataDir, apply_apps};
 pub use needs::{needed, shared_dir, shared_file};
+pub use pki::TestCa;
 pub use scim_server::ScimServer;
 pub use sims::{
-    Sims, jira_users, org, scim_app, small_org, start_confluence, start_jira, start_okta,
-    start_okta_with, start_scim,
+    Sims, crowd_app, jira_users, org, scim_app, small_org, start_confluence, start_crowd,
+    start_jira, start_okta, start_okta_with, start_scim,
 };

@@ -25,7 +25,9 @@ use tokio::sync::OnceCell;
 use usersync_core::{GroupName, TargetSnapshot, TargetUser, Username};
 
 use crate::http::{AtlassianAuth, AtlassianHttp, Call, HttpSettings};
-use crate::{Capabilities, NewUser, Target, TargetError, TargetKind, TargetResult, UserChanges};
+use crate::{
+    Ability, Capabilities, NewUser, Target, TargetError, TargetKind, TargetResult, UserChanges,
+};
 
 /// SCIM's media type, sent as `Accept` and `Content-Type` (RFC 7644 §3.1).
 const MEDIA_TYPE: &str = "application/scim+json";
@@ -193,15 +195,15 @@ impl Target for ScimClient {
                 yes(features.etag),
                 features.page_size
             ),
-            list_users: true,
-            create_user: true,
-            update_user: true,
-            set_active: true,
-            rename_user: true,
-            delete_user: true,
-            create_group: true,
-            delete_group: true,
-            manage_membership: true,
+            list_users: Ability::REST,
+            create_user: Ability::REST,
+            update_user: Ability::REST,
+            set_active: Ability::REST,
+            rename_user: Ability::REST,
+            delete_user: Ability::REST,
+            create_group: Ability::REST,
+            delete_group: Ability::REST,
+            manage_membership: Ability::REST,
         })
     }
 

@@ -1,5 +1,6 @@
 //! Contract tests of the Atlassian clients against their emulators.
 
 mod confluence;
+mod crowd;
 mod jira;
 mod scim;

@@ -75,6 +75,11 @@ pub const SETTINGS: &[Setting] = &[
         "OAuth private key (PEM)",
         S::Okta,
     ),
+    s(
+        "okta.ca_file",
+        "Extra CA certificates for Okta (PEM file)",
+        S::Okta,
+    ),
     s("target.kind", "Product", S::Target),
     s("target.url", "Base URL", S::Target),
     s("target.credential.type", "Target credential", S::Target),
@@ -84,13 +89,23 @@ pub const SETTINGS: &[Setting] = &[
         S::Target,
     ),
     s(
+        "target.credential.name",
+        "Application name (Crowd)",
+        S::Target,
+    ),
+    s(
         "target.credential.token",
         "Personal access token",
         S::Target,
     ),
     s(
         "target.credential.password",
-        "Password (for username and password)",
+        "Password (of the user, or of the Crowd application)",
+        S::Target,
+    ),
+    s(
+        "target.ca_file",
+        "Extra CA certificates (PEM file)",
         S::Target,
     ),
     s(

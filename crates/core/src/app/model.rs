@@ -37,13 +37,16 @@ pub enum TargetKind {
     /// Atlassian Cloud's user provisioning API: SCIM with Atlassian's documented limits.
     #[serde(rename = "atlassian-cloud")]
     AtlassianCloud,
+    /// Crowd Data Center's usermanagement API, signed in to as an application.
+    Crowd,
 }
 
 impl TargetKind {
     /// Every kind, in the order settings pages list them.
-    pub const ALL: [TargetKind; 4] = [
+    pub const ALL: [TargetKind; 5] = [
         Self::Jira,
         Self::Confluence,
+        Self::Crowd,
         Self::Scim,
         Self::AtlassianCloud,
     ];
@@ -53,6 +56,7 @@ impl TargetKind {
         match self {
             Self::Jira => "jira",
             Self::Confluence => "confluence",
+            Self::Crowd => "crowd",
             Self::Scim => "scim",
             Self::AtlassianCloud => "atlassian-cloud",
         }
@@ -65,13 +69,21 @@ impl TargetKind {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// What this kind of target accepts as a username.
+    /// The credential `type`s this kind signs in with, and how to say so.
     #[must_use]
-    pub fn constraints(self) -> crate::TargetConstraints {
+    pub fn credential_types(self) -> (&'static [&'static str], &'static str) {
         match self {
-            Self::Jira => crate::TargetConstraints::jira(),
-            Self::Confluence => crate::TargetConstraints::confluence(),
-            Self::Scim | Self::AtlassianCloud => crate::TargetConstraints::scim(),
+            Self::Jira | Self::Confluence => (
+                &["pat", "basic"],
+                "a personal access token or a username and password (type = \"pat\" or \"basic\")",
+            ),
+            Self::Crowd => (
+                &["application"],
+                "an application's name and password (type = \"application\"; Crowd signs in applications, not users)",
+            ),
+            Self::Scim | Self::AtlassianCloud => {
+                (&["bearer"], "a bearer token (type = \"bearer\")")
+            }
         }
     }
 
@@ -157,6 +169,13 @@ pub enum TargetCredential<S> {
         #[serde(default)]
         token: S,
     },
+    /// A Crowd application's name and password (Crowd signs in applications, not
+    /// users; the application's remote addresses must include usersync's host).
+    Application {
+        name: String,
+        #[serde(default)]
+        password: S,
+    },
 }
 
 impl<S> TargetCredential<S> {
@@ -164,7 +183,9 @@ impl<S> TargetCredential<S> {
     pub fn secrets(&self) -> Vec<(SecretSlot, &S)> {
         match self {
             Self::Pat { token } => vec![(SecretSlot::TargetToken, token)],
-            Self::Basic { password, .. } => vec![(SecretSlot::TargetPassword, password)],
+            Self::Basic { password, .. } | Self::Application { password, .. } => {
+                vec![(SecretSlot::TargetPassword, password)]
+            }
             Self::Bearer { token } => vec![(SecretSlot::TargetToken, token)],
         }
     }
@@ -176,6 +197,7 @@ impl<S> TargetCredential<S> {
             Self::Pat { .. } => "pat",
             Self::Basic { .. } => "basic",
             Self::Bearer { .. } => "bearer",
+            Self::Application { .. } => "application",
         }
     }
 
@@ -191,6 +213,10 @@ impl<S> TargetCredential<S> {
             },
             Self::Bearer { token } => TargetCredential::Bearer {
                 token: f(SecretSlot::TargetToken, token),
+            },
+            Self::Application { name, password } => TargetCredential::Application {
+                name,
+                password: f(SecretSlot::TargetPassword, password),
             },
         }
     }
@@ -282,17 +308,24 @@ pub struct OktaDraft {
     /// "Okta Domain URL", e.g. `https://example.okta.com`.
     pub url: String,
     pub credential: OktaCredential<SecretInput>,
+    /// An extra CA bundle (absolute path to a PEM file) trusted for this side, besides the
+    /// operating system's store; empty or left out for none.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// The target side of a draft.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetDraft {
-    /// `jira` or `confluence`.
+    /// `jira`, `confluence` or `crowd`.
     pub kind: String,
     /// The base URL, e.g. `https://jira.example.com` or `https://wiki.example.com/confluence`.
     pub url: String,
     pub credential: TargetCredential<SecretInput>,
+    /// An extra CA bundle trusted for this side, as for [`OktaDraft::ca_file`].
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// An app as a caller writes it: unvalidated, secrets as inputs. Becomes an [`App`] once stored.
@@ -317,6 +350,9 @@ pub struct AppDraft {
 pub struct OktaSettings {
     pub url: Url,
     pub credential: OktaCredential<SecretState>,
+    /// The extra CA bundle trusted for Okta, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// Target settings of a stored app.
@@ -325,6 +361,9 @@ pub struct TargetSettings {
     pub kind: TargetKind,
     pub url: Url,
     pub credential: TargetCredential<SecretState>,
+    /// The extra CA bundle trusted for the target, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// A validated, stored app. Holds no secret values, only their [`SecretState`].

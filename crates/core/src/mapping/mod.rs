@@ -101,6 +101,25 @@ impl TargetConstraints {
         }
     }
 
+    /// The rules of `kind`'s product.
+    #[must_use]
+    pub fn for_kind(kind: crate::app::TargetKind) -> Self {
+        match kind {
+            crate::app::TargetKind::Jira => Self::jira(),
+            crate::app::TargetKind::Confluence => Self::confluence(),
+            crate::app::TargetKind::Crowd => Self::crowd(),
+            crate::app::TargetKind::Scim | crate::app::TargetKind::AtlassianCloud => Self::scim(),
+        }
+    }
+
+    /// Crowd Data Center: usernames compare ignoring case (as usersync's do) and keep the
+    /// case they are created with; e-mail is part of every user and required on create.
+    #[must_use]
+    pub fn crowd() -> Self {
+        // The same rules as a SCIM service's, by coincidence of the products, not by design.
+        Self::scim()
+    }
+
     /// Turns a mapped name into a username the target accepts, or says why not.
     ///
     /// # Errors

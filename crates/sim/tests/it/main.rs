@@ -1,6 +1,7 @@
 //! Integration tests of the emulators, one module per emulator.
 
 mod confluence;
+mod crowd;
 mod jira;
 mod okta;
 mod scim;

@@ -1,6 +1,7 @@
 //! Integration tests of the store, each on a temporary SQLite file (or in memory).
 
 mod apps;
+mod backup;
 mod budget;
 mod common;
 mod config;

@@ -4,7 +4,7 @@
 
 use clap::Subcommand;
 
-use super::output::{self, Format};
+use super::output::Format;
 use super::{Exit, Global, app_named};
 use crate::engine::hook::register_hook;
 
@@ -55,7 +55,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             let report = register_hook(&deps, &app, &public_url, &super::actor()).await?;
             match format {
                 Format::Text => println!("{}", report.text()),
-                Format::Json => println!("{}", output::json(&report)?),
+                Format::Json => super::json::print(&report)?,
             }
             anyhow::ensure!(
                 report.verified,

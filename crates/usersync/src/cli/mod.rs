@@ -4,12 +4,18 @@
 //! returning an [`Exit`]; adding a command is one enum variant and one match arm.
 //! Errors go to stderr. Exit codes follow ripgrep's convention: 0 for success
 //! (nothing to change), 1 for "changes are pending" (only when asked for, with
-//! `plan --exit-code`), 2 for an error.
+//! `plan --exit-code`), 2 for an error; 130 when `sync`, `sync-user` or `run approve`
+//! was stopped by Ctrl-C or SIGTERM ([`interrupt`]).
 
 pub mod app;
+pub mod backup;
 pub mod console;
+pub mod docs;
+pub mod health;
 pub mod hook;
 pub mod inspect;
+pub mod interrupt;
+pub mod json;
 pub mod okta_read;
 pub mod output;
 pub mod progress;
@@ -17,6 +23,11 @@ pub mod report;
 pub mod runs;
 pub mod server;
 pub mod sync;
+
+// build.rs's version logic, compiled here too so its fallbacks are unit-tested.
+#[cfg(test)]
+#[path = "../../build/version.rs"]
+mod build_version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +42,11 @@ pub enum Exit {
     Ok,
     /// Done, and the plan has changes that were not applied (`plan --exit-code`).
     ChangesPending,
+    /// Stopped by SIGINT or SIGTERM; the run ended `interrupted` ([`interrupt`]).
+    Interrupted,
+    /// `usersync health`: the server did not answer ready (exit 1, as container
+    /// health checks expect).
+    Unhealthy,
 }
 
 impl Exit {
@@ -38,7 +54,8 @@ impl Exit {
     pub fn code(self) -> ExitCode {
         match self {
             Self::Ok => ExitCode::SUCCESS,
-            Self::ChangesPending => ExitCode::from(1),
+            Self::ChangesPending | Self::Unhealthy => ExitCode::from(1),
+            Self::Interrupted => ExitCode::from(interrupt::INTERRUPTED_EXIT),
         }
     }
 }
@@ -49,9 +66,17 @@ pub const ERROR_EXIT: u8 = 2;
 #[derive(Debug, Parser)]
 #[command(
     name = "usersync",
-    version,
+    // The package version and the commit it was built from (build.rs).
+    version = env!("USERSYNC_VERSION"),
     about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta",
-    long_about = None,
+    long_about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta: on a \
+schedule (`usersync serve`), on demand (`usersync sync`), and for one user at login.\n\n\
+Exit codes: 0 done (nothing pending); 1 changes pending (`plan --exit-code`) or a run held for \
+approval; 2 an error, or a run that failed or ended partial; 130 `sync`, `sync-user` or \
+`run approve` stopped by Ctrl-C or SIGTERM (the run ends interrupted; running the command again \
+converges).\n\n\
+`usersync COMMAND --help` (or `man usersync-COMMAND`) describes each command; `--output json` \
+prints one JSON object that starts with \"version\": 1.",
     propagate_version = true
 )]
 pub struct Cli {
@@ -68,6 +93,11 @@ pub struct Global {
     /// [default: $XDG_DATA_HOME/usersync, else ~/.local/share/usersync].
     #[arg(long, env = "USERSYNC_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// A PEM file of extra CA certificates every outbound connection trusts (Okta, Jira,
+    /// Confluence), besides the operating system's store; an app's side may add its own
+    /// `ca_file`.
+    #[arg(long, env = "USERSYNC_CA_FILE", global = true, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// Log more (-v: debug, -vv: trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -98,10 +128,37 @@ impl Global {
     /// # Errors
     /// As [`Global::open_store`].
     pub async fn deps(&self) -> anyhow::Result<crate::engine::Deps> {
-        Ok(
-            crate::engine::Deps::new(self.open_store().await?)
-                .with_progress(progress::for_stderr()),
-        )
+        Ok(crate::engine::Deps::new(self.open_store().await?)
+            .with_trust(self.trust()?)
+            .with_progress(progress::for_stderr()))
+    }
+
+    /// The extra CA bundle of `--ca-file` / `USERSYNC_CA_FILE`, loaded and checked.
+    ///
+    /// # Errors
+    /// The file is not an absolute path to a readable PEM bundle with a certificate.
+    pub fn trust(&self) -> anyhow::Result<usersync_tls::TrustRoots> {
+        let roots = usersync_tls::TrustRoots::none();
+        match &self.ca_file {
+            None => Ok(roots),
+            Some(path) => {
+                let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                let bundle = usersync_tls::CaBundle::load(&absolute)
+                    .context("--ca-file (USERSYNC_CA_FILE)")?;
+                Ok(roots.with(bundle))
+            }
+        }
+    }
+
+    /// The engine's dependencies for a command that changes a target: as
+    /// [`Global::deps`], and the first Ctrl-C or SIGTERM stops its runs cleanly
+    /// ([`interrupt`]).
+    ///
+    /// # Errors
+    /// As [`Global::open_store`], or the signal handlers cannot be installed.
+    pub async fn stoppable_deps(&self) -> anyhow::Result<crate::engine::Deps> {
+        let stop = interrupt::install()?;
+        Ok(self.deps().await?.with_stop(stop))
     }
 
     fn log_level(&self) -> &'static str {
@@ -142,6 +199,17 @@ pub enum Command {
     Admin(console::AdminArgs),
     /// Manage API tokens for automation: create.
     Token(console::TokenArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (or write one per command with --out-dir).
+    Man(docs::ManArgs),
+    /// Write a consistent copy of the database to a file, also while `serve` runs (the
+    /// master key is not in it).
+    Backup(backup::BackupArgs),
+    /// Replace the database with a backup (refused while usersync runs on the data directory).
+    Restore(backup::RestoreArgs),
+    /// Ask a running server's /readyz: exit 0 when ready, 1 otherwise (container health checks).
+    Health(health::Args),
 }
 
 impl Command {
@@ -161,6 +229,11 @@ impl Command {
             Self::Demo(args) => server::demo(args).await,
             Self::Admin(args) => console::admin(args, global).await,
             Self::Token(args) => console::token(args, global).await,
+            Self::Completions(args) => docs::completions(&args),
+            Self::Man(args) => docs::man(&args),
+            Self::Backup(args) => backup::backup(args, global).await,
+            Self::Restore(args) => backup::restore(args, global).await,
+            Self::Health(args) => health::run(args).await,
         }
     }
 }

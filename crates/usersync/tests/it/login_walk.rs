@@ -109,6 +109,30 @@ async fn a_user_signing_in_to_okta_appears_in_jira_through_the_hook_registered_f
         out.contains("Event hook created") && out.contains("verified"),
         "{out}"
     );
+    // Registering again updates the same hook; its JSON is the versioned envelope.
+    let (data, url) = (dir.path().to_owned(), public.clone());
+    let again = tokio::task::spawn_blocking(move || {
+        usersync_with(
+            &data,
+            &[
+                "hook",
+                "register",
+                "--app",
+                "jira",
+                "--public-url",
+                &url,
+                "--output",
+                "json",
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(report["version"], 1, "{report}");
+    assert_eq!(report["change"], "updated", "{report}");
+    assert_eq!(report["verified"], true, "{report}");
     let hooks = okta.event_hooks();
     assert_eq!(hooks.len(), 1);
     assert_eq!(hooks[0].uri, format!("{public}/hooks/okta/jira"));

@@ -2,14 +2,21 @@
 //! Okta, Jira and Confluence emulators on 127.0.0.1 with a temporary data directory.
 
 mod access;
+mod backup;
 mod budget;
 mod check;
 mod cli;
 mod cli_errors;
 mod confluence;
+mod crowd;
+mod deploy;
+mod docs;
 mod faults;
 mod held;
 mod helpers;
+mod https;
+mod interrupt;
+mod json;
 mod leaks;
 mod login_walk;
 mod read_only;
@@ -19,5 +26,6 @@ mod scim;
 mod secret_refs;
 mod serve;
 mod sync;
+mod tls;
 mod user;
 mod warnings;

@@ -7,7 +7,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use usersync_core::app::{App, TargetKind, labels};
+use usersync_core::app::{App, labels};
 use usersync_core::mapping::{CompiledPolicy, TargetConstraints};
 use usersync_core::policy::SyncPolicy;
 use usersync_core::snapshot::OktaStatus;
@@ -238,8 +238,10 @@ pub fn try_regex(
             .join("; ")
     })?;
     let mapped = compiled.map_login(login.trim());
-    let constraints = TargetKind::parse(target_kind)
-        .map_or_else(TargetConstraints::jira, TargetKind::constraints);
+    let constraints = TargetConstraints::for_kind(
+        usersync_core::app::TargetKind::parse(target_kind)
+            .unwrap_or(usersync_core::app::TargetKind::Jira),
+    );
     constraints
         .username(&mapped)
         .map(|u| u.as_str().to_owned())

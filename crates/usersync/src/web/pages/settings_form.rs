@@ -411,6 +411,34 @@ mod tests {
     }
 
     #[test]
+    fn a_crowd_form_becomes_a_crowd_draft_with_its_application_credential() {
+        let draft = draft_from_form(
+            &form(&[
+                ("name", "Crowd"),
+                ("okta.url", "https://x.okta.com"),
+                ("okta.credential.type", "api_token"),
+                ("okta.credential.token", "t"),
+                ("target.kind", "crowd"),
+                ("target.url", "https://crowd.example.com/crowd"),
+                ("target.credential.type", "application"),
+                ("target.credential.username", "left-over"),
+                ("target.credential.name", "usersync"),
+                ("target.credential.token", ""),
+                ("target.credential.password", "app-SECRET"),
+            ]),
+            None,
+        )
+        .expect("a draft");
+        assert_eq!(draft.target.kind, "crowd");
+        assert!(matches!(
+            draft.target.credential,
+            TargetCredential::Application { ref name, password: SecretInput::Value(_) } if name == "usersync"
+        ));
+        assert!(!format!("{draft:?}").contains("app-SECRET"), "{draft:?}");
+        draft.validate().expect("a valid Crowd app");
+    }
+
+    #[test]
     fn a_form_without_an_interval_or_cron_is_manual_and_a_bad_number_names_its_field() {
         let manual = draft_from_form(
             &form(&[
@@ -481,5 +509,20 @@ mod tests {
         assert_eq!(f.v("schedule.every_minutes"), "60");
         assert!(f.checked("policy.toggles.import_users"));
         assert!(f.has("policy.scope.group_types", "OKTA_GROUP"));
+    }
+
+    #[test]
+    fn the_ca_file_fields_become_each_sides_ca_file_and_a_blank_one_none() {
+        let draft = draft_from_form(
+            &form(&[
+                ("name", "x"),
+                ("okta.ca_file", ""),
+                ("target.ca_file", " /etc/ssl/corp.pem "),
+            ]),
+            None,
+        )
+        .expect("a draft");
+        assert_eq!(draft.okta.ca_file, None);
+        assert_eq!(draft.target.ca_file.as_deref(), Some("/etc/ssl/corp.pem"));
     }
 }
