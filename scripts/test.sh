@@ -9,7 +9,7 @@ say() { printf '\n== %s\n' "$*"; }
 
 # --- what the tests need -----------------------------------------------------
 # Python packages: clients nobody here wrote, run against our emulators.
-PY_PACKAGES=("okta==3.4.6:okta" "jira:jira" "atlassian-python-api:atlassian" "openapi-schema-validator:openapi_schema_validator" "pyyaml:yaml" "crowd==3.1.0:crowd")
+PY_PACKAGES=("okta==3.4.6:okta" "jira:jira" "atlassian-python-api:atlassian" "openapi-schema-validator:openapi_schema_validator" "pyyaml:yaml" "crowd==3.1.0:crowd" "scim2-server:scim2_server" "scim2-tester[httpx2]:httpx2")
 # Debian packages: a real browser for the console's end-to-end tests; man-db to render
 # the manual page; systemd for `systemd-analyze verify` of deploy/usersync.service.
 APT_PACKAGES=(chromium chromium-driver man-db systemd)

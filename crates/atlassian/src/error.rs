@@ -94,6 +94,20 @@ pub enum TargetError {
         action: String,
         message: String,
     },
+    /// A SCIM service refused the request with a SCIM error body (RFC 7644 §3.12).
+    #[error("{product} refused {action}: {detail} (HTTP {status}, scimType {scim_type})")]
+    Scim {
+        product: &'static str,
+        action: String,
+        status: u16,
+        scim_type: ScimType,
+        detail: String,
+    },
+    /// Atlassian Cloud refused a user whose e-mail domain the organisation has not verified.
+    #[error(
+        "Atlassian Cloud refused {email}: its domain {domain} is not verified for the organization; verify the domain in admin.atlassian.com (Settings, Domains) or map users to addresses on a verified domain"
+    )]
+    UnverifiedDomain { email: String, domain: String },
     /// The configuration is unusable (bad base URL, missing credential).
     #[error("{0}")]
     Config(String),
@@ -107,6 +121,68 @@ impl TargetError {
             self,
             Self::RateLimited { .. } | Self::Server { .. } | Self::Transport { .. }
         )
+    }
+}
+
+/// The `scimType` of a SCIM error (RFC 7644 Table 9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScimType {
+    InvalidFilter,
+    TooMany,
+    Uniqueness,
+    Mutability,
+    InvalidSyntax,
+    InvalidPath,
+    NoTarget,
+    InvalidValue,
+    InvalidVers,
+    Sensitive,
+    /// A `scimType` RFC 7644 does not define, as sent.
+    Other(String),
+    /// The error body had none (404, 412, 5xx...).
+    Unspecified,
+}
+
+impl ScimType {
+    /// Reads a `scimType` value.
+    #[must_use]
+    pub fn parse(text: Option<&str>) -> Self {
+        match text.map(str::trim) {
+            None | Some("") => Self::Unspecified,
+            Some(t) => match t {
+                "invalidFilter" => Self::InvalidFilter,
+                "tooMany" => Self::TooMany,
+                "uniqueness" => Self::Uniqueness,
+                "mutability" => Self::Mutability,
+                "invalidSyntax" => Self::InvalidSyntax,
+                "invalidPath" => Self::InvalidPath,
+                "noTarget" => Self::NoTarget,
+                "invalidValue" => Self::InvalidValue,
+                "invalidVers" => Self::InvalidVers,
+                "sensitive" => Self::Sensitive,
+                other => Self::Other(other.chars().take(64).collect()),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ScimType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            Self::InvalidFilter => "invalidFilter",
+            Self::TooMany => "tooMany",
+            Self::Uniqueness => "uniqueness",
+            Self::Mutability => "mutability",
+            Self::InvalidSyntax => "invalidSyntax",
+            Self::InvalidPath => "invalidPath",
+            Self::NoTarget => "noTarget",
+            Self::InvalidValue => "invalidValue",
+            Self::InvalidVers => "invalidVers",
+            Self::Sensitive => "sensitive",
+            Self::Other(t) => t,
+            Self::Unspecified => "none",
+        };
+        f.write_str(text)
     }
 }
 

@@ -11,9 +11,10 @@ pub mod crowd;
 mod error;
 pub mod http;
 pub mod jira;
+pub mod scim;
 mod snapshot;
 
-pub use error::{TargetError, TargetResult};
+pub use error::{ScimType, TargetError, TargetResult};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -157,6 +158,8 @@ pub struct NewUser {
     pub email: Email,
     /// Create the user inactive (a target that cannot do so creates it active and deactivates it).
     pub active: bool,
+    /// The Okta user id, kept by targets that store one (SCIM's `externalId`).
+    pub external_id: Option<String>,
 }
 
 /// Attributes to change on an existing user; `None` leaves a field alone.

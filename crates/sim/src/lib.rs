@@ -13,5 +13,6 @@ pub mod faults;
 pub mod jira;
 pub mod okta;
 pub mod request_log;
+pub mod scim;
 pub mod tls;
 mod version;

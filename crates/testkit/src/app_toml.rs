@@ -71,6 +71,14 @@ impl AppToml {
         self
     }
 
+    /// The target's bearer token as written (SCIM and Atlassian Cloud targets).
+    #[must_use]
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.credential_type = "bearer";
+        token.clone_into(&mut self.password);
+        self
+    }
+
     /// A Crowd target signed in to as the application `name` with `password`.
     #[must_use]
     pub fn crowd_application(mut self, name: &str, password: &str) -> Self {
@@ -136,19 +144,27 @@ impl fmt::Display for AppToml {
         if let Some(path) = &self.okta_ca_file {
             writeln!(f, "ca_file = {}", toml_string(path))?;
         }
+        let credential = match self.credential_type {
+            "bearer" => format!(
+                "{{ type = \"bearer\", token = {} }}",
+                toml_string(&self.password)
+            ),
+            kind => format!(
+                "{{ type = \"{kind}\", {} = {}, password = {} }}",
+                if kind == "application" {
+                    "name"
+                } else {
+                    "username"
+                },
+                toml_string(&self.username),
+                toml_string(&self.password)
+            ),
+        };
         writeln!(
             f,
-            "\n[app.target]\nkind = {}\nurl = {}\ncredential = {{ type = \"{}\", {} = {}, password = {} }}",
+            "\n[app.target]\nkind = {}\nurl = {}\ncredential = {credential}",
             toml_string(&self.kind),
             toml_string(&self.target_url),
-            self.credential_type,
-            if self.credential_type == "application" {
-                "name"
-            } else {
-                "username"
-            },
-            toml_string(&self.username),
-            toml_string(&self.password)
         )?;
         if let Some(path) = &self.target_ca_file {
             writeln!(f, "ca_file = {}", toml_string(path))?;

@@ -15,13 +15,15 @@ mod app_toml;
 mod data;
 mod needs;
 mod pki;
+mod scim_server;
 mod sims;
 
 pub use app_toml::{AppToml, toml_string};
 pub use data::{DataDir, apply_apps};
 pub use needs::{needed, shared_dir, shared_file};
 pub use pki::TestCa;
+pub use scim_server::ScimServer;
 pub use sims::{
-    Sims, crowd_app, jira_users, org, small_org, start_confluence, start_crowd, start_jira,
-    start_okta, start_okta_with,
+    Sims, crowd_app, jira_users, org, scim_app, small_org, start_confluence, start_crowd,
+    start_jira, start_okta, start_okta_with, start_scim,
 };

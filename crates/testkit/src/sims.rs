@@ -7,6 +7,7 @@ use usersync_sim::confluence::{ConfluenceSim, ConfluenceSimConfig};
 use usersync_sim::crowd::{CrowdSim, CrowdSimConfig};
 use usersync_sim::jira::{JiraSim, JiraSimConfig};
 use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
+use usersync_sim::scim::{Profile, ScimSim, ScimSimConfig};
 
 use crate::AppToml;
 
@@ -73,6 +74,29 @@ pub async fn start_confluence(version: &str) -> ConfluenceSim {
     })
     .await
     .expect("the Confluence emulator starts")
+}
+
+/// The SCIM emulator with `profile`, defaults otherwise (token `scim-sim-token`,
+/// verified domain `example.com`).
+///
+/// # Panics
+/// When the emulator does not start.
+pub async fn start_scim(profile: Profile) -> ScimSim {
+    ScimSim::start(ScimSimConfig {
+        profile,
+        ..ScimSimConfig::default()
+    })
+    .await
+    .expect("the SCIM emulator starts")
+}
+
+/// The TOML of an app named `name` from `okta` to the SCIM service at `url` with
+/// `token`, of `kind` (`scim` or `atlassian-cloud`).
+#[must_use]
+pub fn scim_app(name: &str, okta: &OktaSim, kind: &str, url: &str, token: &str) -> AppToml {
+    AppToml::new(name, &okta.base_url(), okta.api_token(), url)
+        .kind(kind)
+        .bearer(token)
 }
 
 /// The Crowd emulator with its defaults (application `usersync`, loopback allowed).

@@ -261,11 +261,21 @@ impl AtlassianHttp {
         if !call.query.is_empty() {
             url.query_pairs_mut().extend_pairs(&call.query);
         }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        for (name, value) in &call.headers {
+            if let Ok(value) = http::HeaderValue::from_str(value) {
+                headers.insert(name.clone(), value);
+            }
+        }
         let mut builder = self
             .client
             .request(call.method.clone(), url)
             .header(http::header::AUTHORIZATION, self.auth.header_value())
-            .header(http::header::ACCEPT, "application/json");
+            .headers(headers);
         if let Some(body) = &call.body {
             builder = builder.json(body);
         }

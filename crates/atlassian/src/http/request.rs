@@ -91,6 +91,8 @@ pub struct Call {
     pub(super) path: String,
     pub(super) query: Vec<(String, String)>,
     pub(super) body: Option<serde_json::Value>,
+    /// Headers that replace the defaults (`Accept`) or add to them (`If-Match`, `Content-Type`).
+    pub(super) headers: Vec<(http::HeaderName, String)>,
     pub(super) action: String,
 }
 
@@ -115,6 +117,7 @@ impl Call {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            headers: Vec::new(),
             action: action.into(),
         }
     }
@@ -133,6 +136,13 @@ impl Call {
     #[must_use]
     pub fn json(mut self, body: serde_json::Value) -> Self {
         self.body = Some(body);
+        self
+    }
+
+    /// Sets a header (SCIM's media type, `If-Match`); it replaces a default of the same name.
+    #[must_use]
+    pub fn header(mut self, name: http::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
         self
     }
 

@@ -27,6 +27,7 @@ fn new_user(name: &str) -> NewUser {
         display_name: format!("{name} Person"),
         email: Email::parse(format!("{name}@example.com")).unwrap(),
         active: true,
+        external_id: None,
     }
 }
 

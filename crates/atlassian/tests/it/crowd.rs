@@ -28,6 +28,7 @@ fn new_user(name: &str, active: bool) -> NewUser {
         display_name: format!("{name} Person"),
         email: Email::parse(format!("{name}@example.com")).unwrap(),
         active,
+        external_id: None,
     }
 }
 

@@ -66,6 +66,7 @@ fn new_user(name: &str, active: bool) -> NewUser {
         display_name: format!("{name} Example"),
         email: Email::parse(format!("{name}@example.com")).unwrap(),
         active,
+        external_id: None,
     }
 }
 

@@ -3,3 +3,4 @@
 mod confluence;
 mod crowd;
 mod jira;
+mod scim;

@@ -25,19 +25,31 @@ impl fmt::Display for AppId {
     }
 }
 
-/// Which Atlassian product an app writes to (and a target client talks to).
+/// Which product an app writes to (and a target client talks to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     Jira,
     Confluence,
+    /// Any SCIM 2.0 service provider (RFC 7643/7644), discovered from its
+    /// `/ServiceProviderConfig`.
+    Scim,
+    /// Atlassian Cloud's user provisioning API: SCIM with Atlassian's documented limits.
+    #[serde(rename = "atlassian-cloud")]
+    AtlassianCloud,
     /// Crowd Data Center's usermanagement API, signed in to as an application.
     Crowd,
 }
 
 impl TargetKind {
     /// Every kind, in the order settings pages list them.
-    pub const ALL: [TargetKind; 3] = [Self::Jira, Self::Confluence, Self::Crowd];
+    pub const ALL: [TargetKind; 5] = [
+        Self::Jira,
+        Self::Confluence,
+        Self::Crowd,
+        Self::Scim,
+        Self::AtlassianCloud,
+    ];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -45,18 +57,40 @@ impl TargetKind {
             Self::Jira => "jira",
             Self::Confluence => "confluence",
             Self::Crowd => "crowd",
+            Self::Scim => "scim",
+            Self::AtlassianCloud => "atlassian-cloud",
         }
     }
 
-    /// `jira`, `confluence` or `crowd`, ignoring case.
+    /// One of the names [`TargetKind::as_str`] gives, ignoring case.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "jira" => Some(Self::Jira),
-            "confluence" => Some(Self::Confluence),
-            "crowd" => Some(Self::Crowd),
-            _ => None,
+        let text = text.trim().to_ascii_lowercase();
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// The credential `type`s this kind signs in with, and how to say so.
+    #[must_use]
+    pub fn credential_types(self) -> (&'static [&'static str], &'static str) {
+        match self {
+            Self::Jira | Self::Confluence => (
+                &["pat", "basic"],
+                "a personal access token or a username and password (type = \"pat\" or \"basic\")",
+            ),
+            Self::Crowd => (
+                &["application"],
+                "an application's name and password (type = \"application\"; Crowd signs in applications, not users)",
+            ),
+            Self::Scim | Self::AtlassianCloud => {
+                (&["bearer"], "a bearer token (type = \"bearer\")")
+            }
         }
+    }
+
+    /// True for the kinds spoken over SCIM 2.0, which sign in with a bearer token.
+    #[must_use]
+    pub fn is_scim(self) -> bool {
+        matches!(self, Self::Scim | Self::AtlassianCloud)
     }
 }
 
@@ -130,6 +164,11 @@ pub enum TargetCredential<S> {
         #[serde(default)]
         password: S,
     },
+    /// A SCIM bearer token (for Atlassian Cloud, the identity provider directory's API key).
+    Bearer {
+        #[serde(default)]
+        token: S,
+    },
     /// A Crowd application's name and password (Crowd signs in applications, not
     /// users; the application's remote addresses must include usersync's host).
     Application {
@@ -147,6 +186,18 @@ impl<S> TargetCredential<S> {
             Self::Basic { password, .. } | Self::Application { password, .. } => {
                 vec![(SecretSlot::TargetPassword, password)]
             }
+            Self::Bearer { token } => vec![(SecretSlot::TargetToken, token)],
+        }
+    }
+
+    /// The credential's `type` as written in TOML and the form.
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Pat { .. } => "pat",
+            Self::Basic { .. } => "basic",
+            Self::Bearer { .. } => "bearer",
+            Self::Application { .. } => "application",
         }
     }
 
@@ -159,6 +210,9 @@ impl<S> TargetCredential<S> {
             Self::Basic { username, password } => TargetCredential::Basic {
                 username,
                 password: f(SecretSlot::TargetPassword, password),
+            },
+            Self::Bearer { token } => TargetCredential::Bearer {
+                token: f(SecretSlot::TargetToken, token),
             },
             Self::Application { name, password } => TargetCredential::Application {
                 name,

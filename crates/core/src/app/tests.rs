@@ -122,6 +122,37 @@ fn urls_with_user_info_are_refused_on_their_field_without_echoing_the_password()
 }
 
 #[test]
+fn a_scim_target_needs_a_bearer_token_and_a_data_center_target_refuses_one() {
+    let mut scim = draft("$1");
+    scim.target.kind = "atlassian-cloud".into();
+    let problem = scim.validate().unwrap_err();
+    assert_eq!(problem.field, "target.credential.type");
+    assert!(problem.message.contains("bearer"), "{}", problem.message);
+
+    let mut scim = draft("$1");
+    scim.target.kind = "SCIM".into();
+    scim.target.credential = TargetCredential::Bearer {
+        token: SecretInput::from_text("env:SCIM_TOKEN"),
+    };
+    assert_eq!(scim.validate().unwrap().target_kind, TargetKind::Scim);
+
+    let mut jira = draft("$1");
+    jira.target.credential = TargetCredential::Bearer {
+        token: SecretInput::from_text("env:JIRA_PAT"),
+    };
+    assert_eq!(jira.validate().unwrap_err().field, "target.credential.type");
+}
+
+#[test]
+fn every_target_kind_round_trips_its_name() {
+    for kind in TargetKind::ALL {
+        assert_eq!(TargetKind::parse(kind.as_str()), Some(kind));
+        let json = serde_json::to_string(&kind).unwrap();
+        assert_eq!(json, format!("\"{}\"", kind.as_str()));
+    }
+}
+
+#[test]
 fn a_crowd_target_takes_an_application_name_and_password_and_nothing_else() {
     let crowd = |credential| {
         let mut d = draft("$1");

@@ -125,6 +125,9 @@ fn target_shape(credential: &TargetCredential<SecretState>) -> TargetCredential<
             username: username.clone(),
             password: exported(password),
         },
+        TargetCredential::Bearer { token } => TargetCredential::Bearer {
+            token: exported(token),
+        },
         TargetCredential::Application { name, password } => TargetCredential::Application {
             name: name.clone(),
             password: exported(password),

@@ -65,7 +65,7 @@ impl AppDraft {
             FieldProblem::new(
                 "target.kind",
                 format!(
-                    "unknown target kind {:?}; use \"jira\", \"confluence\" or \"crowd\"",
+                    "unknown target kind {:?}; use \"jira\", \"confluence\", \"crowd\", \"scim\" or \"atlassian-cloud\"",
                     self.target.kind
                 ),
             )
@@ -270,31 +270,30 @@ fn check_target_credential(
     kind: TargetKind,
     credential: &TargetCredential<SecretInput>,
 ) -> Checked<()> {
-    match (kind, credential) {
-        (TargetKind::Crowd, TargetCredential::Application { name, .. })
-            if name.trim().is_empty() =>
-        {
+    let (types, how) = kind.credential_types();
+    let given = credential.type_name();
+    if !types.contains(&given) {
+        let fits: Vec<&str> = TargetKind::ALL
+            .into_iter()
+            .filter(|k| k.credential_types().0.contains(&given))
+            .map(TargetKind::as_str)
+            .collect();
+        return Err(FieldProblem::new(
+            "target.credential.type",
+            format!(
+                "a {kind} target signs in with {how}; a \"{given}\" credential is for kind = \"{}\"",
+                fits.join("\" or \"")
+            ),
+        ));
+    }
+    match credential {
+        TargetCredential::Application { name, .. } if name.trim().is_empty() => {
             return Err(FieldProblem::new(
                 "target.credential.name",
                 "the application name is missing; give the name of the application created for usersync in Crowd",
             ));
         }
-        (TargetKind::Crowd, TargetCredential::Application { .. }) => {}
-        (TargetKind::Crowd, _) => {
-            return Err(FieldProblem::new(
-                "target.credential.type",
-                "Crowd signs in applications, not users: use type = \"application\" with the application's name and password",
-            ));
-        }
-        (_, TargetCredential::Application { .. }) => {
-            return Err(FieldProblem::new(
-                "target.credential.type",
-                format!(
-                    "an application credential is for kind = \"crowd\"; {kind} takes \"pat\" or \"basic\""
-                ),
-            ));
-        }
-        (_, TargetCredential::Basic { username, .. }) if username.trim().is_empty() => {
+        TargetCredential::Basic { username, .. } if username.trim().is_empty() => {
             return Err(FieldProblem::new(
                 "target.credential.username",
                 "the username is missing; give the account usersync signs in as",

@@ -86,20 +86,11 @@ impl TargetConstraints {
         }
     }
 
-    /// The rules of `kind`'s product.
+    /// A SCIM 2.0 service: `userName` is any non-empty string (RFC 7643 §4.1.1); usersync
+    /// keeps whitespace out as for the other targets. Reads return `emails`, and
+    /// Atlassian Cloud refuses a user without one, so one is required.
     #[must_use]
-    pub fn for_kind(kind: crate::app::TargetKind) -> Self {
-        match kind {
-            crate::app::TargetKind::Jira => Self::jira(),
-            crate::app::TargetKind::Confluence => Self::confluence(),
-            crate::app::TargetKind::Crowd => Self::crowd(),
-        }
-    }
-
-    /// Crowd Data Center: usernames compare ignoring case (as usersync's do) and keep the
-    /// case they are created with; e-mail is part of every user and required on create.
-    #[must_use]
-    pub fn crowd() -> Self {
+    pub fn scim() -> Self {
         Self {
             lowercase_usernames: false,
             max_username_len: 255,
@@ -108,6 +99,25 @@ impl TargetConstraints {
             reports_email: true,
             requires_email: true,
         }
+    }
+
+    /// The rules of `kind`'s product.
+    #[must_use]
+    pub fn for_kind(kind: crate::app::TargetKind) -> Self {
+        match kind {
+            crate::app::TargetKind::Jira => Self::jira(),
+            crate::app::TargetKind::Confluence => Self::confluence(),
+            crate::app::TargetKind::Crowd => Self::crowd(),
+            crate::app::TargetKind::Scim | crate::app::TargetKind::AtlassianCloud => Self::scim(),
+        }
+    }
+
+    /// Crowd Data Center: usernames compare ignoring case (as usersync's do) and keep the
+    /// case they are created with; e-mail is part of every user and required on create.
+    #[must_use]
+    pub fn crowd() -> Self {
+        // The same rules as a SCIM service's, by coincidence of the products, not by design.
+        Self::scim()
     }
 
     /// Turns a mapped name into a username the target accepts, or says why not.

@@ -4,3 +4,5 @@ mod confluence;
 mod crowd;
 mod jira;
 mod okta;
+mod scim;
+mod scim_conformance;

@@ -50,6 +50,7 @@ pub(crate) fn target_columns<S>(c: &TargetCredential<S>) -> (&'static str, Optio
     match c {
         TargetCredential::Pat { .. } => ("pat", None),
         TargetCredential::Basic { username, .. } => ("basic", Some(username.clone())),
+        TargetCredential::Bearer { .. } => ("bearer", None),
         // The application's name lives where a basic credential's username does.
         TargetCredential::Application { name, .. } => ("application", Some(name.clone())),
     }
@@ -148,6 +149,7 @@ fn build(
     };
     let target_credential = match row.target_auth.as_str() {
         "pat" => TargetCredential::Pat { token: () },
+        "bearer" => TargetCredential::Bearer { token: () },
         "basic" => TargetCredential::Basic {
             username: row.target_username.unwrap_or_default(),
             password: (),

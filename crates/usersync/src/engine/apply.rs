@@ -232,11 +232,11 @@ impl Executor {
             Op::CreateGroup { name, .. } => t.create_group(name).await.map(|()| None),
             Op::RenameUser { from, to, .. } => t.rename_user(from, to).await.map(|()| None),
             Op::CreateUser {
+                okta_id,
                 username,
                 display_name,
                 email,
                 active,
-                ..
             } => {
                 // The planner skips users without an e-mail (`SkipReason::NoEmail`);
                 // only an op recorded by an older version can still lack one.
@@ -252,6 +252,7 @@ impl Executor {
                     display_name: display_name.clone(),
                     email: *email,
                     active: *active,
+                    external_id: Some(okta_id.as_str().to_owned()),
                 };
                 t.create_user(&user).await.map(Some)
             }

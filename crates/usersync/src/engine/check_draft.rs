@@ -71,10 +71,12 @@ pub async fn check_draft(
     };
     let target_same = same_origin(&valid.target_url, &saved.target.url);
     let target_auth = match &valid.target_credential {
-        TargetCredential::Pat { token } => AtlassianAuth::Bearer(
-            keep.secret(token, SecretSlot::TargetToken, target_same)
-                .await?,
-        ),
+        TargetCredential::Pat { token } | TargetCredential::Bearer { token } => {
+            AtlassianAuth::Bearer(
+                keep.secret(token, SecretSlot::TargetToken, target_same)
+                    .await?,
+            )
+        }
         // A Crowd application signs in with HTTP basic auth too, its name as the user.
         TargetCredential::Basic {
             username: name,

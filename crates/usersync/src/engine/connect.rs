@@ -9,6 +9,7 @@ use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
 use usersync_atlassian::crowd::{CrowdClient, CrowdConfig};
 use usersync_atlassian::http::{AtlassianAuth, HttpSettings};
 use usersync_atlassian::jira::{JiraClient, JiraConfig};
+use usersync_atlassian::scim::{ScimClient, ScimConfig, ScimProfile};
 use usersync_atlassian::{Ability, Capabilities, Capability, Target};
 use usersync_core::app::labels::describe as setting;
 use usersync_core::{FieldProblem, SyncPolicy, TargetConstraints};
@@ -56,7 +57,7 @@ pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
     let store = &deps.store;
     let okta_auth = okta_auth(store, app, Vec::new()).await?;
     let target_auth = match &app.target.credential {
-        TargetCredential::Pat { .. } => {
+        TargetCredential::Pat { .. } | TargetCredential::Bearer { .. } => {
             AtlassianAuth::Bearer(secret(store, app, SecretSlot::TargetToken).await?)
         }
         // A Crowd application signs in with HTTP basic auth too, its name as the user.
@@ -166,9 +167,25 @@ pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Resul
             })
             .with_context(|| format!("app {name:?}: target settings"))?,
         ),
+        TargetKind::Scim | TargetKind::AtlassianCloud => {
+            let profile = if to.kind == TargetKind::Scim {
+                ScimProfile::Generic
+            } else {
+                ScimProfile::AtlassianCloud
+            };
+            Arc::new(
+                ScimClient::new(ScimConfig {
+                    concurrency: in_flight,
+                    http,
+                    ..ScimConfig::new(url, auth, profile)
+                })
+                .with_context(|| format!("app {name:?}: target settings"))?,
+            )
+        }
         TargetKind::Crowd => Arc::new(
             CrowdClient::new(CrowdConfig {
                 concurrency: in_flight,
+                http,
                 ..CrowdConfig::new(url, auth)
             })
             .with_context(|| format!("app {name:?}: target settings"))?,

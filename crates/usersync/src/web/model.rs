@@ -16,7 +16,7 @@ use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
 fn target_kind_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .description(Some("The Atlassian product."))
+        .description(Some("The target product: Jira or Confluence Data Center, any SCIM 2.0 service, or Atlassian Cloud."))
         .enum_values(Some(TargetKind::ALL.map(TargetKind::as_str)))
 }
 
@@ -74,7 +74,7 @@ fn secret_schema(stored: bool) -> ObjectBuilder {
 }
 
 /// The credential objects of either side, tagged by `type`.
-fn credential_schema(side: &str, kinds: [&str; 2], stored: bool) -> ObjectBuilder {
+fn credential_schema(side: &str, kinds: &[&str], stored: bool) -> ObjectBuilder {
     let (names, secrets): (&[&str], &[&str]) = if side == "okta" {
         (&["client_id", "key_id"], &["token", "private_key"])
     } else {
@@ -83,7 +83,7 @@ fn credential_schema(side: &str, kinds: [&str; 2], stored: bool) -> ObjectBuilde
     let mut credential = object("How usersync signs in; the fields depend on `type`.")
         .property(
             "type",
-            text("The kind of credential.").enum_values(Some(kinds)),
+            text("The kind of credential.").enum_values(Some(kinds.to_vec())),
         )
         .required("type");
     for name in names {
@@ -109,7 +109,7 @@ fn app_object(description: &str, stored: bool) -> ObjectBuilder {
         .property("url", url("https://example.okta.com"))
         .property(
             "credential",
-            credential_schema("okta", ["api_token", "oauth"], stored),
+            credential_schema("okta", &["api_token", "oauth"], stored),
         )
         .property("ca_file", ca_file())
         .required("url")
@@ -119,7 +119,7 @@ fn app_object(description: &str, stored: bool) -> ObjectBuilder {
         .property("url", url("https://jira.example.com"))
         .property(
             "credential",
-            credential_schema("target", ["pat", "basic"], stored),
+            credential_schema("target", &["pat", "basic", "bearer"], stored),
         )
         .property("ca_file", ca_file())
         .required("kind")
@@ -387,6 +387,8 @@ impl AppSummary {
         match self.target_kind {
             TargetKind::Jira => "Jira",
             TargetKind::Confluence => "Confluence",
+            TargetKind::Scim => "SCIM 2.0",
+            TargetKind::AtlassianCloud => "Atlassian Cloud",
             TargetKind::Crowd => "Crowd",
         }
     }

@@ -102,3 +102,39 @@ async fn a_target_url_going_on_to_rest_gets_a_context_path_hint() {
         "{failure}"
     );
 }
+
+#[tokio::test]
+async fn a_scim_app_passes_the_check_against_a_scim_service_and_fails_against_jira() {
+    let sims = Sims::start(small_org(5, 1, 1)).await;
+    let scim = usersync_testkit::start_scim(usersync_sim::scim::Profile::AtlassianCloud).await;
+    let good = usersync_testkit::scim_app(
+        "jira",
+        &sims.okta,
+        "atlassian-cloud",
+        scim.base_url(),
+        scim.token(),
+    );
+    let report = check_of(&good).await;
+    assert!(report.ok, "{report:#?}");
+    assert!(
+        report
+            .lines
+            .iter()
+            .any(|l| l.detail.starts_with("atlassian-cloud SCIM 2.0")),
+        "{report:#?}"
+    );
+    // A Jira URL with a token Jira accepts: the URL is not a SCIM service.
+    let wrong = usersync_testkit::scim_app(
+        "jira",
+        &sims.okta,
+        "scim",
+        sims.jira.base_url(),
+        "jira-sim-admin-pat",
+    );
+    let failure = first_failure(&check_of(&wrong).await);
+    assert!(
+        failure.contains("does not answer like SCIM service"),
+        "{failure}"
+    );
+    assert!(failure.contains("/ServiceProviderConfig"), "{failure}");
+}

@@ -115,7 +115,14 @@ async fn a_user_signing_in_to_okta_appears_in_jira_through_the_hook_registered_f
         usersync_with(
             &data,
             &[
-                "hook", "register", "--app", "jira", "--public-url", &url, "--output", "json",
+                "hook",
+                "register",
+                "--app",
+                "jira",
+                "--public-url",
+                &url,
+                "--output",
+                "json",
             ],
             &[],
         )

@@ -22,6 +22,7 @@ mod login_walk;
 mod read_only;
 mod reads;
 mod renames;
+mod scim;
 mod secret_refs;
 mod serve;
 mod sync;

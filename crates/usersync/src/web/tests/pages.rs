@@ -440,3 +440,55 @@ async fn the_apps_list_shows_a_held_run_even_when_a_later_run_of_the_app_succeed
     assert_eq!(api.json()[0]["last_run"]["status"], "succeeded");
     assert_eq!(api.json()[0]["held_run"]["id"], held.id.0);
 }
+
+#[tokio::test]
+async fn the_app_form_offers_scim_and_atlassian_cloud_and_saves_one_with_a_bearer_token() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let form = h.call(get("/new-app").cookie(&b.cookie)).await;
+    assert!(
+        form.body.contains("<option value=\"scim\""),
+        "{}",
+        form.body
+    );
+    assert!(form.body.contains("<option value=\"atlassian-cloud\""));
+    assert!(
+        form.body
+            .contains("name=\"target.credential.type\" value=\"bearer\"")
+    );
+    let fields = with(
+        with(
+            with(
+                settings("(.*)@.*", SECRET),
+                "target.kind",
+                "atlassian-cloud",
+            ),
+            "target.credential.type",
+            "bearer",
+        ),
+        "target.url",
+        "https://api.atlassian.com/scim/directory/abc",
+    );
+    let created = submit(&h, &b, "/new-app", &fields).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let app = h.store.app_by_name("Jira prod").await.unwrap();
+    assert_eq!(app.target.kind, usersync_store::TargetKind::AtlassianCloud);
+    assert!(matches!(
+        app.target.credential,
+        usersync_store::TargetCredential::Bearer { .. }
+    ));
+    let list = h.call(get("/").cookie(&b.cookie)).await;
+    assert!(list.body.contains("Atlassian Cloud"), "{}", list.body);
+}
+
+#[tokio::test]
+async fn a_scim_kind_with_a_password_credential_is_refused_beside_the_credential_type() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let fields = with(settings("(.*)@.*", SECRET), "target.kind", "scim");
+    let reply = submit(&h, &b, "/new-app", &fields).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let error =
+        error_beside(&reply.body, "target.credential.type").expect("an error beside the type");
+    assert!(error.contains("bearer"), "{error}");
+}
