@@ -95,7 +95,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     s(
         "target.credential.token",
-        "Personal access token",
+        "Token (personal access token; SCIM: bearer token)",
         S::Target,
     ),
     s(
