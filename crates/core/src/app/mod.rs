@@ -10,6 +10,8 @@
 
 pub mod events;
 mod model;
+mod notify;
+mod notify_check;
 mod refs;
 mod secret;
 mod toml;
@@ -18,6 +20,10 @@ mod validate;
 pub use model::{
     App, AppDraft, AppId, EventSettings, OktaCredential, OktaDraft, OktaSettings, Schedule,
     TargetCredential, TargetDraft, TargetKind, TargetSettings,
+};
+pub use notify::{
+    EmailSettings, NotifyOn, NotifySettings, SmtpSettings, WEBHOOK_ORIGIN, WebhookSettings,
+    smtp_origin,
 };
 pub use refs::SecretRefAllowList;
 pub use secret::{SecretInput, SecretRef, SecretSide, SecretSlot, SecretState, origin_of};

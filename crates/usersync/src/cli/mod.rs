@@ -70,6 +70,10 @@ pub struct Global {
     /// Log more (-v: debug, -vv: trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// The console's address as people reach it (e.g. https://usersync.example.com/):
+    /// notifications link to the run's page there.
+    #[arg(long, env = "USERSYNC_PUBLIC_URL", global = true, value_name = "URL")]
+    pub public_url: Option<url::Url>,
 }
 
 impl Global {
@@ -97,10 +101,20 @@ impl Global {
     /// # Errors
     /// As [`Global::open_store`].
     pub async fn deps(&self) -> anyhow::Result<crate::engine::Deps> {
-        Ok(
-            crate::engine::Deps::new(self.open_store().await?)
-                .with_progress(progress::for_stderr()),
-        )
+        Ok(crate::engine::Deps::new(self.open_store().await?)
+            .with_progress(progress::for_stderr())
+            .with_notifier(self.notifier(false)))
+    }
+
+    /// The notifier: in the foreground for a command that exits after its run, so its
+    /// notifications are sent (or have failed) before it does.
+    #[must_use]
+    pub fn notifier(&self, background: bool) -> crate::notify::Notifier {
+        crate::notify::Notifier::new(crate::notify::NotifierConfig {
+            public_url: self.public_url.clone(),
+            background,
+            ..crate::notify::NotifierConfig::default()
+        })
     }
 
     fn log_level(&self) -> &'static str {

@@ -16,7 +16,7 @@ use crate::serve::ServeArgs;
 /// The store cannot be opened, the signal handlers cannot be installed, the address
 /// cannot be bound, or serving fails.
 pub async fn serve(args: ServeArgs, global: &Global) -> anyhow::Result<Exit> {
-    let deps = Deps::new(global.open_store().await?);
+    let deps = Deps::new(global.open_store().await?).with_notifier(global.notifier(true));
     let stop = stop_signal()?;
     crate::serve::serve(deps, args, stop).await?;
     Ok(Exit::Ok)

@@ -59,6 +59,8 @@ pub struct Deps {
     /// The secret references the console and the API accept (`serve --allow-secret-refs`);
     /// none by default.
     pub secret_refs: SecretRefAllowList,
+    /// Tells each app's people when one of its runs needs them (`notify`).
+    pub notifier: crate::notify::Notifier,
 }
 
 impl Deps {
@@ -72,7 +74,14 @@ impl Deps {
             apply_concurrency: 8,
             okta_headroom: OktaHeadroom::default(),
             secret_refs: SecretRefAllowList::default(),
+            notifier: crate::notify::Notifier::default(),
         }
+    }
+
+    #[must_use]
+    pub fn with_notifier(mut self, notifier: crate::notify::Notifier) -> Self {
+        self.notifier = notifier;
+        self
     }
 
     #[must_use]

@@ -28,6 +28,8 @@ use crate::web::{self, AppState, Backend};
 /// How long shutdown waits for syncs in progress (started from the console, the
 /// scheduler or an event) before leaving them for the store to mark interrupted.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
+/// How long shutdown waits for notifications still being delivered.
+const NOTIFY_GRACE: Duration = Duration::from_secs(30);
 
 /// `usersync serve` options.
 #[derive(Debug, Clone, clap::Args)]
@@ -185,6 +187,8 @@ impl Server {
                 "runs started from the console still going after {SHUTDOWN_GRACE:?}; they will be marked interrupted"
             );
         }
+        // Notifications of the runs that just ended, within their own timeouts.
+        self.deps.notifier.wait(NOTIFY_GRACE).await;
         Ok(())
     }
 }

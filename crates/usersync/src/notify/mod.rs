@@ -1,0 +1,303 @@
+//! Telling people when a run needs them: held, failed, partial, or a login-time sync refused.
+//!
+//! [`after_run`] is called by the engine's one `finish` of every run (full, single-user,
+//! approval; so every trigger: CLI, API, console, scheduler, events), after the run's final
+//! status is recorded. It decides whether the app wants to hear about this ending
+//! ([`decide`]), reads the recorded run for its facts, and hands the [`Notice`] to the
+//! app's channels (`send`: webhook and e-mail) in the background, each with a timeout and
+//! bounded retries. A failed delivery is logged and audited (`notify.failed`); it never
+//! changes the run. One ending of one run is sent at most once per process.
+
+mod message;
+mod send;
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use secrecy::{ExposeSecret as _, SecretString};
+use tokio_util::task::TaskTracker;
+use url::Url;
+use usersync_core::SkipReason;
+use usersync_core::app::{NotifyOn, SecretSlot, SecretState};
+use usersync_store::{App, RunId, RunStatus, RunTrigger};
+
+pub use message::{BODY_VERSION, Notice};
+pub use send::{Channels, Delivery, EmailChannel};
+
+use crate::engine::{Deps, Mode, RunOutcome};
+
+/// How many sent (run, status) pairs are remembered against sending twice.
+const REMEMBERED: usize = 4096;
+
+/// Sends notifications; cheap to clone, one per process (in [`Deps`]).
+#[derive(Clone)]
+pub struct Notifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    public_url: Option<Url>,
+    delivery: Delivery,
+    background: bool,
+    http: reqwest::Client,
+    sent: Mutex<(HashSet<(RunId, RunStatus)>, VecDeque<(RunId, RunStatus)>)>,
+    tasks: TaskTracker,
+}
+
+/// How a [`Notifier`] is set up.
+#[derive(Debug, Clone, Default)]
+pub struct NotifierConfig {
+    /// The console's address as people reach it (`--public-url`): links point there.
+    pub public_url: Option<Url>,
+    pub delivery: Delivery,
+    /// Deliver on a background task (the server) rather than before the run's call
+    /// returns (the command line, which exits right after).
+    pub background: bool,
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Self::new(NotifierConfig {
+            background: true,
+            ..NotifierConfig::default()
+        })
+    }
+}
+
+impl Notifier {
+    #[must_use]
+    pub fn new(config: NotifierConfig) -> Self {
+        let http = reqwest::Client::builder()
+            // The webhook URL is the secret: never follow it elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.delivery.timeout)
+            .build()
+            .unwrap_or_default();
+        Self {
+            inner: Arc::new(Inner {
+                public_url: config.public_url,
+                delivery: config.delivery,
+                background: config.background,
+                http,
+                sent: Mutex::new((HashSet::new(), VecDeque::new())),
+                tasks: TaskTracker::new(),
+            }),
+        }
+    }
+
+    /// Waits up to `limit` for deliveries in progress (at shutdown).
+    pub async fn wait(&self, limit: std::time::Duration) {
+        self.inner.tasks.close();
+        let _ = tokio::time::timeout(limit, self.inner.tasks.wait()).await;
+        self.inner.tasks.reopen();
+    }
+
+    /// True the first time it is asked about this ending of this run.
+    fn first_time(&self, run: RunId, status: RunStatus) -> bool {
+        let Ok(mut sent) = self.inner.sent.lock() else {
+            return true;
+        };
+        let (seen, order) = &mut *sent;
+        if !seen.insert((run, status)) {
+            return false;
+        }
+        order.push_back((run, status));
+        if order.len() > REMEMBERED
+            && let Some(old) = order.pop_front()
+        {
+            seen.remove(&old);
+        }
+        true
+    }
+
+    fn link(&self, run: RunId) -> Option<String> {
+        let base = self.inner.public_url.as_ref()?;
+        base.join(&format!("runs/{run}")).ok().map(String::from)
+    }
+}
+
+/// The skips that mean a single-user sync did not create (or adopt) the user.
+fn refused_to_create(reason: &SkipReason) -> bool {
+    matches!(
+        reason,
+        SkipReason::InvalidUsername { .. }
+            | SkipReason::Collision { .. }
+            | SkipReason::ExistsNotAdopted { .. }
+            | SkipReason::NoEmail { .. }
+            | SkipReason::UniquenessUnknown { .. }
+    )
+}
+
+/// Which notification, if any, a run's ending is, by what the app asks for: a login- or
+/// event-triggered single-user run that is held, failed, partial or refused to create is
+/// `login_refused` (or, when the app does not ask for that, its status's kind).
+#[must_use]
+pub fn decide(
+    wanted: &[NotifyOn],
+    trigger: RunTrigger,
+    status: RunStatus,
+    refused_create: bool,
+) -> Option<NotifyOn> {
+    let by_status = match status {
+        RunStatus::Held => Some(NotifyOn::Held),
+        RunStatus::Failed => Some(NotifyOn::Failed),
+        RunStatus::Partial => Some(NotifyOn::Partial),
+        _ => None,
+    };
+    let login = matches!(trigger, RunTrigger::Login | RunTrigger::Event)
+        && (by_status.is_some() || refused_create);
+    [login.then_some(NotifyOn::LoginRefused), by_status]
+        .into_iter()
+        .flatten()
+        .find(|kind| wanted.contains(kind))
+}
+
+/// Called once at the end of every recorded run: notifies when the app wants it.
+pub async fn after_run(deps: &Deps, outcome: &RunOutcome) {
+    let (Mode::Apply, Some(run_id)) = (outcome.mode, outcome.run_id) else {
+        return;
+    };
+    let Ok(Some(app)) = deps.store.find_app(&outcome.app).await else {
+        return;
+    };
+    if app.notify.webhook.is_none() && app.notify.email.is_none() {
+        return;
+    }
+    let run = match deps.store.get_run(run_id).await {
+        Ok(run) => run,
+        Err(e) => {
+            tracing::warn!(app = %app.name, run = %run_id, "no notification: the run could not be read: {e}");
+            return;
+        }
+    };
+    let skips: Vec<String> = outcome
+        .plan
+        .iter()
+        .flat_map(|plan| &plan.skipped)
+        .filter(|s| refused_to_create(&s.reason))
+        .map(|s| format!("{}: {}", s.login, s.reason))
+        .collect();
+    let Some(event) = decide(&app.notify.on, run.trigger, run.status, !skips.is_empty()) else {
+        return;
+    };
+    if !deps.notifier.first_time(run_id, run.status) {
+        return;
+    }
+    let mut reasons = outcome.reasons.clone();
+    reasons.extend(skips);
+    let notice = Notice {
+        app: app.name.clone(),
+        run_id,
+        event,
+        status: run.status,
+        trigger: run.trigger,
+        reasons,
+        counts: run.counts.clone(),
+        link: deps.notifier.link(run_id),
+    };
+    let (channels, secrets) = channels(deps, &app).await;
+    let notice = notice.redact(&secrets);
+    let work = deliver(deps.clone(), app, notice, channels, secrets);
+    if deps.notifier.inner.background {
+        deps.notifier.inner.tasks.spawn(work);
+    } else {
+        work.await;
+    }
+}
+
+/// The app's channels with their secrets, and every secret value of the app (to redact).
+async fn channels(deps: &Deps, app: &App) -> (Channels, Vec<String>) {
+    let mut secrets = Vec::new();
+    let mut resolved = |slot: SecretSlot, value: Option<SecretString>| {
+        if let Some(v) = &value {
+            secrets.push(v.expose_secret().to_owned());
+        }
+        (slot, value)
+    };
+    let mut values = Vec::new();
+    for (slot, state) in app.secret_states() {
+        if *state == SecretState::Unset {
+            continue;
+        }
+        let value = match deps.store.resolve_secret(app, slot).await {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!(app = %app.name, "secret {slot} could not be read: {e}");
+                None
+            }
+        };
+        values.push(resolved(slot, value));
+    }
+    let take = |slot| values.iter().find(|(s, _)| *s == slot).and_then(|(_, v)| v.clone());
+    let webhook = app
+        .notify
+        .webhook
+        .as_ref()
+        .and_then(|_| take(SecretSlot::NotifyWebhookUrl));
+    let email = app.notify.email.as_ref().map(|e| EmailChannel {
+        to: e.to.clone(),
+        from: e.from.clone(),
+        host: e.smtp.host.clone(),
+        port: e.smtp.port,
+        username: e.smtp.username.clone(),
+        password: take(SecretSlot::SmtpPassword),
+        starttls: e.smtp.starttls,
+    });
+    (Channels { webhook, email }, secrets)
+}
+
+/// Sends to each channel; records each failure (and each delivery) in the audit log.
+async fn deliver(deps: Deps, app: App, notice: Notice, channels: Channels, secrets: Vec<String>) {
+    let inner = &deps.notifier.inner;
+    let mut results = Vec::new();
+    if let Some(url) = &channels.webhook {
+        results.push(("webhook", send::webhook(&inner.http, url, &notice, &inner.delivery).await));
+    } else if app.notify.webhook.is_some() {
+        results.push(("webhook", Err("the webhook URL could not be read".to_owned())));
+    }
+    if let Some(email) = &channels.email {
+        results.push(("email", send::email(email, &notice, &inner.delivery).await));
+    }
+    for (channel, result) in results {
+        let (action, detail) = match result {
+            Ok(()) => ("notify.sent", format!("{channel} sent")),
+            Err(e) => {
+                let e = secrets
+                    .iter()
+                    .filter(|s| s.len() >= 4)
+                    .fold(e, |e, s| e.replace(s.as_str(), "[redacted]"));
+                tracing::warn!(app = %app.name, run = %notice.run_id, "the {channel} notification failed: {e}");
+                ("notify.failed", format!("{channel}: {e}"))
+            }
+        };
+        let fields = [
+            format!("run {}", notice.run_id),
+            format!("event {}", notice.event.as_str()),
+            detail,
+        ];
+        if let Err(e) = deps
+            .store
+            .record_audit("usersync", Some(app.id), action, &fields)
+            .await
+        {
+            tracing::warn!(app = %app.name, "could not audit a notification: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_login_run_that_is_held_is_a_refused_login_unless_only_held_runs_are_wanted() {
+        let all = NotifyOn::ALL;
+        let d = |wanted: &[NotifyOn], trigger, status, refused| decide(wanted, trigger, status, refused);
+        assert_eq!(d(&all, RunTrigger::Login, RunStatus::Held, false), Some(NotifyOn::LoginRefused));
+        assert_eq!(d(&[NotifyOn::Held], RunTrigger::Login, RunStatus::Held, false), Some(NotifyOn::Held));
+        assert_eq!(d(&all, RunTrigger::Event, RunStatus::Succeeded, true), Some(NotifyOn::LoginRefused));
+        assert_eq!(d(&all, RunTrigger::Scheduled, RunStatus::Succeeded, false), None);
+        assert_eq!(d(&all, RunTrigger::Manual, RunStatus::Partial, false), Some(NotifyOn::Partial));
+        assert_eq!(d(&[], RunTrigger::Manual, RunStatus::Failed, false), None);
+    }
+}
