@@ -168,8 +168,14 @@ async fn session(
         let upper = line.to_ascii_uppercase();
         let verb = upper.split_whitespace().next().unwrap_or("").to_owned();
         match verb.as_str() {
-            "EHLO" if c.tls => c.say("250-127.0.0.1\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME").await?,
-            "EHLO" => c.say("250-127.0.0.1\r\n250-STARTTLS\r\n250 8BITMIME").await?,
+            "EHLO" if c.tls => {
+                c.say("250-127.0.0.1\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME")
+                    .await?
+            }
+            "EHLO" => {
+                c.say("250-127.0.0.1\r\n250-STARTTLS\r\n250 8BITMIME")
+                    .await?
+            }
             "HELO" => c.say("250 127.0.0.1").await?,
             "STARTTLS" if c.tls => c.say("503 already in TLS").await?,
             "STARTTLS" => {

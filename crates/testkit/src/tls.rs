@@ -4,9 +4,7 @@
 
 use std::sync::Arc;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::ring::default_provider;
 use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -37,12 +35,15 @@ impl TestCa {
         let ca_cert = ca.self_signed(&ca_key).expect("a self-signed CA");
         let issuer = Issuer::new(ca, ca_key);
         let key = KeyPair::generate().expect("a server key");
-        let mut server = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .expect("server parameters");
+        let mut server =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+                .expect("server parameters");
         server
             .distinguished_name
             .push(DnType::CommonName, "usersync test server");
-        let cert = server.signed_by(&key, &issuer).expect("a server certificate");
+        let cert = server
+            .signed_by(&key, &issuer)
+            .expect("a server certificate");
         Self {
             ca_pem: ca_cert.pem(),
             server_pem: cert.pem(),

@@ -28,12 +28,7 @@ pub enum NotifyOn {
 
 impl NotifyOn {
     /// Every kind, in the order forms list them; also the default.
-    pub const ALL: [NotifyOn; 4] = [
-        Self::Held,
-        Self::Failed,
-        Self::Partial,
-        Self::LoginRefused,
-    ];
+    pub const ALL: [NotifyOn; 4] = [Self::Held, Self::Failed, Self::Partial, Self::LoginRefused];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -69,7 +64,10 @@ fn all_kinds() -> Vec<NotifyOn> {
 
 /// Where and when an app's notifications go. Without a webhook or e-mail, nothing is sent.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, bound(deserialize = "S: Deserialize<'de> + Default"))]
+#[serde(
+    deny_unknown_fields,
+    bound(deserialize = "S: Deserialize<'de> + Default")
+)]
 pub struct NotifySettings<S> {
     /// Which endings are reported (all by default).
     #[serde(default = "all_kinds")]
@@ -101,7 +99,10 @@ pub struct WebhookSettings<S> {
 
 /// E-mail over SMTP.
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, bound(deserialize = "S: Deserialize<'de> + Default"))]
+#[serde(
+    deny_unknown_fields,
+    bound(deserialize = "S: Deserialize<'de> + Default")
+)]
 pub struct EmailSettings<S> {
     /// The recipients.
     pub to: Vec<String>,

@@ -79,7 +79,11 @@ fn check_smtp(notify: &NotifySettings<SecretInput>) -> Checked<()> {
         ));
     }
     check_secret_input("notify.email.smtp.password", &smtp.password)?;
-    let loopback = Url::parse(&format!("smtp://{host}")).is_ok_and(|u| is_loopback(&u));
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
     if !smtp.starttls && !loopback {
         return Err(FieldProblem::new(
             "notify.email.smtp.starttls",
@@ -93,11 +97,9 @@ fn check_smtp(notify: &NotifySettings<SecretInput>) -> Checked<()> {
 /// An address as `local@domain`: printable, without spaces or angle brackets.
 fn check_address(field: &str, address: &str) -> Checked<()> {
     let fine = address.len() <= 254
-        && address
-            .split_once('@')
-            .is_some_and(|(local, domain)| {
-                !local.is_empty() && (domain.contains('.') || domain == "localhost")
-            })
+        && address.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && (domain.contains('.') || domain == "localhost")
+        })
         && !address
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
@@ -160,7 +162,10 @@ mod tests {
     #[test]
     fn plain_smtp_is_refused_except_to_a_relay_on_loopback() {
         let remote = email("smtp.example.com", false, &["ops@example.com"]);
-        assert_eq!(field_of(check_notify(&remote)), "notify.email.smtp.starttls");
+        assert_eq!(
+            field_of(check_notify(&remote)),
+            "notify.email.smtp.starttls"
+        );
         assert!(check_notify(&email("127.0.0.1", false, &["ops@example.com"])).is_ok());
         assert!(check_notify(&email("smtp.example.com", true, &["ops@example.com"])).is_ok());
     }

@@ -14,6 +14,10 @@ pub const BODY_VERSION: u32 = 1;
 /// Reasons longer than this are cut (an error chain can be long; the run page has all).
 const MAX_REASON_CHARS: usize = 500;
 const MAX_REASONS: usize = 10;
+/// Secrets shorter than this are not searched for: they would match ordinary words (a
+/// password "admin" in "administrator"). Secrets never enter reasons by construction;
+/// this is the second line.
+pub(crate) const MIN_REDACTED: usize = 8;
 
 /// The facts of one run's ending that an app is told about.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +44,7 @@ impl Notice {
                 .push(format!("... and {} more", total - MAX_REASONS));
         }
         for reason in &mut self.reasons {
-            for secret in secrets.iter().filter(|s| s.len() >= 4) {
+            for secret in secrets.iter().filter(|s| s.len() >= MIN_REDACTED) {
                 *reason = reason.replace(secret.as_str(), "[redacted]");
             }
             if reason.chars().count() > MAX_REASON_CHARS {
@@ -104,7 +108,12 @@ impl Notice {
     /// The e-mail's subject line.
     #[must_use]
     pub fn subject(&self) -> String {
-        let subject = format!("[usersync] {}: run {} {}", self.app, self.run_id, self.what());
+        let subject = format!(
+            "[usersync] {}: run {} {}",
+            self.app,
+            self.run_id,
+            self.what()
+        );
         subject.replace(['\r', '\n'], " ")
     }
 
@@ -122,7 +131,7 @@ impl Notice {
         if !self.reasons.is_empty() {
             out.push_str("\nWhy:\n");
             for reason in &self.reasons {
-                out.push_str(&format!("  - {reason}\n"));
+                out.push_str(&wrap(reason, "  - ", "    "));
             }
         }
         if !self.counts.is_empty() {
@@ -139,6 +148,43 @@ impl Notice {
         }
         out
     }
+}
+
+/// Mail lines are kept under 76 characters (7bit/8bit without re-encoding).
+const MAIL_WIDTH: usize = 72;
+
+/// `text` as lines of at most [`MAIL_WIDTH`] characters, the first after `first`, the
+/// rest after `rest`, each ending in a newline; a word longer than a line is split.
+fn wrap(text: &str, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_owned();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let room = MAIL_WIDTH.saturating_sub(line.chars().count() + usize::from(!empty));
+            if word.len() <= room {
+                if !empty {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                empty = false;
+                break;
+            }
+            if empty {
+                // Nothing on this line yet: the word itself is too long; split it.
+                let room = room.max(1);
+                line.extend(word.drain(..room));
+            }
+            out.push_str(&line);
+            out.push('\n');
+            line = rest.to_owned();
+            empty = true;
+        }
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }
 
 fn slack_escape(text: &str) -> String {
@@ -193,6 +239,18 @@ mod tests {
         assert_eq!(notice.reasons[0], "token [redacted] refused");
         assert!(notice.reasons[1].chars().count() <= MAX_REASON_CHARS + 3);
         assert!(!notice.plain_text().contains("hunter2"));
+    }
+
+    #[test]
+    fn mail_lines_are_wrapped_under_the_seven_bit_limit_and_keep_every_word() {
+        let reason = format!("{} {}", "word ".repeat(40), "x".repeat(150));
+        let text = wrap(&reason, "  - ", "    ");
+        assert!(
+            text.lines().all(|l| l.chars().count() <= MAIL_WIDTH),
+            "{text}"
+        );
+        let words: String = text.split_whitespace().filter(|w| *w != "-").collect();
+        assert_eq!(words, reason.split_whitespace().collect::<String>());
     }
 
     #[test]

@@ -21,6 +21,7 @@ use usersync_core::SkipReason;
 use usersync_core::app::{NotifyOn, SecretSlot, SecretState};
 use usersync_store::{App, RunId, RunStatus, RunTrigger};
 
+use message::MIN_REDACTED;
 pub use message::{BODY_VERSION, Notice};
 pub use send::{Channels, Delivery, EmailChannel};
 
@@ -228,7 +229,12 @@ async fn channels(deps: &Deps, app: &App) -> (Channels, Vec<String>) {
         };
         values.push(resolved(slot, value));
     }
-    let take = |slot| values.iter().find(|(s, _)| *s == slot).and_then(|(_, v)| v.clone());
+    let take = |slot| {
+        values
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .and_then(|(_, v)| v.clone())
+    };
     let webhook = app
         .notify
         .webhook
@@ -251,9 +257,15 @@ async fn deliver(deps: Deps, app: App, notice: Notice, channels: Channels, secre
     let inner = &deps.notifier.inner;
     let mut results = Vec::new();
     if let Some(url) = &channels.webhook {
-        results.push(("webhook", send::webhook(&inner.http, url, &notice, &inner.delivery).await));
+        results.push((
+            "webhook",
+            send::webhook(&inner.http, url, &notice, &inner.delivery).await,
+        ));
     } else if app.notify.webhook.is_some() {
-        results.push(("webhook", Err("the webhook URL could not be read".to_owned())));
+        results.push((
+            "webhook",
+            Err("the webhook URL could not be read".to_owned()),
+        ));
     }
     if let Some(email) = &channels.email {
         results.push(("email", send::email(email, &notice, &inner.delivery).await));
@@ -264,7 +276,7 @@ async fn deliver(deps: Deps, app: App, notice: Notice, channels: Channels, secre
             Err(e) => {
                 let e = secrets
                     .iter()
-                    .filter(|s| s.len() >= 4)
+                    .filter(|s| s.len() >= MIN_REDACTED)
                     .fold(e, |e, s| e.replace(s.as_str(), "[redacted]"));
                 tracing::warn!(app = %app.name, run = %notice.run_id, "the {channel} notification failed: {e}");
                 ("notify.failed", format!("{channel}: {e}"))
@@ -292,12 +304,29 @@ mod tests {
     #[test]
     fn a_login_run_that_is_held_is_a_refused_login_unless_only_held_runs_are_wanted() {
         let all = NotifyOn::ALL;
-        let d = |wanted: &[NotifyOn], trigger, status, refused| decide(wanted, trigger, status, refused);
-        assert_eq!(d(&all, RunTrigger::Login, RunStatus::Held, false), Some(NotifyOn::LoginRefused));
-        assert_eq!(d(&[NotifyOn::Held], RunTrigger::Login, RunStatus::Held, false), Some(NotifyOn::Held));
-        assert_eq!(d(&all, RunTrigger::Event, RunStatus::Succeeded, true), Some(NotifyOn::LoginRefused));
-        assert_eq!(d(&all, RunTrigger::Scheduled, RunStatus::Succeeded, false), None);
-        assert_eq!(d(&all, RunTrigger::Manual, RunStatus::Partial, false), Some(NotifyOn::Partial));
+        let d = |wanted: &[NotifyOn], trigger, status, refused| {
+            decide(wanted, trigger, status, refused)
+        };
+        assert_eq!(
+            d(&all, RunTrigger::Login, RunStatus::Held, false),
+            Some(NotifyOn::LoginRefused)
+        );
+        assert_eq!(
+            d(&[NotifyOn::Held], RunTrigger::Login, RunStatus::Held, false),
+            Some(NotifyOn::Held)
+        );
+        assert_eq!(
+            d(&all, RunTrigger::Event, RunStatus::Succeeded, true),
+            Some(NotifyOn::LoginRefused)
+        );
+        assert_eq!(
+            d(&all, RunTrigger::Scheduled, RunStatus::Succeeded, false),
+            None
+        );
+        assert_eq!(
+            d(&all, RunTrigger::Manual, RunStatus::Partial, false),
+            Some(NotifyOn::Partial)
+        );
         assert_eq!(d(&[], RunTrigger::Manual, RunStatus::Failed, false), None);
     }
 }

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
@@ -119,7 +119,12 @@ pub async fn email(
             .send(message.clone())
             .await
             .map(drop)
-            .map_err(|e| format!("the SMTP server {}:{} refused or failed: {e}", channel.host, channel.port))
+            .map_err(|e| {
+                format!(
+                    "the SMTP server {}:{} refused or failed: {e}",
+                    channel.host, channel.port
+                )
+            })
     })
     .await
 }
@@ -136,8 +141,13 @@ fn build_message(channel: &EmailChannel, notice: &Notice) -> Result<Message, Str
     for to in &channel.to {
         builder = builder.to(mailbox(to, "notify.email.to")?);
     }
+    // The text is wrapped to fit 7bit/8bit lines, so it reads as sent; a line that still
+    // does not fit (a very long link) makes lettre choose quoted-printable.
+    let text = notice.plain_text();
+    let body = Body::new_with_encoding(text.clone(), ContentTransferEncoding::EightBit)
+        .unwrap_or_else(|_| Body::new(text));
     builder
-        .body(notice.plain_text())
+        .body(body)
         .map_err(|e| format!("the e-mail could not be built: {e}"))
 }
 

@@ -98,16 +98,31 @@ fn credential_schema(side: &str, kinds: [&str; 2], stored: bool) -> ObjectBuilde
 /// The `notify` object: when and where an app's people are told about runs.
 fn notify_schema(stored: bool) -> ObjectBuilder {
     let kinds = NotifyOn::ALL.map(NotifyOn::as_str);
-    let on = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(kinds));
+    let on = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(kinds));
     let smtp = object("The SMTP server, per app.")
         .property("host", text("e.g. smtp.example.com"))
-        .property("port", ObjectBuilder::new().schema_type(Type::Integer).description(Some("587 by default.")))
+        .property(
+            "port",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .description(Some("587 by default.")),
+        )
         .property("username", text("Sign in as; left out: no authentication."))
         .property("password", secret_schema(stored))
-        .property("starttls", ObjectBuilder::new().schema_type(Type::Boolean).description(Some("true by default; false only for a relay on loopback.")))
+        .property(
+            "starttls",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .description(Some("true by default; false only for a relay on loopback.")),
+        )
         .required("host");
     let email = object("E-mail over SMTP with STARTTLS.")
-        .property("to", utoipa::openapi::schema::ArrayBuilder::new().items(text("an address")))
+        .property(
+            "to",
+            utoipa::openapi::schema::ArrayBuilder::new().items(text("an address")),
+        )
         .property("from", text("The sender address."))
         .property("smtp", smtp)
         .required("to")

@@ -11,6 +11,7 @@ mod faults;
 mod held;
 mod helpers;
 mod leaks;
+mod notify;
 mod read_only;
 mod reads;
 mod renames;

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 use usersync_core::FieldProblem;
-use usersync_core::app::{EventSettings, SecretSlot, SecretState};
+use usersync_core::app::{EventSettings, NotifySettings, SecretSlot, SecretState};
 use usersync_core::policy::SyncPolicy;
 use usersync_store as store;
 use usersync_store::{App, AppDraft, Run};
@@ -59,6 +59,7 @@ pub fn new_draft_json() -> Value {
         "schedule": { "every_minutes": 60 },
         "policy": SyncPolicy::default(),
         "events": events,
+        "notify": json_of(&NotifySettings::<SecretState>::default()),
     }))
 }
 
@@ -136,7 +137,10 @@ pub fn set_path(value: &mut Value, path: &str, field: Value) {
 /// A [`FieldProblem`] at the path of the first field that does not fit the draft.
 pub fn draft_from_json(mut value: Value, stored: Option<&App>) -> Result<AppDraft, FieldProblem> {
     if let (Value::Object(fields), Some(app)) = (&mut value, stored) {
-        let kept = [("events", json_of(&app.events)), ("notify", json_of(&app.notify))];
+        let kept = [
+            ("events", json_of(&app.events)),
+            ("notify", json_of(&app.notify)),
+        ];
         for (name, settings) in kept {
             if !fields.contains_key(name) {
                 let mut shape = without_secrets(serde_json::json!({ name: settings }));
