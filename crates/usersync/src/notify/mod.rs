@@ -30,6 +30,9 @@ use crate::engine::{Deps, Mode, RunOutcome};
 /// How many sent (run, status) pairs are remembered against sending twice.
 const REMEMBERED: usize = 4096;
 
+/// The endings already notified: a set to look up, and their order to forget the oldest.
+type Sent = (HashSet<(RunId, RunStatus)>, VecDeque<(RunId, RunStatus)>);
+
 /// Sends notifications; cheap to clone, one per process (in [`Deps`]).
 #[derive(Clone)]
 pub struct Notifier {
@@ -41,7 +44,7 @@ struct Inner {
     delivery: Delivery,
     background: bool,
     http: reqwest::Client,
-    sent: Mutex<(HashSet<(RunId, RunStatus)>, VecDeque<(RunId, RunStatus)>)>,
+    sent: Mutex<Sent>,
     tasks: TaskTracker,
 }
 
