@@ -304,6 +304,16 @@ async fn deliver(deps: Deps, app: App, notice: Notice, channels: Channels, secre
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn one_ending_of_one_run_is_sent_once() {
+        let notifier = Notifier::default();
+        assert!(notifier.first_time(RunId(7), RunStatus::Held));
+        assert!(!notifier.first_time(RunId(7), RunStatus::Held));
+        // Approved later and ended partial: a different ending, told once too.
+        assert!(notifier.first_time(RunId(7), RunStatus::Partial));
+        assert!(!notifier.first_time(RunId(7), RunStatus::Partial));
+    }
+
     #[test]
     fn a_login_run_that_is_held_is_a_refused_login_unless_only_held_runs_are_wanted() {
         let all = NotifyOn::ALL;
