@@ -9,9 +9,9 @@ say() { printf '\n== %s\n' "$*"; }
 
 # --- what the tests need -----------------------------------------------------
 # Python packages: clients nobody here wrote, run against our emulators.
-PY_PACKAGES=("okta==3.4.6:okta" "jira:jira" "atlassian-python-api:atlassian" "openapi-schema-validator:openapi_schema_validator" "pyyaml:yaml")
+PY_PACKAGES=("okta==3.4.6:okta" "jira:jira" "atlassian-python-api:atlassian" "openapi-schema-validator:openapi_schema_validator" "pyyaml:yaml" "crowd==3.1.0:crowd")
 # Debian packages: a real browser for the console's end-to-end tests.
-APT_PACKAGES=(chromium chromium-driver)
+APT_PACKAGES=(chromium chromium-driver man-db)
 
 missing_py=()
 for entry in "${PY_PACKAGES[@]}"; do

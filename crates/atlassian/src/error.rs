@@ -32,14 +32,18 @@ pub enum TargetError {
     },
     #[error("{what} was not found")]
     NotFound { what: String },
+    /// The user, group or membership being created exists already (REST 409, or the
+    /// product's "already exists" answer); creating callers treat it as success.
+    #[error("{what} exists already")]
+    AlreadyExists { what: String },
     /// The user or group lives in a read-only directory (e.g. LDAP).
     #[error("{what} is managed elsewhere (a read-only directory) and is left unchanged")]
     ManagedElsewhere { what: String },
     /// Confluence answered 402: no licence seat left for another active user.
     #[error("no licence seat is left to {action}: free a seat or raise the licence tier")]
     NoLicenceSeat { action: String },
-    /// The server version cannot do this through REST.
-    #[error("{product} {version} cannot {action} through REST ({hint})")]
+    /// The server version cannot do this through any API usersync uses.
+    #[error("{product} {version} cannot {action} ({hint})")]
     Unsupported {
         product: &'static str,
         version: String,
@@ -66,6 +70,15 @@ pub enum TargetError {
         action: String,
         status: u16,
         attempts: u32,
+    },
+    /// The server's TLS certificate was refused (`problem`: unknown issuer, expired, another
+    /// name...); `fix` names the setting (`target.ca_file`, `--ca-file`) or what to change.
+    #[error("{product} at {url}: its TLS certificate was refused: {problem}; {fix}")]
+    Tls {
+        product: &'static str,
+        url: String,
+        problem: usersync_tls::CertProblem,
+        fix: String,
     },
     #[error("could not reach {product} to {action}: {message}")]
     Transport {

@@ -1,12 +1,13 @@
 //! Atlassian targets: what the sync engine reads from and writes to.
 //!
 //! Every Atlassian product usersync can manage implements [`Target`]; the engine
-//! knows nothing else about Jira or Confluence. Each implementation reports what
+//! knows nothing else about Jira, Confluence or Crowd. Each implementation reports what
 //! its server version supports through [`Capabilities`], so a configuration that
 //! needs a missing capability is refused before a run starts instead of failing
 //! halfway through. Wire types stay private to each client module.
 
 pub mod confluence;
+pub mod crowd;
 mod error;
 pub mod http;
 pub mod jira;
@@ -21,25 +22,82 @@ use usersync_core::{Email, GroupName, TargetSnapshot, TargetUser, Username};
 /// Which product a target is: the app model's one [`TargetKind`].
 pub use usersync_core::app::TargetKind;
 
-/// What the connected server can do through REST, detected from its version.
+/// Which of a product's APIs an ability goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Api {
+    /// The product's REST API.
+    Rest,
+    /// Confluence's legacy JSON-RPC service (`/rpc/json-rpc/confluenceservice-v2`),
+    /// for what the server's REST API lacks.
+    JsonRpc,
+}
+
+impl std::fmt::Display for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Rest => "REST",
+            Self::JsonRpc => "JSON-RPC",
+        })
+    }
+}
+
+/// Whether a server can do one thing, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "support")]
+pub enum Ability {
+    /// It can, through this API.
+    Via { api: Api },
+    /// It cannot; `added_in` names the release that adds it (`None`: no release does).
+    Missing { added_in: Option<String> },
+}
+
+impl Ability {
+    /// Done through REST.
+    pub const REST: Self = Self::Via { api: Api::Rest };
+    /// Done through Confluence's JSON-RPC service.
+    pub const JSON_RPC: Self = Self::Via { api: Api::JsonRpc };
+
+    /// Missing until `release` (e.g. `Jira 8.3`).
+    #[must_use]
+    pub fn added_in(release: &str) -> Self {
+        Self::Missing {
+            added_in: Some(release.to_owned()),
+        }
+    }
+
+    /// Missing from every release.
+    pub const NEVER: Self = Self::Missing { added_in: None };
+
+    /// The API it goes through, or `None` when the server cannot do it.
+    #[must_use]
+    pub fn api(&self) -> Option<Api> {
+        match self {
+            Self::Via { api } => Some(*api),
+            Self::Missing { .. } => None,
+        }
+    }
+}
+
+/// What the connected server can do and through which API, detected from its version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capabilities {
     pub kind: TargetKind,
     /// The server's version as it reported it, e.g. `9.12.2`.
     pub version: String,
-    pub list_users: bool,
-    pub create_user: bool,
-    pub update_user: bool,
-    pub set_active: bool,
-    pub rename_user: bool,
-    pub delete_user: bool,
-    pub create_group: bool,
-    pub delete_group: bool,
-    pub manage_membership: bool,
+    pub list_users: Ability,
+    pub create_user: Ability,
+    pub update_user: Ability,
+    pub set_active: Ability,
+    pub rename_user: Ability,
+    pub delete_user: Ability,
+    pub create_group: Ability,
+    pub delete_group: Ability,
+    pub manage_membership: Ability,
 }
 
 /// One operation kind a configuration may need, for [`Capabilities::missing`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Capability {
     ListUsers,
     CreateUser,
@@ -53,19 +111,31 @@ pub enum Capability {
 }
 
 impl Capabilities {
+    /// Whether and how the server does `capability`.
+    #[must_use]
+    pub fn ability(&self, capability: Capability) -> &Ability {
+        match capability {
+            Capability::ListUsers => &self.list_users,
+            Capability::CreateUser => &self.create_user,
+            Capability::UpdateUser => &self.update_user,
+            Capability::SetActive => &self.set_active,
+            Capability::RenameUser => &self.rename_user,
+            Capability::DeleteUser => &self.delete_user,
+            Capability::CreateGroup => &self.create_group,
+            Capability::DeleteGroup => &self.delete_group,
+            Capability::ManageMembership => &self.manage_membership,
+        }
+    }
+
+    /// The API `capability` goes through, or `None` when the server cannot do it.
+    #[must_use]
+    pub fn via(&self, capability: Capability) -> Option<Api> {
+        self.ability(capability).api()
+    }
+
     #[must_use]
     pub fn supports(&self, capability: Capability) -> bool {
-        match capability {
-            Capability::ListUsers => self.list_users,
-            Capability::CreateUser => self.create_user,
-            Capability::UpdateUser => self.update_user,
-            Capability::SetActive => self.set_active,
-            Capability::RenameUser => self.rename_user,
-            Capability::DeleteUser => self.delete_user,
-            Capability::CreateGroup => self.create_group,
-            Capability::DeleteGroup => self.delete_group,
-            Capability::ManageMembership => self.manage_membership,
-        }
+        self.via(capability).is_some()
     }
 
     /// The capabilities in `needed` that this server lacks.

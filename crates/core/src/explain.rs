@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::app::labels::describe;
 use crate::guard::{Guard, guard};
 use crate::ids::{OktaUserId, Username};
 use crate::links::Links;
@@ -37,6 +38,28 @@ pub struct TargetSide {
     pub linked: bool,
 }
 
+/// What the username mapping made of the user's login. In JSON, tagged by `state`:
+/// `{"state": "usable", "username": "alice"}` or `{"state": "unusable", "problem": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum MappedUsername {
+    /// The name the user has (or would get) in the target.
+    Usable { username: String },
+    /// Why the mapped name cannot be used in the target.
+    Unusable { problem: String },
+}
+
+impl MappedUsername {
+    /// The username, when usable.
+    #[must_use]
+    pub fn usable(&self) -> Option<&str> {
+        match self {
+            Self::Usable { username } => Some(username),
+            Self::Unusable { .. } => None,
+        }
+    }
+}
+
 /// Everything `explain` says about one user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
@@ -44,7 +67,7 @@ pub struct Explanation {
     pub okta: Option<OktaSide>,
     pub target: Option<TargetSide>,
     /// The login after the username mapping, or why it is unusable.
-    pub mapped_username: Option<Result<String, String>>,
+    pub mapped_username: Option<MappedUsername>,
     pub in_scope: bool,
     /// Why the user is or is not in scope, in words.
     pub scope: String,
@@ -118,7 +141,14 @@ pub fn explain(
                 .as_ref()
                 .is_some_and(|id| links.users.contains_key(id)),
         }),
-        mapped_username: mapped.map(|m| m.map(|u| u.as_str().to_owned())),
+        mapped_username: mapped.map(|m| match m {
+            Ok(username) => MappedUsername::Usable {
+                username: username.as_str().to_owned(),
+            },
+            Err(problem) => MappedUsername::Unusable {
+                problem: problem.to_string(),
+            },
+        }),
         in_scope,
         scope: scope_text,
         status: okta_user.map(|u| describe_status(policy, u.status)),
@@ -197,9 +227,12 @@ fn find_target<'a>(
 
 fn describe_status(policy: &CompiledPolicy, status: OktaStatus) -> String {
     let imported = if policy.is_importable(status) {
-        "imported when missing"
+        "imported when missing".to_owned()
     } else {
-        "not imported (scope.import_statuses)"
+        format!(
+            "not imported: not in {}",
+            describe("policy.scope.import_statuses")
+        )
     };
     let class = match status_class(status) {
         StatusClass::Active => "counts as active",
@@ -248,8 +281,8 @@ impl Explanation {
             ),
             status: self.status.clone(),
             mapped_username: self.mapped_username.as_ref().map(|m| match m {
-                Ok(name) => name.clone(),
-                Err(problem) => format!("unusable ({problem})"),
+                MappedUsername::Usable { username } => username.clone(),
+                MappedUsername::Unusable { problem } => format!("unusable ({problem})"),
             }),
             scope: format!(
                 "{}: {}",
@@ -362,7 +395,7 @@ mod tests {
         );
         assert_eq!(
             e.to_string(),
-            "User ALICE@x.org\n  Okta: alice@x.org (u1), status SUSPENDED\n  Status: SUSPENDED counts as inactive; not imported (scope.import_statuses)\n  Mapped username: alice\n  Scope: in scope: every Okta user is in scope (scope.only_members_of is empty)\n  Target: alice (alice Doe), active, linked to Okta\n  Next sync:\n    - remove alice from group devs [Membership from Okta group devs]\n    - deactivate user alice [Enable/Disable Users: SUSPENDED in Okta]\n"
+            "User ALICE@x.org\n  Okta: alice@x.org (u1), status SUSPENDED\n  Status: SUSPENDED counts as inactive; not imported: not in Import users with these Okta statuses (Scope)\n  Mapped username: alice\n  Scope: in scope: every Okta user is in scope, as Only members of (Scope) is empty\n  Target: alice (alice Doe), active, linked to Okta\n  Next sync:\n    - remove alice from group devs [Membership from Okta group devs]\n    - deactivate user alice [Enable/Disable Users: SUSPENDED in Okta]\n"
         );
         let by_username = super::explain(
             "alice",

@@ -20,6 +20,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::app::labels::describe;
 use crate::plan::{Plan, PlannedOp, UnguardedPlan};
 use crate::policy::SafetyLimits;
 use crate::snapshot::Completeness;
@@ -148,8 +149,9 @@ fn decide_hold(
     let mut reasons = Vec::new();
     if count > limits.max_destructive as usize {
         reasons.push(format!(
-            "{planned} destructive operations planned{so_far}, more than the limit of {} (limits.max_destructive)",
-            limits.max_destructive
+            "{planned} destructive operations planned{so_far}, over the limit of {} set in {}",
+            limits.max_destructive,
+            describe("policy.limits.max_destructive")
         ));
     }
     if managed_users > 0 && count > limits.percent_applies_above as usize {
@@ -157,8 +159,9 @@ fn decide_hold(
         let percent = users as f64 * 100.0 / managed_users as f64;
         if percent > limits.max_destructive_percent {
             reasons.push(format!(
-                "destructive operations{so_far} touch {users} of {managed_users} managed users ({percent:.1}%), more than {}% (limits.max_destructive_percent)",
-                limits.max_destructive_percent
+                "destructive operations{so_far} touch {users} of {managed_users} managed users ({percent:.1}%), over the {}% set in {}",
+                limits.max_destructive_percent,
+                describe("policy.limits.max_destructive_percent")
             ));
         }
     }

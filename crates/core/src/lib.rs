@@ -21,7 +21,7 @@ mod replace;
 pub mod scope;
 pub mod snapshot;
 
-pub use explain::{Explanation, ExplanationText, explain};
+pub use explain::{Explanation, ExplanationText, MappedUsername, explain};
 pub use guard::{Guard, Spent, guard};
 pub use ids::{Email, GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
 pub use links::{GroupLink, LinkChange, Links, UserLink, link_change, read_only_change};

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::app::labels::describe;
 use crate::ids::OktaUserId;
 use crate::mapping::CompiledPolicy;
 use crate::snapshot::{OktaGroup, OktaGroupType, OktaSnapshot, OktaStatus, OktaUser};
@@ -88,15 +89,17 @@ impl CompiledPolicy {
     pub fn group_scope(&self, group: &OktaGroup) -> Result<(), String> {
         if !self.policy.scope.group_types.contains(&group.kind) {
             return Err(format!(
-                "group type {} is not in scope.group_types",
-                group.kind.as_str()
+                "group type {} is not in {}",
+                group.kind.as_str(),
+                describe("policy.scope.group_types")
             ));
         }
         if let Some(include) = &self.group_include
             && !include.is_match(&group.name)
         {
             return Err(format!(
-                "name does not match scope.group_include {:?}",
+                "name does not match {} {:?}",
+                describe("policy.scope.group_include"),
                 include.as_str()
             ));
         }
@@ -104,7 +107,8 @@ impl CompiledPolicy {
             && exclude.is_match(&group.name)
         {
             return Err(format!(
-                "name matches scope.group_exclude {:?}",
+                "name matches {} {:?}",
+                describe("policy.scope.group_exclude"),
                 exclude.as_str()
             ));
         }
@@ -171,7 +175,10 @@ impl<'a> UserScope<'a> {
         if self.members.is_some() {
             format!("member of a scoping Okta group ({})", self.names.join(", "))
         } else {
-            "every Okta user is in scope (scope.only_members_of is empty)".into()
+            format!(
+                "every Okta user is in scope, as {} is empty",
+                describe("policy.scope.only_members_of")
+            )
         }
     }
 }

@@ -135,6 +135,8 @@ pub struct OktaConfig {
     /// Time allowed for one whole request, body included.
     pub request_timeout: Duration,
     pub page_sizes: PageSizes,
+    /// CA bundles trusted besides the built-in roots (`--ca-file`, the app's `okta.ca_file`).
+    pub trust: usersync_tls::TrustRoots,
 }
 
 impl OktaConfig {
@@ -152,6 +154,7 @@ impl OktaConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             page_sizes: PageSizes::default(),
+            trust: usersync_tls::TrustRoots::none(),
         }
     }
 

@@ -116,6 +116,14 @@ pub enum OktaError {
         message: String,
         attempts: u32,
     },
+    /// The org's TLS certificate was refused (`problem`: unknown issuer, expired, another
+    /// name...); `fix` names the setting (`okta.ca_file`, `--ca-file`) or what to change.
+    #[error("{org}'s TLS certificate was refused: {problem}; {fix}")]
+    Tls {
+        org: String,
+        problem: usersync_tls::CertProblem,
+        fix: String,
+    },
     /// A 2xx answer whose body or headers could not be understood.
     #[error("{org} sent a response usersync could not read while trying to {action}: {message}")]
     Decode {

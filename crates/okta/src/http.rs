@@ -19,7 +19,7 @@ use crate::config::{OktaConfig, OrgUrl, RetrySettings};
 use crate::error::{Failure, OktaError};
 use crate::governor::{RateGovernor, bucket_of};
 use crate::link::next_link;
-use crate::retry::{backoff, rate_headers, rate_limit_wait};
+use crate::retry::{backoff, rate_headers, rate_limit_wait, request_id, transport_message};
 
 /// Counters of what the client has done, for logs and progress displays.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,6 +52,26 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// What to send: a method, a URL on the org, maybe a JSON body.
+pub(crate) struct Request<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub body: Option<&'a serde_json::Value>,
+    /// Whether sending it twice does no more than sending it once (retries allowed).
+    pub idempotent: bool,
+}
+
+impl<'a> Request<'a> {
+    pub(crate) fn get(url: &'a str) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            body: None,
+            idempotent: true,
+        }
+    }
+}
+
 /// One page of a listing (or a single object) and the link to the next page.
 pub(crate) struct Page<T> {
     pub items: T,
@@ -71,6 +91,8 @@ struct Attempts {
     transient: u32,
     limited: u32,
     refreshed_token: bool,
+    /// Never retry after a 5xx or a transport failure (the request is not idempotent).
+    once: bool,
     /// `X-Okta-Request-Id` of the last 429, echoed as `X-Okta-Retry-For`.
     retry_for: Option<String>,
 }
@@ -96,7 +118,7 @@ impl Executor {
     pub(crate) fn new(config: &OktaConfig) -> Result<Self, OktaError> {
         let org = config.validate()?;
         let credential = Credential::from_config(&config.auth, org.join("/oauth2/v1/token"))?;
-        let client = reqwest::Client::builder()
+        let client = usersync_tls::client_builder(&config.trust)
             .user_agent(concat!("usersync-okta/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
@@ -180,9 +202,24 @@ impl Executor {
         url: &str,
         action: &str,
     ) -> Result<Page<T>, OktaError> {
-        let url = self.checked_url(url, action)?;
-        let bucket = bucket_of(&Method::GET, url.path());
-        let mut attempts = Attempts::default();
+        self.send(Request::get(url), action).await
+    }
+
+    /// Sends one request and decodes its JSON body. 429s are always waited out and
+    /// retried (Okta refused the request, so nothing happened); 5xx and transport
+    /// failures are retried only for an idempotent request, since a create that timed
+    /// out may have been made.
+    pub(crate) async fn send<T: DeserializeOwned>(
+        &self,
+        request: Request<'_>,
+        action: &str,
+    ) -> Result<Page<T>, OktaError> {
+        let url = self.checked_url(request.url, action)?;
+        let bucket = bucket_of(&request.method, url.path());
+        let mut attempts = Attempts {
+            once: !request.idempotent,
+            ..Attempts::default()
+        };
         loop {
             self.governor.acquire(&bucket).await;
             let authorization = match self.authorization().await {
@@ -195,13 +232,15 @@ impl Executor {
             };
             let outcome = {
                 let _slot = self.slots.acquire().await;
-                self.send_once(&url, authorization, &attempts).await
+                self.send_once(&request, &url, authorization, &attempts)
+                    .await
             };
             let answer = match outcome {
                 Ok(answer) => answer,
                 Err(e) => {
                     self.governor.observe(&bucket, None);
                     bump(&self.counters.transport_errors);
+                    self.refuse_certificate(&e)?;
                     self.transient_retry(&mut attempts, action, || transport_message(&e))
                         .await?;
                     continue;
@@ -292,7 +331,7 @@ impl Executor {
         action: &str,
         message: impl FnOnce() -> String,
     ) -> Result<(), OktaError> {
-        if attempts.transient >= self.retry.max_retries {
+        if attempts.once || attempts.transient >= self.retry.max_retries {
             return Err(OktaError::Transport {
                 org: self.host.clone(),
                 action: action.to_owned(),
@@ -309,6 +348,7 @@ impl Executor {
 
     async fn send_once(
         &self,
+        what: &Request<'_>,
         url: &Url,
         authorization: HeaderValue,
         attempts: &Attempts,
@@ -316,10 +356,13 @@ impl Executor {
         bump(&self.counters.requests);
         let mut request = self
             .client
-            .get(url.clone())
+            .request(what.method.clone(), url.clone())
             .header(http::header::ACCEPT, "application/json")
             .header(http::header::CONTENT_TYPE, "application/json")
             .header(http::header::AUTHORIZATION, authorization);
+        if let Some(body) = what.body {
+            request = request.body(serde_json::to_vec(body).unwrap_or_default());
+        }
         if attempts.limited > 0 {
             if let Some(id) = &attempts.retry_for {
                 request = request.header("X-Okta-Retry-For", id.as_str());
@@ -389,6 +432,7 @@ impl Executor {
                 Ok(a) => a,
                 Err(e) => {
                     self.governor.observe(&bucket, None);
+                    self.refuse_certificate(&e)?;
                     self.transient_retry(&mut attempts, action, || transport_message(&e))
                         .await?;
                     continue;
@@ -422,6 +466,19 @@ impl Executor {
         }
     }
 
+    /// A certificate refusal is final (retrying cannot change the certificate): it is
+    /// returned as [`OktaError::Tls`], naming the problem and the setting that fixes it.
+    fn refuse_certificate(&self, e: &reqwest::Error) -> Result<(), OktaError> {
+        match usersync_tls::CertProblem::of(e) {
+            Some(problem) => Err(OktaError::Tls {
+                org: self.host.clone(),
+                fix: problem.fix("okta.ca_file"),
+                problem,
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn oauth_error(&self, app: &ServiceApp, body: &[u8]) -> OktaError {
         let parsed: OAuthErrorBody = serde_json::from_slice(body).unwrap_or_default();
         let error = parsed.error.unwrap_or_else(|| "unknown_error".into());
@@ -434,37 +491,5 @@ impl Executor {
                 .unwrap_or_else(|| "no description".into()),
             error,
         }
-    }
-}
-
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-okta-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// A person-readable reason for a failed attempt, without the URL's secrets (there are none
-/// in Okta URLs, but the error's source chain is more useful than its top line).
-fn transport_message(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the response body was cut off"
-    } else {
-        "the connection failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind} ({detail})")
     }
 }

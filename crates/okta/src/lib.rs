@@ -11,7 +11,8 @@
 //! Modules: `config` (settings and base URL rules), `error` (typed errors), `http`
 //! (the executor), `governor` and `retry` (politeness), `auth` (credentials), `link`
 //! (pagination), `wire` (JSON shapes), and one module per resource: `users`,
-//! `groups`, `org` (the full read) and `logs`; `probe` proves an org is Okta.
+//! `groups`, `org` (the full read) and `logs`; `probe` proves an org is Okta;
+//! `hooks` registers and verifies usersync's event hook (the one write usersync makes in Okta).
 
 mod auth;
 mod config;
@@ -20,6 +21,7 @@ mod governor;
 mod groups;
 #[cfg(test)]
 mod har_tests;
+mod hooks;
 mod http;
 mod link;
 mod logs;
@@ -42,6 +44,9 @@ pub use config::{
 };
 pub use error::{CredentialKind, OktaError};
 pub use governor::BucketHeadroom;
+pub use hooks::{
+    EVENT_HOOKS_SCOPE, EventHook, EventHookSpec, HookChange, HookRegistration, Verification,
+};
 pub use http::OktaStats;
 pub use logs::{LogActor, LogCheckpoint, LogEvent, LogOutcome, LogPoll, LogQuery, LogTarget};
 pub use org::{ReadPhase, ReadProgress, ReadScope};

@@ -1,4 +1,5 @@
-//! Retry timing: exponential backoff with jitter, and the wait after a 429.
+//! Retry timing: exponential backoff with jitter, and the wait after a 429; what a
+//! failed attempt is called in messages.
 //!
 //! The 429 wait follows Okta's SDKs: `X-Rate-Limit-Reset - Date + 1 s`, computed
 //! against the server's `Date` so a skewed local clock cannot make usersync hammer
@@ -81,6 +82,39 @@ pub(crate) fn rate_limit_wait(
         || backoff(settings, retry),
         |d| (d + Duration::from_secs(1)).min(settings.max_rate_limit_wait),
     )
+}
+
+/// Okta's id of a request (`X-Okta-Request-Id`), echoed in `X-Okta-Retry-For`.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-okta-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A person-readable reason for a failed attempt, without the URL's secrets (there are none
+/// in Okta URLs, but the error's source chain is more useful than its top line).
+pub(crate) fn transport_message(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the response body was cut off"
+    } else {
+        "the connection failed"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind} ({detail})")
+    }
 }
 
 #[cfg(test)]

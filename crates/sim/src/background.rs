@@ -14,10 +14,20 @@ pub(crate) fn spawn(
     listener: TcpListener,
     router: Router,
     product: &'static str,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> (oneshot::Sender<()>, JoinHandle<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
+    if let Some(acceptor) = tls {
+        let task = tokio::spawn(crate::tls::serve(listener, acceptor, router, async {
+            let _ = stopped.await;
+        }));
+        return (stop, task);
+    }
     let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+        // The peer's address reaches handlers, for emulators that check it (Crowd's
+        // remote addresses).
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let serve = axum::serve(listener, service).with_graceful_shutdown(async {
             let _ = stopped.await;
         });
         if let Err(e) = serve.await {

@@ -8,8 +8,10 @@
 
 mod background;
 pub mod confluence;
+pub mod crowd;
 pub mod faults;
 pub mod jira;
 pub mod okta;
 pub mod request_log;
+pub mod tls;
 mod version;

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "usersync-sim",
     version,
-    about = "Emulators of Okta, Jira and Confluence for trying usersync"
+    about = "Emulators of Okta, Jira, Confluence and Crowd for trying usersync"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -22,6 +22,8 @@ enum Command {
     Jira(usersync_sim::jira::ServeArgs),
     /// Emulate a Confluence Data Center's user-management REST API.
     Confluence(usersync_sim::confluence::ServeArgs),
+    /// Emulate a Crowd Data Center's usermanagement REST API (application auth, remote addresses).
+    Crowd(usersync_sim::crowd::ServeArgs),
 }
 
 #[tokio::main]
@@ -35,5 +37,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Okta(args) => usersync_sim::okta::serve(args).await,
         Command::Jira(args) => usersync_sim::jira::serve(args).await,
         Command::Confluence(args) => usersync_sim::confluence::serve(args).await,
+        Command::Crowd(args) => usersync_sim::crowd::serve(args).await,
     }
 }

@@ -13,6 +13,9 @@ use crate::error::{DbContext as _, StoreError};
 pub const SYSTEM_LOG_NEXT: &str = "system_log.next";
 /// When the last complete read of Okta finished (RFC 3339).
 pub const LAST_FULL_READ: &str = "last_full_read_at";
+/// The id Okta gave the app's event hook when usersync registered it, so registering
+/// again updates that hook even after it was renamed in Okta.
+pub const EVENT_HOOK_ID: &str = "okta.event_hook_id";
 
 impl Store {
     /// The value of one checkpoint, if set.

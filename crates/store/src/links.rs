@@ -80,6 +80,27 @@ type UserRow = (String, Option<String>, String, bool);
 const USER_LINKS: &str =
     "SELECT okta_id, target_key, username, read_only FROM user_links WHERE app_id = $1";
 
+/// The query of [`Store::user_links_touching`]: the links of `$1` holding the Okta id `$2`,
+/// one of `names` lower-cased usernames, or one of `keys` target keys. One lookup per kind
+/// of term, each answered by an index (the primary key, and migration 0006's), joined by
+/// `UNION`: an `OR` of the three would let SQLite settle for scanning the app's links.
+fn touching_sql(names: usize, keys: usize) -> String {
+    let mut sql = format!("{USER_LINKS} AND okta_id = $2");
+    let mut n = 2;
+    for (column, count) in [("lower(username)", names), ("target_key", keys)] {
+        if count == 0 {
+            continue;
+        }
+        let params: Vec<String> = (n + 1..=n + count).map(|i| format!("${i}")).collect();
+        n += count;
+        sql.push_str(&format!(
+            " UNION {USER_LINKS} AND {column} IN ({})",
+            params.join(", ")
+        ));
+    }
+    sql
+}
+
 impl Store {
     /// Every link of `app`.
     ///
@@ -140,18 +161,7 @@ impl Store {
         if usernames.iter().any(|u| !u.as_str().is_ascii()) {
             return self.all_user_links(app).await;
         }
-        let mut sql = format!("{USER_LINKS} AND (okta_id = $2");
-        let mut n = 2;
-        for (column, count) in [
-            ("lower(username)", usernames.len()),
-            ("target_key", keys.len()),
-        ] {
-            for _ in 0..count {
-                n += 1;
-                sql.push_str(&format!(" OR {column} = ${n}"));
-            }
-        }
-        sql.push(')');
+        let sql = touching_sql(usernames.len(), keys.len());
         let mut query = sqlx::query_as::<_, UserRow>(&sql)
             .bind(app.0)
             .bind(okta_id.as_str());
@@ -282,4 +292,47 @@ pub(crate) async fn save_links_in(
             .ctx("marking a user link read-only")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's plan for the single-user lookup, one line per step.
+    async fn query_plan(store: &Store, names: usize, keys: usize) -> String {
+        let sql = format!("EXPLAIN QUERY PLAN {}", touching_sql(names, keys));
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql)
+            .bind(1_i64)
+            .bind("00u1");
+        for i in 0..names + keys {
+            query = query.bind(format!("value{i}"));
+        }
+        let rows = query.fetch_all(&store.db).await.unwrap();
+        rows.into_iter()
+            .map(|row| row.3)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[tokio::test]
+    async fn the_single_user_link_lookup_uses_an_index_for_every_term_and_scans_no_table() {
+        let store = Store::open_in_memory().await.unwrap();
+        for (names, keys) in [(1, 0), (1, 1), (2, 1), (3, 2)] {
+            let plan = query_plan(&store, names, keys).await;
+            assert!(
+                !plan.contains("SCAN user_links"),
+                "{names} names, {keys} keys:\n{plan}"
+            );
+            for step in plan
+                .lines()
+                .filter(|line| line.contains("SEARCH user_links"))
+            {
+                assert!(step.contains(" AND "), "a lookup by app only:\n{plan}");
+            }
+            assert!(plan.contains("user_links_by_folded_username"), "{plan}");
+            if keys > 0 {
+                assert!(plan.contains("user_links_by_target_key"), "{plan}");
+            }
+        }
+    }
 }

@@ -15,6 +15,10 @@ pub struct AppToml {
     target_url: String,
     username: String,
     password: String,
+    /// `basic` (username and password) or `application` (Crowd's name and password).
+    credential_type: &'static str,
+    okta_ca_file: Option<String>,
+    target_ca_file: Option<String>,
     sections: Vec<String>,
 }
 
@@ -38,6 +42,9 @@ impl AppToml {
             target_url: target_url.to_owned(),
             username: "admin".to_owned(),
             password: "admin".to_owned(),
+            credential_type: "basic",
+            okta_ca_file: None,
+            target_ca_file: None,
             sections: Vec::new(),
         }
     }
@@ -61,6 +68,30 @@ impl AppToml {
     pub fn basic(mut self, username: &str, password: &str) -> Self {
         username.clone_into(&mut self.username);
         password.clone_into(&mut self.password);
+        self
+    }
+
+    /// A Crowd target signed in to as the application `name` with `password`.
+    #[must_use]
+    pub fn crowd_application(mut self, name: &str, password: &str) -> Self {
+        "crowd".clone_into(&mut self.kind);
+        self.credential_type = "application";
+        name.clone_into(&mut self.username);
+        password.clone_into(&mut self.password);
+        self
+    }
+
+    /// `okta.ca_file`: an extra CA bundle trusted for Okta.
+    #[must_use]
+    pub fn okta_ca_file(mut self, path: &str) -> Self {
+        self.okta_ca_file = Some(path.to_owned());
+        self
+    }
+
+    /// `target.ca_file`: an extra CA bundle trusted for the target.
+    #[must_use]
+    pub fn target_ca_file(mut self, path: &str) -> Self {
+        self.target_ca_file = Some(path.to_owned());
         self
     }
 
@@ -102,14 +133,26 @@ impl fmt::Display for AppToml {
             toml_string(&self.okta_url),
             toml_string(&self.okta_token)
         )?;
+        if let Some(path) = &self.okta_ca_file {
+            writeln!(f, "ca_file = {}", toml_string(path))?;
+        }
         writeln!(
             f,
-            "\n[app.target]\nkind = {}\nurl = {}\ncredential = {{ type = \"basic\", username = {}, password = {} }}",
+            "\n[app.target]\nkind = {}\nurl = {}\ncredential = {{ type = \"{}\", {} = {}, password = {} }}",
             toml_string(&self.kind),
             toml_string(&self.target_url),
+            self.credential_type,
+            if self.credential_type == "application" {
+                "name"
+            } else {
+                "username"
+            },
             toml_string(&self.username),
             toml_string(&self.password)
         )?;
+        if let Some(path) = &self.target_ca_file {
+            writeln!(f, "ca_file = {}", toml_string(path))?;
+        }
         for section in &self.sections {
             writeln!(f, "\n{section}")?;
         }

@@ -1,11 +1,12 @@
 //! The set-up every test binary of the workspace shares, in one place: emulator
 //! worlds started on loopback with a seeded org (`sims`), the TOML of an app with
 //! sensible defaults and overrides (`app_toml`), a store in a temporary data
-//! directory (`data`), and the rule for material a test needs from outside the
+//! directory (`data`), a certificate authority of the test's own for HTTPS (`pki`), and
+//! the rule for material a test needs from outside the
 //! checkout: `../shared` and tools such as Chromium or Python packages must be there
 //! when `CI` is set, and are skipped with a clear message otherwise (`needs`). For what
 //! usersync sends out: an HTTP receiver that records requests (`receiver`), an SMTP sink
-//! speaking STARTTLS (`smtp`) with a certificate from a CA the test makes (`tls`).
+//! speaking STARTTLS (`smtp`) with a certificate from a CA the test makes (`pki`).
 //!
 //! The app builder writes TOML text rather than the store's Rust types, so the tests
 //! go through the same parser an administrator's apps file does, and a change to the
@@ -15,17 +16,18 @@
 mod app_toml;
 mod data;
 mod needs;
+mod pki;
 mod receiver;
 mod sims;
 mod smtp;
-mod tls;
 
 pub use app_toml::{AppToml, toml_string};
 pub use data::{DataDir, apply_apps};
 pub use needs::{needed, shared_dir, shared_file};
+pub use pki::TestCa;
 pub use receiver::{HttpReceiver, Received, unused_url};
 pub use sims::{
-    Sims, jira_users, org, small_org, start_confluence, start_jira, start_okta, start_okta_with,
+    Sims, crowd_app, jira_users, org, small_org, start_confluence, start_crowd, start_jira,
+    start_okta, start_okta_with,
 };
 pub use smtp::{Mail, SmtpSink};
-pub use tls::TestCa;

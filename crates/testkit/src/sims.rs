@@ -1,9 +1,10 @@
-//! Emulator worlds: the Okta emulator with a generated, seeded org and a Jira or
-//! Confluence emulator, each on `127.0.0.1:0`, and the app TOML that connects them.
+//! Emulator worlds: the Okta emulator with a generated, seeded org and a Jira,
+//! Confluence or Crowd emulator, each on `127.0.0.1:0`, and the app TOML that connects them.
 
 use std::collections::BTreeMap;
 
 use usersync_sim::confluence::{ConfluenceSim, ConfluenceSimConfig};
+use usersync_sim::crowd::{CrowdSim, CrowdSimConfig};
 use usersync_sim::jira::{JiraSim, JiraSimConfig};
 use usersync_sim::okta::{OktaSim, OktaSimConfig, OrgSpec};
 
@@ -72,6 +73,23 @@ pub async fn start_confluence(version: &str) -> ConfluenceSim {
     })
     .await
     .expect("the Confluence emulator starts")
+}
+
+/// The Crowd emulator with its defaults (application `usersync`, loopback allowed).
+///
+/// # Panics
+/// When the emulator does not start.
+pub async fn start_crowd() -> CrowdSim {
+    CrowdSim::start(CrowdSimConfig::default())
+        .await
+        .expect("the Crowd emulator starts")
+}
+
+/// The TOML of an app named `name` from `okta` to `crowd` as its application.
+#[must_use]
+pub fn crowd_app(name: &str, okta: &OktaSim, crowd: &CrowdSim) -> AppToml {
+    AppToml::new(name, &okta.base_url(), okta.api_token(), crowd.base_url())
+        .crowd_application(crowd.application(), crowd.application_password())
 }
 
 /// Okta and Jira emulators, started together.

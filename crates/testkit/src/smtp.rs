@@ -17,7 +17,7 @@ use tokio::io::{
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::tls::TestCa;
+use crate::pki::TestCa;
 
 /// One message the sink accepted.
 #[derive(Debug, Clone, Default)]
@@ -49,8 +49,14 @@ impl SmtpSink {
     /// # Panics
     /// When no loopback port can be bound.
     pub async fn start() -> Self {
-        let ca = TestCa::new();
-        let acceptor = TlsAcceptor::from(ca.server_config());
+        let ca = TestCa::new("usersync SMTP test CA");
+        let files = ca.issue(&["127.0.0.1", "localhost"]);
+        let cert = usersync_tls::ServerCert::load(&files.cert, &files.key)
+            .expect("the sink's certificate");
+        let acceptor = TlsAcceptor::from(
+            usersync_tls::server_config(Arc::new(cert)).expect("a TLS server configuration"),
+        );
+        let ca_pem = std::fs::read_to_string(ca.ca_file()).expect("the CA's certificate");
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
@@ -68,7 +74,7 @@ impl SmtpSink {
         Self {
             port,
             mails,
-            ca_pem: ca.ca_pem,
+            ca_pem,
             task,
         }
     }

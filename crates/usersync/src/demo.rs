@@ -18,7 +18,6 @@ use anyhow::Context as _;
 use rand::Rng as _;
 use rand::distr::Alphanumeric;
 use secrecy::{ExposeSecret as _, SecretString};
-use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -209,7 +208,7 @@ impl Demo {
             _data: data,
         };
         demo.wait_until_ready().await?;
-        demo.wire_hook(&hook_secret).await?;
+        demo.wire_hook().await?;
         Ok(demo)
     }
 
@@ -230,51 +229,20 @@ impl Demo {
         )
     }
 
-    /// Registers the event hook in the emulated Okta through its API, and verifies it
-    /// (the emulator calls the console's hook endpoint, as Okta would).
-    async fn wire_hook(&self, secret: &str) -> anyhow::Result<()> {
-        let hook_url = format!("{}/hooks/okta/{APP}", self.console_url);
-        let body = json!({
-            "name": "usersync demo",
-            "events": {"type": "EVENT_TYPE", "items": HANDLED_EVENTS},
-            "channel": {"type": "HTTP", "version": "1.0.0", "config": {
-                "uri": hook_url,
-                "headers": [],
-                "authScheme": {"type": "HEADER", "key": "Authorization", "value": secret},
-            }},
-        });
-        let hook = self.okta_call("/api/v1/eventHooks", Some(body)).await?;
-        let id = hook["id"]
-            .as_str()
-            .context("the emulator returned a hook without an id")?;
-        let verified = self
-            .okta_call(&format!("/api/v1/eventHooks/{id}/lifecycle/verify"), None)
-            .await?;
-        anyhow::ensure!(
-            verified["verificationStatus"] == "VERIFIED",
-            "the event hook was not verified: {verified}"
-        );
+    /// Registers the event hook in the emulated Okta and has it verified (the emulator
+    /// calls the console's hook endpoint, as Okta would), as `usersync hook register`
+    /// does. The emulator accepts plain HTTP on loopback; real Okta needs HTTPS.
+    async fn wire_hook(&self) -> anyhow::Result<()> {
+        let app = self.store.app_by_name(APP).await?;
+        let report = crate::engine::hook::register_hook(
+            &Deps::new(self.store.clone()),
+            &app,
+            &self.console_url,
+            "demo",
+        )
+        .await?;
+        anyhow::ensure!(report.verified, "{}", report.text());
         Ok(())
-    }
-
-    async fn okta_call(&self, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let mut request = reqwest::Client::new()
-            .post(format!("{}{path}", self.okta.base_url()))
-            .header("Authorization", format!("SSWS {}", self.okta.api_token()));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("calling the Okta emulator's {path}"))?;
-        let status = response.status();
-        let value: Value = response.json().await.unwrap_or(Value::Null);
-        anyhow::ensure!(
-            status.is_success(),
-            "the Okta emulator's {path} answered {status}: {value}"
-        );
-        Ok(value)
     }
 
     /// What to print: where everything is and a few things to try.

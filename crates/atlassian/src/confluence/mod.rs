@@ -1,19 +1,24 @@
 //! The Confluence Data Center client: [`ConfluenceClient`] implements [`Target`]
 //! over Confluence's REST API (`/rest/api`, fact sheet section 2).
 //!
-//! It detects the server version first and reports, through [`Capabilities`], only
-//! what that version can do through REST: disable, enable and delete from 8.2;
-//! create and list all users from 8.4; group create/delete and membership changes
-//! from 9.0; e-mail and full-name updates from 10.2; renaming never. A configuration
-//! needing more is refused before a run. The JSON-RPC fallback for older releases
-//! is not implemented; those capabilities are reported missing. Usernames must be
-//! lower-case to be created, 402 becomes [`TargetError::NoLicenceSeat`], deletes
-//! are awaited by polling their long task, and repeats are idempotent.
+//! It detects the server version first and reports, through [`Capabilities`], which
+//! API each ability goes through: REST where that version has it (disable, enable
+//! and delete from 8.2; create and list all users from 8.4; group create/delete and
+//! membership changes from 9.0; e-mail and full-name updates from 10.2), the legacy
+//! JSON-RPC service (`rpc`) otherwise, and a REST endpoint that answers 404 or 405
+//! all the same falls back to JSON-RPC for that call. Renaming is possible through
+//! neither. Refusals of either API are typed by one mapping (`refusal`). Usernames
+//! must be lower-case to be created, deletes are awaited by polling their long task,
+//! and repeats are idempotent.
 
 mod read;
+mod refusal;
+mod rpc;
 mod wire;
 mod write;
 
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,7 +27,8 @@ use usersync_core::{GroupName, TargetSnapshot, TargetUser, Username};
 
 use crate::http::{AtlassianAuth, AtlassianHttp, HttpSettings};
 use crate::{
-    Capabilities, Capability, NewUser, Target, TargetError, TargetKind, TargetResult, UserChanges,
+    Ability, Api, Capabilities, Capability, NewUser, Target, TargetError, TargetKind, TargetResult,
+    UserChanges,
 };
 
 const PRODUCT: &str = "Confluence";
@@ -71,6 +77,10 @@ pub struct ConfluenceClient {
     http: AtlassianHttp,
     config: ConfluenceConfig,
     capabilities: OnceCell<Capabilities>,
+    /// Abilities whose REST endpoint answered 404/405 while JSON-RPC did the job:
+    /// this release lacks the endpoint whatever its version says, so later calls
+    /// go straight to JSON-RPC.
+    rest_missing: Mutex<HashSet<Capability>>,
 }
 
 impl ConfluenceClient {
@@ -93,6 +103,7 @@ impl ConfluenceClient {
             http,
             config,
             capabilities: OnceCell::new(),
+            rest_missing: Mutex::new(HashSet::new()),
         })
     }
 
@@ -101,11 +112,15 @@ impl ConfluenceClient {
         self.capabilities.get_or_try_init(|| self.detect()).await
     }
 
-    /// Fails with [`TargetError::Unsupported`] when the server lacks `capability`.
-    async fn require(&self, capability: Capability, action: &str) -> TargetResult<()> {
+    /// The API `capability` goes through on this server, or
+    /// [`TargetError::Unsupported`] when it has none.
+    async fn route(&self, capability: Capability, action: &str) -> TargetResult<Api> {
         let caps = self.caps().await?;
-        if caps.supports(capability) {
-            return Ok(());
+        if let Some(api) = caps.via(capability) {
+            if api == Api::Rest && self.rest_missing().contains(&capability) {
+                return Ok(Api::JsonRpc);
+            }
+            return Ok(api);
         }
         Err(TargetError::Unsupported {
             product: PRODUCT,
@@ -113,6 +128,12 @@ impl ConfluenceClient {
             action: action.to_owned(),
             hint: hint(capability).to_owned(),
         })
+    }
+
+    fn rest_missing(&self) -> MutexGuard<'_, HashSet<Capability>> {
+        self.rest_missing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn decode_error(&self, action: &str) -> impl Fn(String) -> TargetError + use<> {
@@ -125,47 +146,44 @@ impl ConfluenceClient {
     }
 }
 
-/// What to do when a version lacks a capability.
+/// What to do when a version lacks a capability: only renaming is missing from
+/// every release (JSON-RPC covers what older REST APIs lack).
 fn hint(capability: Capability) -> &'static str {
     match capability {
-        Capability::SetActive | Capability::DeleteUser => {
-            "disable, enable and delete arrived in Confluence 8.2; upgrade, or manage users in the administration console"
-        }
-        Capability::ListUsers | Capability::CreateUser => {
-            "listing all users and creating users arrived in Confluence 8.4; upgrade to read or create users through REST"
-        }
-        Capability::CreateGroup | Capability::DeleteGroup | Capability::ManageMembership => {
-            "group and membership changes are documented from Confluence 9.0; upgrade, or leave group sync off for this target"
-        }
-        Capability::UpdateUser => {
-            "e-mail and full-name updates are documented from Confluence 10.2; turn attribute updates off for this target"
-        }
         Capability::RenameUser => {
-            "Confluence has no REST endpoint to rename a user; rename it in the administration console"
+            "neither Confluence's REST API nor its JSON-RPC service renames a user; rename it in the administration console"
         }
+        _ => "this Confluence offers it through neither REST nor JSON-RPC",
     }
 }
 
-/// What a Confluence version can do through REST.
+/// Which API each ability goes through on a Confluence version: REST from the
+/// release that documents the endpoint (fact sheet 2.2), JSON-RPC before it.
 fn capabilities_for(version: &str) -> TargetResult<Capabilities> {
     let (major, minor, _) = wire::parse_version(version).ok_or_else(|| TargetError::Decode {
         product: PRODUCT,
         action: "detect the server version".into(),
         message: format!("{version:?} is not a version number"),
     })?;
-    let at_least = |a: u32, b: u32| (major, minor) >= (a, b);
+    let rest_from = |a: u32, b: u32| {
+        if (major, minor) >= (a, b) {
+            Ability::REST
+        } else {
+            Ability::JSON_RPC
+        }
+    };
     Ok(Capabilities {
         kind: TargetKind::Confluence,
         version: version.to_owned(),
-        list_users: at_least(8, 4),
-        create_user: at_least(8, 4),
-        update_user: at_least(10, 2),
-        set_active: at_least(8, 2),
-        rename_user: false,
-        delete_user: at_least(8, 2),
-        create_group: at_least(9, 0),
-        delete_group: at_least(9, 0),
-        manage_membership: at_least(9, 0),
+        list_users: rest_from(8, 4),
+        create_user: rest_from(8, 4),
+        update_user: rest_from(10, 2),
+        set_active: rest_from(8, 2),
+        rename_user: Ability::NEVER,
+        delete_user: rest_from(8, 2),
+        create_group: rest_from(9, 0),
+        delete_group: rest_from(9, 0),
+        manage_membership: rest_from(9, 0),
     })
 }
 
@@ -190,8 +208,6 @@ impl Target for ConfluenceClient {
     }
 
     async fn read_all(&self) -> TargetResult<TargetSnapshot> {
-        self.require(Capability::ListUsers, "list every user")
-            .await?;
         self.read_all().await
     }
 
@@ -216,8 +232,9 @@ impl Target for ConfluenceClient {
     }
 
     async fn rename_user(&self, username: &Username, _new_username: &Username) -> TargetResult<()> {
-        self.require(Capability::RenameUser, &format!("rename {username}"))
+        self.route(Capability::RenameUser, &format!("rename {username}"))
             .await
+            .map(drop)
     }
 
     async fn delete_user(&self, username: &Username) -> TargetResult<()> {
@@ -246,14 +263,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn capabilities_follow_the_documented_releases() {
+    fn each_ability_uses_rest_from_its_documented_release_and_json_rpc_before() {
+        let rpc = Some(Api::JsonRpc);
+        let rest = Some(Api::Rest);
         let c = capabilities_for("7.19.0").unwrap();
-        assert!(!c.set_active && !c.list_users && !c.manage_membership);
+        assert_eq!((c.list_users.api(), c.set_active.api()), (rpc, rpc));
+        assert_eq!(c.manage_membership.api(), rpc);
         let c = capabilities_for("8.5.0").unwrap();
-        assert!(c.set_active && c.list_users && c.create_user && !c.manage_membership);
+        assert_eq!(
+            (c.set_active.api(), c.list_users.api(), c.create_user.api()),
+            (rest, rest, rest)
+        );
+        assert_eq!((c.manage_membership.api(), c.update_user.api()), (rpc, rpc));
         let c = capabilities_for("9.2.0").unwrap();
-        assert!(c.manage_membership && c.create_group && !c.update_user && !c.rename_user);
-        assert!(capabilities_for("10.2.1").unwrap().update_user);
+        assert_eq!(
+            (c.manage_membership.api(), c.create_group.api()),
+            (rest, rest)
+        );
+        assert_eq!(c.update_user.api(), rpc);
+        assert_eq!(capabilities_for("10.2.1").unwrap().update_user.api(), rest);
+        assert_eq!(c.rename_user, Ability::NEVER);
         assert!(capabilities_for("x").is_err());
     }
 

@@ -1,9 +1,13 @@
 //! Reads: the version, the signed-in account, and complete listings. Every list
 //! endpoint is paged to its end by following `_links.next`; a listing is never cut
-//! short silently.
+//! short silently. Before 8.4 (no `GET /user/list`) the users come from JSON-RPC:
+//! `getActiveUsers(true)` names every user, `getActiveUsers(false)` the active
+//! ones, and `getUser` each one's details; groups and members are REST on every
+//! release.
 
 use std::collections::BTreeSet;
 
+use futures::{StreamExt as _, TryStreamExt as _};
 use http::StatusCode;
 use serde::de::DeserializeOwned;
 use usersync_core::{GroupName, TargetSnapshot, TargetUser, Username};
@@ -12,7 +16,7 @@ use super::wire::{Group, Page, Person, VersionInfo};
 use super::{ConfluenceClient, capabilities_for};
 use crate::http::Call;
 use crate::snapshot;
-use crate::{Capabilities, TargetError, TargetResult};
+use crate::{Api, Capabilities, Capability, TargetError, TargetResult};
 
 /// A path segment with everything but unreserved characters escaped (group names
 /// may hold spaces or slashes).
@@ -108,16 +112,39 @@ impl ConfluenceClient {
     /// Every user, group and membership.
     pub(super) async fn read_all(&self) -> TargetResult<TargetSnapshot> {
         let action = "list every user";
-        let people: Vec<Person> = self
-            .all_pages(Call::get("rest/api/user/list", action).query("expand", "status"))
-            .await?;
-        let users = self.users_from(people, action)?;
+        let users = match self.route(Capability::ListUsers, action).await? {
+            Api::Rest => {
+                let call = Call::get("rest/api/user/list", action).query("expand", "status");
+                let people: Vec<Person> = self.all_pages(call).await?;
+                self.users_from(people, action)?
+            }
+            Api::JsonRpc => self.rpc_all_users().await?,
+        };
         let groups = self.all_groups().await?;
         let concurrency = self.config.concurrency;
         snapshot::assemble(users, groups, concurrency, |g| async move {
             self.members(&g).await
         })
         .await
+    }
+
+    /// Every user through JSON-RPC: all names, the active ones, then each user.
+    async fn rpc_all_users(&self) -> TargetResult<Vec<TargetUser>> {
+        let all = self.rpc_usernames(true).await?;
+        let active: BTreeSet<String> = self
+            .rpc_usernames(false)
+            .await?
+            .into_iter()
+            .map(|n| n.to_lowercase())
+            .collect();
+        futures::stream::iter(all)
+            .map(|name| {
+                let is_active = active.contains(&name.to_lowercase());
+                async move { self.rpc_user(&name, is_active).await }
+            })
+            .buffered(self.config.concurrency.max(1))
+            .try_collect()
+            .await
     }
 
     async fn all_groups(&self) -> TargetResult<Vec<GroupName>> {

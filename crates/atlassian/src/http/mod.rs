@@ -122,7 +122,7 @@ impl AtlassianHttp {
                 "{product} concurrency and max_attempts must be at least 1"
             )));
         }
-        let client = reqwest::Client::builder()
+        let client = usersync_tls::client_builder(&settings.trust)
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::limited(3))
@@ -208,7 +208,18 @@ impl AtlassianHttp {
         let result = self.request(call).send().await;
         let response = match result {
             Ok(r) => r,
-            Err(e) => return Ok(self.transport_retry(call, attempt, &e)),
+            Err(e) => {
+                // A refused certificate stays refused: no retry, the problem and the fix.
+                if let Some(problem) = usersync_tls::CertProblem::of(&e) {
+                    return Err(TargetError::Tls {
+                        product: self.product,
+                        url: self.base.to_string(),
+                        fix: problem.fix("target.ca_file"),
+                        problem,
+                    });
+                }
+                return Ok(self.transport_retry(call, attempt, &e));
+            }
         };
         let status = response.status();
         let headers = response.headers().clone();

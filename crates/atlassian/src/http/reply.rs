@@ -67,7 +67,7 @@ impl Reply {
     }
 
     /// Types a non-2xx reply: 401 unauthenticated, 403 forbidden, 404 not found,
-    /// other 4xx rejected with the product's messages.
+    /// 409 already exists, other 4xx rejected with the product's messages.
     #[must_use]
     pub fn into_error(self) -> TargetError {
         let message = self.error_messages().join("; ");
@@ -83,6 +83,9 @@ impl Reply {
                 needed: non_empty(message, "administrator permission"),
             },
             404 => TargetError::NotFound {
+                what: non_empty(message, &self.action),
+            },
+            409 => TargetError::AlreadyExists {
                 what: non_empty(message, &self.action),
             },
             status => TargetError::Rejected {

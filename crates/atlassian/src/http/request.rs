@@ -63,6 +63,8 @@ pub struct HttpSettings {
     pub max_retry_after: Duration,
     /// Per-request timeout (connect, send and read the whole body).
     pub timeout: Duration,
+    /// CA bundles trusted besides the built-in roots (`--ca-file`, the app's `target.ca_file`).
+    pub trust: usersync_tls::TrustRoots,
 }
 
 impl Default for HttpSettings {
@@ -74,6 +76,7 @@ impl Default for HttpSettings {
             max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(120),
             timeout: Duration::from_secs(30),
+            trust: usersync_tls::TrustRoots::none(),
         }
     }
 }

@@ -20,7 +20,9 @@ use tokio::sync::OnceCell;
 use usersync_core::{GroupName, TargetSnapshot, TargetUser, Username};
 
 use crate::http::{AtlassianAuth, AtlassianHttp, Call, HttpSettings};
-use crate::{Capabilities, NewUser, Target, TargetError, TargetKind, TargetResult, UserChanges};
+use crate::{
+    Ability, Capabilities, NewUser, Target, TargetError, TargetKind, TargetResult, UserChanges,
+};
 
 const PRODUCT: &str = "Jira";
 
@@ -181,15 +183,19 @@ impl Target for JiraClient {
         Ok(Capabilities {
             kind: TargetKind::Jira,
             version: version.to_string(),
-            list_users: true,
-            create_user: true,
-            update_user: true,
-            set_active: version.at_least(8, 3),
-            rename_user: true,
-            delete_user: true,
-            create_group: true,
-            delete_group: true,
-            manage_membership: true,
+            list_users: Ability::REST,
+            create_user: Ability::REST,
+            update_user: Ability::REST,
+            set_active: if version.at_least(8, 3) {
+                Ability::REST
+            } else {
+                Ability::added_in("Jira 8.3")
+            },
+            rename_user: Ability::REST,
+            delete_user: Ability::REST,
+            create_group: Ability::REST,
+            delete_group: Ability::REST,
+            manage_membership: Ability::REST,
         })
     }
 

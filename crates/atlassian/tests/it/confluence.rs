@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use usersync_atlassian::confluence::{ConfluenceClient, ConfluenceConfig};
 use usersync_atlassian::http::{AtlassianAuth, HttpSettings};
-use usersync_atlassian::{Capability, NewUser, Target, TargetError, UserChanges};
+use usersync_atlassian::{NewUser, Target, TargetError, UserChanges};
 use usersync_core::{Email, GroupName, Username};
 use usersync_sim::confluence::{ConfluenceSim, ConfluenceSimConfig, RateLimit, SeedUser};
+
+#[path = "confluence_rpc.rs"]
+mod rpc;
 
 fn user(name: &str) -> Username {
     Username::parse(name).unwrap()
@@ -58,79 +61,6 @@ fn client_with(sim: &ConfluenceSim, auth: AtlassianAuth) -> ConfluenceClient {
 
 fn client(sim: &ConfluenceSim) -> ConfluenceClient {
     client_with(sim, AtlassianAuth::Bearer("pat-secret".to_owned().into()))
-}
-
-#[tokio::test]
-async fn capabilities_follow_the_server_version_and_prove_the_credential() {
-    for (version, set_active, list, membership, update) in [
-        ("7.19.0", false, false, false, false),
-        ("8.5.0", true, true, false, false),
-        ("9.2.0", true, true, true, false),
-        ("10.2.0", true, true, true, true),
-    ] {
-        let sim = sim(version).await;
-        let caps = client(&sim).capabilities().await.unwrap();
-        assert_eq!(caps.version, version);
-        assert_eq!(
-            (
-                caps.set_active,
-                caps.list_users,
-                caps.manage_membership,
-                caps.update_user
-            ),
-            (set_active, list, membership, update),
-            "{version}"
-        );
-        assert!(!caps.rename_user);
-        assert!(
-            sim.requests()
-                .iter()
-                .any(|r| r.path == "/rest/api/user/current")
-        );
-    }
-}
-
-#[tokio::test]
-async fn missing_capabilities_are_refused_before_any_write_is_sent() {
-    let sim = sim("8.5.0").await;
-    let client = client(&sim);
-    let caps = client.capabilities().await.unwrap();
-    assert_eq!(
-        caps.missing(&[Capability::ManageMembership, Capability::SetActive]),
-        vec![Capability::ManageMembership]
-    );
-    let before = sim.request_count();
-    let err = client
-        .add_member(&group("confluence-users"), &user("admin"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, TargetError::Unsupported { .. }), "{err}");
-    assert!(
-        err.to_string().contains("8.5.0") && err.to_string().contains("9.0"),
-        "{err}"
-    );
-    let err = client
-        .rename_user(&user("admin"), &user("root"))
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("rename"), "{err}");
-    let changes = UserChanges {
-        display_name: Some("X".into()),
-        email: None,
-    };
-    assert!(matches!(
-        client.update_user(&user("admin"), &changes).await,
-        Err(TargetError::Unsupported { .. })
-    ));
-    assert_eq!(sim.request_count(), before, "nothing was sent");
-}
-
-#[tokio::test]
-async fn reading_everything_needs_the_all_users_list_of_8_4() {
-    let old = sim("7.19.0").await;
-    let err = client(&old).read_all().await.unwrap_err();
-    assert!(matches!(err, TargetError::Unsupported { .. }), "{err}");
-    assert!(err.to_string().contains("8.4"), "{err}");
 }
 
 #[tokio::test]

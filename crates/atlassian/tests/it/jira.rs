@@ -9,7 +9,7 @@ use pretty_assertions::assert_eq;
 use secrecy::SecretString;
 use usersync_atlassian::http::{AtlassianAuth, HttpSettings};
 use usersync_atlassian::jira::{JiraClient, JiraConfig};
-use usersync_atlassian::{NewUser, Target, TargetError, UserChanges};
+use usersync_atlassian::{Ability, Api, Capability, NewUser, Target, TargetError, UserChanges};
 use usersync_core::{Email, GroupName, Username};
 use usersync_sim::faults::FaultConfig;
 use usersync_sim::jira::{JiraSim, JiraSimConfig, RateLimit, SeedUser};
@@ -78,15 +78,26 @@ fn searches(sim: &JiraSim) -> usize {
 
 #[tokio::test]
 async fn capabilities_follow_the_version_and_prove_the_credential() {
-    for (version, can_set_active) in [("8.2.0", false), ("9.12.0", true), ("10.3.0", true)] {
+    let before_8_3 = Ability::added_in("Jira 8.3");
+    for (version, set_active) in [
+        ("8.2.0", before_8_3),
+        ("9.12.0", Ability::REST),
+        ("10.3.0", Ability::REST),
+    ] {
         let sim = sim(version).await;
         let caps = basic(&sim, sim.admin_password())
             .capabilities()
             .await
             .unwrap();
         assert_eq!(caps.version, version);
-        assert_eq!(caps.set_active, can_set_active, "{version}");
-        assert!(caps.list_users && caps.rename_user && caps.manage_membership);
+        assert_eq!(caps.set_active, set_active, "{version}");
+        for c in [
+            Capability::ListUsers,
+            Capability::RenameUser,
+            Capability::ManageMembership,
+        ] {
+            assert_eq!(caps.via(c), Some(Api::Rest), "{c:?}");
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 //! Contract tests of the Atlassian clients against their emulators.
 
 mod confluence;
+mod crowd;
 mod jira;

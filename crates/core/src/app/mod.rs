@@ -9,6 +9,7 @@
 //! a remote caller may give is [`SecretRefAllowList`].
 
 pub mod events;
+pub mod labels;
 mod model;
 mod notify;
 mod notify_check;

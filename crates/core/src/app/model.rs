@@ -32,26 +32,30 @@ impl fmt::Display for AppId {
 pub enum TargetKind {
     Jira,
     Confluence,
+    /// Crowd Data Center's usermanagement API, signed in to as an application.
+    Crowd,
 }
 
 impl TargetKind {
     /// Every kind, in the order settings pages list them.
-    pub const ALL: [TargetKind; 2] = [Self::Jira, Self::Confluence];
+    pub const ALL: [TargetKind; 3] = [Self::Jira, Self::Confluence, Self::Crowd];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Jira => "jira",
             Self::Confluence => "confluence",
+            Self::Crowd => "crowd",
         }
     }
 
-    /// `jira` or `confluence`, ignoring case.
+    /// `jira`, `confluence` or `crowd`, ignoring case.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
         match text.trim().to_ascii_lowercase().as_str() {
             "jira" => Some(Self::Jira),
             "confluence" => Some(Self::Confluence),
+            "crowd" => Some(Self::Crowd),
             _ => None,
         }
     }
@@ -127,6 +131,13 @@ pub enum TargetCredential<S> {
         #[serde(default)]
         password: S,
     },
+    /// A Crowd application's name and password (Crowd signs in applications, not
+    /// users; the application's remote addresses must include usersync's host).
+    Application {
+        name: String,
+        #[serde(default)]
+        password: S,
+    },
 }
 
 impl<S> TargetCredential<S> {
@@ -134,7 +145,9 @@ impl<S> TargetCredential<S> {
     pub fn secrets(&self) -> Vec<(SecretSlot, &S)> {
         match self {
             Self::Pat { token } => vec![(SecretSlot::TargetToken, token)],
-            Self::Basic { password, .. } => vec![(SecretSlot::TargetPassword, password)],
+            Self::Basic { password, .. } | Self::Application { password, .. } => {
+                vec![(SecretSlot::TargetPassword, password)]
+            }
         }
     }
 
@@ -146,6 +159,10 @@ impl<S> TargetCredential<S> {
             },
             Self::Basic { username, password } => TargetCredential::Basic {
                 username,
+                password: f(SecretSlot::TargetPassword, password),
+            },
+            Self::Application { name, password } => TargetCredential::Application {
+                name,
                 password: f(SecretSlot::TargetPassword, password),
             },
         }
@@ -238,17 +255,24 @@ pub struct OktaDraft {
     /// "Okta Domain URL", e.g. `https://example.okta.com`.
     pub url: String,
     pub credential: OktaCredential<SecretInput>,
+    /// An extra CA bundle (absolute path to a PEM file) trusted for this side, besides the
+    /// operating system's store; empty or left out for none.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// The target side of a draft.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetDraft {
-    /// `jira` or `confluence`.
+    /// `jira`, `confluence` or `crowd`.
     pub kind: String,
     /// The base URL, e.g. `https://jira.example.com` or `https://wiki.example.com/confluence`.
     pub url: String,
     pub credential: TargetCredential<SecretInput>,
+    /// An extra CA bundle trusted for this side, as for [`OktaDraft::ca_file`].
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 /// An app as a caller writes it: unvalidated, secrets as inputs. Becomes an [`App`] once stored.
@@ -276,6 +300,9 @@ pub struct AppDraft {
 pub struct OktaSettings {
     pub url: Url,
     pub credential: OktaCredential<SecretState>,
+    /// The extra CA bundle trusted for Okta, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// Target settings of a stored app.
@@ -284,6 +311,9 @@ pub struct TargetSettings {
     pub kind: TargetKind,
     pub url: Url,
     pub credential: TargetCredential<SecretState>,
+    /// The extra CA bundle trusted for the target, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 /// A validated, stored app. Holds no secret values, only their [`SecretState`].

@@ -15,6 +15,7 @@ fn draft(replacement: &str) -> AppDraft {
             credential: OktaCredential::ApiToken {
                 token: SecretInput::from_text("env:OKTA_TOKEN"),
             },
+            ca_file: None,
         },
         target: TargetDraft {
             kind: "jira".into(),
@@ -22,6 +23,7 @@ fn draft(replacement: &str) -> AppDraft {
             credential: TargetCredential::Pat {
                 token: SecretInput::from_text("env:JIRA_PAT"),
             },
+            ca_file: None,
         },
         schedule: Schedule::Manual,
         policy,
@@ -118,4 +120,99 @@ fn urls_with_user_info_are_refused_on_their_field_without_echoing_the_password()
     let problem = d.validate().unwrap_err();
     assert_eq!(problem.field, "target.url");
     assert!(!problem.message.contains("s3cret-pw"), "{problem}");
+}
+
+#[test]
+fn a_crowd_target_takes_an_application_name_and_password_and_nothing_else() {
+    let crowd = |credential| {
+        let mut d = draft("$1");
+        d.target.kind = "Crowd".into();
+        d.target.credential = credential;
+        d.validate()
+    };
+    let valid = crowd(TargetCredential::Application {
+        name: "usersync".into(),
+        password: SecretInput::from_text("env:CROWD_APP_PASSWORD"),
+    })
+    .expect("an application credential is Crowd's");
+    assert_eq!(valid.target_kind, TargetKind::Crowd);
+    assert_eq!(
+        valid.target_credential.secrets()[0].0,
+        SecretSlot::TargetPassword
+    );
+    let problem = crowd(TargetCredential::Application {
+        name: " ".into(),
+        password: SecretInput::from_text("env:P"),
+    })
+    .unwrap_err();
+    assert_eq!(problem.field, "target.credential.name");
+    let problem = crowd(TargetCredential::Pat {
+        token: SecretInput::from_text("env:P"),
+    })
+    .unwrap_err();
+    assert_eq!(problem.field, "target.credential.type");
+    assert!(problem.message.contains("application"), "{problem}");
+
+    let mut jira = draft("$1");
+    jira.target.credential = TargetCredential::Application {
+        name: "usersync".into(),
+        password: SecretInput::from_text("env:P"),
+    };
+    let problem = jira.validate().unwrap_err();
+    assert_eq!(problem.field, "target.credential.type");
+    assert!(problem.message.contains("crowd"), "{problem}");
+}
+
+#[test]
+fn a_crowd_app_reads_from_toml_with_its_application_credential() {
+    let apps = apps_from_toml(
+        "[[app]]\nname = \"c\"\n[app.okta]\nurl = \"https://example.okta.com\"\n\
+         credential = { type = \"api_token\", token = \"env:T\" }\n[app.target]\n\
+         kind = \"crowd\"\nurl = \"https://crowd.example.com/crowd\"\n\
+         credential = { type = \"application\", name = \"usersync\", password = \"env:CROWD\" }\n",
+    )
+    .unwrap();
+    let valid = apps.into_iter().next().unwrap().validate().unwrap();
+    assert_eq!(valid.target_kind, TargetKind::Crowd);
+    assert!(matches!(
+        valid.target_credential,
+        TargetCredential::Application { ref name, .. } if name == "usersync"
+    ));
+}
+
+#[test]
+fn a_relative_ca_file_is_refused_on_its_sides_field_and_a_blank_one_means_none() {
+    let mut d = draft("$1");
+    d.target.ca_file = Some("certs/corp.pem".into());
+    let problem = d.validate().unwrap_err();
+    assert_eq!(problem.field, "target.ca_file");
+    assert!(problem.message.contains("absolute path"), "{problem}");
+    let mut d = draft("$1");
+    d.okta.ca_file = Some("  ".into());
+    d.target.ca_file = Some(" /etc/ssl/corp.pem ".into());
+    let valid = d.validate().expect("valid");
+    assert_eq!(valid.okta_ca_file, None);
+    assert_eq!(valid.target_ca_file.as_deref(), Some("/etc/ssl/corp.pem"));
+}
+
+#[test]
+fn a_ca_file_per_side_reads_from_toml() {
+    let text = r#"
+[[app]]
+name = "Jira"
+[app.okta]
+url = "https://example.okta.com"
+credential = { type = "api_token", token = "env:T" }
+[app.target]
+kind = "jira"
+url = "https://jira.example.com"
+credential = { type = "pat", token = "env:P" }
+ca_file = "/etc/ssl/corp.pem"
+"#;
+    let drafts = apps_from_toml(text).expect("parses");
+    assert_eq!(
+        drafts[0].target.ca_file.as_deref(),
+        Some("/etc/ssl/corp.pem")
+    );
+    assert_eq!(drafts[0].okta.ca_file, None);
 }

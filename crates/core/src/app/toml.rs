@@ -10,12 +10,14 @@
 //! [app.okta]
 //! url = "https://example.okta.com"
 //! credential = { type = "api_token", token = "env:OKTA_API_TOKEN" }
+//! # ca_file = "/etc/ssl/corp.pem"        # an extra CA trusted for this side (optional)
 //! # or { type = "oauth", client_id = "0oa...", key_id = "kid", private_key = "file:/etc/usersync/okta.pem" }
 //!
 //! [app.target]
 //! kind = "jira"                            # or "confluence"
 //! url = "https://jira.example.com"
 //! credential = { type = "pat", token = "file:/run/secrets/jira-pat" }
+//! ca_file = "/etc/ssl/corp.pem"            # optional, per side: Jira behind a company CA
 //! # or { type = "basic", username = "svc-usersync", password = "env:JIRA_PASSWORD" }
 //!
 //! [app.policy.toggles]
@@ -87,6 +89,8 @@ struct ExportApp<'a> {
 struct ExportOkta<'a> {
     url: &'a str,
     credential: OktaCredential<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +98,8 @@ struct ExportTarget<'a> {
     kind: &'a str,
     url: &'a str,
     credential: TargetCredential<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<&'a str>,
 }
 
 /// A secret as exported: the reference, or nothing.
@@ -130,6 +136,10 @@ fn target_shape(credential: &TargetCredential<SecretState>) -> TargetCredential<
             username: username.clone(),
             password: exported(password),
         },
+        TargetCredential::Application { name, password } => TargetCredential::Application {
+            name: name.clone(),
+            password: exported(password),
+        },
     }
 }
 
@@ -148,11 +158,13 @@ fn export_one(app: &App) -> Result<String, toml::ser::Error> {
             okta: ExportOkta {
                 url: app.okta.url.as_str(),
                 credential: okta_shape(&app.okta.credential),
+                ca_file: app.okta.ca_file.as_deref(),
             },
             target: ExportTarget {
                 kind: app.target.kind.as_str(),
                 url: app.target.url.as_str(),
                 credential: target_shape(&app.target.credential),
+                ca_file: app.target.ca_file.as_deref(),
             },
             policy: &app.policy,
             events,

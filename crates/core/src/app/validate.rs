@@ -28,9 +28,13 @@ pub struct ValidApp {
     pub name: String,
     pub okta_url: Url,
     pub okta_credential: OktaCredential<SecretInput>,
+    /// `okta.ca_file`: an absolute path (whether it is a readable bundle is checked on save).
+    pub okta_ca_file: Option<String>,
     pub target_kind: TargetKind,
     pub target_url: Url,
     pub target_credential: TargetCredential<SecretInput>,
+    /// `target.ca_file`, as `okta_ca_file`.
+    pub target_ca_file: Option<String>,
     pub schedule: Schedule,
     pub policy: SyncPolicy,
     pub events: EventSettings<SecretInput>,
@@ -60,17 +64,19 @@ impl AppDraft {
         let name = check_name(&self.name)?;
         let okta_url = check_okta_url(&self.okta.url)?;
         check_okta_credential(&self.okta.credential)?;
+        let okta_ca_file = check_ca_file("okta.ca_file", self.okta.ca_file.as_deref())?;
         let target_kind = TargetKind::parse(&self.target.kind).ok_or_else(|| {
             FieldProblem::new(
                 "target.kind",
                 format!(
-                    "unknown target kind {:?}; use \"jira\" or \"confluence\"",
+                    "unknown target kind {:?}; use \"jira\", \"confluence\" or \"crowd\"",
                     self.target.kind
                 ),
             )
         })?;
         let target_url = check_target_url(&self.target.url)?;
-        check_target_credential(&self.target.credential)?;
+        check_target_credential(target_kind, &self.target.credential)?;
+        let target_ca_file = check_ca_file("target.ca_file", self.target.ca_file.as_deref())?;
         check_schedule(&self.schedule)?;
         check_policy(&self.policy)?;
         check_events(&self.events)?;
@@ -79,9 +85,11 @@ impl AppDraft {
             name,
             okta_url,
             okta_credential: self.okta.credential,
+            okta_ca_file,
             target_kind,
             target_url,
             target_credential: self.target.credential,
+            target_ca_file,
             schedule: self.schedule,
             policy: self.policy,
             events: self.events,
@@ -194,6 +202,23 @@ fn check_target_url(text: &str) -> Checked<Url> {
     Ok(url)
 }
 
+/// A CA file is an absolute path (blank means none). Whether the file is a readable PEM
+/// bundle is IO, checked by the store on save with the clients' own loader.
+fn check_ca_file(field: &str, text: Option<&str>) -> Checked<Option<String>> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().any(char::is_control) || !std::path::Path::new(text).is_absolute() {
+        return Err(FieldProblem::new(
+            field,
+            format!(
+                "{text:?} is not an absolute path; give the CA bundle's full path, like /etc/ssl/corp.pem"
+            ),
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
 /// Checks the shape of a secret input; whether a kept secret exists is checked on save.
 pub(super) fn check_secret_input(field: &str, input: &SecretInput) -> Checked<()> {
     if input.is_empty_value() {
@@ -247,14 +272,41 @@ fn check_okta_credential(credential: &OktaCredential<SecretInput>) -> Checked<()
     Ok(())
 }
 
-fn check_target_credential(credential: &TargetCredential<SecretInput>) -> Checked<()> {
-    if let TargetCredential::Basic { username, .. } = credential
-        && username.trim().is_empty()
-    {
-        return Err(FieldProblem::new(
-            "target.credential.username",
-            "the username is missing; give the account usersync signs in as",
-        ));
+fn check_target_credential(
+    kind: TargetKind,
+    credential: &TargetCredential<SecretInput>,
+) -> Checked<()> {
+    match (kind, credential) {
+        (TargetKind::Crowd, TargetCredential::Application { name, .. })
+            if name.trim().is_empty() =>
+        {
+            return Err(FieldProblem::new(
+                "target.credential.name",
+                "the application name is missing; give the name of the application created for usersync in Crowd",
+            ));
+        }
+        (TargetKind::Crowd, TargetCredential::Application { .. }) => {}
+        (TargetKind::Crowd, _) => {
+            return Err(FieldProblem::new(
+                "target.credential.type",
+                "Crowd signs in applications, not users: use type = \"application\" with the application's name and password",
+            ));
+        }
+        (_, TargetCredential::Application { .. }) => {
+            return Err(FieldProblem::new(
+                "target.credential.type",
+                format!(
+                    "an application credential is for kind = \"crowd\"; {kind} takes \"pat\" or \"basic\""
+                ),
+            ));
+        }
+        (_, TargetCredential::Basic { username, .. }) if username.trim().is_empty() => {
+            return Err(FieldProblem::new(
+                "target.credential.username",
+                "the username is missing; give the account usersync signs in as",
+            ));
+        }
+        _ => {}
     }
     for (slot, input) in credential.secrets() {
         check_secret_input(slot.field(), input)?;

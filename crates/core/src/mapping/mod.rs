@@ -86,6 +86,30 @@ impl TargetConstraints {
         }
     }
 
+    /// The rules of `kind`'s product.
+    #[must_use]
+    pub fn for_kind(kind: crate::app::TargetKind) -> Self {
+        match kind {
+            crate::app::TargetKind::Jira => Self::jira(),
+            crate::app::TargetKind::Confluence => Self::confluence(),
+            crate::app::TargetKind::Crowd => Self::crowd(),
+        }
+    }
+
+    /// Crowd Data Center: usernames compare ignoring case (as usersync's do) and keep the
+    /// case they are created with; e-mail is part of every user and required on create.
+    #[must_use]
+    pub fn crowd() -> Self {
+        Self {
+            lowercase_usernames: false,
+            max_username_len: 255,
+            forbidden_username_chars: String::new(),
+            reserved_usernames: Vec::new(),
+            reports_email: true,
+            requires_email: true,
+        }
+    }
+
     /// Turns a mapped name into a username the target accepts, or says why not.
     ///
     /// # Errors

@@ -34,7 +34,10 @@ pub(crate) fn recreate_as(
         return None;
     }
     let why = if ctx.policy.policy().group_renames == GroupRenames::Keep {
-        "group_renames = keep: Jira and Confluence cannot rename groups".to_owned()
+        format!(
+            "{} is Keep: Jira and Confluence cannot rename groups",
+            crate::app::labels::describe("policy.group_renames")
+        )
     } else if !ctx.options.scope.is_full() {
         "a single-user sync never recreates groups; the next full sync does".to_owned()
     } else if claimed.contains_key(&new)

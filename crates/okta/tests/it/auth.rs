@@ -43,9 +43,9 @@ fn key_pair() -> (String, String) {
 }
 
 /// Generated once: RSA key generation is slow in debug builds.
-static KEYS: LazyLock<[(String, String); 2]> = LazyLock::new(|| [key_pair(), key_pair()]);
+pub static KEYS: LazyLock<[(String, String); 2]> = LazyLock::new(|| [key_pair(), key_pair()]);
 
-fn service_app_config(base_url: String, client_id: &str, private_pem: &str) -> OktaConfig {
+pub fn service_app_config(base_url: String, client_id: &str, private_pem: &str) -> OktaConfig {
     let mut config = OktaConfig::new(
         base_url,
         OktaAuth::ServiceApp {

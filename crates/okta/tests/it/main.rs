@@ -2,6 +2,7 @@
 
 mod auth;
 mod helpers;
+mod hooks;
 mod logs;
 mod read_org;
 mod resilience;

@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::state::{ApiError, ApiResult, Store};
 use super::version::Version;
 use super::wire::Paging;
-use super::{RateLimit, RecordedRequest, groups, users, wire};
+use super::{RateLimit, RecordedRequest, groups, rpc, users, wire};
 use crate::faults::{self, Faults};
 use crate::request_log::RequestLog;
 
@@ -148,6 +148,7 @@ pub fn sysadmin(app: &Shared, caller: &Caller) -> ApiResult<()> {
 pub fn router(app: App, faults: Faults) -> Router {
     let api = users::routes(app.version)
         .merge(groups::routes(app.version))
+        .merge(rpc::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
         .layer(middleware::from_fn_with_state(app.clone(), rate_limit))
@@ -262,8 +263,14 @@ async fn rate_limit(State(app): State<App>, request: Request, next: Next) -> Res
     response
 }
 
-/// Blanks every `password` field, so the log never holds one.
+/// Blanks every `password` field, and the password parameter of a JSON-RPC
+/// `addUser` (its second), so the log never holds one.
 fn redact(value: &mut serde_json::Value) {
+    if value.get("method").and_then(|m| m.as_str()) == Some("addUser")
+        && let Some(password) = value.pointer_mut("/params/1")
+    {
+        *password = serde_json::Value::String("<redacted>".into());
+    }
     if let Some(map) = value.as_object_mut() {
         for (k, v) in map.iter_mut() {
             if k.eq_ignore_ascii_case("password") {

@@ -1,10 +1,11 @@
-//! An emulator of Confluence Data Center's user-management REST API.
+//! An emulator of Confluence Data Center's user-management REST API and its legacy
+//! JSON-RPC service (`rpc`).
 //!
 //! It keeps users, groups and memberships in memory and answers the endpoints the
 //! fact sheet (atlassian-api.md section 2) documents, with their shapes, status
 //! codes and version differences: a setting picks the emulated release (for
-//! example `7.19.0`, `8.5.0`, `9.2.0`) and endpoints that release lacks answer
-//! 404. Usernames created through REST must be lower-case; creating an active user
+//! example `7.19.0`, `8.5.0`, `9.2.0`, `10.3.0`) and REST endpoints that release
+//! lacks answer 404; JSON-RPC's user-management methods are there on every release. Usernames created through REST must be lower-case; creating an active user
 //! with no licence seat left answers 402; deletes are asynchronous long tasks.
 //! Users live in the internal writable directory or an optional read-only "LDAP"
 //! directory; the administrator account is protected. Basic auth works for any
@@ -14,6 +15,7 @@
 
 mod app;
 mod groups;
+mod rpc;
 mod state;
 mod users;
 mod version;
@@ -94,6 +96,8 @@ pub struct ConfluenceSimConfig {
     /// How many of the most recent requests [`ConfluenceSim::requests`] keeps
     /// (with their bodies); the totals count all.
     pub request_log_capacity: usize,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// The default [`ConfluenceSimConfig::request_log_capacity`].
@@ -115,6 +119,7 @@ impl Default for ConfluenceSimConfig {
             delete_task_timeout: Duration::from_secs(5),
             page_cap: 200,
             request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
+            tls: None,
         }
     }
 }
@@ -130,6 +135,26 @@ pub struct RecordedRequest {
     /// The JSON body, with any `password` field blanked.
     pub body: Option<serde_json::Value>,
     pub status: u16,
+}
+
+impl RecordedRequest {
+    /// Whether the request could change anything: every method but `GET`, except
+    /// the JSON-RPC calls of methods that only read (`getUser`, `getActiveUsers`, ...).
+    #[must_use]
+    pub fn is_write(&self) -> bool {
+        if self.path == rpc::PATH {
+            let method = self.body.as_ref().and_then(|b| b.get("method")?.as_str());
+            return !method.is_some_and(|m| rpc::READS.contains(&m));
+        }
+        self.method != "GET"
+    }
+
+    /// The JSON-RPC method called, when this was a JSON-RPC call.
+    #[must_use]
+    pub fn rpc_method(&self) -> Option<&str> {
+        (self.path == rpc::PATH).then_some(())?;
+        self.body.as_ref()?.get("method")?.as_str()
+    }
 }
 
 /// A user as the emulator holds it (without the password).
@@ -181,6 +206,7 @@ impl ConfluenceSim {
     /// When the version does not parse or the address cannot be bound.
     pub async fn start(config: ConfluenceSimConfig) -> anyhow::Result<Self> {
         let version: Version = config.version.parse().map_err(anyhow::Error::msg)?;
+        let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding the Confluence emulator to {}", config.listen))?;
@@ -197,7 +223,7 @@ impl ConfluenceSim {
         let app = Arc::new(Shared {
             store: Mutex::new(store),
             version,
-            base_url: format!("http://{addr}"),
+            base_url: format!("{}://{addr}", crate::tls::scheme(tls.as_ref())),
             pat: Mutex::new(config.pat.clone()),
             log: Mutex::new(RequestLog::new(config.request_log_capacity)),
             bucket: config.rate_limit.map(|r| Mutex::new(Bucket::new(r))),
@@ -206,7 +232,7 @@ impl ConfluenceSim {
         });
         let faults = Faults::new(config.faults.clone(), wire::fault_body);
         let router = app::router(app.clone(), faults.clone());
-        let (stop, task) = crate::background::spawn(listener, router, "Confluence");
+        let (stop, task) = crate::background::spawn(listener, router, "Confluence", tls);
         Ok(Self {
             app,
             addr,
@@ -369,7 +395,7 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
-    /// The Confluence release to emulate, e.g. 7.19.0, 8.5.0, 9.2.0.
+    /// The Confluence release to emulate, e.g. 7.19.0, 8.5.0, 9.2.0, 10.3.0.
     #[arg(long = "confluence-version", default_value = "9.2.0")]
     pub confluence_version: String,
     #[arg(long, default_value = "admin")]
@@ -397,6 +423,8 @@ pub struct ServeArgs {
     /// Enable rate limiting with this bucket size (refilled at the same rate per second).
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 /// Runs the emulator until interrupted.
@@ -427,6 +455,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         // Nobody reads the log of a command-line emulator: keep it small, however long it runs.
         request_log_capacity: 10_000,
+        tls: args.tls.files(),
         ..ConfluenceSimConfig::default()
     };
     let sim = ConfluenceSim::start(config).await?;

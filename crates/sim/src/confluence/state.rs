@@ -343,12 +343,25 @@ impl Store {
         task.polls_left = 0;
         self.pending.remove(id);
         let username = task.username.clone();
-        if let Some(user) = self.users.remove(&username) {
+        self.forget_user(&username);
+    }
+
+    /// Removes a user and their memberships at once.
+    fn forget_user(&mut self, folded: &str) {
+        if let Some(user) = self.users.remove(folded) {
             self.keys.remove(&user.key);
         }
         for members in self.members.values_mut() {
-            members.remove(&username);
+            members.remove(folded);
         }
+    }
+
+    /// JSON-RPC's `removeUser`: deletes synchronously, refusing what REST refuses.
+    pub fn remove_user(&mut self, username: &str) -> ApiResult<()> {
+        self.writable(username, "delete")?;
+        self.protect_admin(username, "delete")?;
+        self.forget_user(&fold(username));
+        Ok(())
     }
 
     /// `POST /admin/group`.

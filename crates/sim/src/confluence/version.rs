@@ -5,7 +5,8 @@
 //! in 8.4; the user-group membership and admin group endpoints are documented from
 //! the 9.0 reference; update user from the 10.2 reference; `server-information`
 //! from 9.1.0. An endpoint the emulated version lacks answers 404, as Jersey does
-//! for an unknown resource.
+//! for an unknown resource. The JSON-RPC service (`super::rpc`) is not gated: it
+//! offers the same user-management methods on every release emulated.
 
 use std::fmt;
 use std::str::FromStr;

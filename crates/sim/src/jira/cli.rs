@@ -39,6 +39,8 @@ pub struct ServeArgs {
     /// Rate limit: requests per second per user (bucket size = twice that); off when absent.
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 /// Runs the emulator until interrupted.
@@ -67,6 +69,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         // Nobody reads the log of a command-line emulator: keep it small, however long it runs.
         request_log_capacity: 10_000,
+        tls: args.tls.files(),
         ..JiraSimConfig::default()
     };
     let sim = JiraSim::start(config).await?;

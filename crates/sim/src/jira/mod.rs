@@ -87,6 +87,8 @@ pub struct JiraSimConfig {
     /// How many of the most recent requests [`JiraSim::requests`] keeps; the
     /// totals ([`JiraSim::request_count`], [`JiraSim::request_totals`]) count all.
     pub request_log_capacity: usize,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// The default [`JiraSimConfig::request_log_capacity`], as Confluence's: far more
@@ -106,6 +108,7 @@ impl Default for JiraSimConfig {
             faults: FaultConfig::default(),
             group_picker_limit: 20,
             request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
+            tls: None,
         }
     }
 }
@@ -185,11 +188,12 @@ impl JiraSim {
     pub async fn start(config: JiraSimConfig) -> anyhow::Result<Self> {
         let version: JiraVersion = config.version.parse().map_err(anyhow::Error::msg)?;
         let state = seed(&config, version)?;
+        let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding the Jira emulator to {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let base_url = format!("http://{addr}");
+        let base_url = format!("{}://{addr}", crate::tls::scheme(tls.as_ref()));
         let app = App {
             state: Arc::new(Mutex::new(state)),
             base: Arc::from(base_url.as_str()),
@@ -202,7 +206,7 @@ impl JiraSim {
         };
         let faults = Faults::new(config.faults.clone(), wire::fault_body);
         let router = app::router(app.clone(), faults.clone());
-        let (stop, task) = crate::background::spawn(listener, router, "Jira");
+        let (stop, task) = crate::background::spawn(listener, router, "Jira", tls);
         Ok(Self {
             base_url,
             app,
@@ -213,7 +217,7 @@ impl JiraSim {
         })
     }
 
-    /// `http://127.0.0.1:<port>` (no trailing slash).
+    /// `http://127.0.0.1:<port>`, or `https://` when serving TLS (no trailing slash).
     #[must_use]
     pub fn base_url(&self) -> &str {
         &self.base_url

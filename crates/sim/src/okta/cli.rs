@@ -47,6 +47,8 @@ pub struct ServeArgs {
     /// Enforce rate limits (headers are sent either way).
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub rate_limits: Switch,
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -90,6 +92,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             seed: args.seed,
             ..OrgSpec::default()
         }),
+        tls: args.tls.files(),
         ..OktaSimConfig::default()
     };
     if let Some(token) = args.token {

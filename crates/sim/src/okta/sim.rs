@@ -42,6 +42,8 @@ pub struct OktaSimConfig {
     pub token_lifetime: Duration,
     /// Seeds the ids of objects created at run time.
     pub seed: u64,
+    /// Serve HTTPS with this certificate and key instead of plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl std::fmt::Debug for OktaSimConfig {
@@ -67,6 +69,7 @@ impl Default for OktaSimConfig {
             org: None,
             token_lifetime: Duration::from_secs(3600),
             seed: 0,
+            tls: None,
         }
     }
 }
@@ -150,6 +153,7 @@ impl OktaSim {
         })
         .await
         .context("generating the org")?;
+        let tls = config.tls.as_ref().map(crate::tls::acceptor).transpose()?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding the Okta emulator to {}", config.listen))?;
@@ -159,7 +163,8 @@ impl OktaSim {
         } else {
             addr.ip().to_string()
         };
-        let base_url = format!("http://{host}:{}", addr.port());
+        let scheme = crate::tls::scheme(tls.as_ref());
+        let base_url = format!("{scheme}://{host}:{}", addr.port());
         let app: App = Arc::new(Shared {
             org: Mutex::new(org),
             api_token: config.api_token,
@@ -175,6 +180,14 @@ impl OktaSim {
         let delivery = super::hooks_delivery::spawn(app.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            if let Some(acceptor) = tls {
+                let stopped = async {
+                    let _ = stopped.await;
+                };
+                crate::tls::serve(listener, acceptor, router, stopped).await;
+                delivery.abort();
+                return;
+            }
             let service = router.into_make_service_with_connect_info::<SocketAddr>();
             let result = axum::serve(listener, service)
                 .with_graceful_shutdown(async {
@@ -199,7 +212,7 @@ impl OktaSim {
         &self.app
     }
 
-    /// `http://127.0.0.1:PORT`, no trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` when serving TLS), no trailing slash.
     pub fn base_url(&self) -> String {
         self.base_url.clone()
     }

@@ -4,6 +4,8 @@
 
 #[path = "confluence_log.rs"]
 mod log;
+#[path = "confluence_rpc.rs"]
+mod rpc;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! Integration tests of the emulators, one module per emulator.
 
 mod confluence;
+mod crowd;
 mod jira;
 mod okta;

@@ -306,3 +306,38 @@ async fn paging_a_large_org_reads_every_user_exactly_once() {
         pages + deprovisioned.len().div_ceil(200).max(1)
     );
 }
+
+#[tokio::test]
+async fn okta_s_python_sdk_creates_verifies_replaces_and_deletes_an_event_hook() {
+    require_python("okta", "okta==3.4.6");
+    let org = start(None).await;
+    let base = org.sim.base_url();
+    let token = org.sim.api_token().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(python_script("okta_event_hooks_check.py"))
+            .args([&base, &token])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "the SDK failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
+    assert_eq!(seen["created_status"], "ACTIVE");
+    assert_eq!(seen["created_verification"], "UNVERIFIED");
+    assert_eq!(seen["auth_value_hidden"], true, "the secret is write-only");
+    assert_eq!(seen["listed"], json!([seen["id"]]));
+    assert_eq!(seen["verified"], "VERIFIED");
+    assert_eq!(seen["receiver_auth"], json!(["sdk-hook-secret"]));
+    assert_eq!(
+        seen["replaced_items"],
+        json!(["user.session.start", "user.lifecycle.suspend"])
+    );
+    assert_eq!(seen["deactivated_status"], "INACTIVE");
+    assert!(org.sim.event_hooks().is_empty(), "deleted");
+}

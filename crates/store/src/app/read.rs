@@ -28,6 +28,8 @@ pub(crate) struct Columns {
     pub target_url: String,
     pub target_auth: &'static str,
     pub target_username: Option<String>,
+    pub okta_ca_file: Option<String>,
+    pub target_ca_file: Option<String>,
     pub schedule: serde_json::Value,
     pub policy: serde_json::Value,
     pub events: serde_json::Value,
@@ -49,6 +51,8 @@ pub(crate) fn target_columns<S>(c: &TargetCredential<S>) -> (&'static str, Optio
     match c {
         TargetCredential::Pat { .. } => ("pat", None),
         TargetCredential::Basic { username, .. } => ("basic", Some(username.clone())),
+        // The application's name lives where a basic credential's username does.
+        TargetCredential::Application { name, .. } => ("application", Some(name.clone())),
     }
 }
 
@@ -86,6 +90,8 @@ impl Columns {
             target_url: app.target.url.to_string(),
             target_auth,
             target_username,
+            okta_ca_file: app.okta.ca_file.clone(),
+            target_ca_file: app.target.ca_file.clone(),
             schedule: to_json(&app.schedule),
             policy: to_json(&app.policy),
             events: events_json(&app.events),
@@ -106,6 +112,8 @@ struct AppRow {
     target_url: String,
     target_auth: String,
     target_username: Option<String>,
+    okta_ca_file: Option<String>,
+    target_ca_file: Option<String>,
     schedule_json: String,
     policy_json: String,
     events_json: String,
@@ -115,8 +123,8 @@ struct AppRow {
 }
 
 const SELECT_APP: &str = "SELECT id, name, okta_url, okta_auth, okta_client_id, okta_key_id, \
-     target_kind, target_url, target_auth, target_username, schedule_json, policy_json, \
-     events_json, notify_json, created_at, updated_at FROM apps";
+     target_kind, target_url, target_auth, target_username, okta_ca_file, target_ca_file, \
+     schedule_json, policy_json, events_json, notify_json, created_at, updated_at FROM apps";
 
 fn unreadable(what: &str, id: i64) -> StoreError {
     StoreError::Database {
@@ -152,6 +160,10 @@ fn build(
             username: row.target_username.unwrap_or_default(),
             password: (),
         },
+        "application" => TargetCredential::Application {
+            name: row.target_username.unwrap_or_default(),
+            password: (),
+        },
         _ => return Err(unreadable("target credential type", id)),
     };
     let kind = TargetKind::parse(&row.target_kind).ok_or_else(|| unreadable("target kind", id))?;
@@ -168,11 +180,13 @@ fn build(
         okta: OktaSettings {
             url: parse_url(&row.okta_url)?,
             credential: okta_credential.map(|slot, ()| state(secrets, slot)),
+            ca_file: row.okta_ca_file,
         },
         target: TargetSettings {
             kind,
             url: parse_url(&row.target_url)?,
             credential: target_credential.map(|slot, ()| state(secrets, slot)),
+            ca_file: row.target_ca_file,
         },
         schedule,
         policy,

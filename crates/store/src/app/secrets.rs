@@ -165,7 +165,11 @@ pub(crate) async fn reconcile(
     match (desired, current) {
         (None | Some(SecretInput::Keep), None) if required => Err(StoreError::validation(
             slot.field(),
-            "the secret is missing; give a value, env:NAME or file:/path",
+            if slot == SecretSlot::HookSecret {
+                "the secret is missing; press Generate secret in the console's Login-time sync section, or give a value, env:NAME or file:/path"
+            } else {
+                "the secret is missing; give a value, env:NAME or file:/path"
+            },
         )),
         (None | Some(SecretInput::Keep), None) => Ok(false),
         (Some(SecretInput::Keep), Some(row)) if row.origin == origin => Ok(false),

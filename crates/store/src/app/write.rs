@@ -35,6 +35,8 @@ fn columns_of(app: &ValidApp) -> Columns {
         target_url: app.target_url.to_string(),
         target_auth,
         target_username,
+        okta_ca_file: app.okta_ca_file.clone(),
+        target_ca_file: app.target_ca_file.clone(),
         schedule: to_json(&app.schedule),
         policy: to_json(&app.policy),
         events: events_json(&app.events),
@@ -103,6 +105,14 @@ fn changed_fields(old: Option<&Columns>, new: &Columns) -> Vec<String> {
         "target.credential.username",
         old.is_some_and(|o| o.target_username != new.target_username),
     );
+    scalar(
+        "okta.ca_file",
+        old.is_some_and(|o| o.okta_ca_file != new.okta_ca_file),
+    );
+    scalar(
+        "target.ca_file",
+        old.is_some_and(|o| o.target_ca_file != new.target_ca_file),
+    );
     scalar("schedule", old.is_none_or(|o| o.schedule != new.schedule));
     json_fields(&mut fields, "policy", old.map(|o| &o.policy), &new.policy);
     json_fields(&mut fields, "events", old.map(|o| &o.events), &new.events);
@@ -148,15 +158,16 @@ async fn write_columns(
         None => {
             "INSERT INTO apps (name, name_folded, okta_url, okta_auth, okta_client_id, okta_key_id, \
                  target_kind, target_url, target_auth, target_username, schedule_json, policy_json, \
-                 events_json, notify_json, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, $14, $14) \
+                 events_json, created_at, updated_at, okta_ca_file, target_ca_file, notify_json) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17) \
                  RETURNING id"
         }
         Some(_) => {
             "UPDATE apps SET name = $1, name_folded = $2, okta_url = $3, okta_auth = $4, \
                  okta_client_id = $5, okta_key_id = $6, target_kind = $7, target_url = $8, \
                  target_auth = $9, target_username = $10, schedule_json = $11, policy_json = $12, \
-                 events_json = $13, updated_at = $14, notify_json = $15 WHERE id = $16 RETURNING id"
+                 events_json = $13, updated_at = $14, okta_ca_file = $15, target_ca_file = $16, \
+                 notify_json = $17 WHERE id = $18 RETURNING id"
         }
     };
     let mut query = sqlx::query_scalar(sql)
@@ -174,6 +185,8 @@ async fn write_columns(
         .bind(c.policy.to_string())
         .bind(c.events.to_string())
         .bind(Utc::now())
+        .bind(&c.okta_ca_file)
+        .bind(&c.target_ca_file)
         .bind(c.notify.to_string());
     if let Some(id) = id {
         query = query.bind(id.0);
@@ -259,6 +272,7 @@ impl Store {
     /// [`StoreError::Validation`] naming the field, [`StoreError::DuplicateName`].
     pub async fn create_app(&self, draft: AppDraft, actor: &str) -> Result<App, StoreError> {
         let app = draft.validate().map_err(StoreError::from)?;
+        check_ca_files(&app)?;
         let mut tx = begin_write(&self.db).await?;
         if id_by_name(&mut tx, &app.name).await?.is_some() {
             return Err(StoreError::DuplicateName { name: app.name });
@@ -280,6 +294,7 @@ impl Store {
         actor: &str,
     ) -> Result<App, StoreError> {
         let app = draft.validate().map_err(StoreError::from)?;
+        check_ca_files(&app)?;
         let mut tx = begin_write(&self.db).await?;
         let existing = load(&mut tx, id)
             .await?
@@ -361,6 +376,7 @@ fn validate_all(drafts: Vec<AppDraft>) -> Result<Vec<ValidApp>, StoreError> {
         let app = draft
             .validate()
             .map_err(|e| prefix_field(e.into(), index))?;
+        check_ca_files(&app).map_err(|e| prefix_field(e, index))?;
         if !seen.insert(app.name.to_lowercase()) {
             return Err(StoreError::validation(
                 format!("app[{index}].name"),
@@ -373,4 +389,20 @@ fn validate_all(drafts: Vec<AppDraft>) -> Result<Vec<ValidApp>, StoreError> {
         apps.push(app);
     }
     Ok(apps)
+}
+
+/// Each side's CA file must be a readable PEM bundle with at least one certificate, read
+/// with the clients' own loader, so a file saved here is one a run can use.
+fn check_ca_files(app: &ValidApp) -> Result<(), StoreError> {
+    let sides = [
+        ("okta.ca_file", &app.okta_ca_file),
+        ("target.ca_file", &app.target_ca_file),
+    ];
+    for (field, path) in sides {
+        if let Some(path) = path {
+            usersync_tls::CaBundle::load(std::path::Path::new(path))
+                .map_err(|e| StoreError::validation(field, e.to_string()))?;
+        }
+    }
+    Ok(())
 }

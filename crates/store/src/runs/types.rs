@@ -60,7 +60,8 @@ text_enum!(
         Failed => "failed",
         /// Stopped before applying: the plan waits for an administrator's approval.
         Held => "held",
-        /// The process stopped while the run was running.
+        /// Stopped while running: by Ctrl-C (the run ends with its recorded counts), or
+        /// its process died (marked at the next open).
         Interrupted => "interrupted",
         /// A held plan an administrator refused.
         Rejected => "rejected",

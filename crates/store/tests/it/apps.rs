@@ -278,3 +278,38 @@ async fn an_oauth_private_key_value_must_look_like_a_key() {
         }
     ));
 }
+
+#[tokio::test]
+async fn a_crowd_app_keeps_its_application_name_and_its_password_as_the_target_password() {
+    let (_dir, store) = temp_store().await;
+    let mut d = draft("Crowd");
+    d.target.kind = "crowd".into();
+    d.target.url = "https://crowd.example.com/crowd".into();
+    d.target.credential = TargetCredential::Application {
+        name: "usersync".into(),
+        password: SecretInput::from_text("crowd-app-s3cret"),
+    };
+    store.create_app(d, "test").await.unwrap();
+    let app = store.app_by_name("crowd").await.unwrap();
+    assert_eq!(app.target.kind, TargetKind::Crowd);
+    match &app.target.credential {
+        TargetCredential::Application { name, password } => {
+            assert_eq!(name, "usersync");
+            assert_eq!(
+                *password,
+                SecretState::Stored,
+                "write-only: only that it is set"
+            );
+        }
+        other => panic!("expected an application credential, got {other:?}"),
+    }
+    let secret = store
+        .resolve_secret(&app, usersync_store::SecretSlot::TargetPassword)
+        .await
+        .unwrap();
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&secret),
+        "crowd-app-s3cret"
+    );
+    assert!(!format!("{app:?}").contains("crowd-app-s3cret"));
+}

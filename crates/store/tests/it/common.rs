@@ -27,6 +27,7 @@ pub fn draft(name: &str) -> AppDraft {
             credential: OktaCredential::ApiToken {
                 token: SecretInput::from_text(OKTA_TOKEN),
             },
+            ca_file: None,
         },
         target: TargetDraft {
             kind: "jira".into(),
@@ -34,6 +35,7 @@ pub fn draft(name: &str) -> AppDraft {
             credential: TargetCredential::Pat {
                 token: SecretInput::from_text(JIRA_PAT),
             },
+            ca_file: None,
         },
         schedule: Schedule::EveryMinutes(60),
         policy: SyncPolicy::default(),

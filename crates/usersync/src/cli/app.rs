@@ -87,7 +87,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
         AppCommand::List { output: format } => {
             let apps = store.list_apps().await?;
             match format {
-                Format::Json => output::print(&output::json(&apps)?),
+                Format::Json => super::json::print_list("apps", &super::json::without_ids(&apps)?)?,
                 Format::Text if apps.is_empty() => {
                     output::print(
                         "no apps yet; create one with `usersync app apply -f apps.toml`\n",
@@ -102,7 +102,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
         } => {
             let app = app_named(&store, &name).await?;
             match format {
-                Format::Json => output::print(&output::json(&app)?),
+                Format::Json => super::json::print(&super::json::without_id(&app)?)?,
                 Format::Text => output::print(&show(&app)),
             }
         }

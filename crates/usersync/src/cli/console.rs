@@ -103,7 +103,7 @@ pub async fn admin(args: AdminArgs, global: &Global) -> anyhow::Result<Exit> {
         AdminCommand::List { output } => {
             let admins = accounts::list_admins(&backend).await?;
             if output == Format::Json {
-                output::print(&output::json(&admins)?);
+                super::json::print_list("administrators", &super::json::without_ids(&admins)?)?;
             } else {
                 let mut table = Table::new(["USERNAME", "CREATED", "PASSWORD CHANGED"]);
                 for a in &admins {
@@ -189,7 +189,7 @@ pub async fn token(args: TokenArgs, global: &Global) -> anyhow::Result<Exit> {
 async fn list_tokens(backend: &Backend, format: Format) -> anyhow::Result<()> {
     let tokens = accounts::list_api_tokens(backend).await?;
     if format == Format::Json {
-        output::print(&output::json(&tokens)?);
+        super::json::print_list("tokens", &super::json::without_ids(&tokens)?)?;
         return Ok(());
     }
     let mut table = Table::new(["NAME", "SCOPES", "CREATED BY", "LAST USED", "EXPIRES"]);

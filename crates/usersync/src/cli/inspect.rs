@@ -39,7 +39,7 @@ pub async fn check(args: CheckArgs, global: &Global) -> anyhow::Result<Exit> {
     let deps = global.deps().await?;
     let report = engine::check(&deps, &args.app).await?;
     match args.output {
-        Format::Json => output::print(&output::json(&report)?),
+        Format::Json => super::json::print(&report)?,
         Format::Text => {
             let mut out = format!("app {}\n", report.app);
             for line in &report.lines {
@@ -69,7 +69,7 @@ pub async fn explain(args: ExplainArgs, global: &Global) -> anyhow::Result<Exit>
     let deps = global.deps().await?;
     let explanation = engine::explain_user(&deps, &args.app, &args.login).await?;
     match args.output {
-        Format::Json => output::print(&output::json(&explanation)?),
+        Format::Json => super::json::print(&explanation)?,
         Format::Text => output::print(&format!("{explanation}\n")),
     }
     Ok(Exit::Ok)

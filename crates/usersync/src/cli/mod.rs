@@ -4,11 +4,16 @@
 //! returning an [`Exit`]; adding a command is one enum variant and one match arm.
 //! Errors go to stderr. Exit codes follow ripgrep's convention: 0 for success
 //! (nothing to change), 1 for "changes are pending" (only when asked for, with
-//! `plan --exit-code`), 2 for an error.
+//! `plan --exit-code`), 2 for an error; 130 when `sync`, `sync-user` or `run approve`
+//! was stopped by Ctrl-C or SIGTERM ([`interrupt`]).
 
 pub mod app;
 pub mod console;
+pub mod docs;
+pub mod hook;
 pub mod inspect;
+pub mod interrupt;
+pub mod json;
 pub mod okta_read;
 pub mod output;
 pub mod progress;
@@ -30,6 +35,8 @@ pub enum Exit {
     Ok,
     /// Done, and the plan has changes that were not applied (`plan --exit-code`).
     ChangesPending,
+    /// Stopped by SIGINT or SIGTERM; the run ended `interrupted` ([`interrupt`]).
+    Interrupted,
 }
 
 impl Exit {
@@ -38,6 +45,7 @@ impl Exit {
         match self {
             Self::Ok => ExitCode::SUCCESS,
             Self::ChangesPending => ExitCode::from(1),
+            Self::Interrupted => ExitCode::from(interrupt::INTERRUPTED_EXIT),
         }
     }
 }
@@ -50,7 +58,14 @@ pub const ERROR_EXIT: u8 = 2;
     name = "usersync",
     version,
     about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta",
-    long_about = None,
+    long_about = "Keeps Atlassian (Jira, Confluence) users and groups in step with Okta: on a \
+schedule (`usersync serve`), on demand (`usersync sync`), and for one user at login.\n\n\
+Exit codes: 0 done (nothing pending); 1 changes pending (`plan --exit-code`) or a run held for \
+approval; 2 an error, or a run that failed or ended partial; 130 `sync`, `sync-user` or \
+`run approve` stopped by Ctrl-C or SIGTERM (the run ends interrupted; running the command again \
+converges).\n\n\
+`usersync COMMAND --help` (or `man usersync-COMMAND`) describes each command; `--output json` \
+prints one JSON object that starts with \"version\": 1.",
     propagate_version = true
 )]
 pub struct Cli {
@@ -67,12 +82,24 @@ pub struct Global {
     /// [default: $XDG_DATA_HOME/usersync, else ~/.local/share/usersync].
     #[arg(long, env = "USERSYNC_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// A PEM file of extra CA certificates every outbound connection trusts (Okta, Jira,
+    /// Confluence), besides the operating system's store; an app's side may add its own
+    /// `ca_file`.
+    #[arg(long, env = "USERSYNC_CA_FILE", global = true, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// Log more (-v: debug, -vv: trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// The console's address as people reach it (e.g. https://usersync.example.com/):
-    /// notifications link to the run's page there.
-    #[arg(long, env = "USERSYNC_PUBLIC_URL", global = true, value_name = "URL")]
+    /// The address Okta and people reach `usersync serve` at (e.g.
+    /// https://usersync.example.com): the event hook URL the console shows and `hook
+    /// register` gives Okta, and the link in notifications.
+    #[arg(
+        long,
+        env = "USERSYNC_PUBLIC_URL",
+        global = true,
+        value_name = "URL",
+        value_parser = crate::serve::parse_public_url
+    )]
     pub public_url: Option<url::Url>,
 }
 
@@ -102,6 +129,7 @@ impl Global {
     /// As [`Global::open_store`].
     pub async fn deps(&self) -> anyhow::Result<crate::engine::Deps> {
         Ok(crate::engine::Deps::new(self.open_store().await?)
+            .with_trust(self.trust()?)
             .with_progress(progress::for_stderr())
             .with_notifier(self.notifier(false)))
     }
@@ -115,6 +143,34 @@ impl Global {
             background,
             ..crate::notify::NotifierConfig::default()
         })
+    }
+
+    /// The extra CA bundle of `--ca-file` / `USERSYNC_CA_FILE`, loaded and checked.
+    ///
+    /// # Errors
+    /// The file is not an absolute path to a readable PEM bundle with a certificate.
+    pub fn trust(&self) -> anyhow::Result<usersync_tls::TrustRoots> {
+        let roots = usersync_tls::TrustRoots::none();
+        match &self.ca_file {
+            None => Ok(roots),
+            Some(path) => {
+                let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                let bundle = usersync_tls::CaBundle::load(&absolute)
+                    .context("--ca-file (USERSYNC_CA_FILE)")?;
+                Ok(roots.with(bundle))
+            }
+        }
+    }
+
+    /// The engine's dependencies for a command that changes a target: as
+    /// [`Global::deps`], and the first Ctrl-C or SIGTERM stops its runs cleanly
+    /// ([`interrupt`]).
+    ///
+    /// # Errors
+    /// As [`Global::open_store`], or the signal handlers cannot be installed.
+    pub async fn stoppable_deps(&self) -> anyhow::Result<crate::engine::Deps> {
+        let stop = interrupt::install()?;
+        Ok(self.deps().await?.with_stop(stop))
     }
 
     fn log_level(&self) -> &'static str {
@@ -144,6 +200,8 @@ pub enum Command {
     Run(runs::Args),
     /// Explain why a user is or is not in the target, and what would change.
     Explain(inspect::ExplainArgs),
+    /// Register an app's Okta event hook for login-time sync.
+    Hook(hook::Args),
     /// Run the console, the Okta event hook endpoint and the scheduler until Ctrl-C.
     Serve(crate::serve::ServeArgs),
     /// Try usersync against emulated Okta and Jira: nothing to install or configure.
@@ -153,6 +211,10 @@ pub enum Command {
     Admin(console::AdminArgs),
     /// Manage API tokens for automation: create.
     Token(console::TokenArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(docs::CompletionsArgs),
+    /// Print the manual page (or write one per command with --out-dir).
+    Man(docs::ManArgs),
 }
 
 impl Command {
@@ -166,11 +228,14 @@ impl Command {
             Self::SyncUser(args) => sync::sync_user(args, global).await,
             Self::Run(args) => runs::run(args, global).await,
             Self::Explain(args) => inspect::explain(args, global).await,
+            Self::Hook(args) => hook::run(args, global).await,
             Self::Serve(args) => server::serve(args, global).await,
             #[cfg(feature = "demo")]
             Self::Demo(args) => server::demo(args).await,
             Self::Admin(args) => console::admin(args, global).await,
             Self::Token(args) => console::token(args, global).await,
+            Self::Completions(args) => docs::completions(&args),
+            Self::Man(args) => docs::man(&args),
         }
     }
 }

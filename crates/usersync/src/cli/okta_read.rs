@@ -155,7 +155,8 @@ impl ReadSummary {
 ///
 /// # Errors
 /// When the emulator cannot start, a setting is unusable, or the first page fails.
-pub async fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
+pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
+    let trust = global.trust()?;
     let (sim, url, token) = match (&args.okta_url, &args.okta_token) {
         (Some(url), Some(token)) => (None, url.clone(), token.clone()),
         _ => {
@@ -163,7 +164,10 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
             (Some(sim), url, token)
         }
     };
-    let config = OktaConfig::new(url, OktaAuth::ApiToken(SecretString::from(token)));
+    let config = OktaConfig {
+        trust,
+        ..OktaConfig::new(url, OktaAuth::ApiToken(SecretString::from(token)))
+    };
     let client = OktaClient::new(&config)?;
     let progress = super::progress::for_stderr();
     let started = Instant::now();
@@ -180,7 +184,7 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<Exit> {
     }
     match args.output {
         Format::Text => output::print(&summary.render()),
-        Format::Json => output::print(&output::json(&summary)?),
+        Format::Json => super::json::print(&summary)?,
     }
     Ok(Exit::Ok)
 }

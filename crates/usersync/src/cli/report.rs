@@ -1,16 +1,24 @@
-//! Rendering plans and run outcomes for people, and the documented JSON form.
+//! Rendering plans and run outcomes for people, and the documented JSON forms.
 //!
-//! # JSON form (`usersync plan --output json`, `sync --output json`)
+//! # JSON forms (`--output json`)
 //!
-//! One object, version 1; fields are only ever added:
+//! Every command's JSON is one object in the envelope of [`super::json`]: `"version": 1`
+//! first, fields only ever added. Apps are named by name, runs by their number (what
+//! `usersync run show` takes); every choice between shapes is tagged by a field
+//! (`kind`, `state`, `decision`, `status`), never a Rust enum encoding such as
+//! `{"Ok": ...}`.
+//!
+//! ## A run or dry run (`plan`, `sync --app`, `sync-user`, `run approve`)
 //!
 //! ```text
 //! { "version": 1, "app": "...", "mode": "dry_run" | "apply", "run_id": 12 | null,
-//!   "status": "succeeded" | "partial" | "failed" | "held" (for a dry run: what a run would end as),
+//!   "status": "succeeded" | "partial" | "failed" | "held" | "interrupted"
+//!             (for a dry run: what a run would end as),
 //!   "reasons": ["..."],          (why not succeeded; for a succeeded run, warnings about users)
 //!   "summary": { "counts": { "create_user": 3, ... }, "total": 3, "destructive": 0, "skipped": 0 },
 //!   "plan": { "ops": [ { "op": { "kind": "create_user", ... }, "rule": { "kind": "import_users", ... } } ],
-//!             "skipped": [...], "guard": { "decision": "proceed" | "partial" | "held", ... }, "notes": [...] },
+//!             "skipped": [ { ..., "reason": { "kind": "...", ... } } ],
+//!             "guard": { "decision": "proceed" | "partial" | "held", ... }, "notes": [...] },
 //!   "results": [ { "seq": 1, "planned": {...}, "outcome": "applied" | "failed" | "skipped", "error": null } ],
 //!   "okta": { "users": 0, "groups": 0, "memberships": 0, "requests": 0, "complete": true },
 //!   "target": { "users": 0, "groups": 0, "memberships": 0 },
@@ -18,7 +26,46 @@
 //! ```
 //!
 //! `plan.ops[].op` and `.rule` are `usersync_core`'s `Op` and `Rule` (tagged by `kind`,
-//! snake_case).
+//! snake_case). `sync --all` prints `{ "version": 1, "runs": [ <the above, without version> ] }`.
+//!
+//! ## Runs (`run list`, `run show`)
+//!
+//! ```text
+//! run list: { "version": 1, "runs": [ <run> ] }          (newest first)
+//! run show: { "version": 1, "run": <run>, "operations": [
+//!             { "seq": 1, "kind": "create_user", "subject": "alice", "rule": "...",
+//!               "description": "create user alice ...", "outcome": "pending" | "applied" | "failed" | "skipped",
+//!               "error": null } ] }
+//! <run> = { "id": 12, "app": "jira", "trigger": "manual" | "scheduled" | "login" | "event" | "api",
+//!           "status": "running" | "succeeded" | "partial" | "failed" | "held" | "interrupted" | "rejected" | "superseded",
+//!           "started_at": "2026-12-03T07:30:00Z", "finished_at": "..." | null, "work_seconds": 1.2 | null,
+//!           "counts": { "create_user": { "planned": 3, "applied": 3, "failed": 0, "skipped": 0 } },
+//!           "reason": "..." | null, "decided_by": "cli:ops" | null, "decided_at": "..." | null }
+//! ```
+//!
+//! The run is the console API's `RunView` (`/api/v1/runs`), the operation its `OperationView`.
+//!
+//! ## Questions (`check`, `explain`)
+//!
+//! ```text
+//! check:   { "version": 1, "app": "jira", "ok": true, "lines": [ { "what": "...", "ok": true, "detail": "..." } ] }
+//! explain: { "version": 1, "login": "...",
+//!            "okta": { "id": "00u...", "login": "...", "status": "ACTIVE" } | null,
+//!            "target": { "username": "...", "display_name": "...", "active": true,
+//!                        "managed_elsewhere": false, "linked": true } | null,
+//!            "mapped_username": { "state": "usable", "username": "alice" }
+//!                             | { "state": "unusable", "problem": "..." } | null,
+//!            "in_scope": true, "scope": "...", "status": "..." | null,
+//!            "skipped": { "kind": "...", ... } | null, "ops": [ <op with rule> ],
+//!            "guard": { "decision": ... }, "group_notes": ["..."] }
+//! ```
+//!
+//! ## Everything else
+//!
+//! `app list` (`{"version": 1, "apps": [...]}`) and `app show` (the app's fields beside
+//! `version`) show apps as stored, secrets as their state, without the database id;
+//! `admin list` (`"administrators"`) and `token list` (`"tokens"`) likewise; `okta-read`
+//! its read summary beside `version`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -30,10 +77,9 @@ use usersync_store::{OpOutcome, OutcomeCounts, RunCounts, RunStatus};
 use super::output::{self, Table};
 use crate::engine::{Mode, RunOutcome};
 
-/// The JSON document of a run or dry run.
+/// The JSON body of a run or dry run (printed in [`super::json`]'s envelope).
 #[derive(Debug, Serialize)]
 pub struct JsonReport<'a> {
-    pub version: u32,
     #[serde(flatten)]
     pub outcome: &'a RunOutcome,
     pub summary: Summary,
@@ -43,11 +89,7 @@ impl<'a> JsonReport<'a> {
     #[must_use]
     pub fn new(outcome: &'a RunOutcome) -> Self {
         let summary = outcome.plan.as_ref().map(Plan::summary).unwrap_or_default();
-        Self {
-            version: 1,
-            outcome,
-            summary,
-        }
+        Self { outcome, summary }
     }
 }
 

@@ -1,12 +1,16 @@
 //! `usersync run ...`: the run history, and deciding on held runs.
 
+use std::collections::HashMap;
+
 use clap::Subcommand;
 use usersync_store::{AppId, Run, RunFilter, RunId, RunStatus, Store};
 
 use super::output::{self, Format, Table};
 use super::report::{JsonReport, counts_table, outcome_text};
-use super::{Exit, Global, actor, app_named};
+use super::{Exit, Global, actor, app_named, interrupt, json};
 use crate::engine;
+use crate::web::adapter::convert::{operation_view, run_view};
+use crate::web::model::{OperationView, RunView};
 
 /// Show runs; approve or reject held ones.
 #[derive(Debug, clap::Args)]
@@ -43,7 +47,9 @@ pub enum RunCommand {
         long_about = "Approves a held run and applies it. usersync first re-reads Okta and the \
 target and re-plans: if the fresh read is incomplete, or the fresh plan has destructive operations \
 the held plan does not, the run stays held and nothing is applied. Otherwise the held operations \
-that are still needed are applied, and those no longer needed are recorded as skipped."
+that are still needed are applied, and those no longer needed are recorded as skipped.\n\n\
+Ctrl-C stops cleanly as for `sync` (exit code 130): the run ends interrupted, and the app's next \
+sync plans (and guards) what was not applied."
     )]
     Approve {
         /// The held run's number (`usersync run list --status held` shows them).
@@ -69,7 +75,11 @@ fn parse_status(text: &str) -> Result<RunStatus, String> {
 /// # Errors
 /// Unknown runs or apps, runs not in the state the command needs.
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
-    let deps = global.deps().await?;
+    let deps = match args.command {
+        // The one run command that changes a target stops cleanly on Ctrl-C.
+        RunCommand::Approve { .. } => global.stoppable_deps().await?,
+        _ => global.deps().await?,
+    };
     let store = &deps.store;
     match args.command {
         RunCommand::List {
@@ -90,7 +100,14 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             let outcome = engine::approve(&deps, RunId(run_id), &actor()).await?;
             match format {
                 Format::Text => output::print(&outcome_text(&outcome)),
-                Format::Json => output::print(&output::json(&JsonReport::new(&outcome))?),
+                Format::Json => json::print(&JsonReport::new(&outcome))?,
+            }
+            if outcome.status == RunStatus::Interrupted {
+                // What was approved and not applied is planned afresh (and guarded
+                // again) by the app's next sync.
+                let again = format!("usersync sync --app {}", outcome.app);
+                interrupt::tell_how_to_resume(&outcome, &again);
+                return Ok(Exit::Interrupted);
             }
             if matches!(outcome.status, RunStatus::Failed | RunStatus::Partial) {
                 anyhow::bail!(
@@ -130,7 +147,14 @@ async fn list(
     };
     let runs = store.list_runs(&filter, limit).await?;
     match format {
-        Format::Json => output::print(&output::json(&runs)?),
+        Format::Json => {
+            let names = app_names(store).await?;
+            let views: Vec<RunView> = runs
+                .iter()
+                .map(|run| run_view(run, &app_label(&names, run.app_id)))
+                .collect();
+            json::print_list("runs", &views)?;
+        }
         Format::Text if runs.is_empty() => output::print("no runs\n"),
         Format::Text => output::print(&list_table(store, &runs).await?.render()),
     }
@@ -158,6 +182,24 @@ async fn held_run(store: &Store, id: RunId, verb: &str) -> anyhow::Result<Run> {
         );
     }
     Ok(run)
+}
+
+/// Every app's name by id, for listing runs of many apps.
+async fn app_names(store: &Store) -> anyhow::Result<HashMap<AppId, String>> {
+    Ok(store
+        .list_apps()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect())
+}
+
+/// An app's name, or `app ID` for a run whose app was deleted.
+fn app_label(names: &HashMap<AppId, String>, id: AppId) -> String {
+    names
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| format!("app {id}"))
 }
 
 async fn app_name(store: &Store, id: AppId) -> String {
@@ -196,8 +238,16 @@ async fn show(store: &Store, id: RunId, format: Format) -> anyhow::Result<()> {
     let run = run_numbered(store, id).await?;
     let ops = store.run_operations(id).await?;
     if format == Format::Json {
-        let doc = serde_json::json!({ "run": run, "operations": ops });
-        output::print(&output::json(&doc)?);
+        #[derive(serde::Serialize)]
+        struct Shown {
+            run: RunView,
+            operations: Vec<OperationView>,
+        }
+        let app = app_name(store, run.app_id).await;
+        json::print(&Shown {
+            run: run_view(&run, &app),
+            operations: ops.iter().map(operation_view).collect(),
+        })?;
         return Ok(());
     }
     let mut out = format!(

@@ -5,7 +5,7 @@ use usersync_store::{RunStatus, RunTrigger};
 
 use super::output::{self, Format};
 use super::report::{JsonReport, outcome_text, plan_text};
-use super::{Exit, Global};
+use super::{Exit, Global, interrupt, json};
 use crate::engine::{self, Mode, RunOutcome};
 
 /// Show what a sync would change, without changing anything.
@@ -14,7 +14,7 @@ use crate::engine::{self, Mode, RunOutcome};
     long_about = "Reads Okta and the target and prints the plan: the changes a sync would make, \
 grouped by kind with counts, each with the rule that causes it; users skipped and why; and the guard's \
 decision (held plans wait for approval). Nothing is written, not even a run record.\n\n\
---output json prints the documented, stable JSON form (documented in ARCHITECTURE.md, section Engine): \
+--output json prints the documented, stable JSON form (README, \"JSON output\"): \
 version, app, status, reasons, summary (counts per kind), plan (ops with op and rule, skipped, guard, \
 notes), okta and target read statistics.\n\n\
 Exit codes: 0 when the plan was made (with --exit-code: and it is empty), 1 with --exit-code when \
@@ -43,7 +43,12 @@ drawn on a terminal, plain log lines otherwise; a summary is printed at the end.
 Exit codes: 0 when every run succeeded (perhaps with warnings: Okta users who need attention, \
 such as colliding or invalid usernames, listed with the run and in `usersync explain`), 1 when a run \
 is held for approval (`usersync run approve RUN_ID`), 2 when a run failed or was partial (e.g. Okta \
-could not be read completely, or operations failed), or on error."
+could not be read completely, or operations failed), or on error; 130 when stopped by Ctrl-C or \
+SIGTERM.\n\n\
+Ctrl-C (or SIGTERM) stops cleanly: no further operation is started, those in flight finish \
+(at most 60 s), every outcome is recorded, and the run ends `interrupted` with its true counts. \
+Running the same command again converges: nothing is applied twice. A second Ctrl-C stops at once \
+(the run is then marked interrupted the next time usersync starts)."
 )]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["app", "all"])))]
 pub struct SyncArgs {
@@ -62,7 +67,7 @@ pub struct SyncArgs {
 #[command(
     long_about = "Syncs one user: reads just that user and their groups from Okta (two requests) \
 and that user's state in the target, then applies only that user's operations. Other users are never \
-touched. Exit codes as for `sync`."
+touched. Exit codes, and Ctrl-C, as for `sync`."
 )]
 pub struct SyncUserArgs {
     /// The app to sync the user in.
@@ -102,7 +107,8 @@ pub async fn plan(args: PlanArgs, global: &Global) -> anyhow::Result<Exit> {
 /// # Errors
 /// Unknown app, a run already in progress, or a run that failed or ended partial.
 pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
-    let deps = global.deps().await?;
+    let deps = global.stoppable_deps().await?;
+    let all = args.all;
     let names = match args.app {
         Some(name) => vec![name],
         None => deps
@@ -120,6 +126,10 @@ pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
     }
     let mut outcomes = Vec::new();
     for name in &names {
+        if deps.stop.is_cancelled() {
+            // `--all`: the apps not started yet are not started at all.
+            break;
+        }
         let outcome = engine::run_sync_once(&deps, name, RunTrigger::Manual, Mode::Apply).await?;
         audit_started(&deps, name, "run.sync", outcome.run_id).await?;
         if args.output == Format::Text {
@@ -132,13 +142,13 @@ pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
     }
     if args.output == Format::Json {
         let reports: Vec<JsonReport<'_>> = outcomes.iter().map(JsonReport::new).collect();
-        if let [one] = reports.as_slice() {
-            output::print(&output::json(one)?);
-        } else {
-            output::print(&output::json(&reports)?);
+        // `--all` is a listing even with one app, so scripts see one shape.
+        match reports.as_slice() {
+            [one] if !all => json::print(one)?,
+            _ => json::print_list("runs", &reports)?,
         }
     }
-    exit_for(&outcomes)
+    exit_for(&outcomes, |o| format!("usersync sync --app {}", o.app))
 }
 
 /// Runs `sync-user`.
@@ -146,7 +156,7 @@ pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
 /// # Errors
 /// As for `sync`.
 pub async fn sync_user(args: SyncUserArgs, global: &Global) -> anyhow::Result<Exit> {
-    let deps = global.deps().await?;
+    let deps = global.stoppable_deps().await?;
     let outcome = engine::sync_user(&deps, &args.app, &args.login, RunTrigger::Manual).await?;
     audit_started(&deps, &args.app, "run.sync_user", outcome.run_id).await?;
     match args.output {
@@ -159,9 +169,11 @@ pub async fn sync_user(args: SyncUserArgs, global: &Global) -> anyhow::Result<Ex
             }
             output::print(&outcome_text(&outcome));
         }
-        Format::Json => output::print(&output::json(&JsonReport::new(&outcome))?),
+        Format::Json => json::print(&JsonReport::new(&outcome))?,
     }
-    exit_for(std::slice::from_ref(&outcome))
+    exit_for(std::slice::from_ref(&outcome), |o| {
+        format!("usersync sync-user --app {} {}", o.app, args.login)
+    })
 }
 
 fn print(outcome: &RunOutcome, format: Format, max_per_kind: usize) -> anyhow::Result<()> {
@@ -173,13 +185,26 @@ fn print(outcome: &RunOutcome, format: Format, max_per_kind: usize) -> anyhow::R
             }
             output::print(&outcome_text(outcome));
         }
-        Format::Json => output::print(&output::json(&JsonReport::new(outcome))?),
+        Format::Json => json::print(&JsonReport::new(outcome))?,
     }
     Ok(())
 }
 
-/// 0 when all succeeded, 1 when one is held, an error (2) when one failed or was partial.
-fn exit_for(outcomes: &[RunOutcome]) -> anyhow::Result<Exit> {
+/// 0 when all succeeded, 1 when one is held, an error (2) when one failed or was
+/// partial, 130 when one was interrupted (whatever the others did), after saying
+/// how to resume it (`again`: the command that does).
+fn exit_for(
+    outcomes: &[RunOutcome],
+    again: impl Fn(&RunOutcome) -> String,
+) -> anyhow::Result<Exit> {
+    for outcome in outcomes {
+        if outcome.status == RunStatus::Interrupted {
+            interrupt::tell_how_to_resume(outcome, &again(outcome));
+        }
+    }
+    if outcomes.iter().any(|o| o.status == RunStatus::Interrupted) {
+        return Ok(Exit::Interrupted);
+    }
     let bad: Vec<String> = outcomes
         .iter()
         .filter(|o| matches!(o.status, RunStatus::Failed | RunStatus::Partial))

@@ -7,7 +7,10 @@
 //! retry what is safe to retry); here one failed operation never stops the others,
 //! but the operations that depend on it (a membership of a user whose creation
 //! failed) are skipped with the reason, and once the journal cannot record identity
-//! links ([`Journal::stopped`]) no further op is attempted. Every outcome goes to a
+//! links ([`Journal::stopped`]) no further op is attempted. Once the executor's
+//! [`Executor::stop`] token is cancelled (Ctrl-C, or a server shutting down) it starts
+//! no further op: those in flight finish and are recorded, the rest stay `pending`
+//! (see [`Applied::not_started`]). Every outcome goes to a
 //! [`Journal`] the moment it is known, with the identity links it implies ([`link_change`], the
 //! core's one rule for that; the journal writes links at once, so links of created
 //! users survive a crash, and may buffer the rest: see [`super::record`]); the
@@ -22,6 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
+use tokio_util::sync::CancellationToken;
 use usersync_atlassian::{NewUser, Target, TargetError, UserChanges as TargetChanges};
 use usersync_core::{
     GroupName, Links, Op, OpKind, PlannedOp, TargetUser, Username, link_change, read_only_change,
@@ -72,6 +76,17 @@ pub struct Executor {
     /// Whether a created group may later be deleted by usersync. Off for runs that
     /// could not see whether the group already existed (single-user runs).
     pub groups_created_are_owned: bool,
+    /// Cancelled: start no further op (those in flight finish and are recorded).
+    pub stop: CancellationToken,
+}
+
+/// What an executor did: the outcome of every op it attempted (or skipped), in `seq`
+/// order, and how many it never started because it was told to stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub results: Vec<OpResult>,
+    /// Ops left `pending` because the stop token was cancelled before they started.
+    pub not_started: usize,
 }
 
 /// Users and groups whose set-up failed in this run: later ops on them are skipped.
@@ -88,11 +103,15 @@ impl Executor {
         ops: Vec<Numbered<'_>>,
         journal: &dyn Journal,
         progress: &dyn Progress,
-    ) -> Vec<OpResult> {
-        progress.start(Phase::Apply, Some(ops.len() as u64));
+    ) -> Applied {
+        let total = ops.len();
+        progress.start(Phase::Apply, Some(total as u64));
         let broken = Mutex::new(Broken::default());
-        let mut results = Vec::with_capacity(ops.len());
+        let mut results = Vec::with_capacity(total);
         for now in by_stage(ops) {
+            if self.stop.is_cancelled() {
+                break;
+            }
             // Pushing futures into a FuturesUnordered by hand (rather than a
             // `map(closure).buffer_unordered`) keeps the run's future `Send` for
             // any lifetime, so servers can spawn it.
@@ -103,6 +122,9 @@ impl Executor {
             }
             while let Some(done) = running.next().await {
                 results.extend(done);
+                if self.stop.is_cancelled() {
+                    continue;
+                }
                 if let Some(lane) = waiting.next() {
                     running.push(self.run_lane(lane, &broken, journal, progress));
                 }
@@ -114,11 +136,20 @@ impl Executor {
             .iter()
             .filter(|r| r.outcome == OpOutcome::Failed)
             .count();
+        let not_started = total - results.len();
+        let stopped = if not_started > 0 {
+            format!(", {not_started} not started (stopped)")
+        } else {
+            String::new()
+        };
         progress.finish(
             Phase::Apply,
-            &format!("{} operations, {failed} failed", results.len()),
+            &format!("{} operations, {failed} failed{stopped}", results.len()),
         );
-        results
+        Applied {
+            results,
+            not_started,
+        }
     }
 
     async fn run_lane(
@@ -130,6 +161,11 @@ impl Executor {
     ) -> Vec<OpResult> {
         let mut out = Vec::with_capacity(lane.len());
         for numbered in lane {
+            // The lane's later ops wait for the earlier ones; once stopped, the
+            // op in flight has finished and the rest stay pending.
+            if self.stop.is_cancelled() {
+                break;
+            }
             let blocked = blocked_by(
                 &numbered.planned.op,
                 &broken.lock().unwrap_or_else(PoisonError::into_inner),

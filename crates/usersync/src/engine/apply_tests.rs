@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use pretty_assertions::assert_eq;
+use tokio_util::sync::CancellationToken;
 use usersync_atlassian::{
     Capabilities, NewUser, Target, TargetError, TargetKind, TargetResult, UserChanges,
 };
@@ -21,11 +22,16 @@ use crate::engine::progress::Silent;
 struct Recorder {
     calls: Mutex<Vec<String>>,
     fail_creates: Vec<String>,
+    /// Cancelled as the first call arrives, as Ctrl-C in the middle of an apply.
+    stop_at_first_call: Option<CancellationToken>,
 }
 
 impl Recorder {
     fn log(&self, call: String) {
         self.calls.lock().unwrap().push(call);
+        if let Some(stop) = &self.stop_at_first_call {
+            stop.cancel();
+        }
     }
 }
 
@@ -169,6 +175,7 @@ fn executor(target: Arc<Recorder>) -> Executor {
         concurrency: 4,
         links: Links::default(),
         groups_created_are_owned: true,
+        stop: CancellationToken::new(),
     }
 }
 
@@ -193,7 +200,10 @@ async fn a_failed_create_skips_only_the_ops_that_depend_on_it() {
     let ops = numbered(&plan);
     let journal = Links_::default();
 
-    let results = executor(target.clone()).run(ops, &journal, &Silent).await;
+    let results = executor(target.clone())
+        .run(ops, &journal, &Silent)
+        .await
+        .results;
 
     let outcomes: Vec<(u32, OpOutcome)> = results.iter().map(|r| (r.seq, r.outcome)).collect();
     assert_eq!(
@@ -259,7 +269,10 @@ async fn removals_run_before_deactivation_and_a_rename_moves_the_link() {
     let ops = numbered(&plan);
     let journal = Links_::default();
 
-    let results = executor(target.clone()).run(ops, &journal, &Silent).await;
+    let results = executor(target.clone())
+        .run(ops, &journal, &Silent)
+        .await
+        .results;
 
     assert!(results.iter().all(|r| r.outcome == OpOutcome::Applied));
     let calls = target.calls.lock().unwrap().clone();
@@ -312,7 +325,8 @@ async fn once_links_cannot_be_recorded_no_further_op_reaches_the_target() {
 
     let results = executor
         .run(numbered(&plan), &LinksFail::default(), &Silent)
-        .await;
+        .await
+        .results;
 
     let outcomes: Vec<OpOutcome> = results.iter().map(|r| r.outcome).collect();
     assert_eq!(
@@ -337,4 +351,48 @@ async fn once_links_cannot_be_recorded_no_further_op_reaches_the_target() {
         target.calls.lock().unwrap().clone(),
         vec!["create_user alice"]
     );
+}
+
+#[tokio::test]
+async fn once_stopped_the_executor_starts_no_op_and_records_those_in_flight() {
+    let stop = CancellationToken::new();
+    let target = Arc::new(Recorder {
+        stop_at_first_call: Some(stop.clone()),
+        ..Recorder::default()
+    });
+    let plan = planned(
+        (1..=6)
+            .map(|i| create(&format!("00u{i}"), &format!("user{i}")))
+            .collect(),
+    );
+    let journal = Links_::default();
+    let executor = Executor {
+        concurrency: 2,
+        stop,
+        ..executor(target.clone())
+    };
+
+    let applied = executor.run(numbered(&plan), &journal, &Silent).await;
+
+    let calls = target.calls.lock().unwrap().clone();
+    assert!(
+        !calls.is_empty() && calls.len() <= 2,
+        "only the ops in flight when the stop came reached the target: {calls:?}"
+    );
+    assert_eq!(applied.results.len(), calls.len(), "each one is recorded");
+    assert!(
+        applied
+            .results
+            .iter()
+            .all(|r| r.outcome == OpOutcome::Applied)
+    );
+    assert_eq!(applied.not_started, 6 - calls.len());
+    let linked: usize = journal
+        .saved
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.upsert_users.len())
+        .sum();
+    assert_eq!(linked, calls.len(), "each created user is linked");
 }

@@ -24,7 +24,7 @@ use usersync_store::{OpOutcome, OutcomeUpdate, Run, RunId, RunStatus};
 use super::apply::{Executor, Journal as _, Numbered, OpResult};
 use super::budget::Budget;
 use super::confirm;
-use super::outcome::final_status;
+use super::outcome::{final_status, interrupted};
 use super::record::{StoreJournal, parse_payload, recorded_scope};
 use super::run::{finish, prepare, read_both};
 use super::{Deps, EngineError, Mode, RunOutcome};
@@ -97,17 +97,23 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
         concurrency: deps.apply_concurrency,
         links,
         groups_created_are_owned: true,
+        stop: deps.stop.clone(),
     };
     let journal = StoreJournal::new(&deps.store, app.id, run_id);
-    let mut results = executor.run(apply, &journal, deps.progress.as_ref()).await;
+    let applied = executor.run(apply, &journal, deps.progress.as_ref()).await;
+    let mut results = applied.results;
     results.extend(skipped);
     results.sort_by_key(|r| r.seq);
     fresh.guard = Guard::Proceed;
     outcome.results = results;
     outcome.plan = Some(fresh);
     outcome.recorded = pending;
-    let (status, reasons) = final_status(&outcome);
-    outcome.set(status, reasons);
+    if applied.not_started > 0 {
+        interrupted(&mut outcome, applied.not_started);
+    } else {
+        let (status, reasons) = final_status(&outcome);
+        outcome.set(status, reasons);
+    }
     let stopped = journal
         .stopped()
         .map(|why| anyhow::anyhow!("the run {why}"));

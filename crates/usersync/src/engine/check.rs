@@ -11,7 +11,7 @@ use url::Url;
 use usersync_core::SyncPolicy;
 use usersync_store::TargetKind;
 
-use super::connect::{Connections, connect, describe, needed_capabilities};
+use super::connect::{Connections, connect, describe, needed_capabilities, remedy};
 use super::run::find_app;
 use super::{Deps, EngineError};
 
@@ -124,19 +124,21 @@ async fn check_target(report: &mut CheckReport, app: &Subject<'_>, target: &dyn 
         Err(e) => report.push(format!("{what}: sign-in"), false, e.to_string()),
     }
     for need in needed_capabilities(app.policy) {
-        let ok = caps.supports(need.capability);
-        let verdict = if ok {
-            "supported".to_owned()
-        } else {
-            format!(
-                "NOT supported through REST by {} {}",
-                caps.kind.as_str(),
-                caps.version
-            )
-        };
+        let via = caps.via(need.capability);
+        let verdict = via.map_or_else(
+            || {
+                format!(
+                    "NOT supported by {} {} ({})",
+                    caps.kind.as_str(),
+                    caps.version,
+                    remedy(&caps, need.capability)
+                )
+            },
+            |api| format!("supported via {api}"),
+        );
         report.push(
             describe(need.capability),
-            ok,
+            via.is_some(),
             format!("{verdict} (needed: {})", need.why),
         );
     }

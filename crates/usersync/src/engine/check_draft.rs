@@ -15,7 +15,7 @@ use usersync_store::secret::{SecretInput, SecretRef, resolve};
 use usersync_store::{App, AppDraft, OktaCredential, SecretSlot, StoreError, TargetCredential};
 
 use super::check::{CheckReport, Subject, check_connections};
-use super::connect::{Endpoints, build};
+use super::connect::{Endpoints, build, side_trust};
 use super::{Deps, EngineError};
 
 /// Why values could not be checked at all.
@@ -75,22 +75,33 @@ pub async fn check_draft(
             keep.secret(token, SecretSlot::TargetToken, target_same)
                 .await?,
         ),
-        TargetCredential::Basic { username, password } => AtlassianAuth::Basic {
-            username: username.clone(),
+        // A Crowd application signs in with HTTP basic auth too, its name as the user.
+        TargetCredential::Basic {
+            username: name,
+            password,
+        }
+        | TargetCredential::Application { name, password } => AtlassianAuth::Basic {
+            username: name.clone(),
             password: keep
                 .secret(password, SecretSlot::TargetPassword, target_same)
                 .await?,
         },
     };
+    let okta_trust = side_trust(deps, "okta.ca_file", valid.okta_ca_file.as_deref())
+        .map_err(DraftCheckError::Field)?;
+    let target_trust = side_trust(deps, "target.ca_file", valid.target_ca_file.as_deref())
+        .map_err(DraftCheckError::Field)?;
     let conns = build(
         deps,
         &valid.name,
         Endpoints {
             okta_url: &valid.okta_url,
             okta_auth,
+            okta_trust,
             kind: valid.target_kind,
             target_url: &valid.target_url,
             target_auth,
+            target_trust,
         },
     );
     let subject = Subject {

@@ -21,6 +21,7 @@ pub mod check_draft;
 mod confirm;
 pub mod connect;
 pub mod headroom;
+pub mod hook;
 pub mod lock;
 mod namesakes;
 mod outcome;
@@ -32,6 +33,7 @@ mod user;
 use std::sync::Arc;
 
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 use usersync_core::app::SecretRefAllowList;
 use usersync_store::{RunId, Store, StoreError};
 
@@ -61,6 +63,14 @@ pub struct Deps {
     pub secret_refs: SecretRefAllowList,
     /// Tells each app's people when one of its runs needs them (`notify`).
     pub notifier: crate::notify::Notifier,
+    /// Cancelled to stop runs cleanly (the command line's Ctrl-C): a run reading
+    /// stops at once, a run applying starts no further op, lets those in flight
+    /// finish and records them, and every such run ends `interrupted`. Never
+    /// cancelled by default.
+    pub stop: CancellationToken,
+    /// CA bundles every client trusts besides the built-in roots (`--ca-file`,
+    /// `USERSYNC_CA_FILE`); an app's side adds its own `ca_file`.
+    pub trust: usersync_tls::TrustRoots,
 }
 
 impl Deps {
@@ -75,7 +85,23 @@ impl Deps {
             okta_headroom: OktaHeadroom::default(),
             secret_refs: SecretRefAllowList::default(),
             notifier: crate::notify::Notifier::default(),
+            stop: CancellationToken::new(),
+            trust: usersync_tls::TrustRoots::none(),
         }
+    }
+
+    /// Runs stop cleanly once `stop` is cancelled (see [`Deps::stop`]).
+    #[must_use]
+    pub fn with_stop(mut self, stop: CancellationToken) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Every client also trusts `trust` (the global `--ca-file`).
+    #[must_use]
+    pub fn with_trust(mut self, trust: usersync_tls::TrustRoots) -> Self {
+        self.trust = trust;
+        self
     }
 
     #[must_use]
@@ -126,6 +152,12 @@ pub enum EngineError {
     #[error("{0}")]
     Refused(String),
 }
+
+/// A run was told to stop ([`Deps::stop`]) before it reached its apply step; it
+/// ends `interrupted` having changed nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped on request while {0}, before anything was applied")]
+pub struct Stopped(pub &'static str);
 
 /// Compile-time proof that every entry point's future can be spawned (`Send` and
 /// `'static` once it owns its inputs), as the server and the scheduler do.

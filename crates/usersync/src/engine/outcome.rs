@@ -133,6 +133,27 @@ impl Serialize for Results<'_> {
     }
 }
 
+/// Ends `outcome` `interrupted`: it was told to stop ([`super::Deps::stop`]) while
+/// applying, and `not_started` of its ops never reached the target. They stay
+/// `pending` in the store, and since every outcome that happened was recorded, the
+/// next run reads both sides, plans what is still missing and applies nothing twice.
+pub(crate) fn interrupted(outcome: &mut RunOutcome, not_started: usize) {
+    let (applied, failed, skipped) = outcome.tally();
+    let done = applied + failed + skipped;
+    let mut reasons = vec![format!(
+        "stopped on request after {done} of {} operations ({applied} applied, {failed} failed, \
+         {skipped} skipped); the other {not_started} were not started and stay pending: \
+         the next run plans them again",
+        done + not_started
+    )];
+    // What else the run would have reported (an incomplete read, failures) still holds.
+    let (status, more) = final_status(outcome);
+    if status != RunStatus::Succeeded {
+        reasons.extend(more);
+    }
+    outcome.set(RunStatus::Interrupted, reasons);
+}
+
 /// The status a run ends with, and why.
 ///
 /// - `held` when the guard held the plan (non-destructive ops may have been applied);

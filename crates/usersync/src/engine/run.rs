@@ -17,9 +17,10 @@ use super::budget::{self, Budget};
 use super::confirm;
 use super::connect::{Connections, connect, needed_capabilities, unmet};
 use super::outcome::final_status;
+use super::outcome::interrupted;
 use super::progress::Phase;
 use super::record::{StoreJournal, number, record_plan};
-use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
+use super::{Deps, EngineError, Mode, ReadStats, RunOutcome, Stopped};
 
 /// A policy compiled and both sides connected and checked.
 pub(crate) struct Prepared {
@@ -131,8 +132,11 @@ pub(crate) async fn read_both(deps: &Deps, prepared: &Prepared) -> anyhow::Resul
         }
         read
     };
-    let (desired, current) =
-        tokio::join!(okta.read_org_with_progress(&scope, &report), read_target);
+    // Reads change nothing, so a stop abandons them at once.
+    let (desired, current) = tokio::select! {
+        reads = async { tokio::join!(okta.read_org_with_progress(&scope, &report), read_target) } => reads,
+        () = deps.stop.cancelled() => return Err(Stopped("reading Okta and the target").into()),
+    };
     let desired = desired.with_context(|| format!("reading the Okta org {}", okta.org_host()))?;
     let current = current.context("reading the target's users and groups")?;
     let complete = desired.completeness.is_complete();
@@ -282,11 +286,13 @@ pub(crate) async fn execute_plan(
         // A single-user run does not list the target's groups, so a group it
         // creates may have existed: only full runs own the groups they create.
         groups_created_are_owned: scope.is_full(),
+        stop: deps.stop.clone(),
     };
     let journal = StoreJournal::new(&deps.store, app.id, run);
-    let results = executor
+    let applied = executor
         .run(to_apply, &journal, deps.progress.as_ref())
         .await;
+    let results = applied.results;
     if let Some(why) = journal.stopped() {
         outcome.results = results;
         outcome.plan = Some(plan);
@@ -295,6 +301,10 @@ pub(crate) async fn execute_plan(
     let waiting = plan.ops.iter().filter(|p| p.op.is_destructive()).count();
     outcome.results = results;
     outcome.plan = Some(plan);
+    if applied.not_started > 0 {
+        interrupted(outcome, applied.not_started);
+        return Ok(());
+    }
     let (status, mut reasons) = final_status(outcome);
     if status == RunStatus::Held {
         reasons.push(format!(
@@ -313,8 +323,13 @@ pub(crate) async fn finish(
     started: Instant,
 ) -> Result<RunOutcome, EngineError> {
     if let Err(err) = result {
-        tracing::error!(app = %outcome.app, "run failed: {err:#}");
-        outcome.set(RunStatus::Failed, vec![format!("{err:#}")]);
+        if err.is::<Stopped>() {
+            tracing::warn!(app = %outcome.app, "run interrupted: {err:#}");
+            outcome.set(RunStatus::Interrupted, vec![format!("{err:#}")]);
+        } else {
+            tracing::error!(app = %outcome.app, "run failed: {err:#}");
+            outcome.set(RunStatus::Failed, vec![format!("{err:#}")]);
+        }
     }
     outcome.seconds = started.elapsed().as_secs_f64();
     deps.okta_headroom

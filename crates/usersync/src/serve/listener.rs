@@ -5,7 +5,9 @@
 //! queues new ones until one closes, instead of the process running out of
 //! descriptors); accept errors (out of descriptors) are waited out, not fatal. On
 //! shutdown it stops accepting, asks open connections to finish their request in
-//! flight and waits for them.
+//! flight and waits for them. With a TLS acceptor (`serve --tls-cert/--tls-key`) each
+//! connection's handshake runs in its own task within the same header timeout, so a
+//! client that never finishes it holds one connection slot for that long at most.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 
 /// How long the accept loop waits after an accept error (such as no descriptors left)
@@ -32,12 +35,13 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then waits for the open
-/// connections to finish the request they are serving.
+/// Serves `router` on `listener` (over TLS when `tls` is given) until `shutdown`
+/// completes, then waits for the open connections to finish the request they are serving.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -72,11 +76,33 @@ pub async fn serve(
                     request.extensions_mut().insert(ConnectInfo(remote));
                     request
                 });
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
+        let (http, tls, watcher) = (http.clone(), tls.clone(), graceful.watcher());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let service = TowerToHyperService::new(service);
+            let ended = match tls {
+                None => {
+                    let connection = http.serve_connection(TokioIo::new(stream), service);
+                    watcher.watch(connection).await
+                }
+                Some(acceptor) => {
+                    let handshake = acceptor.accept(stream);
+                    match tokio::time::timeout(limits.header_timeout, handshake).await {
+                        Ok(Ok(stream)) => {
+                            let connection = http.serve_connection(TokioIo::new(stream), service);
+                            watcher.watch(connection).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!("TLS handshake with {remote} failed: {e}");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake with {remote} timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!("connection from {remote} ended: {e}");
             }
             drop(permit);

@@ -8,10 +8,12 @@
 //! `usersync serve` and `usersync demo`) starts them.
 
 mod listener;
+mod tls;
 mod triggers;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -65,6 +67,45 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key); cookies are then
+    /// always Secure. Reloaded on SIGHUP and when the file changes.
+    #[arg(
+        long,
+        env = "USERSYNC_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(
+        long,
+        env = "USERSYNC_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Seconds between checks of the certificate and key files for changes.
+    #[arg(long, default_value_t = 5, env = "USERSYNC_TLS_RELOAD_SECS")]
+    pub tls_reload_secs: u64,
+    /// The address Okta and browsers reach usersync at (e.g. https://usersync.example.com),
+    /// used for the event hook URL the console shows and registers. Without it the
+    /// console derives the address from each request and says so.
+    /// Filled from the global `--public-url` (`cli::Global`), which other commands use too.
+    #[arg(skip)]
+    pub public_url: Option<url::Url>,
+}
+
+/// An absolute http(s) URL without query or fragment.
+pub(crate) fn parse_public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|e| format!("{e}; give it like https://usersync.example.com"))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+        return Err("must be an http(s) address, like https://usersync.example.com".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment".into());
+    }
+    Ok(url)
 }
 
 impl ServeArgs {
@@ -86,6 +127,10 @@ impl Default for ServeArgs {
             max_connections: 512,
             allow_secret_refs: SecretRefAllowList::default(),
             trusted_proxies: Vec::new(),
+            public_url: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_reload_secs: 5,
         }
     }
 }
@@ -98,6 +143,7 @@ pub struct Server {
     config: TriggersConfig,
     args: ServeArgs,
     port: u16,
+    https: Option<tls::Https>,
 }
 
 impl std::fmt::Debug for Server {
@@ -142,8 +188,16 @@ impl Server {
             .context("reading the bound address")?
             .port();
         deps.secret_refs = args.allow_secret_refs.clone();
-        let mut state = AppState::new(Backend::new(deps.clone()), args.secure_cookies);
+        let https = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::Https::load(cert, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!("--tls-cert and --tls-key go together; give both or neither"),
+        };
+        // Served over TLS, every cookie is Secure, whatever the headers say.
+        let secure = args.secure_cookies || https.is_some();
+        let mut state = AppState::new(Backend::new(deps.clone()), secure);
         state.trusted_proxies = args.trusted_proxies.clone().into();
+        state.public_url = args.public_url.clone();
         Ok(Self {
             listener,
             state,
@@ -151,12 +205,23 @@ impl Server {
             config,
             args: args.clone(),
             port,
+            https,
         })
     }
 
     #[must_use]
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// `https` when serving TLS itself, else `http`.
+    #[must_use]
+    pub fn scheme(&self) -> &'static str {
+        if self.https.is_some() {
+            "https"
+        } else {
+            "http"
+        }
     }
 
     /// Starts the triggers and serves until `shutdown` completes; then stops starting
@@ -178,7 +243,15 @@ impl Server {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(self.args.request_timeout_secs),
         ));
-        listener::serve(self.listener, router, self.args.limits(), shutdown).await;
+        let reloads = tokio_util::sync::CancellationToken::new();
+        let acceptor = self.https.map(|https| {
+            let every = Duration::from_secs(self.args.tls_reload_secs);
+            tls::watch(https.cert, every, reloads.clone());
+            https.acceptor
+        });
+        let limits = self.args.limits();
+        listener::serve(self.listener, router, limits, acceptor, shutdown).await;
+        reloads.cancel();
         console_tasks.close();
         let console = tokio::time::timeout(SHUTDOWN_GRACE, console_tasks.wait());
         let (waited, ()) = tokio::join!(console, triggers.stop(SHUTDOWN_GRACE));
@@ -205,10 +278,20 @@ pub async fn serve(
     raise_open_files_limit();
     let store = deps.store.clone();
     let server = Server::bind(deps, &args, TriggersConfig::default()).await?;
-    let url = format!("http://{}:{}", args.listen.ip(), server.port());
+    let url = format!(
+        "{}://{}:{}",
+        server.scheme(),
+        args.listen.ip(),
+        server.port()
+    );
     crate::web::auth::announce_setup(&store, &url).await;
+    let public = args.public_url.as_ref().map_or_else(
+        || url.clone(),
+        |u| u.as_str().trim_end_matches('/').to_owned(),
+    );
     tracing::info!(
-        "usersync console listening on {url}; Okta event hooks go to {url}/hooks/okta/<app>"
+        "usersync console listening on {url}; Okta event hooks go to {public}/hooks/okta/<app> \
+         (Okta delivers event hooks only to https:// URLs)"
     );
     server.run_until_stopped(shutdown).await
 }

@@ -32,7 +32,7 @@ pub use backend::{Backend, BackendError};
 pub use state::AppState;
 
 use error::ApiError;
-use pages::{access as access_page, apps, runs, settings, test_connection};
+use pages::{access as access_page, apps, login_sync, runs, settings, test_connection};
 use usersync_store::Scope;
 
 /// Every route of the console and the API, under [`layered`]'s layers.
@@ -78,6 +78,12 @@ pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
         .get("/apps/{name}", read, settings::edit_form)
         .post("/apps/{name}", admin, settings::save)
         .post("/apps/{name}/delete", admin, settings::delete)
+        .post(
+            "/apps/{name}/hook-secret",
+            admin,
+            login_sync::generate_secret,
+        )
+        .post("/apps/{name}/hook-register", admin, login_sync::register)
         .post("/apps/{name}/check", read, test_connection::check)
         .get("/apps/{name}/explain", read, settings::explain)
         .get("/apps/{name}/preview", read, apps::preview)

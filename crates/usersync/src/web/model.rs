@@ -137,12 +137,20 @@ fn notify_schema(stored: bool) -> ObjectBuilder {
 /// The shape shared by a draft and a stored app.
 fn app_object(description: &str, stored: bool) -> ObjectBuilder {
     let url = |example: &str| text(&format!("Base URL, e.g. {example}."));
+    let ca_file = || {
+        text(
+            "Optional: absolute path on the usersync host of a PEM bundle of extra CA \
+             certificates trusted for this side, besides the operating system's store \
+             (e.g. /etc/ssl/corp.pem). Left out or empty: none.",
+        )
+    };
     let okta = object("Okta")
         .property("url", url("https://example.okta.com"))
         .property(
             "credential",
             credential_schema("okta", ["api_token", "oauth"], stored),
         )
+        .property("ca_file", ca_file())
         .required("url")
         .required("credential");
     let target = object("The Atlassian product")
@@ -152,6 +160,7 @@ fn app_object(description: &str, stored: bool) -> ObjectBuilder {
             "credential",
             credential_schema("target", ["pat", "basic"], stored),
         )
+        .property("ca_file", ca_file())
         .required("kind")
         .required("url")
         .required("credential");
@@ -262,6 +271,11 @@ pub struct RunView {
     pub counts: std::collections::BTreeMap<String, OpCounts>,
     /// Why the run was held, failed or partial.
     pub reason: Option<String>,
+    /// Who approved or rejected a held run, and when.
+    #[serde(default)]
+    pub decided_by: Option<String>,
+    #[serde(default)]
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl RunView {
@@ -413,6 +427,7 @@ impl AppSummary {
         match self.target_kind {
             TargetKind::Jira => "Jira",
             TargetKind::Confluence => "Confluence",
+            TargetKind::Crowd => "Crowd",
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct AppState {
     /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling).
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
     pub live: Arc<LiveRuns>,
+    /// `serve --public-url`: where Okta reaches usersync (the hook URL's base).
+    pub public_url: Option<url::Url>,
     /// Runs started from the console; shutdown waits for them.
     pub tasks: TaskTracker,
 }
@@ -38,6 +40,7 @@ impl AppState {
             secure_cookies,
             trusted_proxies: Arc::from([]),
             live: Arc::new(LiveRuns::default()),
+            public_url: None,
             tasks: TaskTracker::new(),
         }
     }

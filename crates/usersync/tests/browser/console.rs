@@ -141,6 +141,43 @@ async fn approve_a_held_run(w: &World) {
     w.screenshot("11-audit").await;
 }
 
+/// Login-time sync from the app's page: Generate secret (shown once), switch the hook on
+/// and save with Enter (Enter saves; it never presses a section's action), then Register
+/// in Okta, which the emulated Okta verifies against this very server.
+async fn set_up_login_time_sync(w: &World) {
+    w.goto("/apps/Jira%20production").await;
+    w.wait_for_text("#section-login-sync legend", "Login-time sync")
+        .await;
+    w.click("button[formaction$='/hook-secret']").await;
+    let secret = w.wait_for_text("#new-hook-secret pre", "").await;
+    assert!(
+        secret.trim().len() >= 43,
+        "the secret is shown once: {secret:?}"
+    );
+    w.screenshot("12-login-time-sync-secret").await;
+    w.click("[id='events.hook_enabled']").await;
+    let name = w
+        .client
+        .find(fantoccini::Locator::Id("name"))
+        .await
+        .expect("the name field");
+    name.send_keys("\u{E007}").await.expect("Enter");
+    w.wait_for_text(".flash.ok", "Settings saved.").await;
+    assert!(
+        !w.source().await.contains(secret.trim()),
+        "never shown again"
+    );
+    w.click("button[formaction$='/hook-register']").await;
+    w.wait_for_text("#hook-result", "verified").await;
+    w.screenshot("13-login-time-sync-registered").await;
+    let hooks = w.okta.event_hooks();
+    assert_eq!(hooks.len(), 1);
+    assert!(
+        hooks[0].verified && hooks[0].uri.ends_with("/hooks/okta/Jira%20production"),
+        "{hooks:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_sets_up_an_app_previews_synchronizes_and_approves_a_held_run() {
     let Some((chromium, chromedriver)) = browser_binaries() else {
@@ -152,5 +189,6 @@ async fn an_administrator_sets_up_an_app_previews_synchronizes_and_approves_a_he
     let status = test_connection_preview_and_synchronize(&w).await;
     assert!(status.contains("succeeded"));
     approve_a_held_run(&w).await;
+    set_up_login_time_sync(&w).await;
     w.stop().await;
 }

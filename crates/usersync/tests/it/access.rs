@@ -68,8 +68,11 @@ fn tokens_are_created_with_scopes_listed_rotated_and_revoked_from_the_command_li
     let (ok, json, _) = run(&dir, &["token", "list", "--output", "json"]);
     assert!(ok);
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(json[0]["scopes"], serde_json::json!(["read", "sync"]));
-    assert!(json[0]["expires_at"].is_string(), "{json}");
+    assert_eq!(
+        json["tokens"][0]["scopes"],
+        serde_json::json!(["read", "sync"])
+    );
+    assert!(json["tokens"][0]["expires_at"].is_string(), "{json}");
 
     let (ok, rotated, err) = run(&dir, &["token", "rotate", "ci"]);
     assert!(ok, "{err}");

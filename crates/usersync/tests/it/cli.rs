@@ -28,6 +28,19 @@ pub fn usersync_with(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)])
         .expect("the binary runs")
 }
 
+/// [`usersync_with`] (no extra environment) off the async runtime, so the emulators
+/// the test runs keep answering while the binary works.
+pub async fn usersync_async(dir: &std::path::Path, args: &[&str]) -> Output {
+    let dir = dir.to_owned();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        usersync_with(&dir, &args, &[])
+    })
+    .await
+    .expect("the binary ran")
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -73,6 +86,8 @@ fn every_command_has_help_and_help_exits_zero() {
         vec!["sync-user", "--help"],
         vec!["run", "approve", "--help"],
         vec!["explain", "--help"],
+        vec!["completions", "--help"],
+        vec!["man", "--help"],
     ] {
         let out = usersync(&dir, &command);
         assert_eq!(

@@ -8,10 +8,12 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
+use secrecy::SecretString;
 use serde_json::{Value, json};
+use usersync_okta::{EventHookSpec, OktaAuth, OktaClient, OktaConfig, Verification};
 use usersync_sim::okta::{DeliveryKnobs, DeliveryOutcome, NewUser, OktaSim, OktaSimConfig};
 
-use crate::world::{okta_api, within};
+use crate::world::within;
 
 /// A receiver that answers deliveries with a set status and keeps what it got.
 #[derive(Clone, Default)]
@@ -54,35 +56,29 @@ async fn receiver() -> (Receiver, String) {
     (r, url)
 }
 
+/// The Okta emulator with a hook to `url` registered and verified through usersync's
+/// Okta client, with a custom header and the shared secret.
 async fn okta_with_hook(url: &str) -> (OktaSim, String) {
     let okta = OktaSim::start(OktaSimConfig::default()).await.unwrap();
-    let body = json!({
-        "name": "receiver",
-        "events": {"type": "EVENT_TYPE", "items": ["user.lifecycle.create", "user.session.start"]},
-        "channel": {"type": "HTTP", "version": "1.0.0", "config": {
-            "uri": url,
-            "headers": [{"key": "X-Extra", "value": "extra-value"}],
-            "authScheme": {"type": "HEADER", "key": "Authorization", "value": "shared-secret"},
-        }},
-    });
-    let (status, hook) = okta_api(
-        &okta,
-        reqwest::Method::POST,
-        "/api/v1/eventHooks",
-        Some(body),
-    )
-    .await;
-    assert_eq!(status, 200, "{hook}");
-    let id = hook["id"].as_str().unwrap().to_owned();
-    let (status, verified) = okta_api(
-        &okta,
-        reqwest::Method::POST,
-        &format!("/api/v1/eventHooks/{id}/lifecycle/verify"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{verified}");
-    (okta, id)
+    let client = OktaClient::new(&OktaConfig::new(
+        okta.base_url(),
+        OktaAuth::ApiToken(SecretString::from(okta.api_token().to_owned())),
+    ))
+    .unwrap();
+    let spec = EventHookSpec {
+        name: "receiver".into(),
+        uri: url.to_owned(),
+        event_types: vec!["user.lifecycle.create".into(), "user.session.start".into()],
+        secret: SecretString::from("shared-secret".to_owned()),
+        headers: vec![("X-Extra".into(), "extra-value".into())],
+    };
+    let registered = client.register_event_hook(&spec, None).await.unwrap();
+    assert_eq!(
+        registered.verification,
+        Verification::Verified,
+        "{registered:?}"
+    );
+    (okta, registered.hook.id)
 }
 
 #[tokio::test]

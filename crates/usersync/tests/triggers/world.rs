@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use secrecy::SecretString;
+use serde_json::Value;
 use tokio::task::JoinHandle;
 use usersync::engine::{Deps, Silent};
 use usersync::events::{HANDLED_EVENTS, LOGIN_EVENTS, PollerConfig, QueueConfig};
 use usersync::scheduler::SchedulerConfig;
 use usersync::serve::{Triggers, TriggersConfig};
+use usersync_okta::{EventHookSpec, HookRegistration, OktaAuth, OktaClient, OktaConfig};
 use usersync_sim::jira::JiraSim;
 use usersync_sim::okta::OktaSim;
 use usersync_store::{App, Run, RunFilter, RunTrigger, Store};
@@ -208,46 +210,42 @@ impl World {
         runs
     }
 
-    /// Registers an event hook in the Okta emulator through its API, pointing at our
-    /// endpoint with `secret`; returns the hook's JSON.
-    pub async fn register_hook(&self, secret: &str, event_types: &[&str]) -> Value {
-        let body = json!({
-            "name": "usersync",
-            "events": {"type": "EVENT_TYPE", "items": event_types},
-            "channel": {"type": "HTTP", "version": "1.0.0", "config": {
-                "uri": self.hook_url,
-                "headers": [],
-                "authScheme": {"type": "HEADER", "key": "Authorization", "value": secret},
-            }},
-        });
-        let response = okta_api(
-            &self.okta,
-            reqwest::Method::POST,
-            "/api/v1/eventHooks",
-            Some(body),
-        )
-        .await;
-        assert_eq!(response.0, 200, "{}", response.1);
-        response.1
+    /// Registers (creates, or updates the one of the same name) the app's event hook in
+    /// the Okta emulator with usersync's Okta client, pointing at our endpoint with
+    /// `secret`, and has Okta verify it.
+    pub async fn register_hook(&self, secret: &str, event_types: &[&str]) -> HookRegistration {
+        let client = OktaClient::new(&OktaConfig::new(
+            self.okta.base_url(),
+            OktaAuth::ApiToken(SecretString::from(self.okta.api_token().to_owned())),
+        ))
+        .expect("an Okta client");
+        let spec = EventHookSpec {
+            name: format!("usersync: {APP}"),
+            uri: self.hook_url.clone(),
+            event_types: event_types.iter().map(|t| (*t).to_owned()).collect(),
+            secret: SecretString::from(secret.to_owned()),
+            headers: Vec::new(),
+        };
+        client
+            .register_event_hook(&spec, None)
+            .await
+            .expect("the emulator registers the hook")
     }
 
-    /// Asks the Okta emulator to verify a hook; returns the status and body.
-    pub async fn verify_hook(&self, id: &str) -> (u16, Value) {
-        okta_api(
-            &self.okta,
-            reqwest::Method::POST,
-            &format!("/api/v1/eventHooks/{id}/lifecycle/verify"),
-            None,
-        )
-        .await
-    }
-
-    /// Registers and verifies the hook with the right secret.
+    /// Registers and verifies the hook with the app's stored settings and secret, as
+    /// `usersync hook register` does; `event_types` must be the app's.
     pub async fn wire_hook(&self, event_types: &[&str]) {
-        let hook = self.register_hook(SECRET, event_types).await;
-        let (status, body) = self.verify_hook(hook["id"].as_str().unwrap()).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["verificationStatus"], "VERIFIED");
+        let app = self.app().await;
+        assert_eq!(app.events.event_types, event_types, "the app's event types");
+        let public = self
+            .hook_url
+            .strip_suffix(&format!("/hooks/okta/{APP}"))
+            .expect("the hook URL ends with the app's path");
+        let report = usersync::engine::hook::register_hook(&self.deps, &app, public, "tests")
+            .await
+            .expect("the hook is registered");
+        assert!(report.verified, "{}", report.text());
+        assert_eq!(report.url, self.hook_url);
     }
 }
 

@@ -67,7 +67,7 @@ fn a_plan_with_more_destructive_ops_than_the_count_limit_is_held() {
     assert_eq!(
         plan.guard,
         Guard::Held {
-            reasons: vec!["4 destructive operations planned, more than the limit of 3 (limits.max_destructive)".into()]
+            reasons: vec!["4 destructive operations planned, over the limit of 3 set in Destructive operations allowed without approval (Safety limits)".into()]
         }
     );
     world.okta.users[0].status = Active;
@@ -93,7 +93,7 @@ fn a_plan_touching_too_large_a_share_of_managed_users_is_held() {
         plan.guard,
         Guard::Held {
             reasons: vec![
-                "destructive operations touch 5 of 40 managed users (12.5%), more than 10% (limits.max_destructive_percent)"
+                "destructive operations touch 5 of 40 managed users (12.5%), over the 10% set in Percent of managed users allowed without approval (Safety limits)"
                     .into()
             ]
         }
@@ -216,8 +216,8 @@ fn destructive_ops_already_applied_in_the_window_count_against_the_limits() {
         world.plan().guard,
         Guard::Held {
             reasons: vec![
-                "1 destructive operations planned (and 25 applied in the last 15 minutes), more than the limit of 25 (limits.max_destructive)".into(),
-                "destructive operations (and 25 applied in the last 15 minutes) touch 26 of 300 managed users (8.7%), more than 5% (limits.max_destructive_percent)".into(),
+                "1 destructive operations planned (and 25 applied in the last 15 minutes), over the limit of 25 set in Destructive operations allowed without approval (Safety limits)".into(),
+                "destructive operations (and 25 applied in the last 15 minutes) touch 26 of 300 managed users (8.7%), over the 5% set in Percent of managed users allowed without approval (Safety limits)".into(),
             ]
         }
     );
@@ -229,7 +229,7 @@ fn destructive_ops_already_applied_in_the_window_count_against_the_limits() {
         world.plan().guard,
         Guard::Held {
             reasons: vec![
-                "destructive operations (and 15 applied in the last 15 minutes) touch 16 of 300 managed users (5.3%), more than 5% (limits.max_destructive_percent)".into()
+                "destructive operations (and 15 applied in the last 15 minutes) touch 16 of 300 managed users (5.3%), over the 5% set in Percent of managed users allowed without approval (Safety limits)".into()
             ]
         }
     );

@@ -27,7 +27,7 @@ fn a_renamed_group_is_kept_under_its_old_name_by_default_and_the_plan_says_so() 
         plan.notes,
         [
             "Okta group \"engineers\" (g1) was renamed in Okta to engineers; kept as devs \
-             (group_renames = keep: Jira and Confluence cannot rename groups)"
+             (Groups renamed in Okta (Groups) is Keep: Jira and Confluence cannot rename groups)"
         ]
     );
 }

@@ -182,6 +182,8 @@ pub fn run_view(run: &Run, app: &str) -> RunView {
             })
             .collect(),
         reason: run.reason.clone(),
+        decided_by: run.decided_by.clone(),
+        decided_at: run.decided_at,
     }
 }
 

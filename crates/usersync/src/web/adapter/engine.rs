@@ -167,7 +167,7 @@ fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
         username: x
             .mapped_username
             .as_ref()
-            .and_then(|r| r.as_ref().ok().cloned()),
+            .and_then(|m| m.usable().map(str::to_owned)),
         decisions,
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod apps;
+pub mod login_sync;
 pub mod runs;
 pub mod settings;
 pub mod settings_form;

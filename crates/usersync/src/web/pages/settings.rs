@@ -4,13 +4,15 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use usersync_core::app::App;
+use usersync_core::app::{App, labels};
 use usersync_core::mapping::{CompiledPolicy, TargetConstraints};
 use usersync_core::policy::SyncPolicy;
+use usersync_core::snapshot::OktaStatus;
 
+use super::login_sync::{self, LoginSyncView};
 use super::settings_form::{FormState, draft_from_form};
 use super::{Notice, Shell, with_flash};
 use crate::web::adapter::convert::problem_error;
@@ -27,24 +29,41 @@ struct SettingsPage<'a> {
     is_new: bool,
     original_name: &'a str,
     f: &'a FormState,
+    /// The Okta statuses "Import users with these Okta statuses" offers.
+    statuses: Vec<&'static str>,
+    login: &'a LoginSyncView,
 }
 
-fn page(shell: &Shell, original: Option<&str>, f: &FormState, status: StatusCode) -> Response {
+/// The settings page, with the Login-time sync section's hook URL and results.
+pub(super) fn page(
+    shell: &Shell,
+    original: Option<&str>,
+    f: &FormState,
+    login: &LoginSyncView,
+    status: StatusCode,
+) -> Response {
     let page = SettingsPage {
         shell,
         is_new: original.is_none(),
         original_name: original.unwrap_or(""),
         f,
+        statuses: OktaStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        login,
     };
     (status, render(&page)).into_response()
 }
 
 /// `GET /new-app`.
-pub async fn new_form(Extension(admin): Extension<Admin>) -> Response {
+pub async fn new_form(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    headers: HeaderMap,
+) -> Response {
     page(
         &Shell::for_admin(&admin, "apps"),
         None,
         &FormState::for_new(),
+        &login_sync::view(&state, &headers, "APP"),
         StatusCode::OK,
     )
 }
@@ -53,9 +72,11 @@ pub async fn new_form(Extension(admin): Extension<Admin>) -> Response {
 pub async fn create(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
+    headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let shell = Shell::for_admin(&admin, "apps");
+    let login = login_sync::view(&state, &headers, "APP");
     let saved = match draft_from_form(&pairs, None) {
         Ok(draft) => state.backend.create_app(draft, &admin.actor).await,
         Err(problem) => Err(problem_error(problem)),
@@ -64,7 +85,7 @@ pub async fn create(
         Ok(app) => {
             Redirect::to(&with_flash(&app_path(&app.name), Notice::AppCreated)).into_response()
         }
-        Err(e) => refused(&shell, None, FormState::submitted(pairs, None), e),
+        Err(e) => refused(&shell, None, FormState::submitted(pairs, None), &login, e),
     }
 }
 
@@ -75,15 +96,21 @@ pub fn app_path(name: &str) -> String {
 }
 
 /// Shows a refused save: validation beside its field, anything else as a banner.
-fn refused(shell: &Shell, original: Option<&str>, mut f: FormState, err: BackendError) -> Response {
+fn refused(
+    shell: &Shell,
+    original: Option<&str>,
+    mut f: FormState,
+    login: &LoginSyncView,
+    err: BackendError,
+) -> Response {
     match err {
         BackendError::Validation { field, message } => {
             f.problem(&field, message);
-            page(shell, original, &f, StatusCode::UNPROCESSABLE_ENTITY)
+            page(shell, original, &f, login, StatusCode::UNPROCESSABLE_ENTITY)
         }
         BackendError::Conflict(message) => {
             f.problem("name", message);
-            page(shell, original, &f, StatusCode::CONFLICT)
+            page(shell, original, &f, login, StatusCode::CONFLICT)
         }
         other => PageError::new(shell, other).into_response(),
     }
@@ -101,6 +128,7 @@ pub async fn edit_form(
     Extension(admin): Extension<Admin>,
     Path(name): Path<String>,
     Query(q): Query<FlashQuery>,
+    headers: HeaderMap,
 ) -> Response {
     let mut shell = Shell::for_admin(&admin, "apps");
     shell.flash = super::flash_from_query(q.flash.as_deref());
@@ -109,6 +137,7 @@ pub async fn edit_form(
             &shell,
             Some(&app.name),
             &FormState::for_app(&app),
+            &login_sync::view(&state, &headers, &app.name),
             StatusCode::OK,
         ),
         Err(e) => PageError::new(&shell, e).into_response(),
@@ -120,6 +149,7 @@ pub async fn save(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(name): Path<String>,
+    headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let shell = Shell::for_admin(&admin, "apps");
@@ -144,6 +174,7 @@ pub async fn save(
             &shell,
             Some(&current.name),
             FormState::submitted(pairs, Some(&current)),
+            &login_sync::view(&state, &headers, &current.name),
             e,
         ),
     }
@@ -196,30 +227,25 @@ pub fn try_regex(
     let compiled = CompiledPolicy::compile(&policy).map_err(|e| {
         e.problems
             .iter()
-            .map(|p| format!("{}: {}", field_label(&p.field), p.message))
+            .map(|p| {
+                format!(
+                    "{}: {}",
+                    labels::label(&format!("policy.{}", p.field)),
+                    p.message
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ")
     })?;
     let mapped = compiled.map_login(login.trim());
-    let constraints = if target_kind == "confluence" {
-        TargetConstraints::confluence()
-    } else {
-        TargetConstraints::jira()
-    };
+    let constraints = TargetConstraints::for_kind(
+        usersync_core::app::TargetKind::parse(target_kind)
+            .unwrap_or(usersync_core::app::TargetKind::Jira),
+    );
     constraints
         .username(&mapped)
         .map(|u| u.as_str().to_owned())
         .map_err(|problem| format!("{mapped:?} cannot be a username: it {problem}"))
-}
-
-/// The settings form's label for a policy field the tester can get wrong, so the
-/// error names what the administrator sees rather than the stored field path.
-fn field_label(field: &str) -> &str {
-    match field {
-        "username.regex" => "Regex on Username",
-        "username.replacement" => "Replacement",
-        other => other,
-    }
 }
 
 /// `POST /regex-test` (htmx): the live tester.

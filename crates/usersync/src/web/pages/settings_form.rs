@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use usersync_core::FieldProblem;
+use usersync_core::app::events::HANDLED_EVENTS;
+use usersync_core::app::labels;
 use usersync_core::app::{App, SecretSlot, SecretState};
 use usersync_store::AppDraft;
 
@@ -86,14 +88,33 @@ impl FormState {
         f
     }
 
-    /// A field's value ("" when absent; the last one when sent twice).
-    #[must_use]
     /// The fields as the form would submit them (tests press buttons with them).
     #[cfg(test)]
     pub fn pairs(&self) -> &[(String, String)] {
         &self.pairs
     }
 
+    /// The console's label of the field at `key` (the one label table in core).
+    #[must_use]
+    pub fn label<'a>(&self, key: &'a str) -> &'a str {
+        labels::label(key)
+    }
+
+    /// The event types offered as checkboxes: every type usersync handles, then any
+    /// other type the app subscribes to (so a type set in TOML is shown and kept).
+    #[must_use]
+    pub fn event_choices(&self) -> Vec<&str> {
+        let mut choices: Vec<&str> = HANDLED_EVENTS.to_vec();
+        for chosen in self.values("events.event_types") {
+            if !chosen.is_empty() && !choices.contains(&chosen) {
+                choices.push(chosen);
+            }
+        }
+        choices
+    }
+
+    /// A field's value ("" when absent; the last one when sent twice).
+    #[must_use]
     pub fn v(&self, key: &str) -> &str {
         self.values(key).last().unwrap_or("")
     }
@@ -152,7 +173,7 @@ impl FormState {
                 if path.is_empty() {
                     message.clone()
                 } else {
-                    format!("{path}: {message}")
+                    format!("{}: {message}", labels::describe(path))
                 }
             })
             .collect()
@@ -161,9 +182,11 @@ impl FormState {
     /// Records a problem beside the field of its path (list entries beside their list).
     pub fn problem(&mut self, path: &str, message: impl Into<String>) {
         let field = path.split('[').next().unwrap_or(path);
+        // The field keeps its path (the API's and the TOML's); the text names settings
+        // by the labels the page shows.
         self.errors
             .entry(field.to_owned())
-            .or_insert_with(|| message.into());
+            .or_insert_with(|| labels::with_labels(&message.into()));
     }
 
     /// What the form says about a stored secret.
@@ -388,6 +411,34 @@ mod tests {
     }
 
     #[test]
+    fn a_crowd_form_becomes_a_crowd_draft_with_its_application_credential() {
+        let draft = draft_from_form(
+            &form(&[
+                ("name", "Crowd"),
+                ("okta.url", "https://x.okta.com"),
+                ("okta.credential.type", "api_token"),
+                ("okta.credential.token", "t"),
+                ("target.kind", "crowd"),
+                ("target.url", "https://crowd.example.com/crowd"),
+                ("target.credential.type", "application"),
+                ("target.credential.username", "left-over"),
+                ("target.credential.name", "usersync"),
+                ("target.credential.token", ""),
+                ("target.credential.password", "app-SECRET"),
+            ]),
+            None,
+        )
+        .expect("a draft");
+        assert_eq!(draft.target.kind, "crowd");
+        assert!(matches!(
+            draft.target.credential,
+            TargetCredential::Application { ref name, password: SecretInput::Value(_) } if name == "usersync"
+        ));
+        assert!(!format!("{draft:?}").contains("app-SECRET"), "{draft:?}");
+        draft.validate().expect("a valid Crowd app");
+    }
+
+    #[test]
     fn a_form_without_an_interval_or_cron_is_manual_and_a_bad_number_names_its_field() {
         let manual = draft_from_form(
             &form(&[
@@ -427,6 +478,30 @@ mod tests {
     }
 
     #[test]
+    fn a_problem_shown_in_the_console_keeps_its_path_and_names_settings_by_their_labels() {
+        let mut f = FormState::submitted(Vec::new(), None);
+        f.problem(
+            "policy.scope.group_include",
+            "scope.group_include is not a valid regex",
+        );
+        f.problem(
+            "okta.credential",
+            "policy.limits.window_minutes is too long",
+        );
+        assert_eq!(
+            f.err("policy.scope.group_include"),
+            Some("Only groups matching (Scope) is not a valid regex")
+        );
+        assert!(
+            f.unplaced_errors().contains(
+                &"okta.credential: Budget window (minutes) (Safety limits) is too long".to_owned()
+            ),
+            "{:?}",
+            f.unplaced_errors()
+        );
+    }
+
+    #[test]
     fn a_new_form_shows_the_defaults_at_their_paths() {
         let f = FormState::for_new();
         assert!(f.is("okta.credential.type", "api_token"));
@@ -434,5 +509,20 @@ mod tests {
         assert_eq!(f.v("schedule.every_minutes"), "60");
         assert!(f.checked("policy.toggles.import_users"));
         assert!(f.has("policy.scope.group_types", "OKTA_GROUP"));
+    }
+
+    #[test]
+    fn the_ca_file_fields_become_each_sides_ca_file_and_a_blank_one_none() {
+        let draft = draft_from_form(
+            &form(&[
+                ("name", "x"),
+                ("okta.ca_file", ""),
+                ("target.ca_file", " /etc/ssl/corp.pem "),
+            ]),
+            None,
+        )
+        .expect("a draft");
+        assert_eq!(draft.okta.ca_file, None);
+        assert_eq!(draft.target.ca_file.as_deref(), Some("/etc/ssl/corp.pem"));
     }
 }

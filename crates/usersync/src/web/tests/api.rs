@@ -251,3 +251,35 @@ async fn event_settings_left_out_of_an_update_keep_their_stored_values() {
     assert_eq!(events["poll_interval_seconds"], 120, "{events}");
     assert_eq!(events["hook_secret"], json!({ "state": "stored" }));
 }
+
+#[tokio::test]
+async fn a_sides_ca_file_is_checked_on_save_and_shown_by_the_api() {
+    let h = Harness::new().await;
+    h.create_admin().await;
+    let t = h.token().await;
+    let ca = usersync_testkit::TestCa::new("Corp Root CA");
+    let not_pem = ca.ca_file().with_file_name("notes.txt");
+    std::fs::write(&not_pem, "hello").expect("write");
+    let mut bad = body();
+    bad["target"]["ca_file"] = json!(not_pem.display().to_string());
+    let reply = h.call(post("/api/v1/apps").bearer(&t).json(&bad)).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    assert_eq!(reply.json()["field"], "target.ca_file");
+    assert!(reply.body.contains("no certificate"), "{}", reply.body);
+
+    let mut good = body();
+    good["target"]["ca_file"] = json!(ca.ca_path());
+    let reply = h.call(post("/api/v1/apps").bearer(&t).json(&good)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(reply.json()["target"]["ca_file"], json!(ca.ca_path()));
+    assert!(
+        reply.json()["okta"].get("ca_file").is_none(),
+        "{}",
+        reply.body
+    );
+}

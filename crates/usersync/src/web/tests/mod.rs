@@ -5,11 +5,14 @@ mod access;
 mod api;
 mod auth;
 mod engine;
+mod form;
+mod login_sync;
 mod matrix;
 mod metrics;
 mod openapi;
 mod pages;
 mod secrets;
+mod settings_walk;
 mod test_connection;
 
 use std::sync::Arc;
@@ -163,6 +166,14 @@ impl Harness {
             state,
             store,
         }
+    }
+
+    /// The same harness with its state changed by `change` (e.g. `serve --public-url`).
+    #[must_use]
+    pub fn with(mut self, change: impl FnOnce(&mut AppState)) -> Self {
+        change(&mut self.state);
+        self.app = router(self.state.clone());
+        self
     }
 
     pub async fn call(&self, r: Req) -> Reply {
