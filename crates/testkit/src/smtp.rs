@@ -37,6 +37,8 @@ pub struct SmtpSink {
     port: u16,
     mails: Arc<Mutex<Vec<Mail>>>,
     ca_pem: String,
+    /// Kept so its CA file lives as long as the sink (for [`SmtpSink::trust`]).
+    ca: TestCa,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -75,6 +77,7 @@ impl SmtpSink {
             port,
             mails,
             ca_pem,
+            ca,
             task,
         }
     }
@@ -94,6 +97,16 @@ impl SmtpSink {
     #[must_use]
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// The sink's CA as usersync's global trust (what `--ca-file` gives `Deps::trust`).
+    ///
+    /// # Panics
+    /// When the CA file the sink wrote cannot be read back.
+    #[must_use]
+    pub fn trust(&self) -> usersync_tls::TrustRoots {
+        let bundle = usersync_tls::CaBundle::load(self.ca.ca_file()).expect("the CA file loads");
+        usersync_tls::TrustRoots::none().with(bundle)
     }
 
     /// Every message accepted so far.

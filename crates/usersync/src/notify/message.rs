@@ -31,6 +31,8 @@ pub struct Notice {
     pub counts: RunCounts,
     /// The run's page in the console, when usersync knows its public URL.
     pub link: Option<String>,
+    /// A test message from the console: no run ended (`run_id` and `status` mean nothing).
+    pub test: bool,
 }
 
 impl Notice {
@@ -72,6 +74,13 @@ impl Notice {
     /// The one-line summary, Slack's mrkdwn: `&`, `<`, `>` escaped, the link as `<url|text>`.
     #[must_use]
     pub fn text(&self) -> String {
+        if self.test {
+            return format!(
+                "usersync: test notification for app \"{}\" ({}): nothing happened, this channel works",
+                slack_escape(&self.app),
+                slack_escape(&self.reasons.join("; "))
+            );
+        }
         let mut line = format!(
             "usersync: run {} of app \"{}\" {}",
             self.run_id,
@@ -101,6 +110,7 @@ impl Notice {
             "reasons": self.reasons,
             "counts": self.counts,
             "link": self.link,
+            "test": self.test,
             "version": BODY_VERSION,
         })
     }
@@ -108,6 +118,10 @@ impl Notice {
     /// The e-mail's subject line.
     #[must_use]
     pub fn subject(&self) -> String {
+        if self.test {
+            return format!("[usersync] {}: test notification", self.app)
+                .replace(['\r', '\n'], " ");
+        }
         let subject = format!(
             "[usersync] {}: run {} {}",
             self.app,
@@ -120,6 +134,14 @@ impl Notice {
     /// The e-mail's plain-text body: the same facts as the JSON body.
     #[must_use]
     pub fn plain_text(&self) -> String {
+        if self.test {
+            return format!(
+                "This is a test notification for the app {} ({}).\nNothing happened: \
+                 notifications of this app reach this address.\n",
+                self.app,
+                self.reasons.join("; ")
+            );
+        }
         let mut out = format!(
             "App: {}\nRun: {}\nStatus: {}\nTrigger: {}\nNotification: {}\n",
             self.app,
@@ -214,6 +236,7 @@ mod tests {
                 },
             )]),
             link: Some("https://usersync.example.com/runs/42".into()),
+            test: false,
         }
     }
 

@@ -43,7 +43,6 @@ struct Inner {
     public_url: Option<Url>,
     delivery: Delivery,
     background: bool,
-    http: reqwest::Client,
     sent: Mutex<Sent>,
     tasks: TaskTracker,
 }
@@ -71,18 +70,11 @@ impl Default for Notifier {
 impl Notifier {
     #[must_use]
     pub fn new(config: NotifierConfig) -> Self {
-        let http = reqwest::Client::builder()
-            // The webhook URL is the secret: never follow it elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.delivery.timeout)
-            .build()
-            .unwrap_or_default();
         Self {
             inner: Arc::new(Inner {
                 public_url: config.public_url,
                 delivery: config.delivery,
                 background: config.background,
-                http,
                 sent: Mutex::new((HashSet::new(), VecDeque::new())),
                 tasks: TaskTracker::new(),
             }),
@@ -198,6 +190,7 @@ pub async fn after_run(deps: &Deps, outcome: &RunOutcome) {
         reasons,
         counts: run.counts.clone(),
         link: deps.notifier.link(run_id),
+        test: false,
     };
     let (channels, secrets) = channels(deps, &app).await;
     let notice = notice.redact(&secrets);
@@ -255,15 +248,36 @@ async fn channels(deps: &Deps, app: &App) -> (Channels, Vec<String>) {
     (Channels { webhook, email }, secrets)
 }
 
-/// Sends to each channel; records each failure (and each delivery) in the audit log.
-async fn deliver(deps: Deps, app: App, notice: Notice, channels: Channels, secrets: Vec<String>) {
-    let inner = &deps.notifier.inner;
+/// The webhook client: TLS as every other outbound client (the built-in roots plus
+/// `--ca-file`), and no redirects, as the webhook URL is the secret and must not be
+/// followed elsewhere.
+fn webhook_client(deps: &Deps, delivery: &Delivery) -> Result<reqwest::Client, String> {
+    usersync_tls::client_builder(&deps.trust)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(delivery.timeout)
+        .build()
+        .map_err(|e| format!("the webhook client could not be set up: {e}"))
+}
+
+/// One channel's outcome: `webhook` or `email`, and what went wrong (secrets redacted).
+pub type ChannelResult = (&'static str, Result<(), String>);
+
+/// Sends `notice` to each channel; every error is redacted of `secrets`.
+async fn send_all(
+    deps: &Deps,
+    app: &App,
+    notice: &Notice,
+    channels: &Channels,
+    secrets: &[String],
+    delivery: &Delivery,
+) -> Vec<ChannelResult> {
     let mut results = Vec::new();
     if let Some(url) = &channels.webhook {
-        results.push((
-            "webhook",
-            send::webhook(&inner.http, url, &notice, &inner.delivery).await,
-        ));
+        let sent = match webhook_client(deps, delivery) {
+            Ok(http) => send::webhook(&http, url, notice, delivery).await,
+            Err(e) => Err(e),
+        };
+        results.push(("webhook", sent));
     } else if app.notify.webhook.is_some() {
         results.push((
             "webhook",
@@ -271,16 +285,73 @@ async fn deliver(deps: Deps, app: App, notice: Notice, channels: Channels, secre
         ));
     }
     if let Some(email) = &channels.email {
-        results.push(("email", send::email(email, &notice, &inner.delivery).await));
+        let sent = send::email(email, notice, delivery, &deps.trust).await;
+        results.push(("email", sent));
     }
+    for (_, result) in &mut results {
+        if let Err(e) = result {
+            *e = secrets
+                .iter()
+                .filter(|s| s.len() >= MIN_REDACTED)
+                .fold(std::mem::take(e), |e, s| {
+                    e.replace(s.as_str(), "[redacted]")
+                });
+        }
+    }
+    results
+}
+
+/// Sends a test message through `app`'s saved channels, once each (the console's "Send
+/// test notification"), and audits it; says how each channel fared.
+pub async fn send_test(deps: &Deps, app: &App, actor: &str) -> Vec<ChannelResult> {
+    let notice = Notice {
+        app: app.name.clone(),
+        run_id: RunId(0),
+        event: NotifyOn::Held,
+        status: RunStatus::Held,
+        trigger: RunTrigger::Manual,
+        reasons: vec![format!("sent from the console by {actor}")],
+        counts: usersync_store::RunCounts::default(),
+        link: deps
+            .notifier
+            .inner
+            .public_url
+            .as_ref()
+            .map(|u| u.to_string()),
+        test: true,
+    };
+    let (channels, secrets) = channels(deps, app).await;
+    let notice = notice.redact(&secrets);
+    // One attempt: someone is waiting for the answer.
+    let delivery = Delivery {
+        attempts: 1,
+        ..deps.notifier.inner.delivery.clone()
+    };
+    let results = send_all(deps, app, &notice, &channels, &secrets, &delivery).await;
+    for (channel, result) in &results {
+        let detail = match result {
+            Ok(()) => format!("{channel} test sent"),
+            Err(e) => format!("{channel} test: {e}"),
+        };
+        if let Err(e) = deps
+            .store
+            .record_audit(actor, Some(app.id), "notify.test", &[detail])
+            .await
+        {
+            tracing::warn!(app = %app.name, "could not audit a test notification: {e}");
+        }
+    }
+    results
+}
+
+/// Sends to each channel; records each failure (and each delivery) in the audit log.
+async fn deliver(deps: Deps, app: App, notice: Notice, channels: Channels, secrets: Vec<String>) {
+    let delivery = deps.notifier.inner.delivery.clone();
+    let results = send_all(&deps, &app, &notice, &channels, &secrets, &delivery).await;
     for (channel, result) in results {
         let (action, detail) = match result {
             Ok(()) => ("notify.sent", format!("{channel} sent")),
             Err(e) => {
-                let e = secrets
-                    .iter()
-                    .filter(|s| s.len() >= MIN_REDACTED)
-                    .fold(e, |e, s| e.replace(s.as_str(), "[redacted]"));
                 tracing::warn!(app = %app.name, run = %notice.run_id, "the {channel} notification failed: {e}");
                 ("notify.failed", format!("{channel}: {e}"))
             }

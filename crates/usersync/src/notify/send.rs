@@ -13,6 +13,8 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use secrecy::{ExposeSecret as _, SecretString};
 
+use usersync_tls::TrustRoots;
+
 use super::message::Notice;
 
 /// How hard delivery tries.
@@ -24,8 +26,6 @@ pub struct Delivery {
     pub attempts: u32,
     /// Wait before the second attempt; doubled after each.
     pub backoff: Duration,
-    /// Certificate authorities (PEM) trusted for STARTTLS besides the system's.
-    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for Delivery {
@@ -34,7 +34,6 @@ impl Default for Delivery {
             timeout: Duration::from_secs(15),
             attempts: 3,
             backoff: Duration::from_secs(2),
-            extra_roots: Vec::new(),
         }
     }
 }
@@ -111,9 +110,10 @@ pub async fn email(
     channel: &EmailChannel,
     notice: &Notice,
     delivery: &Delivery,
+    trust: &TrustRoots,
 ) -> Result<(), String> {
     let message = build_message(channel, notice)?;
-    let transport = transport(channel, delivery)?;
+    let transport = transport(channel, delivery, trust)?;
     with_retries(delivery, || async {
         transport
             .send(message.clone())
@@ -151,15 +151,19 @@ fn build_message(channel: &EmailChannel, notice: &Notice) -> Result<Message, Str
         .map_err(|e| format!("the e-mail could not be built: {e}"))
 }
 
+/// The SMTP transport. STARTTLS trusts what every other client of usersync trusts:
+/// the built-in roots (lettre's default store: the operating system's) plus `trust`
+/// (`--ca-file`), so a relay signed by the company CA works as a Jira signed by it does.
 fn transport(
     channel: &EmailChannel,
     delivery: &Delivery,
+    trust: &TrustRoots,
 ) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let tls = if channel.starttls {
         let mut params = TlsParameters::builder(channel.host.clone());
-        for pem in &delivery.extra_roots {
-            let root = Certificate::from_pem(pem)
-                .map_err(|e| format!("an extra CA certificate is not usable: {e}"))?;
+        for der in trust.certificates() {
+            let root = Certificate::from_der(der.to_vec())
+                .map_err(|e| format!("a CA certificate of --ca-file is not usable: {e}"))?;
             params = params.add_root_certificate(root);
         }
         let params = params

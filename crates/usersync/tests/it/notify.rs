@@ -69,11 +69,13 @@ impl Watched {
                 timeout: Duration::from_secs(10),
                 attempts: 2,
                 backoff: Duration::from_millis(100),
-                extra_roots: vec![sink.ca_pem().as_bytes().to_vec()],
             },
             background: false,
         });
+        // The sink's certificate is signed by a CA only `--ca-file` names: the relay of a
+        // company CA, trusted through the one global trust every client uses.
         let deps = Deps::new(store)
+            .with_trust(sink.trust())
             .with_progress(std::sync::Arc::new(Silent))
             .with_notifier(notifier);
         Self {
