@@ -13,7 +13,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use secrecy::{ExposeSecret as _, SecretString};
 
-use usersync_tls::TrustRoots;
+use usersync_tls::{CertProblem, TrustRoots};
 
 use super::message::Notice;
 
@@ -121,12 +121,31 @@ pub async fn email(
             .map(drop)
             .map_err(|e| {
                 format!(
-                    "the SMTP server {}:{} refused or failed: {e}",
-                    channel.host, channel.port
+                    "the SMTP server {}:{} refused or failed: {e}{}",
+                    channel.host,
+                    channel.port,
+                    certificate_hint(&e)
                 )
             })
     })
     .await
+}
+
+/// What to do when STARTTLS failed on the relay's certificate (nothing otherwise).
+fn certificate_hint(error: &lettre::transport::smtp::Error) -> String {
+    match CertProblem::of(error) {
+        Some(CertProblem::UnknownIssuer) => {
+            "; the relay's certificate is signed by a CA this machine does not trust: add that \
+             CA to the system's trust store or give its PEM file as --ca-file (USERSYNC_CA_FILE)"
+                .to_owned()
+        }
+        Some(problem) => format!(
+            "; the relay's certificate was refused ({}): {}",
+            problem.code(),
+            problem.fix("--ca-file")
+        ),
+        None => String::new(),
+    }
 }
 
 fn build_message(channel: &EmailChannel, notice: &Notice) -> Result<Message, String> {

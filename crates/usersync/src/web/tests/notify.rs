@@ -128,6 +128,11 @@ async fn a_relay_whose_ca_is_not_trusted_is_refused_and_the_page_says_so_beside_
     );
     assert!(reply.body.contains("E-mail: not sent:"), "{}", reply.body);
     assert!(
+        reply.body.contains("--ca-file (USERSYNC_CA_FILE)"),
+        "the refusal says how to trust the relay: {}",
+        reply.body
+    );
+    assert!(
         w.sink.mails().is_empty(),
         "no mail went over an untrusted TLS"
     );
