@@ -33,6 +33,8 @@ pub struct Notice {
     pub link: Option<String>,
     /// A test message from the console: no run ended (`run_id` and `status` mean nothing).
     pub test: bool,
+    /// A call to the app's event hook was refused for a wrong secret: no run ended.
+    pub hook_refused: bool,
 }
 
 impl Notice {
@@ -74,6 +76,13 @@ impl Notice {
     /// The one-line summary, Slack's mrkdwn: `&`, `<`, `>` escaped, the link as `<url|text>`.
     #[must_use]
     pub fn text(&self) -> String {
+        if self.hook_refused {
+            return format!(
+                "usersync: a call to the event hook of app \"{}\" was refused: {}",
+                slack_escape(&self.app),
+                slack_escape(&self.reasons.join("; "))
+            );
+        }
         if self.test {
             return format!(
                 "usersync: test notification for app \"{}\" ({}): nothing happened, this channel works",
@@ -111,6 +120,7 @@ impl Notice {
             "counts": self.counts,
             "link": self.link,
             "test": self.test,
+            "hook_refused": self.hook_refused,
             "version": BODY_VERSION,
         })
     }
@@ -118,6 +128,10 @@ impl Notice {
     /// The e-mail's subject line.
     #[must_use]
     pub fn subject(&self) -> String {
+        if self.hook_refused {
+            return format!("[usersync] {}: an event hook call was refused", self.app)
+                .replace(['\r', '\n'], " ");
+        }
         if self.test {
             return format!("[usersync] {}: test notification", self.app)
                 .replace(['\r', '\n'], " ");
@@ -134,6 +148,13 @@ impl Notice {
     /// The e-mail's plain-text body: the same facts as the JSON body.
     #[must_use]
     pub fn plain_text(&self) -> String {
+        if self.hook_refused {
+            return format!(
+                "A call to the event hook of the app {} was refused.\n{}\n",
+                self.app,
+                self.reasons.join("\n")
+            );
+        }
         if self.test {
             return format!(
                 "This is a test notification for the app {} ({}).\nNothing happened: \
@@ -237,6 +258,7 @@ mod tests {
             )]),
             link: Some("https://usersync.example.com/runs/42".into()),
             test: false,
+            hook_refused: false,
         }
     }
 

@@ -11,21 +11,26 @@
 mod message;
 mod send;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio_util::task::TaskTracker;
 use url::Url;
 use usersync_core::SkipReason;
 use usersync_core::app::{NotifyOn, SecretSlot, SecretState};
-use usersync_store::{App, RunId, RunStatus, RunTrigger};
+use usersync_store::{App, AppId, RunId, RunStatus, RunTrigger};
 
 use message::MIN_REDACTED;
 pub use message::{BODY_VERSION, Notice};
 pub use send::{Channels, Delivery, EmailChannel};
 
 use crate::engine::{Deps, Mode, RunOutcome};
+
+/// At most one refused-hook notification per app in this time: a caller retrying with a
+/// wrong secret (Okta retries, a scanner) must not flood the channel.
+const REFUSED_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// How many sent (run, status) pairs are remembered against sending twice.
 const REMEMBERED: usize = 4096;
@@ -44,6 +49,8 @@ struct Inner {
     delivery: Delivery,
     background: bool,
     sent: Mutex<Sent>,
+    /// When each app was last told of a refused hook call (at most one per [`REFUSED_EVERY`]).
+    refused: Mutex<HashMap<AppId, Instant>>,
     tasks: TaskTracker,
 }
 
@@ -76,6 +83,7 @@ impl Notifier {
                 delivery: config.delivery,
                 background: config.background,
                 sent: Mutex::new((HashSet::new(), VecDeque::new())),
+                refused: Mutex::new(HashMap::new()),
                 tasks: TaskTracker::new(),
             }),
         }
@@ -103,6 +111,20 @@ impl Notifier {
         {
             seen.remove(&old);
         }
+        true
+    }
+
+    /// True when `app` was not told of a refused hook call within [`REFUSED_EVERY`].
+    fn refused_due(&self, app: AppId) -> bool {
+        let Ok(mut refused) = self.inner.refused.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        refused.retain(|_, at| now.duration_since(*at) < REFUSED_EVERY);
+        if refused.contains_key(&app) {
+            return false;
+        }
+        refused.insert(app, now);
         true
     }
 
@@ -191,6 +213,7 @@ pub async fn after_run(deps: &Deps, outcome: &RunOutcome) {
         counts: run.counts.clone(),
         link: deps.notifier.link(run_id),
         test: false,
+        hook_refused: false,
     };
     let (channels, secrets) = channels(deps, &app).await;
     let notice = notice.redact(&secrets);
@@ -319,6 +342,7 @@ pub async fn send_test(deps: &Deps, app: &App, actor: &str) -> Vec<ChannelResult
             .as_ref()
             .map(|u| u.to_string()),
         test: true,
+        hook_refused: false,
     };
     let (channels, secrets) = channels(deps, app).await;
     let notice = notice.redact(&secrets);
@@ -342,6 +366,39 @@ pub async fn send_test(deps: &Deps, app: &App, actor: &str) -> Vec<ChannelResult
         }
     }
     results
+}
+
+/// Tells `app`'s people that a call to its event hook had a wrong secret, when the app
+/// asks for `login_refused`; at most once per app per [`REFUSED_EVERY`], in the background.
+pub async fn refused_hook(deps: &Deps, app: App) {
+    if !app.notify.wants(NotifyOn::LoginRefused) || !deps.notifier.refused_due(app.id) {
+        return;
+    }
+    let notice = Notice {
+        app: app.name.clone(),
+        run_id: RunId(0),
+        event: NotifyOn::LoginRefused,
+        status: RunStatus::Failed,
+        trigger: RunTrigger::Event,
+        reasons: vec![
+            "the call's Authorization header is not the app's hook secret: if the secret was \
+             changed, register the hook in Okta again (Login-time sync, Register in Okta); \
+             further refusals in the next 5 minutes are not notified"
+                .to_owned(),
+        ],
+        counts: usersync_store::RunCounts::default(),
+        link: None,
+        test: false,
+        hook_refused: true,
+    };
+    let (channels, secrets) = channels(deps, &app).await;
+    let notice = notice.redact(&secrets);
+    let work = deliver(deps.clone(), app, notice, channels, secrets);
+    if deps.notifier.inner.background {
+        deps.notifier.inner.tasks.spawn(work);
+    } else {
+        work.await;
+    }
 }
 
 /// Sends to each channel; records each failure (and each delivery) in the audit log.

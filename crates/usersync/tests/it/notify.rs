@@ -348,3 +348,55 @@ async fn receivers_that_are_down_do_not_fail_the_run_and_the_failure_is_audited(
         "{fields}"
     );
 }
+
+#[tokio::test]
+async fn hook_calls_with_a_wrong_secret_notify_a_refused_login_once_per_app_in_five_minutes() {
+    let events = "[app.events]\nhook_enabled = true\nhook_secret = \"the-right-hook-secret\"\n";
+    let w = Watched::start(ALL, events, None, false).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/okta/{APP}", listener.local_addr().unwrap());
+    let server = usersync::serve::Server::from_listener(
+        w.deps.clone(),
+        listener,
+        &usersync::serve::ServeArgs::default(),
+        usersync::serve::TriggersConfig::default(),
+    )
+    .expect("a server");
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopped = stop.clone();
+    tokio::spawn(server.run_until_stopped(async move { stopped.cancelled().await }));
+
+    let client = reqwest::Client::new();
+    for guess in ["guess-1", "guess-2", "guess-3"] {
+        let answer = client
+            .post(&url)
+            .header("authorization", guess)
+            .json(&serde_json::json!({"data": {"events": []}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 401);
+    }
+    let hooks = w.receiver.wait_for(1, WAIT).await;
+    let mails = w.sink.wait_for(1, WAIT).await;
+    // Give a second (wrongly sent) notification time to arrive before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        w.receiver.received().len(),
+        1,
+        "one webhook call for three refusals"
+    );
+    assert_eq!(w.sink.mails().len(), 1, "one e-mail for three refusals");
+    let body = hooks[0].json();
+    assert_eq!(body["hook_refused"], true);
+    assert_eq!(body["event"], "login_refused");
+    assert!(
+        body["text"].as_str().unwrap().contains("event hook"),
+        "{body}"
+    );
+    assert!(mails[0].data.contains("was refused"));
+    for secret in ["the-right-hook-secret", "guess-1"] {
+        assert!(!hooks[0].body.contains(secret) && !mails[0].data.contains(secret));
+    }
+    stop.cancel();
+}
