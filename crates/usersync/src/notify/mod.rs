@@ -414,7 +414,11 @@ async fn deliver(deps: Deps, app: App, notice: Notice, channels: Channels, secre
             }
         };
         let fields = [
-            format!("run {}", notice.run_id),
+            if notice.hook_refused {
+                "event hook call refused".to_owned()
+            } else {
+                format!("run {}", notice.run_id)
+            },
             format!("event {}", notice.event.as_str()),
             detail,
         ];
