@@ -58,8 +58,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use app::{
-    App, AppDraft, AppId, ApplyReport, EventSettings, OktaCredential, OktaDraft, OktaSettings,
-    Schedule, TargetCredential, TargetDraft, TargetKind, TargetSettings, unresolved_references,
+    App, AppDraft, AppId, ApplyReport, EventSettings, NotifySettings, OktaCredential, OktaDraft,
+    OktaSettings, Schedule, TargetCredential, TargetDraft, TargetKind, TargetSettings,
+    unresolved_references,
 };
 pub use audit::{AuditEntry, AuditFilter};
 pub use backup::{BackupSummary, DroppedSecret, RestoreOptions, RestoreReport, restore};

@@ -185,7 +185,9 @@ impl TrustRoots {
         self.bundles.iter().map(CaBundle::path)
     }
 
-    fn certificates(&self) -> impl Iterator<Item = &CertificateDer<'static>> {
+    /// Every certificate of the extra bundles (for TLS stacks other than `reqwest`'s,
+    /// such as the SMTP client's, so they trust the same roots).
+    pub fn certificates(&self) -> impl Iterator<Item = &CertificateDer<'static>> {
         self.bundles.iter().flat_map(|b| b.certificates().iter())
     }
 }

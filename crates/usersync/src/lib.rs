@@ -5,12 +5,14 @@
 //! [`telemetry`]. The console ([`web`]), the event triggers ([`events`]) and the
 //! [`scheduler`] call the same [`engine::run_sync_once`] the command line does, so
 //! every trigger behaves the same way; [`serve`] composes them into `usersync serve`.
+//! [`notify`] tells an app's people when a run is held, fails or ends partial.
 
 pub mod cli;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
 pub mod events;
+pub mod notify;
 pub mod scheduler;
 pub mod serve;
 pub mod telemetry;

@@ -18,6 +18,7 @@ pub enum Section {
     Groups,
     SafetyLimits,
     LoginSync,
+    Notifications,
 }
 
 impl Section {
@@ -34,6 +35,7 @@ impl Section {
             Self::Groups => "Groups",
             Self::SafetyLimits => "Safety limits",
             Self::LoginSync => "Login-time sync",
+            Self::Notifications => "Notifications",
         }
     }
 }
@@ -246,6 +248,27 @@ pub const SETTINGS: &[Setting] = &[
         "events.poll_interval_seconds",
         "Polling interval (seconds)",
         S::LoginSync,
+    ),
+    s("notify.on", "Tell when", S::Notifications),
+    s("notify.webhook.url", "Webhook URL", S::Notifications),
+    s("notify.email.to", "E-mail recipients", S::Notifications),
+    s("notify.email.from", "E-mail sender", S::Notifications),
+    s("notify.email.smtp.host", "SMTP server", S::Notifications),
+    s("notify.email.smtp.port", "SMTP port", S::Notifications),
+    s(
+        "notify.email.smtp.username",
+        "SMTP username",
+        S::Notifications,
+    ),
+    s(
+        "notify.email.smtp.password",
+        "SMTP password",
+        S::Notifications,
+    ),
+    s(
+        "notify.email.smtp.starttls",
+        "Require STARTTLS",
+        S::Notifications,
     ),
 ];
 

@@ -11,6 +11,8 @@
 pub mod events;
 pub mod labels;
 mod model;
+mod notify;
+mod notify_check;
 mod refs;
 mod secret;
 mod toml;
@@ -19,6 +21,10 @@ mod validate;
 pub use model::{
     App, AppDraft, AppId, EventSettings, OktaCredential, OktaDraft, OktaSettings, Schedule,
     TargetCredential, TargetDraft, TargetKind, TargetSettings,
+};
+pub use notify::{
+    EmailSettings, NotifyOn, NotifySettings, SmtpSettings, WEBHOOK_ORIGIN, WebhookSettings,
+    smtp_origin,
 };
 pub use refs::SecretRefAllowList;
 pub use secret::{SecretInput, SecretRef, SecretSide, SecretSlot, SecretState, origin_of};

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::events::default_event_types;
-use super::secret::{SecretInput, SecretSide, SecretSlot, SecretState};
+use super::notify::NotifySettings;
+use super::secret::{SecretInput, SecretSide, SecretSlot, SecretState, origin_of};
 use crate::policy::SyncPolicy;
 
 /// The store's id of an app. Stable across renames.
@@ -343,6 +344,9 @@ pub struct AppDraft {
     pub policy: SyncPolicy,
     #[serde(default)]
     pub events: EventSettings<SecretInput>,
+    /// Who is told when a run is held, fails, ends partial or refuses a login-time sync.
+    #[serde(default)]
+    pub notify: NotifySettings<SecretInput>,
 }
 
 /// Okta settings of a stored app.
@@ -376,6 +380,7 @@ pub struct App {
     pub schedule: Schedule,
     pub policy: SyncPolicy,
     pub events: EventSettings<SecretState>,
+    pub notify: NotifySettings<SecretState>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -384,7 +389,9 @@ impl AppDraft {
     /// Every secret slot this draft's configuration uses, with its input.
     #[must_use]
     pub fn secret_inputs(&self) -> Vec<(SecretSlot, &SecretInput)> {
-        every_secret(&self.okta.credential, &self.target.credential, &self.events)
+        let mut all = every_secret(&self.okta.credential, &self.target.credential, &self.events);
+        all.extend(self.notify.secrets().into_iter().map(|(s, i, _)| (s, i)));
+        all
     }
 }
 
@@ -392,15 +399,18 @@ impl App {
     /// Every secret slot this app's configuration uses, with its state.
     #[must_use]
     pub fn secret_states(&self) -> Vec<(SecretSlot, &SecretState)> {
-        every_secret(&self.okta.credential, &self.target.credential, &self.events)
+        let mut all = every_secret(&self.okta.credential, &self.target.credential, &self.events);
+        all.extend(self.notify.secrets().into_iter().map(|(s, i, _)| (s, i)));
+        all
     }
 
-    /// The URL whose origin `slot`'s secret is bound to.
+    /// The origin `slot`'s secret is bound to: of the Okta or target URL, or the SMTP server.
     #[must_use]
-    pub fn url_for(&self, slot: SecretSlot) -> &Url {
+    pub fn origin_for(&self, slot: SecretSlot) -> String {
         match slot.side() {
-            SecretSide::Okta => &self.okta.url,
-            SecretSide::Target => &self.target.url,
+            SecretSide::Okta => origin_of(&self.okta.url),
+            SecretSide::Target => origin_of(&self.target.url),
+            SecretSide::Webhook | SecretSide::Smtp => self.notify.origin_for(slot),
         }
     }
 }

@@ -28,15 +28,22 @@ pub enum SecretSlot {
     TargetPassword,
     /// The shared secret Okta event hooks present (`events.hook_secret`).
     HookSecret,
+    /// The notification webhook's URL, which grants posting (`notify.webhook.url`).
+    NotifyWebhookUrl,
+    /// The password of the SMTP server notifications are sent through
+    /// (`notify.email.smtp.password`).
+    SmtpPassword,
 }
 
 impl SecretSlot {
-    pub const ALL: [SecretSlot; 5] = [
+    pub const ALL: [SecretSlot; 7] = [
         Self::OktaApiToken,
         Self::OktaPrivateKey,
         Self::TargetToken,
         Self::TargetPassword,
         Self::HookSecret,
+        Self::NotifyWebhookUrl,
+        Self::SmtpPassword,
     ];
 
     /// The field path, as in validation errors, audit rows and the TOML file.
@@ -48,6 +55,8 @@ impl SecretSlot {
             Self::TargetToken => "target.credential.token",
             Self::TargetPassword => "target.credential.password",
             Self::HookSecret => "events.hook_secret",
+            Self::NotifyWebhookUrl => "notify.webhook.url",
+            Self::SmtpPassword => "notify.email.smtp.password",
         }
     }
 
@@ -62,8 +71,9 @@ impl SecretSlot {
         match self {
             Self::OktaApiToken | Self::TargetToken => "token",
             Self::OktaPrivateKey => "private key",
-            Self::TargetPassword => "password",
+            Self::TargetPassword | Self::SmtpPassword => "password",
             Self::HookSecret => "hook secret",
+            Self::NotifyWebhookUrl => "webhook URL",
         }
     }
 
@@ -74,6 +84,8 @@ impl SecretSlot {
         match self {
             Self::OktaApiToken | Self::OktaPrivateKey | Self::HookSecret => SecretSide::Okta,
             Self::TargetToken | Self::TargetPassword => SecretSide::Target,
+            Self::NotifyWebhookUrl => SecretSide::Webhook,
+            Self::SmtpPassword => SecretSide::Smtp,
         }
     }
 }
@@ -83,6 +95,10 @@ impl SecretSlot {
 pub enum SecretSide {
     Okta,
     Target,
+    /// The webhook URL is its own destination.
+    Webhook,
+    /// The SMTP server (`notify.email.smtp.host` and `port`).
+    Smtp,
 }
 
 impl SecretSide {
@@ -92,6 +108,8 @@ impl SecretSide {
         match self {
             Self::Okta => "the Okta URL",
             Self::Target => "the target URL",
+            Self::Webhook => "the webhook URL",
+            Self::Smtp => "the SMTP server",
         }
     }
 }

@@ -28,6 +28,7 @@ fn draft(replacement: &str) -> AppDraft {
         schedule: Schedule::Manual,
         policy,
         events: EventSettings::default(),
+        notify: super::NotifySettings::default(),
     }
 }
 

@@ -28,6 +28,15 @@
 //! [app.policy.username]
 //! regex = '^([^@]+)@example\.com$'
 //! replacement = "$1"
+//!
+//! [app.notify]                             # optional: who is told when a run needs attention
+//! on = ["held", "failed", "partial", "login_refused"]   # the default
+//! webhook = { url = "env:SLACK_WEBHOOK_URL" }
+//!
+//! [app.notify.email]
+//! to = ["ops@example.com"]
+//! from = "usersync@example.com"
+//! smtp = { host = "smtp.example.com", port = 587, username = "usersync", password = "env:SMTP_PASSWORD" }
 //! ```
 //!
 //! A secret is a string: `env:NAME` and `file:/path` are references, anything else is the
@@ -38,6 +47,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{App, AppDraft, EventSettings, OktaCredential, Schedule, TargetCredential};
+use super::notify::NotifySettings;
 use super::secret::{SecretSlot, SecretState};
 use crate::mapping::FieldProblem;
 use crate::policy::SyncPolicy;
@@ -72,6 +82,7 @@ struct ExportApp<'a> {
     target: ExportTarget<'a>,
     policy: &'a SyncPolicy,
     events: EventSettings<Option<String>>,
+    notify: NotifySettings<Option<String>>,
 }
 
 #[derive(Serialize)]
@@ -160,6 +171,7 @@ fn export_one(app: &App) -> Result<String, toml::ser::Error> {
             },
             policy: &app.policy,
             events,
+            notify: app.notify.map_ref(|_, state| exported(state)),
         }],
     };
     toml::to_string(&file)

@@ -13,7 +13,9 @@ use url::{Host, Url};
 use super::model::{
     AppDraft, EventSettings, OktaCredential, Schedule, TargetCredential, TargetKind, parse_cron,
 };
-use super::secret::{SecretInput, SecretRef, SecretSide, SecretSlot};
+use super::notify::NotifySettings;
+use super::notify_check::check_notify;
+use super::secret::{SecretInput, SecretRef, SecretSide, SecretSlot, origin_of};
 use crate::mapping::{CompiledPolicy, FieldProblem};
 use crate::policy::SyncPolicy;
 
@@ -36,17 +38,19 @@ pub struct ValidApp {
     pub schedule: Schedule,
     pub policy: SyncPolicy,
     pub events: EventSettings<SecretInput>,
+    pub notify: NotifySettings<SecretInput>,
 }
 
 type Checked<T> = Result<T, FieldProblem>;
 
 impl ValidApp {
-    /// The URL whose origin `slot`'s secret is bound to.
+    /// The origin `slot`'s secret is bound to: of the Okta or target URL, or the SMTP server.
     #[must_use]
-    pub fn url_for(&self, slot: SecretSlot) -> &Url {
+    pub fn origin_for(&self, slot: SecretSlot) -> String {
         match slot.side() {
-            SecretSide::Okta => &self.okta_url,
-            SecretSide::Target => &self.target_url,
+            SecretSide::Okta => origin_of(&self.okta_url),
+            SecretSide::Target => origin_of(&self.target_url),
+            SecretSide::Webhook | SecretSide::Smtp => self.notify.origin_for(slot),
         }
     }
 }
@@ -76,6 +80,7 @@ impl AppDraft {
         check_schedule(&self.schedule)?;
         check_policy(&self.policy)?;
         check_events(&self.events)?;
+        check_notify(&self.notify)?;
         Ok(ValidApp {
             name,
             okta_url,
@@ -88,6 +93,7 @@ impl AppDraft {
             schedule: self.schedule,
             policy: self.policy,
             events: self.events,
+            notify: self.notify,
         })
     }
 }
@@ -146,7 +152,7 @@ fn parse_base_url(field: &str, text: &str, example: &str) -> Checked<Url> {
     Ok(url)
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub(super) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -214,7 +220,7 @@ fn check_ca_file(field: &str, text: Option<&str>) -> Checked<Option<String>> {
 }
 
 /// Checks the shape of a secret input; whether a kept secret exists is checked on save.
-fn check_secret_input(field: &str, input: &SecretInput) -> Checked<()> {
+pub(super) fn check_secret_input(field: &str, input: &SecretInput) -> Checked<()> {
     if input.is_empty_value() {
         return Err(FieldProblem::new(
             field,

@@ -13,8 +13,8 @@ pub(crate) use secrets::seal_legacy_with_origins;
 
 use serde::Serialize;
 pub use usersync_core::app::{
-    App, AppDraft, AppId, EventSettings, OktaCredential, OktaDraft, OktaSettings, Schedule,
-    TargetCredential, TargetDraft, TargetKind, TargetSettings,
+    App, AppDraft, AppId, EventSettings, NotifySettings, OktaCredential, OktaDraft, OktaSettings,
+    Schedule, TargetCredential, TargetDraft, TargetKind, TargetSettings,
 };
 
 use crate::secret::{SecretInput, SecretRef, resolve};

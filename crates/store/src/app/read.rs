@@ -12,8 +12,8 @@ use crate::Store;
 use crate::error::{DbContext as _, StoreError};
 use crate::secret::{SecretSlot, SecretState};
 use usersync_core::app::{
-    App, AppId, EventSettings, OktaCredential, OktaSettings, Schedule, TargetCredential,
-    TargetKind, TargetSettings,
+    App, AppId, EventSettings, NotifySettings, OktaCredential, OktaSettings, Schedule,
+    TargetCredential, TargetKind, TargetSettings,
 };
 
 /// An app's non-secret configuration, as stored.
@@ -33,6 +33,7 @@ pub(crate) struct Columns {
     pub schedule: serde_json::Value,
     pub policy: serde_json::Value,
     pub events: serde_json::Value,
+    pub notify: serde_json::Value,
 }
 
 pub(crate) fn okta_columns<S>(
@@ -66,6 +67,11 @@ pub(crate) fn events_json<S>(events: &EventSettings<S>) -> serde_json::Value {
     })
 }
 
+/// The notification settings as stored: everything but the secrets.
+pub(crate) fn notify_json<S>(notify: &NotifySettings<S>) -> serde_json::Value {
+    to_json(&notify.map_ref(|_, _| ()))
+}
+
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     // These types are plain data with string keys; serialising them cannot fail.
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
@@ -90,6 +96,7 @@ impl Columns {
             schedule: to_json(&app.schedule),
             policy: to_json(&app.policy),
             events: events_json(&app.events),
+            notify: notify_json(&app.notify),
         }
     }
 }
@@ -111,13 +118,14 @@ struct AppRow {
     schedule_json: String,
     policy_json: String,
     events_json: String,
+    notify_json: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
 const SELECT_APP: &str = "SELECT id, name, okta_url, okta_auth, okta_client_id, okta_key_id, \
      target_kind, target_url, target_auth, target_username, okta_ca_file, target_ca_file, \
-     schedule_json, policy_json, events_json, created_at, updated_at FROM apps";
+     schedule_json, policy_json, events_json, notify_json, created_at, updated_at FROM apps";
 
 fn unreadable(what: &str, id: i64) -> StoreError {
     StoreError::Database {
@@ -166,6 +174,7 @@ fn build(
     let policy: SyncPolicy = serde_json::from_str(&row.policy_json).ctx(&context)?;
     let events: EventSettings<SecretState> =
         serde_json::from_str(&row.events_json).ctx(&context)?;
+    let notify: NotifySettings<()> = serde_json::from_str(&row.notify_json).ctx(&context)?;
     let parse_url = |text: &str| url::Url::parse(text).map_err(|_| unreadable("URL", id));
     Ok(App {
         id: AppId(id),
@@ -184,6 +193,7 @@ fn build(
         schedule,
         policy,
         events: events.with_secret(state(secrets, SecretSlot::HookSecret)),
+        notify: notify.map_ref(|slot, ()| state(secrets, slot)),
         created_at: row.created_at,
         updated_at: row.updated_at,
     })

@@ -4,7 +4,9 @@
 //! A row holds either a reference or a nonce and ciphertext, and the origin (scheme, host,
 //! port) of the URL the secret was given for: the Okta URL for Okta's secrets and the hook
 //! secret, the target URL for the target's. The associated data of each ciphertext is
-//! `usersync:app:<id>:<slot>:<origin>`, binding it to its place and its origin. Saving an
+//! `usersync:app:<id>:<slot>:<origin>`, binding it to its place and its origin. The SMTP
+//! password of notifications is bound to its server (`smtp://host:port`); the webhook URL
+//! is its own destination and is bound to the constant `webhook:self`. Saving an
 //! app whose URL moved to another origin requires each of that side's secrets again, and
 //! a secret is never resolved for an app whose URL is not at the origin it was saved for,
 //! so a changed URL can never receive a kept secret.
@@ -21,7 +23,7 @@ use crate::crypto::MasterKey;
 use crate::db::{Db, begin_write};
 use crate::error::{DbContext as _, StoreError};
 use crate::secret::{SecretInput, SecretRef, SecretSlot, SecretState, check_location, resolve};
-use usersync_core::app::{App, AppId, origin_of};
+use usersync_core::app::{App, AppId};
 
 /// One stored secret row.
 pub(crate) struct SecretRow {
@@ -299,7 +301,7 @@ impl Store {
                 app.name
             )));
         };
-        let origin = origin_of(app.url_for(slot));
+        let origin = app.origin_for(slot);
         if row.origin != origin {
             return Err(origin_changed(slot, &row.origin, &origin));
         }

@@ -8,10 +8,12 @@ use std::collections::{BTreeSet, HashSet};
 use chrono::Utc;
 use sqlx::SqliteConnection;
 
-use usersync_core::app::{App, AppDraft, AppId, ValidApp, origin_of};
+use usersync_core::app::{App, AppDraft, AppId, ValidApp};
 
 use super::ApplyReport;
-use super::read::{Columns, events_json, id_by_name, load, okta_columns, target_columns, to_json};
+use super::read::{
+    Columns, events_json, id_by_name, load, notify_json, okta_columns, target_columns, to_json,
+};
 use super::secrets::{Sealer, Wanted, load_rows, reconcile};
 use crate::Store;
 use crate::audit::{self, Subject};
@@ -38,6 +40,7 @@ fn columns_of(app: &ValidApp) -> Columns {
         schedule: to_json(&app.schedule),
         policy: to_json(&app.policy),
         events: events_json(&app.events),
+        notify: notify_json(&app.notify),
     }
 }
 
@@ -60,6 +63,7 @@ fn secret_inputs_of(app: &ValidApp) -> Vec<(SecretSlot, &SecretInput, bool)> {
         &app.events.hook_secret,
         app.events.hook_enabled,
     ));
+    inputs.extend(app.notify.secrets());
     inputs
 }
 
@@ -112,6 +116,7 @@ fn changed_fields(old: Option<&Columns>, new: &Columns) -> Vec<String> {
     scalar("schedule", old.is_none_or(|o| o.schedule != new.schedule));
     json_fields(&mut fields, "policy", old.map(|o| &o.policy), &new.policy);
     json_fields(&mut fields, "events", old.map(|o| &o.events), &new.events);
+    json_fields(&mut fields, "notify", old.map(|o| &o.notify), &new.notify);
     fields
 }
 
@@ -153,16 +158,16 @@ async fn write_columns(
         None => {
             "INSERT INTO apps (name, name_folded, okta_url, okta_auth, okta_client_id, okta_key_id, \
                  target_kind, target_url, target_auth, target_username, schedule_json, policy_json, \
-                 events_json, created_at, updated_at, okta_ca_file, target_ca_file) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) \
+                 events_json, created_at, updated_at, okta_ca_file, target_ca_file, notify_json) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17) \
                  RETURNING id"
         }
         Some(_) => {
             "UPDATE apps SET name = $1, name_folded = $2, okta_url = $3, okta_auth = $4, \
                  okta_client_id = $5, okta_key_id = $6, target_kind = $7, target_url = $8, \
                  target_auth = $9, target_username = $10, schedule_json = $11, policy_json = $12, \
-                 events_json = $13, updated_at = $14, okta_ca_file = $15, target_ca_file = $16 \
-                 WHERE id = $17 RETURNING id"
+                 events_json = $13, updated_at = $14, okta_ca_file = $15, target_ca_file = $16, \
+                 notify_json = $17 WHERE id = $18 RETURNING id"
         }
     };
     let mut query = sqlx::query_scalar(sql)
@@ -181,7 +186,8 @@ async fn write_columns(
         .bind(c.events.to_string())
         .bind(Utc::now())
         .bind(&c.okta_ca_file)
-        .bind(&c.target_ca_file);
+        .bind(&c.target_ca_file)
+        .bind(c.notify.to_string());
     if let Some(id) = id {
         query = query.bind(id.0);
     }
@@ -215,7 +221,7 @@ async fn save(
     let inputs = secret_inputs_of(app);
     for slot in SecretSlot::ALL {
         let input = inputs.iter().find(|(s, ..)| *s == slot);
-        let origin = origin_of(app.url_for(slot));
+        let origin = app.origin_for(slot);
         let wanted = Wanted {
             desired: input.map(|(_, input, _)| *input),
             required: input.is_some_and(|(.., required)| *required),

@@ -40,5 +40,6 @@ pub fn draft(name: &str) -> AppDraft {
         schedule: Schedule::EveryMinutes(60),
         policy: SyncPolicy::default(),
         events: EventSettings::default(),
+        notify: usersync_store::NotifySettings::default(),
     }
 }

@@ -8,6 +8,7 @@ mod config;
 mod console;
 mod links;
 mod migrations;
+mod notify;
 mod runs;
 mod secrets;
 mod spawn;

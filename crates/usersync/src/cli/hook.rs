@@ -31,9 +31,6 @@ Exits 2 when the hook is registered but not verified."
         /// The app whose hook to register.
         #[arg(long)]
         app: String,
-        /// The address Okta reaches `usersync serve` at, e.g. https://usersync.example.com.
-        #[arg(long, env = "USERSYNC_PUBLIC_URL", value_name = "URL")]
-        public_url: String,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
@@ -47,9 +44,13 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
     match args.command {
         HookCommand::Register {
             app,
-            public_url,
             output: format,
         } => {
+            let Some(public_url) = global.public_url.as_ref().map(url::Url::to_string) else {
+                anyhow::bail!(
+                    "give the address Okta reaches `usersync serve` at: --public-url https://usersync.example.com (or USERSYNC_PUBLIC_URL)"
+                );
+            };
             let deps = global.deps().await?;
             let app = app_named(&deps.store, &app).await?;
             let report = register_hook(&deps, &app, &public_url, &super::actor()).await?;

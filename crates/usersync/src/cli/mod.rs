@@ -101,6 +101,17 @@ pub struct Global {
     /// Log more (-v: debug, -vv: trace); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// The address Okta and people reach `usersync serve` at (e.g.
+    /// https://usersync.example.com): the event hook URL the console shows and `hook
+    /// register` gives Okta, and the link in notifications.
+    #[arg(
+        long,
+        env = "USERSYNC_PUBLIC_URL",
+        global = true,
+        value_name = "URL",
+        value_parser = crate::serve::parse_public_url
+    )]
+    pub public_url: Option<url::Url>,
 }
 
 impl Global {
@@ -130,7 +141,19 @@ impl Global {
     pub async fn deps(&self) -> anyhow::Result<crate::engine::Deps> {
         Ok(crate::engine::Deps::new(self.open_store().await?)
             .with_trust(self.trust()?)
-            .with_progress(progress::for_stderr()))
+            .with_progress(progress::for_stderr())
+            .with_notifier(self.notifier(false)))
+    }
+
+    /// The notifier: in the foreground for a command that exits after its run, so its
+    /// notifications are sent (or have failed) before it does.
+    #[must_use]
+    pub fn notifier(&self, background: bool) -> crate::notify::Notifier {
+        crate::notify::Notifier::new(crate::notify::NotifierConfig {
+            public_url: self.public_url.clone(),
+            background,
+            ..crate::notify::NotifierConfig::default()
+        })
     }
 
     /// The extra CA bundle of `--ca-file` / `USERSYNC_CA_FILE`, loaded and checked.

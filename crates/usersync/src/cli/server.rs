@@ -15,8 +15,11 @@ use crate::serve::ServeArgs;
 /// # Errors
 /// The store cannot be opened, the signal handlers cannot be installed, the address
 /// cannot be bound, or serving fails.
-pub async fn serve(args: ServeArgs, global: &Global) -> anyhow::Result<Exit> {
-    let deps = Deps::new(global.open_store().await?).with_trust(global.trust()?);
+pub async fn serve(mut args: ServeArgs, global: &Global) -> anyhow::Result<Exit> {
+    args.public_url.clone_from(&global.public_url);
+    let deps = Deps::new(global.open_store().await?)
+        .with_trust(global.trust()?)
+        .with_notifier(global.notifier(true));
     let stop = stop_signal()?;
     crate::serve::serve(deps, args, stop).await?;
     Ok(Exit::Ok)

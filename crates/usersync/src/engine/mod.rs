@@ -61,6 +61,8 @@ pub struct Deps {
     /// The secret references the console and the API accept (`serve --allow-secret-refs`);
     /// none by default.
     pub secret_refs: SecretRefAllowList,
+    /// Tells each app's people when one of its runs needs them (`notify`).
+    pub notifier: crate::notify::Notifier,
     /// Cancelled to stop runs cleanly (the command line's Ctrl-C): a run reading
     /// stops at once, a run applying starts no further op, lets those in flight
     /// finish and records them, and every such run ends `interrupted`. Never
@@ -82,6 +84,7 @@ impl Deps {
             apply_concurrency: 8,
             okta_headroom: OktaHeadroom::default(),
             secret_refs: SecretRefAllowList::default(),
+            notifier: crate::notify::Notifier::default(),
             stop: CancellationToken::new(),
             trust: usersync_tls::TrustRoots::none(),
         }
@@ -98,6 +101,12 @@ impl Deps {
     #[must_use]
     pub fn with_trust(mut self, trust: usersync_tls::TrustRoots) -> Self {
         self.trust = trust;
+        self
+    }
+
+    #[must_use]
+    pub fn with_notifier(mut self, notifier: crate::notify::Notifier) -> Self {
+        self.notifier = notifier;
         self
     }
 

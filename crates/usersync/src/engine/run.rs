@@ -344,6 +344,8 @@ pub(crate) async fn finish(
         reasons.push(format!("the end of the run could not be recorded: {err}"));
         outcome.set(RunStatus::Failed, reasons);
     }
+    // After the final status is recorded; never changes the outcome.
+    crate::notify::after_run(deps, &outcome).await;
     Ok(outcome)
 }
 

@@ -31,6 +31,8 @@ pub const CHALLENGE_HEADER: &str = "x-okta-verification-challenge";
 pub struct HookState {
     pub store: Store,
     pub queue: EventQueue,
+    /// For telling the app's people about refused calls (`notify::refused_hook`).
+    pub deps: crate::engine::Deps,
 }
 
 /// The hook routes, ready to merge into any router (they carry their own state).
@@ -64,7 +66,8 @@ fn same_secret(given: &[u8], expected: &[u8]) -> bool {
 }
 
 /// The app, when the request carries its hook secret; otherwise the answer to send.
-async fn authorize(store: &Store, name: &str, headers: &HeaderMap) -> Result<App, Response> {
+async fn authorize(state: &HookState, name: &str, headers: &HeaderMap) -> Result<App, Response> {
+    let store = &state.store;
     let unavailable = |e: StoreError| {
         tracing::error!(app = name, "event hook: the store failed: {e}");
         answer(
@@ -102,6 +105,9 @@ async fn authorize(store: &Store, name: &str, headers: &HeaderMap) -> Result<App
         Ok(app)
     } else {
         tracing::warn!(app = name, "event hook call with a wrong secret");
+        // A caller with the wrong secret: Okta after a secret change not registered
+        // again, or someone guessing. Either way the app's people hear of it (rate-limited).
+        crate::notify::refused_hook(&state.deps, app).await;
         Err(refused())
     }
 }
@@ -112,7 +118,7 @@ async fn verify(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(answer) = authorize(&state.store, &name, &headers).await {
+    if let Err(answer) = authorize(&state, &name, &headers).await {
         return answer;
     }
     let Some(challenge) = headers.get(CHALLENGE_HEADER).and_then(|v| v.to_str().ok()) else {
@@ -133,7 +139,7 @@ async fn deliver(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let app = match authorize(&state.store, &name, &headers).await {
+    let app = match authorize(&state, &name, &headers).await {
         Ok(app) => app,
         Err(answer) => return answer,
     };

@@ -30,6 +30,8 @@ use crate::web::{self, AppState, Backend};
 /// How long shutdown waits for syncs in progress (started from the console, the
 /// scheduler or an event) before leaving them for the store to mark interrupted.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(120);
+/// How long shutdown waits for notifications still being delivered.
+const NOTIFY_GRACE: Duration = Duration::from_secs(30);
 
 /// `usersync serve` options.
 #[derive(Debug, Clone, clap::Args)]
@@ -88,12 +90,13 @@ pub struct ServeArgs {
     /// The address Okta and browsers reach usersync at (e.g. https://usersync.example.com),
     /// used for the event hook URL the console shows and registers. Without it the
     /// console derives the address from each request and says so.
-    #[arg(long, env = "USERSYNC_PUBLIC_URL", value_name = "URL", value_parser = parse_public_url)]
+    /// Filled from the global `--public-url` (`cli::Global`), which other commands use too.
+    #[arg(skip)]
     pub public_url: Option<url::Url>,
 }
 
 /// An absolute http(s) URL without query or fragment.
-fn parse_public_url(text: &str) -> Result<url::Url, String> {
+pub(crate) fn parse_public_url(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text.trim())
         .map_err(|e| format!("{e}; give it like https://usersync.example.com"))?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
@@ -257,6 +260,8 @@ impl Server {
                 "runs started from the console still going after {SHUTDOWN_GRACE:?}; they will be marked interrupted"
             );
         }
+        // Notifications of the runs that just ended, within their own timeouts.
+        self.deps.notifier.wait(NOTIFY_GRACE).await;
         Ok(())
     }
 }

@@ -74,6 +74,7 @@ impl Triggers {
         hook::router(hook::HookState {
             store: self.deps.store.clone(),
             queue: self.queue.clone(),
+            deps: self.deps.clone(),
         })
     }
 

@@ -84,6 +84,7 @@ pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
             login_sync::generate_secret,
         )
         .post("/apps/{name}/hook-register", admin, login_sync::register)
+        .post("/apps/{name}/notify-test", admin, login_sync::notify_test)
         .post("/apps/{name}/check", read, test_connection::check)
         .get("/apps/{name}/explain", read, settings::explain)
         .get("/apps/{name}/preview", read, apps::preview)

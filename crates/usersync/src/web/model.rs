@@ -7,7 +7,7 @@
 //! document. Runs, plans and reports have console shapes of their own.
 
 use serde::{Deserialize, Serialize};
-use usersync_core::app::{Schedule, TargetKind};
+use usersync_core::app::{NotifyOn, Schedule, TargetKind};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
@@ -95,6 +95,45 @@ fn credential_schema(side: &str, kinds: &[&str], stored: bool) -> ObjectBuilder 
     credential
 }
 
+/// The `notify` object: when and where an app's people are told about runs.
+fn notify_schema(stored: bool) -> ObjectBuilder {
+    let kinds = NotifyOn::ALL.map(NotifyOn::as_str);
+    let on = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(kinds));
+    let smtp = object("The SMTP server, per app.")
+        .property("host", text("e.g. smtp.example.com"))
+        .property(
+            "port",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .description(Some("587 by default.")),
+        )
+        .property("username", text("Sign in as; left out: no authentication."))
+        .property("password", secret_schema(stored))
+        .property(
+            "starttls",
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .description(Some("true by default; false only for a relay on loopback.")),
+        )
+        .required("host");
+    let email = object("E-mail over SMTP with STARTTLS.")
+        .property(
+            "to",
+            utoipa::openapi::schema::ArrayBuilder::new().items(text("an address")),
+        )
+        .property("from", text("The sender address."))
+        .property("smtp", smtp)
+        .required("to")
+        .required("from")
+        .required("smtp");
+    object("Notifications when a run is held, fails, ends partial or a login-time sync is refused; left out of a draft: kept (new apps: none).")
+        .property("on", utoipa::openapi::schema::ArrayBuilder::new().items(on).description(Some("Which endings are reported; all by default.")))
+        .property("webhook", object("A JSON webhook (Slack-compatible text).").property("url", secret_schema(stored)))
+        .property("email", email)
+}
+
 /// The shape shared by a draft and a stored app.
 fn app_object(description: &str, stored: bool) -> ObjectBuilder {
     let url = |example: &str| text(&format!("Base URL, e.g. {example}."));
@@ -131,6 +170,7 @@ fn app_object(description: &str, stored: bool) -> ObjectBuilder {
     .property("hook_secret", secret_schema(stored));
     object(description)
         .property("name", text("App Name: unique, ignoring case."))
+        .property("notify", notify_schema(stored))
         .property("okta", okta)
         .property("target", target)
         .property("schedule", schedule_schema())

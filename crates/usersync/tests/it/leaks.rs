@@ -1,6 +1,7 @@
 //! The secret-leak test of the security suite: the real binary, logging every target
 //! (HTTP client, SQL, usersync) at TRACE, goes through an app's whole life — apply,
-//! check, plan, sync, sync-user, export, a check that fails on a wrong password, and
+//! check, plan, sync, sync-user, export, a check that fails on a wrong password, a
+//! run that fails and is notified (webhook and e-mail over STARTTLS), and
 //! `serve` answering the API, an Okta hook delivery and a `/metrics` scrape — and
 //! nothing it wrote (stdout, stderr, HTTP answers, every file of the data directory)
 //! may hold a secret in any form it travels in: as given, base64, `SSWS <token>`, or
@@ -20,7 +21,9 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 use usersync_sim::jira::JiraSimConfig;
 use usersync_sim::okta::OktaSimConfig;
-use usersync_testkit::{DataDir, Sims, small_org, start_jira, start_okta_with};
+use usersync_testkit::{
+    DataDir, HttpReceiver, Sims, SmtpSink, small_org, start_jira, start_okta_with, toml_string,
+};
 
 use crate::cli::text;
 
@@ -28,6 +31,9 @@ const OKTA_TOKEN: &str = "okta-token-LEAKCANARY-4b7e91";
 const JIRA_PASSWORD: &str = "jira-password-LEAKCANARY-c3d0a2";
 const WRONG_PASSWORD: &str = "wrong-password-LEAKCANARY-77f1e5";
 const HOOK_SECRET: &str = "hook-secret-LEAKCANARY-91aa0c";
+/// The secret part of the notification webhook's URL (the whole URL is the secret).
+const WEBHOOK_PATH: &str = "services/webhook-LEAKCANARY-5e3b17";
+const SMTP_PASSWORD: &str = "smtp-password-LEAKCANARY-08d4c9";
 
 /// Every target at TRACE: the later directives override the quiet defaults that
 /// `telemetry::filter` puts first for the HTTP and SQL libraries.
@@ -62,7 +68,14 @@ impl Captured {
 /// Each secret in the forms it could be written in, with a name for the message.
 fn needles() -> Vec<(String, String)> {
     let mut needles = Vec::new();
-    for secret in [OKTA_TOKEN, JIRA_PASSWORD, WRONG_PASSWORD, HOOK_SECRET] {
+    for secret in [
+        OKTA_TOKEN,
+        JIRA_PASSWORD,
+        WRONG_PASSWORD,
+        HOOK_SECRET,
+        WEBHOOK_PATH,
+        SMTP_PASSWORD,
+    ] {
         needles.push((secret.to_owned(), secret.to_owned()));
         needles.push((format!("base64 of {secret}"), STANDARD.encode(secret)));
     }
@@ -75,16 +88,40 @@ fn needles() -> Vec<(String, String)> {
 }
 
 /// The app TOML: `leaky` with the right secrets and a hook, `wrong` with a password
-/// Jira refuses.
-fn apps_toml(sims: &Sims) -> String {
+/// Jira refuses and notifications (a webhook and e-mail) that its failed run sends.
+fn apps_toml(sims: &Sims, notified: &Notified) -> String {
     let events = format!("[app.events]\nhook_enabled = true\nhook_secret = \"{HOOK_SECRET}\"\n");
     let leaky = sims.app("leaky").section(&events);
-    let wrong = sims.app("wrong").basic("admin", WRONG_PASSWORD);
+    let notify = format!(
+        "[app.notify]\non = [\"failed\"]\nwebhook = {{ url = {} }}\n\n[app.notify.email]\n\
+         to = [\"ops@example.com\"]\nfrom = \"usersync@example.com\"\n\
+         smtp = {{ host = \"127.0.0.1\", port = {}, username = \"relay\", password = {} }}\n",
+        toml_string(&format!("{}{WEBHOOK_PATH}", notified.receiver.url())),
+        notified.sink.port(),
+        toml_string(SMTP_PASSWORD),
+    );
+    let wrong = sims
+        .app("wrong")
+        .basic("admin", WRONG_PASSWORD)
+        .section(&notify);
     format!("{leaky}\n{wrong}")
+}
+
+/// Where the failed run's notifications go: a receiver and an SMTP sink whose CA is
+/// given as `--ca-file` (`USERSYNC_CA_FILE`).
+struct Notified {
+    receiver: HttpReceiver,
+    sink: SmtpSink,
+    ca_file: PathBuf,
 }
 
 fn usersync(data: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_usersync"));
+    // The SMTP sink's CA, written beside the data directory by `notified`.
+    let ca_file = ca_file_for(data);
+    if ca_file.is_file() {
+        command.env("USERSYNC_CA_FILE", ca_file);
+    }
     command
         .env("USERSYNC_DATA_DIR", data)
         .env("RUST_LOG", TRACE_ALL)
@@ -104,11 +141,35 @@ async fn run(data: &Path, args: &[&str], captured: &mut Captured) -> Output {
     output
 }
 
+/// Where the commands of the data directory `data` find the CA file: beside it, so
+/// every command and `serve` trust the SMTP sink as `--ca-file` would make them.
+fn ca_file_for(data: &Path) -> PathBuf {
+    let mut name = data.as_os_str().to_owned();
+    name.push(".smtp-ca.pem");
+    PathBuf::from(name)
+}
+
+async fn notified(data: &Path) -> Notified {
+    let sink = SmtpSink::start().await;
+    let ca_file = ca_file_for(data);
+    std::fs::write(&ca_file, sink.ca_pem()).unwrap();
+    Notified {
+        receiver: HttpReceiver::start().await,
+        sink,
+        ca_file,
+    }
+}
+
 /// Runs every command of an app's life and returns the name of the export file.
-async fn command_line(sims: &Sims, data: &Path, captured: &mut Captured) -> PathBuf {
+async fn command_line(
+    sims: &Sims,
+    data: &Path,
+    notified: &Notified,
+    captured: &mut Captured,
+) -> PathBuf {
     let input = tempfile::TempDir::new().unwrap();
     let file = input.path().join("apps.toml");
-    std::fs::write(&file, apps_toml(sims)).unwrap();
+    std::fs::write(&file, apps_toml(sims, notified)).unwrap();
     let login = sims.okta.snapshot().users[0].login.clone();
     let export = data.join("exported.toml");
     let commands: [&[&str]; 6] = [
@@ -134,6 +195,13 @@ async fn command_line(sims: &Sims, data: &Path, captured: &mut Captured) -> Path
         text(&failed.stdout).contains("rejected the credential"),
         "{}",
         text(&failed.stdout)
+    );
+    // A run that fails: its notification goes out by webhook and e-mail before exit.
+    let sync = run(data, &["sync", "--app", "wrong"], captured).await;
+    assert_ne!(
+        sync.status.code(),
+        Some(0),
+        "the wrong password fails the run"
     );
     export
 }
@@ -207,6 +275,9 @@ async fn served_requests(served: &Served, token: &str, captured: &mut Captured) 
             .post(format!("{url}/api/v1/apps/wrong/check"))
             .bearer_auth(token),
         client
+            .get(format!("{url}/api/v1/apps/wrong"))
+            .bearer_auth(token),
+        client
             .get(format!("{url}/hooks/okta/leaky"))
             .header("authorization", HOOK_SECRET)
             .header("x-okta-verification-challenge", "leak-test-challenge"),
@@ -267,8 +338,9 @@ async fn no_secret_reaches_trace_logs_output_api_answers_metrics_or_the_data_dir
     let sims = Sims { okta, jira };
     let data = DataDir::new();
     let mut captured = Captured::default();
+    let notified = notified(data.path()).await;
 
-    let export = command_line(&sims, data.path(), &mut captured).await;
+    let export = command_line(&sims, data.path(), &notified, &mut captured).await;
     assert!(export.is_file(), "the export was written");
     let token = run(
         data.path(),
@@ -281,6 +353,14 @@ async fn no_secret_reaches_trace_logs_output_api_answers_metrics_or_the_data_dir
     let served = serve(data.path()).await;
     served_requests(&served, &token, &mut captured).await;
     captured.push("serve: stderr", served.stop().await);
+    let posted = notified.receiver.received();
+    assert_eq!(posted.len(), 1, "the failed run was told to the webhook");
+    captured.push("the webhook's body", posted[0].body.clone());
+    let mails = notified.sink.mails();
+    assert_eq!(mails.len(), 1, "the failed run was told by e-mail");
+    assert!(mails[0].tls, "over STARTTLS, trusted through --ca-file");
+    captured.push("the e-mail", mails[0].data.clone());
+    std::fs::remove_file(&notified.ca_file).unwrap();
 
     let logs = captured.logs();
     let trace_lines = logs.lines().filter(|l| l.contains(" TRACE ")).count();

@@ -19,6 +19,7 @@ mod interrupt;
 mod json;
 mod leaks;
 mod login_walk;
+mod notify;
 mod read_only;
 mod reads;
 mod renames;

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 use usersync_core::FieldProblem;
-use usersync_core::app::{EventSettings, SecretSlot, SecretState};
+use usersync_core::app::{EventSettings, NotifySettings, SecretSlot, SecretState};
 use usersync_core::policy::SyncPolicy;
 use usersync_store as store;
 use usersync_store::{App, AppDraft, Run};
@@ -59,6 +59,7 @@ pub fn new_draft_json() -> Value {
         "schedule": { "every_minutes": 60 },
         "policy": SyncPolicy::default(),
         "events": events,
+        "notify": json_of(&NotifySettings::<SecretState>::default()),
     }))
 }
 
@@ -128,17 +129,24 @@ pub fn set_path(value: &mut Value, path: &str, field: Value) {
     }
 }
 
-/// Reads a draft from JSON. Event settings left out are the stored app's (on a new
-/// app: the defaults), so a caller that does not manage them cannot reset them.
+/// Reads a draft from JSON. Event and notification settings left out are the stored
+/// app's (on a new app: the defaults), so a caller that does not manage them cannot
+/// reset them.
 ///
 /// # Errors
 /// A [`FieldProblem`] at the path of the first field that does not fit the draft.
 pub fn draft_from_json(mut value: Value, stored: Option<&App>) -> Result<AppDraft, FieldProblem> {
-    if let (Value::Object(fields), Some(app)) = (&mut value, stored)
-        && !fields.contains_key("events")
-    {
-        let mut events = without_secrets(serde_json::json!({ "events": json_of(&app.events) }));
-        fields.insert("events".into(), events["events"].take());
+    if let (Value::Object(fields), Some(app)) = (&mut value, stored) {
+        let kept = [
+            ("events", json_of(&app.events)),
+            ("notify", json_of(&app.notify)),
+        ];
+        for (name, settings) in kept {
+            if !fields.contains_key(name) {
+                let mut shape = without_secrets(serde_json::json!({ name: settings }));
+                fields.insert(name.into(), shape[name].take());
+            }
+        }
     }
     serde_path_to_error::deserialize(&value).map_err(|e| {
         let path = e.path().to_string();

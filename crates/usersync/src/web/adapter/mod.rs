@@ -5,3 +5,4 @@
 pub mod convert;
 pub mod engine;
 pub mod hook;
+pub mod notify;

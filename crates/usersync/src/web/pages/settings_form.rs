@@ -14,7 +14,7 @@ use serde_json::Value;
 use usersync_core::FieldProblem;
 use usersync_core::app::events::HANDLED_EVENTS;
 use usersync_core::app::labels;
-use usersync_core::app::{App, SecretSlot, SecretState};
+use usersync_core::app::{App, NotifyOn, SecretSlot, SecretState};
 use usersync_store::AppDraft;
 
 use crate::web::adapter::convert::{
@@ -111,6 +111,15 @@ impl FormState {
             }
         }
         choices
+    }
+
+    /// The run endings offered as notification checkboxes: value and label.
+    #[must_use]
+    pub fn notify_choices(&self) -> Vec<(&'static str, &'static str)> {
+        NotifyOn::ALL
+            .iter()
+            .map(|on| (on.as_str(), on.label()))
+            .collect()
     }
 
     /// A field's value ("" when absent; the last one when sent twice).
@@ -244,10 +253,15 @@ pub fn draft_from_form(
     pairs: &[(String, String)],
     stored: Option<&App>,
 ) -> Result<AppDraft, FieldProblem> {
-    let types = new_draft_json();
+    let types = form_types();
     let mut draft = stored.map_or_else(new_draft_json, draft_json);
     let mut fields: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut webhook_off = false;
     for (key, value) in pairs {
+        if key == WEBHOOK_OFF {
+            webhook_off |= matches!(value.trim(), "true" | "on");
+            continue;
+        }
         match fields.iter_mut().find(|(k, _)| k == key) {
             Some((_, values)) => values.push(value),
             None => fields.push((key, vec![value])),
@@ -258,10 +272,15 @@ pub fn draft_from_form(
             Some(value) => set_path(&mut draft, path, value),
             None => {
                 remove_path(&mut draft, path);
-                drop_empty_parent(&mut draft, path);
+                // A blank secret keeps the stored one: its table (a stored webhook's,
+                // empty without the secret) stays.
+                if SecretSlot::from_field(path).is_none() {
+                    drop_empty_parent(&mut draft, path);
+                }
             }
         }
     }
+    shape_notify(&mut draft, webhook_off);
     for _ in 0..=fields.len() {
         match draft_from_json(draft.clone(), stored) {
             Err(problem) if unknown_field(&problem).is_some() => {
@@ -280,6 +299,46 @@ pub fn draft_from_form(
         }
     }
     draft_from_json(draft, stored)
+}
+
+/// The checkbox that removes an app's webhook (a blank URL field keeps the stored one).
+pub const WEBHOOK_OFF: &str = "notify.webhook.remove";
+
+/// The type of each field as a new app's draft has it, plus the e-mail settings a new
+/// app has none of (so recipients are a list and the port a number). The secrets and
+/// the optional SMTP username stay untyped: blank leaves them out (kept, or none).
+fn form_types() -> Value {
+    let mut types = new_draft_json();
+    set_path(
+        &mut types,
+        "notify.email",
+        serde_json::json!({
+            "to": [], "from": "", "smtp": { "host": "", "port": 587, "starttls": true }
+        }),
+    );
+    types
+}
+
+/// A notification channel exists when it is filled in: e-mail when any of its
+/// recipients, sender or server is given; the webhook when a URL is given or stored,
+/// unless its removal is ticked.
+fn shape_notify(draft: &mut Value, webhook_off: bool) {
+    let blank = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(Value::Array(a)) => a.is_empty(),
+        Some(_) => false,
+    };
+    if let Some(email) = draft.pointer("/notify/email")
+        && blank(email.get("to"))
+        && blank(email.get("from"))
+        && blank(email.pointer("/smtp/host"))
+    {
+        remove_path(draft, "notify.email");
+    }
+    if webhook_off {
+        remove_path(draft, "notify.webhook");
+    }
 }
 
 /// The field named by serde's "unknown field `name`, expected ..." message (the wording
@@ -509,6 +568,82 @@ mod tests {
         assert_eq!(f.v("schedule.every_minutes"), "60");
         assert!(f.checked("policy.toggles.import_users"));
         assert!(f.has("policy.scope.group_types", "OKTA_GROUP"));
+    }
+
+    #[test]
+    fn blank_e_mail_fields_send_no_e_mail_and_a_filled_in_section_becomes_the_notify_settings() {
+        let base = [
+            ("name", "x"),
+            ("okta.url", "https://x.okta.com"),
+            ("okta.credential.type", "api_token"),
+            ("okta.credential.token", "t"),
+            ("target.url", "https://jira.example.com"),
+            ("target.credential.token", "t"),
+            ("notify.on", ""),
+            ("notify.on", "failed"),
+            ("notify.webhook.url", ""),
+            ("notify.email.to", ""),
+            ("notify.email.from", ""),
+            ("notify.email.smtp.host", ""),
+            ("notify.email.smtp.port", ""),
+            ("notify.email.smtp.username", ""),
+            ("notify.email.smtp.password", ""),
+            ("notify.email.smtp.starttls", "false"),
+            ("notify.email.smtp.starttls", "true"),
+        ];
+        let none = draft_from_form(&form(&base), None).expect("a draft");
+        assert!(none.notify.webhook.is_none() && none.notify.email.is_none());
+        assert_eq!(none.notify.on, [NotifyOn::Failed]);
+
+        let mut filled = form(&base);
+        for (key, value) in [
+            ("notify.webhook.url", "https://hooks.example.com/x"),
+            ("notify.email.to", "a@example.com\n b@example.com \n"),
+            ("notify.email.from", "usersync@example.com"),
+            ("notify.email.smtp.host", "smtp.example.com"),
+            ("notify.email.smtp.port", "2525"),
+            ("notify.email.smtp.username", "relay"),
+            ("notify.email.smtp.password", "pw-SECRET"),
+        ] {
+            filled.retain(|(k, _)| k != key);
+            filled.push((key.to_owned(), value.to_owned()));
+        }
+        let draft = draft_from_form(&filled, None).expect("a draft");
+        let email = draft.notify.email.as_ref().expect("e-mail");
+        assert_eq!(email.to, ["a@example.com", "b@example.com"]);
+        assert_eq!(email.smtp.port, 2525);
+        assert_eq!(email.smtp.username.as_deref(), Some("relay"));
+        assert!(email.smtp.starttls);
+        assert!(matches!(
+            draft.notify.webhook.as_ref().map(|w| &w.url),
+            Some(SecretInput::Value(_))
+        ));
+        assert!(!format!("{draft:?}").contains("pw-SECRET"));
+        draft.validate().expect("valid notify settings");
+    }
+
+    #[test]
+    fn ticking_remove_drops_the_webhook() {
+        let mut pairs = form(&[
+            ("name", "x"),
+            ("notify.webhook.url", "https://h.example.com/x"),
+        ]);
+        pairs.push((WEBHOOK_OFF.to_owned(), "false".to_owned()));
+        assert!(
+            draft_from_form(&pairs, None)
+                .unwrap()
+                .notify
+                .webhook
+                .is_some()
+        );
+        pairs.push((WEBHOOK_OFF.to_owned(), "true".to_owned()));
+        assert!(
+            draft_from_form(&pairs, None)
+                .unwrap()
+                .notify
+                .webhook
+                .is_none()
+        );
     }
 
     #[test]

@@ -81,6 +81,7 @@ async fn approval_needs_approve_syncs_need_sync_changes_need_admin_and_the_rest_
             "admin POST /apps/{name}/delete",
             "admin POST /apps/{name}/hook-secret",
             "admin POST /apps/{name}/hook-register",
+            "admin POST /apps/{name}/notify-test",
             "sync POST /apps/{name}/sync",
             "approve POST /runs/{id}/approve",
             "approve POST /runs/{id}/reject",

@@ -9,6 +9,7 @@ mod form;
 mod login_sync;
 mod matrix;
 mod metrics;
+mod notify;
 mod openapi;
 mod pages;
 mod secrets;

@@ -76,6 +76,16 @@ event_types = ["user.session.start", "group.lifecycle.create", "user.account.loc
 hook_secret = "hook-secret-value"
 poll_system_log = true
 poll_interval_seconds = 120
+
+[app.notify]
+on = ["failed", "login_refused"]
+webhook = { url = "https://hooks.example.com/services/T0/B0/xyz" }
+
+[app.notify.email]
+to = ["ops@example.com", "lead@example.com"]
+from = "usersync@example.com"
+# STARTTLS off (away from its default) is allowed only for a relay on loopback.
+smtp = { host = "localhost", port = 2525, username = "relay-user", password = "smtp-pw", starttls = false }
 "#;
 
 /// Every leaf path of a draft's JSON (list entries under their list's path).
