@@ -18,7 +18,7 @@ mod validate;
 
 pub use model::{
     App, AppDraft, AppId, EventSettings, OktaCredential, OktaDraft, OktaSettings, Schedule,
-    TargetCredential, TargetDraft, TargetKind, TargetSettings,
+    TargetCredential, TargetDraft, TargetKind, TargetSettings, UserServer,
 };
 pub use refs::SecretRefAllowList;
 pub use secret::{SecretInput, SecretRef, SecretSide, SecretSlot, SecretState, origin_of};

@@ -28,15 +28,18 @@ pub enum SecretSlot {
     TargetPassword,
     /// The shared secret Okta event hooks present (`events.hook_secret`).
     HookSecret,
+    /// The password of Jira's user-server application (`target.user_server.password`).
+    UserServerPassword,
 }
 
 impl SecretSlot {
-    pub const ALL: [SecretSlot; 5] = [
+    pub const ALL: [SecretSlot; 6] = [
         Self::OktaApiToken,
         Self::OktaPrivateKey,
         Self::TargetToken,
         Self::TargetPassword,
         Self::HookSecret,
+        Self::UserServerPassword,
     ];
 
     /// The field path, as in validation errors, audit rows and the TOML file.
@@ -48,6 +51,7 @@ impl SecretSlot {
             Self::TargetToken => "target.credential.token",
             Self::TargetPassword => "target.credential.password",
             Self::HookSecret => "events.hook_secret",
+            Self::UserServerPassword => "target.user_server.password",
         }
     }
 
@@ -62,7 +66,7 @@ impl SecretSlot {
         match self {
             Self::OktaApiToken | Self::TargetToken => "token",
             Self::OktaPrivateKey => "private key",
-            Self::TargetPassword => "password",
+            Self::TargetPassword | Self::UserServerPassword => "password",
             Self::HookSecret => "hook secret",
         }
     }
@@ -73,7 +77,9 @@ impl SecretSlot {
     pub fn side(self) -> SecretSide {
         match self {
             Self::OktaApiToken | Self::OktaPrivateKey | Self::HookSecret => SecretSide::Okta,
-            Self::TargetToken | Self::TargetPassword => SecretSide::Target,
+            Self::TargetToken | Self::TargetPassword | Self::UserServerPassword => {
+                SecretSide::Target
+            }
         }
     }
 }
