@@ -3,4 +3,5 @@
 mod confluence;
 mod crowd;
 mod jira;
+mod jira_user_server;
 mod okta;
