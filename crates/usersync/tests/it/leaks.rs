@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
-use usersync_sim::jira::JiraSimConfig;
+use usersync_sim::jira::{JiraSimConfig, UserServerApp};
 use usersync_sim::okta::OktaSimConfig;
 use usersync_testkit::{DataDir, Sims, small_org, start_jira, start_okta_with};
 
@@ -28,6 +28,8 @@ const OKTA_TOKEN: &str = "okta-token-LEAKCANARY-4b7e91";
 const JIRA_PASSWORD: &str = "jira-password-LEAKCANARY-c3d0a2";
 const WRONG_PASSWORD: &str = "wrong-password-LEAKCANARY-77f1e5";
 const HOOK_SECRET: &str = "hook-secret-LEAKCANARY-91aa0c";
+/// The password of Jira's user-server application, through which Jira 8.2 deactivates.
+const USER_SERVER_PASSWORD: &str = "user-server-LEAKCANARY-2d9e4b";
 
 /// Every target at TRACE: the later directives override the quiet defaults that
 /// `telemetry::filter` puts first for the HTTP and SQL libraries.
@@ -62,11 +64,21 @@ impl Captured {
 /// Each secret in the forms it could be written in, with a name for the message.
 fn needles() -> Vec<(String, String)> {
     let mut needles = Vec::new();
-    for secret in [OKTA_TOKEN, JIRA_PASSWORD, WRONG_PASSWORD, HOOK_SECRET] {
+    for secret in [
+        OKTA_TOKEN,
+        JIRA_PASSWORD,
+        WRONG_PASSWORD,
+        HOOK_SECRET,
+        USER_SERVER_PASSWORD,
+    ] {
         needles.push((secret.to_owned(), secret.to_owned()));
         needles.push((format!("base64 of {secret}"), STANDARD.encode(secret)));
     }
     needles.push(("SSWS header".into(), format!("SSWS {OKTA_TOKEN}")));
+    needles.push((
+        "Basic credential of the user-server application".into(),
+        STANDARD.encode(format!("usersync:{USER_SERVER_PASSWORD}")),
+    ));
     for password in [JIRA_PASSWORD, WRONG_PASSWORD] {
         let basic = STANDARD.encode(format!("admin:{password}"));
         needles.push((format!("Basic credential with {password}"), basic));
@@ -78,7 +90,10 @@ fn needles() -> Vec<(String, String)> {
 /// Jira refuses.
 fn apps_toml(sims: &Sims) -> String {
     let events = format!("[app.events]\nhook_enabled = true\nhook_secret = \"{HOOK_SECRET}\"\n");
-    let leaky = sims.app("leaky").section(&events);
+    let leaky = sims
+        .app("leaky")
+        .jira_user_server("usersync", USER_SERVER_PASSWORD)
+        .section(&events);
     let wrong = sims.app("wrong").basic("admin", WRONG_PASSWORD);
     format!("{leaky}\n{wrong}")
 }
@@ -259,8 +274,14 @@ async fn no_secret_reaches_trace_logs_output_api_answers_metrics_or_the_data_dir
         ..OktaSimConfig::default()
     })
     .await;
+    // Jira 8.2 with a user-server application: deactivations send its password too.
     let jira = start_jira(JiraSimConfig {
+        version: "8.2.0".to_owned(),
         admin_password: JIRA_PASSWORD.to_owned(),
+        user_server_app: Some(UserServerApp {
+            name: "usersync".to_owned(),
+            password: USER_SERVER_PASSWORD.to_owned(),
+        }),
         ..JiraSimConfig::default()
     })
     .await;
