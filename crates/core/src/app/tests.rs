@@ -234,7 +234,10 @@ fn a_jira_user_server_needs_a_name_and_a_password_and_only_jira_takes_one() {
     assert_eq!(d.validate().unwrap_err().field, "target.user_server.name");
     let mut d = draft("$1");
     d.target.user_server = server("usersync", "");
-    assert_eq!(d.validate().unwrap_err().field, "target.user_server.password");
+    assert_eq!(
+        d.validate().unwrap_err().field,
+        "target.user_server.password"
+    );
     let mut d = draft("$1");
     d.target.kind = "confluence".into();
     d.target.user_server = server("usersync", "pw");
@@ -259,7 +262,12 @@ user_server = { name = "usersync", password = "env:JIRA_APP_PASSWORD" }
     let slots: Vec<_> = drafts[0].secret_inputs().iter().map(|(s, _)| *s).collect();
     assert!(slots.contains(&SecretSlot::UserServerPassword), "{slots:?}");
     assert_eq!(SecretSlot::UserServerPassword.side(), SecretSide::Target);
-    let valid = drafts.into_iter().next().unwrap().validate().expect("valid");
+    let valid = drafts
+        .into_iter()
+        .next()
+        .unwrap()
+        .validate()
+        .expect("valid");
     let server = valid.target_user_server.expect("kept");
     assert!(matches!(server.password, SecretInput::Reference(r) if r == "env:JIRA_APP_PASSWORD"));
 }

@@ -91,7 +91,11 @@ pub async fn check_draft(
         Some(server) => Some(AtlassianAuth::Basic {
             username: server.name.clone(),
             password: keep
-                .secret(&server.password, SecretSlot::UserServerPassword, target_same)
+                .secret(
+                    &server.password,
+                    SecretSlot::UserServerPassword,
+                    target_same,
+                )
                 .await?,
         }),
         None => None,

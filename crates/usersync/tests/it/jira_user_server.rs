@@ -69,7 +69,9 @@ impl OldJira {
             .json()
             .await
             .unwrap();
-        user["active"].as_bool().expect("Jira names the user's state")
+        user["active"]
+            .as_bool()
+            .expect("Jira names the user's state")
     }
 
     fn writes(&self) -> Vec<String> {
@@ -135,7 +137,11 @@ async fn a_jira_8_2_given_its_user_server_application_deactivates_a_suspended_us
     let again = world.sync().await;
     assert_status(&again, RunStatus::Succeeded);
     assert!(again.plan.as_ref().unwrap().is_empty(), "{:?}", again.plan);
-    assert_eq!(world.writes(), Vec::<String>::new(), "a later sync writes nothing");
+    assert_eq!(
+        world.writes(),
+        Vec::<String>::new(),
+        "a later sync writes nothing"
+    );
 }
 
 #[tokio::test]
@@ -153,7 +159,8 @@ async fn check_says_a_jira_8_2_deactivates_via_its_user_server_api() {
         .find(|l| l.what.contains("deactivate"))
         .expect("a line for deactivation");
     assert!(
-        line.detail.starts_with("supported via Jira's user-server API"),
+        line.detail
+            .starts_with("supported via Jira's user-server API"),
         "{}",
         line.detail
     );
