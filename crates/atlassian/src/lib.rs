@@ -32,6 +32,9 @@ pub enum Api {
     /// Confluence's legacy JSON-RPC service (`/rpc/json-rpc/confluenceservice-v2`),
     /// for what the server's REST API lacks.
     JsonRpc,
+    /// Crowd's usermanagement API as Jira serves it when it acts as a user server
+    /// (`{jira}/rest/usermanagement/1`), for deactivation before Jira 8.3.
+    UserServer,
 }
 
 impl std::fmt::Display for Api {
@@ -39,6 +42,7 @@ impl std::fmt::Display for Api {
         f.write_str(match self {
             Self::Rest => "REST",
             Self::JsonRpc => "JSON-RPC",
+            Self::UserServer => "Jira's user-server API",
         })
     }
 }
@@ -58,6 +62,10 @@ impl Ability {
     pub const REST: Self = Self::Via { api: Api::Rest };
     /// Done through Confluence's JSON-RPC service.
     pub const JSON_RPC: Self = Self::Via { api: Api::JsonRpc };
+    /// Done through Jira's user-server (Crowd usermanagement) API.
+    pub const USER_SERVER: Self = Self::Via {
+        api: Api::UserServer,
+    };
 
     /// Missing until `release` (e.g. `Jira 8.3`).
     #[must_use]

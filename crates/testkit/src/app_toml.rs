@@ -19,6 +19,8 @@ pub struct AppToml {
     credential_type: &'static str,
     okta_ca_file: Option<String>,
     target_ca_file: Option<String>,
+    /// Jira's user-server application: name and password as written.
+    user_server: Option<(String, String)>,
     sections: Vec<String>,
 }
 
@@ -45,6 +47,7 @@ impl AppToml {
             credential_type: "basic",
             okta_ca_file: None,
             target_ca_file: None,
+            user_server: None,
             sections: Vec::new(),
         }
     }
@@ -110,6 +113,14 @@ impl AppToml {
         self
     }
 
+    /// Jira's user-server application (`target.user_server`), through which a Jira before
+    /// 8.3 deactivates; the password as written (a value or a reference).
+    #[must_use]
+    pub fn jira_user_server(mut self, name: &str, password: &str) -> Self {
+        self.user_server = Some((name.to_owned(), password.to_owned()));
+        self
+    }
+
     /// The username mapping: `regex` and `replacement` under `[app.policy.username]`.
     #[must_use]
     pub fn username(self, regex: &str, replacement: &str) -> Self {
@@ -168,6 +179,14 @@ impl fmt::Display for AppToml {
         )?;
         if let Some(path) = &self.target_ca_file {
             writeln!(f, "ca_file = {}", toml_string(path))?;
+        }
+        if let Some((name, password)) = &self.user_server {
+            writeln!(
+                f,
+                "user_server = {{ name = {}, password = {} }}",
+                toml_string(name),
+                toml_string(password)
+            )?;
         }
         for section in &self.sections {
             writeln!(f, "\n{section}")?;

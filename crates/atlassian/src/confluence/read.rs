@@ -119,6 +119,12 @@ impl ConfluenceClient {
                 self.users_from(people, action)?
             }
             Api::JsonRpc => self.rpc_all_users().await?,
+            // Confluence's capabilities never name Jira's user-server API.
+            Api::UserServer => {
+                return Err(TargetError::Config(
+                    "Confluence has no user-server API to list users through".into(),
+                ));
+            }
         };
         let groups = self.all_groups().await?;
         let concurrency = self.config.concurrency;

@@ -7,6 +7,12 @@
 //! exists" answers treated as success, and users of read-only directories
 //! reported as managed elsewhere. HTTP concerns (auth, retries, 429, Seraph)
 //! live in [`crate::http`].
+//!
+//! Jira's REST API cannot deactivate users before 8.3. When Jira acts as a user
+//! server (an application configured under "Jira user server"), it also serves
+//! Crowd's usermanagement API at `{jira}/rest/usermanagement/1`; given that
+//! application's credentials, the client deactivates and reactivates through a
+//! [`CrowdClient`] on Jira's base URL, the one implementation of Crowd's user update.
 
 mod read;
 mod wire;
@@ -19,6 +25,7 @@ use async_trait::async_trait;
 use tokio::sync::OnceCell;
 use usersync_core::{GroupName, TargetSnapshot, TargetUser, Username};
 
+use crate::crowd::{CrowdClient, CrowdConfig};
 use crate::http::{AtlassianAuth, AtlassianHttp, Call, HttpSettings};
 use crate::{
     Ability, Capabilities, NewUser, Target, TargetError, TargetKind, TargetResult, UserChanges,
@@ -41,6 +48,9 @@ pub struct JiraConfig {
     pub notify_new_users: bool,
     /// Retries, backoff and timeouts (its `concurrency` is replaced by the field above).
     pub http: HttpSettings,
+    /// The user-server application's name and password ([`AtlassianAuth::Basic`]), used
+    /// to deactivate and reactivate before Jira 8.3.
+    pub user_server: Option<AtlassianAuth>,
 }
 
 impl JiraConfig {
@@ -54,6 +64,7 @@ impl JiraConfig {
             application_keys: None,
             notify_new_users: false,
             http: HttpSettings::default(),
+            user_server: None,
         }
     }
 }
@@ -88,6 +99,8 @@ pub struct JiraClient {
     /// Jira's REST API does not say which directory a user is in, so this is
     /// learnt from refusals and reported by later reads.
     read_only: Mutex<HashSet<Username>>,
+    /// Crowd's usermanagement API as this Jira serves it, when given the credentials.
+    user_server: Option<CrowdClient>,
 }
 
 impl JiraClient {
@@ -100,12 +113,24 @@ impl JiraClient {
             concurrency: config.concurrency,
             ..config.http.clone()
         };
+        let user_server = config
+            .user_server
+            .clone()
+            .map(|auth| {
+                CrowdClient::new(CrowdConfig {
+                    concurrency: config.concurrency,
+                    http: config.http.clone(),
+                    ..CrowdConfig::new(config.base_url.clone(), auth)
+                })
+            })
+            .transpose()?;
         let http = AtlassianHttp::new(PRODUCT, &config.base_url, config.auth.clone(), settings)?;
         Ok(Self {
             http,
             config,
             version: OnceCell::new(),
             read_only: Mutex::new(HashSet::new()),
+            user_server,
         })
     }
 
@@ -157,6 +182,26 @@ impl JiraClient {
             .insert(name.clone());
     }
 
+    /// How users are deactivated on this version: REST from 8.3, else the user-server API
+    /// when its credentials were given (proved by asking it), else not at all.
+    async fn set_active_ability(&self, version: Version) -> TargetResult<Ability> {
+        if version.at_least(8, 3) {
+            return Ok(Ability::REST);
+        }
+        let Some(crowd) = &self.user_server else {
+            return Ok(Ability::added_in("Jira 8.3"));
+        };
+        crowd.version().await.map_err(user_server_error)?;
+        Ok(Ability::USER_SERVER)
+    }
+
+    /// The user-server client, when this Jira needs it (before 8.3) and it was given.
+    fn user_server_for(&self, version: Version) -> Option<&CrowdClient> {
+        self.user_server
+            .as_ref()
+            .filter(|_| !version.at_least(8, 3))
+    }
+
     fn unsupported(&self, version: Version, action: &str, hint: &str) -> TargetError {
         TargetError::Unsupported {
             product: PRODUCT,
@@ -165,6 +210,22 @@ impl JiraClient {
             hint: hint.to_owned(),
         }
     }
+}
+
+/// A refusal of the user-server API, said as such: Crowd's own wording would name Crowd.
+fn user_server_error(error: TargetError) -> TargetError {
+    let fix = match &error {
+        TargetError::NotTheProduct { .. } | TargetError::NotFound { .. } => {
+            "add an application for usersync under Jira user server in Jira's administration"
+        }
+        TargetError::Unauthenticated { .. } | TargetError::Forbidden { .. } => {
+            "check target.user_server's name and password, and that the application's allowed addresses include usersync's host"
+        }
+        _ => "check target.user_server",
+    };
+    TargetError::Config(format!(
+        "Jira's user-server API (rest/usermanagement/1, target.user_server) refused usersync: {error}; {fix}"
+    ))
 }
 
 /// The operations carry the trait's names throughout: each call below is to the
@@ -186,11 +247,7 @@ impl Target for JiraClient {
             list_users: Ability::REST,
             create_user: Ability::REST,
             update_user: Ability::REST,
-            set_active: if version.at_least(8, 3) {
-                Ability::REST
-            } else {
-                Ability::added_in("Jira 8.3")
-            },
+            set_active: self.set_active_ability(version).await?,
             rename_user: Ability::REST,
             delete_user: Ability::REST,
             create_group: Ability::REST,

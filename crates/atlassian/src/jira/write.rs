@@ -128,8 +128,14 @@ impl JiraClient {
     pub(super) async fn set_active(&self, username: &Username, active: bool) -> TargetResult<()> {
         let version = self.version().await?;
         let verb = if active { "activate" } else { "deactivate" };
+        if let Some(crowd) = self.user_server_for(version) {
+            // Jira keeps the directory's users; Crowd's user update (read whole, put back
+            // with `active` changed) is the same here as on Crowd itself.
+            self.check_writable(username)?;
+            return crate::Target::set_active(crowd, username, active).await;
+        }
         if !version.at_least(8, 3) {
-            return Err(self.unsupported(version, &format!("{verb} {username}"), "PUT /user understands \"active\" from Jira 8.3; upgrade Jira or turn off deactivation in the policy"));
+            return Err(self.unsupported(version, &format!("{verb} {username}"), "PUT /user understands \"active\" from Jira 8.3; upgrade Jira, give target.user_server (a Jira user server application), or turn off deactivation in the policy"));
         }
         let body = json!({"name": username.as_str(), "active": active});
         self.put_user(username, body, format!("{verb} user {username}"))

@@ -111,6 +111,16 @@ pub const SETTINGS: &[Setting] = &[
         S::Target,
     ),
     s(
+        "target.user_server.name",
+        "Jira user server application name (Jira before 8.3)",
+        S::Target,
+    ),
+    s(
+        "target.user_server.password",
+        "Jira user server application password",
+        S::Target,
+    ),
+    s(
         "policy.username.regex",
         "Regex on Username",
         S::UsernameMapping,

@@ -20,7 +20,7 @@ mod validate;
 
 pub use model::{
     App, AppDraft, AppId, EventSettings, OktaCredential, OktaDraft, OktaSettings, Schedule,
-    TargetCredential, TargetDraft, TargetKind, TargetSettings,
+    TargetCredential, TargetDraft, TargetKind, TargetSettings, UserServer,
 };
 pub use notify::{
     EmailSettings, NotifyOn, NotifySettings, SmtpSettings, WEBHOOK_ORIGIN, WebhookSettings,

@@ -223,6 +223,28 @@ impl<S> TargetCredential<S> {
     }
 }
 
+/// Jira acting as a user server: an application (name, password, allowed addresses)
+/// configured in Jira's "Jira user server" page. Jira then serves Crowd's usermanagement
+/// API, which can deactivate users where Jira's own REST API cannot (before 8.3).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserServer<S> {
+    /// The application's name as configured in Jira.
+    pub name: String,
+    #[serde(default)]
+    pub password: S,
+}
+
+impl<S> UserServer<S> {
+    /// The same application with its password replaced by `f(slot, password)`.
+    pub fn map<T>(self, f: impl FnOnce(SecretSlot, S) -> T) -> UserServer<T> {
+        UserServer {
+            name: self.name,
+            password: f(SecretSlot::UserServerPassword, self.password),
+        }
+    }
+}
+
 /// When the scheduler runs an app ("Scheduler Time Interval").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -327,6 +349,9 @@ pub struct TargetDraft {
     /// An extra CA bundle trusted for this side, as for [`OktaDraft::ca_file`].
     #[serde(default)]
     pub ca_file: Option<String>,
+    /// Jira only: the user-server application through which a Jira before 8.3 deactivates.
+    #[serde(default)]
+    pub user_server: Option<UserServer<SecretInput>>,
 }
 
 /// An app as a caller writes it: unvalidated, secrets as inputs. Becomes an [`App`] once stored.
@@ -368,6 +393,9 @@ pub struct TargetSettings {
     /// The extra CA bundle trusted for the target, when one is set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// Jira's user-server application, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_server: Option<UserServer<SecretState>>,
 }
 
 /// A validated, stored app. Holds no secret values, only their [`SecretState`].
@@ -389,7 +417,12 @@ impl AppDraft {
     /// Every secret slot this draft's configuration uses, with its input.
     #[must_use]
     pub fn secret_inputs(&self) -> Vec<(SecretSlot, &SecretInput)> {
-        let mut all = every_secret(&self.okta.credential, &self.target.credential, &self.events);
+        let mut all = every_secret(
+            &self.okta.credential,
+            &self.target.credential,
+            self.target.user_server.as_ref(),
+            &self.events,
+        );
         all.extend(self.notify.secrets().into_iter().map(|(s, i, _)| (s, i)));
         all
     }
@@ -399,7 +432,12 @@ impl App {
     /// Every secret slot this app's configuration uses, with its state.
     #[must_use]
     pub fn secret_states(&self) -> Vec<(SecretSlot, &SecretState)> {
-        let mut all = every_secret(&self.okta.credential, &self.target.credential, &self.events);
+        let mut all = every_secret(
+            &self.okta.credential,
+            &self.target.credential,
+            self.target.user_server.as_ref(),
+            &self.events,
+        );
         all.extend(self.notify.secrets().into_iter().map(|(s, i, _)| (s, i)));
         all
     }
@@ -415,14 +453,16 @@ impl App {
     }
 }
 
-/// The secrets of an app's two credentials and its event hook, in slot order.
+/// The secrets of an app's two credentials, Jira's user server and the event hook, in slot order.
 fn every_secret<'a, S>(
     okta: &'a OktaCredential<S>,
     target: &'a TargetCredential<S>,
+    user_server: Option<&'a UserServer<S>>,
     events: &'a EventSettings<S>,
 ) -> Vec<(SecretSlot, &'a S)> {
     let mut all = okta.secrets();
     all.extend(target.secrets());
+    all.extend(user_server.map(|u| (SecretSlot::UserServerPassword, &u.password)));
     all.push((SecretSlot::HookSecret, &events.hook_secret));
     all
 }

@@ -33,10 +33,12 @@ pub enum SecretSlot {
     /// The password of the SMTP server notifications are sent through
     /// (`notify.email.smtp.password`).
     SmtpPassword,
+    /// The password of Jira's user-server application (`target.user_server.password`).
+    UserServerPassword,
 }
 
 impl SecretSlot {
-    pub const ALL: [SecretSlot; 7] = [
+    pub const ALL: [SecretSlot; 8] = [
         Self::OktaApiToken,
         Self::OktaPrivateKey,
         Self::TargetToken,
@@ -44,6 +46,7 @@ impl SecretSlot {
         Self::HookSecret,
         Self::NotifyWebhookUrl,
         Self::SmtpPassword,
+        Self::UserServerPassword,
     ];
 
     /// The field path, as in validation errors, audit rows and the TOML file.
@@ -57,6 +60,7 @@ impl SecretSlot {
             Self::HookSecret => "events.hook_secret",
             Self::NotifyWebhookUrl => "notify.webhook.url",
             Self::SmtpPassword => "notify.email.smtp.password",
+            Self::UserServerPassword => "target.user_server.password",
         }
     }
 
@@ -71,7 +75,7 @@ impl SecretSlot {
         match self {
             Self::OktaApiToken | Self::TargetToken => "token",
             Self::OktaPrivateKey => "private key",
-            Self::TargetPassword | Self::SmtpPassword => "password",
+            Self::TargetPassword | Self::SmtpPassword | Self::UserServerPassword => "password",
             Self::HookSecret => "hook secret",
             Self::NotifyWebhookUrl => "webhook URL",
         }
@@ -83,7 +87,9 @@ impl SecretSlot {
     pub fn side(self) -> SecretSide {
         match self {
             Self::OktaApiToken | Self::OktaPrivateKey | Self::HookSecret => SecretSide::Okta,
-            Self::TargetToken | Self::TargetPassword => SecretSide::Target,
+            Self::TargetToken | Self::TargetPassword | Self::UserServerPassword => {
+                SecretSide::Target
+            }
             Self::NotifyWebhookUrl => SecretSide::Webhook,
             Self::SmtpPassword => SecretSide::Smtp,
         }

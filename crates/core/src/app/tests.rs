@@ -24,6 +24,7 @@ fn draft(replacement: &str) -> AppDraft {
                 token: SecretInput::from_text("env:JIRA_PAT"),
             },
             ca_file: None,
+            user_server: None,
         },
         schedule: Schedule::Manual,
         policy,
@@ -246,4 +247,59 @@ ca_file = "/etc/ssl/corp.pem"
         Some("/etc/ssl/corp.pem")
     );
     assert_eq!(drafts[0].okta.ca_file, None);
+}
+
+#[test]
+fn a_jira_user_server_needs_a_name_and_a_password_and_only_jira_takes_one() {
+    let server = |name: &str, password: &str| {
+        Some(UserServer {
+            name: name.into(),
+            password: SecretInput::from_text(password),
+        })
+    };
+    let mut d = draft("$1");
+    d.target.user_server = server(" usersync ", "env:JIRA_APP_PASSWORD");
+    let valid = d.validate().expect("valid");
+    assert_eq!(valid.target_user_server.as_ref().unwrap().name, "usersync");
+    let mut d = draft("$1");
+    d.target.user_server = server("  ", "pw");
+    assert_eq!(d.validate().unwrap_err().field, "target.user_server.name");
+    let mut d = draft("$1");
+    d.target.user_server = server("usersync", "");
+    assert_eq!(
+        d.validate().unwrap_err().field,
+        "target.user_server.password"
+    );
+    let mut d = draft("$1");
+    d.target.kind = "confluence".into();
+    d.target.user_server = server("usersync", "pw");
+    assert_eq!(d.validate().unwrap_err().field, "target.user_server");
+}
+
+#[test]
+fn a_jira_user_server_reads_from_toml_and_its_password_is_a_target_secret() {
+    let text = r#"
+[[app]]
+name = "Jira 8.2"
+[app.okta]
+url = "https://example.okta.com"
+credential = { type = "api_token", token = "env:OKTA_TOKEN" }
+[app.target]
+kind = "jira"
+url = "https://jira.example.com"
+credential = { type = "basic", username = "admin", password = "env:JIRA_PASSWORD" }
+user_server = { name = "usersync", password = "env:JIRA_APP_PASSWORD" }
+"#;
+    let drafts = apps_from_toml(text).expect("parses");
+    let slots: Vec<_> = drafts[0].secret_inputs().iter().map(|(s, _)| *s).collect();
+    assert!(slots.contains(&SecretSlot::UserServerPassword), "{slots:?}");
+    assert_eq!(SecretSlot::UserServerPassword.side(), SecretSide::Target);
+    let valid = drafts
+        .into_iter()
+        .next()
+        .unwrap()
+        .validate()
+        .expect("valid");
+    let server = valid.target_user_server.expect("kept");
+    assert!(matches!(server.password, SecretInput::Reference(r) if r == "env:JIRA_APP_PASSWORD"));
 }

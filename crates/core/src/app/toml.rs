@@ -19,6 +19,7 @@
 //! credential = { type = "pat", token = "file:/run/secrets/jira-pat" }
 //! ca_file = "/etc/ssl/corp.pem"            # optional, per side: Jira behind a company CA
 //! # or { type = "basic", username = "svc-usersync", password = "env:JIRA_PASSWORD" }
+//! # user_server = { name = "usersync", password = "env:JIRA_APP_PASSWORD" }  # Jira < 8.3: deactivates
 //!
 //! [app.policy.toggles]
 //! import_users = true
@@ -46,7 +47,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{App, AppDraft, EventSettings, OktaCredential, Schedule, TargetCredential};
+use super::model::{
+    App, AppDraft, EventSettings, OktaCredential, Schedule, TargetCredential, UserServer,
+};
 use super::notify::NotifySettings;
 use super::secret::{SecretSlot, SecretState};
 use crate::mapping::FieldProblem;
@@ -100,6 +103,8 @@ struct ExportTarget<'a> {
     credential: TargetCredential<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ca_file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_server: Option<UserServer<Option<String>>>,
 }
 
 /// A secret as exported: the reference, or nothing.
@@ -168,6 +173,10 @@ fn export_one(app: &App) -> Result<String, toml::ser::Error> {
                 url: app.target.url.as_str(),
                 credential: target_shape(&app.target.credential),
                 ca_file: app.target.ca_file.as_deref(),
+                user_server: app.target.user_server.as_ref().map(|u| UserServer {
+                    name: u.name.clone(),
+                    password: exported(&u.password),
+                }),
             },
             policy: &app.policy,
             events,

@@ -11,7 +11,8 @@ use secrecy::ExposeSecret as _;
 use url::{Host, Url};
 
 use super::model::{
-    AppDraft, EventSettings, OktaCredential, Schedule, TargetCredential, TargetKind, parse_cron,
+    AppDraft, EventSettings, OktaCredential, Schedule, TargetCredential, TargetKind, UserServer,
+    parse_cron,
 };
 use super::notify::NotifySettings;
 use super::notify_check::check_notify;
@@ -35,6 +36,8 @@ pub struct ValidApp {
     pub target_credential: TargetCredential<SecretInput>,
     /// `target.ca_file`, as `okta_ca_file`.
     pub target_ca_file: Option<String>,
+    /// `target.user_server`: Jira only, its name trimmed and non-empty.
+    pub target_user_server: Option<UserServer<SecretInput>>,
     pub schedule: Schedule,
     pub policy: SyncPolicy,
     pub events: EventSettings<SecretInput>,
@@ -77,6 +80,7 @@ impl AppDraft {
         let target_url = check_target_url(&self.target.url)?;
         check_target_credential(target_kind, &self.target.credential)?;
         let target_ca_file = check_ca_file("target.ca_file", self.target.ca_file.as_deref())?;
+        let target_user_server = check_user_server(target_kind, self.target.user_server)?;
         check_schedule(&self.schedule)?;
         check_policy(&self.policy)?;
         check_events(&self.events)?;
@@ -90,6 +94,7 @@ impl AppDraft {
             target_url,
             target_credential: self.target.credential,
             target_ca_file,
+            target_user_server,
             schedule: self.schedule,
             policy: self.policy,
             events: self.events,
@@ -217,6 +222,37 @@ fn check_ca_file(field: &str, text: Option<&str>) -> Checked<Option<String>> {
         ));
     }
     Ok(Some(text.to_owned()))
+}
+
+/// Jira's user-server application: only for Jira (the other products have their own way to
+/// deactivate), with a name and a usable password input.
+fn check_user_server(
+    kind: TargetKind,
+    user_server: Option<UserServer<SecretInput>>,
+) -> Checked<Option<UserServer<SecretInput>>> {
+    let Some(UserServer { name, password }) = user_server else {
+        return Ok(None);
+    };
+    if kind != TargetKind::Jira {
+        return Err(FieldProblem::new(
+            "target.user_server",
+            format!(
+                "a user-server application is for kind = \"jira\" before 8.3; remove it for {kind}"
+            ),
+        ));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().any(char::is_control) {
+        return Err(FieldProblem::new(
+            "target.user_server.name",
+            "the application name is missing; give the name of the application added under Jira user server in Jira's administration",
+        ));
+    }
+    check_secret_input(SecretSlot::UserServerPassword.field(), &password)?;
+    Ok(Some(UserServer {
+        name: name.to_owned(),
+        password,
+    }))
 }
 
 /// Checks the shape of a secret input; whether a kept secret exists is checked on save.

@@ -126,40 +126,58 @@ fn basic(request: &Request) -> Option<(String, String)> {
 }
 
 async fn authenticate(State(app): State<App>, request: Request, next: Next) -> Response {
-    let signed_in = basic(&request)
-        .is_some_and(|(name, password)| *name == *app.application && *password == *app.password);
+    let refused = {
+        let allowed = app.allowed.lock().unwrap_or_else(PoisonError::into_inner);
+        application_refusal(&request, &app.application, &app.password, &allowed)
+    };
+    match refused {
+        Some(response) => response,
+        None => next.run(request).await,
+    }
+}
+
+/// Crowd's application check, shared with Jira's user-server API: basic auth with the
+/// application's name and password (401 otherwise), then the caller's address among the
+/// application's remote addresses (403 `APPLICATION_ACCESS_DENIED` otherwise).
+pub(crate) fn application_refusal(
+    request: &Request,
+    application: &str,
+    password: &str,
+    allowed: &HashSet<IpAddr>,
+) -> Option<Response> {
+    let signed_in =
+        basic(request).is_some_and(|(name, given)| name == application && given == password);
     if !signed_in {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(
-                header::WWW_AUTHENTICATE,
-                "BASIC realm=\"Crowd REST Service\"",
-            )],
-            "Application failed to authenticate",
-        )
-            .into_response();
+        return Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    header::WWW_AUTHENTICATE,
+                    "BASIC realm=\"Crowd REST Service\"",
+                )],
+                "Application failed to authenticate",
+            )
+                .into_response(),
+        );
     }
     let address = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let permitted = {
-        let allowed = app.allowed.lock().unwrap_or_else(PoisonError::into_inner);
-        address.is_some_and(|a| allowed.contains(&a))
-    };
-    if !permitted {
-        let shown = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
-        return CrowdError::new(
+    if address.is_some_and(|a| allowed.contains(&a)) {
+        return None;
+    }
+    let shown = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+    Some(
+        CrowdError::new(
             StatusCode::FORBIDDEN,
             "APPLICATION_ACCESS_DENIED",
             format!(
-                "Client with address \"{shown}\" is forbidden from making requests to the application, {}.",
-                app.application
+                "Client with address \"{shown}\" is forbidden from making requests to the application, {application}."
             ),
         )
-        .into_response();
-    }
-    next.run(request).await
+        .into_response(),
+    )
 }
 
 async fn record(State(app): State<App>, request: Request, next: Next) -> Response {

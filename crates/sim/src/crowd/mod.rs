@@ -16,13 +16,13 @@
 //! marks a text as unconfirmed, the text says the same thing in Crowd's style.
 //! Tests start it with [`CrowdSim::start`]; people run `usersync-sim crowd`.
 
-mod app;
+pub(crate) mod app;
 mod cli;
-mod groups;
+pub(crate) mod groups;
 mod search;
 mod state;
-mod users;
-mod wire;
+pub(crate) mod users;
+pub(crate) mod wire;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

@@ -18,7 +18,7 @@ type Params = Query<HashMap<String, String>>;
 type Answer = Result<Response, CrowdError>;
 
 /// The JSON body of a request, or `ILLEGAL_ARGUMENT`.
-pub(super) fn body(bytes: &Bytes) -> Result<Value, CrowdError> {
+pub(crate) fn body(bytes: &Bytes) -> Result<Value, CrowdError> {
     serde_json::from_slice(bytes)
         .map_err(|e| CrowdError::illegal(format!("the request body is not JSON: {e}")))
 }
@@ -33,7 +33,7 @@ fn text(value: &Value, field: &str) -> String {
 
 /// A user entity from a request body; a missing display name is made from the
 /// first and last names, as Crowd does.
-fn user_from(value: &Value) -> SimUser {
+pub(crate) fn user_from(value: &Value) -> SimUser {
     let (first, last) = (text(value, "first-name"), text(value, "last-name"));
     let mut display = text(value, "display-name");
     if display.trim().is_empty() {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{self, Limiter};
 use super::state::JiraState;
-use super::{groups, users};
+use super::{groups, user_server, users};
 use crate::faults::{self, Faults};
 use crate::request_log::RequestLog;
 
@@ -96,13 +96,18 @@ fn api_routes() -> Router<App> {
         .route("/groups/picker", get(groups::picker))
 }
 
-/// The whole emulator as a router.
-pub fn router(app: App, faults: Faults) -> Router {
+/// The whole emulator as a router; with a user-server application, also Crowd's
+/// usermanagement API, behind its own application check instead of Jira's sign-in.
+pub fn router(app: App, faults: Faults, user_server: Option<user_server::Gate>) -> Router {
     let api = api_routes();
-    Router::new()
+    let mut router = Router::new()
         .nest("/rest/api/2", api.clone())
         .nest("/rest/api/latest", api)
-        .layer(middleware::from_fn_with_state(app.clone(), auth::layer))
+        .layer(middleware::from_fn_with_state(app.clone(), auth::layer));
+    if let Some(gate) = user_server {
+        router = router.nest("/rest/usermanagement/1", user_server::routes(gate));
+    }
+    router
         .layer(middleware::from_fn_with_state(faults, faults::layer))
         .layer(middleware::from_fn_with_state(app.clone(), record))
         .with_state(app)

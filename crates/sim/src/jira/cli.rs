@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 
-use super::{JiraSim, JiraSimConfig, RateLimit, SeedUser};
+use super::{JiraSim, JiraSimConfig, RateLimit, SeedUser, UserServerApp};
 
 /// Command-line settings for `usersync-sim jira`.
 #[derive(Debug, clap::Args)]
@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// Rate limit: requests per second per user (bucket size = twice that); off when absent.
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    /// Act as a user server for this application (`NAME:PASSWORD`): Crowd's usermanagement
+    /// API at /rest/usermanagement/1, as "Jira user server" configures it.
+    #[arg(long, env = "JIRA_SIM_USER_SERVER_APP", hide_env_values = true)]
+    pub user_server_app: Option<String>,
     #[command(flatten)]
     pub tls: crate::tls::TlsArgs,
 }
@@ -54,8 +58,24 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.listen
         )
     })?;
+    let user_server_app = args
+        .user_server_app
+        .as_deref()
+        .map(|text| match text.split_once(':') {
+            Some((name, password)) if !name.is_empty() && !password.is_empty() => {
+                Ok(UserServerApp {
+                    name: name.to_owned(),
+                    password: password.to_owned(),
+                })
+            }
+            _ => Err(anyhow::anyhow!(
+                "--user-server-app must be NAME:PASSWORD, both non-empty"
+            )),
+        })
+        .transpose()?;
     let config = JiraSimConfig {
         listen,
+        user_server_app,
         version: args.version,
         admin_username: args.admin_username,
         admin_password: args.admin_password,

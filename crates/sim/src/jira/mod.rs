@@ -19,6 +19,7 @@ mod groups;
 mod helpers;
 mod members;
 mod state;
+mod user_server;
 mod users;
 mod version;
 mod wire;
@@ -34,6 +35,7 @@ pub use app::RequestRecord;
 pub use auth::{ADMIN_GROUP, RateLimit};
 pub use cli::{ServeArgs, serve};
 pub use state::{Directory, SimGroup, SimUser};
+pub use user_server::UserServerApp;
 pub use version::JiraVersion;
 
 use crate::faults::{FaultConfig, Faults};
@@ -89,6 +91,9 @@ pub struct JiraSimConfig {
     pub request_log_capacity: usize,
     /// Serve HTTPS with this certificate and key instead of plain HTTP.
     pub tls: Option<crate::tls::TlsFiles>,
+    /// An application configured under "Jira user server": Crowd's usermanagement API is
+    /// served at `/rest/usermanagement/1` to it (from loopback).
+    pub user_server_app: Option<UserServerApp>,
 }
 
 /// The default [`JiraSimConfig::request_log_capacity`], as Confluence's: far more
@@ -109,6 +114,7 @@ impl Default for JiraSimConfig {
             group_picker_limit: 20,
             request_log_capacity: DEFAULT_REQUEST_LOG_CAPACITY,
             tls: None,
+            user_server_app: None,
         }
     }
 }
@@ -205,7 +211,8 @@ impl JiraSim {
             group_picker_limit: config.group_picker_limit,
         };
         let faults = Faults::new(config.faults.clone(), wire::fault_body);
-        let router = app::router(app.clone(), faults.clone());
+        let gate = config.user_server_app.clone().map(user_server::Gate::new);
+        let router = app::router(app.clone(), faults.clone(), gate);
         let (stop, task) = crate::background::spawn(listener, router, "Jira", tls);
         Ok(Self {
             base_url,

@@ -13,7 +13,7 @@ use crate::error::{DbContext as _, StoreError};
 use crate::secret::{SecretSlot, SecretState};
 use usersync_core::app::{
     App, AppId, EventSettings, NotifySettings, OktaCredential, OktaSettings, Schedule,
-    TargetCredential, TargetKind, TargetSettings,
+    TargetCredential, TargetKind, TargetSettings, UserServer,
 };
 
 /// An app's non-secret configuration, as stored.
@@ -30,6 +30,7 @@ pub(crate) struct Columns {
     pub target_username: Option<String>,
     pub okta_ca_file: Option<String>,
     pub target_ca_file: Option<String>,
+    pub target_user_server_name: Option<String>,
     pub schedule: serde_json::Value,
     pub policy: serde_json::Value,
     pub events: serde_json::Value,
@@ -93,6 +94,7 @@ impl Columns {
             target_username,
             okta_ca_file: app.okta.ca_file.clone(),
             target_ca_file: app.target.ca_file.clone(),
+            target_user_server_name: app.target.user_server.as_ref().map(|u| u.name.clone()),
             schedule: to_json(&app.schedule),
             policy: to_json(&app.policy),
             events: events_json(&app.events),
@@ -115,6 +117,7 @@ struct AppRow {
     target_username: Option<String>,
     okta_ca_file: Option<String>,
     target_ca_file: Option<String>,
+    target_user_server_name: Option<String>,
     schedule_json: String,
     policy_json: String,
     events_json: String,
@@ -125,7 +128,8 @@ struct AppRow {
 
 const SELECT_APP: &str = "SELECT id, name, okta_url, okta_auth, okta_client_id, okta_key_id, \
      target_kind, target_url, target_auth, target_username, okta_ca_file, target_ca_file, \
-     schedule_json, policy_json, events_json, notify_json, created_at, updated_at FROM apps";
+     target_user_server_name, schedule_json, policy_json, events_json, notify_json, created_at, \
+     updated_at FROM apps";
 
 fn unreadable(what: &str, id: i64) -> StoreError {
     StoreError::Database {
@@ -189,6 +193,10 @@ fn build(
             url: parse_url(&row.target_url)?,
             credential: target_credential.map(|slot, ()| state(secrets, slot)),
             ca_file: row.target_ca_file,
+            user_server: row.target_user_server_name.map(|name| UserServer {
+                name,
+                password: state(secrets, SecretSlot::UserServerPassword),
+            }),
         },
         schedule,
         policy,

@@ -37,6 +37,7 @@ fn columns_of(app: &ValidApp) -> Columns {
         target_username,
         okta_ca_file: app.okta_ca_file.clone(),
         target_ca_file: app.target_ca_file.clone(),
+        target_user_server_name: app.target_user_server.as_ref().map(|u| u.name.clone()),
         schedule: to_json(&app.schedule),
         policy: to_json(&app.policy),
         events: events_json(&app.events),
@@ -58,6 +59,9 @@ fn secret_inputs_of(app: &ValidApp) -> Vec<(SecretSlot, &SecretInput, bool)> {
             .into_iter()
             .map(|(s, i)| (s, i, true)),
     );
+    if let Some(server) = &app.target_user_server {
+        inputs.push((SecretSlot::UserServerPassword, &server.password, true));
+    }
     inputs.push((
         SecretSlot::HookSecret,
         &app.events.hook_secret,
@@ -113,6 +117,10 @@ fn changed_fields(old: Option<&Columns>, new: &Columns) -> Vec<String> {
         "target.ca_file",
         old.is_some_and(|o| o.target_ca_file != new.target_ca_file),
     );
+    scalar(
+        "target.user_server.name",
+        old.is_some_and(|o| o.target_user_server_name != new.target_user_server_name),
+    );
     scalar("schedule", old.is_none_or(|o| o.schedule != new.schedule));
     json_fields(&mut fields, "policy", old.map(|o| &o.policy), &new.policy);
     json_fields(&mut fields, "events", old.map(|o| &o.events), &new.events);
@@ -158,8 +166,9 @@ async fn write_columns(
         None => {
             "INSERT INTO apps (name, name_folded, okta_url, okta_auth, okta_client_id, okta_key_id, \
                  target_kind, target_url, target_auth, target_username, schedule_json, policy_json, \
-                 events_json, created_at, updated_at, okta_ca_file, target_ca_file, notify_json) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17) \
+                 events_json, created_at, updated_at, okta_ca_file, target_ca_file, notify_json, \
+                 target_user_server_name) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18) \
                  RETURNING id"
         }
         Some(_) => {
@@ -167,7 +176,7 @@ async fn write_columns(
                  okta_client_id = $5, okta_key_id = $6, target_kind = $7, target_url = $8, \
                  target_auth = $9, target_username = $10, schedule_json = $11, policy_json = $12, \
                  events_json = $13, updated_at = $14, okta_ca_file = $15, target_ca_file = $16, \
-                 notify_json = $17 WHERE id = $18 RETURNING id"
+                 notify_json = $17, target_user_server_name = $18 WHERE id = $19 RETURNING id"
         }
     };
     let mut query = sqlx::query_scalar(sql)
@@ -187,7 +196,8 @@ async fn write_columns(
         .bind(Utc::now())
         .bind(&c.okta_ca_file)
         .bind(&c.target_ca_file)
-        .bind(c.notify.to_string());
+        .bind(c.notify.to_string())
+        .bind(&c.target_user_server_name);
     if let Some(id) = id {
         query = query.bind(id.0);
     }

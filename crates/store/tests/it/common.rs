@@ -36,6 +36,7 @@ pub fn draft(name: &str) -> AppDraft {
                 token: SecretInput::from_text(JIRA_PAT),
             },
             ca_file: None,
+            user_server: None,
         },
         schedule: Schedule::EveryMinutes(60),
         policy: SyncPolicy::default(),

@@ -89,6 +89,19 @@ pub async fn check_draft(
                 .await?,
         },
     };
+    let user_server = match &valid.target_user_server {
+        Some(server) => Some(AtlassianAuth::Basic {
+            username: server.name.clone(),
+            password: keep
+                .secret(
+                    &server.password,
+                    SecretSlot::UserServerPassword,
+                    target_same,
+                )
+                .await?,
+        }),
+        None => None,
+    };
     let okta_trust = side_trust(deps, "okta.ca_file", valid.okta_ca_file.as_deref())
         .map_err(DraftCheckError::Field)?;
     let target_trust = side_trust(deps, "target.ca_file", valid.target_ca_file.as_deref())
@@ -104,6 +117,7 @@ pub async fn check_draft(
             target_url: &valid.target_url,
             target_auth,
             target_trust,
+            user_server,
         },
     );
     let subject = Subject {

@@ -67,6 +67,13 @@ pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
             password: secret(store, app, SecretSlot::TargetPassword).await?,
         },
     };
+    let user_server = match &app.target.user_server {
+        Some(server) => Some(AtlassianAuth::Basic {
+            username: server.name.clone(),
+            password: secret(store, app, SecretSlot::UserServerPassword).await?,
+        }),
+        None => None,
+    };
     let trust = |field, ca_file: &Option<String>| {
         side_trust(deps, field, ca_file.as_deref())
             .map_err(|p| anyhow::anyhow!("app {:?}: {p}", app.name))
@@ -82,6 +89,7 @@ pub async fn connect(deps: &Deps, app: &App) -> anyhow::Result<Connections> {
             target_url: &app.target.url,
             target_auth,
             target_trust: trust("target.ca_file", &app.target.ca_file)?,
+            user_server,
         },
     )
 }
@@ -135,6 +143,8 @@ pub(crate) struct Endpoints<'a> {
     pub target_url: &'a Url,
     pub target_auth: AtlassianAuth,
     pub target_trust: TrustRoots,
+    /// Jira's user-server application (`target.user_server`), secret resolved.
+    pub user_server: Option<AtlassianAuth>,
 }
 
 /// Builds the clients of the app named `name`; sends nothing.
@@ -155,6 +165,7 @@ pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Resul
             JiraClient::new(JiraConfig {
                 concurrency: in_flight,
                 http,
+                user_server: to.user_server,
                 ..JiraConfig::new(url, auth)
             })
             .with_context(|| format!("app {name:?}: target settings"))?,

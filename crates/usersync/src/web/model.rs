@@ -161,6 +161,16 @@ fn app_object(description: &str, stored: bool) -> ObjectBuilder {
             credential_schema("target", &["pat", "basic", "bearer"], stored),
         )
         .property("ca_file", ca_file())
+        .property(
+            "user_server",
+            object(
+                "Jira before 8.3 only: the application of Jira's \"Jira user server\" page, \
+                 through which users are deactivated and reactivated; left out: none.",
+            )
+            .property("name", text("The application's name."))
+            .property("password", secret_schema(stored))
+            .required("name"),
+        )
         .required("kind")
         .required("url")
         .required("credential");

@@ -19,7 +19,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
-use usersync_sim::jira::JiraSimConfig;
+use usersync_sim::jira::{JiraSimConfig, UserServerApp};
 use usersync_sim::okta::OktaSimConfig;
 use usersync_testkit::{
     DataDir, HttpReceiver, Sims, SmtpSink, small_org, start_jira, start_okta_with, toml_string,
@@ -34,6 +34,8 @@ const HOOK_SECRET: &str = "hook-secret-LEAKCANARY-91aa0c";
 /// The secret part of the notification webhook's URL (the whole URL is the secret).
 const WEBHOOK_PATH: &str = "services/webhook-LEAKCANARY-5e3b17";
 const SMTP_PASSWORD: &str = "smtp-password-LEAKCANARY-08d4c9";
+/// The password of Jira's user-server application, through which Jira 8.2 deactivates.
+const USER_SERVER_PASSWORD: &str = "user-server-LEAKCANARY-2d9e4b";
 
 /// Every target at TRACE: the later directives override the quiet defaults that
 /// `telemetry::filter` puts first for the HTTP and SQL libraries.
@@ -75,11 +77,16 @@ fn needles() -> Vec<(String, String)> {
         HOOK_SECRET,
         WEBHOOK_PATH,
         SMTP_PASSWORD,
+        USER_SERVER_PASSWORD,
     ] {
         needles.push((secret.to_owned(), secret.to_owned()));
         needles.push((format!("base64 of {secret}"), STANDARD.encode(secret)));
     }
     needles.push(("SSWS header".into(), format!("SSWS {OKTA_TOKEN}")));
+    needles.push((
+        "Basic credential of the user-server application".into(),
+        STANDARD.encode(format!("usersync:{USER_SERVER_PASSWORD}")),
+    ));
     for password in [JIRA_PASSWORD, WRONG_PASSWORD] {
         let basic = STANDARD.encode(format!("admin:{password}"));
         needles.push((format!("Basic credential with {password}"), basic));
@@ -91,7 +98,10 @@ fn needles() -> Vec<(String, String)> {
 /// Jira refuses and notifications (a webhook and e-mail) that its failed run sends.
 fn apps_toml(sims: &Sims, notified: &Notified) -> String {
     let events = format!("[app.events]\nhook_enabled = true\nhook_secret = \"{HOOK_SECRET}\"\n");
-    let leaky = sims.app("leaky").section(&events);
+    let leaky = sims
+        .app("leaky")
+        .jira_user_server("usersync", USER_SERVER_PASSWORD)
+        .section(&events);
     let notify = format!(
         "[app.notify]\non = [\"failed\"]\nwebhook = {{ url = {} }}\n\n[app.notify.email]\n\
          to = [\"ops@example.com\"]\nfrom = \"usersync@example.com\"\n\
@@ -330,8 +340,14 @@ async fn no_secret_reaches_trace_logs_output_api_answers_metrics_or_the_data_dir
         ..OktaSimConfig::default()
     })
     .await;
+    // Jira 8.2 with a user-server application: deactivations send its password too.
     let jira = start_jira(JiraSimConfig {
+        version: "8.2.0".to_owned(),
         admin_password: JIRA_PASSWORD.to_owned(),
+        user_server_app: Some(UserServerApp {
+            name: "usersync".to_owned(),
+            password: USER_SERVER_PASSWORD.to_owned(),
+        }),
         ..JiraSimConfig::default()
     })
     .await;

@@ -16,6 +16,7 @@ mod held;
 mod helpers;
 mod https;
 mod interrupt;
+mod jira_user_server;
 mod json;
 mod leaks;
 mod login_walk;

@@ -660,4 +660,30 @@ mod tests {
         assert_eq!(draft.okta.ca_file, None);
         assert_eq!(draft.target.ca_file.as_deref(), Some("/etc/ssl/corp.pem"));
     }
+
+    #[test]
+    fn the_jira_user_server_fields_become_target_user_server_and_blank_ones_none() {
+        let draft = draft_from_form(
+            &form(&[
+                ("name", "x"),
+                ("target.user_server.name", " usersync "),
+                ("target.user_server.password", "app-SECRET"),
+            ]),
+            None,
+        )
+        .expect("a draft");
+        let server = draft.target.user_server.expect("a user server");
+        assert_eq!(server.name, "usersync");
+        assert!(matches!(server.password, SecretInput::Value(_)));
+        let draft = draft_from_form(
+            &form(&[
+                ("name", "x"),
+                ("target.user_server.name", ""),
+                ("target.user_server.password", ""),
+            ]),
+            None,
+        )
+        .expect("a draft");
+        assert!(draft.target.user_server.is_none());
+    }
 }
