@@ -1,13 +1,13 @@
 //! Serving an emulator's router in the background until told to stop: the start
-//! and stop plumbing the Jira and Confluence emulators share.
+//! and stop plumbing every emulator shares ([`Serving`]: stopped on request or on drop).
 
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// Serves `router` on `listener` in a spawned task. Sending on (or dropping) the
-/// returned sender shuts the server down gracefully; the handle ends after that.
+/// Serves `router` on `listener` in a spawned task until the returned [`Serving`] is
+/// stopped or dropped.
 /// A server that stops on its own is logged, naming `product`, since nobody
 /// awaits the task to see the error.
 pub(crate) fn spawn(
@@ -15,13 +15,13 @@ pub(crate) fn spawn(
     router: Router,
     product: &'static str,
     tls: Option<tokio_rustls::TlsAcceptor>,
-) -> (oneshot::Sender<()>, JoinHandle<()>) {
+) -> Serving {
     let (stop, stopped) = oneshot::channel::<()>();
     if let Some(acceptor) = tls {
         let task = tokio::spawn(crate::tls::serve(listener, acceptor, router, async {
             let _ = stopped.await;
         }));
-        return (stop, task);
+        return Serving::new(stop, task);
     }
     let task = tokio::spawn(async move {
         // The peer's address reaches handlers, for emulators that check it (Crowd's
@@ -34,5 +34,42 @@ pub(crate) fn spawn(
             tracing::error!(error = %e, "the {product} emulator stopped");
         }
     });
-    (stop, task)
+    Serving::new(stop, task)
+}
+
+/// A running emulator's server: shut down gracefully by [`Serving::stop`], which waits
+/// for it to end, or told to stop when dropped (every emulator's `shutdown` and drop).
+pub(crate) struct Serving {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Serving {
+    /// `task` serves until `stop` is sent on (or dropped).
+    pub(crate) fn new(stop: oneshot::Sender<()>, task: JoinHandle<()>) -> Self {
+        Self {
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops serving and waits for the server task to end.
+    pub(crate) async fn stop(mut self) {
+        self.signal();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    fn signal(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.signal();
+    }
 }

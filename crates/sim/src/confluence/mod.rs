@@ -27,7 +27,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
 
 pub use state::{ADMINS_GROUP, Directory, USERS_GROUP};
 pub use version::Version;
@@ -186,8 +185,7 @@ pub struct ConfluenceSim {
     app: app::App,
     addr: SocketAddr,
     faults: Faults,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    server: crate::background::Serving,
 }
 
 impl std::fmt::Debug for ConfluenceSim {
@@ -232,13 +230,12 @@ impl ConfluenceSim {
         });
         let faults = Faults::new(config.faults.clone(), wire::fault_body);
         let router = app::router(app.clone(), faults.clone());
-        let (stop, task) = crate::background::spawn(listener, router, "Confluence", tls);
+        let server = crate::background::spawn(listener, router, "Confluence", tls);
         Ok(Self {
             app,
             addr,
             faults,
-            stop: Some(stop),
-            task: Some(task),
+            server,
         })
     }
 
@@ -359,21 +356,8 @@ impl ConfluenceSim {
     }
 
     /// Stops the server and waits for it.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for ConfluenceSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.stop().await;
     }
 }
 

@@ -30,8 +30,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
 use axum::http::HeaderValue;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use cli::{ServeArgs, serve};
 pub use state::{SimGroup, SimUser};
@@ -81,8 +79,7 @@ pub struct CrowdSim {
     base_url: String,
     app: App,
     faults: Faults,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    server: crate::background::Serving,
 }
 
 impl std::fmt::Debug for CrowdSim {
@@ -119,13 +116,12 @@ impl CrowdSim {
         };
         let faults = Faults::new(config.faults.clone(), wire::fault_body);
         let router = app::router(app.clone(), faults.clone());
-        let (stop, task) = crate::background::spawn(listener, router, "Crowd", None);
+        let server = crate::background::spawn(listener, router, "Crowd", None);
         Ok(Self {
             base_url,
             app,
             faults,
-            stop: Some(stop),
-            task,
+            server,
         })
     }
 
@@ -251,18 +247,7 @@ impl CrowdSim {
     }
 
     /// Stops serving and waits for the server task to end.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for CrowdSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.stop().await;
     }
 }

@@ -28,8 +28,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use app::RequestRecord;
 pub use auth::{ADMIN_GROUP, RateLimit};
@@ -125,8 +123,7 @@ pub struct JiraSim {
     app: App,
     faults: Faults,
     admin_password: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    server: crate::background::Serving,
 }
 
 impl std::fmt::Debug for JiraSim {
@@ -213,14 +210,13 @@ impl JiraSim {
         let faults = Faults::new(config.faults.clone(), wire::fault_body);
         let gate = config.user_server_app.clone().map(user_server::Gate::new);
         let router = app::router(app.clone(), faults.clone(), gate);
-        let (stop, task) = crate::background::spawn(listener, router, "Jira", tls);
+        let server = crate::background::spawn(listener, router, "Jira", tls);
         Ok(Self {
             base_url,
             app,
             faults,
             admin_password: config.admin_password,
-            stop: Some(stop),
-            task,
+            server,
         })
     }
 

@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::{Map, Value};
 use tokio::sync::{broadcast, oneshot};
-use tokio::task::JoinHandle;
 use usersync_core::ids::{OktaGroupId, OktaUserId};
 use usersync_core::snapshot::{
     Completeness, OktaGroup, OktaGroupType, OktaSnapshot, OktaStatus, OktaUser,
@@ -116,8 +115,7 @@ impl NewUser {
 pub struct OktaSim {
     app: App,
     base_url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    server: crate::background::Serving,
 }
 
 impl std::fmt::Debug for OktaSim {
@@ -202,8 +200,7 @@ impl OktaSim {
         Ok(Self {
             app,
             base_url,
-            stop: Some(stop),
-            task,
+            server: crate::background::Serving::new(stop, task),
         })
     }
 
@@ -531,19 +528,8 @@ impl OktaSim {
     }
 
     /// Stops serving and waits for the server task to end.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for OktaSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.stop().await;
     }
 }
 

@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use anyhow::Context as _;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use cli::{ServeArgs, serve};
 pub use error::ScimFault;
@@ -128,8 +127,7 @@ pub struct ScimUser {
 pub struct ScimSim {
     app: App,
     base_url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    server: crate::background::Serving,
 }
 
 impl std::fmt::Debug for ScimSim {
@@ -183,8 +181,7 @@ impl ScimSim {
         Ok(Self {
             app,
             base_url,
-            stop: Some(stop),
-            task,
+            server: crate::background::Serving::new(stop, task),
         })
     }
 
@@ -326,18 +323,7 @@ impl ScimSim {
     }
 
     /// Stops serving and waits for the server task.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl Drop for ScimSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.stop().await;
     }
 }
