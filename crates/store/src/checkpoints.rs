@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
 
+
+use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::error::{DbContext as _, StoreError};
@@ -62,7 +63,7 @@ impl Store {
         .bind(app.0)
         .bind(key)
         .bind(value)
-        .bind(Utc::now())
+        .bind(Ts::now())
         .execute(&self.db)
         .await;
         match result {

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::error::{DbContext as _, StoreError};
@@ -24,17 +25,17 @@ pub struct SchedulerState {
 
 type StateRow = (
     i64,
-    Option<DateTime<Utc>>,
+    Option<Ts>,
     Option<i64>,
-    Option<DateTime<Utc>>,
+    Option<Ts>,
 );
 
 fn state_of(row: StateRow) -> (AppId, SchedulerState) {
     let (app, next_run_at, last_run_id, last_run_at) = row;
     let state = SchedulerState {
-        next_run_at,
+        next_run_at: next_run_at.map(|t| t.0),
         last_run_id: last_run_id.map(RunId),
-        last_run_at,
+        last_run_at: last_run_at.map(|t| t.0),
     };
     (AppId(app), state)
 }
@@ -68,7 +69,7 @@ impl Store {
         )
         .bind(app.0)
         .bind(event_id)
-        .bind(seen_at)
+        .bind(Ts(seen_at))
         .execute(&self.db)
         .await
         .map_err(app_missing(app))?;
@@ -81,7 +82,7 @@ impl Store {
     /// Database failures.
     pub async fn prune_seen_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM seen_events WHERE seen_at < $1")
-            .bind(before)
+            .bind(Ts(before))
             .execute(&self.db)
             .await
             .ctx("pruning seen events")?;
@@ -130,7 +131,7 @@ impl Store {
              ON CONFLICT (app_id) DO UPDATE SET next_run_at = excluded.next_run_at",
         )
         .bind(app.0)
-        .bind(at)
+        .bind(at.map(Ts))
         .execute(&self.db)
         .await
         .map_err(app_missing(app))?;
@@ -154,9 +155,9 @@ impl Store {
              last_run_id = excluded.last_run_id, last_run_at = excluded.last_run_at",
         )
         .bind(app.0)
-        .bind(next_run_at)
+        .bind(next_run_at.map(Ts))
         .bind(run.0)
-        .bind(at)
+        .bind(Ts(at))
         .execute(&self.db)
         .await
         .map_err(app_missing(app))?;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use usersync_core::ids::{GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
 use usersync_core::links::{GroupLink, LinkChange, Links, UserLink};
 
+use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::db::{Tx, begin_write};
@@ -69,13 +70,14 @@ fn user_links(app: AppId, rows: Vec<UserRow>) -> Result<Vec<UserLink>, StoreErro
                 okta_id: OktaUserId::parse(okta_id).map_err(&bad)?,
                 target_key: key.map(TargetUserKey::parse).transpose().map_err(&bad)?,
                 username: Username::parse(username).map_err(&bad)?,
-                read_only,
+                read_only: read_only != 0,
             })
         })
         .collect()
 }
 
-type UserRow = (String, Option<String>, String, bool);
+/// Flags are stored as 0/1 integers (the same in both databases).
+type UserRow = (String, Option<String>, String, i64);
 
 const USER_LINKS: &str =
     "SELECT okta_id, target_key, username, read_only FROM user_links WHERE app_id = $1";
@@ -186,7 +188,7 @@ impl Store {
 
     async fn group_links(&self, app: AppId) -> Result<Vec<GroupLink>, StoreError> {
         let bad = stored_id(app);
-        let rows: Vec<(String, String, bool)> = sqlx::query_as(
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT okta_id, target_name, created_by_usersync FROM group_links WHERE app_id = $1",
         )
         .bind(app.0)
@@ -198,7 +200,7 @@ impl Store {
                 Ok(GroupLink {
                     okta_id: OktaGroupId::parse(okta_id).map_err(&bad)?,
                     target_name: GroupName::parse(name).map_err(&bad)?,
-                    created_by_usersync: created,
+                    created_by_usersync: created != 0,
                 })
             })
             .collect()
@@ -261,8 +263,8 @@ pub(crate) async fn save_links_in(
         .bind(link.okta_id.as_str())
         .bind(link.target_key.as_ref().map(TargetUserKey::as_str))
         .bind(link.username.as_str())
-        .bind(link.read_only)
-        .bind(now)
+        .bind(i64::from(link.read_only))
+        .bind(Ts(now))
         .execute(&mut **tx)
         .await
         .ctx("saving a user link")?;
@@ -277,8 +279,8 @@ pub(crate) async fn save_links_in(
         .bind(app.0)
         .bind(link.okta_id.as_str())
         .bind(link.target_name.as_str())
-        .bind(link.created_by_usersync)
-        .bind(now)
+        .bind(i64::from(link.created_by_usersync))
+        .bind(Ts(now))
         .execute(&mut **tx)
         .await
         .ctx("saving a group link")?;

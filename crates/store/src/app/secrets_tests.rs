@@ -36,7 +36,7 @@ async fn version_one_database(dir: &Path, key: &MasterKey) {
          VALUES (1, 'Jira', 'jira', 'https://example.okta.com/', 'api_token', 'jira', \
          'https://jira.example.com:8443/jira', 'pat', '\"manual\"', '{}', '{}', $1, $1)",
     )
-    .bind(Utc::now())
+    .bind(Ts::now())
     .execute(&db)
     .await
     .unwrap();
@@ -51,7 +51,7 @@ async fn version_one_database(dir: &Path, key: &MasterKey) {
     .bind(slot.field())
     .bind(nonce)
     .bind(sealed)
-    .bind(Utc::now())
+    .bind(Ts::now())
     .execute(&db)
     .await
     .unwrap();

@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use chrono::Utc;
-use sqlx::SqliteConnection;
+
+use sqlx::AnyConnection;
 
 use usersync_core::app::{App, AppDraft, AppId, ValidApp};
 
@@ -15,6 +15,7 @@ use super::read::{
     Columns, events_json, id_by_name, load, notify_json, okta_columns, target_columns, to_json,
 };
 use super::secrets::{Sealer, Wanted, load_rows, reconcile};
+use crate::stamp::Ts;
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
@@ -158,7 +159,7 @@ struct Saved {
 }
 
 async fn write_columns(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: Option<AppId>,
     c: &Columns,
 ) -> Result<AppId, StoreError> {
@@ -193,7 +194,7 @@ async fn write_columns(
         .bind(c.schedule.to_string())
         .bind(c.policy.to_string())
         .bind(c.events.to_string())
-        .bind(Utc::now())
+        .bind(Ts::now())
         .bind(&c.okta_ca_file)
         .bind(&c.target_ca_file)
         .bind(c.notify.to_string())
@@ -213,7 +214,7 @@ async fn write_columns(
 
 /// Writes `app` over `existing` (or as a new app), with its secrets and audit row.
 async fn save(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     sealer: &Sealer<'_>,
     existing: Option<&App>,
     app: &ValidApp,
@@ -243,7 +244,7 @@ async fn save(
     }
     if existing.is_some() && !changed.is_empty() {
         sqlx::query("UPDATE apps SET updated_at = $1 WHERE id = $2")
-            .bind(Utc::now())
+            .bind(Ts::now())
             .bind(id.0)
             .execute(&mut *conn)
             .await

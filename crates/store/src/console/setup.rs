@@ -11,6 +11,7 @@ use chrono::Utc;
 use rand::Rng as _;
 
 use super::{Admin, AdminId, check_label};
+use crate::stamp::Ts;
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
@@ -122,7 +123,7 @@ impl Store {
         .bind(&username)
         .bind(username.to_lowercase())
         .bind(password_hash)
-        .bind(now)
+        .bind(Ts(now))
         .fetch_optional(&mut *tx)
         .await
         .ctx("adding the first administrator")?;

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use super::lifecycle::{app_name, load_in};
 use super::operations::{OperationRow, insert_operations, operation, tally};
 use super::types::{NewOperation, Operation, Run, RunFilter, RunId, RunStatus};
+use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
@@ -46,7 +47,7 @@ impl Store {
         );
         let mut query = sqlx::query_as::<_, OperationRow>(&sql)
             .bind(app.0)
-            .bind(since);
+            .bind(Ts(since));
         for kind in kinds {
             query = query.bind(*kind);
         }
@@ -150,7 +151,7 @@ impl Store {
                 "UPDATE runs SET status = 'superseded', reason = $1, finished_at = $2 WHERE id = $3",
             )
             .bind(&reason)
-            .bind(Utc::now())
+            .bind(Ts::now())
             .bind(id)
             .execute(&mut *tx)
             .await

@@ -2,9 +2,10 @@
 //! reading runs back (a run's operations and outcomes are in `operations`).
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::types::{Run, RunCounts, RunFilter, RunId, RunStatus, RunTrigger};
+use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
@@ -16,12 +17,12 @@ type RunRow = (
     i64,
     String,
     String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
+    Ts,
+    Option<Ts>,
     String,
     Option<String>,
     Option<String>,
-    Option<DateTime<Utc>>,
+    Option<Ts>,
     Option<f64>,
 );
 
@@ -51,17 +52,17 @@ fn build(row: RunRow) -> Result<Run, StoreError> {
         app_id: AppId(app_id),
         trigger: RunTrigger::parse(&trigger).ok_or_else(|| bad("trigger"))?,
         status: RunStatus::parse(&status).ok_or_else(|| bad("status"))?,
-        started_at,
-        finished_at,
+        started_at: started_at.0,
+        finished_at: finished_at.map(|t| t.0),
         counts: serde_json::from_str(&counts).ctx("reading run counts")?,
         reason,
         decided_by,
-        decided_at,
+        decided_at: decided_at.map(|t| t.0),
         work_seconds,
     })
 }
 
-pub(super) async fn load(conn: &mut SqliteConnection, id: RunId) -> Result<Run, StoreError> {
+pub(super) async fn load(conn: &mut AnyConnection, id: RunId) -> Result<Run, StoreError> {
     let row: Option<RunRow> = sqlx::query_as(&format!("{SELECT_RUN} WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(conn)
@@ -72,7 +73,7 @@ pub(super) async fn load(conn: &mut SqliteConnection, id: RunId) -> Result<Run, 
 
 /// Loads a run and refuses unless it is in `expected` state.
 pub(super) async fn load_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: RunId,
     expected: RunStatus,
     doing: &str,
@@ -90,7 +91,7 @@ pub(super) async fn load_in(
 /// A run of `app` still `running` in another live process. The engine's in-process lock
 /// covers this process; this covers the service and a command-line sync sharing one store.
 async fn running_elsewhere(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     app: AppId,
 ) -> Result<Option<i64>, StoreError> {
     let rows: Vec<(i64, Option<String>)> =
@@ -107,7 +108,7 @@ async fn running_elsewhere(
 }
 
 pub(super) async fn app_name(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     app: AppId,
 ) -> Result<Option<String>, StoreError> {
     sqlx::query_scalar("SELECT name FROM apps WHERE id = $1")
@@ -140,7 +141,7 @@ impl Store {
         .bind(app.0)
         .bind(trigger.as_str())
         .bind(crate::process::current_owner())
-        .bind(Utc::now())
+        .bind(Ts::now())
         .fetch_one(&mut *tx)
         .await
         .ctx("starting a run")?;
@@ -168,19 +169,19 @@ impl Store {
         let mut tx = begin_write(&self.db).await?;
         let running = load_in(&mut tx, run, RunStatus::Running, "finish").await?;
         let now = Utc::now();
-        let (resumed_at,): (Option<DateTime<Utc>>,) =
+        let (resumed_at,): (Option<Ts>,) =
             sqlx::query_as("SELECT resumed_at FROM runs WHERE id = $1")
                 .bind(run.0)
                 .fetch_one(&mut *tx)
                 .await
                 .ctx("finishing a run")?;
-        let since = resumed_at.unwrap_or(running.started_at);
+        let since = resumed_at.map_or(running.started_at, |t| t.0);
         #[allow(clippy::cast_precision_loss)] // milliseconds of one run
         let worked = (now - since).num_milliseconds().max(0) as f64 / 1000.0;
         let work = running.work_seconds.unwrap_or(0.0) + worked;
         sqlx::query("UPDATE runs SET status = $1, finished_at = $2, counts_json = $3, reason = $4, work_seconds = $6 WHERE id = $5")
             .bind(status.as_str())
-            .bind(now)
+            .bind(Ts(now))
             .bind(serde_json::to_string(counts).ctx("encoding run counts")?)
             .bind(reason)
             .bind(run.0)
@@ -237,9 +238,9 @@ impl Store {
         sqlx::query(sql)
             .bind(crate::process::current_owner())
             .bind(by)
-            .bind(now)
+            .bind(Ts(now))
             .bind(run.0)
-            .bind(resumed)
+            .bind(resumed.map(Ts))
             .execute(&mut *tx)
             .await
             .ctx("deciding on a held run")?;
