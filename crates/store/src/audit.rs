@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::AnyConnection;
 
-use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 /// One recorded change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,15 +73,7 @@ pub(crate) async fn write(
     Ok(())
 }
 
-type AuditRow = (
-    i64,
-    Ts,
-    String,
-    Option<i64>,
-    Option<String>,
-    String,
-    String,
-);
+type AuditRow = (i64, Ts, String, Option<i64>, Option<String>, String, String);
 
 impl Store {
     /// The newest audit entries first, at most `limit`.

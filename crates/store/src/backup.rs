@@ -19,7 +19,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sqlx::{Connection as _, AnyConnection};
+use sqlx::{AnyConnection, Connection as _};
 
 use crate::audit::{self, Subject};
 use crate::crypto::MasterKey;

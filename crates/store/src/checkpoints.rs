@@ -3,12 +3,10 @@
 
 use std::collections::BTreeMap;
 
-
-
-use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 /// The System Log `next` link to poll from.
 pub const SYSTEM_LOG_NEXT: &str = "system_log.next";

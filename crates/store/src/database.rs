@@ -86,7 +86,11 @@ pub(crate) fn redacted(text: &str) -> String {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let v = if k == "password" { "***".into() } else { v.into_owned() };
+                let v = if k == "password" {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
                 (k.into_owned(), v)
             })
             .collect();
@@ -101,16 +105,12 @@ pub(crate) fn without(message: &str, url: &str) -> String {
         return message.to_owned();
     };
     let mut out = message.replace(url, &redacted(url));
-    let secrets = parsed
-        .password()
-        .map(str::to_owned)
-        .into_iter()
-        .chain(
-            parsed
-                .query_pairs()
-                .filter(|(k, _)| k == "password")
-                .map(|(_, v)| v.into_owned()),
-        );
+    let secrets = parsed.password().map(str::to_owned).into_iter().chain(
+        parsed
+            .query_pairs()
+            .filter(|(k, _)| k == "password")
+            .map(|(_, v)| v.into_owned()),
+    );
     for secret in secrets.filter(|s| !s.is_empty()) {
         out = out.replace(&secret, "***");
     }
@@ -126,8 +126,15 @@ pub(crate) fn without(message: &str, url: &str) -> String {
 #[doc(hidden)]
 pub async fn create_database(server: &DatabaseUrl, name: &str) -> Result<DatabaseUrl, StoreError> {
     use sqlx::{Connection as _, Executor as _};
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-        return Err(StoreError::validation("name", "use lower-case letters, digits and _"));
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(StoreError::validation(
+            "name",
+            "use lower-case letters, digits and _",
+        ));
     }
     crate::db::install_drivers();
     let context = format!("creating the database {name} on {server}");
@@ -135,10 +142,15 @@ pub async fn create_database(server: &DatabaseUrl, name: &str) -> Result<Databas
         context: context.clone(),
         message: without(&err.to_string(), server.expose()),
     };
-    let mut conn = sqlx::AnyConnection::connect(server.expose()).await.map_err(fail)?;
-    conn.execute(format!("CREATE DATABASE {name}").as_str()).await.map_err(fail)?;
+    let mut conn = sqlx::AnyConnection::connect(server.expose())
+        .await
+        .map_err(fail)?;
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .map_err(fail)?;
     let _ = conn.close().await;
-    let mut url = url::Url::parse(server.expose()).map_err(|e| StoreError::validation("database_url", e.to_string()))?;
+    let mut url = url::Url::parse(server.expose())
+        .map_err(|e| StoreError::validation("database_url", e.to_string()))?;
     url.set_path(name);
     Ok(DatabaseUrl(url.to_string()))
 }
@@ -149,20 +161,28 @@ mod tests {
 
     #[test]
     fn a_database_url_never_shows_its_password() {
-        let url = DatabaseUrl::parse("postgres://sync:s3cretPW@db.example.com:5432/usersync")
-            .unwrap();
+        let url =
+            DatabaseUrl::parse("postgres://sync:s3cretPW@db.example.com:5432/usersync").unwrap();
         for shown in [format!("{url}"), format!("{url:?}")] {
             assert!(!shown.contains("s3cretPW"), "{shown}");
             assert!(shown.contains("db.example.com"), "{shown}");
         }
         let query = "postgres://db/usersync?password=qPW9";
         assert!(!redacted(query).contains("qPW9"));
-        assert_eq!(without("failed for qPW9 at x", query), "failed for *** at x");
+        assert_eq!(
+            without("failed for qPW9 at x", query),
+            "failed for *** at x"
+        );
     }
 
     #[test]
     fn a_database_url_that_is_not_postgres_is_refused_naming_the_setting() {
-        for bad in ["sqlite:/var/lib/usersync.db", "mysql://db/x", "not a url", "postgres:///x"] {
+        for bad in [
+            "sqlite:/var/lib/usersync.db",
+            "mysql://db/x",
+            "not a url",
+            "postgres:///x",
+        ] {
             let err = DatabaseUrl::parse(bad).unwrap_err().to_string();
             assert!(err.contains("database_url"), "{bad}: {err}");
             assert!(err.contains("postgres://"), "{bad}: {err}");

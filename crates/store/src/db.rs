@@ -15,7 +15,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyConnection, AnyPool, Connection as _, Executor as _, Transaction, TransactionManager as _};
+use sqlx::{
+    Any, AnyConnection, AnyPool, Connection as _, Executor as _, Transaction,
+    TransactionManager as _,
+};
 
 use crate::crypto::MasterKey;
 use crate::error::{DbContext as _, StoreError};
@@ -150,7 +153,8 @@ fn file_pool_with(max_connections: u32, more_pragmas: &'static str) -> AnyPoolOp
             Box::pin(async move {
                 // The ping runs after any rollback queued by a dropped transaction.
                 conn.ping().await?;
-                let depth = <Any as sqlx::Database>::TransactionManager::get_transaction_depth(conn);
+                let depth =
+                    <Any as sqlx::Database>::TransactionManager::get_transaction_depth(conn);
                 if depth > 0 {
                     tracing::warn!(
                         "closing a database connection left inside a failed transaction"
@@ -172,7 +176,9 @@ pub(crate) async fn connect_memory() -> Result<Db, StoreError> {
         .min_connections(1)
         .idle_timeout(None)
         .max_lifetime(None)
-        .after_connect(|conn, _| Box::pin(async move { conn.execute("PRAGMA foreign_keys = ON").await.map(|_| ()) }))
+        .after_connect(|conn, _| {
+            Box::pin(async move { conn.execute("PRAGMA foreign_keys = ON").await.map(|_| ()) })
+        })
         .connect_with(options)
         .await
         .ctx("opening an in-memory database")
@@ -183,10 +189,12 @@ pub(crate) async fn connect_memory() -> Result<Db, StoreError> {
 pub(crate) async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
     install_drivers();
     let shown = crate::database::redacted(url);
-    let options: AnyConnectOptions = url.parse().map_err(|err: sqlx::Error| StoreError::Database {
-        context: format!("reading the database URL {shown}"),
-        message: crate::database::without(&err.to_string(), url),
-    })?;
+    let options: AnyConnectOptions =
+        url.parse()
+            .map_err(|err: sqlx::Error| StoreError::Database {
+                context: format!("reading the database URL {shown}"),
+                message: crate::database::without(&err.to_string(), url),
+            })?;
     AnyPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(30))
@@ -304,7 +312,10 @@ impl ColumnKind {
         let declared = declared.to_ascii_lowercase();
         if declared.contains("int") {
             Self::Integer
-        } else if ["real", "double", "float", "numeric"].iter().any(|t| declared.contains(t)) {
+        } else if ["real", "double", "float", "numeric"]
+            .iter()
+            .any(|t| declared.contains(t))
+        {
             Self::Float
         } else if declared.contains("blob") || declared.contains("bytea") {
             Self::Bytes
@@ -325,7 +336,10 @@ pub(crate) async fn table_names(db: &Db) -> Result<Vec<String>, StoreError> {
              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         }
     };
-    sqlx::query_scalar(sql).fetch_all(db).await.ctx("listing the tables")
+    sqlx::query_scalar(sql)
+        .fetch_all(db)
+        .await
+        .ctx("listing the tables")
 }
 
 /// A table's columns in order, with how their values cross.
@@ -371,9 +385,7 @@ pub(crate) async fn after_copy(
 }
 
 /// The sealed check text that proves which master key a database belongs to, if written.
-pub(crate) async fn stored_key_check(
-    conn: &mut Conn,
-) -> Result<Option<String>, StoreError> {
+pub(crate) async fn stored_key_check(conn: &mut Conn) -> Result<Option<String>, StoreError> {
     sqlx::query_scalar("SELECT value FROM store_meta WHERE key = $1")
         .bind(KEY_CHECK_META)
         .fetch_optional(conn)

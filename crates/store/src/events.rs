@@ -7,11 +7,11 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::error::{DbContext as _, StoreError};
 use crate::runs::RunId;
+use crate::stamp::Ts;
 
 /// What the scheduler remembers about one app.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -23,12 +23,7 @@ pub struct SchedulerState {
     pub last_run_at: Option<DateTime<Utc>>,
 }
 
-type StateRow = (
-    i64,
-    Option<Ts>,
-    Option<i64>,
-    Option<Ts>,
-);
+type StateRow = (i64, Option<Ts>, Option<i64>, Option<Ts>);
 
 fn state_of(row: StateRow) -> (AppId, SchedulerState) {
     let (app, next_run_at, last_run_id, last_run_at) = row;

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use usersync_core::ids::{GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
 use usersync_core::links::{GroupLink, LinkChange, Links, UserLink};
 
-use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::db::{Tx, begin_write};
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 /// One batch of link changes, saved in one transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,7 +55,8 @@ fn test_server() -> Option<String> {
 pub async fn fresh_postgres_database() -> DatabaseUrl {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let server = test_server().expect("USERSYNC_TEST_POSTGRES_URL is set");
-    let server = DatabaseUrl::parse(&server).expect("USERSYNC_TEST_POSTGRES_URL is a postgres:// URL");
+    let server =
+        DatabaseUrl::parse(&server).expect("USERSYNC_TEST_POSTGRES_URL is a postgres:// URL");
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

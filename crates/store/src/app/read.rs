@@ -3,15 +3,14 @@
 //! The non-secret parts of an app are flattened into [`Columns`], one value per column,
 //! so the same shape serves writing a row and comparing old with new for the audit log.
 
-
 use sqlx::AnyConnection;
 use usersync_core::policy::SyncPolicy;
 
 use super::secrets::{SecretRow, load_rows};
-use crate::stamp::Ts;
 use crate::Store;
 use crate::error::{DbContext as _, StoreError};
 use crate::secret::{SecretSlot, SecretState};
+use crate::stamp::Ts;
 use usersync_core::app::{
     App, AppId, EventSettings, NotifySettings, OktaCredential, OktaSettings, Schedule,
     TargetCredential, TargetKind, TargetSettings, UserServer,
@@ -209,10 +208,7 @@ fn build(
 }
 
 /// Loads one app with its secret states, or `None`.
-pub(crate) async fn load(
-    conn: &mut AnyConnection,
-    id: AppId,
-) -> Result<Option<App>, StoreError> {
+pub(crate) async fn load(conn: &mut AnyConnection, id: AppId) -> Result<Option<App>, StoreError> {
     let row: Option<AppRow> = sqlx::query_as(&format!("{SELECT_APP} WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(&mut *conn)

@@ -14,16 +14,15 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-
 use secrecy::{ExposeSecret as _, SecretString};
 use sqlx::AnyConnection;
 
-use crate::stamp::Ts;
 use crate::Store;
 use crate::crypto::MasterKey;
 use crate::db::{Db, begin_write};
 use crate::error::{DbContext as _, StoreError};
 use crate::secret::{SecretInput, SecretRef, SecretSlot, SecretState, check_location, resolve};
+use crate::stamp::Ts;
 use usersync_core::app::{App, AppId};
 
 /// One stored secret row.

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-
 use sqlx::AnyConnection;
 
 use usersync_core::app::{App, AppDraft, AppId, ValidApp};
@@ -15,12 +14,12 @@ use super::read::{
     Columns, events_json, id_by_name, load, notify_json, okta_columns, target_columns, to_json,
 };
 use super::secrets::{Sealer, Wanted, load_rows, reconcile};
-use crate::stamp::Ts;
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
 use crate::secret::{SecretInput, SecretSlot};
+use crate::stamp::Ts;
 
 /// The non-secret columns of a validated app.
 fn columns_of(app: &ValidApp) -> Columns {

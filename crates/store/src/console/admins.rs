@@ -4,11 +4,11 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use super::{Admin, AdminId, Session, check_label};
-use crate::stamp::Ts;
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
+use crate::stamp::Ts;
 
 /// A session to create, as the server computed it.
 #[derive(Clone)]

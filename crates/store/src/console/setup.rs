@@ -11,11 +11,11 @@ use chrono::Utc;
 use rand::Rng as _;
 
 use super::{Admin, AdminId, check_label};
-use crate::stamp::Ts;
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 const SETUP_CODE_META: &str = "setup_code";
 /// No 0/O or 1/I/L: the code is read from a log and typed by a person.

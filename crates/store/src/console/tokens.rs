@@ -5,11 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::AnyConnection;
 
 use super::{ApiToken, ApiTokenId, Scopes, check_label};
-use crate::stamp::Ts;
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
+use crate::stamp::Ts;
 
 type TokenRow = (
     i64,

@@ -14,12 +14,12 @@ use chrono::{DateTime, Utc};
 use super::lifecycle::{app_name, load_in};
 use super::operations::{OperationRow, insert_operations, operation, tally};
 use super::types::{NewOperation, Operation, Run, RunFilter, RunId, RunStatus};
-use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 impl Store {
     /// The operations of `kinds` that runs of `app` applied and that finished at or

@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use super::types::{Run, RunCounts, RunFilter, RunId, RunStatus, RunTrigger};
-use crate::stamp::Ts;
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 type RunRow = (
     i64,

@@ -187,10 +187,7 @@ impl Store {
 }
 
 /// Counts of `run`'s recorded operations per kind and outcome.
-pub(crate) async fn tally(
-    conn: &mut AnyConnection,
-    run: RunId,
-) -> Result<RunCounts, StoreError> {
+pub(crate) async fn tally(conn: &mut AnyConnection, run: RunId) -> Result<RunCounts, StoreError> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT kind, outcome, COUNT(*) FROM run_operations WHERE run_id = $1 \
          GROUP BY kind, outcome",

@@ -6,8 +6,8 @@ use usersync_store::{
     TargetCredential, TargetKind,
 };
 
-use usersync_testkit::{Backend, on_both_stores};
 use crate::common::{draft, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 fn refused_field(result: Result<usersync_store::App, StoreError>) -> (String, String) {
     match result {
@@ -272,7 +272,9 @@ async fn an_oauth_private_key_value_must_look_like_a_key(backend: Backend) {
     ));
 }
 
-async fn a_crowd_app_keeps_its_application_name_and_its_password_as_the_target_password(backend: Backend) {
+async fn a_crowd_app_keeps_its_application_name_and_its_password_as_the_target_password(
+    backend: Backend,
+) {
     let (_dir, store) = temp_store(backend).await;
     let mut d = draft("Crowd");
     d.target.kind = "crowd".into();

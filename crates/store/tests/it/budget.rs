@@ -8,8 +8,8 @@ use pretty_assertions::assert_eq;
 use serde_json::json;
 use usersync_store::{AppId, NewOperation, OpOutcome, RunId, RunStatus, RunTrigger, Store};
 
-use usersync_testkit::{Backend, on_both_stores};
 use crate::common::{draft, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 const DESTRUCTIVE: &[&str] = &["deactivate_user", "remove_member"];
 
@@ -48,7 +48,9 @@ fn subjects(ops: &[usersync_store::Operation]) -> Vec<&str> {
     ops.iter().map(|o| o.subject.as_str()).collect()
 }
 
-async fn the_window_holds_the_destructive_ops_the_apps_runs_applied_since_then_but_not_approvals(backend: Backend) {
+async fn the_window_holds_the_destructive_ops_the_apps_runs_applied_since_then_but_not_approvals(
+    backend: Backend,
+) {
     let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap().id;
     let other = store.create_app(draft("Wiki"), "test").await.unwrap().id;
@@ -184,7 +186,9 @@ async fn a_held_run_takes_more_operations_once_each_numbered_after_its_last(back
     );
 }
 
-async fn a_new_plan_supersedes_the_apps_held_runs_and_says_which_run_replaced_them(backend: Backend) {
+async fn a_new_plan_supersedes_the_apps_held_runs_and_says_which_run_replaced_them(
+    backend: Backend,
+) {
     let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap().id;
     let other = store.create_app(draft("Wiki"), "test").await.unwrap().id;

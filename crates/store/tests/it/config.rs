@@ -7,8 +7,8 @@ use usersync_store::{
     apps_from_toml, apps_to_toml, unresolved_references,
 };
 
-use usersync_testkit::{Backend, on_both_stores};
 use crate::common::temp_store;
+use usersync_testkit::{Backend, on_both_stores};
 
 const LITERAL_TOKEN: &str = "00literalOKTAtoken-abcdef123456";
 

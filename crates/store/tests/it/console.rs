@@ -4,8 +4,8 @@ use chrono::{Duration, Utc};
 use pretty_assertions::assert_eq;
 use usersync_store::{AuditFilter, NewApiToken, NewSession, Scopes, StoreError};
 
-use usersync_testkit::{Backend, on_both_stores};
 use crate::common::{draft, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 async fn administrators_sessions_and_password_changes(backend: Backend) {
     let (_dir, store) = temp_store(backend).await;

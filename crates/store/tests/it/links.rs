@@ -5,8 +5,8 @@ use usersync_core::ids::{GroupName, OktaGroupId, OktaUserId, TargetUserKey, User
 use usersync_core::links::{GroupLink, UserLink};
 use usersync_store::{AppId, LinkChanges, StoreError};
 
-use usersync_testkit::{Backend, on_both_stores};
 use crate::common::{draft, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 fn user(okta: &str, key: &str, username: &str) -> UserLink {
     UserLink {

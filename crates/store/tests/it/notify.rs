@@ -3,8 +3,8 @@
 
 use usersync_store::{SecretSlot, SecretState, apps_from_toml, apps_to_toml};
 
-use usersync_testkit::{Backend, on_both_stores};
 use crate::common::temp_store;
+use usersync_testkit::{Backend, on_both_stores};
 
 const WEBHOOK: &str = "https://hooks.example.com/services/T0/B0/webhookSECRET-3e1a";
 const SMTP_PASSWORD: &str = "smtpSECRET-pass-77c1";

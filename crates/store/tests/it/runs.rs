@@ -12,8 +12,8 @@ use usersync_store::{
     RunTrigger, Store, StoreError,
 };
 
-use usersync_testkit::{Backend, on_both_stores};
 use crate::common::{draft, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 const CHILD_DIR_ENV: &str = "USERSYNC_STORE_TEST_CHILD_DIR";
 const KILL_TEST: &str =

@@ -7,8 +7,8 @@ use usersync_store::{
     StoreError, apps_to_toml,
 };
 
-use usersync_testkit::{Backend, on_both_stores};
 use crate::common::{JIRA_PAT, OKTA_TOKEN, draft, temp_sqlite_store, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 /// Every byte of every database file (main, WAL, shared memory) in `dir`.
 fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
@@ -249,7 +249,9 @@ async fn a_secret_given_again_with_the_new_url_is_bound_to_the_new_origin(backen
     assert!(err.to_string().contains("enter the token again"), "{err}");
 }
 
-async fn an_unused_hook_secret_for_the_old_okta_org_is_dropped_when_the_okta_url_moves(backend: Backend) {
+async fn an_unused_hook_secret_for_the_old_okta_org_is_dropped_when_the_okta_url_moves(
+    backend: Backend,
+) {
     let (_dir, store) = temp_store(backend).await;
     let mut d = draft("Jira");
     d.events.hook_secret = SecretInput::from_text("hook-secret-of-the-old-org");

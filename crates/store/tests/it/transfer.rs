@@ -14,7 +14,11 @@ async fn populated_sqlite(key: &MasterKey) -> (TestDb, Store) {
     store.create_app(draft("Jira test"), "alice").await.unwrap();
     store.start_run(app.id, RunTrigger::Manual).await.unwrap();
     store
-        .create_admin("alice", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", "setup")
+        .create_admin(
+            "alice",
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            "setup",
+        )
         .await
         .unwrap();
     (db, store)
@@ -72,7 +76,10 @@ async fn a_target_that_is_not_empty_is_refused_and_left_as_it_was() {
     let (_source_db, source) = populated_sqlite(&key).await;
     let target_db = TestDb::new(Backend::Postgres).await;
     let target = target_db.open_with_key(key).await;
-    target.create_app(draft("Already here"), "bob").await.unwrap();
+    target
+        .create_app(draft("Already here"), "bob")
+        .await
+        .unwrap();
 
     let err = usersync_store::transfer::copy_store(&source, &target)
         .await

@@ -79,7 +79,10 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<Exit> {
     println!("Copied {} into {}:", dir.display(), args.to);
     println!("{:<18} {:>10} {:>10}", "table", "source", "target");
     for table in &report.tables {
-        println!("{:<18} {:>10} {:>10}", table.table, table.source, table.target);
+        println!(
+            "{:<18} {:>10} {:>10}",
+            table.table, table.source, table.target
+        );
     }
     println!(
         "Every replica needs this installation's master key: copy {} to each replica's data \
