@@ -18,7 +18,7 @@ async fn version_one_database(dir: &Path, key: &MasterKey) {
     let first = "0001_initial.sql";
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
+            .join("migrations/sqlite")
             .join(first),
         only_first.path().join(first),
     )
