@@ -339,15 +339,16 @@ impl CompiledPolicy {
     /// Which setting gave `user`'s display name, in words (for `explain`).
     #[must_use]
     pub fn display_name_source(&self, user: &OktaUser) -> String {
+        let setting = crate::app::labels::describe("policy.attributes.display_name");
         match &self.display_name {
             Some(t) if t.render(user, false).is_some() => {
-                format!("from attributes.display_name {:?}", t.source())
+                format!("from {setting} {:?}", t.source())
             }
             Some(t) => format!(
-                "firstName lastName, as attributes.display_name {:?} has no value for this user",
+                "firstName lastName, as {setting} {:?} has no value for this user",
                 t.source()
             ),
-            None => "firstName lastName, as attributes.display_name is empty".into(),
+            None => format!("firstName lastName, as {setting} is empty"),
         }
     }
 
