@@ -17,6 +17,7 @@ pub mod approve;
 pub mod audit;
 mod budget;
 pub mod check;
+mod check_schema;
 pub mod check_draft;
 mod confirm;
 pub mod connect;
