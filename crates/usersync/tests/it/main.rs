@@ -19,6 +19,7 @@ mod interrupt;
 mod jira_user_server;
 mod json;
 mod leaks;
+mod mapping;
 mod login_walk;
 mod notify;
 mod read_only;
