@@ -5,7 +5,7 @@
 //! credential may not read the schema, the line says the attributes were not checked.
 
 use usersync_core::CompiledPolicy;
-use usersync_core::app::labels::with_labels;
+use usersync_core::app::labels::describe;
 use usersync_okta::{OktaClient, OktaError};
 
 use super::check::CheckReport;
@@ -33,7 +33,7 @@ pub(crate) async fn check_profile_schema(
             } else {
                 let text: Vec<String> = problems
                     .iter()
-                    .map(|p| with_labels(&format!("{}: {}", p.field, p.message)))
+                    .map(|p| format!("{}: {}", describe(&p.field), p.message))
                     .collect();
                 report.push(what, false, text.join("; "));
             }
