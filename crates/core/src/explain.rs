@@ -167,10 +167,9 @@ pub fn explain(
 
 /// Where the display name and e-mail come from, in words.
 fn attribute_lines(policy: &CompiledPolicy, user: &OktaUser) -> Vec<String> {
-    let email = policy.email(user).map_or_else(
-        || "none".to_owned(),
-        |e| format!("{:?}", e.as_str()),
-    );
+    let email = policy
+        .email(user)
+        .map_or_else(|| "none".to_owned(), |e| format!("{:?}", e.as_str()));
     vec![
         format!(
             "display name {:?}: {}",

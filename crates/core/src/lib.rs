@@ -25,8 +25,8 @@ pub mod template;
 pub use explain::{Explanation, ExplanationText, MappedUsername, explain};
 pub use guard::{Guard, Spent, guard};
 pub use ids::{Email, GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
-pub use links::{GroupLink, LinkChange, Links, UserLink, link_change, membership_change,
-    read_only_change,
+pub use links::{
+    GroupLink, LinkChange, Links, UserLink, link_change, membership_change, read_only_change,
 };
 pub use mapping::{
     CompiledPolicy, FieldProblem, PolicyError, TargetConstraints, UsernamePreview, UsernameVerdict,
@@ -38,8 +38,8 @@ pub use plan::{
     Summary, UnguardedPlan, UserChanges, plan,
 };
 pub use policy::{
-    AttributeMapping, DepartedPolicy, GroupMapRule, GroupNaming, GroupRenames, SafetyLimits, Scope, SyncPolicy,
-    Toggles, UsernameRule,
+    AttributeMapping, DepartedPolicy, GroupMapRule, GroupNaming, GroupRenames, SafetyLimits, Scope,
+    SyncPolicy, Toggles, UsernameRule,
 };
 pub use scope::{OktaQuery, StatusClass, UserScope, status_class};
 pub use snapshot::{

@@ -46,15 +46,23 @@ pub enum TemplateError {
     TooLong { len: usize },
     #[error("has {count} placeholders; at most {MAX_PLACEHOLDERS} are allowed")]
     TooManyPlaceholders { count: usize },
-    #[error("has a `{{` at character {at} that is never closed; close it with `}}`, or write `{{{{` for a literal brace")]
+    #[error(
+        "has a `{{` at character {at} that is never closed; close it with `}}`, or write `{{{{` for a literal brace"
+    )]
     Unclosed { at: usize },
     #[error("has a `}}` at character {at} that closes nothing; write `}}}}` for a literal brace")]
     StrayClose { at: usize },
-    #[error("has an empty placeholder `{{}}`; name an Okta profile attribute inside, e.g. {{firstName}}")]
+    #[error(
+        "has an empty placeholder `{{}}`; name an Okta profile attribute inside, e.g. {{firstName}}"
+    )]
     EmptyPlaceholder,
-    #[error("has the placeholder {{{name}}}, which is not an Okta attribute name (a letter, then letters, digits or _); fix the spelling")]
+    #[error(
+        "has the placeholder {{{name}}}, which is not an Okta attribute name (a letter, then letters, digits or _); fix the spelling"
+    )]
     BadName { name: String },
-    #[error("{value:?} is neither an Okta profile attribute name nor a template; write an attribute name such as displayName, or a template such as {{firstName}} {{lastName}}")]
+    #[error(
+        "{value:?} is neither an Okta profile attribute name nor a template; write an attribute name such as displayName, or a template such as {{firstName}} {{lastName}}"
+    )]
     NotANameOrTemplate { value: String },
     #[error("contains a control character; remove it")]
     Control,

@@ -35,10 +35,7 @@ fn a_template_joins_standard_and_custom_attributes_and_tidies_whitespace() {
         ("lastName", "Lovelace"),
         ("department_code", "ENG"),
     ]);
-    assert_eq!(
-        t.render(&u, false).as_deref(),
-        Some("Ada Lovelace (ENG)")
-    );
+    assert_eq!(t.render(&u, false).as_deref(), Some("Ada Lovelace (ENG)"));
     let partial = user(&[("firstName", "Ada"), ("department_code", "ENG")]);
     assert_eq!(
         t.render(&partial, false).as_deref(),
@@ -56,10 +53,14 @@ fn a_template_joins_standard_and_custom_attributes_and_tidies_whitespace() {
 #[test]
 fn login_is_always_available_and_doubled_braces_are_literal() {
     let t = Template::parse("{{{login}}}").unwrap();
-    assert_eq!(t.render(&user(&[]), true).as_deref(), Some("{ada@example.com}"));
+    assert_eq!(
+        t.render(&user(&[]), true).as_deref(),
+        Some("{ada@example.com}")
+    );
     let mail = Template::parse("{employeeId}@corp.example.com").unwrap();
     assert_eq!(
-        mail.render(&user(&[("employeeId", "e123")]), true).as_deref(),
+        mail.render(&user(&[("employeeId", "e123")]), true)
+            .as_deref(),
         Some("e123@corp.example.com")
     );
 }
@@ -74,7 +75,10 @@ fn hostile_templates_are_refused_with_the_fix() {
         ("{first name}", "{first name}"),
         ("{../../etc/passwd}", "not an Okta attribute name"),
         ("{$(reboot)}", "not an Okta attribute name"),
-        ("first name", "neither an Okta profile attribute name nor a template"),
+        (
+            "first name",
+            "neither an Okta profile attribute name nor a template",
+        ),
         ("x\u{0}y", "control character"),
         ("{a}\n{b}", "control character"),
     ];
@@ -98,8 +102,14 @@ fn hostile_templates_are_refused_with_the_fix() {
 
 #[test]
 fn placeholders_missing_from_the_orgs_profile_schema_are_named() {
-    let schema = ProfileSchema::new(["firstName", "lastName", "login", "costCenter"].map(String::from));
+    let schema =
+        ProfileSchema::new(["firstName", "lastName", "login", "costCenter"].map(String::from));
     let t = Template::parse("{firstName} {lastNmae} {costCenter} {team}").unwrap();
     assert_eq!(t.unknown_in(&schema), ["lastNmae", "team"]);
-    assert!(Template::parse("costCenter").unwrap().unknown_in(&schema).is_empty());
+    assert!(
+        Template::parse("costCenter")
+            .unwrap()
+            .unknown_in(&schema)
+            .is_empty()
+    );
 }

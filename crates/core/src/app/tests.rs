@@ -329,7 +329,9 @@ fn group_map_rules_are_read_from_the_toml_and_a_bad_rule_names_its_field() {
     let problem = bad[0].clone().validate().map(|_| ()).unwrap_err();
     assert_eq!(problem.field, "policy.group_map[1].target_group");
     assert!(
-        problem.message.contains("name the target group, e.g. jira-software-users"),
+        problem
+            .message
+            .contains("name the target group, e.g. jira-software-users"),
         "{problem:?}"
     );
 }

@@ -85,9 +85,11 @@ pub(crate) fn compile(rules: &[GroupMapRule], report: &mut impl FnMut(String, St
         let Some(checked) = check(i, rule, report) else {
             continue;
         };
-        if let Some(earlier) = map.rules.iter().find(|r| {
-            r.okta_group_id == checked.okta_group_id && r.target == checked.target
-        }) {
+        if let Some(earlier) = map
+            .rules
+            .iter()
+            .find(|r| r.okta_group_id == checked.okta_group_id && r.target == checked.target)
+        {
             report(
                 format!("group_map[{i}]"),
                 format!(
@@ -106,7 +108,11 @@ pub(crate) fn compile(rules: &[GroupMapRule], report: &mut impl FnMut(String, St
     map
 }
 
-fn check(i: usize, rule: &GroupMapRule, report: &mut impl FnMut(String, String)) -> Option<MappedRule> {
+fn check(
+    i: usize,
+    rule: &GroupMapRule,
+    report: &mut impl FnMut(String, String),
+) -> Option<MappedRule> {
     let field = |name: &str| format!("group_map[{i}].{name}");
     let id = rule.okta_group_id.trim();
     let okta_group_id = if id.is_empty() {

@@ -220,7 +220,13 @@ fn templates_read_custom_attributes_and_a_full_read_keeps_them() {
     let compiled = CompiledPolicy::compile(&policy).unwrap();
     assert_eq!(
         compiled.profile_attributes(),
-        ["costCenter", "employeeId", "firstName", "lastName", "nickName"]
+        [
+            "costCenter",
+            "employeeId",
+            "firstName",
+            "lastName",
+            "nickName"
+        ]
     );
     let user = OktaUser {
         id: crate::ids::OktaUserId::parse("00u1").unwrap(),
@@ -243,7 +249,8 @@ fn templates_read_custom_attributes_and_a_full_read_keeps_them() {
         "e42@corp.example.com"
     );
     let mut bare = user.clone();
-    bare.profile.retain(|k, _| k == "firstName" || k == "lastName");
+    bare.profile
+        .retain(|k, _| k == "firstName" || k == "lastName");
     assert_eq!(compiled.display_name(&bare), "Augusta King", "falls back");
     assert_eq!(compiled.email(&bare), None, "no employeeId, no e-mail");
     let schema = crate::template::ProfileSchema::new(

@@ -223,7 +223,10 @@ async fn memberships_added_by_group_mapping_are_remembered_per_user_and_forgotte
     };
     assert_eq!(ids("jira-software-users"), ["00u1", "00u2"]);
     assert_eq!(ids("confluence-users"), ["00u1"]);
-    let mine = store.mapped_memberships(app.id, Some(&u("00u2"))).await.unwrap();
+    let mine = store
+        .mapped_memberships(app.id, Some(&u("00u2")))
+        .await
+        .unwrap();
     assert_eq!(mine.len(), 1, "one user's: {mine:?}");
 
     let forget = LinkChanges {

@@ -72,17 +72,20 @@ async fn mapping_into_an_existing_product_group_converges_removes_only_what_it_a
     let first = world.sync().await;
     assert_status(&first, RunStatus::Succeeded);
     let expected = managed_members(&world, &[&g1, &g2]);
-    assert!(expected.len() >= 2, "the mapped groups have members: {expected:?}");
-    let members = world.jira_members(PRODUCT_GROUP);
-    assert_eq!(
-        members,
-        expected.union(&before).cloned().collect()
+    assert!(
+        expected.len() >= 2,
+        "the mapped groups have members: {expected:?}"
     );
+    let members = world.jira_members(PRODUCT_GROUP);
+    assert_eq!(members, expected.union(&before).cloned().collect());
     let plan = first.plan.unwrap();
     let mapped_adds: Vec<_> = plan
         .ops
         .iter()
-        .filter(|p| p.op.to_string().ends_with(&format!("to group {PRODUCT_GROUP}")))
+        .filter(|p| {
+            p.op.to_string()
+                .ends_with(&format!("to group {PRODUCT_GROUP}"))
+        })
         .collect();
     assert_eq!(mapped_adds.len(), expected.len());
     assert!(
@@ -142,7 +145,10 @@ async fn mapping_into_an_existing_product_group_converges_removes_only_what_it_a
         .unwrap()
         .ops
         .iter()
-        .filter(|p| p.op.to_string().contains(&format!("from group {PRODUCT_GROUP}")))
+        .filter(|p| {
+            p.op.to_string()
+                .contains(&format!("from group {PRODUCT_GROUP}"))
+        })
         .map(|p| p.op.to_string())
         .collect();
     assert_eq!(
@@ -153,17 +159,34 @@ async fn mapping_into_an_existing_product_group_converges_removes_only_what_it_a
     let after = world.jira_members(PRODUCT_GROUP);
     assert!(!after.contains(&leaver_name));
     assert!(after.contains(&by_hand), "a membership made by hand stays");
-    assert!(after.contains("outsider"), "a member usersync never added stays");
+    assert!(
+        after.contains("outsider"),
+        "a member usersync never added stays"
+    );
     assert_eq!(after.len(), members.len() - 1 + 1);
 
     let fourth = world.sync().await;
     assert_status(&fourth, RunStatus::Succeeded);
-    assert!(fourth.plan.unwrap().is_empty(), "converged after the rename");
-    let explained = usersync::engine::explain_user(&world.deps, APP, &expected.iter().find(|u| **u != leaver_name).unwrap().clone())
-        .await
-        .unwrap()
-        .to_string();
-    assert!(explained.contains("  Attributes: display name"), "{explained}");
+    assert!(
+        fourth.plan.unwrap().is_empty(),
+        "converged after the rename"
+    );
+    let explained = usersync::engine::explain_user(
+        &world.deps,
+        APP,
+        &expected
+            .iter()
+            .find(|u| **u != leaver_name)
+            .unwrap()
+            .clone(),
+    )
+    .await
+    .unwrap()
+    .to_string();
+    assert!(
+        explained.contains("  Attributes: display name"),
+        "{explained}"
+    );
 }
 
 async fn rename_okta_group(world: &World, id: &str, name: &str) {
@@ -223,7 +246,9 @@ async fn display_names_and_e_mail_come_from_templates_over_custom_profile_attrib
         .collect();
     assert_eq!(
         ops,
-        ["update user ada@example.com: display name \"Ada Lovelace (R&D Berlin)\" -> \"Ada Lovelace (Research)\" [Update Users: profile or login changed in Okta]"]
+        [
+            "update user ada@example.com: display name \"Ada Lovelace (R&D Berlin)\" -> \"Ada Lovelace (Research)\" [Update Users: profile or login changed in Okta]"
+        ]
     );
     let explained = usersync::engine::explain_user(&world.deps, APP, "ada@example.com")
         .await
@@ -234,7 +259,9 @@ async fn display_names_and_e_mail_come_from_templates_over_custom_profile_attrib
         "{explained}"
     );
 
-    let report = usersync::engine::check::check(&world.deps, APP).await.unwrap();
+    let report = usersync::engine::check::check(&world.deps, APP)
+        .await
+        .unwrap();
     let line = report
         .lines
         .iter()
@@ -256,7 +283,9 @@ async fn check_names_template_placeholders_the_orgs_profile_does_not_have() {
                 .status(OktaStatus::Active),
         )
         .unwrap();
-    let report = usersync::engine::check::check(&world.deps, APP).await.unwrap();
+    let report = usersync::engine::check::check(&world.deps, APP)
+        .await
+        .unwrap();
     assert!(!report.ok);
     let line = report
         .lines
@@ -265,7 +294,8 @@ async fn check_names_template_placeholders_the_orgs_profile_does_not_have() {
         .unwrap();
     assert!(!line.ok);
     assert!(
-        line.detail.contains("Display name attribute (Username mapping)")
+        line.detail
+            .contains("Display name attribute (Username mapping)")
             && line.detail.contains("has no attribute {costCentreName}"),
         "{line:?}"
     );
@@ -288,7 +318,11 @@ async fn a_hostile_template_is_refused_when_the_app_is_saved_naming_the_field() 
         let dir = DataDir::new();
         let store = dir.open().await;
         let drafts = usersync_store::apps_from_toml(&app).unwrap();
-        let err = store.apply_apps(drafts, "test").await.unwrap_err().to_string();
+        let err = store
+            .apply_apps(drafts, "test")
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("policy.attributes.display_name") && err.contains(expected),
             "{template:?}: {err}"

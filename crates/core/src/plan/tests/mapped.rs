@@ -42,12 +42,20 @@ fn members_of_several_okta_groups_are_added_to_one_existing_product_group_naming
             "add bob to group jira-software-users [Group mapping group_map[1]: Okta group \"Support\" (g2) -> jira-software-users]",
         ]
     );
-    assert!(world.plan().is_empty(), "converged: {:?}", ops(&world.plan()));
+    assert!(
+        world.plan().is_empty(),
+        "converged: {:?}",
+        ops(&world.plan())
+    );
     let tracked: Vec<&str> = world.links.mapped[&super::group("jira-software-users")]
         .iter()
         .map(|id| id.as_str())
         .collect();
-    assert_eq!(tracked, ["u1", "u2"], "only what usersync added is remembered");
+    assert_eq!(
+        tracked,
+        ["u1", "u2"],
+        "only what usersync added is remembered"
+    );
 }
 
 #[test]
@@ -56,11 +64,16 @@ fn a_user_leaving_the_mapped_okta_groups_loses_only_a_membership_usersync_added(
     world.converge();
     // Bob and Dave (whose membership an administrator made) leave every mapped group:
     // Dave was never in one. Only Bob's membership, usersync's, is removed.
-    world.okta.memberships.insert(super::gid("g2"), Default::default());
+    world
+        .okta
+        .memberships
+        .insert(super::gid("g2"), Default::default());
     let plan = world.converge();
     assert_eq!(
         ops_with_rules(&plan),
-        ["remove bob from group jira-software-users [Group mapping: usersync added this membership and the user is in no Okta group mapped to jira-software-users]"]
+        [
+            "remove bob from group jira-software-users [Group mapping: usersync added this membership and the user is in no Okta group mapped to jira-software-users]"
+        ]
     );
     let members = &world.target.memberships[&super::group("jira-software-users")];
     let names: Vec<&str> = members.iter().map(|u| u.as_str()).collect();
@@ -78,7 +91,10 @@ fn a_membership_that_existed_before_the_rule_is_never_removed() {
         [super::uid("u1"), super::uid("u3")].into(),
     );
     world.converge();
-    world.okta.memberships.insert(super::gid("g1"), [super::uid("u1")].into());
+    world
+        .okta
+        .memberships
+        .insert(super::gid("g1"), [super::uid("u1")].into());
     assert!(world.plan().is_empty(), "{:?}", ops(&world.plan()));
 }
 
@@ -109,8 +125,10 @@ fn an_unread_mapped_okta_group_removes_no_one_and_says_so() {
     let plan = world.plan();
     assert!(plan.is_empty(), "{:?}", ops(&plan));
     assert!(
-        plan.notes.iter().any(|n| n.contains("group_map[1]: Okta group g2")
-            && n.contains("no one leaves jira-software-users")),
+        plan.notes
+            .iter()
+            .any(|n| n.contains("group_map[1]: Okta group g2")
+                && n.contains("no one leaves jira-software-users")),
         "{:?}",
         plan.notes
     );
@@ -139,7 +157,9 @@ fn a_missing_target_group_is_a_note_and_a_mapped_group_is_not_also_synced_by_nam
         plan.notes
     );
     assert!(
-        plan.notes.iter().any(|n| n.contains("\"confluence-users\" (g1) is not synced under its own name")),
+        plan.notes
+            .iter()
+            .any(|n| n.contains("\"confluence-users\" (g1) is not synced under its own name")),
         "{:?}",
         plan.notes
     );

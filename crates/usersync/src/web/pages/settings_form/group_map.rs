@@ -49,9 +49,13 @@ impl FormState {
 
 impl Row {
     fn is_blank(&self) -> bool {
-        [&self.okta_group_id, &self.okta_group_name, &self.target_group]
-            .iter()
-            .all(|c| c.trim().is_empty())
+        [
+            &self.okta_group_id,
+            &self.okta_group_name,
+            &self.target_group,
+        ]
+        .iter()
+        .all(|c| c.trim().is_empty())
     }
 }
 
