@@ -319,14 +319,14 @@ fn group_map_rules_are_read_from_the_toml_and_a_bad_rule_names_its_field() {
              target_group = \"{target}\"\n"
         )
     };
-    let apps = apps_from_toml(&file("jira-software-users")).unwrap();
+    let mut apps = apps_from_toml(&file("jira-software-users")).unwrap();
     let rules = &apps[0].policy.group_map;
     assert_eq!(rules.len(), 2);
     assert_eq!(rules[0].okta_group_name, "Engineering");
     assert_eq!(rules[1].target_group, "jira-software-users");
-    assert!(apps[0].clone().validate().is_ok());
-    let bad = apps_from_toml(&file("  ")).unwrap();
-    let problem = bad[0].clone().validate().map(|_| ()).unwrap_err();
+    assert!(apps.remove(0).validate().is_ok());
+    let mut bad = apps_from_toml(&file("  ")).unwrap();
+    let problem = bad.remove(0).validate().map(|_| ()).unwrap_err();
     assert_eq!(problem.field, "policy.group_map[1].target_group");
     assert!(
         problem
