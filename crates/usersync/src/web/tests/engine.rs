@@ -413,7 +413,14 @@ async fn the_group_mapping_table_shows_the_rules_and_the_preview_shows_who_lands
         .into_iter()
         .find(|g| !w.okta.members_of(g.id.as_str()).is_empty())
         .expect("a group with members");
-    let mut app = w.api("GET", "/api/v1/apps/jira", None).await.json();
+    let mut app = app_json(
+        "jira",
+        &w.okta.base_url(),
+        w.okta.api_token(),
+        w._jira.base_url(),
+        JIRA_PASSWORD,
+    );
+    app["policy"] = serde_json::json!({});
     app["policy"]["group_map"] = serde_json::json!([{
         "okta_group_id": group.id.as_str(),
         "okta_group_name": group.name,
