@@ -31,6 +31,8 @@ pub struct ServeArgs {
     /// Users to create (user0001..), every third one inactive.
     #[arg(long, default_value_t = 0)]
     pub users: usize,
+    #[command(flatten)]
+    pub faults: crate::fault_args::FaultArgs,
 }
 
 /// Runs the emulator until interrupted.
@@ -55,6 +57,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         } else {
             args.allow_addresses
         },
+        faults: args.faults.config(),
         // Nobody reads the log of a command-line emulator: keep it small.
         request_log_capacity: 10_000,
         ..defaults

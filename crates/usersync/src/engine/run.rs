@@ -111,7 +111,6 @@ pub(crate) async fn read_both(deps: &Deps, prepared: &Prepared) -> anyhow::Resul
     let okta = &prepared.conns.okta;
     let scope = ReadScope {
         group_types: prepared.policy.okta_query().group_types,
-        skip_empty_groups: false,
         profile_attributes: Some(prepared.policy.profile_attributes()),
     };
     let last = std::sync::atomic::AtomicU64::new(0);
