@@ -83,7 +83,7 @@ async fn empty_groups_are_read_too_and_member_pages_default_to_okta_s_1000() {
     let member_reads: Vec<_> = sim
         .requests()
         .into_iter()
-        .filter(|r| r.path.contains("/users?"))
+        .filter(|r| r.path.starts_with("/api/v1/groups/"))
         .collect();
     assert_eq!(
         member_reads.len(),
