@@ -227,7 +227,11 @@ async fn the_generator_is_deterministic_and_builds_a_10k_org_with_realistic_shap
     .unwrap();
     let (sa, sb) = (a.snapshot(), b.snapshot());
     assert_eq!(sa, sb, "the same spec gives the same org");
-    assert_eq!((sa.users.len(), sa.groups.len()), (10_000, 201), "and Everyone");
+    assert_eq!(
+        (sa.users.len(), sa.groups.len()),
+        (10_000, 201),
+        "and Everyone"
+    );
     let memberships = a.membership_count() - 10_000;
     assert!(
         (40_000..=60_000).contains(&memberships),

@@ -23,7 +23,11 @@ async fn the_built_in_everyone_group_is_neither_read_nor_synced_by_default() {
     // Assert
     assert!(outcome.plan.is_some());
     assert!(
-        world.jira.groups().iter().all(|g| !g.name.eq_ignore_ascii_case("everyone")),
+        world
+            .jira
+            .groups()
+            .iter()
+            .all(|g| !g.name.eq_ignore_ascii_case("everyone")),
         "no Everyone group in Jira"
     );
     let requests: Vec<String> = world.okta.requests().into_iter().map(|r| r.path).collect();
