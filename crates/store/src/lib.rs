@@ -75,7 +75,7 @@ pub use links::LinkChanges;
 pub use lock::LOCK_FILE;
 pub use runs::{
     NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunFilter,
-    RunId, RunStatus, RunTrigger,
+    RunId, RunStatus, RunTrigger, SyncKind,
 };
 pub use secret::{SecretInput, SecretRef, SecretSlot, SecretState};
 pub use usersync_core::app::{apps_from_toml, apps_to_toml};

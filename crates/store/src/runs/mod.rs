@@ -20,5 +20,5 @@ pub(crate) use operations::tally;
 
 pub use types::{
     NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunFilter,
-    RunId, RunStatus, RunTrigger,
+    RunId, RunStatus, RunTrigger, SyncKind,
 };

@@ -176,7 +176,11 @@ fn bullets(lines: &[String]) -> String {
 /// The end-of-run summary: reads, what happened per kind, failures, status and reasons.
 #[must_use]
 pub fn outcome_text(outcome: &RunOutcome) -> String {
-    let mut out = reads_text(outcome);
+    let mut out = String::new();
+    if let Some(sync) = &outcome.sync {
+        out.push_str(&format!("{} sync: {}\n", sync.kind, sync.reason));
+    }
+    out.push_str(&reads_text(outcome));
     if outcome.mode == Mode::Apply && outcome.plan.is_some() {
         out.push('\n');
         if outcome.results.is_empty() && outcome.plan.as_ref().is_some_and(Plan::is_empty) {

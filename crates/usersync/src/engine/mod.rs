@@ -11,6 +11,9 @@
 //! [`approve`] and [`reject`] decide on held runs; [`explain_user`] says why a
 //! user is or is not in the target. [`AppLocks`] keeps runs of one app apart;
 //! [`OktaHeadroom`] keeps the Okta rate-limit figures each app's last run saw.
+//! [`sync_cycle`] is the scheduler's cycle: incremental (`incremental`, reading
+//! only what changed since the checkpoint: `changes`) or a full reconcile, as
+//! `cycle` decides.
 
 pub mod apply;
 pub mod approve;
@@ -18,10 +21,13 @@ pub mod audit;
 mod budget;
 pub mod check;
 pub mod check_draft;
+mod changes;
 mod confirm;
 pub mod connect;
+pub mod cycle;
 pub mod headroom;
 pub mod hook;
+mod incremental;
 pub mod lock;
 mod namesakes;
 mod outcome;
@@ -41,9 +47,10 @@ pub use apply::OpResult;
 pub use approve::{approve, reject};
 pub use check::{CheckLine, CheckReport, check};
 pub use check_draft::{DraftCheckError, check_draft};
+pub use cycle::{Want, sync_cycle};
 pub use headroom::OktaHeadroom;
 pub use lock::{AlreadyRunning, AppGuard, AppLocks};
-pub use outcome::RunOutcome;
+pub use outcome::{RunOutcome, SyncChoice};
 pub use progress::{LogLines, Phase, Progress, Silent};
 pub use run::{explain_user, run_sync_once};
 pub use user::sync_user;
@@ -71,6 +78,9 @@ pub struct Deps {
     /// CA bundles every client trusts besides the built-in roots (`--ca-file`,
     /// `USERSYNC_CA_FILE`); an app's side adds its own `ca_file`.
     pub trust: usersync_tls::TrustRoots,
+    /// How far before a cycle's start its incremental checkpoint is set (60 s by
+    /// default): a clock ahead of Okta's, or a change Okta shows late, is still read.
+    pub incremental_margin: chrono::Duration,
 }
 
 impl Deps {
@@ -87,7 +97,15 @@ impl Deps {
             notifier: crate::notify::Notifier::default(),
             stop: CancellationToken::new(),
             trust: usersync_tls::TrustRoots::none(),
+            incremental_margin: chrono::Duration::seconds(60),
         }
+    }
+
+    /// Incremental checkpoints lie `margin` before each cycle's start.
+    #[must_use]
+    pub fn with_incremental_margin(mut self, margin: chrono::Duration) -> Self {
+        self.incremental_margin = margin;
+        self
     }
 
     /// Runs stop cleanly once `stop` is cancelled (see [`Deps::stop`]).

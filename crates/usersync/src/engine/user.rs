@@ -60,7 +60,7 @@ async fn user_run(
 }
 
 /// Reads the Okta user (by login or id) and their groups as a one-user snapshot.
-async fn read_okta_user(
+pub(crate) async fn read_okta_user(
     okta: &usersync_okta::OktaClient,
     login: &str,
 ) -> anyhow::Result<(OktaUser, OktaSnapshot)> {
@@ -167,12 +167,23 @@ fn one_user_snapshot(
 }
 
 /// The username the mapping gives `user`, when it is valid for the target.
-fn mapped_username(prepared: &Prepared, user: &OktaUser) -> Option<Username> {
+pub(crate) fn mapped_username(prepared: &Prepared, user: &OktaUser) -> Option<Username> {
     prepared
         .conns
         .constraints()
         .username(&prepared.policy.map_login(&user.login))
         .ok()
+}
+
+/// The usernames under which `user` may be in the target: mapped and linked.
+pub(crate) fn target_names(prepared: &Prepared, user: &OktaUser, links: &Links) -> Vec<Username> {
+    let mut names: Vec<Username> = mapped_username(prepared, user).into_iter().collect();
+    if let Some(link) = links.users.get(&user.id)
+        && !names.contains(&link.username)
+    {
+        names.push(link.username.clone());
+    }
+    names
 }
 
 /// The target as far as this user is concerned: the user under their mapped and
@@ -182,13 +193,18 @@ async fn read_target_user(
     user: &OktaUser,
     links: &Links,
 ) -> anyhow::Result<TargetSnapshot> {
+    read_target_accounts(prepared, target_names(prepared, user, links), links).await
+}
+
+/// The target as far as the accounts `names` are concerned: each found account with
+/// its groups, plus the linked groups and the default groups (the single-user
+/// sync's and the incremental cycle's view of the target).
+pub(crate) async fn read_target_accounts(
+    prepared: &Prepared,
+    names: Vec<Username>,
+    links: &Links,
+) -> anyhow::Result<TargetSnapshot> {
     let target = &prepared.conns.target;
-    let mut names: Vec<Username> = mapped_username(prepared, user).into_iter().collect();
-    if let Some(link) = links.users.get(&user.id)
-        && !names.contains(&link.username)
-    {
-        names.push(link.username.clone());
-    }
     let mut current = TargetSnapshot::default();
     let mut groups: BTreeSet<GroupName> = links
         .groups
@@ -198,6 +214,7 @@ async fn read_target_user(
     groups.extend(prepared.policy.default_groups_new_users().iter().cloned());
     groups.extend(prepared.policy.default_groups_all_users().iter().cloned());
     let mut memberships: BTreeMap<GroupName, BTreeSet<Username>> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
     for name in names {
         let Some(found) = target
             .find_user(&name)
@@ -206,6 +223,9 @@ async fn read_target_user(
         else {
             continue;
         };
+        if !seen.insert(found.username.clone()) {
+            continue;
+        }
         for group in target
             .user_groups(&found.username)
             .await
