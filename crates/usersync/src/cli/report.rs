@@ -22,7 +22,9 @@
 //!   "results": [ { "seq": 1, "planned": {...}, "outcome": "applied" | "failed" | "skipped", "error": null } ],
 //!   "okta": { "users": 0, "groups": 0, "memberships": 0, "requests": 0, "complete": true },
 //!   "target": { "users": 0, "groups": 0, "memberships": 0 },
-//!   "seconds": 0.4 }
+//!   "seconds": 0.4,
+//!   "sync": { "kind": "full" | "incremental", "reason": "..." } | null }
+//!            (null for dry runs, single-user runs and approvals)
 //! ```
 //!
 //! `plan.ops[].op` and `.rule` are `usersync_core`'s `Op` and `Rule` (tagged by `kind`,
@@ -40,7 +42,8 @@
 //!           "status": "running" | "succeeded" | "partial" | "failed" | "held" | "interrupted" | "rejected" | "superseded",
 //!           "started_at": "2026-12-03T07:30:00Z", "finished_at": "..." | null, "work_seconds": 1.2 | null,
 //!           "counts": { "create_user": { "planned": 3, "applied": 3, "failed": 0, "skipped": 0 } },
-//!           "reason": "..." | null, "decided_by": "cli:ops" | null, "decided_at": "..." | null }
+//!           "reason": "..." | null, "decided_by": "cli:ops" | null, "decided_at": "..." | null,
+//!           "sync_kind": "full" | "incremental" | null, "sync_kind_reason": "..." | null }
 //! ```
 //!
 //! The run is the console API's `RunView` (`/api/v1/runs`), the operation its `OperationView`.

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use usersync_core::{OktaGroupType, OktaUser, OktaUserId};
+use usersync_core::{OktaGroup, OktaGroupType, OktaUser, OktaUserId};
 use usersync_okta::{GroupChange, LogEvent, OktaClient, UserChange};
 
 /// The app's incremental checkpoint (see the module docs).
@@ -67,6 +67,10 @@ pub(crate) struct Changes {
     pub listed: BTreeMap<OktaUserId, OktaUser>,
     /// Users named by change events only: read by id before planning.
     pub named: BTreeSet<OktaUserId>,
+    /// Every group whose members or profile changed since the checkpoint: the
+    /// planner plans memberships only for groups in the snapshot, so a group a
+    /// changed user left (and no longer reads among their groups) must be there.
+    pub groups: Vec<OktaGroup>,
     /// Set when the cycle must become a full reconcile now.
     pub reconcile_now: Option<String>,
     /// Set when the log did not explain a change: the next cycle is a full reconcile.
@@ -180,6 +184,7 @@ fn sort_groups(
     for g in groups {
         let stamps = (g.last_updated, g.last_membership_updated);
         let id = g.group.id.as_str().to_owned();
+        changes.groups.push(g.group.clone());
         changes.seen.groups.insert(id.clone(), stamps);
         if state.seen.groups.get(&id) == Some(&stamps) {
             continue;

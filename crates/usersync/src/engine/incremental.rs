@@ -66,11 +66,7 @@ pub(crate) async fn incremental(
         ..state.clone()
     };
     if !changes.incomplete.is_empty() {
-        let why = changes.incomplete.join("; ");
-        outcome
-            .reasons
-            .push(format!("the next cycle is a full reconcile: {why}"));
-        next.full_due = Some(why);
+        next.full_due = Some(changes.incomplete.join("; "));
     }
     let (mut desired, ids) = read_users(okta, &changes).await;
     let links = deps.store.load_links(app.id).await?;
@@ -120,6 +116,12 @@ pub(crate) async fn incremental(
     )
     .await?;
     outcome.reasons.extend(waiting);
+    // After the plan's own status and reasons are set: a warning, not a failure.
+    if let Some(why) = &next.full_due {
+        outcome
+            .reasons
+            .push(format!("the next cycle is a full reconcile: {why}"));
+    }
     Ok(Cycle::Done(next))
 }
 
@@ -173,6 +175,12 @@ async fn read_users(okta: &OktaClient, changes: &Changes) -> (OktaSnapshot, BTre
             // Out of the plan: unread is not absent.
             Err(why) => desired.completeness.add_reason(why),
         }
+    }
+    // Groups the changed users left: without them no removal would be planned.
+    for group in &changes.groups {
+        groups
+            .entry(group.id.clone())
+            .or_insert_with(|| group.clone());
     }
     desired.groups = groups.into_values().collect();
     (desired, ids)

@@ -13,9 +13,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use anyhow::Context as _;
+use futures::StreamExt as _;
 use usersync_core::{
     Completeness, GroupName, Links, OktaGroup, OktaSnapshot, OktaUser, PlanScope, TargetGroup,
-    TargetSnapshot, TargetUserKey, Username,
+    TargetSnapshot, TargetUser, TargetUserKey, Username,
 };
 use usersync_store::{App, RunId, RunTrigger};
 
@@ -23,6 +24,9 @@ use super::budget;
 use super::namesakes;
 use super::run::{Prepared, execute_plan, find_app, finish, prepare};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
+
+/// Target accounts looked up at once.
+const TARGET_LOOKUPS_IN_FLIGHT: usize = 8;
 
 /// Syncs one user, found in Okta by login or id. Waits for a running sync of the
 /// same app to finish first (logins queue rather than fail).
@@ -214,23 +218,36 @@ pub(crate) async fn read_target_accounts(
     groups.extend(prepared.policy.default_groups_new_users().iter().cloned());
     groups.extend(prepared.policy.default_groups_all_users().iter().cloned());
     let mut memberships: BTreeMap<GroupName, BTreeSet<Username>> = BTreeMap::new();
+    let unique: BTreeSet<Username> = names.into_iter().collect();
+    // Accounts are looked up a few at a time: a cycle may ask for hundreds.
+    let found: Vec<anyhow::Result<Option<(TargetUser, Vec<GroupName>)>>> =
+        futures::stream::iter(unique)
+            .map(|name| async move {
+                let Some(found) = target
+                    .find_user(&name)
+                    .await
+                    .with_context(|| format!("looking up {name} in the target"))?
+                else {
+                    return Ok(None);
+                };
+                let groups = target
+                    .user_groups(&found.username)
+                    .await
+                    .with_context(|| format!("reading the groups of {name}"))?;
+                Ok(Some((found, groups)))
+            })
+            .buffered(TARGET_LOOKUPS_IN_FLIGHT)
+            .collect()
+            .await;
     let mut seen = BTreeSet::new();
-    for name in names {
-        let Some(found) = target
-            .find_user(&name)
-            .await
-            .with_context(|| format!("looking up {name} in the target"))?
-        else {
+    for read in found {
+        let Some((found, user_groups)) = read? else {
             continue;
         };
         if !seen.insert(found.username.clone()) {
             continue;
         }
-        for group in target
-            .user_groups(&found.username)
-            .await
-            .with_context(|| format!("reading the groups of {name}"))?
-        {
+        for group in user_groups {
             memberships
                 .entry(group.clone())
                 .or_default()

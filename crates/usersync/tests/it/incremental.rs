@@ -49,6 +49,21 @@ pub async fn assert_a_full_sync_changes_nothing(world: &World, context: &str) {
     assert!(ops.is_empty(), "{context}: a full sync would still do {ops:?}");
 }
 
+/// An OKTA_GROUP (the groups the default policy syncs) with members.
+fn okta_group_with_members(
+    okta: &usersync_core::OktaSnapshot,
+) -> (&usersync_core::OktaGroupId, &std::collections::BTreeSet<usersync_core::OktaUserId>) {
+    okta.groups
+        .iter()
+        .filter(|g| g.kind == usersync_core::OktaGroupType::OktaGroup)
+        .find_map(|g| {
+            okta.memberships
+                .get_key_value(&g.id)
+                .filter(|(_, m)| !m.is_empty())
+        })
+        .expect("an Okta group with members")
+}
+
 fn okta_requests(world: &World) -> Vec<String> {
     world
         .okta
@@ -89,11 +104,7 @@ async fn an_incremental_cycle_reads_only_what_changed_within_the_request_budget(
             BTreeMap::from([("lastName".to_owned(), "Renamed".into())]),
         )
         .unwrap();
-    let (group, members) = okta
-        .memberships
-        .iter()
-        .find(|(_, m)| !m.is_empty())
-        .expect("a group with members");
+    let (group, members) = okta_group_with_members(&okta);
     let outsider = active[3..]
         .iter()
         .find(|u| !members.contains(&u.id))
@@ -134,11 +145,7 @@ async fn a_membership_change_the_log_missed_makes_the_next_cycle_a_full_reconcil
     let world = world(60, 5, 23, 0).await;
     assert_eq!(kind(&cycle(&world, Want::Auto).await), SyncKind::Full);
     let okta = world.okta.snapshot();
-    let (group, members) = okta
-        .memberships
-        .iter()
-        .find(|(_, m)| !m.is_empty())
-        .unwrap();
+    let (group, members) = okta_group_with_members(&okta);
     world.okta.lose_next_log_events(1);
     world
         .okta
@@ -219,4 +226,59 @@ async fn a_renamed_group_a_settings_change_and_sync_full_each_make_a_full_reconc
         .await
         .unwrap();
     assert!(runs.iter().all(|r| r.sync_kind.is_some()));
+}
+
+#[tokio::test]
+async fn the_full_reconcile_follows_once_its_hours_have_passed() {
+    let world = world(20, 3, 3, 0).await;
+    cycle(&world, Want::Auto).await;
+    assert_eq!(kind(&cycle(&world, Want::Auto).await), SyncKind::Incremental);
+    let store = &world.deps.store;
+    let app = store.app_by_name(APP).await.unwrap();
+    let key = usersync_store::checkpoints::INCREMENTAL_STATE;
+    let mut state: serde_json::Value =
+        serde_json::from_str(&store.checkpoint(app.id, key).await.unwrap().unwrap()).unwrap();
+    let day_ago = chrono::Utc::now() - chrono::Duration::hours(25);
+    state["full_at"] = serde_json::json!(day_ago);
+    store
+        .set_checkpoint(app.id, key, &state.to_string())
+        .await
+        .unwrap();
+    let due = cycle(&world, Want::Auto).await;
+    assert_eq!(kind(&due), SyncKind::Full);
+    assert!(
+        due.sync.as_ref().unwrap().reason.contains("every 24 hours"),
+        "{:?}",
+        due.sync
+    );
+    assert_eq!(kind(&cycle(&world, Want::Auto).await), SyncKind::Incremental);
+}
+
+#[tokio::test]
+async fn a_user_who_only_left_a_group_is_removed_from_it_by_the_next_cycle() {
+    let world = world(30, 4, 443, 0).await;
+    cycle(&world, Want::Auto).await;
+    let okta = world.okta.snapshot();
+    let (group, members) = okta_group_with_members(&okta);
+    let name = okta.groups.iter().find(|g| &g.id == group).unwrap().name.clone();
+    let leaver = okta
+        .users
+        .iter()
+        .find(|u| members.contains(&u.id) && u.status == OktaStatus::Active)
+        .expect("an active member");
+    assert!(world.jira_members(&name).contains(&leaver.login.to_lowercase()));
+    world
+        .okta
+        .remove_member(group.as_str(), leaver.id.as_str())
+        .unwrap();
+
+    let after = cycle(&world, Want::Auto).await;
+    assert_eq!(kind(&after), SyncKind::Incremental);
+    assert_eq!(after.status, RunStatus::Succeeded, "{:?}", after.reasons);
+    assert!(
+        !world.jira_members(&name).contains(&leaver.login.to_lowercase()),
+        "{} is still in {name}",
+        leaver.login
+    );
+    assert_a_full_sync_changes_nothing(&world, "after a member left").await;
 }
