@@ -16,7 +16,9 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
-use usersync::engine::{Deps, Mode, RunOutcome, Silent, Want, run_sync_once, sync_cycle, sync_user};
+use usersync::engine::{
+    Deps, Mode, RunOutcome, Silent, Want, run_sync_once, sync_cycle, sync_user,
+};
 use usersync_store::{RunStatus, RunTrigger, Store};
 
 use crate::settings::Args;

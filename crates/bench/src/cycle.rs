@@ -37,7 +37,8 @@ pub async fn run(
     emulators: &mut Emulators,
     store: &StoreDir,
 ) -> anyhow::Result<(Vec<Phase>, Vec<Target>)> {
-    let (idle, idle_target) = measure(args, emulators, store, "incremental cycle, no change", 0).await?;
+    let (idle, idle_target) =
+        measure(args, emulators, store, "incremental cycle, no change", 0).await?;
     let changed: u64 = emulators
         .call(&Command::ChangeMany {
             users: CHANGED_USERS,

@@ -128,25 +128,29 @@ impl OktaClient {
             ],
         );
         let mut listing = Listing::default();
-        self.paginate::<Value>(url, "list the groups changed since the last cycle", |page| {
-            for value in page {
-                let id = id_of(&value);
-                let change = stamped::<WireGroup>(value).and_then(|(stamps, wire)| {
-                    let group = wire.into_group().map_err(|u| u.reason)?;
-                    Ok(GroupChange {
-                        group,
-                        last_updated: stamps.last_updated.ok_or("has no lastUpdated")?,
-                        last_membership_updated: stamps
-                            .last_membership_updated
-                            .ok_or("has no lastMembershipUpdated")?,
-                    })
-                });
-                match change {
-                    Ok(c) => listing.items.push(c),
-                    Err(why) => listing.unusable.push(format!("group {id} {why}")),
+        self.paginate::<Value>(
+            url,
+            "list the groups changed since the last cycle",
+            |page| {
+                for value in page {
+                    let id = id_of(&value);
+                    let change = stamped::<WireGroup>(value).and_then(|(stamps, wire)| {
+                        let group = wire.into_group().map_err(|u| u.reason)?;
+                        Ok(GroupChange {
+                            group,
+                            last_updated: stamps.last_updated.ok_or("has no lastUpdated")?,
+                            last_membership_updated: stamps
+                                .last_membership_updated
+                                .ok_or("has no lastMembershipUpdated")?,
+                        })
+                    });
+                    match change {
+                        Ok(c) => listing.items.push(c),
+                        Err(why) => listing.unusable.push(format!("group {id} {why}")),
+                    }
                 }
-            }
-        })
+            },
+        )
         .await?;
         Ok(listing)
     }

@@ -167,13 +167,14 @@ impl Store {
         kind: SyncKind,
         reason: &str,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE runs SET sync_kind = $1, sync_kind_reason = $2 WHERE id = $3")
-            .bind(kind.as_str())
-            .bind(reason)
-            .bind(run.0)
-            .execute(&self.db)
-            .await
-            .ctx("recording a run's sync kind")?;
+        let done =
+            sqlx::query("UPDATE runs SET sync_kind = $1, sync_kind_reason = $2 WHERE id = $3")
+                .bind(kind.as_str())
+                .bind(reason)
+                .bind(run.0)
+                .execute(&self.db)
+                .await
+                .ctx("recording a run's sync kind")?;
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found(format!("run {run}")));
         }

@@ -224,7 +224,8 @@ async fn list_table(store: &Store, runs: &[Run]) -> anyhow::Result<Table> {
             run.id.to_string(),
             app_name(store, run.app_id).await,
             run.trigger.to_string(),
-            run.sync_kind.map_or_else(|| "-".to_owned(), |k| k.to_string()),
+            run.sync_kind
+                .map_or_else(|| "-".to_owned(), |k| k.to_string()),
             run.status.to_string(),
             run.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
             applied.to_string(),

@@ -49,7 +49,11 @@ pub(crate) struct Seen {
 
 impl CycleState {
     /// The checkpoint a full reconcile that started reading at `read_at` leaves.
-    pub fn after_full(read_at: DateTime<Utc>, margin: chrono::Duration, settings_at: DateTime<Utc>) -> Self {
+    pub fn after_full(
+        read_at: DateTime<Utc>,
+        margin: chrono::Duration,
+        settings_at: DateTime<Utc>,
+    ) -> Self {
         Self {
             since: read_at - margin,
             full_at: read_at,
@@ -86,7 +90,11 @@ pub(crate) struct Changes {
 impl Changes {
     /// Every user the cycle plans for.
     pub fn user_ids(&self) -> BTreeSet<OktaUserId> {
-        self.listed.keys().cloned().chain(self.named.iter().cloned()).collect()
+        self.listed
+            .keys()
+            .cloned()
+            .chain(self.named.iter().cloned())
+            .collect()
     }
 }
 
@@ -130,7 +138,10 @@ pub(crate) async fn read_changes(
 
 fn sort_users(state: &CycleState, users: Vec<UserChange>, changes: &mut Changes) {
     for UserChange { user, last_updated } in users {
-        changes.seen.users.insert(user.id.as_str().to_owned(), last_updated);
+        changes
+            .seen
+            .users
+            .insert(user.id.as_str().to_owned(), last_updated);
         if state.seen.users.get(user.id.as_str()) == Some(&last_updated) {
             continue;
         }
@@ -140,9 +151,15 @@ fn sort_users(state: &CycleState, users: Vec<UserChange>, changes: &mut Changes)
 
 fn sort_events(state: &CycleState, events: &[LogEvent], changes: &mut Changes) {
     for event in events {
-        changes.seen.events.insert(event.uuid.clone(), event.published);
+        changes
+            .seen
+            .events
+            .insert(event.uuid.clone(), event.published);
         if state.seen.events.contains_key(&event.uuid)
-            || event.outcome.as_ref().is_some_and(|o| o.result != "SUCCESS")
+            || event
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.result != "SUCCESS")
         {
             continue;
         }
@@ -195,7 +212,8 @@ fn sort_groups(
                 g.group.name
             ));
         }
-        if g.last_membership_updated > state.since && !explained.contains(id.as_str()) && !deletions {
+        if g.last_membership_updated > state.since && !explained.contains(id.as_str()) && !deletions
+        {
             changes.incomplete.push(format!(
                 "the members of group {:?} ({id}) changed at {} but the System Log names no one added or removed",
                 g.group.name, g.last_membership_updated

@@ -76,7 +76,10 @@ async fn cycle_run(
                 return read_plan_execute(deps, app, Some(run), &prepared, outcome).await;
             }
         };
-        let why = format!("only what changed in Okta since {}", state.since.to_rfc3339());
+        let why = format!(
+            "only what changed in Okta since {}",
+            state.since.to_rfc3339()
+        );
         choose(deps, run, SyncKind::Incremental, why, outcome).await?;
         let result = incremental(deps, app, run, &prepared, &state, outcome).await;
         match result {
@@ -87,7 +90,15 @@ async fn cycle_run(
             Ok(Cycle::Done(next)) => commit(deps, app, run, state, next, outcome).await,
             Err(err) => {
                 let due = format!("incremental run {run} stopped: {err:#}");
-                save_state(deps, app, &CycleState { full_due: Some(due), ..state }).await?;
+                save_state(
+                    deps,
+                    app,
+                    &CycleState {
+                        full_due: Some(due),
+                        ..state
+                    },
+                )
+                .await?;
                 Err(err)
             }
         }

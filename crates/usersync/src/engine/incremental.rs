@@ -127,7 +127,10 @@ pub(crate) async fn incremental(
 
 /// What one user's read found: the user and their groups, `None` when Okta has no
 /// such user any more, or why they could not be read.
-type UserRead = (OktaUserId, Result<Option<(OktaUser, Vec<OktaGroup>)>, String>);
+type UserRead = (
+    OktaUserId,
+    Result<Option<(OktaUser, Vec<OktaGroup>)>, String>,
+);
 
 /// Reads every changed user and their groups into one snapshot; gives back the
 /// users the plan may act on (those read, found or confirmed gone).

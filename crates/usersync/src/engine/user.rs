@@ -25,6 +25,9 @@ use super::namesakes;
 use super::run::{Prepared, execute_plan, find_app, finish, prepare};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
 
+/// One account found in the target, with its groups.
+type AccountRead = (TargetUser, Vec<GroupName>);
+
 /// Target accounts looked up at once.
 const TARGET_LOOKUPS_IN_FLIGHT: usize = 8;
 
@@ -220,25 +223,24 @@ pub(crate) async fn read_target_accounts(
     let mut memberships: BTreeMap<GroupName, BTreeSet<Username>> = BTreeMap::new();
     let unique: BTreeSet<Username> = names.into_iter().collect();
     // Accounts are looked up a few at a time: a cycle may ask for hundreds.
-    let found: Vec<anyhow::Result<Option<(TargetUser, Vec<GroupName>)>>> =
-        futures::stream::iter(unique)
-            .map(|name| async move {
-                let Some(found) = target
-                    .find_user(&name)
-                    .await
-                    .with_context(|| format!("looking up {name} in the target"))?
-                else {
-                    return Ok(None);
-                };
-                let groups = target
-                    .user_groups(&found.username)
-                    .await
-                    .with_context(|| format!("reading the groups of {name}"))?;
-                Ok(Some((found, groups)))
-            })
-            .buffered(TARGET_LOOKUPS_IN_FLIGHT)
-            .collect()
-            .await;
+    let found: Vec<anyhow::Result<Option<AccountRead>>> = futures::stream::iter(unique)
+        .map(|name| async move {
+            let Some(found) = target
+                .find_user(&name)
+                .await
+                .with_context(|| format!("looking up {name} in the target"))?
+            else {
+                return Ok(None);
+            };
+            let groups = target
+                .user_groups(&found.username)
+                .await
+                .with_context(|| format!("reading the groups of {name}"))?;
+            Ok(Some((found, groups)))
+        })
+        .buffered(TARGET_LOOKUPS_IN_FLIGHT)
+        .collect()
+        .await;
     let mut seen = BTreeSet::new();
     for read in found {
         let Some((found, user_groups)) = read? else {

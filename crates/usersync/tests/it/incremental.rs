@@ -46,13 +46,19 @@ pub async fn assert_a_full_sync_changes_nothing(world: &World, context: &str) {
         .unwrap();
     let plan = dry.plan.expect("a plan");
     let ops: Vec<String> = plan.ops.iter().map(|p| p.op.to_string()).collect();
-    assert!(ops.is_empty(), "{context}: a full sync would still do {ops:?}");
+    assert!(
+        ops.is_empty(),
+        "{context}: a full sync would still do {ops:?}"
+    );
 }
 
 /// An OKTA_GROUP (the groups the default policy syncs) with members.
 fn okta_group_with_members(
     okta: &usersync_core::OktaSnapshot,
-) -> (&usersync_core::OktaGroupId, &std::collections::BTreeSet<usersync_core::OktaUserId>) {
+) -> (
+    &usersync_core::OktaGroupId,
+    &std::collections::BTreeSet<usersync_core::OktaUserId>,
+) {
     okta.groups
         .iter()
         .filter(|g| g.kind == usersync_core::OktaGroupType::OktaGroup)
@@ -95,8 +101,14 @@ async fn an_incremental_cycle_reads_only_what_changed_within_the_request_budget(
         .iter()
         .filter(|u| u.status == OktaStatus::Active)
         .collect();
-    world.okta.set_status(active[0].id.as_str(), OktaStatus::Suspended).unwrap();
-    world.okta.set_status(active[1].id.as_str(), OktaStatus::Suspended).unwrap();
+    world
+        .okta
+        .set_status(active[0].id.as_str(), OktaStatus::Suspended)
+        .unwrap();
+    world
+        .okta
+        .set_status(active[1].id.as_str(), OktaStatus::Suspended)
+        .unwrap();
     world
         .okta
         .update_profile(
@@ -109,14 +121,25 @@ async fn an_incremental_cycle_reads_only_what_changed_within_the_request_budget(
         .iter()
         .find(|u| !members.contains(&u.id))
         .expect("someone outside the group");
-    world.okta.add_member(group.as_str(), outsider.id.as_str()).unwrap();
+    world
+        .okta
+        .add_member(group.as_str(), outsider.id.as_str())
+        .unwrap();
     let leaver = members.iter().next().unwrap();
-    world.okta.remove_member(group.as_str(), leaver.as_str()).unwrap();
+    world
+        .okta
+        .remove_member(group.as_str(), leaver.as_str())
+        .unwrap();
 
     world.okta.clear_requests();
     let changed = cycle(&world, Want::Auto).await;
     assert_eq!(kind(&changed), SyncKind::Incremental);
-    assert_eq!(changed.status, RunStatus::Succeeded, "{:?}", changed.reasons);
+    assert_eq!(
+        changed.status,
+        RunStatus::Succeeded,
+        "{:?}",
+        changed.reasons
+    );
     let requests = okta_requests(&world);
     assert!(
         requests.len() <= 5 * 2 + 10,
@@ -155,20 +178,36 @@ async fn a_membership_change_the_log_missed_makes_the_next_cycle_a_full_reconcil
     let missed = cycle(&world, Want::Auto).await;
     assert_eq!(kind(&missed), SyncKind::Incremental);
     assert!(
-        missed.reasons.iter().any(|r| r.contains("the next cycle is a full reconcile")),
+        missed
+            .reasons
+            .iter()
+            .any(|r| r.contains("the next cycle is a full reconcile")),
         "{:?}",
         missed.reasons
     );
     let reconcile = cycle(&world, Want::Auto).await;
     assert_eq!(kind(&reconcile), SyncKind::Full);
     assert!(
-        reconcile.sync.as_ref().unwrap().reason.contains("incomplete"),
+        reconcile
+            .sync
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("incomplete"),
         "{:?}",
         reconcile.sync
     );
-    assert_eq!(reconcile.status, RunStatus::Succeeded, "{:?}", reconcile.reasons);
+    assert_eq!(
+        reconcile.status,
+        RunStatus::Succeeded,
+        "{:?}",
+        reconcile.reasons
+    );
     assert_a_full_sync_changes_nothing(&world, "after the reconcile").await;
-    assert_eq!(kind(&cycle(&world, Want::Auto).await), SyncKind::Incremental);
+    assert_eq!(
+        kind(&cycle(&world, Want::Auto).await),
+        SyncKind::Incremental
+    );
 }
 
 #[tokio::test]
@@ -192,7 +231,10 @@ async fn a_deleted_user_is_departed_only_once_reading_them_by_id_finds_no_one() 
         okta_requests(&world).contains(&read_by_id),
         "the departure was not confirmed by reading the user"
     );
-    assert_eq!(world.jira_users().get(&gone.login.to_lowercase()), Some(&false));
+    assert_eq!(
+        world.jira_users().get(&gone.login.to_lowercase()),
+        Some(&false)
+    );
     assert_a_full_sync_changes_nothing(&world, "after a deletion").await;
 }
 
@@ -201,14 +243,30 @@ async fn a_renamed_group_a_settings_change_and_sync_full_each_make_a_full_reconc
     let world = world(30, 4, 9, 0).await;
     cycle(&world, Want::Auto).await;
     assert_eq!(kind(&cycle(&world, Want::Full).await), SyncKind::Full);
-    assert_eq!(kind(&cycle(&world, Want::Auto).await), SyncKind::Incremental);
+    assert_eq!(
+        kind(&cycle(&world, Want::Auto).await),
+        SyncKind::Incremental
+    );
 
     let group = world.okta.snapshot().groups[0].id.clone();
-    world.okta.rename_group(group.as_str(), "Renamed in Okta").unwrap();
+    world
+        .okta
+        .rename_group(group.as_str(), "Renamed in Okta")
+        .unwrap();
     let renamed = cycle(&world, Want::Auto).await;
     assert_eq!(kind(&renamed), SyncKind::Full);
-    assert!(renamed.sync.as_ref().unwrap().reason.contains("changed in Okta"));
-    assert_eq!(kind(&cycle(&world, Want::Auto).await), SyncKind::Incremental);
+    assert!(
+        renamed
+            .sync
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("changed in Okta")
+    );
+    assert_eq!(
+        kind(&cycle(&world, Want::Auto).await),
+        SyncKind::Incremental
+    );
 
     // Any save of the app's settings.
     let store = &world.deps.store;
@@ -219,12 +277,16 @@ async fn a_renamed_group_a_settings_change_and_sync_full_each_make_a_full_reconc
     store.apply_apps(drafts, "test").await.unwrap();
     let after_save = cycle(&world, Want::Auto).await;
     assert_eq!(kind(&after_save), SyncKind::Full);
-    assert!(after_save.sync.as_ref().unwrap().reason.contains("settings changed"));
+    assert!(
+        after_save
+            .sync
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("settings changed")
+    );
 
-    let runs = store
-        .list_runs(&RunFilter::default(), 100)
-        .await
-        .unwrap();
+    let runs = store.list_runs(&RunFilter::default(), 100).await.unwrap();
     assert!(runs.iter().all(|r| r.sync_kind.is_some()));
 }
 
@@ -232,7 +294,10 @@ async fn a_renamed_group_a_settings_change_and_sync_full_each_make_a_full_reconc
 async fn the_full_reconcile_follows_once_its_hours_have_passed() {
     let world = world(20, 3, 3, 0).await;
     cycle(&world, Want::Auto).await;
-    assert_eq!(kind(&cycle(&world, Want::Auto).await), SyncKind::Incremental);
+    assert_eq!(
+        kind(&cycle(&world, Want::Auto).await),
+        SyncKind::Incremental
+    );
     let store = &world.deps.store;
     let app = store.app_by_name(APP).await.unwrap();
     let key = usersync_store::checkpoints::INCREMENTAL_STATE;
@@ -251,7 +316,10 @@ async fn the_full_reconcile_follows_once_its_hours_have_passed() {
         "{:?}",
         due.sync
     );
-    assert_eq!(kind(&cycle(&world, Want::Auto).await), SyncKind::Incremental);
+    assert_eq!(
+        kind(&cycle(&world, Want::Auto).await),
+        SyncKind::Incremental
+    );
 }
 
 #[tokio::test]
@@ -260,13 +328,23 @@ async fn a_user_who_only_left_a_group_is_removed_from_it_by_the_next_cycle() {
     cycle(&world, Want::Auto).await;
     let okta = world.okta.snapshot();
     let (group, members) = okta_group_with_members(&okta);
-    let name = okta.groups.iter().find(|g| &g.id == group).unwrap().name.clone();
+    let name = okta
+        .groups
+        .iter()
+        .find(|g| &g.id == group)
+        .unwrap()
+        .name
+        .clone();
     let leaver = okta
         .users
         .iter()
         .find(|u| members.contains(&u.id) && u.status == OktaStatus::Active)
         .expect("an active member");
-    assert!(world.jira_members(&name).contains(&leaver.login.to_lowercase()));
+    assert!(
+        world
+            .jira_members(&name)
+            .contains(&leaver.login.to_lowercase())
+    );
     world
         .okta
         .remove_member(group.as_str(), leaver.id.as_str())
@@ -276,7 +354,9 @@ async fn a_user_who_only_left_a_group_is_removed_from_it_by_the_next_cycle() {
     assert_eq!(kind(&after), SyncKind::Incremental);
     assert_eq!(after.status, RunStatus::Succeeded, "{:?}", after.reasons);
     assert!(
-        !world.jira_members(&name).contains(&leaver.login.to_lowercase()),
+        !world
+            .jira_members(&name)
+            .contains(&leaver.login.to_lowercase()),
         "{} is still in {name}",
         leaver.login
     );

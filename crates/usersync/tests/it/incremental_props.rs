@@ -53,7 +53,10 @@ fn change() -> impl Strategy<Value = Change> {
 
 /// Rounds of changes, each followed by a cycle.
 fn rounds(lose: bool) -> impl Strategy<Value = Vec<Vec<Step>>> {
-    let step = (change(), proptest::bool::weighted(if lose { 0.3 } else { 0.0 }))
+    let step = (
+        change(),
+        proptest::bool::weighted(if lose { 0.3 } else { 0.0 }),
+    )
         .prop_map(|(change, lost)| Step { change, lost });
     prop::collection::vec(prop::collection::vec(step, 1..5), 1..4)
 }
@@ -121,7 +124,12 @@ async fn check(rounds: Vec<Vec<Step>>, seed: u64, margin: i64) {
             apply(&full, step, round);
         }
         let outcome = cycle(&incremental, Want::Auto).await;
-        assert_eq!(outcome.status, RunStatus::Succeeded, "{:?}", outcome.reasons);
+        assert_eq!(
+            outcome.status,
+            RunStatus::Succeeded,
+            "{:?}",
+            outcome.reasons
+        );
     }
     if lost {
         // The reconcile: the next cycle (full when a cycle saw it missed something),
@@ -131,7 +139,11 @@ async fn check(rounds: Vec<Vec<Step>>, seed: u64, margin: i64) {
     }
     let twin = cycle(&full, Want::Full).await;
     assert_eq!(twin.status, RunStatus::Succeeded, "{:?}", twin.reasons);
-    assert_eq!(jira_state(&incremental), jira_state(&full), "rounds {rounds:?}");
+    assert_eq!(
+        jira_state(&incremental),
+        jira_state(&full),
+        "rounds {rounds:?}"
+    );
     assert_a_full_sync_changes_nothing(&incremental, "after the cycles").await;
 }
 
