@@ -103,6 +103,16 @@ fn is_group_change(event_type: &str) -> bool {
     event_type.starts_with("group.lifecycle.") || event_type == "group.profile.update"
 }
 
+/// Which of the three reads to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reads {
+    All,
+    /// Before a full reconcile: a user changed inside the margin costs the next
+    /// cycle two requests at most, a group a whole reconcile, so only groups and
+    /// events are worth remembering (and the user listing is left to the read).
+    GroupsAndEvents,
+}
+
 /// Makes the cycle's three reads and sorts them (see the module docs).
 ///
 /// # Errors
@@ -112,13 +122,20 @@ pub(crate) async fn read_changes(
     state: &CycleState,
     until: DateTime<Utc>,
     group_types: &[OktaGroupType],
+    reads: Reads,
 ) -> anyhow::Result<Changes> {
     use anyhow::Context as _;
     let before = okta.stats().requests;
     // A clock set back since the checkpoint still gives a valid window.
     let until = until.max(state.since + chrono::Duration::seconds(1));
+    let read_users = async {
+        match reads {
+            Reads::All => okta.users_updated_since(state.since).await,
+            Reads::GroupsAndEvents => Ok(usersync_okta::Listing::default()),
+        }
+    };
     let (users, groups, events) = tokio::join!(
-        okta.users_updated_since(state.since),
+        read_users,
         okta.groups_changed_since(state.since, group_types),
         okta.change_events(state.since, until),
     );
@@ -222,7 +239,8 @@ fn sort_groups(
     }
 }
 
-/// What changed within the margin before a full reconcile starts reading: read
+/// What changed within the margin before a full reconcile starts reading (groups
+/// and events: `Reads::GroupsAndEvents`): read
 /// before it, so the read sees every such change, and remembered as handled, so the
 /// first cycle after the reconcile does not handle it again (a group among them
 /// would otherwise make that cycle a full reconcile too). Nothing without a margin,
@@ -238,7 +256,15 @@ pub(crate) async fn seen_before(
     }
     let state = CycleState::after_full(read_at, margin, app.updated_at);
     let types = prepared.policy.okta_query().group_types;
-    match read_changes(&prepared.conns.okta, &state, read_at, &types).await {
+    match read_changes(
+        &prepared.conns.okta,
+        &state,
+        read_at,
+        &types,
+        Reads::GroupsAndEvents,
+    )
+    .await
+    {
         Ok(changes) => seen_after(changes.seen, state.since),
         Err(e) => {
             tracing::info!(app = %app.name, "the changes before this full read could not be read ({e:#}); the next cycle reads them again");

@@ -22,7 +22,7 @@ use usersync_core::{
 use usersync_okta::OktaClient;
 use usersync_store::{App, RunId};
 
-use super::changes::{Changes, CycleState, read_changes, seen_after};
+use super::changes::{Changes, CycleState, Reads, read_changes, seen_after};
 use super::run::{Prepared, execute_plan};
 use super::user::{mapped_username, read_target_accounts, target_names};
 use super::{Deps, ReadStats, Stopped, budget, namesakes};
@@ -52,7 +52,7 @@ pub(crate) async fn incremental(
     let before = okta.stats().requests;
     let types = prepared.policy.okta_query().group_types;
     let changes = tokio::select! {
-        c = read_changes(okta, state, started, &types) => c?,
+        c = read_changes(okta, state, started, &types, Reads::All) => c?,
         () = deps.stop.cancelled() => return Err(Stopped("reading what changed in Okta").into()),
     };
     if let Some(reason) = changes.reconcile_now {

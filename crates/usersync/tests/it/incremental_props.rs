@@ -157,7 +157,7 @@ fn run(rounds: Vec<Vec<Step>>, seed: u64, margin: i64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 6, max_shrink_iters: 20, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 10, max_shrink_iters: 20, ..ProptestConfig::default() })]
 
     #[test]
     fn incremental_cycles_alone_end_where_a_full_sync_does_when_no_event_is_lost(
