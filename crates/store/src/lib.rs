@@ -52,6 +52,7 @@ pub mod links;
 mod lock;
 mod process;
 pub mod runs;
+pub mod scim_server;
 pub mod secret;
 
 use std::path::{Path, PathBuf};
@@ -77,6 +78,7 @@ pub use runs::{
     NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunFilter,
     RunId, RunStatus, RunTrigger,
 };
+pub use scim_server::{ScimKind, ScimLookup, ScimPage, ScimRecord, ScimWrite};
 pub use secret::{SecretInput, SecretRef, SecretSlot, SecretState};
 pub use usersync_core::app::{apps_from_toml, apps_to_toml};
 
