@@ -46,7 +46,7 @@ pub use lock::{AlreadyRunning, AppGuard, AppLocks};
 pub use outcome::RunOutcome;
 pub use progress::{LogLines, Phase, Progress, Silent};
 pub use run::{explain_user, run_sync_once};
-pub use user::sync_user;
+pub use user::{PushedUser, sync_pushed_user, sync_user};
 
 /// What every run needs; cheap to clone, shared by the CLI, server and scheduler.
 #[derive(Clone)]

@@ -5,6 +5,10 @@
 //! Its destructive ops count against the app's hold budget like any run's; once
 //! the budget is spent they wait in the app's one held run (`engine::budget`).
 //!
+//! The source side is Okta (read by login or id), or, for usersync's SCIM server,
+//! what Okta pushed ([`sync_pushed_user`]): the same plan, guard, budget and apply,
+//! only the user and their groups come from the push instead of two Okta requests.
+//!
 //! The target's group list is not read, so a group this run creates may have
 //! existed already (creation is idempotent); such groups are linked as not created
 //! by usersync, so usersync never deletes them later on that basis.
@@ -37,12 +41,53 @@ pub async fn sync_user(
     login: &str,
     trigger: RunTrigger,
 ) -> Result<RunOutcome, EngineError> {
+    sync_one(deps, app_name, Source::Okta(login), trigger).await
+}
+
+/// A user as Okta pushed them to usersync's SCIM server: the source side of a
+/// single-user run in place of reading Okta.
+#[derive(Debug, Clone)]
+pub struct PushedUser {
+    /// The user (`status` inactive when Okta deactivated or deleted them).
+    pub user: OktaUser,
+    /// The pushed groups the user is a member of.
+    pub groups: Vec<OktaGroup>,
+}
+
+/// Syncs one user from what Okta pushed (see [`PushedUser`]), through the same
+/// plan, guard, hold budget and apply as [`sync_user`]; recorded as a run.
+///
+/// # Errors
+/// As [`sync_user`].
+pub async fn sync_pushed_user(
+    deps: &Deps,
+    app_name: &str,
+    pushed: &PushedUser,
+    trigger: RunTrigger,
+) -> Result<RunOutcome, EngineError> {
+    sync_one(deps, app_name, Source::Pushed(pushed), trigger).await
+}
+
+/// Where a single-user run's source side comes from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// Read from Okta by login or id.
+    Okta(&'a str),
+    Pushed(&'a PushedUser),
+}
+
+async fn sync_one(
+    deps: &Deps,
+    app_name: &str,
+    source: Source<'_>,
+    trigger: RunTrigger,
+) -> Result<RunOutcome, EngineError> {
     let app = find_app(deps, app_name).await?;
     let _guard = deps.locks.lock(&app.name).await;
     let started = Instant::now();
     let run = deps.store.start_run(app.id, trigger).await?.id;
     let mut outcome = RunOutcome::new(&app.name, Some(run), Mode::Apply);
-    let result = user_run(deps, &app, run, login, &mut outcome).await;
+    let result = user_run(deps, &app, run, source, &mut outcome).await;
     finish(deps, outcome, result, started).await
 }
 
@@ -50,11 +95,11 @@ async fn user_run(
     deps: &Deps,
     app: &App,
     run: RunId,
-    login: &str,
+    source: Source<'_>,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let prepared = prepare(deps, app).await?;
-    let result = user_work(deps, app, run, login, &prepared, outcome).await;
+    let result = user_work(deps, app, run, source, &prepared, outcome).await;
     outcome.okta_rate_limits = prepared.conns.okta.rate_limit_headroom();
     result
 }
@@ -85,13 +130,19 @@ async fn user_work(
     deps: &Deps,
     app: &App,
     run: RunId,
-    login: &str,
+    source: Source<'_>,
     prepared: &Prepared,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let okta = &prepared.conns.okta;
     let before = okta.stats().requests;
-    let (user, mut desired) = read_okta_user(okta, login).await?;
+    let (user, mut desired) = match source {
+        Source::Okta(login) => read_okta_user(okta, login).await?,
+        Source::Pushed(p) => (
+            p.user.clone(),
+            one_user_snapshot(&p.user, p.groups.clone(), Completeness::Complete),
+        ),
+    };
     outcome.okta = Some(ReadStats {
         users: 1,
         groups: desired.groups.len(),
@@ -125,7 +176,11 @@ async fn user_work(
         ..ReadStats::default()
     });
     let mapped = mapped_username(prepared, &user);
-    namesakes::add_namesakes(prepared, &user, mapped.as_ref(), &links, &mut desired).await;
+    let among = match source {
+        Source::Okta(_) => namesakes::Among::Okta,
+        Source::Pushed(_) => namesakes::Among::Pushed { deps, app },
+    };
+    namesakes::add_namesakes(prepared, &user, mapped.as_ref(), &links, &mut desired, among).await;
     if let Some(stats) = outcome.okta.as_mut() {
         stats.requests = Some(okta.stats().requests - before);
         stats.complete = Some(desired.completeness.is_complete());
