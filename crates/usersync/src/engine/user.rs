@@ -52,6 +52,9 @@ pub struct PushedUser {
     pub user: OktaUser,
     /// The pushed groups the user is a member of.
     pub groups: Vec<OktaGroup>,
+    /// Pushed groups the user is not (or no longer) a member of that the plan must
+    /// know, so it removes the user from them (a group push's removals, a deleted group).
+    pub not_member_of: Vec<OktaGroup>,
 }
 
 /// Syncs one user from what Okta pushed (see [`PushedUser`]), through the same
@@ -138,10 +141,12 @@ async fn user_work(
     let before = okta.stats().requests;
     let (user, mut desired) = match source {
         Source::Okta(login) => read_okta_user(okta, login).await?,
-        Source::Pushed(p) => (
-            p.user.clone(),
-            one_user_snapshot(&p.user, p.groups.clone(), Completeness::Complete),
-        ),
+        Source::Pushed(p) => {
+            let mut snapshot = one_user_snapshot(&p.user, p.groups.clone(), Completeness::Complete);
+            let others = p.not_member_of.iter().filter(|g| !p.groups.iter().any(|m| m.id == g.id));
+            snapshot.groups.extend(others.cloned());
+            (p.user.clone(), snapshot)
+        }
     };
     outcome.okta = Some(ReadStats {
         users: 1,

@@ -58,8 +58,10 @@ async fn check_members(ctx: &Ctx, ids: &[String]) -> Result<(), ScimError> {
     Ok(())
 }
 
-/// Syncs each of `ids` (SCIM user ids) from what is stored now.
-async fn sync_users(ctx: &Ctx, ids: &BTreeSet<String>) -> Result<(), ScimError> {
+/// Syncs each of `ids` (SCIM user ids) from what is stored now; `group` is the
+/// group pushed (as it was), so users who left it are removed from it.
+async fn sync_users(ctx: &Ctx, ids: &BTreeSet<String>, group: &ScimRecord) -> Result<(), ScimError> {
+    let left: Vec<usersync_core::OktaGroup> = source::okta_group(group).into_iter().collect();
     for id in ids {
         let user = ctx
             .store()
@@ -67,7 +69,7 @@ async fn sync_users(ctx: &Ctx, ids: &BTreeSet<String>) -> Result<(), ScimError> 
             .await
             .map_err(ScimError::store)?;
         if let Some(user) = user {
-            source::sync_pushed(&ctx.state.backend.deps, &ctx.app, &user, false).await;
+            source::sync_pushed(&ctx.state.backend.deps, &ctx.app, &user, false, &left).await;
         }
     }
     Ok(())
@@ -121,7 +123,7 @@ pub(super) async fn create(
                 .set_scim_members(ctx.app.id, &id, &members)
                 .await
                 .map_err(ScimError::store)?;
-            sync_users(&ctx, &members.into_iter().collect()).await?;
+            sync_users(&ctx, &members.into_iter().collect(), &record).await?;
             let answer = view(&ctx, &record).await?;
             Ok(resource(StatusCode::CREATED, &record, &answer))
         }
@@ -174,7 +176,7 @@ async fn store_and_sync(
     } else {
         before.union(&after).cloned().collect()
     };
-    sync_users(ctx, &affected).await?;
+    sync_users(ctx, &affected, &stored).await?;
     let answer = view(ctx, &stored).await?;
     Ok(resource(StatusCode::OK, &stored, &answer))
 }
@@ -245,7 +247,7 @@ pub(super) async fn delete(
                 .await
                 .map_err(ScimError::store)?;
             // The former members leave the group in the target; the group itself stays.
-            sync_users(&ctx, &former).await?;
+            sync_users(&ctx, &former, &record).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,

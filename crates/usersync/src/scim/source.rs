@@ -92,11 +92,20 @@ pub fn okta_group(record: &ScimRecord) -> Result<OktaGroup, String> {
 }
 
 /// Runs the single-user sync of pushed user `record` (inactive when `deleted`), with
-/// their pushed groups, and logs how it ended. The run is recorded whatever happens;
+/// their pushed groups (and `left`, groups they are no longer in), and logs how it ended. The run is recorded whatever happens;
 /// a failure to start one is logged, as the push itself is already stored.
-pub async fn sync_pushed(deps: &Deps, app: &App, record: &ScimRecord, deleted: bool) {
+pub async fn sync_pushed(
+    deps: &Deps,
+    app: &App,
+    record: &ScimRecord,
+    deleted: bool,
+    left: &[OktaGroup],
+) {
     let pushed = match pushed_user(deps, app, record, deleted).await {
-        Ok(p) => p,
+        Ok(mut p) => {
+            p.not_member_of = left.to_vec();
+            p
+        }
         Err(e) => {
             tracing::warn!(app = %app.name, scim_id = %record.id, "SCIM push not synced: {e}");
             return;
@@ -139,5 +148,9 @@ async fn pushed_user(
         .iter()
         .map(okta_group)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(PushedUser { user, groups })
+    Ok(PushedUser {
+        user,
+        groups,
+        not_member_of: Vec::new(),
+    })
 }

@@ -79,7 +79,7 @@ pub(super) async fn create(
                 .create_scim_resource(ctx.app.id, ScimKind::User, &id, &super::to_write(&input, &body))
                 .await
                 .map_err(ScimError::store)?;
-            source::sync_pushed(&ctx.state.backend.deps, &ctx.app, &record, false).await;
+            source::sync_pushed(&ctx.state.backend.deps, &ctx.app, &record, false, &[]).await;
             let view = user_view(&ctx, &record).await?;
             Ok(resource(StatusCode::CREATED, &record, &view))
         }
@@ -111,7 +111,7 @@ async fn store_and_sync(ctx: &Ctx, id: &str, input: &Input) -> Result<Response, 
         .replace_scim_resource(ctx.app.id, ScimKind::User, id, &super::to_write(input, &body))
         .await
         .map_err(ScimError::store)?;
-    source::sync_pushed(&ctx.state.backend.deps, &ctx.app, &record, false).await;
+    source::sync_pushed(&ctx.state.backend.deps, &ctx.app, &record, false, &[]).await;
     let view = user_view(ctx, &record).await?;
     Ok(resource(StatusCode::OK, &record, &view))
 }
@@ -166,7 +166,7 @@ pub(super) async fn delete(
             let record = existing(&ctx, &id).await?;
             check_if_match(&headers, &record)?;
             // Deletion deactivates in the target (per Enable/Disable Users), then forgets.
-            source::sync_pushed(&ctx.state.backend.deps, &ctx.app, &record, true).await;
+            source::sync_pushed(&ctx.state.backend.deps, &ctx.app, &record, true, &[]).await;
             ctx.store()
                 .delete_scim_resource(ctx.app.id, ScimKind::User, &id)
                 .await

@@ -25,6 +25,7 @@ mod read_only;
 mod reads;
 mod renames;
 mod scim;
+mod scim_server;
 mod secret_refs;
 mod serve;
 mod sync;
