@@ -91,8 +91,11 @@ pub(super) async fn list(
                 .await
                 .map_err(ScimError::store)?;
             let mut resources = Vec::with_capacity(page.records.len());
+            let projection = query::Projection::parse(&pairs);
             for record in &page.records {
-                resources.push(view(&ctx, record).await?);
+                let mut one = view(&ctx, record).await?;
+                projection.apply(&mut one);
+                resources.push(one);
             }
             Ok(scim_json(StatusCode::OK, &wire::list(page.total, q.start_index, resources)))
         }
@@ -135,12 +138,14 @@ pub(super) async fn get(
     State(state): State<AppState>,
     Path((app, id)): Path<(String, String)>,
     headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     answer(
         async {
             let ctx = Ctx::new(state, &app, &headers).await?;
             let record = existing(&ctx, &id).await?;
-            let answer = view(&ctx, &record).await?;
+            let mut answer = view(&ctx, &record).await?;
+            query::Projection::parse(&pairs).apply(&mut answer);
             Ok(resource(StatusCode::OK, &record, &answer))
         }
         .await,

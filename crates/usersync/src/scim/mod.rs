@@ -58,6 +58,29 @@ pub fn routes() -> Routes {
         .put("/scim/v2/{app}/Groups/{id}", T, groups::replace)
         .patch("/scim/v2/{app}/Groups/{id}", T, groups::patch)
         .delete("/scim/v2/{app}/Groups/{id}", T, groups::delete)
+        // Anything else under the base (e.g. the optional `POST /.search`): a SCIM 404.
+        .get("/scim/v2/{app}/{*rest}", T, unknown)
+        .post("/scim/v2/{app}/{*rest}", T, unknown)
+        .put("/scim/v2/{app}/{*rest}", T, unknown)
+        .patch("/scim/v2/{app}/{*rest}", T, unknown)
+        .delete("/scim/v2/{app}/{*rest}", T, unknown)
+}
+
+async fn unknown(
+    State(state): State<AppState>,
+    Path((app, rest)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    answer(
+        async {
+            Ctx::new(state, &app, &headers).await?;
+            Err(ScimError::not_found(format!(
+                "no SCIM endpoint /{rest}; this server has /Users, /Groups, /ServiceProviderConfig, \
+                 /ResourceTypes and /Schemas (no /.search and no /Bulk)"
+            )))
+        }
+        .await,
+    )
 }
 
 /// An authorized request's app and the base URL its resources live under.

@@ -104,6 +104,65 @@ fn filter(kind: ScimKind, text: &str) -> Result<ScimLookup, ScimError> {
     }
 }
 
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5): which attributes an
+/// answer carries. `id`, `schemas` and `meta` always stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    only: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl Projection {
+    #[must_use]
+    pub fn parse(pairs: &[(String, String)]) -> Self {
+        let list = |name: &str| -> Vec<String> {
+            pairs
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .flat_map(|(_, v)| v.split(','))
+                .map(|a| a.trim().rsplit(':').next().unwrap_or_default().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect()
+        };
+        Self {
+            only: list("attributes"),
+            excluded: list("excludedAttributes"),
+        }
+    }
+
+    /// Applies the projection to one resource.
+    pub fn apply(&self, resource: &mut serde_json::Value) {
+        let Some(map) = resource.as_object_mut() else { return };
+        let always = |k: &str| ["id", "schemas", "meta"].iter().any(|a| a.eq_ignore_ascii_case(k));
+        let top = |a: &String| a.split('.').next().unwrap_or_default().to_ascii_lowercase();
+        if !self.only.is_empty() {
+            let keep: Vec<String> = self.only.iter().map(top).collect();
+            map.retain(|k, _| always(k) || keep.contains(&k.to_ascii_lowercase()));
+            for wanted in &self.only {
+                if let Some((attr, sub)) = wanted.split_once('.')
+                    && let Some((_, serde_json::Value::Object(inner))) =
+                        map.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(attr))
+                    && !self.only.iter().any(|w| w.eq_ignore_ascii_case(attr))
+                {
+                    inner.retain(|k, _| k.eq_ignore_ascii_case(sub) || self.only.iter().any(|w| w.eq_ignore_ascii_case(&format!("{attr}.{k}"))));
+                }
+            }
+        }
+        for gone in &self.excluded {
+            match gone.split_once('.') {
+                Some((attr, sub)) => {
+                    if let Some((_, serde_json::Value::Object(inner))) =
+                        map.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(attr))
+                    {
+                        inner.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+                    }
+                }
+                None => map.retain(|k, _| always(k) || !k.eq_ignore_ascii_case(gone)),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +173,18 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         parse(ScimKind::User, &pairs)
+    }
+
+    #[test]
+    fn attributes_keep_and_excluded_attributes_drop_but_id_stays() {
+        let pairs = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        let resource = serde_json::json!({"id": "1", "userName": "a", "name": {"givenName": "A", "familyName": "B"}, "title": "t"});
+        let mut only = resource.clone();
+        Projection::parse(&pairs("attributes", "userName,name.givenName")).apply(&mut only);
+        assert_eq!(only, serde_json::json!({"id": "1", "userName": "a", "name": {"givenName": "A"}}));
+        let mut without = resource;
+        Projection::parse(&pairs("excludedAttributes", "name,id")).apply(&mut without);
+        assert_eq!(without, serde_json::json!({"id": "1", "userName": "a", "title": "t"}));
     }
 
     #[test]

@@ -53,8 +53,11 @@ pub(super) async fn list(
                 .await
                 .map_err(ScimError::store)?;
             let mut resources = Vec::with_capacity(page.records.len());
+            let projection = query::Projection::parse(&pairs);
             for record in &page.records {
-                resources.push(user_view(&ctx, record).await?);
+                let mut one = user_view(&ctx, record).await?;
+                projection.apply(&mut one);
+                resources.push(one);
             }
             Ok(scim_json(StatusCode::OK, &wire::list(page.total, q.start_index, resources)))
         }
@@ -91,12 +94,14 @@ pub(super) async fn get(
     State(state): State<AppState>,
     Path((app, id)): Path<(String, String)>,
     headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
     answer(
         async {
             let ctx = Ctx::new(state, &app, &headers).await?;
             let record = existing(&ctx, &id).await?;
-            let view = user_view(&ctx, &record).await?;
+            let mut view = user_view(&ctx, &record).await?;
+            query::Projection::parse(&pairs).apply(&mut view);
             Ok(resource(StatusCode::OK, &record, &view))
         }
         .await,

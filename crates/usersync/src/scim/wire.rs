@@ -120,7 +120,10 @@ pub fn user_input(value: Value) -> Result<Input, ScimError> {
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
         Some(_) => return Err(ScimError::invalid_value("active: must be true or false")),
     };
-    body.insert("active".into(), Value::Bool(active));
+    // An absent `active` means active, and stays absent (a PATCH may remove it).
+    if body.contains_key("active") {
+        body.insert("active".into(), Value::Bool(active));
+    }
     if body.get("name").is_some_and(|n| !n.is_object() && !n.is_null()) {
         return Err(ScimError::invalid_value("name: must be an object (givenName, familyName, ...)"));
     }

@@ -26,6 +26,7 @@ mod reads;
 mod renames;
 mod scim;
 mod scim_server;
+mod scim_tester;
 mod secret_refs;
 mod serve;
 mod sync;

@@ -279,10 +279,14 @@ async fn scim_routes_take_only_the_apps_scim_token_never_a_session_or_an_api_tok
         .into_iter()
         .filter(|r| r.access == Access::ScimToken)
         .collect();
-    assert_eq!(rules.len(), 17, "{rules:?}");
+    assert_eq!(rules.len(), 22, "{rules:?}");
     for rule in &rules {
         assert!(rule.path.starts_with("/scim/v2/{app}/"), "{}", rule.path);
-        let path = rule.path.replace("{app}", "scimapp").replace("{id}", "999999");
+        let path = rule
+            .path
+            .replace("{app}", "scimapp")
+            .replace("{id}", "999999")
+            .replace("{*rest}", "Bulk");
         for (who, r) in [
             ("anonymous", req(rule.method.clone(), &path)),
             ("wrong token", req(rule.method.clone(), &path).bearer("usc_wrong")),
@@ -296,7 +300,11 @@ async fn scim_routes_take_only_the_apps_scim_token_never_a_session_or_an_api_tok
             assert_eq!(reply.json()["status"], "401", "{who}: {m} {p}");
         }
         // The right token on another app's path is refused too.
-        let other = rule.path.replace("{app}", "no-such-app").replace("{id}", "999999");
+        let other = rule
+            .path
+            .replace("{app}", "no-such-app")
+            .replace("{id}", "999999")
+            .replace("{*rest}", "Bulk");
         let reply = h.call(req(rule.method.clone(), &other).bearer(&scim_token)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{} {other}", rule.method);
         // And the app's token passes authentication (the answer is about the request).
