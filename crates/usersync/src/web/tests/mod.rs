@@ -12,6 +12,7 @@ mod metrics;
 mod notify;
 mod openapi;
 mod pages;
+mod scim_token;
 mod secrets;
 mod settings_walk;
 mod test_connection;
