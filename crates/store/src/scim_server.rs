@@ -153,7 +153,7 @@ impl Store {
             app_id: Some(app),
             app_name: Some(&name),
         };
-        audit::write(&mut *tx, actor, subject, "scim.token_generated", &[]).await?;
+        audit::write(&mut tx, actor, subject, "scim.token_generated", &[]).await?;
         tx.commit().await.ctx("storing the SCIM token")
     }
 
@@ -173,7 +173,10 @@ impl Store {
     ///
     /// # Errors
     /// Database failures.
-    pub async fn scim_token_created(&self, app: AppId) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub async fn scim_token_created(
+        &self,
+        app: AppId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         sqlx::query_scalar("SELECT created_at FROM scim_tokens WHERE app_id = $1")
             .bind(app.0)
             .fetch_optional(&self.db)
@@ -298,14 +301,15 @@ impl Store {
             ScimLookup::Id(i) => ("id", Some(i.clone())),
         };
         let filter = format!("app_id = $1 AND kind = $2 AND ($3 IS NULL OR {column} = $3)");
-        let total: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM scim_resources WHERE {filter}"))
-                .bind(app.0)
-                .bind(kind.as_str())
-                .bind(value.as_deref())
-                .fetch_one(&self.db)
-                .await
-                .ctx("counting SCIM resources")?;
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM scim_resources WHERE {filter}"
+        ))
+        .bind(app.0)
+        .bind(kind.as_str())
+        .bind(value.as_deref())
+        .fetch_one(&self.db)
+        .await
+        .ctx("counting SCIM resources")?;
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM scim_resources WHERE {filter} \
              ORDER BY created_at, id LIMIT $4 OFFSET $5"
@@ -372,13 +376,14 @@ impl Store {
         .execute(&mut *tx)
         .await
         .ctx("deleting SCIM memberships")?;
-        let done = sqlx::query("DELETE FROM scim_resources WHERE app_id = $1 AND kind = $2 AND id = $3")
-            .bind(app.0)
-            .bind(kind.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .ctx("deleting a SCIM resource")?;
+        let done =
+            sqlx::query("DELETE FROM scim_resources WHERE app_id = $1 AND kind = $2 AND id = $3")
+                .bind(app.0)
+                .bind(kind.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .ctx("deleting a SCIM resource")?;
         tx.commit().await.ctx("deleting a SCIM resource")?;
         Ok(done.rows_affected() > 0)
     }

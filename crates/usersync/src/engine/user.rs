@@ -143,7 +143,10 @@ async fn user_work(
         Source::Okta(login) => read_okta_user(okta, login).await?,
         Source::Pushed(p) => {
             let mut snapshot = one_user_snapshot(&p.user, p.groups.clone(), Completeness::Complete);
-            let others = p.not_member_of.iter().filter(|g| !p.groups.iter().any(|m| m.id == g.id));
+            let others = p
+                .not_member_of
+                .iter()
+                .filter(|g| !p.groups.iter().any(|m| m.id == g.id));
             snapshot.groups.extend(others.cloned());
             (p.user.clone(), snapshot)
         }
@@ -185,7 +188,15 @@ async fn user_work(
         Source::Okta(_) => namesakes::Among::Okta,
         Source::Pushed(_) => namesakes::Among::Pushed { deps, app },
     };
-    namesakes::add_namesakes(prepared, &user, mapped.as_ref(), &links, &mut desired, among).await;
+    namesakes::add_namesakes(
+        prepared,
+        &user,
+        mapped.as_ref(),
+        &links,
+        &mut desired,
+        among,
+    )
+    .await;
     if let Some(stats) = outcome.okta.as_mut() {
         stats.requests = Some(okta.stats().requests - before);
         stats.complete = Some(desired.completeness.is_complete());

@@ -28,7 +28,9 @@ pub async fn generate(store: &Store, app: &App, actor: &str) -> Result<String, S
         "{PREFIX}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     );
-    store.set_scim_token(app.id, &sha256_hex(&value), actor).await?;
+    store
+        .set_scim_token(app.id, &sha256_hex(&value), actor)
+        .await?;
     Ok(value)
 }
 
@@ -50,7 +52,11 @@ pub async fn authorize(store: &Store, name: &str, headers: &HeaderMap) -> Result
     let Some(app) = app else {
         return Err(ScimError::unauthorized());
     };
-    let Some(stored) = store.scim_token_hash(app.id).await.map_err(ScimError::store)? else {
+    let Some(stored) = store
+        .scim_token_hash(app.id)
+        .await
+        .map_err(ScimError::store)?
+    else {
         return Err(ScimError::unauthorized());
     };
     let given = sha256_hex(given);

@@ -56,7 +56,14 @@ pub fn resource_type_list(base: &str) -> Value {
 }
 
 /// One attribute definition.
-fn attr(name: &str, kind: &str, multi: bool, required: bool, mutability: &str, sub: Vec<Value>) -> Value {
+fn attr(
+    name: &str,
+    kind: &str,
+    multi: bool,
+    required: bool,
+    mutability: &str,
+    sub: Vec<Value>,
+) -> Value {
     let mut a = json!({
         "name": name,
         "type": kind,
@@ -80,7 +87,14 @@ fn s(name: &str) -> Value {
 
 fn multi(name: &str) -> Value {
     let primary = attr("primary", "boolean", false, false, "readWrite", vec![]);
-    attr(name, "complex", true, false, "readWrite", vec![s("value"), s("type"), primary])
+    attr(
+        name,
+        "complex",
+        true,
+        false,
+        "readWrite",
+        vec![s("value"), s("type"), primary],
+    )
 }
 
 fn user_schema(base: &str) -> Value {
@@ -92,10 +106,17 @@ fn user_schema(base: &str) -> Value {
         false,
         false,
         "readWrite",
-        ["formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"]
-            .into_iter()
-            .map(s)
-            .collect(),
+        [
+            "formatted",
+            "familyName",
+            "givenName",
+            "middleName",
+            "honorificPrefix",
+            "honorificSuffix",
+        ]
+        .into_iter()
+        .map(s)
+        .collect(),
     );
     let mut groups = attr(
         "groups",
@@ -103,16 +124,29 @@ fn user_schema(base: &str) -> Value {
         true,
         false,
         "readOnly",
-        vec![s("value"), s("display"), s("type"), attr("$ref", "reference", false, false, "readOnly", vec![])],
+        vec![
+            s("value"),
+            s("display"),
+            s("type"),
+            attr("$ref", "reference", false, false, "readOnly", vec![]),
+        ],
     );
     for sub in groups["subAttributes"].as_array_mut().into_iter().flatten() {
         sub["mutability"] = json!("readOnly");
     }
     let mut attributes = vec![user_name, name];
     attributes.extend(
-        ["displayName", "nickName", "title", "userType", "preferredLanguage", "locale", "timezone"]
-            .into_iter()
-            .map(s),
+        [
+            "displayName",
+            "nickName",
+            "title",
+            "userType",
+            "preferredLanguage",
+            "locale",
+            "timezone",
+        ]
+        .into_iter()
+        .map(s),
     );
     attributes.push(attr("active", "boolean", false, false, "readWrite", vec![]));
     attributes.push(multi("emails"));
@@ -127,7 +161,14 @@ fn group_schema(base: &str) -> Value {
     let mut value = s("value");
     value["mutability"] = json!("immutable");
     let reference = attr("$ref", "reference", false, false, "immutable", vec![]);
-    let members = attr("members", "complex", true, false, "readWrite", vec![value, s("display"), s("type"), reference]);
+    let members = attr(
+        "members",
+        "complex",
+        true,
+        false,
+        "readWrite",
+        vec![value, s("display"), s("type"), reference],
+    );
     schema(base, GROUP_SCHEMA, "Group", vec![display, members])
 }
 

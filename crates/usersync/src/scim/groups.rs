@@ -60,7 +60,11 @@ async fn check_members(ctx: &Ctx, ids: &[String]) -> Result<(), ScimError> {
 
 /// Syncs each of `ids` (SCIM user ids) from what is stored now; `group` is the
 /// group pushed (as it was), so users who left it are removed from it.
-async fn sync_users(ctx: &Ctx, ids: &BTreeSet<String>, group: &ScimRecord) -> Result<(), ScimError> {
+async fn sync_users(
+    ctx: &Ctx,
+    ids: &BTreeSet<String>,
+    group: &ScimRecord,
+) -> Result<(), ScimError> {
     let left: Vec<usersync_core::OktaGroup> = source::okta_group(group).into_iter().collect();
     for id in ids {
         let user = ctx
@@ -87,7 +91,13 @@ pub(super) async fn list(
             let q = query::parse(ScimKind::Group, &pairs)?;
             let page = ctx
                 .store()
-                .scim_resources(ctx.app.id, ScimKind::Group, &q.lookup, q.start_index - 1, q.count)
+                .scim_resources(
+                    ctx.app.id,
+                    ScimKind::Group,
+                    &q.lookup,
+                    q.start_index - 1,
+                    q.count,
+                )
                 .await
                 .map_err(ScimError::store)?;
             let mut resources = Vec::with_capacity(page.records.len());
@@ -97,7 +107,10 @@ pub(super) async fn list(
                 projection.apply(&mut one);
                 resources.push(one);
             }
-            Ok(scim_json(StatusCode::OK, &wire::list(page.total, q.start_index, resources)))
+            Ok(scim_json(
+                StatusCode::OK,
+                &wire::list(page.total, q.start_index, resources),
+            ))
         }
         .await,
     )
@@ -119,7 +132,12 @@ pub(super) async fn create(
             let id = uuid::Uuid::new_v4().to_string();
             let record = ctx
                 .store()
-                .create_scim_resource(ctx.app.id, ScimKind::Group, &id, &super::to_write(&input, &text))
+                .create_scim_resource(
+                    ctx.app.id,
+                    ScimKind::Group,
+                    &id,
+                    &super::to_write(&input, &text),
+                )
                 .await
                 .map_err(ScimError::store)?;
             ctx.store()
@@ -168,7 +186,12 @@ async fn store_and_sync(
     let text = super::body_text(input)?;
     let stored = ctx
         .store()
-        .replace_scim_resource(ctx.app.id, ScimKind::Group, &record.id, &super::to_write(input, &text))
+        .replace_scim_resource(
+            ctx.app.id,
+            ScimKind::Group,
+            &record.id,
+            &super::to_write(input, &text),
+        )
         .await
         .map_err(ScimError::store)?;
     ctx.store()

@@ -91,7 +91,11 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    pub(crate) async fn new(state: AppState, name: &str, headers: &HeaderMap) -> Result<Self, ScimError> {
+    pub(crate) async fn new(
+        state: AppState,
+        name: &str,
+        headers: &HeaderMap,
+    ) -> Result<Self, ScimError> {
         let app = auth::authorize(&state.backend.store, name, headers).await?;
         let base = base_url(&state, headers, &app.name);
         Ok(Self { app, base, state })
@@ -111,7 +115,10 @@ fn base_url(state: &AppState, headers: &HeaderMap, app: &str) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
         .unwrap_or("localhost");
     let scheme = headers
         .get("x-forwarded-proto")
@@ -142,9 +149,8 @@ pub(crate) async fn json_body(body: Body) -> Result<Value, ScimError> {
             format!("the request body is larger than {MAX_BODY} bytes, or could not be read"),
         )
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        ScimError::invalid_syntax(format!("the body is not JSON: {e}"))
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ScimError::invalid_syntax(format!("the body is not JSON: {e}")))
 }
 
 /// Refuses a write whose `If-Match` names another version (412).
@@ -154,7 +160,11 @@ pub(crate) fn check_if_match(headers: &HeaderMap, record: &ScimRecord) -> Result
     };
     let current = wire::etag(record);
     let strong = current.trim_start_matches("W/");
-    if wanted.split(',').map(str::trim).any(|w| w == "*" || w == current || w == strong) {
+    if wanted
+        .split(',')
+        .map(str::trim)
+        .any(|w| w == "*" || w == current || w == strong)
+    {
         Ok(())
     } else {
         Err(ScimError::new(
@@ -173,7 +183,10 @@ pub(crate) fn resource(status: StatusCode, record: &ScimRecord, body: &Value) ->
         headers.insert(header::ETAG, v);
     }
     if status == StatusCode::CREATED
-        && let Some(Ok(location)) = body.pointer("/meta/location").and_then(Value::as_str).map(str::parse)
+        && let Some(Ok(location)) = body
+            .pointer("/meta/location")
+            .and_then(Value::as_str)
+            .map(str::parse)
     {
         headers.insert(header::LOCATION, location);
     }
@@ -182,7 +195,8 @@ pub(crate) fn resource(status: StatusCode, record: &ScimRecord, body: &Value) ->
 
 /// The stored text of a checked body.
 pub(crate) fn body_text(input: &wire::Input) -> Result<String, ScimError> {
-    serde_json::to_string(&input.body).map_err(|e| ScimError::invalid_value(format!("the body: {e}")))
+    serde_json::to_string(&input.body)
+        .map_err(|e| ScimError::invalid_value(format!("the body: {e}")))
 }
 
 pub(crate) fn to_write<'a>(input: &'a wire::Input, body: &'a str) -> usersync_store::ScimWrite<'a> {
@@ -198,18 +212,38 @@ fn answer(result: Result<Response, ScimError>) -> Response {
     result.unwrap_or_else(axum::response::IntoResponse::into_response)
 }
 
-async fn spc(State(state): State<AppState>, Path(app): Path<String>, headers: HeaderMap) -> Response {
-    answer(async {
-        let ctx = Ctx::new(state, &app, &headers).await?;
-        Ok(scim_json(StatusCode::OK, &discovery::service_provider_config(&ctx.base)))
-    }.await)
+async fn spc(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    answer(
+        async {
+            let ctx = Ctx::new(state, &app, &headers).await?;
+            Ok(scim_json(
+                StatusCode::OK,
+                &discovery::service_provider_config(&ctx.base),
+            ))
+        }
+        .await,
+    )
 }
 
-async fn resource_types(State(state): State<AppState>, Path(app): Path<String>, headers: HeaderMap) -> Response {
-    answer(async {
-        let ctx = Ctx::new(state, &app, &headers).await?;
-        Ok(scim_json(StatusCode::OK, &discovery::resource_type_list(&ctx.base)))
-    }.await)
+async fn resource_types(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    answer(
+        async {
+            let ctx = Ctx::new(state, &app, &headers).await?;
+            Ok(scim_json(
+                StatusCode::OK,
+                &discovery::resource_type_list(&ctx.base),
+            ))
+        }
+        .await,
+    )
 }
 
 async fn resource_type(
@@ -217,21 +251,38 @@ async fn resource_type(
     Path((app, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    answer(async {
-        let ctx = Ctx::new(state, &app, &headers).await?;
-        discovery::resource_types(&ctx.base)
-            .into_iter()
-            .find(|t| t["id"] == id.as_str())
-            .map(|t| scim_json(StatusCode::OK, &t))
-            .ok_or_else(|| ScimError::not_found(format!("no resource type {id:?}; there are User and Group")))
-    }.await)
+    answer(
+        async {
+            let ctx = Ctx::new(state, &app, &headers).await?;
+            discovery::resource_types(&ctx.base)
+                .into_iter()
+                .find(|t| t["id"] == id.as_str())
+                .map(|t| scim_json(StatusCode::OK, &t))
+                .ok_or_else(|| {
+                    ScimError::not_found(format!(
+                        "no resource type {id:?}; there are User and Group"
+                    ))
+                })
+        }
+        .await,
+    )
 }
 
-async fn schemas(State(state): State<AppState>, Path(app): Path<String>, headers: HeaderMap) -> Response {
-    answer(async {
-        let ctx = Ctx::new(state, &app, &headers).await?;
-        Ok(scim_json(StatusCode::OK, &discovery::schema_list(&ctx.base)))
-    }.await)
+async fn schemas(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    answer(
+        async {
+            let ctx = Ctx::new(state, &app, &headers).await?;
+            Ok(scim_json(
+                StatusCode::OK,
+                &discovery::schema_list(&ctx.base),
+            ))
+        }
+        .await,
+    )
 }
 
 async fn schema(
@@ -239,12 +290,15 @@ async fn schema(
     Path((app, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    answer(async {
-        let ctx = Ctx::new(state, &app, &headers).await?;
-        discovery::schemas(&ctx.base)
-            .into_iter()
-            .find(|s| s["id"] == id.as_str())
-            .map(|s| scim_json(StatusCode::OK, &s))
-            .ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")))
-    }.await)
+    answer(
+        async {
+            let ctx = Ctx::new(state, &app, &headers).await?;
+            discovery::schemas(&ctx.base)
+                .into_iter()
+                .find(|s| s["id"] == id.as_str())
+                .map(|s| scim_json(StatusCode::OK, &s))
+                .ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")))
+        }
+        .await,
+    )
 }

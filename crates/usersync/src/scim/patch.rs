@@ -22,7 +22,11 @@ struct Path {
 }
 
 fn parse_path(text: &str) -> Result<Path, ScimError> {
-    let bad = || ScimError::invalid_path(format!("path: {text:?} is not a path this server understands"));
+    let bad = || {
+        ScimError::invalid_path(format!(
+            "path: {text:?} is not a path this server understands"
+        ))
+    };
     let text = text.trim();
     // An extension attribute: the schema URN, then `:attribute`.
     if text.starts_with("urn:") {
@@ -49,7 +53,9 @@ fn parse_path(text: &str) -> Result<Path, ScimError> {
             let f = f.trim_end_matches(']');
             let mut words = f.splitn(3, char::is_whitespace);
             let (a, op, v) = (words.next(), words.next(), words.next());
-            let (Some(a), Some(op), Some(v)) = (a, op, v) else { return Err(bad()) };
+            let (Some(a), Some(op), Some(v)) = (a, op, v) else {
+                return Err(bad());
+            };
             if !op.eq_ignore_ascii_case("eq") {
                 return Err(bad());
             }
@@ -75,7 +81,10 @@ fn parse_path(text: &str) -> Result<Path, ScimError> {
 fn canonical_name(name: &str) -> String {
     let mut one = Map::new();
     one.insert(name.to_owned(), Value::Null);
-    wire::canonical(one).into_iter().next().map_or_else(|| name.to_owned(), |(k, _)| k)
+    wire::canonical(one)
+        .into_iter()
+        .next()
+        .map_or_else(|| name.to_owned(), |(k, _)| k)
 }
 
 fn matches(element: &Value, filter: &(String, String)) -> bool {
@@ -84,7 +93,7 @@ fn matches(element: &Value, filter: &(String, String)) -> bool {
         .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(&filter.0)))
         .is_some_and(|(_, v)| match v {
             Value::String(s) => s.eq_ignore_ascii_case(&filter.1),
-            other => other.to_string() == filter.1,
+            other => serde_json::to_string(other).is_ok_and(|t| t == filter.1),
         })
 }
 
@@ -114,7 +123,9 @@ pub fn apply(
             ))
         })?;
     if ops.len() > MAX_OPS {
-        return Err(ScimError::invalid_value(format!("Operations: more than {MAX_OPS}")));
+        return Err(ScimError::invalid_value(format!(
+            "Operations: more than {MAX_OPS}"
+        )));
     }
     for (i, op) in ops.iter().enumerate() {
         one(i, op, body, members.as_deref_mut())?;
@@ -128,7 +139,11 @@ fn one(
     body: &mut Map<String, Value>,
     members: Option<&mut Vec<String>>,
 ) -> Result<(), ScimError> {
-    let kind = op.get("op").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+    let kind = op
+        .get("op")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if !["add", "replace", "remove"].contains(&kind.as_str()) {
         return Err(ScimError::invalid_syntax(format!(
             "Operations[{i}].op: must be add, replace or remove"
@@ -138,7 +153,11 @@ fn one(
     let path = match op.get("path") {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) => Some(parse_path(p)?),
-        Some(_) => return Err(ScimError::invalid_path(format!("Operations[{i}].path: must be a string"))),
+        Some(_) => {
+            return Err(ScimError::invalid_path(format!(
+                "Operations[{i}].path: must be a string"
+            )));
+        }
     };
     let Some(path) = path else {
         let Some(Value::Object(values)) = value else {
@@ -178,7 +197,9 @@ fn set(
         return set_members(i, kind, path, value, members);
     }
     if kind != "remove" && value.is_none() {
-        return Err(ScimError::invalid_value(format!("Operations[{i}].value: required for {kind}")));
+        return Err(ScimError::invalid_value(format!(
+            "Operations[{i}].value: required for {kind}"
+        )));
     }
     match (&path.filter, &path.sub) {
         (None, None) => {
@@ -197,7 +218,9 @@ fn set(
             }
         }
         (None, Some(sub)) => {
-            let entry = body.entry(path.attribute.clone()).or_insert_with(|| Value::Object(Map::new()));
+            let entry = body
+                .entry(path.attribute.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
             let Value::Object(inner) = entry else {
                 return Err(ScimError::invalid_path(format!(
                     "Operations[{i}].path: {} has no sub-attribute {sub}",
@@ -214,7 +237,9 @@ fn set(
             }
         }
         (Some(filter), sub) => {
-            let entry = body.entry(path.attribute.clone()).or_insert_with(|| Value::Array(Vec::new()));
+            let entry = body
+                .entry(path.attribute.clone())
+                .or_insert_with(|| Value::Array(Vec::new()));
             let Value::Array(list) = entry else {
                 return Err(ScimError::invalid_path(format!(
                     "Operations[{i}].path: {} is not multi-valued",
@@ -261,9 +286,10 @@ fn set_members(
     value: Option<Value>,
     members: &mut Vec<String>,
 ) -> Result<(), ScimError> {
-    let given = value.map(wire::member_ids).transpose().map_err(|e| {
-        ScimError::invalid_value(format!("Operations[{i}].value: {}", e.detail))
-    })?;
+    let given = value
+        .map(wire::member_ids)
+        .transpose()
+        .map_err(|e| ScimError::invalid_value(format!("Operations[{i}].value: {}", e.detail)))?;
     match (kind, &path.filter, given) {
         ("remove", Some((attr, id)), _) if attr.eq_ignore_ascii_case("value") => {
             members.retain(|m| m != id);
@@ -308,7 +334,10 @@ mod tests {
         apply(&request, &mut body, None).unwrap();
         assert_eq!(body["active"], json!(false));
         assert_eq!(body["name"], json!({"givenName": "A", "familyName": "B"}));
-        assert_eq!(body["emails"], json!([{"type": "work", "value": "a@example.com"}]));
+        assert_eq!(
+            body["emails"],
+            json!([{"type": "work", "value": "a@example.com"}])
+        );
     }
 
     #[test]
@@ -332,8 +361,14 @@ mod tests {
         let mut body = Map::new();
         for (request, start) in [
             (json!({"Operations": [{"op": "move"}]}), "Operations[0].op"),
-            (json!({"Operations": [{"op": "replace", "path": "meta", "value": 1}]}), "Operations[0]:"),
-            (json!({"Operations": [{"op": "replace", "path": "a[b", "value": 1}]}), "path:"),
+            (
+                json!({"Operations": [{"op": "replace", "path": "meta", "value": 1}]}),
+                "Operations[0]:",
+            ),
+            (
+                json!({"Operations": [{"op": "replace", "path": "a[b", "value": 1}]}),
+                "path:",
+            ),
             (json!({"nothing": true}), "the body"),
         ] {
             let err = apply(&request, &mut body, None).unwrap_err();

@@ -74,7 +74,9 @@ fn filter(kind: ScimKind, text: &str) -> Result<ScimLookup, ScimError> {
         ))
     };
     let text = text.trim();
-    let (attribute, rest) = text.split_once(char::is_whitespace).ok_or_else(unsupported)?;
+    let (attribute, rest) = text
+        .split_once(char::is_whitespace)
+        .ok_or_else(unsupported)?;
     let (op, value) = rest
         .trim_start()
         .split_once(char::is_whitespace)
@@ -132,8 +134,14 @@ impl Projection {
 
     /// Applies the projection to one resource.
     pub fn apply(&self, resource: &mut serde_json::Value) {
-        let Some(map) = resource.as_object_mut() else { return };
-        let always = |k: &str| ["id", "schemas", "meta"].iter().any(|a| a.eq_ignore_ascii_case(k));
+        let Some(map) = resource.as_object_mut() else {
+            return;
+        };
+        let always = |k: &str| {
+            ["id", "schemas", "meta"]
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(k))
+        };
         let top = |a: &String| a.split('.').next().unwrap_or_default().to_ascii_lowercase();
         if !self.only.is_empty() {
             let keep: Vec<String> = self.only.iter().map(top).collect();
@@ -144,7 +152,13 @@ impl Projection {
                         map.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(attr))
                     && !self.only.iter().any(|w| w.eq_ignore_ascii_case(attr))
                 {
-                    inner.retain(|k, _| k.eq_ignore_ascii_case(sub) || self.only.iter().any(|w| w.eq_ignore_ascii_case(&format!("{attr}.{k}"))));
+                    inner.retain(|k, _| {
+                        k.eq_ignore_ascii_case(sub)
+                            || self
+                                .only
+                                .iter()
+                                .any(|w| w.eq_ignore_ascii_case(&format!("{attr}.{k}")))
+                    });
                 }
             }
         }
@@ -181,10 +195,16 @@ mod tests {
         let resource = serde_json::json!({"id": "1", "userName": "a", "name": {"givenName": "A", "familyName": "B"}, "title": "t"});
         let mut only = resource.clone();
         Projection::parse(&pairs("attributes", "userName,name.givenName")).apply(&mut only);
-        assert_eq!(only, serde_json::json!({"id": "1", "userName": "a", "name": {"givenName": "A"}}));
+        assert_eq!(
+            only,
+            serde_json::json!({"id": "1", "userName": "a", "name": {"givenName": "A"}})
+        );
         let mut without = resource;
         Projection::parse(&pairs("excludedAttributes", "name,id")).apply(&mut without);
-        assert_eq!(without, serde_json::json!({"id": "1", "userName": "a", "title": "t"}));
+        assert_eq!(
+            without,
+            serde_json::json!({"id": "1", "userName": "a", "title": "t"})
+        );
     }
 
     #[test]

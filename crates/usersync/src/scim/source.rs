@@ -125,7 +125,9 @@ pub async fn sync_pushed(
             tracing::info!(app = %app.name, run = ?outcome.run_id, status = %outcome.status, "SCIM push synced");
         }
         Ok(Err(e)) => tracing::warn!(app = %app.name, "SCIM push: no run: {e}"),
-        Err(e) => tracing::error!(app = %app.name, "SCIM push: the run's task ended abnormally: {e}"),
+        Err(e) => {
+            tracing::error!(app = %app.name, "SCIM push: the run's task ended abnormally: {e}")
+        }
     }
 }
 

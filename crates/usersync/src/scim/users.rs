@@ -49,7 +49,13 @@ pub(super) async fn list(
             let q = query::parse(ScimKind::User, &pairs)?;
             let page = ctx
                 .store()
-                .scim_resources(ctx.app.id, ScimKind::User, &q.lookup, q.start_index - 1, q.count)
+                .scim_resources(
+                    ctx.app.id,
+                    ScimKind::User,
+                    &q.lookup,
+                    q.start_index - 1,
+                    q.count,
+                )
                 .await
                 .map_err(ScimError::store)?;
             let mut resources = Vec::with_capacity(page.records.len());
@@ -59,7 +65,10 @@ pub(super) async fn list(
                 projection.apply(&mut one);
                 resources.push(one);
             }
-            Ok(scim_json(StatusCode::OK, &wire::list(page.total, q.start_index, resources)))
+            Ok(scim_json(
+                StatusCode::OK,
+                &wire::list(page.total, q.start_index, resources),
+            ))
         }
         .await,
     )
@@ -79,7 +88,12 @@ pub(super) async fn create(
             let id = uuid::Uuid::new_v4().to_string();
             let record = ctx
                 .store()
-                .create_scim_resource(ctx.app.id, ScimKind::User, &id, &super::to_write(&input, &body))
+                .create_scim_resource(
+                    ctx.app.id,
+                    ScimKind::User,
+                    &id,
+                    &super::to_write(&input, &body),
+                )
                 .await
                 .map_err(ScimError::store)?;
             source::sync_pushed(&ctx.state.backend.deps, &ctx.app, &record, false, &[]).await;
@@ -113,7 +127,12 @@ async fn store_and_sync(ctx: &Ctx, id: &str, input: &Input) -> Result<Response, 
     let body = super::body_text(input)?;
     let record = ctx
         .store()
-        .replace_scim_resource(ctx.app.id, ScimKind::User, id, &super::to_write(input, &body))
+        .replace_scim_resource(
+            ctx.app.id,
+            ScimKind::User,
+            id,
+            &super::to_write(input, &body),
+        )
         .await
         .map_err(ScimError::store)?;
     source::sync_pushed(&ctx.state.backend.deps, &ctx.app, &record, false, &[]).await;

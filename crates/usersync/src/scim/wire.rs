@@ -21,10 +21,32 @@ const MAX_EXTERNAL_ID: usize = 64;
 
 /// Attribute names in their canonical case (SCIM attribute names ignore case).
 const CANONICAL: &[&str] = &[
-    "schemas", "id", "externalId", "meta", "userName", "name", "displayName", "nickName",
-    "profileUrl", "title", "userType", "preferredLanguage", "locale", "timezone", "active",
-    "password", "emails", "phoneNumbers", "ims", "photos", "addresses", "groups",
-    "entitlements", "roles", "x509Certificates", "members",
+    "schemas",
+    "id",
+    "externalId",
+    "meta",
+    "userName",
+    "name",
+    "displayName",
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "active",
+    "password",
+    "emails",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "groups",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+    "members",
 ];
 
 /// A User or Group body, checked.
@@ -66,7 +88,9 @@ fn name(body: &Map<String, Value>, attribute: &str) -> Result<String, ScimError>
     let value = match body.get(attribute) {
         Some(Value::String(s)) => s.trim().to_owned(),
         Some(_) => {
-            return Err(ScimError::invalid_value(format!("{attribute}: must be a string")));
+            return Err(ScimError::invalid_value(format!(
+                "{attribute}: must be a string"
+            )));
         }
         None => {
             return Err(ScimError::invalid_value(format!(
@@ -124,20 +148,27 @@ pub fn user_input(value: Value) -> Result<Input, ScimError> {
     if body.contains_key("active") {
         body.insert("active".into(), Value::Bool(active));
     }
-    if body.get("name").is_some_and(|n| !n.is_object() && !n.is_null()) {
-        return Err(ScimError::invalid_value("name: must be an object (givenName, familyName, ...)"));
+    if body
+        .get("name")
+        .is_some_and(|n| !n.is_object() && !n.is_null())
+    {
+        return Err(ScimError::invalid_value(
+            "name: must be an object (givenName, familyName, ...)",
+        ));
     }
     if let Some(emails) = body.get("emails").filter(|e| !e.is_null()) {
-        let ok = emails
-            .as_array()
-            .is_some_and(|a| a.iter().all(|e| e.get("value").is_none_or(Value::is_string)));
+        let ok = emails.as_array().is_some_and(|a| {
+            a.iter()
+                .all(|e| e.get("value").is_none_or(Value::is_string))
+        });
         if !ok {
             return Err(ScimError::invalid_value(
                 "emails: must be a list of objects with a string `value`",
             ));
         }
     }
-    body.entry("schemas").or_insert_with(|| json!([USER_SCHEMA]));
+    body.entry("schemas")
+        .or_insert_with(|| json!([USER_SCHEMA]));
     Ok(Input {
         name,
         external_id: external_id(&body)?,
@@ -157,7 +188,8 @@ pub fn group_input(value: Value) -> Result<Input, ScimError> {
     let name = name(&body, "displayName")?;
     body.insert("displayName".into(), Value::String(name.clone()));
     let members = body.remove("members").map(member_ids).transpose()?;
-    body.entry("schemas").or_insert_with(|| json!([GROUP_SCHEMA]));
+    body.entry("schemas")
+        .or_insert_with(|| json!([GROUP_SCHEMA]));
     Ok(Input {
         name,
         external_id: external_id(&body)?,
@@ -176,7 +208,11 @@ pub fn member_ids(members: Value) -> Result<Vec<String>, ScimError> {
         Value::Null => return Ok(Vec::new()),
         Value::Array(list) => list,
         single @ Value::Object(_) => vec![single],
-        _ => return Err(ScimError::invalid_value("members: must be a list of {\"value\": id}")),
+        _ => {
+            return Err(ScimError::invalid_value(
+                "members: must be a list of {\"value\": id}",
+            ));
+        }
     };
     let mut ids = Vec::with_capacity(list.len());
     for (i, member) in list.iter().enumerate() {
@@ -222,7 +258,10 @@ fn stored(record: &ScimRecord) -> Map<String, Value> {
 pub fn user_json(record: &ScimRecord, groups: &[ScimRecord], base: &str) -> Value {
     let mut body = stored(record);
     body.insert("id".into(), json!(record.id));
-    body.insert("meta".into(), meta(record, "User", &format!("{base}/Users/{}", record.id)));
+    body.insert(
+        "meta".into(),
+        meta(record, "User", &format!("{base}/Users/{}", record.id)),
+    );
     if !groups.is_empty() {
         let list: Vec<Value> = groups
             .iter()
@@ -237,7 +276,10 @@ pub fn user_json(record: &ScimRecord, groups: &[ScimRecord], base: &str) -> Valu
 pub fn group_json(record: &ScimRecord, members: &[ScimRecord], base: &str) -> Value {
     let mut body = stored(record);
     body.insert("id".into(), json!(record.id));
-    body.insert("meta".into(), meta(record, "Group", &format!("{base}/Groups/{}", record.id)));
+    body.insert(
+        "meta".into(),
+        meta(record, "Group", &format!("{base}/Groups/{}", record.id)),
+    );
     let list: Vec<Value> = members
         .iter()
         .map(|u| json!({"value": u.id, "display": u.name, "$ref": format!("{base}/Users/{}", u.id), "type": "User"}))
@@ -286,14 +328,18 @@ mod tests {
             (json!({}), "userName:"),
             (json!({"userName": 5}), "userName:"),
             (json!({"userName": "a", "active": "maybe"}), "active:"),
-            (json!({"userName": "a", "externalId": "x".repeat(65)}), "externalId:"),
+            (
+                json!({"userName": "a", "externalId": "x".repeat(65)}),
+                "externalId:",
+            ),
             (json!({"userName": "a", "emails": "a@b"}), "emails:"),
         ];
         for (body, field) in cases {
             let err = user_input(body).unwrap_err();
             assert!(err.detail.starts_with(field), "{field}: {}", err.detail);
         }
-        let err = group_input(json!({"displayName": "g", "members": [{"display": "x"}]})).unwrap_err();
+        let err =
+            group_input(json!({"displayName": "g", "members": [{"display": "x"}]})).unwrap_err();
         assert!(err.detail.starts_with("members[0].value"), "{}", err.detail);
     }
 }

@@ -52,9 +52,21 @@ async fn scim2_tester_finds_no_conformance_error_in_the_scim_server_beyond_the_k
         .output()
         .await
         .unwrap();
-    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
-    let generated = usersync(dir.path()).args(["app", "scim-token", APP]).output().await.unwrap();
-    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let generated = usersync(dir.path())
+        .args(["app", "scim-token", APP])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
     let text = String::from_utf8_lossy(&generated.stdout).into_owned();
     let token = text
         .lines()

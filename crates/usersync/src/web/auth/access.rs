@@ -146,7 +146,9 @@ impl Routes {
     #[must_use]
     pub fn guarded(self, state: &AppState) -> Self {
         assert!(
-            self.rules.iter().all(|r| matches!(r.access, Access::Needs(_))),
+            self.rules
+                .iter()
+                .all(|r| matches!(r.access, Access::Needs(_))),
             "a public route was put behind the sign-in guard"
         );
         Self {

@@ -73,7 +73,10 @@ pub fn view(state: &AppState, headers: &HeaderMap, name: &str) -> LoginSyncView 
     let scim_url = url::Url::parse(&base)
         .ok()
         .and_then(|mut u| {
-            u.path_segments_mut().ok()?.pop_if_empty().extend(["scim", "v2", name]);
+            u.path_segments_mut()
+                .ok()?
+                .pop_if_empty()
+                .extend(["scim", "v2", name]);
             Some(u.to_string())
         })
         .unwrap_or_else(|| format!("{base}/scim/v2/{name}"));
@@ -146,7 +149,8 @@ pub async fn generate_scim_token(
     let token = match crate::scim::auth::generate(&state.backend.store, &app, &admin.actor).await {
         Ok(token) => token,
         Err(e) => {
-            return PageError::new(&shell, crate::web::adapter::convert::store_error(e)).into_response();
+            return PageError::new(&shell, crate::web::adapter::convert::store_error(e))
+                .into_response();
         }
     };
     let mut login = view(&state, &headers, &name);

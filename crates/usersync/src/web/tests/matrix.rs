@@ -274,7 +274,9 @@ async fn scim_routes_take_only_the_apps_scim_token_never_a_session_or_an_api_tok
     .to_string();
     usersync_testkit::apply_apps(&h.store, &toml, "tests").await;
     let app = h.store.app_by_name("scimapp").await.unwrap();
-    let scim_token = crate::scim::auth::generate(&h.store, &app, "tests").await.unwrap();
+    let scim_token = crate::scim::auth::generate(&h.store, &app, "tests")
+        .await
+        .unwrap();
     let rules: Vec<RouteRule> = route_rules(&h)
         .into_iter()
         .filter(|r| r.access == Access::ScimToken)
@@ -289,14 +291,26 @@ async fn scim_routes_take_only_the_apps_scim_token_never_a_session_or_an_api_tok
             .replace("{*rest}", "Bulk");
         for (who, r) in [
             ("anonymous", req(rule.method.clone(), &path)),
-            ("wrong token", req(rule.method.clone(), &path).bearer("usc_wrong")),
-            ("an admin API token", req(rule.method.clone(), &path).bearer(&api_token)),
-            ("a session", req(rule.method.clone(), &path).cookie(&b.cookie)),
+            (
+                "wrong token",
+                req(rule.method.clone(), &path).bearer("usc_wrong"),
+            ),
+            (
+                "an admin API token",
+                req(rule.method.clone(), &path).bearer(&api_token),
+            ),
+            (
+                "a session",
+                req(rule.method.clone(), &path).cookie(&b.cookie),
+            ),
         ] {
             let reply = h.call(r).await;
             let (m, p) = (&rule.method, rule.path);
             assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{who}: {m} {p}");
-            assert_eq!(reply.headers["content-type"], "application/scim+json", "{who}: {m} {p}");
+            assert_eq!(
+                reply.headers["content-type"], "application/scim+json",
+                "{who}: {m} {p}"
+            );
             assert_eq!(reply.json()["status"], "401", "{who}: {m} {p}");
         }
         // The right token on another app's path is refused too.
@@ -305,10 +319,25 @@ async fn scim_routes_take_only_the_apps_scim_token_never_a_session_or_an_api_tok
             .replace("{app}", "no-such-app")
             .replace("{id}", "999999")
             .replace("{*rest}", "Bulk");
-        let reply = h.call(req(rule.method.clone(), &other).bearer(&scim_token)).await;
-        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{} {other}", rule.method);
+        let reply = h
+            .call(req(rule.method.clone(), &other).bearer(&scim_token))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{} {other}",
+            rule.method
+        );
         // And the app's token passes authentication (the answer is about the request).
-        let reply = h.call(req(rule.method.clone(), &path).bearer(&scim_token)).await;
-        assert_ne!(reply.status, StatusCode::UNAUTHORIZED, "{} {path}: {}", rule.method, reply.body);
+        let reply = h
+            .call(req(rule.method.clone(), &path).bearer(&scim_token))
+            .await;
+        assert_ne!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{} {path}: {}",
+            rule.method,
+            reply.body
+        );
     }
 }

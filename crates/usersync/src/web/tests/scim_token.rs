@@ -24,10 +24,17 @@ async fn generate_scim_token_shows_it_once_and_a_new_one_replaces_the_old() {
     .to_string();
     usersync_testkit::apply_apps(&h.store, &toml, "tests").await;
     let page = h.call(get("/apps/jira").cookie(&b.cookie)).await;
-    assert!(page.body.contains("/scim/v2/jira\""), "the page shows the SCIM base URL");
+    assert!(
+        page.body.contains("/scim/v2/jira\""),
+        "the page shows the SCIM base URL"
+    );
     assert!(shown_token(&page.body).is_none());
 
-    let press = || post("/apps/jira/scim-token").cookie(&b.cookie).form(&[("csrf", &b.csrf)]);
+    let press = || {
+        post("/apps/jira/scim-token")
+            .cookie(&b.cookie)
+            .form(&[("csrf", &b.csrf)])
+    };
     let first = h.call(press()).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
     assert_eq!(first.headers["cache-control"], "no-store");
