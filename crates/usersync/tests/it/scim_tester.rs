@@ -76,6 +76,10 @@ async fn scim2_tester_finds_no_conformance_error_in_the_scim_server_beyond_the_k
 
     let mut child = usersync(dir.path())
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "RUST_LOG",
+            "trace,sqlx=trace,reqwest=trace,hyper=trace,hyper_util=trace,h2=trace,tower_http=trace",
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -91,8 +95,15 @@ async fn scim2_tester_finds_no_conformance_error_in_the_scim_server_beyond_the_k
     })
     .await
     .expect("serve says where it listens");
-    // Keep reading the log so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    // Keep reading the log (so the server never blocks on a full pipe), to search it.
+    let log = tokio::spawn(async move {
+        let mut all = String::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
 
     let base = format!("{}/scim/v2/{APP}", url.trim_end_matches('/'));
     let out = Command::new("python3")
@@ -116,4 +127,13 @@ async fn scim2_tester_finds_no_conformance_error_in_the_scim_server_beyond_the_k
         String::from_utf8_lossy(&out.stderr)
     );
     child.kill().await.unwrap();
+    let log = log.await.unwrap();
+    assert!(
+        log.contains("SCIM push synced"),
+        "the server logged the pushes"
+    );
+    assert!(
+        !log.contains(&token),
+        "the SCIM token never reaches the log"
+    );
 }
