@@ -98,6 +98,7 @@ async fn user_work(
         memberships: desired.groups.len(),
         requests: Some(okta.stats().requests - before),
         complete: Some(desired.completeness.is_complete()),
+        read_by: None,
     });
     // Only the links this user's plan can touch: at 100,000 users, reading every
     // link would cost more than the rest of a login-time sync. The user's own link

@@ -27,6 +27,7 @@ mod renames;
 mod scim;
 mod secret_refs;
 mod serve;
+mod shared_read;
 mod sync;
 mod tls;
 mod user;

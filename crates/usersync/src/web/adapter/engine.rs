@@ -198,9 +198,11 @@ impl Backend {
         Ok(check_view(report))
     }
 
-    /// A dry run: what a sync would do now.
+    /// A dry run: what a sync would do now (from the Okta read another app on the
+    /// same org and credential made for its Preview within the minute, if any).
     pub async fn plan(&self, app: &str) -> BackendResult<PlanView> {
-        let (deps, name) = (self.deps.clone(), self.app(app).await?.name);
+        let deps = self.deps.clone().with_shared_reads(self.previews.clone());
+        let name = self.app(app).await?.name;
         let task_name = name.clone();
         let outcome = spawned(async move {
             engine::run_sync_once(&deps, &task_name, RunTrigger::Manual, Mode::DryRun).await
