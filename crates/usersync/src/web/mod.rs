@@ -32,7 +32,7 @@ pub use backend::{Backend, BackendError};
 pub use state::AppState;
 
 use error::ApiError;
-use pages::{access as access_page, apps, login_sync, runs, settings, test_connection};
+use pages::{access as access_page, apps, login_sync, report, runs, settings, test_connection};
 use usersync_store::Scope;
 
 /// Every route of the console and the API, under [`layered`]'s layers.
@@ -90,6 +90,9 @@ pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
         .get("/apps/{name}/preview", read, apps::preview)
         .get("/apps/{name}/preview.json", read, apps::preview_json)
         .get("/apps/{name}/preview.csv", read, apps::preview_csv)
+        .get("/apps/{name}/report", read, report::page)
+        .get("/apps/{name}/report.json", read, report::json)
+        .get("/apps/{name}/report.csv", read, report::csv)
         .post("/apps/{name}/sync", sync, apps::start_sync)
         .get("/apps/{name}/live", read, apps::live)
         .get("/apps/{name}/live/events", read, apps::live_events)

@@ -443,3 +443,6 @@ impl AppSummary {
         }
     }
 }
+
+mod report;
+pub use report::{InactiveInOktaView, OrphanView, ReportView, SeatsView, UnmanagedMemberView};

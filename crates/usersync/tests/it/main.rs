@@ -24,6 +24,7 @@ mod notify;
 mod read_only;
 mod reads;
 mod renames;
+mod report;
 mod scim;
 mod secret_refs;
 mod serve;

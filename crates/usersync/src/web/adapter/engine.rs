@@ -272,6 +272,15 @@ impl Backend {
         engine::audit::record_started(&self.deps, actor, app, action, trigger, run).await;
     }
 
+    /// What the target holds that Okta does not explain (`engine::report`); changes nothing.
+    pub async fn report(&self, app: &str) -> BackendResult<engine::AppReport> {
+        let deps = self.deps.clone().with_shared_reads(self.previews.clone());
+        let name = self.app(app).await?.name;
+        spawned(async move { engine::report(&deps, &name).await })
+            .await?
+            .map_err(|e| engine_error(e, BackendError::Upstream))
+    }
+
     pub async fn explain(&self, app: &str, login: &str) -> BackendResult<ExplainView> {
         let (deps, name, login) = (
             self.deps.clone(),

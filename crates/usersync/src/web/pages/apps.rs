@@ -173,7 +173,7 @@ pub fn plan_csv(plan: &PlanView) -> String {
         out.push_str(
             &cells
                 .iter()
-                .map(|c| csv_cell(c))
+                .map(|c| crate::csv::cell(c))
                 .collect::<Vec<_>>()
                 .join(","),
         );
@@ -182,21 +182,7 @@ pub fn plan_csv(plan: &PlanView) -> String {
     out
 }
 
-fn csv_cell(value: &str) -> String {
-    // A leading = + - @ would be run as a formula by spreadsheet programs.
-    let value = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
-fn download(filename: &str, content_type: &str, body: String) -> Response {
+pub(super) fn download(filename: &str, content_type: &str, body: String) -> Response {
     let safe: String = filename
         .chars()
         .map(|c| {

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod apps;
 pub mod login_sync;
+pub mod report;
 pub mod runs;
 pub mod settings;
 pub mod settings_form;
