@@ -27,7 +27,8 @@
 //! ```
 //!
 //! `plan.ops[].op` and `.rule` are `usersync_core`'s `Op` and `Rule` (tagged by `kind`,
-//! snake_case). `sync --all` prints `{ "version": 1, "runs": [ <the above, without version> ] }`.
+//! snake_case). `sync --all` prints `{ "version": 1, "runs": [ <the above, without version> ] }`,
+//! `plan --all` `{ "version": 1, "plans": [ ... ] }`; `report` is documented in `target_report`.
 //!
 //! ## Runs (`run list`, `run show`)
 //!

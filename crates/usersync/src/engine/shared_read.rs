@@ -273,6 +273,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn apps_asking_at_the_same_time_wait_for_the_one_read_in_flight() {
+        let shared = SharedReads::new(SharedReads::DEFAULT_TTL);
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let slow = |name: &'static str| {
+            let (shared, reads) = (&shared, &reads);
+            async move {
+                let read = async {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    read(reads).await
+                };
+                shared.get_or_read(&key("t"), name, read).await.unwrap()
+            }
+        };
+        let (a, b) = tokio::join!(slow("jira"), slow("wiki"));
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(
+            [a.read_by.is_none(), b.read_by.is_none()]
+                .iter()
+                .filter(|fresh| **fresh)
+                .count(),
+            1,
+            "one read, one reuse"
+        );
+    }
+
+    #[tokio::test]
     async fn another_credential_on_the_same_org_reads_for_itself() {
         let shared = SharedReads::new(SharedReads::DEFAULT_TTL);
         let reads = std::sync::atomic::AtomicUsize::new(0);

@@ -22,19 +22,28 @@ struct TwoTargets {
     sims: Sims,
     wiki: ConfluenceSim,
     deps: Deps,
-    _dir: DataDir,
+    dir: DataDir,
 }
 
 impl TwoTargets {
     async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// Both apps with `schedule` (the TOML value), if any.
+    async fn start_with(schedule: Option<&str>) -> Self {
         usersync::telemetry::init_for_tests();
         let sims = Sims::start(small_org()).await;
         let wiki = start_confluence("9.2").await;
-        let apps = format!(
-            "{}\n{}",
+        let (mut jira, mut confluence) = (
             sims.app("jira").section(LOCAL_PART),
-            confluence_app("wiki", &sims.okta, &wiki).section(LOCAL_PART)
+            confluence_app("wiki", &sims.okta, &wiki).section(LOCAL_PART),
         );
+        if let Some(schedule) = schedule {
+            jira = jira.schedule(schedule);
+            confluence = confluence.schedule(schedule);
+        }
+        let apps = format!("{jira}\n{confluence}");
         let dir = DataDir::new();
         let store = dir.store_with_apps(&apps, "test").await;
         let deps = Deps::new(store).with_progress(Arc::new(Silent));
@@ -42,7 +51,7 @@ impl TwoTargets {
             sims,
             wiki,
             deps,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -178,4 +187,90 @@ async fn an_incomplete_shared_read_withholds_destructive_ops_in_every_app_that_u
     );
     assert_eq!(jira_users(&world.sims.jira).get(&username), Some(&false));
     assert_eq!(world.wiki_active().get(&username), Some(&false));
+}
+
+#[tokio::test]
+async fn plan_all_shows_each_targets_plan_from_one_okta_read() {
+    let world = TwoTargets::start().await;
+    world.sims.okta.clear_requests();
+
+    let out =
+        crate::cli::usersync_async(world.dir.path(), &["plan", "--all", "--output", "json"]).await;
+
+    assert!(out.status.success(), "{}", crate::cli::text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["version"], 1);
+    let plans = doc["plans"].as_array().unwrap();
+    let apps: Vec<&str> = plans.iter().map(|p| p["app"].as_str().unwrap()).collect();
+    assert_eq!(apps, ["jira", "wiki"]);
+    assert!(
+        plans
+            .iter()
+            .all(|p| p["summary"]["counts"]["create_user"].as_u64() > Some(0))
+    );
+    assert_eq!(plans[1]["okta"]["read_by"], "jira");
+    assert_eq!(plans[1]["okta"]["requests"], 0);
+    assert_eq!(
+        world.sims.okta.requests().len() as u64,
+        plans[0]["okta"]["requests"].as_u64().unwrap(),
+        "the Okta requests of one full read"
+    );
+}
+
+#[tokio::test]
+async fn apps_due_together_in_the_scheduler_read_okta_once() {
+    // Arrange: both apps due now.
+    let world = TwoTargets::start_with(Some("{ every_minutes = 60 }")).await;
+    let store = &world.deps.store;
+    for app in store.list_apps().await.unwrap() {
+        let due = chrono::Utc::now() - chrono::Duration::seconds(1);
+        store.set_next_run(app.id, Some(due)).await.unwrap();
+    }
+    world.sims.okta.clear_requests();
+    let (shutdown, tasks) = (
+        tokio_util::sync::CancellationToken::new(),
+        tokio_util::task::TaskTracker::new(),
+    );
+    let config = usersync::scheduler::SchedulerConfig {
+        tick: std::time::Duration::from_millis(100),
+        max_jitter: std::time::Duration::ZERO,
+        follow_up_delay: std::time::Duration::from_secs(1),
+    };
+
+    // Act
+    usersync::scheduler::spawn(world.deps.clone(), config, shutdown.clone(), &tasks);
+    let scheduled = usersync_store::RunFilter {
+        trigger: Some(RunTrigger::Scheduled),
+        ..usersync_store::RunFilter::default()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let runs = loop {
+        let runs = store.list_runs(&scheduled, 10).await.unwrap();
+        if runs.len() == 2 && runs.iter().all(|r| r.status != RunStatus::Running) {
+            break runs;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "two scheduled runs: {runs:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    shutdown.cancel();
+    tasks.close();
+    tasks.wait().await;
+
+    // Assert
+    assert!(
+        runs.iter().all(|r| r.status == RunStatus::Succeeded),
+        "{runs:?}"
+    );
+    let during = world.sims.okta.requests().len() as u64;
+    let one_read = run_sync_once(&world.deps, "jira", RunTrigger::Manual, Mode::DryRun)
+        .await
+        .unwrap();
+    assert_eq!(
+        during,
+        okta_requests(&one_read),
+        "the Okta requests of one full read"
+    );
 }
