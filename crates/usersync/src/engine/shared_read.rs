@@ -182,11 +182,7 @@ impl SharedReads {
         F: Future<Output = anyhow::Result<(OktaSnapshot, ReadStats)>>,
     {
         self.purge();
-        let slot = self
-            .lock()
-            .entry(key.clone())
-            .or_insert_with(Slot::default)
-            .clone();
+        let slot = self.lock().entry(key.clone()).or_default().clone();
         let mut entry = slot.lock().await;
         if let Some(found) = entry.as_mut()
             && found.at.elapsed() < self.ttl
@@ -246,13 +242,11 @@ mod tests {
         ReadKey::new(&OktaIdentity::new(&org, &auth), &ReadScope::default())
     }
 
-    fn read(
+    async fn read(
         count: &std::sync::atomic::AtomicUsize,
-    ) -> impl Future<Output = anyhow::Result<(OktaSnapshot, ReadStats)>> + '_ {
-        async move {
-            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok((OktaSnapshot::empty(), ReadStats::default()))
-        }
+    ) -> anyhow::Result<(OktaSnapshot, ReadStats)> {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok((OktaSnapshot::empty(), ReadStats::default()))
     }
 
     #[tokio::test]
