@@ -114,16 +114,7 @@ pub async fn plan(args: PlanArgs, global: &Global) -> anyhow::Result<Exit> {
         outcomes.push(outcome);
     }
     if args.output == Format::Json {
-        match outcomes.as_slice() {
-            [one] if !args.all && one.status != RunStatus::Failed => {
-                json::print(&JsonReport::new(one))?
-            }
-            [_] if !args.all => {}
-            all => {
-                let reports: Vec<JsonReport<'_>> = all.iter().map(JsonReport::new).collect();
-                json::print_list("plans", &reports)?;
-            }
-        }
+        print_plans_json(&outcomes, args.all)?;
     }
     let failed: Vec<String> = outcomes
         .iter()
@@ -141,6 +132,19 @@ pub async fn plan(args: PlanArgs, global: &Global) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// One plan as its JSON object (none when it failed: the error says why), or with
+/// `--all` the listing `plans`, so scripts see one shape.
+fn print_plans_json(outcomes: &[RunOutcome], all: bool) -> anyhow::Result<()> {
+    match outcomes {
+        [one] if !all && one.status != RunStatus::Failed => json::print(&JsonReport::new(one)),
+        [_] if !all => Ok(()),
+        every => {
+            let reports: Vec<JsonReport<'_>> = every.iter().map(JsonReport::new).collect();
+            json::print_list("plans", &reports)
+        }
+    }
 }
 
 /// Every app's name; an error when there are none.
