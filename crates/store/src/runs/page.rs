@@ -83,7 +83,10 @@ const FILTERS: &str = "WHERE run_id = $1 AND ($2 IS NULL OR kind = $2) \
           OR LOWER(payload_json) LIKE $5 ESCAPE '\\')";
 
 fn blank_to_none(value: Option<&String>) -> Option<String> {
-    value.map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
+    value
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 impl Store {
@@ -102,17 +105,16 @@ impl Store {
         let outcome = query.outcome.map(OpOutcome::as_str);
         let rule = blank_to_none(query.rule.as_ref()).map(|r| contains_pattern(&r));
         let text = blank_to_none(query.text.as_ref()).map(|t| contains_pattern(&t));
-        let matching: i64 = sqlx::query_scalar(&format!(
-            "SELECT COUNT(*) FROM run_operations {FILTERS}"
-        ))
-        .bind(run.0)
-        .bind(&kind)
-        .bind(outcome)
-        .bind(&rule)
-        .bind(&text)
-        .fetch_one(&mut *conn)
-        .await
-        .ctx("counting operations")?;
+        let matching: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM run_operations {FILTERS}"))
+                .bind(run.0)
+                .bind(&kind)
+                .bind(outcome)
+                .bind(&rule)
+                .bind(&text)
+                .fetch_one(&mut *conn)
+                .await
+                .ctx("counting operations")?;
         let rows: Vec<OperationRow> = sqlx::query_as(&format!(
             "SELECT seq, kind, subject, rule, payload_json, outcome, error FROM run_operations \
              {FILTERS} AND seq > $6 ORDER BY seq LIMIT $7 OFFSET $8"

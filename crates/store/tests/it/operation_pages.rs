@@ -14,7 +14,11 @@ use crate::common::{draft, temp_store};
 /// A run of 3,000 operations: kinds in turn, every tenth failed with an error.
 async fn big_run(store: &Store) -> RunId {
     let app = store.create_app(draft("Jira"), "test").await.unwrap().id;
-    let run = store.start_run(app, RunTrigger::Scheduled).await.unwrap().id;
+    let run = store
+        .start_run(app, RunTrigger::Scheduled)
+        .await
+        .unwrap()
+        .id;
     let kinds = ["create_user", "add_member", "deactivate_user"];
     let ops: Vec<NewOperation> = (1..=3000u32)
         .map(|seq| {
@@ -37,7 +41,11 @@ async fn big_run(store: &Store) -> RunId {
     let updates: Vec<OutcomeUpdate> = (1..=3000u32)
         .map(|seq| OutcomeUpdate {
             seq,
-            outcome: if seq % 10 == 0 { OpOutcome::Failed } else { OpOutcome::Applied },
+            outcome: if seq % 10 == 0 {
+                OpOutcome::Failed
+            } else {
+                OpOutcome::Applied
+            },
             error: (seq % 10 == 0).then(|| format!("HTTP 500 for user{seq:05}")),
         })
         .collect();
@@ -53,34 +61,90 @@ fn seqs(page: &usersync_store::OperationPage) -> Vec<u32> {
 async fn a_page_of_operations_is_filtered_by_kind_outcome_rule_and_text_in_the_database() {
     let (_dir, store) = temp_store().await;
     let run = big_run(&store).await;
-    let all = OperationQuery { limit: 50, ..OperationQuery::default() };
+    let all = OperationQuery {
+        limit: 50,
+        ..OperationQuery::default()
+    };
     let first = store.operations_page(run, &all).await.unwrap();
     assert_eq!((first.matching, first.operations.len()), (3000, 50));
     assert_eq!(seqs(&first)[..3], [1, 2, 3]);
-    let third = OperationQuery { offset: 100, ..all.clone() };
-    assert_eq!(seqs(&store.operations_page(run, &third).await.unwrap())[0], 101);
+    let third = OperationQuery {
+        offset: 100,
+        ..all.clone()
+    };
+    assert_eq!(
+        seqs(&store.operations_page(run, &third).await.unwrap())[0],
+        101
+    );
 
-    let failed = OperationQuery { outcome: Some(OpOutcome::Failed), ..all.clone() };
+    let failed = OperationQuery {
+        outcome: Some(OpOutcome::Failed),
+        ..all.clone()
+    };
     let page = store.operations_page(run, &failed).await.unwrap();
     assert_eq!(page.matching, 300);
-    assert!(page.operations.iter().all(|o| o.outcome == OpOutcome::Failed && o.error.is_some()));
+    assert!(
+        page.operations
+            .iter()
+            .all(|o| o.outcome == OpOutcome::Failed && o.error.is_some())
+    );
 
-    let kind = OperationQuery { kind: Some("add_member".into()), ..failed.clone() };
-    assert_eq!(store.operations_page(run, &kind).await.unwrap().matching, 100);
+    let kind = OperationQuery {
+        kind: Some("add_member".into()),
+        ..failed.clone()
+    };
+    assert_eq!(
+        store.operations_page(run, &kind).await.unwrap().matching,
+        100
+    );
 
     // `_` in the rule filter is a character, not a wildcard.
-    let rule = OperationQuery { rule: Some("engi_NEERING".into()), ..all.clone() };
-    assert_eq!(store.operations_page(run, &rule).await.unwrap().matching, 1000);
-    let wildcard = OperationQuery { rule: Some("Engi%".into()), ..all.clone() };
-    assert_eq!(store.operations_page(run, &wildcard).await.unwrap().matching, 0);
+    let rule = OperationQuery {
+        rule: Some("engi_NEERING".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        store.operations_page(run, &rule).await.unwrap().matching,
+        1000
+    );
+    let wildcard = OperationQuery {
+        rule: Some("Engi%".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        store
+            .operations_page(run, &wildcard)
+            .await
+            .unwrap()
+            .matching,
+        0
+    );
 
     // Text searches the subject, the error and the operation itself.
-    let subject = OperationQuery { text: Some("USER00042".into()), ..all.clone() };
-    assert_eq!(seqs(&store.operations_page(run, &subject).await.unwrap()), [42]);
-    let email = OperationQuery { text: Some("u2999@example".into()), ..all.clone() };
-    assert_eq!(seqs(&store.operations_page(run, &email).await.unwrap()), [2999]);
-    let error = OperationQuery { text: Some("http 500 for user002".into()), ..all.clone() };
-    assert_eq!(store.operations_page(run, &error).await.unwrap().matching, 10);
+    let subject = OperationQuery {
+        text: Some("USER00042".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        seqs(&store.operations_page(run, &subject).await.unwrap()),
+        [42]
+    );
+    let email = OperationQuery {
+        text: Some("u2999@example".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        seqs(&store.operations_page(run, &email).await.unwrap()),
+        [2999]
+    );
+    let error = OperationQuery {
+        text: Some("http 500 for user002".into()),
+        ..all.clone()
+    };
+    assert_eq!(
+        store.operations_page(run, &error).await.unwrap().matching,
+        10
+    );
 }
 
 #[tokio::test]
@@ -90,20 +154,37 @@ async fn keyset_pages_read_every_operation_once_and_a_page_is_capped() {
     let mut after = None;
     let mut seen = Vec::new();
     loop {
-        let q = OperationQuery { after_seq: after, limit: 700, ..OperationQuery::default() };
+        let q = OperationQuery {
+            after_seq: after,
+            limit: 700,
+            ..OperationQuery::default()
+        };
         let page = store.operations_page(run, &q).await.unwrap();
-        let Some(last) = page.operations.last() else { break };
+        let Some(last) = page.operations.last() else {
+            break;
+        };
         after = Some(last.seq);
         seen.extend(seqs(&page));
     }
     assert_eq!(seen, (1..=3000).collect::<Vec<u32>>());
-    let huge = OperationQuery { limit: u32::MAX, ..OperationQuery::default() };
+    let huge = OperationQuery {
+        limit: u32::MAX,
+        ..OperationQuery::default()
+    };
     assert_eq!(
-        store.operations_page(run, &huge).await.unwrap().operations.len(),
+        store
+            .operations_page(run, &huge)
+            .await
+            .unwrap()
+            .operations
+            .len(),
         usersync_store::MAX_PAGE as usize
     );
     let missing = store.operations_page(RunId(999), &huge).await;
-    assert!(matches!(missing, Err(usersync_store::StoreError::NotFound { .. })), "{missing:?}");
+    assert!(
+        matches!(missing, Err(usersync_store::StoreError::NotFound { .. })),
+        "{missing:?}"
+    );
 }
 
 #[tokio::test]
@@ -122,12 +203,18 @@ async fn progress_written_for_a_running_run_is_read_back_and_kept_once_it_ends()
     };
     store.record_progress(run, &applying).await.unwrap();
     let read = store.run_progress(run).await.unwrap().unwrap();
-    assert_eq!((read.phase.as_str(), read.done, read.total), ("applying", 120, Some(400)));
+    assert_eq!(
+        (read.phase.as_str(), read.done, read.total),
+        ("applying", 120, Some(400))
+    );
     store
         .finish_run(run, RunStatus::Succeeded, &Default::default(), None)
         .await
         .unwrap();
-    let late = RunProgress { done: 999, ..applying };
+    let late = RunProgress {
+        done: 999,
+        ..applying
+    };
     store.record_progress(run, &late).await.unwrap();
     assert_eq!(store.run_progress(run).await.unwrap().unwrap().done, 120);
 }
