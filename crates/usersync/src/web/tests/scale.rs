@@ -234,3 +234,30 @@ async fn the_first_page_of_a_100000_operation_preview_is_bounded_and_its_exports
     let plan: PlanView = serde_json::from_str(&json.body).unwrap();
     assert_eq!(plan.operations.len(), 25_000);
 }
+
+#[tokio::test]
+async fn operations_tables_keep_rule_and_outcome_columns_readable_at_768_px() {
+    let (h, b) = world().await;
+    let css = h.call(get("/static/app.css")).await.body;
+    for rule in [
+        "table.ops { table-layout: fixed; }",
+        "table.ops .col-rule { width: 28%; min-width: 12rem; }",
+        "table.ops .col-outcome { width: 8rem; }",
+        "@media (max-width: 900px) { table.ops .col-what { display: none; }",
+    ] {
+        assert!(css.contains(rule), "{rule:?} missing from the stylesheet");
+    }
+    let run = big_run(&h).await;
+    let page = h
+        .call(get(&format!("/runs/{run}")).cookie(&b.cookie))
+        .await
+        .body;
+    assert!(page.contains("<table class=\"plain ops\" id=\"operations\">"));
+    for column in ["col-rule", "col-outcome", "col-what"] {
+        assert!(
+            page.contains(&format!("<th scope=\"col\" class=\"{column}\">")),
+            "{column}"
+        );
+        assert!(page.contains(&format!("<td class=\"{column}")), "{column}");
+    }
+}
