@@ -84,6 +84,7 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     }
     check_nothing_new(&run, &pending, &fresh)?;
     deps.store.approve_run(run_id, by, working_since).await?;
+    let (deps, _live) = &super::live::recording(deps, run_id);
     let still: HashSet<String> = fresh.ops.iter().map(|p| key(&p.op)).collect();
     let (apply, gone): (Vec<Numbered<'_>>, Vec<Numbered<'_>>) = pending
         .iter()

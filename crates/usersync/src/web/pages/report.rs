@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::Shell;
-use super::apps::download;
+use super::preview::download;
 use crate::web::auth::Admin;
 use crate::web::error::{PageError, render};
 use crate::web::model::ReportView;
