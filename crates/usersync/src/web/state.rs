@@ -28,6 +28,8 @@ pub struct AppState {
     pub public_url: Option<url::Url>,
     /// Runs started from the console; shutdown waits for them.
     pub tasks: TaskTracker,
+    /// Whether this replica leads (`/readyz`, `usersync_leader`); set by `serve`.
+    pub leadership: crate::leader::Leadership,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             live: Arc::new(LiveRuns::default()),
             public_url: None,
             tasks: TaskTracker::new(),
+            leadership: crate::leader::Leadership::default(),
         }
     }
 }
