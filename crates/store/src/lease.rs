@@ -190,20 +190,5 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_claim_of_another_machine_lives_until_it_expires_and_a_dead_local_one_at_once_ends() {
-        let elsewhere = Some("pid:1:1 host:b place:elsewhere nonce:1");
-        assert!(claim_is_live(elsewhere, Some(2_000), 1_000));
-        assert!(!claim_is_live(elsewhere, Some(500), 1_000));
-        assert!(!claim_is_live(elsewhere, None, 1_000));
-        assert!(!claim_is_live(None, Some(2_000), 1_000));
-        let me = current_owner();
-        assert!(claim_is_live(Some(&me), Some(0), 1_000), "alive wins");
-        if cfg!(target_os = "linux") {
-            assert!(!claim_is_live(Some("pid:4294967295:1"), Some(i64::MAX), 0));
-        }
-    }
-}
+#[path = "lease_tests.rs"]
+mod tests;
