@@ -67,10 +67,8 @@ pub fn spawn(
                     sweep(&store).await;
                 }
                 Ok(state) => {
-                    if led.take().is_some_and(|t| {
-                        t.cancel();
-                        true
-                    }) {
+                    if let Some(token) = led.take() {
+                        token.cancel();
                         tracing::warn!(leader = %state.holder, "another replica leads now; this one stopped its scheduler and pollers");
                     }
                     leadership.set(false);
