@@ -79,8 +79,8 @@ pub use lease::{DEFAULT_LEASE, LEADER, LeaseState};
 pub use links::LinkChanges;
 pub use lock::LOCK_FILE;
 pub use runs::{
-    NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunFilter,
-    RunId, RunStatus, RunTrigger,
+    MAX_PAGE, NewOperation, OpOutcome, Operation, OperationPage, OperationQuery, OutcomeCounts,
+    OutcomeUpdate, Run, RunCounts, RunFilter, RunId, RunProgress, RunStatus, RunTrigger,
 };
 pub use secret::{SecretInput, SecretRef, SecretSlot, SecretState};
 pub use usersync_core::app::{apps_from_toml, apps_to_toml};

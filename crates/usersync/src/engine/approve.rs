@@ -94,6 +94,7 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
         Err(e) => return Err(e.into()),
     }
     let _renewal = super::lock::renew(&deps.store, run_id);
+    let (deps, _live) = &super::live::recording(deps, run_id);
     let still: HashSet<String> = fresh.ops.iter().map(|p| key(&p.op)).collect();
     let (apply, gone): (Vec<Numbered<'_>>, Vec<Numbered<'_>>) = pending
         .iter()

@@ -22,6 +22,7 @@ mod confirm;
 pub mod connect;
 pub mod headroom;
 pub mod hook;
+pub mod live;
 pub mod lock;
 mod namesakes;
 mod outcome;
@@ -45,7 +46,7 @@ pub use headroom::OktaHeadroom;
 pub use lock::{AlreadyRunning, AppGuard, AppLocks};
 pub use outcome::RunOutcome;
 pub use progress::{LogLines, Phase, Progress, Silent};
-pub use run::{explain_user, run_sync_once};
+pub use run::{explain_user, explain_user_sourced, run_sync_once};
 pub use user::sync_user;
 
 /// What every run needs; cheap to clone, shared by the CLI, server and scheduler.

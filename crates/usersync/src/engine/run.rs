@@ -193,6 +193,9 @@ pub async fn run_sync_once(
     };
     let started = Instant::now();
     let run = claim.as_ref().map(|c| c.run);
+    // Every applying run's progress goes to the store, for the console's live page.
+    let live = run.map(|run| super::live::recording(deps, run));
+    let deps = live.as_ref().map_or(deps, |(d, _)| d);
     let mut outcome = RunOutcome::new(&app.name, run, mode);
     let result = full_run(deps, &app, run, &mut outcome).await;
     finish(deps, outcome, result, started).await
@@ -366,9 +369,10 @@ async fn record_finish(
         .map(drop)
 }
 
-/// Why one user (by Okta login or target username) is or is not in the target,
-/// and what the next full sync would change for them. Reads both sides fully;
-/// records nothing.
+/// Why one user (by Okta login or id, or target username) is or is not in the
+/// target, and what the next sync would change for them. Reads what a single-user
+/// sync reads (the user, their groups, their target account: a handful of requests
+/// whatever the org's size); records nothing.
 ///
 /// # Errors
 /// As [`run_sync_once`], plus any failure to connect or read (as `Refused`).
@@ -377,20 +381,76 @@ pub async fn explain_user(
     app_name: &str,
     login: &str,
 ) -> Result<Explanation, EngineError> {
+    explain_user_sourced(deps, app_name, login)
+        .await
+        .map(|(x, _)| x)
+}
+
+/// [`explain_user`], with where each fact came from (when Okta was read, which target
+/// account was looked up, the identity link), in words.
+///
+/// # Errors
+/// As [`explain_user`].
+pub async fn explain_user_sourced(
+    deps: &Deps,
+    app_name: &str,
+    login: &str,
+) -> Result<(Explanation, Vec<String>), EngineError> {
     let app = find_app(deps, app_name).await?;
     let work = async {
         let prepared = prepare(deps, &app).await?;
-        let reads = read_both(deps, &prepared).await?;
-        let links = deps.store.load_links(app.id).await?;
-        anyhow::Ok(usersync_core::explain(
+        let (okta_login, via) = okta_login_of(deps, &app, login).await?;
+        let mut one = super::user::read_one_user(deps, &app, &prepared, &okta_login).await?;
+        one.sources.extend(via);
+        let options = PlanOptions {
+            scope: PlanScope::user(one.user.id.clone()),
+            ..prepared.options()
+        };
+        let explanation = usersync_core::explain(
             login,
-            &reads.desired,
-            &reads.current,
-            &links,
+            &one.desired,
+            &one.current,
+            &one.links,
             &prepared.policy,
-            &prepared.options(),
-        ))
+            &options,
+        );
+        one.sources.push(format!(
+            "{} Okta request(s) in all; nothing was written",
+            one.okta_requests
+        ));
+        anyhow::Ok((explanation, one.sources))
     };
     work.await
         .map_err(|e| EngineError::Refused(format!("{e:#}")))
+}
+
+/// What to ask Okta for: `login` itself, or, when it is no Okta login (no `@`) but a
+/// target username an identity link holds, that link's Okta id.
+async fn okta_login_of(
+    deps: &Deps,
+    app: &App,
+    login: &str,
+) -> anyhow::Result<(String, Option<String>)> {
+    let Ok(username) = Username::parse(login) else {
+        return Ok((login.to_owned(), None));
+    };
+    if login.contains('@') {
+        return Ok((login.to_owned(), None));
+    }
+    // The query wants an Okta id too; this one matches no link.
+    let nobody = usersync_core::OktaUserId::parse("-").context("an Okta id")?;
+    let links = deps
+        .store
+        .user_links_touching(app.id, &nobody, std::slice::from_ref(&username), &[])
+        .await?;
+    Ok(match links.into_iter().find(|l| l.username == username) {
+        Some(link) => (
+            link.okta_id.as_str().to_owned(),
+            Some(format!(
+                "{login} is a target username: its identity link names Okta user {}",
+                link.okta_id
+            )),
+        ),
+        None => (login.to_owned(), None),
+    })
 }

@@ -32,7 +32,9 @@ pub use backend::{Backend, BackendError};
 pub use state::AppState;
 
 use error::ApiError;
-use pages::{access as access_page, apps, login_sync, runs, settings, test_connection};
+use pages::{
+    access as access_page, apps, live, login_sync, preview, runs, settings, test_connection,
+};
 use usersync_store::Scope;
 
 /// Every route of the console and the API, under [`layered`]'s layers.
@@ -87,14 +89,15 @@ pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
         .post("/apps/{name}/notify-test", admin, login_sync::notify_test)
         .post("/apps/{name}/check", read, test_connection::check)
         .get("/apps/{name}/explain", read, settings::explain)
-        .get("/apps/{name}/preview", read, apps::preview)
-        .get("/apps/{name}/preview.json", read, apps::preview_json)
-        .get("/apps/{name}/preview.csv", read, apps::preview_csv)
+        .get("/apps/{name}/preview", read, preview::preview)
+        .get("/apps/{name}/preview.json", read, preview::preview_json)
+        .get("/apps/{name}/preview.csv", read, preview::preview_csv)
         .post("/apps/{name}/sync", sync, apps::start_sync)
-        .get("/apps/{name}/live", read, apps::live)
-        .get("/apps/{name}/live/events", read, apps::live_events)
+        .get("/apps/{name}/live", read, live::live)
+        .get("/apps/{name}/live/events", read, live::live_events)
         .get("/runs", read, runs::list)
         .get("/runs/{id}", read, runs::show)
+        .get("/runs/{id}/operations.csv", read, runs::operations_csv)
         .post("/runs/{id}/approve", approve, runs::approve)
         .post("/runs/{id}/reject", approve, runs::reject)
         .get("/audit", read, runs::audit)

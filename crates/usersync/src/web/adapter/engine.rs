@@ -145,7 +145,7 @@ pub fn plan_view(app: &str, plan: &Plan) -> PlanView {
 }
 
 /// The console's sections of an explanation, in core's one wording (the CLI's too).
-fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
+fn explain_view(x: &usersync_core::explain::Explanation, sources: Vec<String>) -> ExplainView {
     let text = x.text();
     let mut decisions = vec![format!("Scope: {}", text.scope)];
     decisions.extend(text.status.map(|s| format!("Status: {s}")));
@@ -169,6 +169,7 @@ fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
             .as_ref()
             .and_then(|m| m.usable().map(str::to_owned)),
         decisions,
+        sources,
     }
 }
 
@@ -276,10 +277,11 @@ impl Backend {
             self.app(app).await?.name,
             login.to_owned(),
         );
-        let x = spawned(async move { engine::explain_user(&deps, &name, &login).await })
-            .await?
-            .map_err(|e| engine_error(e, BackendError::Upstream))?;
-        Ok(explain_view(&x))
+        let (x, sources) =
+            spawned(async move { engine::explain_user_sourced(&deps, &name, &login).await })
+                .await?
+                .map_err(|e| engine_error(e, BackendError::Upstream))?;
+        Ok(explain_view(&x, sources))
     }
 
     /// The Okta rate-limit figures each app's latest run in this process ended
