@@ -12,6 +12,7 @@ pub mod cli;
 pub mod demo;
 pub mod engine;
 pub mod events;
+pub mod leader;
 pub mod notify;
 pub mod scheduler;
 pub mod serve;
