@@ -13,6 +13,7 @@ pub mod csv;
 pub mod demo;
 pub mod engine;
 pub mod events;
+pub mod leader;
 pub mod notify;
 pub mod scheduler;
 pub mod serve;

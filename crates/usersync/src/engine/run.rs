@@ -16,6 +16,7 @@ use super::apply::{Executor, Journal as _, Numbered};
 use super::budget::{self, Budget};
 use super::confirm;
 use super::connect::{Connections, connect, needed_capabilities, unmet};
+use super::lock::{Wait, start_claimed};
 use super::outcome::final_status;
 use super::outcome::interrupted;
 use super::progress::Phase;
@@ -234,12 +235,15 @@ pub async fn run_sync_once(
     mode: Mode,
 ) -> Result<RunOutcome, EngineError> {
     let app = find_app(deps, app_name).await?;
-    let _guard = deps.locks.try_lock(&app.name)?;
-    let started = Instant::now();
-    let run = match mode {
-        Mode::Apply => Some(deps.store.start_run(app.id, trigger).await?.id),
-        Mode::DryRun => None,
+    let (_guard, claim) = match mode {
+        Mode::Apply => (
+            None,
+            Some(start_claimed(deps, &app, trigger, Wait::No).await?),
+        ),
+        Mode::DryRun => (Some(deps.locks.try_lock(&app.name)?), None),
     };
+    let started = Instant::now();
+    let run = claim.as_ref().map(|c| c.run);
     // Every applying run's progress goes to the store, for the console's live page.
     let live = run.map(|run| super::live::recording(deps, run));
     let deps = live.as_ref().map_or(deps, |(d, _)| d);

@@ -20,6 +20,7 @@ use usersync_core::{
 use usersync_store::{App, RunId, RunTrigger};
 
 use super::budget;
+use super::lock::{Wait, start_claimed};
 use super::namesakes;
 use super::run::{Prepared, execute_plan, find_app, finish, prepare};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
@@ -38,9 +39,9 @@ pub async fn sync_user(
     trigger: RunTrigger,
 ) -> Result<RunOutcome, EngineError> {
     let app = find_app(deps, app_name).await?;
-    let _guard = deps.locks.lock(&app.name).await;
+    let claim = start_claimed(deps, &app, trigger, Wait::Yes).await?;
     let started = Instant::now();
-    let run = deps.store.start_run(app.id, trigger).await?.id;
+    let run = claim.run;
     let (deps, _live) = &super::live::recording(deps, run);
     let mut outcome = RunOutcome::new(&app.name, Some(run), Mode::Apply);
     let result = user_run(deps, &app, run, login, &mut outcome).await;

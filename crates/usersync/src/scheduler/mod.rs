@@ -9,7 +9,10 @@
 //! many apps from hitting Okta in the same second. Runs take the engine's per-app lock:
 //! a scheduled run that finds the app busy (a Synchronize press, an event's full sync)
 //! is not lost but follows it, tried again shortly. Apps due within the same minute
-//! on one Okta org and credential share one Okta read (`engine::shared_read`).
+//! on one Okta org and credential share one Okta read (`engine::shared_read`). Among
+//! several `usersync serve` replicas only the leader runs the scheduler
+//! (`crate::leader`); a run another process holds makes the app busy the same way
+//! (`engine::lock`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};

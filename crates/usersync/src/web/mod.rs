@@ -156,7 +156,10 @@ async fn security_headers(mut response: Response) -> Response {
 
 async fn readyz(State(state): State<AppState>) -> Response {
     if state.backend.ready().await {
-        (StatusCode::OK, "ready").into_response()
+        // Every replica is ready to serve; `leader` says whether this one also runs
+        // the scheduler and the System Log pollers.
+        let leader = state.leadership.is_leader();
+        axum::Json(serde_json::json!({"status": "ready", "leader": leader})).into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "the store cannot write").into_response()
     }
@@ -172,7 +175,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            state.metrics.render(&counts),
+            state.metrics.render(&counts, state.leadership.is_leader()),
         )
             .into_response(),
         Err(e) => ApiError::from(e).into_response(),

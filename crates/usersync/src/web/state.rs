@@ -30,6 +30,8 @@ pub struct AppState {
     pub public_url: Option<url::Url>,
     /// Runs started from the console; shutdown waits for them.
     pub tasks: TaskTracker,
+    /// Whether this replica leads (`/readyz`, `usersync_leader`); set by `serve`.
+    pub leadership: crate::leader::Leadership,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             previews: Arc::default(),
             public_url: None,
             tasks: TaskTracker::new(),
+            leadership: crate::leader::Leadership::default(),
         }
     }
 }
