@@ -8,6 +8,7 @@
 //! [`notify`] tells an app's people when a run is held, fails or ends partial.
 
 pub mod cli;
+pub mod csv;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;

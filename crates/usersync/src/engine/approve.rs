@@ -57,7 +57,9 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     let working_since = chrono::Utc::now();
     let pending = pending_ops(deps, run_id).await?;
     let prepared = prepare(deps, &app).await.map_err(refused)?;
-    let mut reads = read_both(deps, &prepared).await.map_err(refused)?;
+    let mut reads = read_both(deps, &app, &prepared, None)
+        .await
+        .map_err(refused)?;
     if let usersync_core::Completeness::Incomplete { reasons } = &reads.desired.completeness {
         return Err(EngineError::Refused(format!(
             "run {run_id} stays held: the Okta read just now was incomplete ({}); try again later",

@@ -21,6 +21,7 @@ use super::outcome::final_status;
 use super::outcome::interrupted;
 use super::progress::Phase;
 use super::record::{StoreJournal, number, record_plan};
+use super::shared_read::ReadKey;
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome, Stopped};
 
 /// A policy compiled and both sides connected and checked.
@@ -106,23 +107,42 @@ pub(crate) async fn prepare(deps: &Deps, app: &App) -> anyhow::Result<Prepared> 
     Ok(Prepared { policy, conns, me })
 }
 
-/// Reads Okta (scope pushed into the query) and the whole target concurrently.
-pub(crate) async fn read_both(deps: &Deps, prepared: &Prepared) -> anyhow::Result<Reads> {
+/// Reads Okta (scope pushed into the query) and the whole target concurrently;
+/// with `shared` (a full run's `Deps::shared_reads`), Okta through the cycle's
+/// shared snapshot (`shared_read`), so apps on one org and credential read it once;
+/// approvals and explanations pass `None`, as they must see Okta as it is now.
+pub(crate) async fn read_both(
+    deps: &Deps,
+    app: &App,
+    prepared: &Prepared,
+    shared: Option<&super::SharedReads>,
+) -> anyhow::Result<Reads> {
     let progress = &deps.progress;
-    let okta = &prepared.conns.okta;
     let scope = ReadScope {
         group_types: prepared.policy.okta_query().group_types,
         skip_empty_groups: false,
         profile_attributes: Some(prepared.policy.profile_attributes()),
     };
-    let last = std::sync::atomic::AtomicU64::new(0);
-    let report = |p: &ReadProgress| {
-        let done = (p.users_read + p.groups_read + p.groups_with_members_read) as u64;
-        let before = last.swap(done, std::sync::atomic::Ordering::Relaxed);
-        progress.advance(Phase::ReadOkta, done.saturating_sub(before));
-    };
     progress.start(Phase::ReadOkta, None);
     progress.start(Phase::ReadTarget, None);
+    let read_okta = async {
+        match shared {
+            None => read_okta(deps, prepared, &scope).await,
+            Some(shared) => {
+                let key = ReadKey::new(&prepared.conns.okta_identity, &scope);
+                let read = shared
+                    .get_or_read(&key, &app.name, read_okta(deps, prepared, &scope))
+                    .await?;
+                let mut stats = read.stats;
+                if let Some(reader) = read.read_by {
+                    tracing::info!(app = %app.name, read_by = %reader, "using the Okta read of this cycle");
+                    stats.requests = Some(0);
+                    stats.read_by = Some(reader);
+                }
+                Ok((std::sync::Arc::unwrap_or_clone(read.snapshot), stats))
+            }
+        }
+    };
     let read_target = async {
         let read = prepared.conns.target.read_all().await;
         if let Ok(t) = &read {
@@ -135,28 +155,29 @@ pub(crate) async fn read_both(deps: &Deps, prepared: &Prepared) -> anyhow::Resul
     };
     // Reads change nothing, so a stop abandons them at once.
     let (desired, current) = tokio::select! {
-        reads = async { tokio::join!(okta.read_org_with_progress(&scope, &report), read_target) } => reads,
+        reads = async { tokio::join!(read_okta, read_target) } => reads,
         () = deps.stop.cancelled() => return Err(Stopped("reading Okta and the target").into()),
     };
-    let desired = desired.with_context(|| format!("reading the Okta org {}", okta.org_host()))?;
+    let (desired, okta_stats) = desired?;
     let current = current.context("reading the target's users and groups")?;
-    let complete = desired.completeness.is_complete();
-    let state = if complete { "complete" } else { "INCOMPLETE" };
+    let state = if desired.completeness.is_complete() {
+        "complete"
+    } else {
+        "INCOMPLETE"
+    };
+    let shared = okta_stats
+        .read_by
+        .as_ref()
+        .map(|r| format!(", read once for app {r}"))
+        .unwrap_or_default();
     progress.finish(
         Phase::ReadOkta,
         &format!(
-            "{} users, {} groups ({state})",
+            "{} users, {} groups ({state}{shared})",
             desired.users.len(),
             desired.groups.len()
         ),
     );
-    let okta_stats = ReadStats {
-        users: desired.users.len(),
-        groups: desired.groups.len(),
-        memberships: desired.memberships.values().map(BTreeSet::len).sum(),
-        requests: Some(okta.stats().requests),
-        complete: Some(complete),
-    };
     let target_stats = ReadStats {
         users: current.users.len(),
         groups: current.groups.len(),
@@ -169,6 +190,36 @@ pub(crate) async fn read_both(deps: &Deps, prepared: &Prepared) -> anyhow::Resul
         okta: okta_stats,
         target: target_stats,
     })
+}
+
+/// One full Okta read by this app's client, with what it saw.
+async fn read_okta(
+    deps: &Deps,
+    prepared: &Prepared,
+    scope: &ReadScope,
+) -> anyhow::Result<(OktaSnapshot, ReadStats)> {
+    let okta = &prepared.conns.okta;
+    let last = std::sync::atomic::AtomicU64::new(0);
+    let report = |p: &ReadProgress| {
+        let done = (p.users_read + p.groups_read + p.groups_with_members_read) as u64;
+        let before = last.swap(done, std::sync::atomic::Ordering::Relaxed);
+        deps.progress
+            .advance(Phase::ReadOkta, done.saturating_sub(before));
+    };
+    let before = okta.stats().requests;
+    let desired = okta
+        .read_org_with_progress(scope, &report)
+        .await
+        .with_context(|| format!("reading the Okta org {}", okta.org_host()))?;
+    let stats = ReadStats {
+        users: desired.users.len(),
+        groups: desired.groups.len(),
+        memberships: desired.memberships.values().map(BTreeSet::len).sum(),
+        requests: Some(okta.stats().requests - before),
+        complete: Some(desired.completeness.is_complete()),
+        read_by: None,
+    };
+    Ok((desired, stats))
 }
 
 /// Runs one full sync of `app_name` (see the module docs of [`crate::engine`]).
@@ -226,7 +277,7 @@ async fn read_plan_execute(
         current,
         okta,
         target,
-    } = read_both(deps, prepared).await?;
+    } = read_both(deps, app, prepared, deps.shared_reads.as_ref()).await?;
     outcome.okta = Some(okta);
     outcome.target = Some(target);
     let links = deps.store.load_links(app.id).await?;

@@ -191,6 +191,7 @@ async fn user_work(
         memberships: desired.groups.len(),
         requests: Some(okta_requests),
         complete: Some(desired.completeness.is_complete()),
+        read_by: None,
     });
     outcome.target = Some(ReadStats {
         users: current.users.len(),

@@ -33,7 +33,8 @@ pub use state::AppState;
 
 use error::ApiError;
 use pages::{
-    access as access_page, apps, live, login_sync, preview, runs, settings, test_connection,
+    access as access_page, apps, live, login_sync, preview, report, runs, settings,
+    test_connection,
 };
 use usersync_store::Scope;
 
@@ -92,6 +93,9 @@ pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
         .get("/apps/{name}/preview", read, preview::preview)
         .get("/apps/{name}/preview.json", read, preview::preview_json)
         .get("/apps/{name}/preview.csv", read, preview::preview_csv)
+        .get("/apps/{name}/report", read, report::page)
+        .get("/apps/{name}/report.json", read, report::json)
+        .get("/apps/{name}/report.csv", read, report::csv)
         .post("/apps/{name}/sync", sync, apps::start_sync)
         .get("/apps/{name}/live", read, live::live)
         .get("/apps/{name}/live/events", read, live::live_events)

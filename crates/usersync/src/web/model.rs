@@ -447,3 +447,6 @@ impl AppSummary {
         }
     }
 }
+
+mod report;
+pub use report::{InactiveInOktaView, OrphanView, ReportView, SeatsView, UnmanagedMemberView};

@@ -199,9 +199,11 @@ impl Backend {
         Ok(check_view(report))
     }
 
-    /// A dry run: what a sync would do now.
+    /// A dry run: what a sync would do now (from the Okta read another app on the
+    /// same org and credential made for its Preview within the minute, if any).
     pub async fn plan(&self, app: &str) -> BackendResult<PlanView> {
-        let (deps, name) = (self.deps.clone(), self.app(app).await?.name);
+        let deps = self.deps.clone().with_shared_reads(self.previews.clone());
+        let name = self.app(app).await?.name;
         let task_name = name.clone();
         let outcome = spawned(async move {
             engine::run_sync_once(&deps, &task_name, RunTrigger::Manual, Mode::DryRun).await
@@ -269,6 +271,15 @@ impl Backend {
     ) {
         let run = outcome.as_ref().ok().and_then(|o| o.run_id);
         engine::audit::record_started(&self.deps, actor, app, action, trigger, run).await;
+    }
+
+    /// What the target holds that Okta does not explain (`engine::report`); changes nothing.
+    pub async fn report(&self, app: &str) -> BackendResult<engine::AppReport> {
+        let deps = self.deps.clone().with_shared_reads(self.previews.clone());
+        let name = self.app(app).await?.name;
+        spawned(async move { engine::report(&deps, &name).await })
+            .await?
+            .map_err(|e| engine_error(e, BackendError::Upstream))
     }
 
     pub async fn explain(&self, app: &str, login: &str) -> BackendResult<ExplainView> {

@@ -9,6 +9,7 @@ pub mod live;
 pub mod login_sync;
 pub mod paging;
 pub mod preview;
+pub mod report;
 pub mod runs;
 pub mod settings;
 pub mod settings_form;

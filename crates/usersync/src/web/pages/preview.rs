@@ -305,36 +305,22 @@ fn json_chunks(plan: Arc<PlanView>, q: ListQuery) -> impl Stream<Item = Chunk> +
 
 /// One operation as a CSV line.
 fn plan_csv_row(row: &PlanRow) -> String {
-    let cells = [
+    crate::csv::row(&[
         row.kind.as_str(),
         &row.subject,
         &row.description,
         &row.rule,
         if row.destructive { "true" } else { "false" },
-    ];
-    let mut line = cells
-        .iter()
-        .map(|c| csv_cell(c))
-        .collect::<Vec<_>>()
-        .join(",");
-    line.push('\n');
-    line
+    ])
 }
 
-/// A CSV cell: quoted when needed, and never a formula for a spreadsheet.
-#[must_use]
-pub fn csv_cell(value: &str) -> String {
-    // A leading = + - @ would be run as a formula by spreadsheet programs.
-    let value = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
+/// A download named `filename` whose whole body is `body`.
+pub fn download(filename: &str, content_type: &str, body: String) -> Response {
+    download_stream(
+        filename,
+        content_type,
+        futures::stream::once(async move { Chunk::Ok(body) }),
+    )
 }
 
 /// A download named `filename` whose body is sent as `body` yields it.

@@ -205,9 +205,8 @@ fn operations_csv_rows(ops: &[OperationView]) -> String {
             op.outcome.clone(),
             op.error.clone().unwrap_or_default(),
         ];
-        let line: Vec<String> = cells.iter().map(|c| super::preview::csv_cell(c)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        out.push_str(&crate::csv::row(&cells));
     }
     out
 }

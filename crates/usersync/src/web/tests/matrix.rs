@@ -258,3 +258,22 @@ async fn state_changing_requests_with_a_session_but_without_its_csrf_token_are_r
         );
     }
 }
+
+#[tokio::test]
+async fn the_report_page_its_exports_and_its_api_route_need_the_read_scope() {
+    let h = Harness::new().await;
+    let report: Vec<String> = protected(&h)
+        .into_iter()
+        .filter(|(r, _)| r.path.contains("report"))
+        .map(|(r, scope)| format!("{scope} {} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        report,
+        [
+            "read GET /apps/{name}/report",
+            "read GET /apps/{name}/report.json",
+            "read GET /apps/{name}/report.csv",
+            "read GET /api/v1/apps/{app}/report",
+        ]
+    );
+}
