@@ -10,10 +10,12 @@
 //! engine's single-user sync.
 
 pub mod cli;
+pub mod csv;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
 pub mod events;
+pub mod leader;
 pub mod notify;
 pub mod scheduler;
 pub mod scim;

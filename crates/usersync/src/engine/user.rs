@@ -24,6 +24,7 @@ use usersync_core::{
 use usersync_store::{App, RunId, RunTrigger};
 
 use super::budget;
+use super::lock::{Wait, start_claimed};
 use super::namesakes;
 use super::run::{Prepared, execute_plan, find_app, finish, prepare};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
@@ -73,7 +74,7 @@ pub async fn sync_pushed_user(
 
 /// Where a single-user run's source side comes from.
 #[derive(Clone, Copy)]
-enum Source<'a> {
+pub(crate) enum Source<'a> {
     /// Read from Okta by login or id.
     Okta(&'a str),
     Pushed(&'a PushedUser),
@@ -86,9 +87,10 @@ async fn sync_one(
     trigger: RunTrigger,
 ) -> Result<RunOutcome, EngineError> {
     let app = find_app(deps, app_name).await?;
-    let _guard = deps.locks.lock(&app.name).await;
+    let claim = start_claimed(deps, &app, trigger, Wait::Yes).await?;
     let started = Instant::now();
-    let run = deps.store.start_run(app.id, trigger).await?.id;
+    let run = claim.run;
+    let (deps, _live) = &super::live::recording(deps, run);
     let mut outcome = RunOutcome::new(&app.name, Some(run), Mode::Apply);
     let result = user_run(deps, &app, run, source, &mut outcome).await;
     finish(deps, outcome, result, started).await
@@ -129,35 +131,61 @@ async fn read_okta_user(
     Ok((user, desired))
 }
 
-async fn user_work(
+/// What a single-user sync (and Explain) reads about one user, and where each fact
+/// came from, in words for people.
+pub(crate) struct OneUser {
+    pub user: OktaUser,
+    pub desired: OktaSnapshot,
+    pub current: TargetSnapshot,
+    pub links: Links,
+    pub sources: Vec<String>,
+    /// Okta requests sent for it.
+    pub okta_requests: u64,
+}
+
+fn clock() -> String {
+    chrono::Utc::now().format("%H:%M:%S UTC").to_string()
+}
+
+/// The single-user reads: the Okta user and their groups, their links in the store,
+/// their target account and its groups, and the Okta users who map to the same name.
+pub(crate) async fn read_one_user(
     deps: &Deps,
     app: &App,
-    run: RunId,
-    source: Source<'_>,
     prepared: &Prepared,
-    outcome: &mut RunOutcome,
-) -> anyhow::Result<()> {
+    source: Source<'_>,
+) -> anyhow::Result<OneUser> {
     let okta = &prepared.conns.okta;
     let before = okta.stats().requests;
-    let (user, mut desired) = match source {
-        Source::Okta(login) => read_okta_user(okta, login).await?,
+    let (user, mut desired, mut sources) = match source {
+        Source::Okta(login) => {
+            let (user, desired) = read_okta_user(okta, login).await?;
+            let sources = vec![
+                format!("Okta user {}: read by {login:?} at {}", user.login, clock()),
+                format!(
+                    "Okta groups of the user: {} read at {}",
+                    desired.groups.len(),
+                    clock()
+                ),
+            ];
+            (user, desired, sources)
+        }
         Source::Pushed(p) => {
-            let mut snapshot = one_user_snapshot(&p.user, p.groups.clone(), Completeness::Complete);
+            let mut desired = one_user_snapshot(&p.user, p.groups.clone(), Completeness::Complete);
             let others = p
                 .not_member_of
                 .iter()
                 .filter(|g| !p.groups.iter().any(|m| m.id == g.id));
-            snapshot.groups.extend(others.cloned());
-            (p.user.clone(), snapshot)
+            desired.groups.extend(others.cloned());
+            let sources = vec![format!(
+                "Okta user {} and {} group(s): pushed to usersync's SCIM server at {}",
+                p.user.login,
+                p.groups.len(),
+                clock()
+            )];
+            (p.user.clone(), desired, sources)
         }
     };
-    outcome.okta = Some(ReadStats {
-        users: 1,
-        groups: desired.groups.len(),
-        memberships: desired.groups.len(),
-        requests: Some(okta.stats().requests - before),
-        complete: Some(desired.completeness.is_complete()),
-    });
     // Only the links this user's plan can touch: at 100,000 users, reading every
     // link would cost more than the rest of a login-time sync. The user's own link
     // and the group links first (they say what to look up in the target), then the
@@ -166,7 +194,7 @@ async fn user_work(
         .store
         .load_links_touching(app.id, &user.id, &[], &[])
         .await?;
-    let current = read_target_user(prepared, &user, &links).await?;
+    let current = read_target_user(prepared, &user, &links, &mut sources).await?;
     let mut names: Vec<Username> = current.users.iter().map(|u| u.username.clone()).collect();
     names.extend(mapped_username(prepared, &user));
     let keys: Vec<TargetUserKey> = current.users.iter().filter_map(|u| u.key.clone()).collect();
@@ -177,13 +205,20 @@ async fn user_work(
         .into_iter()
         .map(|l| (l.okta_id.clone(), l))
         .collect();
-    outcome.target = Some(ReadStats {
-        users: current.users.len(),
-        groups: current.groups.len(),
-        memberships: current.memberships.values().map(BTreeSet::len).sum(),
-        ..ReadStats::default()
+    sources.push(match links.users.get(&user.id) {
+        Some(link) => format!(
+            "Identity link in usersync's store: linked to {}{}",
+            link.username,
+            if link.read_only {
+                ", remembered as read-only in the target"
+            } else {
+                ""
+            }
+        ),
+        None => "Identity link in usersync's store: none for this user".to_owned(),
     });
     let mapped = mapped_username(prepared, &user);
+    let asked = okta.stats().requests;
     let among = match source {
         Source::Okta(_) => namesakes::Among::Okta,
         Source::Pushed(_) => namesakes::Among::Pushed { deps, app },
@@ -197,10 +232,53 @@ async fn user_work(
         among,
     )
     .await;
-    if let Some(stats) = outcome.okta.as_mut() {
-        stats.requests = Some(okta.stats().requests - before);
-        stats.complete = Some(desired.completeness.is_complete());
+    if okta.stats().requests > asked {
+        sources.push(format!(
+            "Okta users whose login maps to the same username: searched at {} ({} other found)",
+            clock(),
+            desired.users.len().saturating_sub(1)
+        ));
     }
+    Ok(OneUser {
+        user,
+        desired,
+        current,
+        links,
+        sources,
+        okta_requests: okta.stats().requests - before,
+    })
+}
+
+async fn user_work(
+    deps: &Deps,
+    app: &App,
+    run: RunId,
+    source: Source<'_>,
+    prepared: &Prepared,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<()> {
+    let OneUser {
+        user,
+        desired,
+        current,
+        links,
+        okta_requests,
+        ..
+    } = read_one_user(deps, app, prepared, source).await?;
+    outcome.okta = Some(ReadStats {
+        users: 1,
+        groups: desired.groups.len(),
+        memberships: desired.groups.len(),
+        requests: Some(okta_requests),
+        complete: Some(desired.completeness.is_complete()),
+        read_by: None,
+    });
+    outcome.target = Some(ReadStats {
+        users: current.users.len(),
+        groups: current.groups.len(),
+        memberships: current.memberships.values().map(BTreeSet::len).sum(),
+        ..ReadStats::default()
+    });
     let scope = PlanScope::user(user.id.clone());
     let budget = budget::user_budget(deps, app).await?;
     let plan = prepared.plan_and_guard(&desired, &current, &links, scope.clone(), &budget);
@@ -252,6 +330,7 @@ async fn read_target_user(
     prepared: &Prepared,
     user: &OktaUser,
     links: &Links,
+    sources: &mut Vec<String>,
 ) -> anyhow::Result<TargetSnapshot> {
     let target = &prepared.conns.target;
     let mut names: Vec<Username> = mapped_username(prepared, user).into_iter().collect();
@@ -275,13 +354,22 @@ async fn read_target_user(
             .await
             .with_context(|| format!("looking up {name} in the target"))?
         else {
+            sources.push(format!(
+                "Target account {name}: looked up at {}, not found",
+                clock()
+            ));
             continue;
         };
-        for group in target
+        let found_groups = target
             .user_groups(&found.username)
             .await
-            .with_context(|| format!("reading the groups of {name}"))?
-        {
+            .with_context(|| format!("reading the groups of {name}"))?;
+        sources.push(format!(
+            "Target account {name}: looked up at {}, found with {} group(s)",
+            clock(),
+            found_groups.len()
+        ));
+        for group in found_groups {
             memberships
                 .entry(group.clone())
                 .or_default()

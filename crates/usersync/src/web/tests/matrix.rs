@@ -341,3 +341,22 @@ async fn scim_routes_take_only_the_apps_scim_token_never_a_session_or_an_api_tok
         );
     }
 }
+
+#[tokio::test]
+async fn the_report_page_its_exports_and_its_api_route_need_the_read_scope() {
+    let h = Harness::new().await;
+    let report: Vec<String> = protected(&h)
+        .into_iter()
+        .filter(|(r, _)| r.path.contains("report"))
+        .map(|(r, scope)| format!("{scope} {} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        report,
+        [
+            "read GET /apps/{name}/report",
+            "read GET /apps/{name}/report.json",
+            "read GET /apps/{name}/report.csv",
+            "read GET /api/v1/apps/{app}/report",
+        ]
+    );
+}
