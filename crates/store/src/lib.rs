@@ -56,6 +56,7 @@ pub mod links;
 mod lock;
 mod process;
 pub mod runs;
+pub mod scim_server;
 pub mod secret;
 
 use std::path::{Path, PathBuf};
@@ -82,6 +83,7 @@ pub use runs::{
     MAX_PAGE, NewOperation, OpOutcome, Operation, OperationPage, OperationQuery, OutcomeCounts,
     OutcomeUpdate, Run, RunCounts, RunFilter, RunId, RunProgress, RunStatus, RunTrigger,
 };
+pub use scim_server::{ScimKind, ScimLookup, ScimPage, ScimRecord, ScimWrite};
 pub use secret::{SecretInput, SecretRef, SecretSlot, SecretState};
 pub use usersync_core::app::{apps_from_toml, apps_to_toml};
 

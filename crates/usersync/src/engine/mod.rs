@@ -51,7 +51,7 @@ pub use progress::{LogLines, Phase, Progress, Silent};
 pub use report::{AppReport, report};
 pub use run::{explain_user, explain_user_sourced, run_sync_once};
 pub use shared_read::SharedReads;
-pub use user::sync_user;
+pub use user::{PushedUser, sync_pushed_user, sync_user};
 
 /// What every run needs; cheap to clone, shared by the CLI, server and scheduler.
 #[derive(Clone)]

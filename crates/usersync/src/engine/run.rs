@@ -451,7 +451,13 @@ pub async fn explain_user_sourced(
     let work = async {
         let prepared = prepare(deps, &app).await?;
         let (okta_login, via) = okta_login_of(deps, &app, login).await?;
-        let mut one = super::user::read_one_user(deps, &app, &prepared, &okta_login).await?;
+        let mut one = super::user::read_one_user(
+            deps,
+            &app,
+            &prepared,
+            super::user::Source::Okta(&okta_login),
+        )
+        .await?;
         one.sources.extend(via);
         let options = PlanOptions {
             scope: PlanScope::user(one.user.id.clone()),

@@ -5,6 +5,10 @@
 //! Its destructive ops count against the app's hold budget like any run's; once
 //! the budget is spent they wait in the app's one held run (`engine::budget`).
 //!
+//! The source side is Okta (read by login or id), or, for usersync's SCIM server,
+//! what Okta pushed ([`sync_pushed_user`]): the same plan, guard, budget and apply,
+//! only the user and their groups come from the push instead of two Okta requests.
+//!
 //! The target's group list is not read, so a group this run creates may have
 //! existed already (creation is idempotent); such groups are linked as not created
 //! by usersync, so usersync never deletes them later on that basis.
@@ -38,13 +42,57 @@ pub async fn sync_user(
     login: &str,
     trigger: RunTrigger,
 ) -> Result<RunOutcome, EngineError> {
+    sync_one(deps, app_name, Source::Okta(login), trigger).await
+}
+
+/// A user as Okta pushed them to usersync's SCIM server: the source side of a
+/// single-user run in place of reading Okta.
+#[derive(Debug, Clone)]
+pub struct PushedUser {
+    /// The user (`status` inactive when Okta deactivated or deleted them).
+    pub user: OktaUser,
+    /// The pushed groups the user is a member of.
+    pub groups: Vec<OktaGroup>,
+    /// Pushed groups the user is not (or no longer) a member of that the plan must
+    /// know, so it removes the user from them (a group push's removals, a deleted group).
+    pub not_member_of: Vec<OktaGroup>,
+}
+
+/// Syncs one user from what Okta pushed (see [`PushedUser`]), through the same
+/// plan, guard, hold budget and apply as [`sync_user`]; recorded as a run.
+///
+/// # Errors
+/// As [`sync_user`].
+pub async fn sync_pushed_user(
+    deps: &Deps,
+    app_name: &str,
+    pushed: &PushedUser,
+    trigger: RunTrigger,
+) -> Result<RunOutcome, EngineError> {
+    sync_one(deps, app_name, Source::Pushed(pushed), trigger).await
+}
+
+/// Where a single-user run's source side comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// Read from Okta by login or id.
+    Okta(&'a str),
+    Pushed(&'a PushedUser),
+}
+
+async fn sync_one(
+    deps: &Deps,
+    app_name: &str,
+    source: Source<'_>,
+    trigger: RunTrigger,
+) -> Result<RunOutcome, EngineError> {
     let app = find_app(deps, app_name).await?;
     let claim = start_claimed(deps, &app, trigger, Wait::Yes).await?;
     let started = Instant::now();
     let run = claim.run;
     let (deps, _live) = &super::live::recording(deps, run);
     let mut outcome = RunOutcome::new(&app.name, Some(run), Mode::Apply);
-    let result = user_run(deps, &app, run, login, &mut outcome).await;
+    let result = user_run(deps, &app, run, source, &mut outcome).await;
     finish(deps, outcome, result, started).await
 }
 
@@ -52,11 +100,11 @@ async fn user_run(
     deps: &Deps,
     app: &App,
     run: RunId,
-    login: &str,
+    source: Source<'_>,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let prepared = prepare(deps, app).await?;
-    let result = user_work(deps, app, run, login, &prepared, outcome).await;
+    let result = user_work(deps, app, run, source, &prepared, outcome).await;
     outcome.okta_rate_limits = prepared.conns.okta.rate_limit_headroom();
     result
 }
@@ -105,19 +153,39 @@ pub(crate) async fn read_one_user(
     deps: &Deps,
     app: &App,
     prepared: &Prepared,
-    login: &str,
+    source: Source<'_>,
 ) -> anyhow::Result<OneUser> {
     let okta = &prepared.conns.okta;
     let before = okta.stats().requests;
-    let (user, mut desired) = read_okta_user(okta, login).await?;
-    let mut sources = vec![
-        format!("Okta user {}: read by {login:?} at {}", user.login, clock()),
-        format!(
-            "Okta groups of the user: {} read at {}",
-            desired.groups.len(),
-            clock()
-        ),
-    ];
+    let (user, mut desired, mut sources) = match source {
+        Source::Okta(login) => {
+            let (user, desired) = read_okta_user(okta, login).await?;
+            let sources = vec![
+                format!("Okta user {}: read by {login:?} at {}", user.login, clock()),
+                format!(
+                    "Okta groups of the user: {} read at {}",
+                    desired.groups.len(),
+                    clock()
+                ),
+            ];
+            (user, desired, sources)
+        }
+        Source::Pushed(p) => {
+            let mut desired = one_user_snapshot(&p.user, p.groups.clone(), Completeness::Complete);
+            let others = p
+                .not_member_of
+                .iter()
+                .filter(|g| !p.groups.iter().any(|m| m.id == g.id));
+            desired.groups.extend(others.cloned());
+            let sources = vec![format!(
+                "Okta user {} and {} group(s): pushed to usersync's SCIM server at {}",
+                p.user.login,
+                p.groups.len(),
+                clock()
+            )];
+            (p.user.clone(), desired, sources)
+        }
+    };
     // Only the links this user's plan can touch: at 100,000 users, reading every
     // link would cost more than the rest of a login-time sync. The user's own link
     // and the group links first (they say what to look up in the target), then the
@@ -151,7 +219,19 @@ pub(crate) async fn read_one_user(
     });
     let mapped = mapped_username(prepared, &user);
     let asked = okta.stats().requests;
-    namesakes::add_namesakes(prepared, &user, mapped.as_ref(), &links, &mut desired).await;
+    let among = match source {
+        Source::Okta(_) => namesakes::Among::Okta,
+        Source::Pushed(_) => namesakes::Among::Pushed { deps, app },
+    };
+    namesakes::add_namesakes(
+        prepared,
+        &user,
+        mapped.as_ref(),
+        &links,
+        &mut desired,
+        among,
+    )
+    .await;
     if okta.stats().requests > asked {
         sources.push(format!(
             "Okta users whose login maps to the same username: searched at {} ({} other found)",
@@ -173,7 +253,7 @@ async fn user_work(
     deps: &Deps,
     app: &App,
     run: RunId,
-    login: &str,
+    source: Source<'_>,
     prepared: &Prepared,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
@@ -184,7 +264,7 @@ async fn user_work(
         links,
         okta_requests,
         ..
-    } = read_one_user(deps, app, prepared, login).await?;
+    } = read_one_user(deps, app, prepared, source).await?;
     outcome.okta = Some(ReadStats {
         users: 1,
         groups: desired.groups.len(),

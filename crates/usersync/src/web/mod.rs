@@ -33,8 +33,7 @@ pub use state::AppState;
 
 use error::ApiError;
 use pages::{
-    access as access_page, apps, live, login_sync, preview, report, runs, settings,
-    test_connection,
+    access as access_page, apps, live, login_sync, preview, report, runs, settings, test_connection,
 };
 use usersync_store::Scope;
 
@@ -87,6 +86,11 @@ pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
             login_sync::generate_secret,
         )
         .post("/apps/{name}/hook-register", admin, login_sync::register)
+        .post(
+            "/apps/{name}/scim-token",
+            admin,
+            login_sync::generate_scim_token,
+        )
         .post("/apps/{name}/notify-test", admin, login_sync::notify_test)
         .post("/apps/{name}/check", read, test_connection::check)
         .get("/apps/{name}/explain", read, settings::explain)
@@ -118,7 +122,10 @@ pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
         .get("/setup", Public, auth::pages::setup_form)
         .post("/setup", Public, auth::pages::setup)
         .get("/static/{*path}", Public, assets::serve);
-    let (router, rules) = public.merge(protected).into_parts();
+    let (router, rules) = public
+        .merge(protected)
+        .merge(crate::scim::routes())
+        .into_parts();
     (router.fallback(not_found).with_state(state), rules)
 }
 

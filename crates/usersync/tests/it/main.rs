@@ -26,6 +26,8 @@ mod reads;
 mod renames;
 mod report;
 mod scim;
+mod scim_server;
+mod scim_tester;
 mod secret_refs;
 mod serve;
 mod shared_read;

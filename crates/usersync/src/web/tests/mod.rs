@@ -15,6 +15,7 @@ mod notify;
 mod openapi;
 mod pages;
 mod scale;
+mod scim_token;
 mod secrets;
 mod settings_walk;
 mod test_connection;
