@@ -47,6 +47,8 @@ text_enum!(
         /// An Okta event hook or System Log event.
         Event => "event",
         Api => "api",
+        /// A push from Okta to usersync's SCIM server (`/scim/v2/{app}`).
+        Scim => "scim",
     }
 );
 

@@ -20,7 +20,8 @@
 //!             "skipped": [ { ..., "reason": { "kind": "...", ... } } ],
 //!             "guard": { "decision": "proceed" | "partial" | "held", ... }, "notes": [...] },
 //!   "results": [ { "seq": 1, "planned": {...}, "outcome": "applied" | "failed" | "skipped", "error": null } ],
-//!   "okta": { "users": 0, "groups": 0, "memberships": 0, "requests": 0, "complete": true },
+//!   "okta": { "users": 0, "groups": 0, "memberships": 0, "requests": 0, "complete": true,
+//!             "read_by": "jira" },   (only when the run used another app's read of the cycle; requests 0)
 //!   "target": { "users": 0, "groups": 0, "memberships": 0 },
 //!   "seconds": 0.4,
 //!   "sync": { "kind": "full" | "incremental", "reason": "..." } | null }
@@ -28,7 +29,8 @@
 //! ```
 //!
 //! `plan.ops[].op` and `.rule` are `usersync_core`'s `Op` and `Rule` (tagged by `kind`,
-//! snake_case). `sync --all` prints `{ "version": 1, "runs": [ <the above, without version> ] }`.
+//! snake_case). `sync --all` prints `{ "version": 1, "runs": [ <the above, without version> ] }`,
+//! `plan --all` `{ "version": 1, "plans": [ ... ] }`; `report` is documented in `target_report`.
 //!
 //! ## Runs (`run list`, `run show`)
 //!
@@ -244,12 +246,15 @@ fn reads_text(outcome: &RunOutcome) -> String {
             Some(false) => ", INCOMPLETE",
             _ => "",
         };
+        let requests = match &okta.read_by {
+            Some(app) => format!("read once for app {app}"),
+            None => output::count(okta.requests.unwrap_or_default(), "request"),
+        };
         out.push_str(&format!(
-            "okta: {}, {}, {} ({}{complete})\n",
+            "okta: {}, {}, {} ({requests}{complete})\n",
             output::count(okta.users, "user"),
             output::count(okta.groups, "group"),
             output::count(okta.memberships, "membership"),
-            output::count(okta.requests.unwrap_or_default(), "request")
         ));
     }
     if let Some(target) = &outcome.target {

@@ -22,6 +22,7 @@ use usersync_store::{App, RunId, RunStatus, RunTrigger, SyncKind};
 
 use super::changes::CycleState;
 use super::incremental::{Cycle, incremental};
+use super::lock::{Wait, start_claimed};
 use super::outcome::SyncChoice;
 use super::run::{find_app, finish, prepare, read_plan_execute};
 use super::{Deps, EngineError, Mode, RunOutcome};
@@ -46,9 +47,11 @@ pub async fn sync_cycle(
     want: Want,
 ) -> Result<RunOutcome, EngineError> {
     let app = find_app(deps, app_name).await?;
-    let _guard = deps.locks.try_lock(&app.name)?;
+    let claim = start_claimed(deps, &app, trigger, Wait::No).await?;
     let started = Instant::now();
-    let run = deps.store.start_run(app.id, trigger).await?.id;
+    let run = claim.run;
+    // Every applying run's progress goes to the store, for the console's live page.
+    let (deps, _live) = &super::live::recording(deps, run);
     let mut outcome = RunOutcome::new(&app.name, Some(run), Mode::Apply);
     let result = cycle_run(deps, &app, run, want, &mut outcome).await;
     finish(deps, outcome, result, started).await

@@ -77,13 +77,21 @@ pub(crate) async fn incremental(
             None => names.extend(links.users.get(id).map(|l| l.username.clone())),
         }
     }
-    let current = read_target_accounts(prepared, names, &links)
+    let current = read_target_accounts(prepared, names, &links, &mut Vec::new())
         .await
         .context("reading the changed users' accounts in the target")?;
     let scoped: Vec<OktaUser> = desired.users.clone();
     for user in &scoped {
         let mapped = mapped_username(prepared, user);
-        namesakes::add_namesakes(prepared, user, mapped.as_ref(), &links, &mut desired).await;
+        namesakes::add_namesakes(
+            prepared,
+            user,
+            mapped.as_ref(),
+            &links,
+            &mut desired,
+            namesakes::Among::Okta,
+        )
+        .await;
     }
     let mut kept = BTreeSet::new();
     desired.users.retain(|u| kept.insert(u.id.clone()));
@@ -93,6 +101,7 @@ pub(crate) async fn incremental(
         memberships: desired.memberships.values().map(BTreeSet::len).sum(),
         requests: Some(okta.stats().requests - before),
         complete: Some(desired.completeness.is_complete()),
+        read_by: None,
     });
     outcome.target = Some(ReadStats {
         users: current.users.len(),

@@ -28,12 +28,15 @@ pub mod cycle;
 pub mod headroom;
 pub mod hook;
 mod incremental;
+pub mod live;
 pub mod lock;
 mod namesakes;
 mod outcome;
 pub mod progress;
 pub mod record;
+pub mod report;
 mod run;
+pub mod shared_read;
 mod user;
 
 use std::sync::Arc;
@@ -52,8 +55,10 @@ pub use headroom::OktaHeadroom;
 pub use lock::{AlreadyRunning, AppGuard, AppLocks};
 pub use outcome::{RunOutcome, SyncChoice};
 pub use progress::{LogLines, Phase, Progress, Silent};
-pub use run::{explain_user, run_sync_once};
-pub use user::sync_user;
+pub use report::{AppReport, report};
+pub use run::{explain_user, explain_user_sourced, run_sync_once};
+pub use shared_read::SharedReads;
+pub use user::{PushedUser, sync_pushed_user, sync_user};
 
 /// What every run needs; cheap to clone, shared by the CLI, server and scheduler.
 #[derive(Clone)]
@@ -81,6 +86,9 @@ pub struct Deps {
     /// How far before a cycle's start its incremental checkpoint is set (60 s by
     /// default): a clock ahead of Okta's, or a change Okta shows late, is still read.
     pub incremental_margin: chrono::Duration,
+    /// Okta reads shared by the apps of one cycle (`sync --all`, the scheduler, the
+    /// console's Preview; `shared_read`); `None` (the default): every run reads.
+    pub shared_reads: Option<SharedReads>,
 }
 
 impl Deps {
@@ -98,6 +106,7 @@ impl Deps {
             stop: CancellationToken::new(),
             trust: usersync_tls::TrustRoots::none(),
             incremental_margin: chrono::Duration::seconds(60),
+            shared_reads: None,
         }
     }
 
@@ -119,6 +128,13 @@ impl Deps {
     #[must_use]
     pub fn with_trust(mut self, trust: usersync_tls::TrustRoots) -> Self {
         self.trust = trust;
+        self
+    }
+
+    /// Full runs with these `Deps` share Okta reads through `shared` (see [`SharedReads`]).
+    #[must_use]
+    pub fn with_shared_reads(mut self, shared: SharedReads) -> Self {
+        self.shared_reads = Some(shared);
         self
     }
 
@@ -155,6 +171,10 @@ pub struct ReadStats {
     pub requests: Option<u64>,
     /// Okta only: whether every page of every listing was read.
     pub complete: Option<bool>,
+    /// Okta only: the app whose run read Okta when this run used that read
+    /// (`shared_read`; `requests` is then 0); absent when this run read itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_by: Option<String>,
 }
 
 /// Why the engine could not run (a run that starts and fails is a [`RunOutcome`]).

@@ -412,6 +412,10 @@ pub struct ExplainView {
     pub username: Option<String>,
     /// What a sync would do and why.
     pub decisions: Vec<String>,
+    /// Where each fact came from: when Okta was read, which target account was
+    /// looked up, the identity link in the store.
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 /// One audit-log entry (field names only, never values of secrets).
@@ -450,3 +454,6 @@ impl AppSummary {
         }
     }
 }
+
+mod report;
+pub use report::{InactiveInOktaView, OrphanView, ReportView, SeatsView, UnmanagedMemberView};

@@ -19,6 +19,7 @@ pub fn store_error(err: store::StoreError) -> BackendError {
         E::NotFound { what } => BackendError::NotFound(what),
         E::DuplicateName { .. } => BackendError::Conflict(err.to_string()),
         E::Conflict(message) => BackendError::Conflict(message),
+        E::Claimed { .. } => BackendError::Busy(err.to_string()),
         E::Validation { field, message } => BackendError::Validation { field, message },
         E::SecretReference { .. } => BackendError::Upstream(err.to_string()),
         other => BackendError::Internal(anyhow::Error::new(other)),
