@@ -81,7 +81,7 @@ pub use links::LinkChanges;
 pub use lock::LOCK_FILE;
 pub use runs::{
     MAX_PAGE, NewOperation, OpOutcome, Operation, OperationPage, OperationQuery, OutcomeCounts,
-    OutcomeUpdate, Run, RunCounts, RunFilter, RunId, RunProgress, RunStatus, RunTrigger,
+    OutcomeUpdate, Run, RunCounts, RunFilter, RunId, RunProgress, RunStatus, RunTrigger, SyncKind,
 };
 pub use scim_server::{ScimKind, ScimLookup, ScimPage, ScimRecord, ScimWrite};
 pub use secret::{SecretInput, SecretRef, SecretSlot, SecretState};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-use super::types::{Run, RunCounts, RunFilter, RunId, RunStatus, RunTrigger};
+use super::types::{Run, RunCounts, RunFilter, RunId, RunStatus, RunTrigger, SyncKind};
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
@@ -23,10 +23,12 @@ type RunRow = (
     Option<String>,
     Option<DateTime<Utc>>,
     Option<f64>,
+    Option<String>,
+    Option<String>,
 );
 
 const SELECT_RUN: &str = "SELECT id, app_id, trigger_kind, status, started_at, finished_at, \
-     counts_json, reason, decided_by, decided_at, work_seconds FROM runs";
+     counts_json, reason, decided_by, decided_at, work_seconds, sync_kind, sync_kind_reason FROM runs";
 
 fn build(row: RunRow) -> Result<Run, StoreError> {
     let (
@@ -41,6 +43,8 @@ fn build(row: RunRow) -> Result<Run, StoreError> {
         decided_by,
         decided_at,
         work_seconds,
+        sync_kind,
+        sync_kind_reason,
     ) = row;
     let bad = |what: &str| StoreError::Database {
         context: format!("reading run {id}"),
@@ -58,6 +62,10 @@ fn build(row: RunRow) -> Result<Run, StoreError> {
         decided_by,
         decided_at,
         work_seconds,
+        sync_kind: sync_kind
+            .map(|k| SyncKind::parse(&k).ok_or_else(|| bad("sync kind")))
+            .transpose()?,
+        sync_kind_reason,
     })
 }
 
@@ -150,6 +158,30 @@ impl Store {
         let run = load(&mut tx, RunId(id)).await?;
         tx.commit().await.ctx("starting a run")?;
         Ok(run)
+    }
+
+    /// Records whether a run of the whole app is full or incremental, and why.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when there is no such run.
+    pub async fn set_sync_kind(
+        &self,
+        run: RunId,
+        kind: SyncKind,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE runs SET sync_kind = $1, sync_kind_reason = $2 WHERE id = $3")
+                .bind(kind.as_str())
+                .bind(reason)
+                .bind(run.0)
+                .execute(&self.db)
+                .await
+                .ctx("recording a run's sync kind")?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found(format!("run {run}")));
+        }
+        Ok(())
     }
 
     /// Ends a running run with `status` (anything but `running`).

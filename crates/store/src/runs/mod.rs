@@ -25,5 +25,5 @@ pub use page::{MAX_PAGE, OperationPage, OperationQuery, RunProgress};
 
 pub use types::{
     NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunFilter,
-    RunId, RunStatus, RunTrigger,
+    RunId, RunStatus, RunTrigger, SyncKind,
 };

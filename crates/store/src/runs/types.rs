@@ -73,6 +73,16 @@ text_enum!(
 );
 
 text_enum!(
+    /// How much of Okta a sync of the whole app read.
+    SyncKind {
+        /// Everything: users, groups and memberships (a reconcile).
+        Full => "full",
+        /// Only what changed since the app's checkpoint.
+        Incremental => "incremental",
+    }
+);
+
+text_enum!(
     /// What became of one planned operation.
     OpOutcome {
         Pending => "pending",
@@ -124,6 +134,11 @@ pub struct Run {
     /// Seconds spent working, once finished: for an approved run, its planning and
     /// its approval's apply, not the wait between them.
     pub work_seconds: Option<f64>,
+    /// Full or incremental, for runs of the whole app (`None` for single-user runs,
+    /// approvals and runs from before incremental sync).
+    pub sync_kind: Option<SyncKind>,
+    /// Why the run was full or incremental (e.g. "the daily full reconcile is due").
+    pub sync_kind_reason: Option<String>,
 }
 
 impl Run {

@@ -23,7 +23,9 @@
 //!   "okta": { "users": 0, "groups": 0, "memberships": 0, "requests": 0, "complete": true,
 //!             "read_by": "jira" },   (only when the run used another app's read of the cycle; requests 0)
 //!   "target": { "users": 0, "groups": 0, "memberships": 0 },
-//!   "seconds": 0.4 }
+//!   "seconds": 0.4,
+//!   "sync": { "kind": "full" | "incremental", "reason": "..." } | null }
+//!            (null for dry runs, single-user runs and approvals)
 //! ```
 //!
 //! `plan.ops[].op` and `.rule` are `usersync_core`'s `Op` and `Rule` (tagged by `kind`,
@@ -42,7 +44,8 @@
 //!           "status": "running" | "succeeded" | "partial" | "failed" | "held" | "interrupted" | "rejected" | "superseded",
 //!           "started_at": "2026-12-03T07:30:00Z", "finished_at": "..." | null, "work_seconds": 1.2 | null,
 //!           "counts": { "create_user": { "planned": 3, "applied": 3, "failed": 0, "skipped": 0 } },
-//!           "reason": "..." | null, "decided_by": "cli:ops" | null, "decided_at": "..." | null }
+//!           "reason": "..." | null, "decided_by": "cli:ops" | null, "decided_at": "..." | null,
+//!           "sync_kind": "full" | "incremental" | null, "sync_kind_reason": "..." | null }
 //! ```
 //!
 //! The run is the console API's `RunView` (`/api/v1/runs`), the operation its `OperationView`.
@@ -178,7 +181,11 @@ fn bullets(lines: &[String]) -> String {
 /// The end-of-run summary: reads, what happened per kind, failures, status and reasons.
 #[must_use]
 pub fn outcome_text(outcome: &RunOutcome) -> String {
-    let mut out = reads_text(outcome);
+    let mut out = String::new();
+    if let Some(sync) = &outcome.sync {
+        out.push_str(&format!("{} sync: {}\n", sync.kind, sync.reason));
+    }
+    out.push_str(&reads_text(outcome));
     if outcome.mode == Mode::Apply && outcome.plan.is_some() {
         out.push('\n');
         if outcome.results.is_empty() && outcome.plan.as_ref().is_some_and(Plan::is_empty) {

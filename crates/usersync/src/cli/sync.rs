@@ -45,7 +45,12 @@ pub struct PlanArgs {
 #[derive(Debug, clap::Args)]
 #[command(
     long_about = "Runs a sync: reads Okta and the target, plans, applies what the guards allow, \
-and records the run, every operation's outcome and the identity links. A progress bar per phase is \
+and records the run, every operation's outcome and the identity links. It is the scheduler's cycle: \
+after a full sync has succeeded, it reads only what changed in Okta since the app's checkpoint \
+(incremental), and it is a full reconcile when none succeeded yet, when the app's settings changed, \
+when the last incremental cycle was incomplete, when policy.full_reconcile_hours have passed, or \
+when a group was created, renamed or deleted in Okta; `--full` always reconciles everything. The \
+summary says which it was and why. A progress bar per phase is \
 drawn on a terminal, plain log lines otherwise; a summary is printed at the end.\n\n\
 Exit codes: 0 when every run succeeded (perhaps with warnings: Okta users who need attention, \
 such as colliding or invalid usernames, listed with the run and in `usersync explain`), 1 when a run \
@@ -65,6 +70,10 @@ pub struct SyncArgs {
     /// Sync every app, one after another, from one Okta read per org and credential.
     #[arg(long)]
     pub all: bool,
+    /// Reconcile everything (read all of Okta and the target), even when an
+    /// incremental cycle could run.
+    #[arg(long)]
+    pub full: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
 }
@@ -184,7 +193,12 @@ pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
             // `--all`: the apps not started yet are not started at all.
             break;
         }
-        let outcome = engine::run_sync_once(&deps, name, RunTrigger::Manual, Mode::Apply).await?;
+        let want = if args.full {
+            engine::Want::Full
+        } else {
+            engine::Want::Auto
+        };
+        let outcome = engine::sync_cycle(&deps, name, RunTrigger::Manual, want).await?;
         audit_started(&deps, name, "run.sync", outcome.run_id).await?;
         if args.output == Format::Text {
             if names.len() > 1 {

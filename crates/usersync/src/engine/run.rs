@@ -10,13 +10,16 @@ use usersync_core::{
     Username, guard, plan,
 };
 use usersync_okta::{ReadProgress, ReadScope};
-use usersync_store::{App, RunId, RunStatus, RunTrigger};
+use usersync_store::{App, RunId, RunStatus, RunTrigger, SyncKind};
 
 use super::apply::{Executor, Journal as _, Numbered};
 use super::budget::{self, Budget};
+use super::changes::{self, CycleState, Seen};
 use super::confirm;
 use super::connect::{Connections, connect, needed_capabilities, unmet};
+use super::cycle::save_state;
 use super::lock::{Wait, start_claimed};
+use super::outcome::SyncChoice;
 use super::outcome::final_status;
 use super::outcome::interrupted;
 use super::progress::Phase;
@@ -248,6 +251,16 @@ pub async fn run_sync_once(
     let live = run.map(|run| super::live::recording(deps, run));
     let deps = live.as_ref().map_or(deps, |(d, _)| d);
     let mut outcome = RunOutcome::new(&app.name, run, mode);
+    if let Some(run) = run {
+        let reason = format!("a full sync was asked for ({trigger})");
+        deps.store
+            .set_sync_kind(run, SyncKind::Full, &reason)
+            .await?;
+        outcome.sync = Some(SyncChoice {
+            kind: SyncKind::Full,
+            reason,
+        });
+    }
     let result = full_run(deps, &app, run, &mut outcome).await;
     finish(deps, outcome, result, started).await
 }
@@ -265,13 +278,21 @@ async fn full_run(
     result
 }
 
-async fn read_plan_execute(
+/// The full run's read, plan and execution. When it applies and succeeds, it sets
+/// the app's incremental checkpoint (`engine::cycle`) at the moment it began
+/// reading, less the margin.
+pub(crate) async fn read_plan_execute(
     deps: &Deps,
     app: &App,
     run: Option<RunId>,
     prepared: &Prepared,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
+    let read_at = chrono::Utc::now();
+    let seen = match run {
+        Some(_) => changes::seen_before(prepared, app, read_at, deps.incremental_margin).await,
+        None => Seen::default(),
+    };
     let Reads {
         mut desired,
         current,
@@ -310,6 +331,11 @@ async fn read_plan_execute(
     )
     .await?;
     outcome.reasons.extend(superseded);
+    if run.is_some() && outcome.status == RunStatus::Succeeded {
+        let mut state = CycleState::after_full(read_at, deps.incremental_margin, app.updated_at);
+        state.seen = seen;
+        save_state(deps, app, &state).await?;
+    }
     Ok(())
 }
 

@@ -17,9 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use anyhow::Context as _;
+use futures::StreamExt as _;
 use usersync_core::{
     Completeness, GroupName, Links, OktaGroup, OktaSnapshot, OktaUser, PlanScope, TargetGroup,
-    TargetSnapshot, TargetUserKey, Username,
+    TargetSnapshot, TargetUser, TargetUserKey, Username,
 };
 use usersync_store::{App, RunId, RunTrigger};
 
@@ -28,6 +29,12 @@ use super::lock::{Wait, start_claimed};
 use super::namesakes;
 use super::run::{Prepared, execute_plan, find_app, finish, prepare};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
+
+/// One account found in the target, with its groups.
+type AccountRead = (TargetUser, Vec<GroupName>);
+
+/// Target accounts looked up at once.
+const TARGET_LOOKUPS_IN_FLIGHT: usize = 8;
 
 /// Syncs one user, found in Okta by login or id. Waits for a running sync of the
 /// same app to finish first (logins queue rather than fail).
@@ -110,7 +117,7 @@ async fn user_run(
 }
 
 /// Reads the Okta user (by login or id) and their groups as a one-user snapshot.
-async fn read_okta_user(
+pub(crate) async fn read_okta_user(
     okta: &usersync_okta::OktaClient,
     login: &str,
 ) -> anyhow::Result<(OktaUser, OktaSnapshot)> {
@@ -316,12 +323,23 @@ fn one_user_snapshot(
 }
 
 /// The username the mapping gives `user`, when it is valid for the target.
-fn mapped_username(prepared: &Prepared, user: &OktaUser) -> Option<Username> {
+pub(crate) fn mapped_username(prepared: &Prepared, user: &OktaUser) -> Option<Username> {
     prepared
         .conns
         .constraints()
         .username(&prepared.policy.map_login(&user.login))
         .ok()
+}
+
+/// The usernames under which `user` may be in the target: mapped and linked.
+pub(crate) fn target_names(prepared: &Prepared, user: &OktaUser, links: &Links) -> Vec<Username> {
+    let mut names: Vec<Username> = mapped_username(prepared, user).into_iter().collect();
+    if let Some(link) = links.users.get(&user.id)
+        && !names.contains(&link.username)
+    {
+        names.push(link.username.clone());
+    }
+    names
 }
 
 /// The target as far as this user is concerned: the user under their mapped and
@@ -332,13 +350,26 @@ async fn read_target_user(
     links: &Links,
     sources: &mut Vec<String>,
 ) -> anyhow::Result<TargetSnapshot> {
+    read_target_accounts(
+        prepared,
+        target_names(prepared, user, links),
+        links,
+        sources,
+    )
+    .await
+}
+
+/// The target as far as the accounts `names` are concerned: each found account with
+/// its groups, plus the linked groups and the default groups (the single-user
+/// sync's and the incremental cycle's view of the target). Each lookup is told in
+/// `sources`, for Explain.
+pub(crate) async fn read_target_accounts(
+    prepared: &Prepared,
+    names: Vec<Username>,
+    links: &Links,
+    sources: &mut Vec<String>,
+) -> anyhow::Result<TargetSnapshot> {
     let target = &prepared.conns.target;
-    let mut names: Vec<Username> = mapped_username(prepared, user).into_iter().collect();
-    if let Some(link) = links.users.get(&user.id)
-        && !names.contains(&link.username)
-    {
-        names.push(link.username.clone());
-    }
     let mut current = TargetSnapshot::default();
     let mut groups: BTreeSet<GroupName> = links
         .groups
@@ -348,28 +379,45 @@ async fn read_target_user(
     groups.extend(prepared.policy.default_groups_new_users().iter().cloned());
     groups.extend(prepared.policy.default_groups_all_users().iter().cloned());
     let mut memberships: BTreeMap<GroupName, BTreeSet<Username>> = BTreeMap::new();
-    for name in names {
-        let Some(found) = target
-            .find_user(&name)
-            .await
-            .with_context(|| format!("looking up {name} in the target"))?
-        else {
+    let unique: BTreeSet<Username> = names.into_iter().collect();
+    // Accounts are looked up a few at a time: a cycle may ask for hundreds.
+    let found: Vec<anyhow::Result<(Username, Option<AccountRead>)>> = futures::stream::iter(unique)
+        .map(|name| async move {
+            let Some(found) = target
+                .find_user(&name)
+                .await
+                .with_context(|| format!("looking up {name} in the target"))?
+            else {
+                return Ok((name, None));
+            };
+            let groups = target
+                .user_groups(&found.username)
+                .await
+                .with_context(|| format!("reading the groups of {name}"))?;
+            Ok((name, Some((found, groups))))
+        })
+        .buffered(TARGET_LOOKUPS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut seen = BTreeSet::new();
+    for read in found {
+        let (name, read) = read?;
+        let Some((found, user_groups)) = read else {
             sources.push(format!(
                 "Target account {name}: looked up at {}, not found",
                 clock()
             ));
             continue;
         };
-        let found_groups = target
-            .user_groups(&found.username)
-            .await
-            .with_context(|| format!("reading the groups of {name}"))?;
         sources.push(format!(
             "Target account {name}: looked up at {}, found with {} group(s)",
             clock(),
-            found_groups.len()
+            user_groups.len()
         ));
-        for group in found_groups {
+        if !seen.insert(found.username.clone()) {
+            continue;
+        }
+        for group in user_groups {
             memberships
                 .entry(group.clone())
                 .or_default()

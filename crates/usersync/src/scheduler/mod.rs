@@ -1,5 +1,6 @@
 //! The scheduler inside `usersync serve`: every app with an interval or a cron
-//! expression is synced when due.
+//! expression is synced when due, by the engine's cycle (`engine::sync_cycle`):
+//! incremental between full reconciles.
 //!
 //! The next run time of each app lives in the store (`scheduler_state`), and it is
 //! moved on *before* a run starts, so a restart neither repeats a run that started nor
@@ -24,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use usersync_store::{App, AppId, RunTrigger, Schedule, SchedulerState};
 
-use crate::engine::{Deps, EngineError, Mode, SharedReads, run_sync_once};
+use crate::engine::{Deps, EngineError, SharedReads, Want, sync_cycle};
 
 /// How the scheduler paces itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +124,7 @@ impl Scheduler {
         let follow_up = self.config.follow_up_delay;
         self.tasks.spawn(async move {
             tracing::info!(app = %app.name, "scheduled sync starting");
-            match run_sync_once(&deps, &app.name, RunTrigger::Scheduled, Mode::Apply).await {
+            match sync_cycle(&deps, &app.name, RunTrigger::Scheduled, Want::Auto).await {
                 Ok(outcome) => {
                     tracing::info!(app = %app.name, status = %outcome.status, "scheduled sync finished");
                     if let Some(run) = outcome.run_id

@@ -286,6 +286,13 @@ pub struct RunView {
     pub decided_by: Option<String>,
     #[serde(default)]
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// For a sync of the whole app: `full` or `incremental` (null for single-user
+    /// runs, approvals and runs from before incremental sync).
+    #[serde(default)]
+    pub sync_kind: Option<String>,
+    /// Why the run was full or incremental.
+    #[serde(default)]
+    pub sync_kind_reason: Option<String>,
 }
 
 impl RunView {

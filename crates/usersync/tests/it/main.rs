@@ -15,6 +15,8 @@ mod faults;
 mod held;
 mod helpers;
 mod https;
+mod incremental;
+mod incremental_props;
 mod interrupt;
 mod jira_user_server;
 mod json;

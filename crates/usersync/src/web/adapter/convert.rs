@@ -163,6 +163,8 @@ pub fn run_view(run: &Run, app: &str) -> RunView {
         id: run.id.0,
         app: app.to_owned(),
         trigger: run.trigger.as_str().to_owned(),
+        sync_kind: run.sync_kind.map(|k| k.as_str().to_owned()),
+        sync_kind_reason: run.sync_kind_reason.clone(),
         status: run.status.as_str().to_owned(),
         started_at: run.started_at,
         finished_at: run.finished_at,
