@@ -1,6 +1,7 @@
 //! The sync phases, through usersync's own engine (`run_sync_once`, `sync_user`) with
 //! a real on-disk store: a first full sync into the empty Jira emulator, a no-op
-//! sync right after it, and a single-user sync of one user whose groups changed.
+//! sync right after it, the incremental cycles (`cycle`), and a single-user sync of
+//! one user whose groups changed.
 //! Each runs in a fresh child process (`child`), so its CPU time and peak memory are
 //! those of a whole sync, as `usersync sync` would show them.
 //!
@@ -98,7 +99,7 @@ fn sync_bound(args: &Args, shape: &Shape, counts: &Counts) -> Bound {
 }
 
 /// A phase from what the child measured and what the emulators counted.
-fn phase_of(name: &str, report: &ChildReport, counts: &Counts) -> Phase {
+pub(crate) fn phase_of(name: &str, report: &ChildReport, counts: &Counts) -> Phase {
     let mut phase = Phase::new(name, report.wall_seconds);
     phase.cpu_seconds = report.cpu_seconds;
     phase.emulator_cpu_seconds = Some(counts.emulator_cpu_seconds);
@@ -163,7 +164,10 @@ pub async fn run(
         groups: u64::from(defaults.groups),
         members: u64::from(defaults.group_members),
     };
-    let expected = engine_read(shape, engine_pages).requests();
+    // Plus the two change reads (groups, System Log) a full sync makes before
+    // reading, so that the next incremental cycle skips what the full read covered
+    // (`engine::changes::seen_before`).
+    let expected = engine_read(shape, engine_pages).requests() + 2;
     let writes = noop.target_writes.unwrap_or(u64::MAX);
     let okta = noop.okta_requests.unwrap_or(u64::MAX);
     let targets = vec![Target::new(
@@ -174,9 +178,12 @@ pub async fn run(
     )];
     noop.target = targets.last().cloned();
     let mut phases = vec![first, noop];
+    let mut targets = targets;
+    let (cycles, cycle_targets) = crate::cycle::run(args, emulators, &store).await?;
+    phases.extend(cycles);
+    targets.extend(cycle_targets);
     let (single, single_report, target) = single_user(args, emulators, &store).await?;
     phases.push(single);
-    let mut targets = targets;
     targets.push(target);
     let peak = [first_report, noop_report, single_report]
         .iter()

@@ -20,6 +20,7 @@ mod props;
 mod replace;
 pub mod scope;
 pub mod snapshot;
+pub mod unexplained;
 
 pub use explain::{Explanation, ExplanationText, MappedUsername, explain};
 pub use guard::{Guard, Spent, guard};

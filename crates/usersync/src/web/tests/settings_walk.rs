@@ -37,6 +37,7 @@ adopt_existing = false
 protected_accounts = ["admin", "svc-backup"]
 delete_groups = true
 group_renames = "recreate"
+full_reconcile_hours = 6
 
 [app.policy.toggles]
 import_users = false
