@@ -26,6 +26,7 @@ mod hooks;
 mod http;
 mod link;
 mod logs;
+mod longest_first;
 mod org;
 mod probe;
 #[cfg(test)]

@@ -123,7 +123,6 @@ pub(crate) async fn read_both(
     let progress = &deps.progress;
     let scope = ReadScope {
         group_types: prepared.policy.okta_query().group_types,
-        skip_empty_groups: false,
         profile_attributes: Some(prepared.policy.profile_attributes()),
     };
     progress.start(Phase::ReadOkta, None);

@@ -81,9 +81,8 @@ impl ReadKey {
         Self {
             identity: identity.clone(),
             scope: format!(
-                "types={};empty={};attributes={}",
+                "types={};attributes={}",
                 types.join(","),
-                scope.skip_empty_groups,
                 attributes.as_deref().unwrap_or("*")
             ),
         }

@@ -4,6 +4,7 @@
 mod access;
 mod backup;
 mod budget;
+mod built_in;
 mod check;
 mod cli;
 mod cli_errors;
