@@ -15,7 +15,7 @@ use crate::guard::{Guard, guard};
 use crate::ids::{OktaUserId, Username};
 use crate::links::Links;
 use crate::mapping::CompiledPolicy;
-use crate::plan::{PlanOptions, PlanScope, PlannedOp, SkipReason, plan};
+use crate::plan::{PlanOptions, PlannedOp, SkipReason, plan};
 use crate::scope::{StatusClass, UserScope, status_class};
 use crate::snapshot::{OktaSnapshot, OktaStatus, OktaUser, TargetSnapshot, TargetUser};
 
@@ -87,7 +87,8 @@ pub struct Explanation {
     pub attributes: Vec<String>,
 }
 
-/// Explains one user (by Okta login, or by target username when Okta has no such login).
+/// Explains one user (by Okta login, or by target username when Okta has no such login),
+/// planning in `options.scope` (the whole snapshot, or just the user).
 #[must_use]
 pub fn explain(
     login: &str,
@@ -97,12 +98,10 @@ pub fn explain(
     policy: &CompiledPolicy,
     options: &PlanOptions,
 ) -> Explanation {
-    let options = PlanOptions {
-        scope: PlanScope::Full,
-        ..options.clone()
-    };
+    // The caller's scope: the whole snapshot, or (the engine's Explain, which reads
+    // what a single-user sync reads) the one user.
     let full = guard(
-        plan(desired, current, links, policy, &options),
+        plan(desired, current, links, policy, options),
         &desired.completeness,
         &policy.policy().limits,
         &crate::guard::Spent::NOTHING,

@@ -21,6 +21,7 @@ mod replace;
 pub mod scope;
 pub mod snapshot;
 pub mod template;
+pub mod unexplained;
 
 pub use explain::{Explanation, ExplanationText, MappedUsername, explain};
 pub use guard::{Guard, Spent, guard};

@@ -186,6 +186,11 @@ impl Default for SafetyLimits {
     }
 }
 
+/// A full reconcile a day, incremental cycles in between.
+pub const DEFAULT_FULL_RECONCILE_HOURS: u32 = 24;
+/// The longest gap between full reconciles: a year.
+pub const MAX_FULL_RECONCILE_HOURS: u32 = 8760;
+
 /// Everything that decides an app's plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -211,6 +216,10 @@ pub struct SyncPolicy {
     /// What a group renamed in Okta becomes in the target.
     pub group_renames: GroupRenames,
     pub limits: SafetyLimits,
+    /// Hours between full reconciles of a scheduled app (1 to 8760; 24 by default):
+    /// scheduled cycles in between read only what changed in Okta (incremental
+    /// sync). 0 makes every scheduled cycle a full sync.
+    pub full_reconcile_hours: u32,
 }
 
 impl Default for SyncPolicy {
@@ -230,6 +239,7 @@ impl Default for SyncPolicy {
             delete_groups: false,
             group_renames: GroupRenames::default(),
             limits: SafetyLimits::default(),
+            full_reconcile_hours: DEFAULT_FULL_RECONCILE_HOURS,
         }
     }
 }

@@ -67,6 +67,11 @@ pub const SETTINGS: &[Setting] = &[
         S::App,
     ),
     s("schedule.cron", "Or a cron expression", S::App),
+    s(
+        "policy.full_reconcile_hours",
+        "Full reconcile every (hours)",
+        S::App,
+    ),
     s("okta.url", "Okta Domain URL", S::Okta),
     s("okta.credential.type", "Okta credential", S::Okta),
     s("okta.credential.token", "Okta API token", S::Okta),

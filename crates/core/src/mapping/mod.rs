@@ -537,6 +537,16 @@ fn check_scalars(policy: &SyncPolicy, report: &mut impl FnMut(String, String)) {
             format!("is {percent}; use a share between 0 and 100"),
         );
     }
+    let hours = policy.full_reconcile_hours;
+    if hours > crate::policy::MAX_FULL_RECONCILE_HOURS {
+        report(
+            "full_reconcile_hours".into(),
+            format!(
+                "is {hours}; use 1 to {} hours between full reconciles, or 0 for a full sync every cycle",
+                crate::policy::MAX_FULL_RECONCILE_HOURS
+            ),
+        );
+    }
 }
 
 /// What the console's live tester shows for one login.

@@ -90,8 +90,9 @@ impl FormState {
         f
     }
 
-    /// The fields as the form would submit them (tests press buttons with them).
-    #[cfg(test)]
+    /// The fields as the form would submit them (tests press buttons with them; a
+    /// refused save checks them all, `form_problems`).
+    #[must_use]
     pub fn pairs(&self) -> &[(String, String)] {
         &self.pairs
     }
@@ -171,6 +172,12 @@ impl FormState {
     #[must_use]
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()
+    }
+
+    /// How many fields have a problem.
+    #[must_use]
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
     }
 
     /// Problems at paths the form has no field for (shown above the form).

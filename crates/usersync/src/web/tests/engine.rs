@@ -458,3 +458,38 @@ async fn the_group_mapping_table_shows_the_rules_and_the_preview_shows_who_lands
         "filtered"
     );
 }
+
+#[tokio::test]
+async fn the_report_answers_over_the_api_and_on_its_page_and_writes_nothing() {
+    let w = World::new().await;
+    let synced = w.api("POST", "/api/v1/apps/jira/sync", None).await;
+    assert_eq!(synced.json()["status"], "succeeded", "{}", synced.body);
+    w._jira
+        .add_user(&usersync_sim::jira::SeedUser::new("orphan.contractor"))
+        .unwrap();
+    w._jira.clear_requests();
+
+    let api = w.api("GET", "/api/v1/apps/jira/report", None).await;
+    let page = w.page("/apps/jira/report").await;
+    let csv = w.page("/apps/jira/report.csv").await;
+    let json = w.page("/apps/jira/report.json").await;
+
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let report = api.json();
+    assert_eq!(report["orphans"][0]["username"], "orphan.contractor");
+    assert_eq!(report["orphans"].as_array().unwrap().len(), 1);
+    assert!(report["seats"][0]["used"].as_u64().unwrap() > 1, "{report}");
+    assert!(page.body.contains("Orphans (1)"), "{}", page.body);
+    assert!(page.body.contains("orphan.contractor"));
+    assert!(csv.body.starts_with("finding,group,username,detail\n"));
+    assert!(csv.body.contains("orphan,,orphan.contractor,active"));
+    let downloaded: Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(downloaded, report);
+    let writes = w
+        ._jira
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .count();
+    assert_eq!(writes, 0, "the report changes nothing");
+}

@@ -37,6 +37,7 @@ adopt_existing = false
 protected_accounts = ["admin", "svc-backup"]
 delete_groups = true
 group_renames = "recreate"
+full_reconcile_hours = 6
 
 [[app.policy.group_map]]
 okta_group_id = "00g1eng"
