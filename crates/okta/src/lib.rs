@@ -32,6 +32,7 @@ mod probe;
 #[cfg(test)]
 mod props;
 mod retry;
+mod schema;
 mod users;
 mod wire;
 

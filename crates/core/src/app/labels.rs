@@ -203,6 +203,14 @@ pub const SETTINGS: &[Setting] = &[
         S::Groups,
     ),
     s("policy.group_renames", "Groups renamed in Okta", S::Groups),
+    s("policy.group_map", "Group mapping", S::Groups),
+    s("policy.group_map.okta_group_id", "Okta group id", S::Groups),
+    s(
+        "policy.group_map.okta_group_name",
+        "Okta group name",
+        S::Groups,
+    ),
+    s("policy.group_map.target_group", "Target group", S::Groups),
     s(
         "policy.delete_groups",
         "Delete groups usersync created",

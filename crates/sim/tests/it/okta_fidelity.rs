@@ -346,3 +346,69 @@ async fn okta_s_python_sdk_creates_verifies_replaces_and_deletes_an_event_hook()
     assert_eq!(seen["deactivated_status"], "INACTIVE");
     assert!(org.sim.event_hooks().is_empty(), "deleted");
 }
+
+#[tokio::test]
+async fn okta_s_python_sdk_reads_the_user_profile_schema_with_base_and_custom_attributes() {
+    require_python("okta", "okta==3.4.6");
+    let org = start(None).await;
+    org.sim
+        .add_user(
+            NewUser::new("ada@example.com", "Ada", "Lovelace")
+                .attribute("costCenterName", "R&D")
+                .attribute("badgeNumber", 1815)
+                .attribute("department", "Engineering"),
+        )
+        .unwrap();
+    let base = org.sim.base_url();
+    let token = org.sim.api_token().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(python_script("okta_schema_check.py"))
+            .args([&base, &token])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "the SDK failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
+    assert_eq!(seen["name"], "user");
+    assert_eq!(seen["custom"], json!(["badgeNumber", "costCenterName"]));
+    assert_eq!(
+        seen["custom_types"],
+        json!({"badgeNumber": "integer", "costCenterName": "string"})
+    );
+    let base_names: Vec<&str> = seen["base"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for standard in [
+        "login",
+        "email",
+        "firstName",
+        "lastName",
+        "displayName",
+        "department",
+    ] {
+        assert!(base_names.contains(&standard), "{standard}: {base_names:?}");
+    }
+    assert_eq!(
+        seen["required"],
+        json!(["login", "firstName", "lastName", "email"])
+    );
+    let other = org.sim.base_url() + "/api/v1/meta/schemas/user/oty1nope";
+    let status = reqwest::Client::new()
+        .get(other)
+        .header("Authorization", format!("SSWS {}", org.sim.api_token()))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404, "only the default schema exists");
+}

@@ -197,3 +197,47 @@ async fn a_group_link_ends_only_while_it_still_names_the_deleted_group() {
     store.save_links(jira.id, &end_new).await.unwrap();
     assert!(store.load_links(jira.id).await.unwrap().groups.is_empty());
 }
+
+#[tokio::test]
+async fn memberships_added_by_group_mapping_are_remembered_per_user_and_forgotten_ignoring_case() {
+    let (_dir, store) = temp_store().await;
+    let app = store.create_app(draft("Jira"), "test").await.unwrap();
+    let g = |n: &str| GroupName::parse(n).unwrap();
+    let u = |n: &str| OktaUserId::parse(n).unwrap();
+    let track = LinkChanges {
+        track_members: vec![
+            (g("jira-software-users"), u("00u1")),
+            (g("jira-software-users"), u("00u2")),
+            (g("confluence-users"), u("00u1")),
+            (g("jira-software-users"), u("00u1")),
+        ],
+        ..LinkChanges::default()
+    };
+    store.save_links(app.id, &track).await.unwrap();
+    let links = store.load_links(app.id).await.unwrap();
+    let ids = |group: &str| -> Vec<String> {
+        links.mapped[&g(group)]
+            .iter()
+            .map(|id| id.as_str().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("jira-software-users"), ["00u1", "00u2"]);
+    assert_eq!(ids("confluence-users"), ["00u1"]);
+    let mine = store
+        .mapped_memberships(app.id, Some(&u("00u2")))
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1, "one user's: {mine:?}");
+
+    let forget = LinkChanges {
+        forget_members: vec![(g("JIRA-Software-Users"), u("00u1"))],
+        ..LinkChanges::default()
+    };
+    store.save_links(app.id, &forget).await.unwrap();
+    let links = store.load_links(app.id).await.unwrap();
+    let left: Vec<&str> = links.mapped[&g("jira-software-users")]
+        .iter()
+        .map(|id| id.as_str())
+        .collect();
+    assert_eq!(left, ["00u2"]);
+}

@@ -22,6 +22,7 @@ mod budget;
 mod changes;
 pub mod check;
 pub mod check_draft;
+mod check_schema;
 mod confirm;
 pub mod connect;
 pub mod cycle;

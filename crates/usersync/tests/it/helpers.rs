@@ -69,6 +69,16 @@ impl World {
         }
     }
 
+    /// A world of emulators and a store set up by the caller.
+    pub fn from_parts(okta: OktaSim, jira: JiraSim, deps: Deps, dir: DataDir) -> World {
+        World {
+            okta,
+            jira,
+            deps,
+            _dir: dir,
+        }
+    }
+
     pub async fn sync(&self) -> RunOutcome {
         run_sync_once(&self.deps, APP, RunTrigger::Manual, Mode::Apply)
             .await

@@ -23,6 +23,7 @@ mod jira_user_server;
 mod json;
 mod leaks;
 mod login_walk;
+mod mapping;
 mod notify;
 mod read_only;
 mod reads;

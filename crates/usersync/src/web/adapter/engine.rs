@@ -159,6 +159,7 @@ fn explain_view(x: &usersync_core::explain::Explanation, sources: Vec<String>) -
         decisions.push(format!("Next sync: {}", ExplanationText::NO_CHANGES));
     }
     decisions.extend(text.groups.iter().map(|n| format!("Group: {n}")));
+    decisions.extend(text.attributes.iter().map(|a| format!("Attributes: {a}")));
     decisions.extend(text.note.map(|n| format!("Note: {n}")));
     ExplainView {
         login: x.login.clone(),

@@ -17,6 +17,8 @@ use usersync_core::app::labels;
 use usersync_core::app::{App, NotifyOn, SecretSlot, SecretState};
 use usersync_store::AppDraft;
 
+mod group_map;
+
 use crate::web::adapter::convert::{
     draft_from_json, draft_json, new_draft_json, pointer, remove_path, set_path,
 };
@@ -273,6 +275,9 @@ pub fn draft_from_form(
             Some((_, values)) => values.push(value),
             None => fields.push((key, vec![value])),
         }
+    }
+    if let Some(rules) = group_map::take_rules(&mut fields) {
+        set_path(&mut draft, group_map::TABLE, rules);
     }
     for (path, values) in &fields {
         match read_field(path, values, types.pointer(&pointer(path)))? {

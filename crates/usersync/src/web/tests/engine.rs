@@ -404,6 +404,62 @@ async fn a_sync_is_refused_to_a_read_token_and_the_audit_log_names_the_token_tha
 }
 
 #[tokio::test]
+async fn the_group_mapping_table_shows_the_rules_and_the_preview_shows_who_lands_where() {
+    let w = World::new().await;
+    let group = w
+        .okta
+        .snapshot()
+        .groups
+        .into_iter()
+        .find(|g| !w.okta.members_of(g.id.as_str()).is_empty())
+        .expect("a group with members");
+    let mut app = app_json(
+        "jira",
+        &w.okta.base_url(),
+        w.okta.api_token(),
+        w._jira.base_url(),
+        JIRA_PASSWORD,
+    );
+    app["policy"] = serde_json::json!({});
+    app["policy"]["group_map"] = serde_json::json!([{
+        "okta_group_id": group.id.as_str(),
+        "okta_group_name": group.name,
+        "target_group": "jira-software-users"
+    }]);
+    let saved = w.api("PUT", "/api/v1/apps/jira", Some(&app)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    let settings = w.page("/apps/jira").await;
+    assert!(
+        settings.body.contains(&format!(
+            "name=\"policy.group_map.okta_group_id\" value=\"{}\"",
+            group.id
+        )),
+        "the rule is a row of the table"
+    );
+    assert!(settings.body.contains("preview?q=Group%20mapping"));
+    let preview = w.page("/apps/jira/preview?q=Group%20mapping").await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    let rows = preview.body.matches("to group jira-software-users").count();
+    assert!(rows > 0, "{}", preview.body);
+    assert!(
+        preview.body.contains(&format!(
+            "Group mapping group_map[0]: Okta group &quot;{}&quot; ({})",
+            group.name, group.id
+        )) || preview.body.contains(&format!(
+            "Group mapping group_map[0]: Okta group &#34;{}&#34; ({})",
+            group.name, group.id
+        )),
+        "{}",
+        preview.body
+    );
+    assert!(
+        !preview.body.contains("data-kind=\"create_user\""),
+        "filtered"
+    );
+}
+
+#[tokio::test]
 async fn the_report_answers_over_the_api_and_on_its_page_and_writes_nothing() {
     let w = World::new().await;
     let synced = w.api("POST", "/api/v1/apps/jira/sync", None).await;
