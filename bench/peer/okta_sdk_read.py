@@ -1,6 +1,7 @@
 """Reads a whole Okta org with Okta's official Python SDK (`okta` 3.4.6), the way its
 documentation shows: the SDK's cursor pagination (`okta.pagination`, whose docstrings
-are the SDK's paging examples) over `list_users`, then `list_groups`, then
+are the SDK's paging examples) over `list_users` (with the filter that includes DEPROVISIONED users, as usersync
+reads them), then `list_groups`, then
 `list_group_users` for each group in turn. No tuning: the helper's default page size
 (200), the SDK's default rate-limit handling (a 429 is retried twice, after waiting
 for the window to reset), one request at a time as the documented loops do.
@@ -28,6 +29,11 @@ from okta.pagination import PaginationHelper  # noqa: E402
 
 PAGE_SIZE = 200  # okta.pagination's default
 
+# A plain listing leaves DEPROVISIONED users out; usersync reads them (a deactivated
+# user must be deactivated in the target), so the SDK reads the same data, with the
+# documented filter that includes them, as usersync's client does.
+EVERY_USER = 'lastUpdated gt "1970-01-01T00:00:00.000Z"'
+
 
 def fail(what, err):
     print(f"okta SDK failed to {what}: {err}", file=sys.stderr)
@@ -54,7 +60,9 @@ async def main(base_url, token, deadline):
     started = time.monotonic()
     counter = {"pages": 0}
     async with OktaClient({"orgUrl": base_url, "token": token}) as client:
-        users = await read_all(client.list_users, "list users", counter)
+        users = await read_all(
+            client.list_users, "list users", counter, filter=EVERY_USER
+        )
         groups = await read_all(client.list_groups, "list groups", counter)
         memberships = 0
         groups_done = 0

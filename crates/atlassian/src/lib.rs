@@ -177,6 +177,18 @@ pub struct UserChanges {
     pub email: Option<Email>,
 }
 
+/// Licence seats of one application as the product reports them (Jira's
+/// application roles); read by `usersync report`, never by a sync.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Seats {
+    /// The application, e.g. `jira-software`.
+    pub application: String,
+    /// Seats in use, as the product counts them.
+    pub used: u64,
+    /// Seats the licence has; `None` when unlimited.
+    pub total: Option<u64>,
+}
+
 /// One Atlassian product's user management, as the sync engine uses it.
 ///
 /// Writes are idempotent where the product allows: creating a user or group
@@ -209,4 +221,10 @@ pub trait Target: Send + Sync {
     async fn delete_group(&self, name: &GroupName) -> TargetResult<()>;
     async fn add_member(&self, group: &GroupName, username: &Username) -> TargetResult<()>;
     async fn remove_member(&self, group: &GroupName, username: &Username) -> TargetResult<()>;
+
+    /// Licence seats per application where the product reports them (Jira's
+    /// application roles); `None` where it does not (or usersync does not read it).
+    async fn seats(&self) -> TargetResult<Option<Vec<Seats>>> {
+        Ok(None)
+    }
 }

@@ -16,7 +16,9 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
-use usersync::engine::{Deps, Mode, RunOutcome, Silent, run_sync_once, sync_user};
+use usersync::engine::{
+    Deps, Mode, RunOutcome, Silent, Want, run_sync_once, sync_cycle, sync_user,
+};
 use usersync_store::{RunStatus, RunTrigger, Store};
 
 use crate::settings::Args;
@@ -33,6 +35,8 @@ pub enum SyncJob {
     Full,
     /// `sync_user` of `--login`.
     User,
+    /// `sync_cycle` of the whole app: incremental from the store's checkpoint.
+    Cycle,
 }
 
 impl SyncJob {
@@ -42,6 +46,7 @@ impl SyncJob {
         match self {
             Self::Full => "full",
             Self::User => "user",
+            Self::Cycle => "cycle",
         }
     }
 }
@@ -110,6 +115,9 @@ pub async fn serve(args: &Args, job: SyncJob) -> anyhow::Result<()> {
         SyncJob::Full => run_sync_once(&deps, APP, RunTrigger::Manual, Mode::Apply)
             .await
             .context("running a full sync")?,
+        SyncJob::Cycle => sync_cycle(&deps, APP, RunTrigger::Scheduled, Want::Auto)
+            .await
+            .context("running an incremental cycle")?,
         SyncJob::User => {
             let login = args
                 .login

@@ -130,6 +130,10 @@ fn answer(
             let snap = snapshot.get_or_insert_with(|| okta.snapshot());
             serde_json::Value::String(change_one_user(okta, snap)?)
         }
+        Command::ChangeMany { users, memberships } => {
+            let snap = snapshot.get_or_insert_with(|| okta.snapshot());
+            serde_json::Value::from(change_many(okta, snap, users, memberships)?)
+        }
         Command::Memory => serde_json::json!({ "peak_rss_bytes": sys::peak_rss_bytes() }),
         Command::Quit => serde_json::Value::Null,
     };
@@ -201,6 +205,50 @@ fn change_one_user(okta: &OktaSim, snap: &mut OktaSnapshot) -> anyhow::Result<St
         }
     }
     bail!("no active user is missing from an Okta-managed group")
+}
+
+/// Changes the profile of `users` active users, then adds `memberships` further
+/// active users to an Okta group each is not in; the number of changes made.
+fn change_many(
+    okta: &OktaSim,
+    snap: &mut OktaSnapshot,
+    users: u64,
+    memberships: u64,
+) -> anyhow::Result<u64> {
+    let active: Vec<_> = snap
+        .users
+        .iter()
+        .filter(|u| u.status == OktaStatus::Active)
+        .map(|u| u.id.clone())
+        .collect();
+    let mut made = 0;
+    let mut rest = active.iter();
+    for id in rest.by_ref().take(usize::try_from(users)?) {
+        let changes = std::collections::BTreeMap::from([(
+            "lastName".to_owned(),
+            serde_json::Value::from(format!("Changed{made}")),
+        )]);
+        okta.update_profile(id.as_str(), changes)?;
+        made += 1;
+    }
+    let mut added = 0;
+    for id in rest {
+        if added == memberships {
+            break;
+        }
+        let group = snap.groups.iter().find(|g| {
+            g.kind == OktaGroupType::OktaGroup
+                && !snap.memberships.get(&g.id).is_some_and(|m| m.contains(id))
+        });
+        if let Some(group) = group {
+            okta.add_member(group.id.as_str(), id.as_str())?;
+            if let Some(members) = snap.memberships.get_mut(&group.id) {
+                members.insert(id.clone());
+            }
+            added += 1;
+        }
+    }
+    Ok(made + added)
 }
 
 /// The benchmark's handle on the emulator process.

@@ -81,13 +81,8 @@ pub async fn run(
         )
     })?;
     let counts = emulators.counts().await?;
-    let needed = ReadShape::of(
-        shape.users_listed_by_default,
-        shape.groups,
-        &shape.member_counts,
-        SDK_PAGES,
-    )
-    .requests();
+    let needed =
+        ReadShape::of(shape.users, shape.groups, &shape.member_counts, SDK_PAGES).requests();
     let seconds = if result.finished || result.pages == 0 {
         result.seconds
     } else {

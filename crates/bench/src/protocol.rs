@@ -24,6 +24,12 @@ pub enum Command {
     /// Adds one active user to one more Okta group and answers the user's login, so a
     /// single-user sync has something to do.
     ChangeOneUser,
+    /// Changes the profile of `users` active users and adds `memberships` other active
+    /// users to one more Okta group; answers how many changes were made.
+    ChangeMany {
+        users: u64,
+        memberships: u64,
+    },
     /// The emulator process's own peak memory.
     Memory,
     Quit,

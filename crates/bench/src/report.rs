@@ -176,7 +176,7 @@ impl Results {
         );
         let _ = writeln!(
             md,
-            "- settings: Okta latency {} ms, Jira latency {} ms, rate limits x{} of Okta Workforce, share {}, Okta concurrency limit {}, client concurrency {}, apply concurrency {}, skip empty groups {}",
+            "- settings: Okta latency {} ms, Jira latency {} ms, rate limits x{} of Okta Workforce, share {}, Okta concurrency limit {}, client concurrency {}, apply concurrency {}, member page size {}",
             s.latency_ms,
             s.jira_latency_ms,
             s.size.limit_scale(),
@@ -184,7 +184,7 @@ impl Results {
             s.okta_concurrency_limit,
             s.effective_client_concurrency(),
             s.apply_concurrency,
-            s.skip_empty_groups
+            s.member_page_size
         );
         let phases: Vec<String> = s.phases.iter().map(ToString::to_string).collect();
         let _ = writeln!(md, "- phases run: {}", phases.join(", "));

@@ -124,9 +124,11 @@ pub struct Args {
     /// Jira publishes no concurrency limit).
     #[arg(long, default_value_t = 8)]
     pub apply_concurrency: usize,
-    /// Ask Okta for `expand=stats` and skip member reads of groups it reports empty.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    pub skip_empty_groups: bool,
+    /// The client's member page size (`limit` of `GET /api/v1/groups/{id}/users`), 1 to
+    /// 1000; the default is the client's own. The lower bound is always computed at
+    /// the largest page sizes Okta serves, whatever this is.
+    #[arg(long, default_value_t = usersync_okta::PageSizes::default().group_members, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub member_page_size: u32,
     /// Stop the official-SDK script after this many seconds and project its time
     /// from the pages it managed (it reads one page at a time, so at 100k users it
     /// would need most of half an hour). Default: 900 at 10k, 120 at 100k.

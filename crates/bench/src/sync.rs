@@ -1,6 +1,7 @@
 //! The sync phases, through usersync's own engine (`run_sync_once`, `sync_user`) with
 //! a real on-disk store: a first full sync into the empty Jira emulator, a no-op
-//! sync right after it, and a single-user sync of one user whose groups changed.
+//! sync right after it, the incremental cycles (`cycle`), and a single-user sync of
+//! one user whose groups changed.
 //! Each runs in a fresh child process (`child`), so its CPU time and peak memory are
 //! those of a whole sync, as `usersync sync` would show them.
 //!
@@ -18,11 +19,12 @@ use tempfile::TempDir;
 use usersync_store::{RunStatus, Store, apps_from_toml};
 use usersync_testkit::AppToml;
 
+use crate::bound::PageSizes;
 use crate::bound::{self, Bound, ReadShape, bucket_time, chain};
 use crate::child::{self, APP, ChildReport, SyncJob};
 use crate::emulators::Emulators;
 use crate::protocol::{Command, Counts, Shape};
-use crate::read::{USERSYNC_PAGES, okta_limits};
+use crate::read::{OKTA_MAX_PAGES, okta_limits};
 use crate::report::{Phase, Target};
 use crate::settings::Args;
 
@@ -61,13 +63,14 @@ impl StoreDir {
     }
 }
 
-/// The engine reads Okta-managed groups only and every one of them (no skipping).
-fn engine_read(shape: &Shape) -> ReadShape {
+/// The engine reads Okta-managed groups only (the default policy's scope) and every
+/// one of them, empty ones too; `pages` are the page sizes of the count.
+fn engine_read(shape: &Shape, pages: PageSizes) -> ReadShape {
     ReadShape::of(
         shape.users,
         shape.okta_group_member_counts.len() as u64,
         &shape.okta_group_member_counts,
-        USERSYNC_PAGES,
+        pages,
     )
 }
 
@@ -82,7 +85,10 @@ fn jira_rounds(args: &Args, requests: u64) -> Duration {
 
 fn sync_bound(args: &Args, shape: &Shape, counts: &Counts) -> Bound {
     let limits = args.rate_limits();
-    let okta = bound::full_read(&engine_read(shape), &okta_limits(args, Some(&limits)));
+    let okta = bound::full_read(
+        &engine_read(shape, OKTA_MAX_PAGES),
+        &okta_limits(args, Some(&limits)),
+    );
     let okta = Duration::from_secs_f64(okta.seconds);
     let reads = jira_rounds(args, counts.jira_reads);
     let writes = jira_rounds(args, counts.jira_writes);
@@ -93,7 +99,7 @@ fn sync_bound(args: &Args, shape: &Shape, counts: &Counts) -> Bound {
 }
 
 /// A phase from what the child measured and what the emulators counted.
-fn phase_of(name: &str, report: &ChildReport, counts: &Counts) -> Phase {
+pub(crate) fn phase_of(name: &str, report: &ChildReport, counts: &Counts) -> Phase {
     let mut phase = Phase::new(name, report.wall_seconds);
     phase.cpu_seconds = report.cpu_seconds;
     phase.emulator_cpu_seconds = Some(counts.emulator_cpu_seconds);
@@ -151,7 +157,17 @@ pub async fn run(
     )
     .await?;
     let (mut noop, noop_report) = full_sync(args, emulators, &store, shape, "no-op sync").await?;
-    let expected = engine_read(shape).requests();
+    // The engine's client runs with its default page sizes.
+    let defaults = usersync_okta::PageSizes::default();
+    let engine_pages = PageSizes {
+        users: u64::from(defaults.users),
+        groups: u64::from(defaults.groups),
+        members: u64::from(defaults.group_members),
+    };
+    // Plus the two change reads (groups, System Log) a full sync makes before
+    // reading, so that the next incremental cycle skips what the full read covered
+    // (`engine::changes::seen_before`).
+    let expected = engine_read(shape, engine_pages).requests() + 2;
     let writes = noop.target_writes.unwrap_or(u64::MAX);
     let okta = noop.okta_requests.unwrap_or(u64::MAX);
     let targets = vec![Target::new(
@@ -162,9 +178,12 @@ pub async fn run(
     )];
     noop.target = targets.last().cloned();
     let mut phases = vec![first, noop];
+    let mut targets = targets;
+    let (cycles, cycle_targets) = crate::cycle::run(args, emulators, &store).await?;
+    phases.extend(cycles);
+    targets.extend(cycle_targets);
     let (single, single_report, target) = single_user(args, emulators, &store).await?;
     phases.push(single);
-    let mut targets = targets;
     targets.push(target);
     let peak = [first_report, noop_report, single_report]
         .iter()

@@ -15,7 +15,7 @@ use crate::guard::{Guard, guard};
 use crate::ids::{OktaUserId, Username};
 use crate::links::Links;
 use crate::mapping::CompiledPolicy;
-use crate::plan::{PlanOptions, PlanScope, PlannedOp, SkipReason, plan};
+use crate::plan::{PlanOptions, PlannedOp, SkipReason, plan};
 use crate::scope::{StatusClass, UserScope, status_class};
 use crate::snapshot::{OktaSnapshot, OktaStatus, OktaUser, TargetSnapshot, TargetUser};
 
@@ -82,9 +82,13 @@ pub struct Explanation {
     /// and kept under its old name).
     #[serde(default)]
     pub group_notes: Vec<String>,
+    /// Which setting gives the user's display name and e-mail, with the values.
+    #[serde(default)]
+    pub attributes: Vec<String>,
 }
 
-/// Explains one user (by Okta login, or by target username when Okta has no such login).
+/// Explains one user (by Okta login, or by target username when Okta has no such login),
+/// planning in `options.scope` (the whole snapshot, or just the user).
 #[must_use]
 pub fn explain(
     login: &str,
@@ -94,12 +98,10 @@ pub fn explain(
     policy: &CompiledPolicy,
     options: &PlanOptions,
 ) -> Explanation {
-    let options = PlanOptions {
-        scope: PlanScope::Full,
-        ..options.clone()
-    };
+    // The caller's scope: the whole snapshot, or (the engine's Explain, which reads
+    // what a single-user sync reads) the one user.
     let full = guard(
-        plan(desired, current, links, policy, &options),
+        plan(desired, current, links, policy, options),
         &desired.completeness,
         &policy.policy().limits,
         &crate::guard::Spent::NOTHING,
@@ -157,8 +159,28 @@ pub fn explain(
         group_notes: okta_id
             .as_ref()
             .map_or_else(Vec::new, |id| group_notes(&full.notes, desired, id)),
+        attributes: okta_user.map_or_else(Vec::new, |u| attribute_lines(policy, u)),
         guard: full.guard,
     }
+}
+
+/// Where the display name and e-mail come from, in words.
+fn attribute_lines(policy: &CompiledPolicy, user: &OktaUser) -> Vec<String> {
+    let email = policy
+        .email(user)
+        .map_or_else(|| "none".to_owned(), |e| format!("{:?}", e.as_str()));
+    vec![
+        format!(
+            "display name {:?}: {}",
+            policy.display_name(user),
+            policy.display_name_source(user)
+        ),
+        format!(
+            "e-mail {email}: from {} {:?}",
+            describe("policy.attributes.email"),
+            policy.policy().attributes.email
+        ),
+    ]
 }
 
 /// The notes about groups the user is a member of in Okta: notes name a group by
@@ -261,6 +283,8 @@ pub struct ExplanationText {
     pub next_sync: Vec<String>,
     /// What the plan says about the user's Okta groups.
     pub groups: Vec<String>,
+    /// Which setting gives the display name and e-mail (labels, not paths).
+    pub attributes: Vec<String>,
     /// The guard's word on the whole plan, when it is not a plain go-ahead.
     pub note: Option<String>,
 }
@@ -304,6 +328,7 @@ impl Explanation {
                 .map(|p| format!("{} [{}]", p.op, p.rule))
                 .collect(),
             groups: self.group_notes.clone(),
+            attributes: self.attributes.clone(),
             note: match &self.guard {
                 Guard::Proceed => None,
                 Guard::Partial { reasons, .. } => Some(format!(
@@ -361,6 +386,9 @@ impl fmt::Display for Explanation {
         for note in &text.groups {
             writeln!(f, "  Group: {note}")?;
         }
+        for line in &text.attributes {
+            writeln!(f, "  Attributes: {line}")?;
+        }
         if let Some(note) = &text.note {
             writeln!(f, "  Note: {note}")?;
         }
@@ -395,7 +423,7 @@ mod tests {
         );
         assert_eq!(
             e.to_string(),
-            "User ALICE@x.org\n  Okta: alice@x.org (u1), status SUSPENDED\n  Status: SUSPENDED counts as inactive; not imported: not in Import users with these Okta statuses (Scope)\n  Mapped username: alice\n  Scope: in scope: every Okta user is in scope, as Only members of (Scope) is empty\n  Target: alice (alice Doe), active, linked to Okta\n  Next sync:\n    - remove alice from group devs [Membership from Okta group devs]\n    - deactivate user alice [Enable/Disable Users: SUSPENDED in Okta]\n"
+            "User ALICE@x.org\n  Okta: alice@x.org (u1), status SUSPENDED\n  Status: SUSPENDED counts as inactive; not imported: not in Import users with these Okta statuses (Scope)\n  Mapped username: alice\n  Scope: in scope: every Okta user is in scope, as Only members of (Scope) is empty\n  Target: alice (alice Doe), active, linked to Okta\n  Next sync:\n    - remove alice from group devs [Membership from Okta group devs]\n    - deactivate user alice [Enable/Disable Users: SUSPENDED in Okta]\n  Attributes: display name \"alice Doe\": firstName lastName, as Display name attribute (Username mapping) \"displayName\" has no value for this user\n  Attributes: e-mail \"alice@x.org\": from E-mail attribute (Username mapping) \"email\"\n"
         );
         let by_username = super::explain(
             "alice",
@@ -447,6 +475,49 @@ mod tests {
         assert!(
             explain("bob@x.org").group_notes.is_empty(),
             "bob is not in the group"
+        );
+    }
+
+    #[test]
+    fn explain_names_the_mapping_rule_of_a_group_and_the_setting_of_the_display_name() {
+        let mut world = World::new()
+            .synced_user("u1", "alice@x.org")
+            .okta_group("g1", "Engineering", &["u1"])
+            .target_group("jira-software-users", &[])
+            .policy(|p| {
+                p.group_map = vec![crate::policy::GroupMapRule {
+                    okta_group_id: "g1".into(),
+                    okta_group_name: "Engineering".into(),
+                    target_group: "jira-software-users".into(),
+                }];
+                p.scope.group_exclude = Some(".*".into());
+                p.attributes.display_name = "{lastName}, {firstName}".into();
+            });
+        world.okta.users[0]
+            .profile
+            .insert("lastName".into(), "Lovelace".into());
+        let policy = CompiledPolicy::compile(&world.policy).unwrap();
+        let options = PlanOptions::full(TargetConstraints::jira(), None);
+        let text = super::explain(
+            "alice@x.org",
+            &world.okta,
+            &world.target,
+            &world.links,
+            &policy,
+            &options,
+        )
+        .to_string();
+        assert!(
+            text.contains("    - add alice to group jira-software-users [Group mapping group_map[0]: Okta group \"Engineering\" (g1) -> jira-software-users]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("    - update user alice: display name \"alice Doe\" -> \"Lovelace, alice\" [Update Users"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  Attributes: display name \"Lovelace, alice\": from Display name attribute (Username mapping) \"{lastName}, {firstName}\""),
+            "{text}"
         );
     }
 }

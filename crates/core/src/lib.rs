@@ -20,11 +20,15 @@ mod props;
 mod replace;
 pub mod scope;
 pub mod snapshot;
+pub mod template;
+pub mod unexplained;
 
 pub use explain::{Explanation, ExplanationText, MappedUsername, explain};
 pub use guard::{Guard, Spent, guard};
 pub use ids::{Email, GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
-pub use links::{GroupLink, LinkChange, Links, UserLink, link_change, read_only_change};
+pub use links::{
+    GroupLink, LinkChange, Links, UserLink, link_change, membership_change, read_only_change,
+};
 pub use mapping::{
     CompiledPolicy, FieldProblem, PolicyError, TargetConstraints, UsernamePreview, UsernameVerdict,
     preview_username,
@@ -35,8 +39,8 @@ pub use plan::{
     Summary, UnguardedPlan, UserChanges, plan,
 };
 pub use policy::{
-    AttributeMapping, DepartedPolicy, GroupNaming, GroupRenames, SafetyLimits, Scope, SyncPolicy,
-    Toggles, UsernameRule,
+    AttributeMapping, DepartedPolicy, GroupMapRule, GroupNaming, GroupRenames, SafetyLimits, Scope,
+    SyncPolicy, Toggles, UsernameRule,
 };
 pub use scope::{OktaQuery, StatusClass, UserScope, status_class};
 pub use snapshot::{

@@ -6,12 +6,12 @@
 //! update or a rename of the linked user, never a second account. What each op
 //! does to the links is [`link_change`], for the engine and the simulator alike.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{GroupName, OktaGroupId, OktaUserId, TargetUserKey, Username};
-use crate::plan::Op;
+use crate::plan::{Op, PlannedOp, Rule};
 
 /// One Okta user linked to one target user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +42,10 @@ pub struct GroupLink {
 pub struct Links {
     pub users: BTreeMap<OktaUserId, UserLink>,
     pub groups: BTreeMap<OktaGroupId, GroupLink>,
+    /// Memberships usersync added by a group-mapping rule (`policy.group_map`): target
+    /// group -> the Okta users it added. Only these are ever removed from such a group.
+    #[serde(default)]
+    pub mapped: BTreeMap<GroupName, BTreeSet<OktaUserId>>,
 }
 
 impl Links {
@@ -50,6 +54,7 @@ impl Links {
         Self {
             users: users.into_iter().map(|l| (l.okta_id.clone(), l)).collect(),
             groups: groups.into_iter().map(|l| (l.okta_id.clone(), l)).collect(),
+            mapped: BTreeMap::new(),
         }
     }
 }
@@ -77,6 +82,17 @@ impl Links {
                     self.groups.remove(&id);
                 }
             }
+            LinkChange::TrackMember(group, id) => {
+                self.mapped.entry(group).or_default().insert(id);
+            }
+            LinkChange::ForgetMember(group, id) => {
+                if let Some(ids) = self.mapped.get_mut(&group) {
+                    ids.remove(&id);
+                    if ids.is_empty() {
+                        self.mapped.remove(&group);
+                    }
+                }
+            }
         }
     }
 }
@@ -95,6 +111,25 @@ pub enum LinkChange {
     /// Sets [`UserLink::read_only`] on the user's link, if there is one (a link made
     /// earlier in the same run included).
     MarkReadOnly(OktaUserId),
+    /// usersync added the Okta user to the target group by a group-mapping rule.
+    TrackMember(GroupName, OktaUserId),
+    /// usersync removed that membership (or it is no longer usersync's to remove).
+    ForgetMember(GroupName, OktaUserId),
+}
+
+/// What a successfully applied membership op of a group-mapping rule does to the
+/// remembered memberships ([`Links::mapped`]); `None` for every other op.
+#[must_use]
+pub fn membership_change(planned: &PlannedOp) -> Option<LinkChange> {
+    match (&planned.op, &planned.rule) {
+        (Op::AddMember { group, .. }, Rule::GroupMap { okta_user, .. }) => {
+            Some(LinkChange::TrackMember(group.clone(), okta_user.clone()))
+        }
+        (Op::RemoveMember { group, .. }, Rule::GroupMapLeft { okta_user, .. }) => {
+            Some(LinkChange::ForgetMember(group.clone(), okta_user.clone()))
+        }
+        _ => None,
+    }
 }
 
 /// What the engine records when the target refuses to change the user `op` is

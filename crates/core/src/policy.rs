@@ -40,13 +40,16 @@ pub struct UsernameRule {
     pub replacement: String,
 }
 
-/// Which Okta profile attributes feed the target's display name and e-mail.
+/// Which Okta profile attributes feed the target's display name and e-mail. Each is a
+/// profile attribute name (custom ones included) or a template such as
+/// `{firstName} {lastName}` (see [`crate::template`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AttributeMapping {
-    /// A profile attribute used as display name when set; otherwise `firstName lastName`.
+    /// The display name's attribute or template; when empty or without a value for a
+    /// user, `firstName lastName`.
     pub display_name: String,
-    /// The profile attribute used as e-mail.
+    /// The e-mail's attribute or template (every placeholder must have a value).
     pub email: String,
 }
 
@@ -102,6 +105,21 @@ pub struct GroupNaming {
     /// Optional regex applied to the Okta name (after which `prefix` is added).
     pub regex: String,
     pub replacement: String,
+}
+
+/// One explicit group-mapping rule: members of an Okta group are kept in a target
+/// group, e.g. an existing product group such as `jira-software-users`. Several
+/// rules may name one target group (many Okta groups to one). The Okta group is
+/// named by its id, which survives renames; its name is shown, never matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct GroupMapRule {
+    /// Okta's group id, e.g. `00g1emaKYZTWRYYRRTSK`.
+    pub okta_group_id: String,
+    /// The Okta group's name as the administrator knows it (shown beside the id).
+    pub okta_group_name: String,
+    /// The target group its members are added to.
+    pub target_group: String,
 }
 
 /// What happens to a linked user who disappears from a complete Okta read or leaves scope.
@@ -168,6 +186,11 @@ impl Default for SafetyLimits {
     }
 }
 
+/// A full reconcile a day, incremental cycles in between.
+pub const DEFAULT_FULL_RECONCILE_HOURS: u32 = 24;
+/// The longest gap between full reconciles: a year.
+pub const MAX_FULL_RECONCILE_HOURS: u32 = 8760;
+
 /// Everything that decides an app's plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -177,6 +200,8 @@ pub struct SyncPolicy {
     pub attributes: AttributeMapping,
     pub scope: Scope,
     pub group_naming: GroupNaming,
+    /// Explicit rules from Okta groups (by id) to target groups, beside the naming above.
+    pub group_map: Vec<GroupMapRule>,
     /// Groups every newly created user joins (e.g. `jira-software-users`).
     pub default_groups_new_users: Vec<String>,
     /// Groups every managed user is kept in.
@@ -191,6 +216,10 @@ pub struct SyncPolicy {
     /// What a group renamed in Okta becomes in the target.
     pub group_renames: GroupRenames,
     pub limits: SafetyLimits,
+    /// Hours between full reconciles of a scheduled app (1 to 8760; 24 by default):
+    /// scheduled cycles in between read only what changed in Okta (incremental
+    /// sync). 0 makes every scheduled cycle a full sync.
+    pub full_reconcile_hours: u32,
 }
 
 impl Default for SyncPolicy {
@@ -201,6 +230,7 @@ impl Default for SyncPolicy {
             attributes: AttributeMapping::default(),
             scope: Scope::default(),
             group_naming: GroupNaming::default(),
+            group_map: Vec::new(),
             default_groups_new_users: Vec::new(),
             default_groups_all_users: Vec::new(),
             departed: DepartedPolicy::default(),
@@ -209,6 +239,7 @@ impl Default for SyncPolicy {
             delete_groups: false,
             group_renames: GroupRenames::default(),
             limits: SafetyLimits::default(),
+            full_reconcile_hours: DEFAULT_FULL_RECONCILE_HOURS,
         }
     }
 }

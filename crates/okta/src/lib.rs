@@ -11,10 +11,11 @@
 //! Modules: `config` (settings and base URL rules), `error` (typed errors), `http`
 //! (the executor), `governor` and `retry` (politeness), `auth` (credentials), `link`
 //! (pagination), `wire` (JSON shapes), and one module per resource: `users`,
-//! `groups`, `org` (the full read) and `logs`; `probe` proves an org is Okta;
+//! `groups`, `org` (the full read), `logs` and `changes` (what changed since a moment: an incremental cycle's reads); `probe` proves an org is Okta;
 //! `hooks` registers and verifies usersync's event hook (the one write usersync makes in Okta).
 
 mod auth;
+mod changes;
 mod config;
 mod error;
 mod governor;
@@ -25,11 +26,13 @@ mod hooks;
 mod http;
 mod link;
 mod logs;
+mod longest_first;
 mod org;
 mod probe;
 #[cfg(test)]
 mod props;
 mod retry;
+mod schema;
 mod users;
 mod wire;
 
@@ -38,6 +41,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+pub use changes::{CHANGE_EVENTS_FILTER, GroupChange, UserChange};
 pub use config::{
     DEFAULT_ORG_CONCURRENCY_LIMIT, DEFAULT_SCOPES, OktaAuth, OktaConfig, OrgUrl, PageSizes,
     RetrySettings, concurrency_within_share,

@@ -6,20 +6,21 @@
 //! pages(users, 200) + pages(groups, 200) + sum over read groups of pages(members_g, P)
 //! ```
 //!
-//! where `P` is `page_sizes.group_members` (200 by default) and `pages(n, size)` is
-//! the number of pages Okta returns: `ceil(n / size)`, but at least 1, because even
-//! an empty listing takes one request. With `skip_empty_groups`, groups whose
-//! `expand=stats` `usersCount` is 0 are not read, so the sum runs only over groups
-//! with members and the count is exactly the issue's
-//! `ceil(users/200) + ceil(groups/200) + sum ceil(members/P)` for non-empty orgs.
+//! where `P` is `page_sizes.group_members` (1,000 by default, Okta's own default and
+//! the largest page the endpoint serves) and `pages(n, size)` is the number of pages
+//! Okta returns: `ceil(n / size)`, but at least 1, because even an empty listing
+//! takes one request. Empty groups are read too: a member count is Okta's word at
+//! listing time, and the engine must not miss a member added since.
 //!
 //! Order: the user and group listings start together, and each group's members
 //! are read as soon as the group's listing page arrives, alongside the rest of
 //! both listings, so the member bucket (usually the binding one) is busy from the
-//! first group page on. Every listing still follows Okta's `Link` headers one page
-//! after another. While a listing is going, one slot of the client's concurrency
-//! is kept for it, so these chains, whose every page waits for the one before,
-//! never queue behind member reads.
+//! first group page on. The group listing asks for `expand=stats`, and a free lane
+//! takes the largest group listed so far (`longest_first`), so the longest member
+//! chains start first and none runs on alone into a later rate-limit window. Every
+//! listing still follows Okta's `Link` headers one page after another. While a
+//! listing is going, one slot of the client's concurrency is kept for it, so these
+//! chains, whose every page waits for the one before, never queue behind member reads.
 //!
 //! Completeness never lies: the snapshot is `Complete` only when every page of
 //! every listing was read and every object was understood. When the user listing
@@ -39,6 +40,7 @@ use usersync_core::{
     Completeness, OktaGroup, OktaGroupId, OktaGroupType, OktaSnapshot, OktaUser, OktaUserId,
 };
 
+use crate::longest_first::LongestFirst;
 use crate::users::Listing;
 use crate::wire::{WireGroup, WireUser};
 use crate::{OktaClient, OktaError};
@@ -49,10 +51,6 @@ pub struct ReadScope {
     /// Group types to read (pushed into the query as `filter=type eq ...`); empty
     /// means every type.
     pub group_types: Vec<OktaGroupType>,
-    /// Ask for `expand=stats` and skip member reads of groups whose `usersCount` is 0.
-    /// Fewer requests; it relies on Okta's member counts being current, so it is off
-    /// by default.
-    pub skip_empty_groups: bool,
     /// The profile attributes to keep of each user (the login is always kept, as
     /// `OktaUser::login`); `None` keeps them all. usersync passes the ones its
     /// mapping reads, so a 100,000-user snapshot holds nothing it never uses.
@@ -140,6 +138,7 @@ impl OktaClient {
         tracker: &Tracker<'_>,
     ) -> Result<Parts, OktaError> {
         let (to_read, queue) = unbounded();
+        let waiting = LongestFirst::default();
         let lanes = MemberLanes::new(self.concurrency);
         let users = async {
             let read = self
@@ -154,13 +153,13 @@ impl OktaClient {
         };
         let rest = async {
             let groups = async {
-                let read = self.read_groups(scope, tracker, to_read).await;
+                let read = self.read_groups(scope, tracker, &waiting, to_read).await;
                 lanes.listing_done();
                 read
             };
             Ok(tokio::join!(
                 groups,
-                self.read_members(queue, &lanes, tracker)
+                self.read_members(queue, &waiting, &lanes, tracker)
             ))
         };
         let ((users, user_error), (groups, members)) =
@@ -191,34 +190,29 @@ impl OktaClient {
         (listing, result.err())
     }
 
-    /// Lists the groups in scope, handing each group whose members must be read to
-    /// `to_read` as its page arrives. Groups Okta reports empty (when asked to skip
-    /// them) are returned apart, unread.
+    /// Lists the groups in scope, putting each group in `waiting` (with its member
+    /// count) and a ticket on `to_read` as its page arrives.
     async fn read_groups(
         &self,
         scope: &ReadScope,
         tracker: &Tracker<'_>,
-        to_read: UnboundedSender<(OktaGroupId, String)>,
+        waiting: &LongestFirst,
+        to_read: UnboundedSender<()>,
     ) -> GroupsRead {
         let mut listing = Listing::default();
-        let mut empty = Vec::new();
         let mut queued = 0;
-        let url = self.groups_url(&scope.group_types, scope.skip_empty_groups);
+        let url = self.groups_url(&scope.group_types, true);
         let result = self
             .paginate::<WireGroup>(url, "list groups", |page| {
                 let n = page.len();
                 for wire in page {
-                    // Only a count Okta actually reported as 0 allows skipping.
-                    let skip = scope.skip_empty_groups && wire.users_count() == Some(0);
+                    let size = wire.users_count();
                     let group = wire.into_group();
                     if let Ok(g) = &group {
-                        if skip {
-                            empty.push(g.id.clone());
-                        } else {
-                            queued += 1;
-                            // The reader outlives this listing, so the send cannot fail.
-                            let _ = to_read.unbounded_send((g.id.clone(), g.name.clone()));
-                        }
+                        queued += 1;
+                        waiting.push(g.id.clone(), g.name.to_string(), size);
+                        // The reader outlives this listing, so the send cannot fail.
+                        let _ = to_read.unbounded_send(());
                     }
                     listing.push(group, "group");
                 }
@@ -233,30 +227,33 @@ impl OktaClient {
         });
         GroupsRead {
             listing,
-            empty,
             error: result.err(),
         }
     }
 
-    /// Reads the members of every group that arrives on `queue`, as it arrives,
-    /// until the queue closes; returns the memberships and one reason per group
-    /// that could not be read.
+    /// Reads the members of one waiting group per ticket on `queue`, the largest
+    /// waiting when a lane frees up, until the queue closes; returns the memberships
+    /// and one reason per group that could not be read.
     async fn read_members(
         &self,
-        queue: UnboundedReceiver<(OktaGroupId, String)>,
+        queue: UnboundedReceiver<()>,
+        waiting: &LongestFirst,
         lanes: &MemberLanes,
         tracker: &Tracker<'_>,
     ) -> (BTreeMap<OktaGroupId, BTreeSet<OktaUserId>>, Vec<String>) {
         let mut memberships = BTreeMap::new();
         let mut failures = Vec::new();
         let mut results = queue
-            .map(|(id, name)| async move {
+            .map(|()| async move {
                 // The semaphore is never closed, so acquiring cannot fail.
                 let _lane = lanes.slots.acquire().await;
+                // One group per ticket, and every group's ticket follows its push.
+                let (id, name) = waiting.pop()?;
                 let result = self.list_group_members(&id).await;
-                (id, name, result)
+                Some((id, name, result))
             })
-            .buffer_unordered(self.concurrency);
+            .buffer_unordered(self.concurrency)
+            .filter_map(std::future::ready);
         while let Some((id, name, result)) = results.next().await {
             match result {
                 Ok(members) => {
@@ -316,7 +313,7 @@ impl Parts {
             users,
             user_error,
             groups,
-            members: (mut memberships, failures),
+            members: (memberships, failures),
         } = self;
         let mut completeness = Completeness::Complete;
         if let Some(err) = user_error {
@@ -336,9 +333,6 @@ impl Parts {
         }
         for reason in failures {
             completeness.add_reason(reason);
-        }
-        for id in groups.empty {
-            memberships.insert(id, BTreeSet::new());
         }
         OktaSnapshot {
             users: latest_of_each(users.items),
@@ -372,7 +366,5 @@ fn latest_of_each(users: Vec<OktaUser>) -> Vec<OktaUser> {
 /// What the group listing produced.
 struct GroupsRead {
     listing: Listing<OktaGroup>,
-    /// Groups Okta reported empty, whose members were not read.
-    empty: Vec<OktaGroupId>,
     error: Option<OktaError>,
 }

@@ -9,6 +9,7 @@
 mod background;
 pub mod confluence;
 pub mod crowd;
+pub mod fault_args;
 pub mod faults;
 pub mod jira;
 pub mod okta;

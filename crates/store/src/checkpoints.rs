@@ -12,6 +12,10 @@ use crate::stamp::Ts;
 pub const SYSTEM_LOG_NEXT: &str = "system_log.next";
 /// When the last complete read of Okta finished (RFC 3339).
 pub const LAST_FULL_READ: &str = "last_full_read_at";
+/// Where incremental sync continues from (the engine's `changes::CycleState` as JSON):
+/// written by a full reconcile that succeeded, moved on by each incremental cycle
+/// that succeeded, and only ever with the changes it covered.
+pub const INCREMENTAL_STATE: &str = "incremental.state";
 /// The id Okta gave the app's event hook when usersync registered it, so registering
 /// again updates that hook even after it was renamed in Okta.
 pub const EVENT_HOOK_ID: &str = "okta.event_hook_id";

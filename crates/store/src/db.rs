@@ -439,16 +439,18 @@ pub(crate) async fn check_master_key(db: &Db, key: &MasterKey) -> Result<(), Sto
     Ok(())
 }
 
-/// Marks runs left `running` by a process that is gone as `interrupted`; returns how many.
+/// Marks runs left `running` by a process that is gone (its claim no longer live, see
+/// `lease`) as `interrupted`; returns how many.
 pub(crate) async fn interrupt_orphaned_runs(db: &Db) -> Result<u64, StoreError> {
-    let running: Vec<(i64, Option<String>)> =
-        sqlx::query_as("SELECT id, owner FROM runs WHERE status = 'running'")
+    let running: Vec<(i64, Option<String>, Option<i64>)> =
+        sqlx::query_as("SELECT id, owner, claim_expires_at FROM runs WHERE status = 'running'")
             .fetch_all(db)
             .await
             .ctx("finding unfinished runs")?;
     let mut interrupted = 0;
-    for (id, owner) in running {
-        if owner.as_deref().is_some_and(crate::process::owner_is_alive) {
+    let now = crate::lease::now_ms();
+    for (id, owner, claim) in running {
+        if crate::lease::claim_is_live(owner.as_deref(), claim, now) {
             continue;
         }
         // The counts a finished run gets from `finish_run`, from what was recorded.

@@ -16,6 +16,12 @@ pub enum StoreError {
     /// The change is not allowed in the current state (e.g. approving a run that is not held).
     #[error("{0}")]
     Conflict(String),
+    /// Another usersync process holds a live claim on a run of the app (`run`).
+    #[error(
+        "app {app:?} is already being synced by another usersync process (run {run}); \
+         wait for it to finish"
+    )]
+    Claimed { app: String, run: i64 },
     /// Input refused; `field` is the path of the offending field, e.g. `okta.url`.
     #[error("{field}: {message}")]
     Validation { field: String, message: String },

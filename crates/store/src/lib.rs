@@ -43,6 +43,9 @@
 //! - **Console** ([`console`]): administrators, sessions, API tokens, sign-in throttling,
 //!   the first start's setup code and the atomic `create_first_admin`.
 //! - **Events and scheduler** ([`events`]): event-hook dedupe, next/last scheduled run per app.
+//! - **Leases** ([`lease`]): `acquire_lease(name)` / `release_lease(name)` (the replicas'
+//!   leader), `renew_run_claim(run)` (a running run's claim on its app),
+//!   `interrupt_abandoned_runs()`; their length is `with_lease(d)` (default 15 s).
 //! - **Backup and restore** ([`backup`]): `backup_to(path)` (a consistent copy while the
 //!   server runs, `VACUUM INTO`), and [`restore`] into a data directory no process has open
 //!   (every open store holds a shared lock on `usersync.lock`; a restore needs it alone).
@@ -57,10 +60,12 @@ pub mod database;
 mod db;
 pub mod error;
 pub mod events;
+pub mod lease;
 pub mod links;
 mod lock;
 mod process;
 pub mod runs;
+pub mod scim_server;
 pub mod secret;
 mod stamp;
 pub mod transfer;
@@ -85,12 +90,14 @@ pub use database::{DATABASE_URL_ENV, DatabaseUrl};
 pub use db::migration_versions;
 pub use error::StoreError;
 pub use events::SchedulerState;
+pub use lease::{DEFAULT_LEASE, LEADER, LeaseState};
 pub use links::LinkChanges;
 pub use lock::LOCK_FILE;
 pub use runs::{
-    NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunFilter,
-    RunId, RunStatus, RunTrigger,
+    MAX_PAGE, NewOperation, OpOutcome, Operation, OperationPage, OperationQuery, OutcomeCounts,
+    OutcomeUpdate, Run, RunCounts, RunFilter, RunId, RunProgress, RunStatus, RunTrigger, SyncKind,
 };
+pub use scim_server::{ScimKind, ScimLookup, ScimPage, ScimRecord, ScimWrite};
 pub use secret::{SecretInput, SecretRef, SecretSlot, SecretState};
 pub use usersync_core::app::{apps_from_toml, apps_to_toml};
 
@@ -130,6 +137,8 @@ pub struct Store {
     db: db::Db,
     key: Arc<MasterKey>,
     data_dir: Option<PathBuf>,
+    /// How long leases and run claims last unless renewed (`lease`).
+    lease: std::time::Duration,
     /// The data directory's shared lock, held while any clone lives (see `lock`).
     _lock: Option<Arc<lock::DirLock>>,
 }
@@ -238,6 +247,7 @@ impl Store {
             db,
             key: Arc::new(key),
             data_dir,
+            lease: lease::DEFAULT_LEASE,
             _lock: None,
         })
     }

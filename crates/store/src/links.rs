@@ -4,6 +4,8 @@
 //! Links are keyed by the immutable Okta id, so saving a link for a renamed user or
 //! group updates the one row instead of adding a second.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use usersync_core::ids::{GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
@@ -27,6 +29,12 @@ pub struct LinkChanges {
     pub upsert_groups: Vec<GroupLink>,
     /// Each ends the Okta group's link only if it still names this target group.
     pub delete_groups: Vec<(OktaGroupId, GroupName)>,
+    /// Memberships usersync added by a group-mapping rule (target group, Okta user).
+    #[serde(default)]
+    pub track_members: Vec<(GroupName, OktaUserId)>,
+    /// Such memberships removed again.
+    #[serde(default)]
+    pub forget_members: Vec<(GroupName, OktaUserId)>,
 }
 
 impl From<LinkChange> for LinkChanges {
@@ -39,6 +47,8 @@ impl From<LinkChange> for LinkChanges {
             LinkChange::SetGroup(link) => changes.upsert_groups.push(link),
             LinkChange::EndGroup(id, name) => changes.delete_groups.push((id, name)),
             LinkChange::MarkReadOnly(id) => changes.read_only_users.push(id),
+            LinkChange::TrackMember(group, id) => changes.track_members.push((group, id)),
+            LinkChange::ForgetMember(group, id) => changes.forget_members.push((group, id)),
         }
         changes
     }
@@ -52,6 +62,8 @@ impl LinkChanges {
             && self.upsert_groups.is_empty()
             && self.delete_groups.is_empty()
             && self.read_only_users.is_empty()
+            && self.track_members.is_empty()
+            && self.forget_members.is_empty()
     }
 }
 
@@ -110,7 +122,41 @@ impl Store {
     /// Database failures.
     pub async fn load_links(&self, app: AppId) -> Result<Links, StoreError> {
         let users = self.all_user_links(app).await?;
-        Ok(Links::from_parts(users, self.group_links(app).await?))
+        let mut links = Links::from_parts(users, self.group_links(app).await?);
+        links.mapped = self.mapped_memberships(app, None).await?;
+        Ok(links)
+    }
+
+    /// The memberships usersync added to target groups by group-mapping rules
+    /// (`policy.group_map`), of every Okta user or of `only` one.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn mapped_memberships(
+        &self,
+        app: AppId,
+        only: Option<&OktaUserId>,
+    ) -> Result<BTreeMap<GroupName, BTreeSet<OktaUserId>>, StoreError> {
+        let bad = stored_id(app);
+        const ALL: &str = "SELECT target_group, okta_id FROM mapped_memberships WHERE app_id = $1";
+        let rows: Vec<(String, String)> = match only {
+            None => sqlx::query_as(ALL).bind(app.0).fetch_all(&self.db).await,
+            Some(id) => {
+                sqlx::query_as(&format!("{ALL} AND okta_id = $2"))
+                    .bind(app.0)
+                    .bind(id.as_str())
+                    .fetch_all(&self.db)
+                    .await
+            }
+        }
+        .ctx("reading mapped memberships")?;
+        let mut out: BTreeMap<GroupName, BTreeSet<OktaUserId>> = BTreeMap::new();
+        for (group, okta_id) in rows {
+            out.entry(GroupName::parse(group).map_err(&bad)?)
+                .or_default()
+                .insert(OktaUserId::parse(okta_id).map_err(&bad)?);
+        }
+        Ok(out)
     }
 
     /// How many users `app` has linked: the base of the hold limits' percentage
@@ -142,7 +188,9 @@ impl Store {
         let users = self
             .user_links_touching(app, okta_id, usernames, keys)
             .await?;
-        Ok(Links::from_parts(users, self.group_links(app).await?))
+        let mut links = Links::from_parts(users, self.group_links(app).await?);
+        links.mapped = self.mapped_memberships(app, Some(okta_id)).await?;
+        Ok(links)
     }
 
     /// The user links of `okta_id`, and those holding one of `usernames` (in any case)
@@ -285,6 +333,7 @@ pub(crate) async fn save_links_in(
         .await
         .ctx("saving a group link")?;
     }
+    save_mapped_in(tx, app, changes).await?;
     for id in &changes.read_only_users {
         sqlx::query("UPDATE user_links SET read_only = 1 WHERE app_id = $1 AND okta_id = $2")
             .bind(app.0)
@@ -292,6 +341,38 @@ pub(crate) async fn save_links_in(
             .execute(&mut **tx)
             .await
             .ctx("marking a user link read-only")?;
+    }
+    Ok(())
+}
+
+/// The mapped-membership part of [`save_links_in`].
+async fn save_mapped_in(tx: &mut Tx, app: AppId, changes: &LinkChanges) -> Result<(), StoreError> {
+    for (group, id) in &changes.forget_members {
+        // Group names compare ignoring case, as the target's do.
+        sqlx::query(
+            "DELETE FROM mapped_memberships WHERE app_id = $1 AND lower(target_group) = lower($2) \
+             AND okta_id = $3",
+        )
+        .bind(app.0)
+        .bind(group.as_str())
+        .bind(id.as_str())
+        .execute(&mut **tx)
+        .await
+        .ctx("forgetting a mapped membership")?;
+    }
+    let now = Utc::now();
+    for (group, id) in &changes.track_members {
+        sqlx::query(
+            "INSERT INTO mapped_memberships (app_id, target_group, okta_id, added_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (app_id, target_group, okta_id) DO NOTHING",
+        )
+        .bind(app.0)
+        .bind(group.as_str())
+        .bind(id.as_str())
+        .bind(Ts(now))
+        .execute(&mut **tx)
+        .await
+        .ctx("remembering a mapped membership")?;
     }
     Ok(())
 }

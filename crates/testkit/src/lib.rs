@@ -31,8 +31,8 @@ pub use pki::TestCa;
 pub use receiver::{HttpReceiver, Received, unused_url};
 pub use scim_server::ScimServer;
 pub use sims::{
-    Sims, crowd_app, jira_users, org, scim_app, small_org, start_confluence, start_crowd,
-    start_jira, start_okta, start_okta_with, start_scim,
+    Sims, confluence_app, crowd_app, jira_users, org, scim_app, small_org, start_confluence,
+    start_crowd, start_jira, start_okta, start_okta_with, start_scim,
 };
 pub use smtp::{Mail, SmtpSink};
 pub use stores::{Backend, TEST_POSTGRES_URL_ENV, TestDb, fresh_postgres_database};

@@ -76,6 +76,12 @@ pub async fn start_confluence(version: &str) -> ConfluenceSim {
     .expect("the Confluence emulator starts")
 }
 
+/// The TOML of an app named `name` from `okta` to `wiki` as the emulator's administrator.
+#[must_use]
+pub fn confluence_app(name: &str, okta: &OktaSim, wiki: &ConfluenceSim) -> AppToml {
+    AppToml::new(name, &okta.base_url(), okta.api_token(), &wiki.base_url()).kind("confluence")
+}
+
 /// The SCIM emulator with `profile`, defaults otherwise (token `scim-sim-token`,
 /// verified domain `example.com`).
 ///

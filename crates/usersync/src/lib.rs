@@ -6,14 +6,19 @@
 //! [`scheduler`] call the same [`engine::run_sync_once`] the command line does, so
 //! every trigger behaves the same way; [`serve`] composes them into `usersync serve`.
 //! [`notify`] tells an app's people when a run is held, fails or ends partial.
+//! [`scim`] is the SCIM 2.0 server Okta provisions to; its pushes go through the
+//! engine's single-user sync.
 
 pub mod cli;
+pub mod csv;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
 pub mod events;
+pub mod leader;
 pub mod notify;
 pub mod scheduler;
+pub mod scim;
 pub mod serve;
 pub mod telemetry;
 pub mod web;

@@ -28,7 +28,8 @@ use usersync_core::{GroupName, TargetSnapshot, TargetUser, Username};
 use crate::crowd::{CrowdClient, CrowdConfig};
 use crate::http::{AtlassianAuth, AtlassianHttp, Call, HttpSettings};
 use crate::{
-    Ability, Capabilities, NewUser, Target, TargetError, TargetKind, TargetResult, UserChanges,
+    Ability, Capabilities, NewUser, Seats, Target, TargetError, TargetKind, TargetResult,
+    UserChanges,
 };
 
 const PRODUCT: &str = "Jira";
@@ -254,6 +255,22 @@ impl Target for JiraClient {
             delete_group: Ability::REST,
             manage_membership: Ability::REST,
         })
+    }
+
+    async fn seats(&self) -> TargetResult<Option<Vec<Seats>>> {
+        let roles: Vec<wire::ApplicationRole> = self
+            .http
+            .json(&Call::get(
+                "rest/api/2/applicationrole",
+                "read the application roles' licence seats",
+            ))
+            .await?;
+        Ok(Some(
+            roles
+                .into_iter()
+                .map(wire::ApplicationRole::into_seats)
+                .collect(),
+        ))
     }
 
     async fn whoami(&self) -> TargetResult<Username> {

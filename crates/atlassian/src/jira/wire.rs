@@ -128,3 +128,30 @@ impl User {
         })
     }
 }
+
+/// One application role (`GET /applicationrole`): only the licence figures.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ApplicationRole {
+    key: String,
+    #[serde(default)]
+    user_count: u64,
+    #[serde(default)]
+    number_of_seats: i64,
+    #[serde(default)]
+    has_unlimited_seats: bool,
+}
+
+impl ApplicationRole {
+    pub(super) fn into_seats(self) -> crate::Seats {
+        // Jira says -1 seats for an unlimited licence.
+        let total = (!self.has_unlimited_seats)
+            .then(|| u64::try_from(self.number_of_seats).ok())
+            .flatten();
+        crate::Seats {
+            application: self.key,
+            used: self.user_count,
+            total,
+        }
+    }
+}

@@ -67,6 +67,11 @@ pub const SETTINGS: &[Setting] = &[
         S::App,
     ),
     s("schedule.cron", "Or a cron expression", S::App),
+    s(
+        "policy.full_reconcile_hours",
+        "Full reconcile every (hours)",
+        S::App,
+    ),
     s("okta.url", "Okta Domain URL", S::Okta),
     s("okta.credential.type", "Okta credential", S::Okta),
     s("okta.credential.token", "Okta API token", S::Okta),
@@ -198,6 +203,14 @@ pub const SETTINGS: &[Setting] = &[
         S::Groups,
     ),
     s("policy.group_renames", "Groups renamed in Okta", S::Groups),
+    s("policy.group_map", "Group mapping", S::Groups),
+    s("policy.group_map.okta_group_id", "Okta group id", S::Groups),
+    s(
+        "policy.group_map.okta_group_name",
+        "Okta group name",
+        S::Groups,
+    ),
+    s("policy.group_map.target_group", "Target group", S::Groups),
     s(
         "policy.delete_groups",
         "Delete groups usersync created",

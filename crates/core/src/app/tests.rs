@@ -303,3 +303,95 @@ user_server = { name = "usersync", password = "env:JIRA_APP_PASSWORD" }
     let server = valid.target_user_server.expect("kept");
     assert!(matches!(server.password, SecretInput::Reference(r) if r == "env:JIRA_APP_PASSWORD"));
 }
+
+#[test]
+fn group_map_rules_are_read_from_the_toml_and_a_bad_rule_names_its_field() {
+    let file = |target: &str| {
+        format!(
+            "[[app]]\nname = \"x\"\n[app.okta]\nurl = \"https://example.okta.com\"\n\
+             credential = {{ type = \"api_token\", token = \"env:T\" }}\n[app.target]\n\
+             kind = \"jira\"\nurl = \"https://jira.example.com\"\n\
+             credential = {{ type = \"pat\", token = \"env:P\" }}\n[app.policy.attributes]\n\
+             display_name = \"{{firstName}} {{lastName}} ({{costCenter}})\"\n\
+             [[app.policy.group_map]]\nokta_group_id = \"00g1eng\"\n\
+             okta_group_name = \"Engineering\"\ntarget_group = \"jira-software-users\"\n\
+             [[app.policy.group_map]]\nokta_group_id = \"00g2sup\"\n\
+             target_group = \"{target}\"\n"
+        )
+    };
+    let mut apps = apps_from_toml(&file("jira-software-users")).unwrap();
+    let rules = &apps[0].policy.group_map;
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0].okta_group_name, "Engineering");
+    assert_eq!(rules[1].target_group, "jira-software-users");
+    assert!(apps.remove(0).validate().is_ok());
+    let mut bad = apps_from_toml(&file("  ")).unwrap();
+    let problem = bad.remove(0).validate().map(|_| ()).unwrap_err();
+    assert_eq!(problem.field, "policy.group_map[1].target_group");
+    assert!(
+        problem
+            .message
+            .contains("name the target group, e.g. jira-software-users"),
+        "{problem:?}"
+    );
+}
+
+#[test]
+fn every_problem_of_a_draft_is_reported_at_once_in_file_order() {
+    let mut d = draft("$2");
+    d.name = String::new();
+    d.okta.url = "http://example.okta.com".into();
+    d.target.kind = "jirra".into();
+    d.schedule = Schedule::Cron("0 */2 * *".into());
+    d.events.poll_interval_seconds = 1;
+    let fields: Vec<String> = d
+        .validate_all()
+        .unwrap_err()
+        .into_iter()
+        .map(|p| p.field)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "okta.url",
+            "target.kind",
+            "schedule.cron",
+            "policy.username.replacement",
+            "events.poll_interval_seconds"
+        ]
+    );
+    assert!(draft("$1").validate_all().is_ok());
+}
+
+#[test]
+fn cron_errors_say_in_words_how_many_fields_and_which_one_is_wrong() {
+    let problem = |cron: &str| {
+        let mut d = draft("$1");
+        d.schedule = Schedule::Cron(cron.into());
+        d.validate().unwrap_err()
+    };
+    let four = problem("0 */2 * *");
+    assert_eq!(four.field, "schedule.cron");
+    assert!(
+        four.message
+            .contains("has 4 field(s); use 5 fields: minute hour day month weekday"),
+        "{four}"
+    );
+    let hour = problem("0 25 * * *");
+    assert!(
+        hour.message
+            .starts_with("the hour field \"25\" of \"0 25 * * *\" is not valid (it takes 0-23"),
+        "{hour}"
+    );
+    let weekday = problem("0 9 * * MONDAYS");
+    assert!(
+        weekday.message.contains("the weekday field \"MONDAYS\""),
+        "{weekday}"
+    );
+    assert!(
+        problem(" ")
+            .message
+            .starts_with("the cron expression is empty; use 5 fields")
+    );
+}

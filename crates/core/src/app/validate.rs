@@ -64,43 +64,93 @@ impl AppDraft {
     /// # Errors
     /// The first [`FieldProblem`] found, in the order the fields appear in a file.
     pub fn validate(self) -> Checked<ValidApp> {
-        let name = check_name(&self.name)?;
-        let okta_url = check_okta_url(&self.okta.url)?;
-        check_okta_credential(&self.okta.credential)?;
-        let okta_ca_file = check_ca_file("okta.ca_file", self.okta.ca_file.as_deref())?;
-        let target_kind = TargetKind::parse(&self.target.kind).ok_or_else(|| {
-            FieldProblem::new(
-                "target.kind",
-                format!(
-                    "unknown target kind {:?}; use \"jira\", \"confluence\", \"crowd\", \"scim\" or \"atlassian-cloud\"",
-                    self.target.kind
-                ),
-            )
-        })?;
-        let target_url = check_target_url(&self.target.url)?;
-        check_target_credential(target_kind, &self.target.credential)?;
-        let target_ca_file = check_ca_file("target.ca_file", self.target.ca_file.as_deref())?;
-        let target_user_server = check_user_server(target_kind, self.target.user_server)?;
-        check_schedule(&self.schedule)?;
-        check_policy(&self.policy)?;
-        check_events(&self.events)?;
-        check_notify(&self.notify)?;
-        Ok(ValidApp {
+        self.validate_all().map_err(|problems| {
+            problems.into_iter().next().unwrap_or_else(|| {
+                FieldProblem::new("", "the settings were refused without a reason")
+            })
+        })
+    }
+
+    /// As [`AppDraft::validate`], reporting every problem at once (the console's form
+    /// shows each beside its field after one submit).
+    ///
+    /// # Errors
+    /// Every [`FieldProblem`] found, in the order the fields appear in a file; checks
+    /// that depend on a refused field (the credential of an unknown kind) are left out.
+    pub fn validate_all(self) -> Result<ValidApp, Vec<FieldProblem>> {
+        let mut problems = Vec::new();
+        let p = &mut problems;
+        let name = note(p, check_name(&self.name));
+        let okta_url = note(p, check_okta_url(&self.okta.url));
+        note(p, check_okta_credential(&self.okta.credential));
+        let okta_ca_file = note(
+            p,
+            check_ca_file("okta.ca_file", self.okta.ca_file.as_deref()),
+        );
+        let target_kind = note(
+            p,
+            TargetKind::parse(&self.target.kind).ok_or_else(|| {
+                FieldProblem::new(
+                    "target.kind",
+                    format!(
+                        "unknown target kind {:?}; use \"jira\", \"confluence\", \"crowd\", \"scim\" or \"atlassian-cloud\"",
+                        self.target.kind
+                    ),
+                )
+            }),
+        );
+        let target_url = note(p, check_target_url(&self.target.url));
+        if let Some(kind) = target_kind {
+            note(p, check_target_credential(kind, &self.target.credential));
+        }
+        let target_ca_file = note(
+            p,
+            check_ca_file("target.ca_file", self.target.ca_file.as_deref()),
+        );
+        let target_user_server =
+            target_kind.and_then(|kind| note(p, check_user_server(kind, self.target.user_server)));
+        note(p, check_schedule(&self.schedule));
+        p.extend(policy_problems(&self.policy));
+        note(p, check_events(&self.events));
+        note(p, check_notify(&self.notify));
+        match (
             name,
             okta_url,
-            okta_credential: self.okta.credential,
             okta_ca_file,
             target_kind,
             target_url,
-            target_credential: self.target.credential,
             target_ca_file,
-            target_user_server,
-            schedule: self.schedule,
-            policy: self.policy,
-            events: self.events,
-            notify: self.notify,
-        })
+        ) {
+            (
+                Some(name),
+                Some(okta_url),
+                Some(okta_ca_file),
+                Some(target_kind),
+                Some(target_url),
+                Some(target_ca_file),
+            ) if problems.is_empty() => Ok(ValidApp {
+                name,
+                okta_url,
+                okta_credential: self.okta.credential,
+                okta_ca_file,
+                target_kind,
+                target_url,
+                target_credential: self.target.credential,
+                target_ca_file,
+                target_user_server: target_user_server.flatten(),
+                schedule: self.schedule,
+                policy: self.policy,
+                events: self.events,
+                notify: self.notify,
+            }),
+            _ => Err(problems),
+        }
     }
+}
+
+/// The value of a check that passed; a refusal goes to `problems`.
+fn note<T>(problems: &mut Vec<FieldProblem>, checked: Checked<T>) -> Option<T> {
+    checked.map_err(|problem| problems.push(problem)).ok()
 }
 
 fn check_name(name: &str) -> Checked<String> {
@@ -357,30 +407,59 @@ fn check_schedule(schedule: &Schedule) -> Checked<()> {
             "schedule.every_minutes",
             format!("{minutes} is not a usable interval; give 1 to {MAX_INTERVAL_MINUTES} minutes"),
         )),
-        Schedule::Cron(expression) => parse_cron(expression).map(|_| ()).map_err(|e| {
-            FieldProblem::new(
-                "schedule.cron",
-                format!(
-                    "{expression:?} is not a cron expression ({e}); write e.g. \"0 */2 * * *\""
-                ),
-            )
-        }),
+        Schedule::Cron(expression) => parse_cron(expression)
+            .map(|_| ())
+            .map_err(|e| FieldProblem::new("schedule.cron", cron_words(expression, &e))),
     }
 }
 
-/// Compiles the policy as a run would and reports its first problem under `policy.`.
-fn check_policy(policy: &SyncPolicy) -> Checked<()> {
-    match CompiledPolicy::compile(policy) {
-        Ok(_) => Ok(()),
-        Err(error) => {
-            let first = error.problems.into_iter().next().unwrap_or_else(|| {
-                FieldProblem::new("", "the policy was refused without a reason")
-            });
-            Err(FieldProblem::new(
-                format!("policy.{}", first.field),
-                first.message,
-            ))
+/// The five fields of a cron expression, in order, as people name them.
+const CRON_FIELDS: [&str; 5] = ["minute", "hour", "day", "month", "weekday"];
+
+/// Why `expression` is no cron expression, in words: how many fields it needs, or
+/// which field is wrong and what it takes.
+fn cron_words(expression: &str, error: &str) -> String {
+    const HOW: &str =
+        "use 5 fields: minute hour day month weekday, e.g. \"0 */2 * * *\" (every two hours)";
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    if fields.is_empty() {
+        return format!("the cron expression is empty; {HOW}");
+    }
+    if fields.len() != 5 && fields.len() != 6 {
+        return format!(
+            "{expression:?} has {} field(s); {HOW} (or 6, with seconds first)",
+            fields.len()
+        );
+    }
+    // Name the first field that is wrong on its own, the others left as `*`.
+    let offset = fields.len() - 5;
+    for (i, name) in CRON_FIELDS.iter().enumerate() {
+        let mut alone = ["*"; 5];
+        alone[i] = fields[offset + i];
+        if parse_cron(&alone.join(" ")).is_err() {
+            let range = ["0-59", "0-23", "1-31", "1-12 or JAN-DEC", "SUN-SAT"][i];
+            return format!(
+                "the {name} field {:?} of {expression:?} is not valid (it takes {range}, *, lists a,b, ranges a-b and steps */n); {HOW}",
+                fields[offset + i]
+            );
         }
+    }
+    format!("{expression:?} is not a cron expression ({error}); {HOW}")
+}
+
+/// Compiles the policy as a run would and reports each of its problems under `policy.`.
+fn policy_problems(policy: &SyncPolicy) -> Vec<FieldProblem> {
+    match CompiledPolicy::compile(policy) {
+        Ok(_) => Vec::new(),
+        Err(error) if error.problems.is_empty() => vec![FieldProblem::new(
+            "policy",
+            "the policy was refused without a reason",
+        )],
+        Err(error) => error
+            .problems
+            .into_iter()
+            .map(|p| FieldProblem::new(format!("policy.{}", p.field), p.message))
+            .collect(),
     }
 }
 

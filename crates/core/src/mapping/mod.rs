@@ -14,6 +14,11 @@ use crate::ids::{Email, GroupName, IdError, Username};
 use crate::policy::{SyncPolicy, UsernameRule};
 use crate::replace::{Rewrite, RewriteError};
 use crate::snapshot::{OktaStatus, OktaUser};
+use crate::template::{ProfileSchema, Template};
+
+pub mod group_map;
+
+pub use group_map::{GroupMap, MappedRule};
 
 /// One invalid setting: the field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
@@ -173,6 +178,11 @@ pub struct CompiledPolicy {
     pub(crate) protected: HashSet<Username>,
     pub(crate) default_groups_new: Vec<GroupName>,
     pub(crate) default_groups_all: Vec<GroupName>,
+    /// `attributes.display_name` parsed; `None` when empty (`firstName lastName`).
+    display_name: Option<Template>,
+    /// `attributes.email` parsed (required).
+    email: Option<Template>,
+    pub(crate) group_map: GroupMap,
 }
 
 impl CompiledPolicy {
@@ -237,6 +247,8 @@ impl CompiledPolicy {
             &policy.default_groups_all_users,
             &mut report,
         );
+        let (display_name, email) = compile_attributes(policy, &mut report);
+        let group_map = group_map::compile(&policy.group_map, &mut report);
         check_scalars(policy, &mut report);
         if !problems.is_empty() {
             return Err(PolicyError { problems });
@@ -251,6 +263,9 @@ impl CompiledPolicy {
             protected,
             default_groups_new,
             default_groups_all,
+            display_name,
+            email,
+            group_map,
         })
     }
 
@@ -283,34 +298,31 @@ impl CompiledPolicy {
     }
 
     /// The Okta profile attributes the mapping reads (besides the login): all a
-    /// full read needs to keep of each user's profile.
+    /// full read needs to keep of each user's profile, custom ones named in
+    /// templates included.
     #[must_use]
     pub fn profile_attributes(&self) -> Vec<String> {
-        let a = &self.policy.attributes;
-        let mut names: Vec<String> = [
-            a.display_name.as_str(),
-            "firstName",
-            "lastName",
-            a.email.as_str(),
-        ]
-        .into_iter()
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect();
+        let templates = self.display_name.iter().chain(self.email.iter());
+        let mut names: Vec<String> = ["firstName", "lastName"]
+            .into_iter()
+            .chain(templates.flat_map(Template::attributes))
+            .map(str::to_owned)
+            .collect();
         names.sort();
         names.dedup();
         names
     }
 
-    /// The display name: the configured attribute when set, else `firstName lastName`,
-    /// else the login (targets refuse an empty display name).
+    /// The display name: the configured attribute or template when it gives a value,
+    /// else `firstName lastName`, else the login (targets refuse an empty display name).
     #[must_use]
     pub fn display_name(&self, user: &OktaUser) -> String {
-        let attribute = &self.policy.attributes.display_name;
-        if !attribute.is_empty()
-            && let Some(value) = user.attribute(attribute)
+        if let Some(value) = self
+            .display_name
+            .as_ref()
+            .and_then(|t| t.render(user, false))
         {
-            return value.trim().to_owned();
+            return value;
         }
         let parts: Vec<&str> = ["firstName", "lastName"]
             .iter()
@@ -324,13 +336,63 @@ impl CompiledPolicy {
         }
     }
 
-    /// The e-mail from the configured attribute; `None` when absent or not e-mail-shaped.
+    /// Which setting gave `user`'s display name, in words (for `explain`).
+    #[must_use]
+    pub fn display_name_source(&self, user: &OktaUser) -> String {
+        let setting = crate::app::labels::describe("policy.attributes.display_name");
+        match &self.display_name {
+            Some(t) if t.render(user, false).is_some() => {
+                format!("from {setting} {:?}", t.source())
+            }
+            Some(t) => format!(
+                "firstName lastName, as {setting} {:?} has no value for this user",
+                t.source()
+            ),
+            None => format!("firstName lastName, as {setting} is empty"),
+        }
+    }
+
+    /// The e-mail from the configured attribute or template (every placeholder must
+    /// have a value); `None` when absent or not e-mail-shaped.
     #[must_use]
     pub fn email(&self, user: &OktaUser) -> Option<Email> {
-        user.attribute(&self.policy.attributes.email)
-            .map(str::trim)
+        self.email
+            .as_ref()?
+            .render(user, true)
             .filter(|v| v.contains('@'))
             .and_then(|v| Email::parse(v).ok())
+    }
+
+    /// The `attributes.*` placeholders the org's profile `schema` lacks, each a problem
+    /// naming the field, the unknown attributes and the fix (`check` asks Okta).
+    #[must_use]
+    pub fn profile_schema_problems(&self, schema: &ProfileSchema) -> Vec<FieldProblem> {
+        let fields = [
+            ("policy.attributes.display_name", &self.display_name),
+            ("policy.attributes.email", &self.email),
+        ];
+        fields
+            .into_iter()
+            .filter_map(|(field, t)| {
+                let unknown = t.as_ref()?.unknown_in(schema);
+                (!unknown.is_empty()).then(|| {
+                    let list: Vec<String> = unknown.iter().map(|a| format!("{{{a}}}")).collect();
+                    FieldProblem::new(
+                        field,
+                        format!(
+                            "the Okta org's user profile has no attribute {}; fix the spelling (names are case-sensitive) or add the attribute to the profile in Okta",
+                            list.join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// The explicit group-mapping rules.
+    #[must_use]
+    pub fn group_map(&self) -> &GroupMap {
+        &self.group_map
     }
 
     /// The target group name for an Okta group name: optional rewrite, then the prefix.
@@ -429,13 +491,39 @@ fn group_list(
     out
 }
 
-fn check_scalars(policy: &SyncPolicy, report: &mut impl FnMut(String, String)) {
-    if policy.attributes.email.trim().is_empty() {
+/// Parses `attributes.display_name` (optional) and `attributes.email` (required).
+fn compile_attributes(
+    policy: &SyncPolicy,
+    report: &mut impl FnMut(String, String),
+) -> (Option<Template>, Option<Template>) {
+    fn parse(
+        field: &str,
+        source: &str,
+        report: &mut impl FnMut(String, String),
+    ) -> Option<Template> {
+        Template::parse(source)
+            .map_err(|e| report(field.to_owned(), e.to_string()))
+            .ok()
+    }
+    let a = &policy.attributes;
+    let display_name = if a.display_name.trim().is_empty() {
+        None
+    } else {
+        parse("attributes.display_name", &a.display_name, report)
+    };
+    let email = if a.email.trim().is_empty() {
         report(
             "attributes.email".into(),
-            "must name an Okta profile attribute, e.g. \"email\"".into(),
+            "must name an Okta profile attribute, e.g. \"email\", or be a template such as {employeeId}@example.com".into(),
         );
-    }
+        None
+    } else {
+        parse("attributes.email", &a.email, report)
+    };
+    (display_name, email)
+}
+
+fn check_scalars(policy: &SyncPolicy, report: &mut impl FnMut(String, String)) {
     if policy.group_naming.prefix.chars().any(char::is_control) {
         report(
             "group_naming.prefix".into(),
@@ -447,6 +535,16 @@ fn check_scalars(policy: &SyncPolicy, report: &mut impl FnMut(String, String)) {
         report(
             "limits.max_destructive_percent".into(),
             format!("is {percent}; use a share between 0 and 100"),
+        );
+    }
+    let hours = policy.full_reconcile_hours;
+    if hours > crate::policy::MAX_FULL_RECONCILE_HOURS {
+        report(
+            "full_reconcile_hours".into(),
+            format!(
+                "is {hours}; use 1 to {} hours between full reconciles, or 0 for a full sync every cycle",
+                crate::policy::MAX_FULL_RECONCILE_HOURS
+            ),
         );
     }
 }

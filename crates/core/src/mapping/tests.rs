@@ -159,3 +159,111 @@ fn a_full_read_keeps_just_the_attributes_the_mapping_reads() {
         ["firstName", "lastName", "workEmail"]
     );
 }
+
+#[test]
+fn group_map_and_attribute_problems_name_the_field_and_the_fix() {
+    use crate::policy::GroupMapRule;
+    let mut policy = SyncPolicy::default();
+    policy.attributes.display_name = "{firstName} {lastName".into();
+    policy.attributes.email = "{employeeId}@corp.example.com".into();
+    policy.group_map = vec![
+        GroupMapRule {
+            okta_group_id: "00g1".into(),
+            okta_group_name: "Engineering".into(),
+            target_group: "jira-software-users".into(),
+        },
+        GroupMapRule {
+            okta_group_id: "Engineering".into(),
+            okta_group_name: String::new(),
+            target_group: " ".into(),
+        },
+        GroupMapRule {
+            okta_group_id: "00g1".into(),
+            okta_group_name: "Engineering".into(),
+            target_group: "JIRA-software-users".into(),
+        },
+        GroupMapRule::default(),
+    ];
+    let err = CompiledPolicy::compile(&policy).unwrap_err();
+    let fields: Vec<&str> = err.problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "attributes.display_name",
+            "group_map[1].target_group",
+            "group_map[2]",
+            "group_map[3].okta_group_id",
+            "group_map[3].target_group",
+        ],
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("never closed; close it with `}`"), "{text}");
+    assert!(text.contains("repeats group_map[0]"), "{text}");
+    assert!(
+        text.contains("is empty; give the Okta group's id"),
+        "{text}"
+    );
+    policy.group_map[1].okta_group_id = "00g2 OR 1=1".into();
+    let err = CompiledPolicy::compile(&policy).unwrap_err().to_string();
+    assert!(
+        err.contains("group_map[1].okta_group_id: \"00g2 OR 1=1\" is not an Okta group id"),
+        "{err}"
+    );
+}
+
+#[test]
+fn templates_read_custom_attributes_and_a_full_read_keeps_them() {
+    let mut policy = SyncPolicy::default();
+    policy.attributes.display_name = "{nickName} ({costCenter})".into();
+    policy.attributes.email = "{employeeId}@corp.example.com".into();
+    let compiled = CompiledPolicy::compile(&policy).unwrap();
+    assert_eq!(
+        compiled.profile_attributes(),
+        [
+            "costCenter",
+            "employeeId",
+            "firstName",
+            "lastName",
+            "nickName"
+        ]
+    );
+    let user = OktaUser {
+        id: crate::ids::OktaUserId::parse("00u1").unwrap(),
+        status: OktaStatus::Active,
+        login: "ada@x.org".into(),
+        profile: [
+            ("nickName", "Ada"),
+            ("costCenter", "R&D"),
+            ("employeeId", "e42"),
+            ("firstName", "Augusta"),
+            ("lastName", "King"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+    };
+    assert_eq!(compiled.display_name(&user), "Ada (R&D)");
+    assert_eq!(
+        compiled.email(&user).unwrap().as_str(),
+        "e42@corp.example.com"
+    );
+    let mut bare = user.clone();
+    bare.profile
+        .retain(|k, _| k == "firstName" || k == "lastName");
+    assert_eq!(compiled.display_name(&bare), "Augusta King", "falls back");
+    assert_eq!(compiled.email(&bare), None, "no employeeId, no e-mail");
+    let schema = crate::template::ProfileSchema::new(
+        ["login", "firstName", "lastName", "nickName", "employeeId"].map(String::from),
+    );
+    let problems = compiled.profile_schema_problems(&schema);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].field, "policy.attributes.display_name");
+    assert!(
+        problems[0]
+            .message
+            .contains("has no attribute {costCenter}; fix the spelling"),
+        "{}",
+        problems[0].message
+    );
+}

@@ -31,7 +31,7 @@ struct GroupTarget<'a> {
 
 /// Membership adds already planned in default groups, so the default-group pass
 /// does not plan them twice.
-type DefaultAdds = HashSet<(GroupName, Username)>;
+pub(crate) type DefaultAdds = HashSet<(GroupName, Username)>;
 
 pub(crate) fn plan_groups(ctx: &Context<'_>, managed: &Managed<'_>, out: &mut Output) {
     let defaults: HashSet<&GroupName> = ctx
@@ -81,6 +81,7 @@ pub(crate) fn plan_groups(ctx: &Context<'_>, managed: &Managed<'_>, out: &mut Ou
             renames::retire(ctx, group, old, &target.name, managed, out);
         }
     }
+    crate::plan::mapped::plan_mapped(ctx, managed, &mut default_adds, out);
     plan_default_groups(ctx, managed, &default_adds, out);
     if ctx.options.scope.is_full() {
         plan_group_deletions(ctx, out);
@@ -111,6 +112,13 @@ fn resolve<'a>(
             }
         },
     };
+    if ctx.policy.group_map().targets(&name) {
+        out.notes.push(format!(
+            "Okta group {:?} ({}) is not synced under its own name: target group {name} is the target of group_map rules",
+            group.name, group.id
+        ));
+        return None;
+    }
     let owner = ctx
         .linked_groups
         .get(&name)

@@ -13,6 +13,7 @@
 mod context;
 mod fast_hash;
 mod groups;
+mod mapped;
 pub mod ops;
 mod output;
 mod renames;

@@ -368,6 +368,19 @@ pub enum Rule {
         okta_group: CompactString,
         old_name: CompactString,
     },
+    /// An explicit group-mapping rule (`policy.group_map`): the user is a member of its
+    /// Okta group. `rule` names the rule, e.g. `group_map[0]: Okta group "Engineering"
+    /// (00g1) -> jira-software-users`; the membership is remembered as usersync's.
+    GroupMap {
+        rule: CompactString,
+        okta_user: OktaUserId,
+    },
+    /// usersync added the membership by a group-mapping rule and the user is in none of
+    /// the Okta groups mapped to the group any more (memberships others made stay).
+    GroupMapLeft {
+        group: CompactString,
+        okta_user: OktaUserId,
+    },
 }
 
 fn policy_word(policy: DepartedPolicy) -> &'static str {
@@ -417,6 +430,11 @@ impl fmt::Display for Rule {
             } => write!(
                 f,
                 "Group renames (recreate): Okta group {okta_group} was renamed; {old_name} was its group"
+            ),
+            Self::GroupMap { rule, .. } => write!(f, "Group mapping {rule}"),
+            Self::GroupMapLeft { group, .. } => write!(
+                f,
+                "Group mapping: usersync added this membership and the user is in no Okta group mapped to {group}"
             ),
         }
     }

@@ -6,7 +6,7 @@
 //! to the links is [`link_change`], the rule the engine records by.
 
 use crate::ids::Username;
-use crate::links::{Links, link_change};
+use crate::links::{Links, link_change, membership_change};
 use crate::plan::Plan;
 use crate::plan::ops::Op;
 use crate::snapshot::{TargetGroup, TargetSnapshot, TargetUser};
@@ -22,6 +22,9 @@ pub fn apply_to_snapshot(
     let mut links = links.clone();
     for planned in &plan.ops {
         apply_op(&mut target, &mut links, &planned.op);
+        if let Some(change) = membership_change(planned) {
+            links.apply(change);
+        }
     }
     (target, links)
 }

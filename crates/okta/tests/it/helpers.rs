@@ -50,12 +50,12 @@ pub fn pages(n: usize, size: usize) -> usize {
     n.div_ceil(size).max(1)
 }
 
-/// The documented request count of a full read of `org` (see the `org` module docs).
-pub fn expected_requests(org: &OktaSnapshot, member_page: usize, skip_empty: bool) -> usize {
+/// The documented request count of a full read of `org` (see the `org` module docs):
+/// every group's members are read, empty groups too.
+pub fn expected_requests(org: &OktaSnapshot, member_page: usize) -> usize {
     let members: usize = org
         .memberships
         .values()
-        .filter(|m| !(skip_empty && m.is_empty()))
         .map(|m| pages(m.len(), member_page))
         .sum();
     pages(org.users.len(), 200) + pages(org.groups.len(), 200) + members

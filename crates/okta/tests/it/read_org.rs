@@ -45,12 +45,14 @@ async fn a_full_read_sends_exactly_the_documented_number_of_requests() {
         org.memberships.values().any(|m| m.len() > 200),
         "the org must have a group that spans several member pages"
     );
-    let client = client_for(&sim);
+    let mut config = config_for(&sim);
+    config.page_sizes.group_members = 200;
+    let client = OktaClient::new(&config).unwrap();
 
     let snapshot = client.read_org(&ReadScope::default()).await.unwrap();
 
     assert!(snapshot.completeness.is_complete());
-    let expected = expected_requests(&org, 200, false);
+    let expected = expected_requests(&org, 200);
     assert_eq!(sim.request_count(), expected);
     assert_eq!(client.stats().requests, expected as u64);
     assert_eq!(client.stats().retries, 0);
@@ -63,7 +65,7 @@ async fn a_full_read_sends_exactly_the_documented_number_of_requests() {
 }
 
 #[tokio::test]
-async fn skipping_empty_groups_brings_the_count_to_the_issue_formula() {
+async fn empty_groups_are_read_too_and_member_pages_default_to_okta_s_1000() {
     let org_spec = OrgSpec {
         empty_group_share: 0.3,
         ..spec(300, 20)
@@ -73,20 +75,81 @@ async fn skipping_empty_groups_brings_the_count_to_the_issue_formula() {
     let empty = org.memberships.values().filter(|m| m.is_empty()).count();
     assert!(empty > 0, "the org must have empty groups");
     let client = client_for(&sim);
-    let scope = ReadScope {
-        skip_empty_groups: true,
-        ..ReadScope::default()
-    };
 
-    let snapshot = client.read_org(&scope).await.unwrap();
+    let snapshot = client.read_org(&ReadScope::default()).await.unwrap();
 
     assert!(snapshot.completeness.is_complete());
-    assert_eq!(sim.request_count(), expected_requests(&org, 200, true));
+    assert_eq!(sim.request_count(), expected_requests(&org, 1000));
+    let member_reads: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/v1/groups/"))
+        .collect();
     assert_eq!(
-        sim.request_count(),
-        expected_requests(&org, 200, false) - empty
+        member_reads.len(),
+        org.groups.len(),
+        "one request per group, empty ones too"
     );
+    assert!(member_reads.iter().all(|r| r.path.contains("limit=1000")));
     assert_eq!(normalised(snapshot), normalised(org));
+}
+
+#[tokio::test]
+async fn the_longest_member_chains_start_first() {
+    // Arrange: Everyone (every user) and groups of many sizes, all listed on one
+    // page, members read one group at a time in pages of 10.
+    let sim = start(Some(spec(300, 30)), RateLimits::default()).await;
+    let org = sim.snapshot();
+    let mut config = config_for(&sim);
+    config.page_sizes.groups = 1000;
+    config.page_sizes.group_members = 10;
+    config.max_concurrency = 1;
+    let client = OktaClient::new(&config).unwrap();
+    // Act
+    let snapshot = client.read_org(&ReadScope::default()).await.unwrap();
+    // Assert
+    assert!(snapshot.completeness.is_complete());
+    let listing = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/api/v1/groups?"))
+        .unwrap();
+    assert!(listing.path.contains("expand=stats"), "{}", listing.path);
+    let mut started: Vec<String> = Vec::new();
+    for r in sim.requests() {
+        if let Some(id) = r
+            .path
+            .strip_prefix("/api/v1/groups/")
+            .and_then(|p| p.split('/').next())
+            && !started.iter().any(|s| s == id)
+        {
+            started.push(id.to_owned());
+        }
+    }
+    let size = |id: &str| {
+        org.memberships
+            .iter()
+            .find(|(g, _)| g.as_str() == id)
+            .unwrap()
+            .1
+            .len()
+    };
+    let sizes: Vec<usize> = started.iter().map(|id| size(id)).collect();
+    assert_eq!(started.len(), org.groups.len());
+    let everyone = org
+        .groups
+        .iter()
+        .find(|g| g.kind == OktaGroupType::BuiltIn)
+        .unwrap();
+    assert_eq!(
+        started[0],
+        everyone.id.as_str(),
+        "Everyone first: {sizes:?}"
+    );
+    assert!(
+        sizes.windows(2).all(|w| w[0] >= w[1]),
+        "largest first: {sizes:?}"
+    );
 }
 
 #[tokio::test]

@@ -106,7 +106,7 @@ async fn a_503_burst_is_survived_with_a_complete_snapshot() {
     let stats = client.stats();
     assert_eq!(stats.server_errors, 6);
     assert_eq!(stats.retries, 6);
-    assert_eq!(sim.request_count(), expected_requests(&org, 200, false) + 6);
+    assert_eq!(sim.request_count(), expected_requests(&org, 1000) + 6);
 }
 
 #[tokio::test]

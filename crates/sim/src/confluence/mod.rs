@@ -408,6 +408,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub rate_limit: Option<u32>,
     #[command(flatten)]
+    pub faults: crate::fault_args::FaultArgs,
+    #[command(flatten)]
     pub tls: crate::tls::TlsArgs,
 }
 
@@ -439,6 +441,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         // Nobody reads the log of a command-line emulator: keep it small, however long it runs.
         request_log_capacity: 10_000,
+        faults: args.faults.config(),
         tls: args.tls.files(),
         ..ConfluenceSimConfig::default()
     };

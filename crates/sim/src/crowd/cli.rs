@@ -31,6 +31,8 @@ pub struct ServeArgs {
     /// Users to create (user0001..), every third one inactive.
     #[arg(long, default_value_t = 0)]
     pub users: usize,
+    #[command(flatten)]
+    pub faults: crate::fault_args::FaultArgs,
 }
 
 /// Runs the emulator until interrupted.
@@ -44,20 +46,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.listen
         )
     })?;
-    let defaults = CrowdSimConfig::default();
     let config = CrowdSimConfig {
         listen,
         version: args.version,
         application: args.application,
         application_password: args.application_password,
         allowed_addresses: if args.allow_addresses.is_empty() {
-            defaults.allowed_addresses.clone()
+            CrowdSimConfig::default().allowed_addresses
         } else {
             args.allow_addresses
         },
+        faults: args.faults.config(),
         // Nobody reads the log of a command-line emulator: keep it small.
         request_log_capacity: 10_000,
-        ..defaults
     };
     let sim = CrowdSim::start(config).await?;
     for i in 1..=args.users {

@@ -94,6 +94,8 @@ fn api_routes() -> Router<App> {
             axum::routing::post(groups::add_member).delete(groups::remove_member),
         )
         .route("/groups/picker", get(groups::picker))
+        .route("/applicationrole", get(super::roles::list))
+        .route("/applicationrole/{key}", get(super::roles::one))
 }
 
 /// The whole emulator as a router; with a user-server application, also Crowd's

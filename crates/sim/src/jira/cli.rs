@@ -44,6 +44,8 @@ pub struct ServeArgs {
     #[arg(long, env = "JIRA_SIM_USER_SERVER_APP", hide_env_values = true)]
     pub user_server_app: Option<String>,
     #[command(flatten)]
+    pub faults: crate::fault_args::FaultArgs,
+    #[command(flatten)]
     pub tls: crate::tls::TlsArgs,
 }
 
@@ -89,6 +91,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         // Nobody reads the log of a command-line emulator: keep it small, however long it runs.
         request_log_capacity: 10_000,
+        faults: args.faults.config(),
         tls: args.tls.files(),
         ..JiraSimConfig::default()
     };

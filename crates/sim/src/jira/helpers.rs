@@ -90,6 +90,16 @@ impl JiraSim {
             .map_err(seed_error)
     }
 
+    /// Sets the licence seats of application `key` (`None`: unlimited), as its
+    /// application role reports them.
+    pub fn set_application_seats(&self, key: &str, seats: Option<u32>) {
+        let mut state = self.app.state();
+        match seats {
+            Some(n) => state.application_seats.insert(key.to_owned(), n),
+            None => state.application_seats.remove(key),
+        };
+    }
+
     #[must_use]
     pub fn users(&self) -> Vec<SimUser> {
         self.app.state().users().cloned().collect()

@@ -18,6 +18,7 @@ mod cli;
 mod groups;
 mod helpers;
 mod members;
+mod roles;
 mod state;
 mod user_server;
 mod users;

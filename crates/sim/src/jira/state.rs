@@ -86,6 +86,8 @@ pub struct JiraState {
     /// without walking the users before it; `None` after a change.
     name_order: Option<Vec<u64>>,
     next_id: u64,
+    /// Licence seats per application key (`roles`); absent: unlimited.
+    pub application_seats: BTreeMap<String, u32>,
 }
 
 pub(super) fn fold(name: &str) -> String {
@@ -114,6 +116,7 @@ impl JiraState {
             memberships: Memberships::default(),
             name_order: None,
             next_id: 0,
+            application_seats: BTreeMap::new(),
         }
     }
 

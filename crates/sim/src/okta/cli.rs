@@ -8,7 +8,7 @@ use clap::ValueEnum;
 use super::generator::OrgSpec;
 use super::ratelimit::RateLimits;
 use super::sim::{OktaSim, OktaSimConfig};
-use crate::faults::FaultConfig;
+use crate::fault_args::FaultArgs;
 
 /// On or off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -38,15 +38,17 @@ pub struct ServeArgs {
     /// Seed of the generated org (the same seed gives the same org).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Add the BUILT_IN Everyone group.
-    #[arg(long)]
-    pub everyone: bool,
-    /// Latency added to every request, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
+    /// The BUILT_IN Everyone group with every user in it, as every real org has.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub everyone: Switch,
     /// Enforce rate limits (headers are sent either way).
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub rate_limits: Switch,
+    /// Send `X-Rate-Limit-Reset` twice with different values, as Okta does.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub duplicate_reset_header: Switch,
+    #[command(flatten)]
+    pub faults: FaultArgs,
     #[command(flatten)]
     pub tls: crate::tls::TlsArgs,
 }
@@ -59,6 +61,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("users", &self.users)
             .field("groups", &self.groups)
             .field("seed", &self.seed)
+            .field("faults", &self.faults)
             .finish_non_exhaustive()
     }
 }
@@ -78,17 +81,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen,
         rate_limits: RateLimits {
             enabled: args.rate_limits == Switch::On,
+            duplicate_reset_header: args.duplicate_reset_header == Switch::On,
             ..RateLimits::default()
         },
-        faults: FaultConfig {
-            latency_ms: args.latency_ms,
-            ..FaultConfig::default()
-        },
+        faults: args.faults.config(),
         org: Some(OrgSpec {
             users: args.users,
             groups: args.groups,
             memberships_per_user: args.memberships_per_user,
-            everyone_group: args.everyone,
+            everyone_group: args.everyone == Switch::On,
             seed: args.seed,
             ..OrgSpec::default()
         }),

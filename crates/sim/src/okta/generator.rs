@@ -1,7 +1,7 @@
 //! A deterministic generator of realistic orgs: people with plausible names, logins,
 //! e-mails, departments and titles; department groups plus team and project groups whose
 //! sizes follow a long-tailed (Zipf-like) curve; a few APP_GROUPs; some empty groups; an
-//! optional BUILT_IN `Everyone`. The same [`OrgSpec`] always gives the same org (ids,
+//! BUILT_IN `Everyone` (on by default, as in every real org). The same [`OrgSpec`] always gives the same org (ids,
 //! timestamps and all). Generated state has no System Log history: it is the org as it
 //! stood before the emulator started.
 
@@ -32,7 +32,8 @@ pub struct OrgSpec {
     pub app_group_share: f64,
     /// Share of groups left without members.
     pub empty_group_share: f64,
-    /// Add the BUILT_IN `Everyone` group with every user in it.
+    /// Add the BUILT_IN `Everyone` group with every user in it (on by default: every
+    /// real org has it, `list-groups.har` shows it).
     pub everyone_group: bool,
     /// The e-mail and login domain.
     pub domain: String,
@@ -57,7 +58,7 @@ impl Default for OrgSpec {
             ],
             app_group_share: 0.03,
             empty_group_share: 0.05,
-            everyone_group: false,
+            everyone_group: true,
             domain: "example.com".into(),
             seed: 1,
         }

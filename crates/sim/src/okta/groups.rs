@@ -1,8 +1,13 @@
 //! `/api/v1/groups`: list (`q`, `filter`, `search`, `expand=stats`), get, create,
 //! replace the profile, delete. Only OKTA_GROUPs can be changed through the API.
+//!
+//! Listings come in Okta's order: by name, ignoring case, then by id, as the recorded
+//! `list-groups.har` shows (`aaaa`, `abcdefgh`, `Admin Users Group`, `agroup`, and two
+//! groups named `alba01` in id order). The cursor is opaque: the last group's place in
+//! that order, so a group renamed or deleted while a client pages moves or vanishes
+//! without breaking the listing, as on a real org.
 
 use std::borrow::Cow;
-use std::ops::Bound;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -18,7 +23,7 @@ use super::logs::Origin;
 use super::paging::{self, Base, Query};
 use super::render;
 use super::server::App;
-use super::state::GroupRec;
+use super::state::{GroupRec, OrgState};
 use super::state_groups::require_okta_group;
 use super::users::body_object;
 
@@ -112,9 +117,8 @@ pub async fn list(
         // A name prefix query is not paged ("You can't page a query") and has no Link header.
         let limit = query.limit(10, 10_000)?;
         let q = q.to_lowercase();
-        let body: Vec<Value> = org
-            .groups
-            .values()
+        let body: Vec<Value> = by_name(&org)
+            .into_iter()
             .filter(|g| g.name().to_lowercase().starts_with(&q))
             .take(limit)
             .map(render)
@@ -132,22 +136,12 @@ pub async fn list(
         (None, None) => (None, &GROUP_FILTER),
     };
     let limit = query.limit(10_000, 10_000)?;
-    let after = query
-        .get("after")
-        .map(|a| {
-            Oid::parse(a).ok_or_else(|| {
-                ApiError::invalid_paging(format!("after: {a:?} is not a cursor this server issued"))
-            })
-        })
-        .transpose()?;
-    let range = org.groups.range((
-        after.map_or(Bound::Unbounded, Bound::Excluded),
-        Bound::Unbounded,
-    ));
-    let matching = range
-        .map(|(_, g)| g)
+    let after = query.get("after").map(NameCursor::parse).transpose()?;
+    let matching = by_name(&org)
+        .into_iter()
+        .filter(|g| after.as_ref().is_none_or(|a| a.precedes(g)))
         .filter(|g| expr.as_ref().is_none_or(|e| e.matches(*g, dialect)));
-    let (page, next) = paging::page(matching, limit, |g| g.id.to_string());
+    let (page, next) = paging::page(matching, limit, |g| NameCursor::of(g).encode());
     let body = Value::Array(page.into_iter().map(render).collect());
     drop(org);
     Ok(paging::json(
@@ -231,4 +225,65 @@ pub async fn delete(
     let gid = group.id;
     org.delete_group(gid, &origin)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Every group in listing order: name without case, then id.
+fn by_name(org: &OrgState) -> Vec<&GroupRec> {
+    let mut groups: Vec<(String, &GroupRec)> = org
+        .groups
+        .values()
+        .map(|g| (g.name().to_lowercase(), g))
+        .collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.id.cmp(&b.1.id)));
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+/// A place in the group listing's order, sent as an opaque `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NameCursor {
+    name: String,
+    id: String,
+}
+
+impl NameCursor {
+    fn of(group: &GroupRec) -> Self {
+        Self {
+            name: group.name().to_lowercase(),
+            id: group.id.to_string(),
+        }
+    }
+
+    fn encode(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{}\n{}", self.id, self.name))
+    }
+
+    /// E0000054 for anything this server did not issue.
+    fn parse(text: &str) -> ApiResult<Self> {
+        use base64::Engine as _;
+        let refuse = || {
+            ApiError::invalid_paging(format!(
+                "after: {text:?} is not a cursor this server issued"
+            ))
+        };
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| refuse())?;
+        let decoded = String::from_utf8(bytes).map_err(|_| refuse())?;
+        let (id, name) = decoded.split_once('\n').ok_or_else(refuse)?;
+        if Oid::parse(id).is_none() {
+            return Err(refuse());
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            id: id.to_owned(),
+        })
+    }
+
+    /// Whether `group` comes after this place in the listing.
+    fn precedes(&self, group: &GroupRec) -> bool {
+        let key = (group.name().to_lowercase(), group.id.as_str());
+        (self.name.as_str(), self.id.as_str()) < (key.0.as_str(), key.1)
+    }
 }

@@ -125,6 +125,9 @@ pub struct StoredEvent {
 pub struct EventLog {
     events: Vec<StoredEvent>,
     sender: broadcast::Sender<Value>,
+    /// A test fault: this many next events are never stored nor broadcast, as if a
+    /// client had missed them (`OktaSim::lose_next_log_events`).
+    to_lose: usize,
 }
 
 impl Default for EventLog {
@@ -132,11 +135,18 @@ impl Default for EventLog {
         Self {
             events: Vec::new(),
             sender: broadcast::channel(4096).0,
+            to_lose: 0,
         }
     }
 }
 
 impl EventLog {
+    /// The next `n` events are lost (a fault for tests of clients that must not
+    /// depend on seeing every event).
+    pub fn lose_next(&mut self, n: usize) {
+        self.to_lose = n;
+    }
+
     /// Appends one SUCCESS event and broadcasts it.
     pub fn record(
         &mut self,
@@ -145,6 +155,10 @@ impl EventLog {
         message: &str,
         targets: Vec<Target>,
     ) {
+        if self.to_lose > 0 {
+            self.to_lose -= 1;
+            return;
+        }
         let published = now();
         let value = json!({
             "uuid": uuid::Uuid::new_v4().to_string(),

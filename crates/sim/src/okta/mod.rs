@@ -22,6 +22,7 @@ mod members;
 mod paging;
 mod ratelimit;
 mod render;
+mod schema;
 mod server;
 mod sim;
 mod state;

@@ -102,7 +102,12 @@ pub struct RateLimits {
     pub concurrency: usize,
     /// Window length in seconds (Okta: 60; tests shorten it).
     pub window_secs: u64,
-    /// Send `X-Rate-Limit-Reset` twice, as Okta sometimes does.
+    /// Send `X-Rate-Limit-Reset` twice with different values, as Okta does (reference
+    /// §6a: "duplicate headers can occur"; the Python SDK takes the smallest of all
+    /// values, Node's SDK has a ticket for them). On by default, so every client tested
+    /// here meets them: the first field is a later, decoy reset (one window on), the
+    /// second the bucket's real one, so a client that reads only the first field waits
+    /// a whole window too long and one that takes the smallest, as the SDKs do, is right.
     pub duplicate_reset_header: bool,
 }
 
@@ -113,7 +118,7 @@ impl Default for RateLimits {
             per_window: BTreeMap::new(),
             concurrency: 75,
             window_secs: 60,
-            duplicate_reset_header: false,
+            duplicate_reset_header: true,
         }
     }
 }
@@ -124,6 +129,12 @@ impl RateLimits {
             .get(&bucket)
             .copied()
             .unwrap_or_else(|| bucket.default_limit())
+    }
+
+    /// How much later the decoy `X-Rate-Limit-Reset` is, when one is sent.
+    fn duplicate_offset(&self) -> Option<i64> {
+        self.duplicate_reset_header
+            .then(|| i64::try_from(self.window_secs.max(1)).unwrap_or(60))
     }
 
     /// Sets one bucket's limit (builder style).
@@ -217,12 +228,24 @@ impl Limiter {
     }
 }
 
-fn set_headers(headers: &mut HeaderMap, limit: u32, remaining: u32, reset: i64, duplicate: bool) {
+fn set_headers(
+    headers: &mut HeaderMap,
+    limit: u32,
+    remaining: u32,
+    reset: i64,
+    duplicate: Option<i64>,
+) {
     headers.insert("x-rate-limit-limit", HeaderValue::from(limit));
     headers.insert("x-rate-limit-remaining", HeaderValue::from(remaining));
-    headers.insert("x-rate-limit-reset", HeaderValue::from(reset));
-    if duplicate {
-        headers.append("x-rate-limit-reset", HeaderValue::from(reset));
+    match duplicate {
+        // Two fields, the decoy first: only the smallest value is the bucket's reset.
+        Some(window) => {
+            headers.insert("x-rate-limit-reset", HeaderValue::from(reset + window));
+            headers.append("x-rate-limit-reset", HeaderValue::from(reset));
+        }
+        None => {
+            headers.insert("x-rate-limit-reset", HeaderValue::from(reset));
+        }
     }
 }
 
@@ -240,7 +263,7 @@ pub async fn layer(State(app): State<App>, request: Request, next: Next) -> Resp
             0,
             0,
             reset,
-            config.duplicate_reset_header,
+            config.duplicate_offset(),
         );
         return response;
     }
@@ -256,7 +279,7 @@ pub async fn layer(State(app): State<App>, request: Request, next: Next) -> Resp
         verdict.limit,
         verdict.remaining,
         verdict.reset,
-        config.duplicate_reset_header,
+        config.duplicate_offset(),
     );
     response
 }

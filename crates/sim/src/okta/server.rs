@@ -153,6 +153,10 @@ pub fn router(app: App) -> Router {
             put(members::add).delete(members::remove),
         )
         .route("/api/v1/logs", get(logs::list))
+        .route(
+            "/api/v1/meta/schemas/user/{schema_id}",
+            get(super::schema::user_schema),
+        )
         .route("/api/v1/eventHooks", get(hooks::list).post(hooks::create))
         .route(
             "/api/v1/eventHooks/{id}",

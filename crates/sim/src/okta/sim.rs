@@ -371,6 +371,25 @@ impl OktaSim {
         group_id(self.with_org(|org, origin| org.create_group(kind, profile, origin))?)
     }
 
+    /// Renames a group, keeping its description (`group.profile.update`).
+    ///
+    /// # Errors
+    /// When there is no such group or the name is blank.
+    pub fn rename_group(&self, group: &str, name: &str) -> anyhow::Result<()> {
+        self.with_org(|org, origin| {
+            let found = org.group(group)?;
+            let (id, mut profile) = (found.id, found.profile.clone());
+            profile.insert("name".into(), name.into());
+            org.update_group(id, profile, origin)
+        })
+    }
+
+    /// A fault for tests: the System Log loses the next `n` events (the changes
+    /// happen; no event says so), as a client that misses events would see it.
+    pub fn lose_next_log_events(&self, n: usize) {
+        self.app.org().log.lose_next(n);
+    }
+
     /// Deletes a group (`group.lifecycle.delete`).
     ///
     /// # Errors

@@ -208,6 +208,7 @@ impl OrgState {
             profile,
         };
         self.insert_user(user)?;
+        self.join_everyone(id, t);
         let target = self.users[&id].target();
         self.log.record(
             origin,
@@ -340,6 +341,20 @@ impl OrgState {
             vec![user.target()],
         );
         Ok(())
+    }
+
+    /// Okta puts every new user in the BUILT_IN `Everyone` group (when the org has one,
+    /// as every real org does); no membership event is logged for it.
+    fn join_everyone(&mut self, uid: Oid, t: DateTime<Utc>) {
+        let everyone = self
+            .groups
+            .values_mut()
+            .find(|g| g.kind == OktaGroupType::BuiltIn && g.name() == "Everyone");
+        if let Some(group) = everyone {
+            group.last_membership_updated = t;
+            let gid = group.id;
+            self.link(gid, uid);
+        }
     }
 
     /// Records a sign-in: `user.session.start` then `user.authentication.sso`, and sets `lastLogin`.

@@ -434,7 +434,7 @@ fn python_ready() -> bool {
 }
 
 #[tokio::test]
-async fn atlassian_python_api_creates_adds_reads_members_and_deactivates() {
+async fn atlassian_python_api_creates_adds_reads_members_deactivates_and_reads_application_roles() {
     if !python_ready() {
         return;
     }
@@ -461,4 +461,10 @@ async fn atlassian_python_api_creates_adds_reads_members_and_deactivates() {
     assert!(!stored.active);
     assert_eq!(sim.members("python-team"), vec!["py.user"]);
     assert!(sim.notified().is_empty(), "notification=False was honoured");
+    let printed: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("jira_check.py prints JSON");
+    assert_eq!(
+        printed["roles"],
+        serde_json::json!(["jira-core", "jira-servicedesk", "jira-software"])
+    );
 }

@@ -3,6 +3,7 @@
 mod confluence;
 mod crowd;
 mod jira;
+mod jira_roles;
 mod jira_user_server;
 mod okta;
 mod scim;

@@ -12,6 +12,8 @@ mod lifecycle;
 mod limits;
 #[path = "okta_paging.rs"]
 mod paging;
+#[path = "okta_realism.rs"]
+mod realism;
 
 use reqwest::header::LINK;
 use serde_json::Value;

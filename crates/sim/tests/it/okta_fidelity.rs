@@ -184,10 +184,11 @@ async fn okta_s_python_sdk_pages_through_users_and_groups_and_creates_a_user() {
         "the SDK saw exactly the non-DEPROVISIONED users"
     );
     assert_eq!(seen["user_pages"], visible.len().div_ceil(50));
-    assert_eq!(seen["groups"], 130);
+    assert_eq!(seen["groups"], 131, "130 and Everyone");
     assert_eq!(seen["group_pages"], 3);
     let first = seen["first_group"].as_str().unwrap();
-    assert_eq!(seen["members"], org.sim.members_of(first).len());
+    // Everyone as it was read: the user the SDK created afterwards joined it since.
+    assert_eq!(seen["members"], org.sim.members_of(first).len() - 1);
     assert_eq!(seen["created_status"], "ACTIVE");
     assert_eq!(seen["created_id"], seen["fetched_id"]);
     assert_eq!(org.sim.user_count(), 231);
@@ -226,8 +227,12 @@ async fn the_generator_is_deterministic_and_builds_a_10k_org_with_realistic_shap
     .unwrap();
     let (sa, sb) = (a.snapshot(), b.snapshot());
     assert_eq!(sa, sb, "the same spec gives the same org");
-    assert_eq!((sa.users.len(), sa.groups.len()), (10_000, 200));
-    let memberships = a.membership_count();
+    assert_eq!(
+        (sa.users.len(), sa.groups.len()),
+        (10_000, 201),
+        "and Everyone"
+    );
+    let memberships = a.membership_count() - 10_000;
     assert!(
         (40_000..=60_000).contains(&memberships),
         "about 5 per user: {memberships}"
@@ -340,4 +345,70 @@ async fn okta_s_python_sdk_creates_verifies_replaces_and_deletes_an_event_hook()
     );
     assert_eq!(seen["deactivated_status"], "INACTIVE");
     assert!(org.sim.event_hooks().is_empty(), "deleted");
+}
+
+#[tokio::test]
+async fn okta_s_python_sdk_reads_the_user_profile_schema_with_base_and_custom_attributes() {
+    require_python("okta", "okta==3.4.6");
+    let org = start(None).await;
+    org.sim
+        .add_user(
+            NewUser::new("ada@example.com", "Ada", "Lovelace")
+                .attribute("costCenterName", "R&D")
+                .attribute("badgeNumber", 1815)
+                .attribute("department", "Engineering"),
+        )
+        .unwrap();
+    let base = org.sim.base_url();
+    let token = org.sim.api_token().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(python_script("okta_schema_check.py"))
+            .args([&base, &token])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "the SDK failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
+    assert_eq!(seen["name"], "user");
+    assert_eq!(seen["custom"], json!(["badgeNumber", "costCenterName"]));
+    assert_eq!(
+        seen["custom_types"],
+        json!({"badgeNumber": "integer", "costCenterName": "string"})
+    );
+    let base_names: Vec<&str> = seen["base"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for standard in [
+        "login",
+        "email",
+        "firstName",
+        "lastName",
+        "displayName",
+        "department",
+    ] {
+        assert!(base_names.contains(&standard), "{standard}: {base_names:?}");
+    }
+    assert_eq!(
+        seen["required"],
+        json!(["login", "firstName", "lastName", "email"])
+    );
+    let other = org.sim.base_url() + "/api/v1/meta/schemas/user/oty1nope";
+    let status = reqwest::Client::new()
+        .get(other)
+        .header("Authorization", format!("SSWS {}", org.sim.api_token()))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404, "only the default schema exists");
 }

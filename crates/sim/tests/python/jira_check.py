@@ -1,6 +1,7 @@
 """Drives the Jira emulator with atlassian-python-api (a client nobody here
 wrote): creates a user, adds it to a group, reads the group's members and
-deactivates the user, checking what Jira-shaped answers it gets back.
+deactivates the user, and reads the application roles' licence figures, checking
+what Jira-shaped answers it gets back.
 
 Usage: jira_check.py BASE_URL USERNAME PASSWORD
 Exit status 0 when every check holds; any failure raises with the reason.
@@ -45,7 +46,16 @@ def main() -> None:
     active_only = jira.get_all_users_from_group("python-team", include_inactive_users=False)
     assert active_only["values"] == [], active_only
 
-    print(json.dumps({"key": created["key"], "members": names, "active": after["active"]}))
+    roles = jira.get_all_application_roles()
+    keys = sorted(r["key"] for r in roles)
+    assert "jira-software" in keys, roles
+    software = jira.get_application_role("jira-software")
+    assert software["key"] == "jira-software", software
+    assert isinstance(software["userCount"], int) and software["userCount"] >= 1, software
+    assert software["hasUnlimitedSeats"] is True and software["numberOfSeats"] == -1, software
+
+    print(json.dumps({"key": created["key"], "members": names, "active": after["active"],
+                      "roles": keys}))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,9 @@ async def main(base_url, token, page_size):
     async with OktaClient(config) as client:
         users, user_pages = await all_pages(client.list_users, "list users", page_size)
         groups, group_pages = await all_pages(client.list_groups, "list groups", page_size)
-        biggest = groups[0].id
+        # Everyone (the BUILT_IN group, every user): its members span several pages.
+        # (By type: the SDK's GroupProfile variants do not all expose `name`.)
+        biggest = next(g.id for g in groups if "BUILT_IN" in str(g.type))
         members, member_pages = await all_pages(
             client.list_group_users, "list group members", page_size, group_id=biggest
         )

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
-use super::types::{Run, RunCounts, RunFilter, RunId, RunStatus, RunTrigger};
+use super::types::{Run, RunCounts, RunFilter, RunId, RunStatus, RunTrigger, SyncKind};
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
@@ -24,10 +24,12 @@ type RunRow = (
     Option<String>,
     Option<Ts>,
     Option<f64>,
+    Option<String>,
+    Option<String>,
 );
 
 const SELECT_RUN: &str = "SELECT id, app_id, trigger_kind, status, started_at, finished_at, \
-     counts_json, reason, decided_by, decided_at, work_seconds FROM runs";
+     counts_json, reason, decided_by, decided_at, work_seconds, sync_kind, sync_kind_reason FROM runs";
 
 fn build(row: RunRow) -> Result<Run, StoreError> {
     let (
@@ -42,6 +44,8 @@ fn build(row: RunRow) -> Result<Run, StoreError> {
         decided_by,
         decided_at,
         work_seconds,
+        sync_kind,
+        sync_kind_reason,
     ) = row;
     let bad = |what: &str| StoreError::Database {
         context: format!("reading run {id}"),
@@ -59,6 +63,10 @@ fn build(row: RunRow) -> Result<Run, StoreError> {
         decided_by,
         decided_at: decided_at.map(|t| t.0),
         work_seconds,
+        sync_kind: sync_kind
+            .map(|k| SyncKind::parse(&k).ok_or_else(|| bad("sync kind")))
+            .transpose()?,
+        sync_kind_reason,
     })
 }
 
@@ -88,22 +96,25 @@ pub(super) async fn load_in(
     Ok(run)
 }
 
-/// A run of `app` still `running` in another live process. The engine's in-process lock
-/// covers this process; this covers the service and a command-line sync sharing one store.
+/// A run of `app` still `running` under another process's live claim (see `lease`). The
+/// engine's in-process lock covers this process; this covers the service, a command-line
+/// sync and other replicas sharing one database.
 async fn running_elsewhere(
     conn: &mut AnyConnection,
     app: AppId,
 ) -> Result<Option<i64>, StoreError> {
-    let rows: Vec<(i64, Option<String>)> =
-        sqlx::query_as("SELECT id, owner FROM runs WHERE app_id = $1 AND status = 'running'")
-            .bind(app.0)
-            .fetch_all(&mut *conn)
-            .await
-            .ctx("looking for running runs")?;
+    let rows: Vec<(i64, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT id, owner, claim_expires_at FROM runs WHERE app_id = $1 AND status = 'running'",
+    )
+    .bind(app.0)
+    .fetch_all(&mut *conn)
+    .await
+    .ctx("looking for running runs")?;
     let me = crate::process::current_owner();
-    Ok(rows.into_iter().find_map(|(id, owner)| {
-        let owner = owner?;
-        (owner != me && crate::process::owner_is_alive(&owner)).then_some(id)
+    let now = crate::lease::now_ms();
+    Ok(rows.into_iter().find_map(|(id, owner, claim)| {
+        let theirs = owner.as_deref().is_some_and(|o| o != me);
+        (theirs && crate::lease::claim_is_live(owner.as_deref(), claim, now)).then_some(id)
     }))
 }
 
@@ -119,35 +130,59 @@ pub(super) async fn app_name(
 }
 
 impl Store {
-    /// Starts a run of `app`, owned by this process.
+    /// Starts a run of `app`, owned by this process, which claims the app for
+    /// [`Store::lease`] (renew with [`Store::renew_run_claim`]).
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] when the app does not exist.
+    /// [`StoreError::NotFound`] when the app does not exist; [`StoreError::Claimed`]
+    /// while another process's run of the app holds a live claim.
     pub async fn start_run(&self, app: AppId, trigger: RunTrigger) -> Result<Run, StoreError> {
         let mut tx = begin_write(&self.db).await?;
         let Some(name) = app_name(&mut tx, app).await? else {
             return Err(StoreError::not_found(format!("app {app}")));
         };
-        if let Some(other) = running_elsewhere(&mut tx, app).await? {
-            return Err(StoreError::Conflict(format!(
-                "app {name:?} is already being synced by another usersync process (run {other}); \
-                 wait for it to finish"
-            )));
+        if let Some(run) = running_elsewhere(&mut tx, app).await? {
+            return Err(StoreError::Claimed { app: name, run });
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO runs (app_id, trigger_kind, status, owner, started_at, counts_json) \
-             VALUES ($1, $2, 'running', $3, $4, '{}') RETURNING id",
+            "INSERT INTO runs (app_id, trigger_kind, status, owner, started_at, counts_json, \
+             claim_expires_at) VALUES ($1, $2, 'running', $3, $4, '{}', $5) RETURNING id",
         )
         .bind(app.0)
         .bind(trigger.as_str())
         .bind(crate::process::current_owner())
         .bind(Ts::now())
+        .bind(self.claim_until())
         .fetch_one(&mut *tx)
         .await
         .ctx("starting a run")?;
         let run = load(&mut tx, RunId(id)).await?;
         tx.commit().await.ctx("starting a run")?;
         Ok(run)
+    }
+
+    /// Records whether a run of the whole app is full or incremental, and why.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] when there is no such run.
+    pub async fn set_sync_kind(
+        &self,
+        run: RunId,
+        kind: SyncKind,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE runs SET sync_kind = $1, sync_kind_reason = $2 WHERE id = $3")
+                .bind(kind.as_str())
+                .bind(reason)
+                .bind(run.0)
+                .execute(&self.db)
+                .await
+                .ctx("recording a run's sync kind")?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found(format!("run {run}")));
+        }
+        Ok(())
     }
 
     /// Ends a running run with `status` (anything but `running`).
@@ -229,11 +264,15 @@ impl Store {
         let doing = if approve { "approve" } else { "reject" };
         let mut tx = begin_write(&self.db).await?;
         let held = load_in(&mut tx, run, RunStatus::Held, doing).await?;
+        if approve && let Some(other) = running_elsewhere(&mut tx, held.app_id).await? {
+            let app = app_name(&mut tx, held.app_id).await?.unwrap_or_default();
+            return Err(StoreError::Claimed { app, run: other });
+        }
         let now = Utc::now();
         let sql = if approve {
-            "UPDATE runs SET status = 'running', owner = $1, finished_at = NULL, decided_by = $2, decided_at = $3, resumed_at = $5 WHERE id = $4"
+            "UPDATE runs SET status = 'running', owner = $1, finished_at = NULL, decided_by = $2, decided_at = $3, resumed_at = $5, claim_expires_at = $6 WHERE id = $4"
         } else {
-            "UPDATE runs SET status = 'rejected', owner = $1, finished_at = $3, decided_by = $2, decided_at = $3, resumed_at = $5 WHERE id = $4"
+            "UPDATE runs SET status = 'rejected', owner = $1, finished_at = $3, decided_by = $2, decided_at = $3, resumed_at = $5, claim_expires_at = $6 WHERE id = $4"
         };
         sqlx::query(sql)
             .bind(crate::process::current_owner())
@@ -241,6 +280,7 @@ impl Store {
             .bind(Ts(now))
             .bind(run.0)
             .bind(resumed.map(Ts))
+            .bind(self.claim_until())
             .execute(&mut *tx)
             .await
             .ctx("deciding on a held run")?;

@@ -10,15 +10,20 @@
 //! become `interrupted` when the store is next opened. An app has one held run at a
 //! time: single-user runs add to it (`hold_more`), a new full plan supersedes it
 //! (`supersede_held`); `applied_since` reads the window of the app's hold budget.
+//! `operations_page` reads a filtered page of a run's operations; `record_progress` and
+//! `run_progress` carry a running run's live progress between processes.
 
 mod budget;
 mod lifecycle;
 mod operations;
+mod page;
 mod types;
 
 pub(crate) use operations::tally;
 
+pub use page::{MAX_PAGE, OperationPage, OperationQuery, RunProgress};
+
 pub use types::{
     NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunFilter,
-    RunId, RunStatus, RunTrigger,
+    RunId, RunStatus, RunTrigger, SyncKind,
 };

@@ -47,6 +47,8 @@ text_enum!(
         /// An Okta event hook or System Log event.
         Event => "event",
         Api => "api",
+        /// A push from Okta to usersync's SCIM server (`/scim/v2/{app}`).
+        Scim => "scim",
     }
 );
 
@@ -67,6 +69,16 @@ text_enum!(
         Rejected => "rejected",
         /// A held plan a newer run of the app replaced with its fresh plan.
         Superseded => "superseded",
+    }
+);
+
+text_enum!(
+    /// How much of Okta a sync of the whole app read.
+    SyncKind {
+        /// Everything: users, groups and memberships (a reconcile).
+        Full => "full",
+        /// Only what changed since the app's checkpoint.
+        Incremental => "incremental",
     }
 );
 
@@ -122,6 +134,11 @@ pub struct Run {
     /// Seconds spent working, once finished: for an approved run, its planning and
     /// its approval's apply, not the wait between them.
     pub work_seconds: Option<f64>,
+    /// Full or incremental, for runs of the whole app (`None` for single-user runs,
+    /// approvals and runs from before incremental sync).
+    pub sync_kind: Option<SyncKind>,
+    /// Why the run was full or incremental (e.g. "the daily full reconcile is due").
+    pub sync_kind_reason: Option<String>,
 }
 
 impl Run {

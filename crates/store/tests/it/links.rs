@@ -200,4 +200,50 @@ on_both_stores!(
     links_for_an_unknown_app_are_refused,
     a_user_link_is_marked_read_only_and_stays_so_when_saved_again,
     a_group_link_ends_only_while_it_still_names_the_deleted_group,
+    memberships_added_by_group_mapping_are_remembered_per_user_and_forgotten_ignoring_case,
 );
+
+async fn memberships_added_by_group_mapping_are_remembered_per_user_and_forgotten_ignoring_case(
+    backend: Backend,
+) {
+    let (_dir, store) = temp_store(backend).await;
+    let app = store.create_app(draft("Jira"), "test").await.unwrap();
+    let g = |n: &str| GroupName::parse(n).unwrap();
+    let u = |n: &str| OktaUserId::parse(n).unwrap();
+    let track = LinkChanges {
+        track_members: vec![
+            (g("jira-software-users"), u("00u1")),
+            (g("jira-software-users"), u("00u2")),
+            (g("confluence-users"), u("00u1")),
+            (g("jira-software-users"), u("00u1")),
+        ],
+        ..LinkChanges::default()
+    };
+    store.save_links(app.id, &track).await.unwrap();
+    let links = store.load_links(app.id).await.unwrap();
+    let ids = |group: &str| -> Vec<String> {
+        links.mapped[&g(group)]
+            .iter()
+            .map(|id| id.as_str().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("jira-software-users"), ["00u1", "00u2"]);
+    assert_eq!(ids("confluence-users"), ["00u1"]);
+    let mine = store
+        .mapped_memberships(app.id, Some(&u("00u2")))
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1, "one user's: {mine:?}");
+
+    let forget = LinkChanges {
+        forget_members: vec![(g("JIRA-Software-Users"), u("00u1"))],
+        ..LinkChanges::default()
+    };
+    store.save_links(app.id, &forget).await.unwrap();
+    let links = store.load_links(app.id).await.unwrap();
+    let left: Vec<&str> = links.mapped[&g("jira-software-users")]
+        .iter()
+        .map(|id| id.as_str())
+        .collect();
+    assert_eq!(left, ["00u2"]);
+}

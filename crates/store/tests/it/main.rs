@@ -10,6 +10,7 @@ mod console;
 mod links;
 mod migrations;
 mod notify;
+mod operation_pages;
 mod runs;
 mod secrets;
 mod spawn;

@@ -73,6 +73,16 @@ A minimal file:\n\n\
         /// The app's name (`usersync app list` shows them).
         name: String,
     },
+    /// Generate the app's SCIM bearer token for Okta's SCIM provisioning, printed once.
+    #[command(
+        long_about = "Generates the bearer token Okta's SCIM app sends to /scim/v2/APP (the \
+`Authorization: Bearer <token>` header) and prints it once; only its hash is stored. Running it \
+again rotates the token: the old one stops working at once, so paste the new one into Okta."
+    )]
+    ScimToken {
+        /// The app's name (`usersync app list` shows them).
+        name: String,
+    },
 }
 
 /// Runs the command.
@@ -110,6 +120,16 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             let app = app_named(&store, &name).await?;
             store.delete_app(app.id, &actor()).await?;
             output::print(&format!("deleted: {}\n", app.name));
+        }
+        AppCommand::ScimToken { name } => {
+            let app = app_named(&store, &name).await?;
+            let token = crate::scim::auth::generate(&store, &app, &actor()).await?;
+            output::print(&format!(
+                "SCIM token for {} (shown once; running this again replaces it):\n{token}\n\n\
+                 In Okta's SCIM app: base URL https://<usersync host>/scim/v2/{}, \
+                 Authorization header `Bearer <token>`.\n",
+                app.name, app.name
+            ));
         }
     }
     Ok(Exit::Ok)

@@ -24,6 +24,7 @@ pub mod runs;
 pub mod server;
 pub mod store;
 pub mod sync;
+pub mod target_report;
 
 // build.rs's version logic, compiled here too so its fallbacks are unit-tested.
 #[cfg(test)]
@@ -234,6 +235,8 @@ pub enum Command {
     Run(runs::Args),
     /// Explain why a user is or is not in the target, and what would change.
     Explain(inspect::ExplainArgs),
+    /// Report what the target holds that Okta does not explain (read-only).
+    Report(target_report::ReportArgs),
     /// Register an app's Okta event hook for login-time sync.
     Hook(hook::Args),
     /// Run the console, the Okta event hook endpoint and the scheduler until Ctrl-C.
@@ -272,6 +275,7 @@ impl Command {
             Self::SyncUser(args) => sync::sync_user(args, global).await,
             Self::Run(args) => runs::run(args, global).await,
             Self::Explain(args) => inspect::explain(args, global).await,
+            Self::Report(args) => target_report::run(args, global).await,
             Self::Hook(args) => hook::run(args, global).await,
             Self::Serve(args) => server::serve(args, global).await,
             #[cfg(feature = "demo")]

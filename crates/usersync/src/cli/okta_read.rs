@@ -40,6 +40,11 @@ pub struct Args {
     /// Seed of the generated org; the same seed gives the same org (emulator only).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Members per page of each group's member listing (1 to 1000, the most Okta
+    /// serves). Fewer requests at 1000; lower it if Okta answers large pages with 500s.
+    #[arg(long, default_value_t = usersync_okta::PageSizes::default().group_members,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub member_page_size: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
@@ -164,10 +169,11 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<Exit> {
             (Some(sim), url, token)
         }
     };
-    let config = OktaConfig {
+    let mut config = OktaConfig {
         trust,
         ..OktaConfig::new(url, OktaAuth::ApiToken(SecretString::from(token)))
     };
+    config.page_sizes.group_members = args.member_page_size;
     let client = OktaClient::new(&config)?;
     let progress = super::progress::for_stderr();
     let started = Instant::now();

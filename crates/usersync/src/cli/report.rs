@@ -20,13 +20,17 @@
 //!             "skipped": [ { ..., "reason": { "kind": "...", ... } } ],
 //!             "guard": { "decision": "proceed" | "partial" | "held", ... }, "notes": [...] },
 //!   "results": [ { "seq": 1, "planned": {...}, "outcome": "applied" | "failed" | "skipped", "error": null } ],
-//!   "okta": { "users": 0, "groups": 0, "memberships": 0, "requests": 0, "complete": true },
+//!   "okta": { "users": 0, "groups": 0, "memberships": 0, "requests": 0, "complete": true,
+//!             "read_by": "jira" },   (only when the run used another app's read of the cycle; requests 0)
 //!   "target": { "users": 0, "groups": 0, "memberships": 0 },
-//!   "seconds": 0.4 }
+//!   "seconds": 0.4,
+//!   "sync": { "kind": "full" | "incremental", "reason": "..." } | null }
+//!            (null for dry runs, single-user runs and approvals)
 //! ```
 //!
 //! `plan.ops[].op` and `.rule` are `usersync_core`'s `Op` and `Rule` (tagged by `kind`,
-//! snake_case). `sync --all` prints `{ "version": 1, "runs": [ <the above, without version> ] }`.
+//! snake_case). `sync --all` prints `{ "version": 1, "runs": [ <the above, without version> ] }`,
+//! `plan --all` `{ "version": 1, "plans": [ ... ] }`; `report` is documented in `target_report`.
 //!
 //! ## Runs (`run list`, `run show`)
 //!
@@ -40,7 +44,8 @@
 //!           "status": "running" | "succeeded" | "partial" | "failed" | "held" | "interrupted" | "rejected" | "superseded",
 //!           "started_at": "2026-12-03T07:30:00Z", "finished_at": "..." | null, "work_seconds": 1.2 | null,
 //!           "counts": { "create_user": { "planned": 3, "applied": 3, "failed": 0, "skipped": 0 } },
-//!           "reason": "..." | null, "decided_by": "cli:ops" | null, "decided_at": "..." | null }
+//!           "reason": "..." | null, "decided_by": "cli:ops" | null, "decided_at": "..." | null,
+//!           "sync_kind": "full" | "incremental" | null, "sync_kind_reason": "..." | null }
 //! ```
 //!
 //! The run is the console API's `RunView` (`/api/v1/runs`), the operation its `OperationView`.
@@ -176,7 +181,11 @@ fn bullets(lines: &[String]) -> String {
 /// The end-of-run summary: reads, what happened per kind, failures, status and reasons.
 #[must_use]
 pub fn outcome_text(outcome: &RunOutcome) -> String {
-    let mut out = reads_text(outcome);
+    let mut out = String::new();
+    if let Some(sync) = &outcome.sync {
+        out.push_str(&format!("{} sync: {}\n", sync.kind, sync.reason));
+    }
+    out.push_str(&reads_text(outcome));
     if outcome.mode == Mode::Apply && outcome.plan.is_some() {
         out.push('\n');
         if outcome.results.is_empty() && outcome.plan.as_ref().is_some_and(Plan::is_empty) {
@@ -237,12 +246,15 @@ fn reads_text(outcome: &RunOutcome) -> String {
             Some(false) => ", INCOMPLETE",
             _ => "",
         };
+        let requests = match &okta.read_by {
+            Some(app) => format!("read once for app {app}"),
+            None => output::count(okta.requests.unwrap_or_default(), "request"),
+        };
         out.push_str(&format!(
-            "okta: {}, {}, {} ({}{complete})\n",
+            "okta: {}, {}, {} ({requests}{complete})\n",
             output::count(okta.users, "user"),
             output::count(okta.groups, "group"),
             output::count(okta.memberships, "membership"),
-            output::count(okta.requests.unwrap_or_default(), "request")
         ));
     }
     if let Some(target) = &outcome.target {

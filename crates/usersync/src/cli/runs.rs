@@ -211,7 +211,7 @@ async fn app_name(store: &Store, id: AppId) -> String {
 
 async fn list_table(store: &Store, runs: &[Run]) -> anyhow::Result<Table> {
     let mut table = Table::new([
-        "run", "app", "trigger", "status", "started", "applied", "failed", "reason",
+        "run", "app", "trigger", "sync", "status", "started", "applied", "failed", "reason",
     ]);
     for run in runs {
         let applied: u64 = run.counts.values().map(|c| c.applied).sum();
@@ -224,6 +224,8 @@ async fn list_table(store: &Store, runs: &[Run]) -> anyhow::Result<Table> {
             run.id.to_string(),
             app_name(store, run.app_id).await,
             run.trigger.to_string(),
+            run.sync_kind
+                .map_or_else(|| "-".to_owned(), |k| k.to_string()),
             run.status.to_string(),
             run.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
             applied.to_string(),
@@ -264,6 +266,10 @@ async fn show(store: &Store, id: RunId, format: Format) -> anyhow::Result<()> {
             output::time(end),
             output::duration(took)
         ));
+    }
+    if let Some(kind) = run.sync_kind {
+        let why = run.sync_kind_reason.as_deref().unwrap_or_default();
+        out.push_str(&format!("sync: {kind} ({why})\n"));
     }
     if let Some(reason) = &run.reason {
         out.push_str(&format!("reason: {reason}\n"));

@@ -17,13 +17,20 @@ decision (held plans wait for approval). Nothing is written, not even a run reco
 --output json prints the documented, stable JSON form (README, \"JSON output\"): \
 version, app, status, reasons, summary (counts per kind), plan (ops with op and rule, skipped, guard, \
 notes), okta and target read statistics.\n\n\
+--all plans every app, one after another, from one Okta read per org and credential (apps on the \
+same org with the same credential share it; its `okta.read_by` names the app whose read it was); \
+its JSON is { \"version\": 1, \"plans\": [ ... ] }.\n\n\
 Exit codes: 0 when the plan was made (with --exit-code: and it is empty), 1 with --exit-code when \
 changes are pending, 2 on error."
 )]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["app", "all"])))]
 pub struct PlanArgs {
     /// The app to plan.
     #[arg(long)]
-    pub app: String,
+    pub app: Option<String>,
+    /// Plan every app, from one Okta read per org and credential.
+    #[arg(long)]
+    pub all: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
     /// Exit with 1 when the plan has changes (0 when there are none).
@@ -38,7 +45,12 @@ pub struct PlanArgs {
 #[derive(Debug, clap::Args)]
 #[command(
     long_about = "Runs a sync: reads Okta and the target, plans, applies what the guards allow, \
-and records the run, every operation's outcome and the identity links. A progress bar per phase is \
+and records the run, every operation's outcome and the identity links. It is the scheduler's cycle: \
+after a full sync has succeeded, it reads only what changed in Okta since the app's checkpoint \
+(incremental), and it is a full reconcile when none succeeded yet, when the app's settings changed, \
+when the last incremental cycle was incomplete, when policy.full_reconcile_hours have passed, or \
+when a group was created, renamed or deleted in Okta; `--full` always reconciles everything. The \
+summary says which it was and why. A progress bar per phase is \
 drawn on a terminal, plain log lines otherwise; a summary is printed at the end.\n\n\
 Exit codes: 0 when every run succeeded (perhaps with warnings: Okta users who need attention, \
 such as colliding or invalid usernames, listed with the run and in `usersync explain`), 1 when a run \
@@ -55,9 +67,13 @@ pub struct SyncArgs {
     /// The app to sync.
     #[arg(long)]
     pub app: Option<String>,
-    /// Sync every app, one after another.
+    /// Sync every app, one after another, from one Okta read per org and credential.
     #[arg(long)]
     pub all: bool,
+    /// Reconcile everything (read all of Okta and the target), even when an
+    /// incremental cycle could run.
+    #[arg(long)]
+    pub full: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
 }
@@ -82,19 +98,44 @@ pub struct SyncUserArgs {
 /// Runs `plan`.
 ///
 /// # Errors
-/// Unknown app, or the plan could not be made (the reason says why).
+/// Unknown app, or a plan could not be made (the reason says why).
 pub async fn plan(args: PlanArgs, global: &Global) -> anyhow::Result<Exit> {
-    let deps = global.deps().await?;
-    let outcome = engine::run_sync_once(&deps, &args.app, RunTrigger::Manual, Mode::DryRun).await?;
-    if outcome.status == RunStatus::Failed {
-        anyhow::bail!(
-            "could not plan app {:?}: {}",
-            outcome.app,
-            outcome.reasons.join("; ")
-        );
+    let mut deps = global.deps().await?;
+    let names = match &args.app {
+        Some(name) => vec![name.clone()],
+        None => {
+            deps =
+                deps.with_shared_reads(engine::SharedReads::new(engine::SharedReads::DEFAULT_TTL));
+            all_names(&deps).await?
+        }
+    };
+    let mut outcomes = Vec::new();
+    for name in &names {
+        let outcome = engine::run_sync_once(&deps, name, RunTrigger::Manual, Mode::DryRun).await?;
+        if args.output == Format::Text {
+            if args.all {
+                output::print(&format!("== {}\n", outcome.app));
+            }
+            if outcome.status != RunStatus::Failed {
+                print(&outcome, args.output, args.max_per_kind)?;
+            }
+        }
+        outcomes.push(outcome);
     }
-    print(&outcome, args.output, args.max_per_kind)?;
-    let pending = outcome.plan.as_ref().is_some_and(|p| !p.is_empty());
+    if args.output == Format::Json {
+        print_plans_json(&outcomes, args.all)?;
+    }
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.status == RunStatus::Failed)
+        .map(|o| format!("could not plan app {:?}: {}", o.app, o.reasons.join("; ")))
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!("{}", failed.join("\n"));
+    }
+    let pending = outcomes
+        .iter()
+        .any(|o| o.plan.as_ref().is_some_and(|p| !p.is_empty()));
     Ok(if args.exit_code && pending {
         Exit::ChangesPending
     } else {
@@ -102,35 +143,62 @@ pub async fn plan(args: PlanArgs, global: &Global) -> anyhow::Result<Exit> {
     })
 }
 
+/// One plan as its JSON object (none when it failed: the error says why), or with
+/// `--all` the listing `plans`, so scripts see one shape.
+fn print_plans_json(outcomes: &[RunOutcome], all: bool) -> anyhow::Result<()> {
+    match outcomes {
+        [one] if !all && one.status != RunStatus::Failed => json::print(&JsonReport::new(one)),
+        [_] if !all => Ok(()),
+        every => {
+            let reports: Vec<JsonReport<'_>> = every.iter().map(JsonReport::new).collect();
+            json::print_list("plans", &reports)
+        }
+    }
+}
+
+/// Every app's name; an error when there are none.
+async fn all_names(deps: &engine::Deps) -> anyhow::Result<Vec<String>> {
+    let names: Vec<String> = deps
+        .store
+        .list_apps()
+        .await?
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    if names.is_empty() {
+        anyhow::bail!("there are no apps; create one with `usersync app apply -f apps.toml`");
+    }
+    Ok(names)
+}
+
 /// Runs `sync`.
 ///
 /// # Errors
 /// Unknown app, a run already in progress, or a run that failed or ended partial.
 pub async fn sync(args: SyncArgs, global: &Global) -> anyhow::Result<Exit> {
-    let deps = global.stoppable_deps().await?;
+    let mut deps = global.stoppable_deps().await?;
     let all = args.all;
     let names = match args.app {
         Some(name) => vec![name],
-        None => deps
-            .store
-            .list_apps()
-            .await?
-            .into_iter()
-            .map(|a| a.name)
-            .collect(),
+        None => {
+            // One cycle: apps on one org and credential share one Okta read.
+            deps =
+                deps.with_shared_reads(engine::SharedReads::new(engine::SharedReads::DEFAULT_TTL));
+            all_names(&deps).await?
+        }
     };
-    if names.is_empty() {
-        anyhow::bail!(
-            "there are no apps to sync; create one with `usersync app apply -f apps.toml`"
-        );
-    }
     let mut outcomes = Vec::new();
     for name in &names {
         if deps.stop.is_cancelled() {
             // `--all`: the apps not started yet are not started at all.
             break;
         }
-        let outcome = engine::run_sync_once(&deps, name, RunTrigger::Manual, Mode::Apply).await?;
+        let want = if args.full {
+            engine::Want::Full
+        } else {
+            engine::Want::Auto
+        };
+        let outcome = engine::sync_cycle(&deps, name, RunTrigger::Manual, want).await?;
         audit_started(&deps, name, "run.sync", outcome.run_id).await?;
         if args.output == Format::Text {
             if names.len() > 1 {

@@ -28,7 +28,8 @@ use futures::stream::FuturesUnordered;
 use tokio_util::sync::CancellationToken;
 use usersync_atlassian::{NewUser, Target, TargetError, UserChanges as TargetChanges};
 use usersync_core::{
-    GroupName, Links, Op, OpKind, PlannedOp, TargetUser, Username, link_change, read_only_change,
+    GroupName, Links, Op, OpKind, PlannedOp, TargetUser, Username, link_change, membership_change,
+    read_only_change,
 };
 use usersync_store::{LinkChanges, OpOutcome};
 
@@ -200,6 +201,7 @@ impl Executor {
                 tracing::debug!(seq = numbered.seq, "applied: {op}");
                 let key = created.and_then(|u| u.key);
                 let changes = link_change(op, &self.links, key, self.groups_created_are_owned)
+                    .or_else(|| membership_change(numbered.planned))
                     .map(LinkChanges::from)
                     .unwrap_or_default();
                 (result(numbered, OpOutcome::Applied, None), changes)

@@ -24,6 +24,7 @@ use usersync_store::{OpOutcome, OutcomeUpdate, Run, RunId, RunStatus};
 use super::apply::{Executor, Journal as _, Numbered, OpResult};
 use super::budget::Budget;
 use super::confirm;
+use super::lock::AlreadyRunning;
 use super::outcome::{final_status, interrupted};
 use super::record::{StoreJournal, parse_payload, recorded_scope};
 use super::run::{finish, prepare, read_both};
@@ -56,7 +57,9 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     let working_since = chrono::Utc::now();
     let pending = pending_ops(deps, run_id).await?;
     let prepared = prepare(deps, &app).await.map_err(refused)?;
-    let mut reads = read_both(deps, &prepared).await.map_err(refused)?;
+    let mut reads = read_both(deps, &app, &prepared, None)
+        .await
+        .map_err(refused)?;
     if let usersync_core::Completeness::Incomplete { reasons } = &reads.desired.completeness {
         return Err(EngineError::Refused(format!(
             "run {run_id} stays held: the Okta read just now was incomplete ({}); try again later",
@@ -81,7 +84,19 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
         )));
     }
     check_nothing_new(&run, &pending, &fresh)?;
-    deps.store.approve_run(run_id, by, working_since).await?;
+    match deps.store.approve_run(run_id, by, working_since).await {
+        Ok(_) => {}
+        Err(usersync_store::StoreError::Claimed { run, .. }) => {
+            return Err(AlreadyRunning {
+                app: app.name.clone(),
+                elsewhere: Some(run),
+            }
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let _renewal = super::lock::renew(&deps.store, run_id);
+    let (deps, _live) = &super::live::recording(deps, run_id);
     let still: HashSet<String> = fresh.ops.iter().map(|p| key(&p.op)).collect();
     let (apply, gone): (Vec<Numbered<'_>>, Vec<Numbered<'_>>) = pending
         .iter()

@@ -32,7 +32,7 @@ pub struct CheckReport {
 }
 
 impl CheckReport {
-    fn push(&mut self, what: impl Into<String>, ok: bool, detail: impl Into<String>) {
+    pub(crate) fn push(&mut self, what: impl Into<String>, ok: bool, detail: impl Into<String>) {
         self.ok &= ok;
         self.lines.push(CheckLine {
             what: what.into(),
@@ -77,10 +77,16 @@ pub(crate) async fn check_connections(
         ok: true,
         lines: Vec::new(),
     };
-    match CompiledPolicy::compile(app.policy) {
-        Ok(_) => report.push("policy", true, "valid"),
-        Err(e) => report.push("policy", false, e.to_string()),
-    }
+    let compiled = match CompiledPolicy::compile(app.policy) {
+        Ok(c) => {
+            report.push("policy", true, "valid");
+            Some(c)
+        }
+        Err(e) => {
+            report.push("policy", false, e.to_string());
+            None
+        }
+    };
     let conns = match conns {
         Ok(c) => c,
         Err(e) => {
@@ -88,7 +94,11 @@ pub(crate) async fn check_connections(
             return report;
         }
     };
-    check_okta(&mut report, &conns.okta).await;
+    if check_okta(&mut report, &conns.okta).await
+        && let Some(policy) = &compiled
+    {
+        super::check_schema::check_profile_schema(&mut report, &conns.okta, policy).await;
+    }
     check_target(&mut report, app, conns.target.as_ref()).await;
     report
 }
@@ -154,7 +164,8 @@ async fn check_target(report: &mut CheckReport, app: &Subject<'_>, target: &dyn 
 /// Two cheap reads: one user of the listing, which only an Okta org answers in Okta's
 /// shape (a 404 for a made-up user proves nothing: any web server gives one), and the
 /// members of a group that does not exist (Okta's 404 is the expected, good answer).
-async fn check_okta(report: &mut CheckReport, okta: &usersync_okta::OktaClient) {
+/// True when Okta answered as Okta.
+async fn check_okta(report: &mut CheckReport, okta: &usersync_okta::OktaClient) -> bool {
     let what = format!("Okta {}", okta.org_host());
     match okta.probe_org().await {
         Ok(()) => report.push(
@@ -164,7 +175,7 @@ async fn check_okta(report: &mut CheckReport, okta: &usersync_okta::OktaClient) 
         ),
         Err(e) => {
             report.push(format!("{what}: read users"), false, e.to_string());
-            return;
+            return false;
         }
     }
     let probe = OktaGroupId::parse("00g0usersynccheck000").expect("a valid literal id");
@@ -178,4 +189,5 @@ async fn check_okta(report: &mut CheckReport, okta: &usersync_okta::OktaClient) 
         }
         Err(e) => report.push(format!("{what}: read groups"), false, e.to_string()),
     }
+    true
 }

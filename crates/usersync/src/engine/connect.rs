@@ -25,6 +25,8 @@ pub struct Connections {
     pub okta: OktaClient,
     pub target: Arc<dyn Target>,
     pub kind: TargetKind,
+    /// The Okta org and credential, for sharing one read among apps (`shared_read`).
+    pub okta_identity: super::shared_read::OktaIdentity,
 }
 
 impl std::fmt::Debug for Connections {
@@ -150,6 +152,7 @@ pub(crate) struct Endpoints<'a> {
 /// Builds the clients of the app named `name`; sends nothing.
 pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Result<Connections> {
     let in_flight = deps.apply_concurrency.max(1);
+    let okta_identity = super::shared_read::OktaIdentity::new(to.okta_url, &to.okta_auth);
     let okta = OktaClient::new(&OktaConfig {
         trust: to.okta_trust,
         ..OktaConfig::new(to.okta_url.as_str(), to.okta_auth)
@@ -206,6 +209,7 @@ pub(crate) fn build(deps: &Deps, name: &str, to: Endpoints<'_>) -> anyhow::Resul
         okta,
         target,
         kind: to.kind,
+        okta_identity,
     })
 }
 

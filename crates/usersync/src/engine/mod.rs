@@ -11,23 +11,33 @@
 //! [`approve`] and [`reject`] decide on held runs; [`explain_user`] says why a
 //! user is or is not in the target. [`AppLocks`] keeps runs of one app apart;
 //! [`OktaHeadroom`] keeps the Okta rate-limit figures each app's last run saw.
+//! [`sync_cycle`] is the scheduler's cycle: incremental (`incremental`, reading
+//! only what changed since the checkpoint: `changes`) or a full reconcile, as
+//! `cycle` decides.
 
 pub mod apply;
 pub mod approve;
 pub mod audit;
 mod budget;
+mod changes;
 pub mod check;
 pub mod check_draft;
+mod check_schema;
 mod confirm;
 pub mod connect;
+pub mod cycle;
 pub mod headroom;
 pub mod hook;
+mod incremental;
+pub mod live;
 pub mod lock;
 mod namesakes;
 mod outcome;
 pub mod progress;
 pub mod record;
+pub mod report;
 mod run;
+pub mod shared_read;
 mod user;
 
 use std::sync::Arc;
@@ -41,12 +51,15 @@ pub use apply::OpResult;
 pub use approve::{approve, reject};
 pub use check::{CheckLine, CheckReport, check};
 pub use check_draft::{DraftCheckError, check_draft};
+pub use cycle::{Want, sync_cycle};
 pub use headroom::OktaHeadroom;
 pub use lock::{AlreadyRunning, AppGuard, AppLocks};
-pub use outcome::RunOutcome;
+pub use outcome::{RunOutcome, SyncChoice};
 pub use progress::{LogLines, Phase, Progress, Silent};
-pub use run::{explain_user, run_sync_once};
-pub use user::sync_user;
+pub use report::{AppReport, report};
+pub use run::{explain_user, explain_user_sourced, run_sync_once};
+pub use shared_read::SharedReads;
+pub use user::{PushedUser, sync_pushed_user, sync_user};
 
 /// What every run needs; cheap to clone, shared by the CLI, server and scheduler.
 #[derive(Clone)]
@@ -71,6 +84,12 @@ pub struct Deps {
     /// CA bundles every client trusts besides the built-in roots (`--ca-file`,
     /// `USERSYNC_CA_FILE`); an app's side adds its own `ca_file`.
     pub trust: usersync_tls::TrustRoots,
+    /// How far before a cycle's start its incremental checkpoint is set (60 s by
+    /// default): a clock ahead of Okta's, or a change Okta shows late, is still read.
+    pub incremental_margin: chrono::Duration,
+    /// Okta reads shared by the apps of one cycle (`sync --all`, the scheduler, the
+    /// console's Preview; `shared_read`); `None` (the default): every run reads.
+    pub shared_reads: Option<SharedReads>,
 }
 
 impl Deps {
@@ -87,7 +106,16 @@ impl Deps {
             notifier: crate::notify::Notifier::default(),
             stop: CancellationToken::new(),
             trust: usersync_tls::TrustRoots::none(),
+            incremental_margin: chrono::Duration::seconds(60),
+            shared_reads: None,
         }
+    }
+
+    /// Incremental checkpoints lie `margin` before each cycle's start.
+    #[must_use]
+    pub fn with_incremental_margin(mut self, margin: chrono::Duration) -> Self {
+        self.incremental_margin = margin;
+        self
     }
 
     /// Runs stop cleanly once `stop` is cancelled (see [`Deps::stop`]).
@@ -101,6 +129,13 @@ impl Deps {
     #[must_use]
     pub fn with_trust(mut self, trust: usersync_tls::TrustRoots) -> Self {
         self.trust = trust;
+        self
+    }
+
+    /// Full runs with these `Deps` share Okta reads through `shared` (see [`SharedReads`]).
+    #[must_use]
+    pub fn with_shared_reads(mut self, shared: SharedReads) -> Self {
+        self.shared_reads = Some(shared);
         self
     }
 
@@ -137,6 +172,10 @@ pub struct ReadStats {
     pub requests: Option<u64>,
     /// Okta only: whether every page of every listing was read.
     pub complete: Option<bool>,
+    /// Okta only: the app whose run read Okta when this run used that read
+    /// (`shared_read`; `requests` is then 0); absent when this run read itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_by: Option<String>,
 }
 
 /// Why the engine could not run (a run that starts and fails is a [`RunOutcome`]).

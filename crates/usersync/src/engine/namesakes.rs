@@ -12,10 +12,68 @@
 //! keep a prefix, or the query fails, the snapshot is marked incomplete and says
 //! why, so the run creates, adopts and renames nothing (and, like every run from an
 //! incomplete read, applies nothing destructive); the next full sync decides.
+//!
+//! For a user pushed to usersync's SCIM server the other users are those Okta pushed
+//! to the app ([`Among::Pushed`]), found by the same prefix in the store.
 
 use usersync_core::{Links, OktaSnapshot, OktaUser, Username};
+use usersync_store::App;
 
+use super::Deps;
 use super::run::Prepared;
+
+/// Whom a single-user run's username must be unique among.
+#[derive(Clone, Copy)]
+pub(crate) enum Among<'a> {
+    /// The Okta org, asked with one targeted query.
+    Okta,
+    /// The users Okta pushed to the app's SCIM server.
+    Pushed { deps: &'a Deps, app: &'a App },
+}
+
+/// Most pushed users sharing a prefix that are looked at; more make the read incomplete.
+const PUSHED_PREFIX_LIMIT: u64 = 1000;
+
+/// The users whose login starts with `prefix`, and what could not be read.
+async fn with_prefix(
+    prepared: &Prepared,
+    among: Among<'_>,
+    prefix: &str,
+) -> Result<(Vec<OktaUser>, Vec<String>), String> {
+    match among {
+        Among::Okta => prepared
+            .conns
+            .okta
+            .users_with_login_prefix(prefix)
+            .await
+            .map(|found| {
+                let problems = found.unusable.iter().map(ToString::to_string).collect();
+                (found.items, problems)
+            })
+            .map_err(|e| e.to_string()),
+        Among::Pushed { deps, app } => {
+            let records = deps
+                .store
+                .scim_users_with_prefix(app.id, prefix, PUSHED_PREFIX_LIMIT + 1)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut problems = Vec::new();
+            if records.len() as u64 > PUSHED_PREFIX_LIMIT {
+                problems.push(format!(
+                    "more than {PUSHED_PREFIX_LIMIT} pushed users' userName starts with {prefix:?}"
+                ));
+            }
+            let mut users = Vec::new();
+            for record in records.iter().take(PUSHED_PREFIX_LIMIT as usize) {
+                match crate::scim::source::okta_user(record) {
+                    Ok(user) => users.push(user),
+                    Err(e) => problems.push(format!("pushed user {}: {e}", record.id)),
+                }
+            }
+            Ok((users, problems))
+        }
+    }
+}
 
 /// Adds to `desired` the Okta users who map to the same username as `user`, or marks
 /// it incomplete when they cannot be known. No request when the user is linked under
@@ -26,6 +84,7 @@ pub(crate) async fn add_namesakes(
     username: Option<&Username>,
     links: &Links,
     desired: &mut OktaSnapshot,
+    among: Among<'_>,
 ) {
     // An invalid username is the planner's to report; nothing to check.
     let Some(username) = username else { return };
@@ -50,19 +109,14 @@ pub(crate) async fn add_namesakes(
             .username(&prepared.policy.map_login(&other.login))
             .is_ok_and(|u| &u == username)
     };
-    match prepared
-        .conns
-        .okta
-        .users_with_login_prefix(username.as_str())
-        .await
-    {
-        Ok(found) => {
-            for problem in found.unusable {
+    match with_prefix(prepared, among, username.as_str()).await {
+        Ok((found, unusable)) => {
+            for problem in unusable {
                 desired.completeness.add_reason(format!(
                     "{problem}; it may map to username {username}, so its uniqueness is unknown"
                 ));
             }
-            let others = found.items.into_iter().filter(|o| o.id != user.id);
+            let others = found.into_iter().filter(|o| o.id != user.id);
             desired.users.extend(others.filter(|o| maps_to_it(o)));
         }
         Err(err) => desired.completeness.add_reason(format!(

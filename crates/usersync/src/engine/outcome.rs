@@ -40,6 +40,8 @@ pub struct RunOutcome {
     /// run ended (empty when Okta never answered). Not part of the CLI's JSON form.
     pub okta_rate_limits: Vec<BucketHeadroom>,
     pub seconds: f64,
+    /// For a run of the whole app: full or incremental, and why.
+    pub sync: Option<SyncChoice>,
     /// The recorded ops an approval applied, by `seq` (empty otherwise: then the
     /// results are numbered by their position in `plan`, from 1).
     pub(crate) recorded: Vec<(u32, PlannedOp)>,
@@ -59,6 +61,7 @@ impl RunOutcome {
             target: None,
             okta_rate_limits: Vec::new(),
             seconds: 0.0,
+            sync: None,
             recorded: Vec::new(),
         }
     }
@@ -91,9 +94,16 @@ impl RunOutcome {
     }
 }
 
+/// Whether a run of the whole app read everything or only what changed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SyncChoice {
+    pub kind: usersync_store::SyncKind,
+    pub reason: String,
+}
+
 impl Serialize for RunOutcome {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("RunOutcome", 10)?;
+        let mut s = serializer.serialize_struct("RunOutcome", 11)?;
         s.serialize_field("app", &self.app)?;
         s.serialize_field("run_id", &self.run_id)?;
         s.serialize_field("mode", &self.mode)?;
@@ -104,6 +114,7 @@ impl Serialize for RunOutcome {
         s.serialize_field("okta", &self.okta)?;
         s.serialize_field("target", &self.target)?;
         s.serialize_field("seconds", &self.seconds)?;
+        s.serialize_field("sync", &self.sync)?;
         s.end()
     }
 }

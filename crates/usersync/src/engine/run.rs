@@ -10,16 +10,21 @@ use usersync_core::{
     Username, guard, plan,
 };
 use usersync_okta::{ReadProgress, ReadScope};
-use usersync_store::{App, RunId, RunStatus, RunTrigger};
+use usersync_store::{App, RunId, RunStatus, RunTrigger, SyncKind};
 
 use super::apply::{Executor, Journal as _, Numbered};
 use super::budget::{self, Budget};
+use super::changes::{self, CycleState, Seen};
 use super::confirm;
 use super::connect::{Connections, connect, needed_capabilities, unmet};
+use super::cycle::save_state;
+use super::lock::{Wait, start_claimed};
+use super::outcome::SyncChoice;
 use super::outcome::final_status;
 use super::outcome::interrupted;
 use super::progress::Phase;
 use super::record::{StoreJournal, number, record_plan};
+use super::shared_read::ReadKey;
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome, Stopped};
 
 /// A policy compiled and both sides connected and checked.
@@ -105,23 +110,41 @@ pub(crate) async fn prepare(deps: &Deps, app: &App) -> anyhow::Result<Prepared> 
     Ok(Prepared { policy, conns, me })
 }
 
-/// Reads Okta (scope pushed into the query) and the whole target concurrently.
-pub(crate) async fn read_both(deps: &Deps, prepared: &Prepared) -> anyhow::Result<Reads> {
+/// Reads Okta (scope pushed into the query) and the whole target concurrently;
+/// with `shared` (a full run's `Deps::shared_reads`), Okta through the cycle's
+/// shared snapshot (`shared_read`), so apps on one org and credential read it once;
+/// approvals and explanations pass `None`, as they must see Okta as it is now.
+pub(crate) async fn read_both(
+    deps: &Deps,
+    app: &App,
+    prepared: &Prepared,
+    shared: Option<&super::SharedReads>,
+) -> anyhow::Result<Reads> {
     let progress = &deps.progress;
-    let okta = &prepared.conns.okta;
     let scope = ReadScope {
         group_types: prepared.policy.okta_query().group_types,
-        skip_empty_groups: false,
         profile_attributes: Some(prepared.policy.profile_attributes()),
-    };
-    let last = std::sync::atomic::AtomicU64::new(0);
-    let report = |p: &ReadProgress| {
-        let done = (p.users_read + p.groups_read + p.groups_with_members_read) as u64;
-        let before = last.swap(done, std::sync::atomic::Ordering::Relaxed);
-        progress.advance(Phase::ReadOkta, done.saturating_sub(before));
     };
     progress.start(Phase::ReadOkta, None);
     progress.start(Phase::ReadTarget, None);
+    let read_okta = async {
+        match shared {
+            None => read_okta(deps, prepared, &scope).await,
+            Some(shared) => {
+                let key = ReadKey::new(&prepared.conns.okta_identity, &scope);
+                let read = shared
+                    .get_or_read(&key, &app.name, read_okta(deps, prepared, &scope))
+                    .await?;
+                let mut stats = read.stats;
+                if let Some(reader) = read.read_by {
+                    tracing::info!(app = %app.name, read_by = %reader, "using the Okta read of this cycle");
+                    stats.requests = Some(0);
+                    stats.read_by = Some(reader);
+                }
+                Ok((std::sync::Arc::unwrap_or_clone(read.snapshot), stats))
+            }
+        }
+    };
     let read_target = async {
         let read = prepared.conns.target.read_all().await;
         if let Ok(t) = &read {
@@ -134,28 +157,29 @@ pub(crate) async fn read_both(deps: &Deps, prepared: &Prepared) -> anyhow::Resul
     };
     // Reads change nothing, so a stop abandons them at once.
     let (desired, current) = tokio::select! {
-        reads = async { tokio::join!(okta.read_org_with_progress(&scope, &report), read_target) } => reads,
+        reads = async { tokio::join!(read_okta, read_target) } => reads,
         () = deps.stop.cancelled() => return Err(Stopped("reading Okta and the target").into()),
     };
-    let desired = desired.with_context(|| format!("reading the Okta org {}", okta.org_host()))?;
+    let (desired, okta_stats) = desired?;
     let current = current.context("reading the target's users and groups")?;
-    let complete = desired.completeness.is_complete();
-    let state = if complete { "complete" } else { "INCOMPLETE" };
+    let state = if desired.completeness.is_complete() {
+        "complete"
+    } else {
+        "INCOMPLETE"
+    };
+    let shared = okta_stats
+        .read_by
+        .as_ref()
+        .map(|r| format!(", read once for app {r}"))
+        .unwrap_or_default();
     progress.finish(
         Phase::ReadOkta,
         &format!(
-            "{} users, {} groups ({state})",
+            "{} users, {} groups ({state}{shared})",
             desired.users.len(),
             desired.groups.len()
         ),
     );
-    let okta_stats = ReadStats {
-        users: desired.users.len(),
-        groups: desired.groups.len(),
-        memberships: desired.memberships.values().map(BTreeSet::len).sum(),
-        requests: Some(okta.stats().requests),
-        complete: Some(complete),
-    };
     let target_stats = ReadStats {
         users: current.users.len(),
         groups: current.groups.len(),
@@ -168,6 +192,36 @@ pub(crate) async fn read_both(deps: &Deps, prepared: &Prepared) -> anyhow::Resul
         okta: okta_stats,
         target: target_stats,
     })
+}
+
+/// One full Okta read by this app's client, with what it saw.
+async fn read_okta(
+    deps: &Deps,
+    prepared: &Prepared,
+    scope: &ReadScope,
+) -> anyhow::Result<(OktaSnapshot, ReadStats)> {
+    let okta = &prepared.conns.okta;
+    let last = std::sync::atomic::AtomicU64::new(0);
+    let report = |p: &ReadProgress| {
+        let done = (p.users_read + p.groups_read + p.groups_with_members_read) as u64;
+        let before = last.swap(done, std::sync::atomic::Ordering::Relaxed);
+        deps.progress
+            .advance(Phase::ReadOkta, done.saturating_sub(before));
+    };
+    let before = okta.stats().requests;
+    let desired = okta
+        .read_org_with_progress(scope, &report)
+        .await
+        .with_context(|| format!("reading the Okta org {}", okta.org_host()))?;
+    let stats = ReadStats {
+        users: desired.users.len(),
+        groups: desired.groups.len(),
+        memberships: desired.memberships.values().map(BTreeSet::len).sum(),
+        requests: Some(okta.stats().requests - before),
+        complete: Some(desired.completeness.is_complete()),
+        read_by: None,
+    };
+    Ok((desired, stats))
 }
 
 /// Runs one full sync of `app_name` (see the module docs of [`crate::engine`]).
@@ -183,13 +237,29 @@ pub async fn run_sync_once(
     mode: Mode,
 ) -> Result<RunOutcome, EngineError> {
     let app = find_app(deps, app_name).await?;
-    let _guard = deps.locks.try_lock(&app.name)?;
-    let started = Instant::now();
-    let run = match mode {
-        Mode::Apply => Some(deps.store.start_run(app.id, trigger).await?.id),
-        Mode::DryRun => None,
+    let (_guard, claim) = match mode {
+        Mode::Apply => (
+            None,
+            Some(start_claimed(deps, &app, trigger, Wait::No).await?),
+        ),
+        Mode::DryRun => (Some(deps.locks.try_lock(&app.name)?), None),
     };
+    let started = Instant::now();
+    let run = claim.as_ref().map(|c| c.run);
+    // Every applying run's progress goes to the store, for the console's live page.
+    let live = run.map(|run| super::live::recording(deps, run));
+    let deps = live.as_ref().map_or(deps, |(d, _)| d);
     let mut outcome = RunOutcome::new(&app.name, run, mode);
+    if let Some(run) = run {
+        let reason = format!("a full sync was asked for ({trigger})");
+        deps.store
+            .set_sync_kind(run, SyncKind::Full, &reason)
+            .await?;
+        outcome.sync = Some(SyncChoice {
+            kind: SyncKind::Full,
+            reason,
+        });
+    }
     let result = full_run(deps, &app, run, &mut outcome).await;
     finish(deps, outcome, result, started).await
 }
@@ -207,19 +277,27 @@ async fn full_run(
     result
 }
 
-async fn read_plan_execute(
+/// The full run's read, plan and execution. When it applies and succeeds, it sets
+/// the app's incremental checkpoint (`engine::cycle`) at the moment it began
+/// reading, less the margin.
+pub(crate) async fn read_plan_execute(
     deps: &Deps,
     app: &App,
     run: Option<RunId>,
     prepared: &Prepared,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
+    let read_at = chrono::Utc::now();
+    let seen = match run {
+        Some(_) => changes::seen_before(prepared, app, read_at, deps.incremental_margin).await,
+        None => Seen::default(),
+    };
     let Reads {
         mut desired,
         current,
         okta,
         target,
-    } = read_both(deps, prepared).await?;
+    } = read_both(deps, app, prepared, deps.shared_reads.as_ref()).await?;
     outcome.okta = Some(okta);
     outcome.target = Some(target);
     let links = deps.store.load_links(app.id).await?;
@@ -252,6 +330,11 @@ async fn read_plan_execute(
     )
     .await?;
     outcome.reasons.extend(superseded);
+    if run.is_some() && outcome.status == RunStatus::Succeeded {
+        let mut state = CycleState::after_full(read_at, deps.incremental_margin, app.updated_at);
+        state.seen = seen;
+        save_state(deps, app, &state).await?;
+    }
     Ok(())
 }
 
@@ -362,9 +445,10 @@ async fn record_finish(
         .map(drop)
 }
 
-/// Why one user (by Okta login or target username) is or is not in the target,
-/// and what the next full sync would change for them. Reads both sides fully;
-/// records nothing.
+/// Why one user (by Okta login or id, or target username) is or is not in the
+/// target, and what the next sync would change for them. Reads what a single-user
+/// sync reads (the user, their groups, their target account: a handful of requests
+/// whatever the org's size); records nothing.
 ///
 /// # Errors
 /// As [`run_sync_once`], plus any failure to connect or read (as `Refused`).
@@ -373,20 +457,82 @@ pub async fn explain_user(
     app_name: &str,
     login: &str,
 ) -> Result<Explanation, EngineError> {
+    explain_user_sourced(deps, app_name, login)
+        .await
+        .map(|(x, _)| x)
+}
+
+/// [`explain_user`], with where each fact came from (when Okta was read, which target
+/// account was looked up, the identity link), in words.
+///
+/// # Errors
+/// As [`explain_user`].
+pub async fn explain_user_sourced(
+    deps: &Deps,
+    app_name: &str,
+    login: &str,
+) -> Result<(Explanation, Vec<String>), EngineError> {
     let app = find_app(deps, app_name).await?;
     let work = async {
         let prepared = prepare(deps, &app).await?;
-        let reads = read_both(deps, &prepared).await?;
-        let links = deps.store.load_links(app.id).await?;
-        anyhow::Ok(usersync_core::explain(
+        let (okta_login, via) = okta_login_of(deps, &app, login).await?;
+        let mut one = super::user::read_one_user(
+            deps,
+            &app,
+            &prepared,
+            super::user::Source::Okta(&okta_login),
+        )
+        .await?;
+        one.sources.extend(via);
+        let options = PlanOptions {
+            scope: PlanScope::user(one.user.id.clone()),
+            ..prepared.options()
+        };
+        let explanation = usersync_core::explain(
             login,
-            &reads.desired,
-            &reads.current,
-            &links,
+            &one.desired,
+            &one.current,
+            &one.links,
             &prepared.policy,
-            &prepared.options(),
-        ))
+            &options,
+        );
+        one.sources.push(format!(
+            "{} Okta request(s) in all; nothing was written",
+            one.okta_requests
+        ));
+        anyhow::Ok((explanation, one.sources))
     };
     work.await
         .map_err(|e| EngineError::Refused(format!("{e:#}")))
+}
+
+/// What to ask Okta for: `login` itself, or, when it is no Okta login (no `@`) but a
+/// target username an identity link holds, that link's Okta id.
+async fn okta_login_of(
+    deps: &Deps,
+    app: &App,
+    login: &str,
+) -> anyhow::Result<(String, Option<String>)> {
+    let Ok(username) = Username::parse(login) else {
+        return Ok((login.to_owned(), None));
+    };
+    if login.contains('@') {
+        return Ok((login.to_owned(), None));
+    }
+    // The query wants an Okta id too; this one matches no link.
+    let nobody = usersync_core::OktaUserId::parse("-").context("an Okta id")?;
+    let links = deps
+        .store
+        .user_links_touching(app.id, &nobody, std::slice::from_ref(&username), &[])
+        .await?;
+    Ok(match links.into_iter().find(|l| l.username == username) {
+        Some(link) => (
+            link.okta_id.as_str().to_owned(),
+            Some(format!(
+                "{login} is a target username: its identity link names Okta user {}",
+                link.okta_id
+            )),
+        ),
+        None => (login.to_owned(), None),
+    })
 }

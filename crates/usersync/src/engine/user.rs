@@ -5,6 +5,10 @@
 //! Its destructive ops count against the app's hold budget like any run's; once
 //! the budget is spent they wait in the app's one held run (`engine::budget`).
 //!
+//! The source side is Okta (read by login or id), or, for usersync's SCIM server,
+//! what Okta pushed ([`sync_pushed_user`]): the same plan, guard, budget and apply,
+//! only the user and their groups come from the push instead of two Okta requests.
+//!
 //! The target's group list is not read, so a group this run creates may have
 //! existed already (creation is idempotent); such groups are linked as not created
 //! by usersync, so usersync never deletes them later on that basis.
@@ -13,16 +17,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use anyhow::Context as _;
+use futures::StreamExt as _;
 use usersync_core::{
     Completeness, GroupName, Links, OktaGroup, OktaSnapshot, OktaUser, PlanScope, TargetGroup,
-    TargetSnapshot, TargetUserKey, Username,
+    TargetSnapshot, TargetUser, TargetUserKey, Username,
 };
 use usersync_store::{App, RunId, RunTrigger};
 
 use super::budget;
+use super::lock::{Wait, start_claimed};
 use super::namesakes;
 use super::run::{Prepared, execute_plan, find_app, finish, prepare};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
+
+/// One account found in the target, with its groups.
+type AccountRead = (TargetUser, Vec<GroupName>);
+
+/// Target accounts looked up at once.
+const TARGET_LOOKUPS_IN_FLIGHT: usize = 8;
 
 /// Syncs one user, found in Okta by login or id. Waits for a running sync of the
 /// same app to finish first (logins queue rather than fail).
@@ -37,12 +49,57 @@ pub async fn sync_user(
     login: &str,
     trigger: RunTrigger,
 ) -> Result<RunOutcome, EngineError> {
+    sync_one(deps, app_name, Source::Okta(login), trigger).await
+}
+
+/// A user as Okta pushed them to usersync's SCIM server: the source side of a
+/// single-user run in place of reading Okta.
+#[derive(Debug, Clone)]
+pub struct PushedUser {
+    /// The user (`status` inactive when Okta deactivated or deleted them).
+    pub user: OktaUser,
+    /// The pushed groups the user is a member of.
+    pub groups: Vec<OktaGroup>,
+    /// Pushed groups the user is not (or no longer) a member of that the plan must
+    /// know, so it removes the user from them (a group push's removals, a deleted group).
+    pub not_member_of: Vec<OktaGroup>,
+}
+
+/// Syncs one user from what Okta pushed (see [`PushedUser`]), through the same
+/// plan, guard, hold budget and apply as [`sync_user`]; recorded as a run.
+///
+/// # Errors
+/// As [`sync_user`].
+pub async fn sync_pushed_user(
+    deps: &Deps,
+    app_name: &str,
+    pushed: &PushedUser,
+    trigger: RunTrigger,
+) -> Result<RunOutcome, EngineError> {
+    sync_one(deps, app_name, Source::Pushed(pushed), trigger).await
+}
+
+/// Where a single-user run's source side comes from.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'a> {
+    /// Read from Okta by login or id.
+    Okta(&'a str),
+    Pushed(&'a PushedUser),
+}
+
+async fn sync_one(
+    deps: &Deps,
+    app_name: &str,
+    source: Source<'_>,
+    trigger: RunTrigger,
+) -> Result<RunOutcome, EngineError> {
     let app = find_app(deps, app_name).await?;
-    let _guard = deps.locks.lock(&app.name).await;
+    let claim = start_claimed(deps, &app, trigger, Wait::Yes).await?;
     let started = Instant::now();
-    let run = deps.store.start_run(app.id, trigger).await?.id;
+    let run = claim.run;
+    let (deps, _live) = &super::live::recording(deps, run);
     let mut outcome = RunOutcome::new(&app.name, Some(run), Mode::Apply);
-    let result = user_run(deps, &app, run, login, &mut outcome).await;
+    let result = user_run(deps, &app, run, source, &mut outcome).await;
     finish(deps, outcome, result, started).await
 }
 
@@ -50,17 +107,17 @@ async fn user_run(
     deps: &Deps,
     app: &App,
     run: RunId,
-    login: &str,
+    source: Source<'_>,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let prepared = prepare(deps, app).await?;
-    let result = user_work(deps, app, run, login, &prepared, outcome).await;
+    let result = user_work(deps, app, run, source, &prepared, outcome).await;
     outcome.okta_rate_limits = prepared.conns.okta.rate_limit_headroom();
     result
 }
 
 /// Reads the Okta user (by login or id) and their groups as a one-user snapshot.
-async fn read_okta_user(
+pub(crate) async fn read_okta_user(
     okta: &usersync_okta::OktaClient,
     login: &str,
 ) -> anyhow::Result<(OktaUser, OktaSnapshot)> {
@@ -81,24 +138,61 @@ async fn read_okta_user(
     Ok((user, desired))
 }
 
-async fn user_work(
+/// What a single-user sync (and Explain) reads about one user, and where each fact
+/// came from, in words for people.
+pub(crate) struct OneUser {
+    pub user: OktaUser,
+    pub desired: OktaSnapshot,
+    pub current: TargetSnapshot,
+    pub links: Links,
+    pub sources: Vec<String>,
+    /// Okta requests sent for it.
+    pub okta_requests: u64,
+}
+
+fn clock() -> String {
+    chrono::Utc::now().format("%H:%M:%S UTC").to_string()
+}
+
+/// The single-user reads: the Okta user and their groups, their links in the store,
+/// their target account and its groups, and the Okta users who map to the same name.
+pub(crate) async fn read_one_user(
     deps: &Deps,
     app: &App,
-    run: RunId,
-    login: &str,
     prepared: &Prepared,
-    outcome: &mut RunOutcome,
-) -> anyhow::Result<()> {
+    source: Source<'_>,
+) -> anyhow::Result<OneUser> {
     let okta = &prepared.conns.okta;
     let before = okta.stats().requests;
-    let (user, mut desired) = read_okta_user(okta, login).await?;
-    outcome.okta = Some(ReadStats {
-        users: 1,
-        groups: desired.groups.len(),
-        memberships: desired.groups.len(),
-        requests: Some(okta.stats().requests - before),
-        complete: Some(desired.completeness.is_complete()),
-    });
+    let (user, mut desired, mut sources) = match source {
+        Source::Okta(login) => {
+            let (user, desired) = read_okta_user(okta, login).await?;
+            let sources = vec![
+                format!("Okta user {}: read by {login:?} at {}", user.login, clock()),
+                format!(
+                    "Okta groups of the user: {} read at {}",
+                    desired.groups.len(),
+                    clock()
+                ),
+            ];
+            (user, desired, sources)
+        }
+        Source::Pushed(p) => {
+            let mut desired = one_user_snapshot(&p.user, p.groups.clone(), Completeness::Complete);
+            let others = p
+                .not_member_of
+                .iter()
+                .filter(|g| !p.groups.iter().any(|m| m.id == g.id));
+            desired.groups.extend(others.cloned());
+            let sources = vec![format!(
+                "Okta user {} and {} group(s): pushed to usersync's SCIM server at {}",
+                p.user.login,
+                p.groups.len(),
+                clock()
+            )];
+            (p.user.clone(), desired, sources)
+        }
+    };
     // Only the links this user's plan can touch: at 100,000 users, reading every
     // link would cost more than the rest of a login-time sync. The user's own link
     // and the group links first (they say what to look up in the target), then the
@@ -107,7 +201,7 @@ async fn user_work(
         .store
         .load_links_touching(app.id, &user.id, &[], &[])
         .await?;
-    let current = read_target_user(prepared, &user, &links).await?;
+    let current = read_target_user(prepared, &user, &links, &mut sources).await?;
     let mut names: Vec<Username> = current.users.iter().map(|u| u.username.clone()).collect();
     names.extend(mapped_username(prepared, &user));
     let keys: Vec<TargetUserKey> = current.users.iter().filter_map(|u| u.key.clone()).collect();
@@ -118,18 +212,80 @@ async fn user_work(
         .into_iter()
         .map(|l| (l.okta_id.clone(), l))
         .collect();
+    sources.push(match links.users.get(&user.id) {
+        Some(link) => format!(
+            "Identity link in usersync's store: linked to {}{}",
+            link.username,
+            if link.read_only {
+                ", remembered as read-only in the target"
+            } else {
+                ""
+            }
+        ),
+        None => "Identity link in usersync's store: none for this user".to_owned(),
+    });
+    let mapped = mapped_username(prepared, &user);
+    let asked = okta.stats().requests;
+    let among = match source {
+        Source::Okta(_) => namesakes::Among::Okta,
+        Source::Pushed(_) => namesakes::Among::Pushed { deps, app },
+    };
+    namesakes::add_namesakes(
+        prepared,
+        &user,
+        mapped.as_ref(),
+        &links,
+        &mut desired,
+        among,
+    )
+    .await;
+    if okta.stats().requests > asked {
+        sources.push(format!(
+            "Okta users whose login maps to the same username: searched at {} ({} other found)",
+            clock(),
+            desired.users.len().saturating_sub(1)
+        ));
+    }
+    Ok(OneUser {
+        user,
+        desired,
+        current,
+        links,
+        sources,
+        okta_requests: okta.stats().requests - before,
+    })
+}
+
+async fn user_work(
+    deps: &Deps,
+    app: &App,
+    run: RunId,
+    source: Source<'_>,
+    prepared: &Prepared,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<()> {
+    let OneUser {
+        user,
+        desired,
+        current,
+        links,
+        okta_requests,
+        ..
+    } = read_one_user(deps, app, prepared, source).await?;
+    outcome.okta = Some(ReadStats {
+        users: 1,
+        groups: desired.groups.len(),
+        memberships: desired.groups.len(),
+        requests: Some(okta_requests),
+        complete: Some(desired.completeness.is_complete()),
+        read_by: None,
+    });
     outcome.target = Some(ReadStats {
         users: current.users.len(),
         groups: current.groups.len(),
         memberships: current.memberships.values().map(BTreeSet::len).sum(),
         ..ReadStats::default()
     });
-    let mapped = mapped_username(prepared, &user);
-    namesakes::add_namesakes(prepared, &user, mapped.as_ref(), &links, &mut desired).await;
-    if let Some(stats) = outcome.okta.as_mut() {
-        stats.requests = Some(okta.stats().requests - before);
-        stats.complete = Some(desired.completeness.is_complete());
-    }
     let scope = PlanScope::user(user.id.clone());
     let budget = budget::user_budget(deps, app).await?;
     let plan = prepared.plan_and_guard(&desired, &current, &links, scope.clone(), &budget);
@@ -167,12 +323,23 @@ fn one_user_snapshot(
 }
 
 /// The username the mapping gives `user`, when it is valid for the target.
-fn mapped_username(prepared: &Prepared, user: &OktaUser) -> Option<Username> {
+pub(crate) fn mapped_username(prepared: &Prepared, user: &OktaUser) -> Option<Username> {
     prepared
         .conns
         .constraints()
         .username(&prepared.policy.map_login(&user.login))
         .ok()
+}
+
+/// The usernames under which `user` may be in the target: mapped and linked.
+pub(crate) fn target_names(prepared: &Prepared, user: &OktaUser, links: &Links) -> Vec<Username> {
+    let mut names: Vec<Username> = mapped_username(prepared, user).into_iter().collect();
+    if let Some(link) = links.users.get(&user.id)
+        && !names.contains(&link.username)
+    {
+        names.push(link.username.clone());
+    }
+    names
 }
 
 /// The target as far as this user is concerned: the user under their mapped and
@@ -181,14 +348,28 @@ async fn read_target_user(
     prepared: &Prepared,
     user: &OktaUser,
     links: &Links,
+    sources: &mut Vec<String>,
+) -> anyhow::Result<TargetSnapshot> {
+    read_target_accounts(
+        prepared,
+        target_names(prepared, user, links),
+        links,
+        sources,
+    )
+    .await
+}
+
+/// The target as far as the accounts `names` are concerned: each found account with
+/// its groups, plus the linked groups and the default groups (the single-user
+/// sync's and the incremental cycle's view of the target). Each lookup is told in
+/// `sources`, for Explain.
+pub(crate) async fn read_target_accounts(
+    prepared: &Prepared,
+    names: Vec<Username>,
+    links: &Links,
+    sources: &mut Vec<String>,
 ) -> anyhow::Result<TargetSnapshot> {
     let target = &prepared.conns.target;
-    let mut names: Vec<Username> = mapped_username(prepared, user).into_iter().collect();
-    if let Some(link) = links.users.get(&user.id)
-        && !names.contains(&link.username)
-    {
-        names.push(link.username.clone());
-    }
     let mut current = TargetSnapshot::default();
     let mut groups: BTreeSet<GroupName> = links
         .groups
@@ -198,19 +379,45 @@ async fn read_target_user(
     groups.extend(prepared.policy.default_groups_new_users().iter().cloned());
     groups.extend(prepared.policy.default_groups_all_users().iter().cloned());
     let mut memberships: BTreeMap<GroupName, BTreeSet<Username>> = BTreeMap::new();
-    for name in names {
-        let Some(found) = target
-            .find_user(&name)
-            .await
-            .with_context(|| format!("looking up {name} in the target"))?
-        else {
+    let unique: BTreeSet<Username> = names.into_iter().collect();
+    // Accounts are looked up a few at a time: a cycle may ask for hundreds.
+    let found: Vec<anyhow::Result<(Username, Option<AccountRead>)>> = futures::stream::iter(unique)
+        .map(|name| async move {
+            let Some(found) = target
+                .find_user(&name)
+                .await
+                .with_context(|| format!("looking up {name} in the target"))?
+            else {
+                return Ok((name, None));
+            };
+            let groups = target
+                .user_groups(&found.username)
+                .await
+                .with_context(|| format!("reading the groups of {name}"))?;
+            Ok((name, Some((found, groups))))
+        })
+        .buffered(TARGET_LOOKUPS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut seen = BTreeSet::new();
+    for read in found {
+        let (name, read) = read?;
+        let Some((found, user_groups)) = read else {
+            sources.push(format!(
+                "Target account {name}: looked up at {}, not found",
+                clock()
+            ));
             continue;
         };
-        for group in target
-            .user_groups(&found.username)
-            .await
-            .with_context(|| format!("reading the groups of {name}"))?
-        {
+        sources.push(format!(
+            "Target account {name}: looked up at {}, found with {} group(s)",
+            clock(),
+            user_groups.len()
+        ));
+        if !seen.insert(found.username.clone()) {
+            continue;
+        }
+        for group in user_groups {
             memberships
                 .entry(group.clone())
                 .or_default()

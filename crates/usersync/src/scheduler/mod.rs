@@ -1,5 +1,6 @@
 //! The scheduler inside `usersync serve`: every app with an interval or a cron
-//! expression is synced when due.
+//! expression is synced when due, by the engine's cycle (`engine::sync_cycle`):
+//! incremental between full reconciles.
 //!
 //! The next run time of each app lives in the store (`scheduler_state`), and it is
 //! moved on *before* a run starts, so a restart neither repeats a run that started nor
@@ -8,7 +9,11 @@
 //! then. A small random jitter (a tenth of the period, at most `max_jitter`) keeps
 //! many apps from hitting Okta in the same second. Runs take the engine's per-app lock:
 //! a scheduled run that finds the app busy (a Synchronize press, an event's full sync)
-//! is not lost but follows it, tried again shortly.
+//! is not lost but follows it, tried again shortly. Apps due within the same minute
+//! on one Okta org and credential share one Okta read (`engine::shared_read`). Among
+//! several `usersync serve` replicas only the leader runs the scheduler
+//! (`crate::leader`); a run another process holds makes the app busy the same way
+//! (`engine::lock`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use usersync_store::{App, AppId, RunTrigger, Schedule, SchedulerState};
 
-use crate::engine::{Deps, EngineError, Mode, run_sync_once};
+use crate::engine::{Deps, EngineError, SharedReads, Want, sync_cycle};
 
 /// How the scheduler paces itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +59,7 @@ pub fn spawn(
     tasks: &TaskTracker,
 ) {
     let scheduler = Scheduler {
-        deps,
+        deps: deps.with_shared_reads(SharedReads::new(SharedReads::DEFAULT_TTL)),
         config,
         running: Arc::default(),
         tasks: tasks.clone(),
@@ -83,6 +88,10 @@ impl Scheduler {
     }
 
     async fn tick(&self) -> Result<(), usersync_store::StoreError> {
+        if let Some(shared) = &self.deps.shared_reads {
+            // An expired snapshot is not kept until the next run asks.
+            shared.purge();
+        }
         let store = &self.deps.store;
         for app in store.list_apps().await? {
             let state = store.scheduler_state(app.id).await?;
@@ -115,7 +124,7 @@ impl Scheduler {
         let follow_up = self.config.follow_up_delay;
         self.tasks.spawn(async move {
             tracing::info!(app = %app.name, "scheduled sync starting");
-            match run_sync_once(&deps, &app.name, RunTrigger::Scheduled, Mode::Apply).await {
+            match sync_cycle(&deps, &app.name, RunTrigger::Scheduled, Want::Auto).await {
                 Ok(outcome) => {
                     tracing::info!(app = %app.name, status = %outcome.status, "scheduled sync finished");
                     if let Some(run) = outcome.run_id

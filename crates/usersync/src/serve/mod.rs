@@ -87,6 +87,13 @@ pub struct ServeArgs {
     /// Seconds between checks of the certificate and key files for changes.
     #[arg(long, default_value_t = 5, env = "USERSYNC_TLS_RELOAD_SECS")]
     pub tls_reload_secs: u64,
+    /// Seconds the leader lease and each run's claim last unless renewed (renewed every
+    /// third of it). Several `usersync serve` on one database: one leads (runs the
+    /// scheduler and the System Log pollers); when it dies, another leads within about
+    /// this time and marks its unfinished run interrupted.
+    #[arg(long, default_value_t = 15, env = "USERSYNC_LEASE_SECS",
+          value_parser = clap::value_parser!(u64).range(3..=3600))]
+    pub lease_secs: u64,
     /// The address Okta and browsers reach usersync at (e.g. https://usersync.example.com),
     /// used for the event hook URL the console shows and registers. Without it the
     /// console derives the address from each request and says so.
@@ -131,6 +138,7 @@ impl Default for ServeArgs {
             tls_cert: None,
             tls_key: None,
             tls_reload_secs: 5,
+            lease_secs: usersync_store::DEFAULT_LEASE.as_secs(),
         }
     }
 }
@@ -188,6 +196,10 @@ impl Server {
             .context("reading the bound address")?
             .port();
         deps.secret_refs = args.allow_secret_refs.clone();
+        deps.store = deps
+            .store
+            .clone()
+            .with_lease(Duration::from_secs(args.lease_secs));
         let https = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(tls::Https::load(cert, key)?),
             (None, None) => None,
@@ -238,8 +250,10 @@ impl Server {
     ) -> anyhow::Result<()> {
         let triggers = Triggers::start(&self.deps, self.config);
         let console_tasks = self.state.tasks.clone();
-        let routes = web::routes(self.state.clone()).merge(triggers.hook_router());
-        let router = web::layered(routes, &self.state).layer(TimeoutLayer::with_status_code(
+        let mut state = self.state.clone();
+        state.leadership = triggers.leadership().clone();
+        let routes = web::routes(state.clone()).merge(triggers.hook_router());
+        let router = web::layered(routes, &state).layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(self.args.request_timeout_secs),
         ));

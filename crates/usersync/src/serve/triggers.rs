@@ -2,6 +2,8 @@
 //! ([`crate::events`]) and the [`crate::scheduler`], started together on one
 //! cancellation token and one task tracker so that shutdown stops them together.
 //! `events` and `scheduler` are peers: neither starts the other; this module does.
+//! The queue runs in every replica (hooks land on any); the poller and the scheduler
+//! run only while this process leads ([`crate::leader`]).
 
 use std::time::Duration;
 
@@ -11,6 +13,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::engine::Deps;
 use crate::events::{EventQueue, PollerConfig, QueueConfig, hook, poller};
+use crate::leader::{self, Leadership};
 use crate::scheduler::{self, SchedulerConfig};
 
 /// Settings of everything [`Triggers::start`] starts.
@@ -25,6 +28,7 @@ pub struct TriggersConfig {
 pub struct Triggers {
     deps: Deps,
     queue: EventQueue,
+    leadership: Leadership,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -39,27 +43,45 @@ impl std::fmt::Debug for Triggers {
 }
 
 impl Triggers {
-    /// Starts the queue, the poller and the scheduler on the current runtime. `deps`
-    /// must be the ones the console uses, so that they share the per-app locks.
+    /// Starts the queue, and the leader loop that starts the poller and the scheduler
+    /// while this process leads, on the current runtime. `deps` must be the ones the
+    /// console uses, so that they share the per-app locks.
     #[must_use]
     pub fn start(deps: &Deps, config: TriggersConfig) -> Self {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let queue = EventQueue::start(deps.clone(), config.queue, shutdown.clone(), tasks.clone());
-        poller::spawn(
-            deps.clone(),
-            queue.clone(),
-            config.poller,
+        let leadership = Leadership::default();
+        let (d, q, t) = (deps.clone(), queue.clone(), tasks.clone());
+        leader::spawn(
+            deps.store.clone(),
+            leadership.clone(),
             shutdown.clone(),
             &tasks,
+            move |leading: CancellationToken| {
+                poller::spawn(
+                    d.clone(),
+                    q.clone(),
+                    config.poller.clone(),
+                    leading.clone(),
+                    &t,
+                );
+                scheduler::spawn(d.clone(), config.scheduler.clone(), leading, &t);
+            },
         );
-        scheduler::spawn(deps.clone(), config.scheduler, shutdown.clone(), &tasks);
         Self {
             deps: deps.clone(),
             queue,
+            leadership,
             shutdown,
             tasks,
         }
+    }
+
+    /// Whether this process leads (runs the scheduler and the poller) now.
+    #[must_use]
+    pub fn leadership(&self) -> &Leadership {
+        &self.leadership
     }
 
     /// The event queue (hook deliveries and polls feed it).

@@ -76,6 +76,9 @@ pub enum Trigger {
 pub struct Backend {
     pub store: Store,
     pub deps: Deps,
+    /// The Okta reads Previews share: apps on one org and credential previewed
+    /// within a minute read Okta once (`engine::shared_read`); syncs read for themselves.
+    pub previews: crate::engine::SharedReads,
 }
 
 impl Backend {
@@ -84,6 +87,7 @@ impl Backend {
         Self {
             store: deps.store.clone(),
             deps,
+            previews: crate::engine::SharedReads::new(crate::engine::SharedReads::DEFAULT_TTL),
         }
     }
 

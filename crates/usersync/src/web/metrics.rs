@@ -86,10 +86,13 @@ impl Metrics {
             .insert(app.to_owned(), buckets.to_vec());
     }
 
-    /// The whole exposition, store counts included.
+    /// The whole exposition, store counts and whether this replica leads included.
     #[must_use]
-    pub fn render(&self, stored: &StoredCounts) -> String {
+    pub fn render(&self, stored: &StoredCounts, leader: bool) -> String {
         let mut out = String::new();
+        out.push_str("# HELP usersync_leader 1 when this replica leads (runs the scheduler and the System Log pollers), else 0.\n");
+        out.push_str("# TYPE usersync_leader gauge\n");
+        let _ = writeln!(out, "usersync_leader {}", u8::from(leader));
         out.push_str("# HELP usersync_runs Sync runs recorded in the store, by status.\n");
         out.push_str("# TYPE usersync_runs gauge\n");
         for (status, n) in &stored.runs_by_status {
@@ -262,7 +265,8 @@ mod tests {
         stored
             .operations
             .insert(("create_user".into(), "applied".into()), 7);
-        let text = m.render(&stored);
+        let text = m.render(&stored, true);
+        assert!(text.contains("usersync_leader 1\n"), "{text}");
         assert!(
             text.contains("usersync_runs{status=\"succeeded\"} 3"),
             "{text}"
@@ -303,7 +307,7 @@ mod tests {
             StatusCode::from_u16(299).unwrap(),
             0.001,
         );
-        let text = m.render(&StoredCounts::default());
+        let text = m.render(&StoredCounts::default(), false);
         assert!(
             text.contains("_count{method=\"other\",route=\"unmatched\",status=\"404\"} 1"),
             "{text}"

@@ -32,7 +32,9 @@ pub use backend::{Backend, BackendError};
 pub use state::AppState;
 
 use error::ApiError;
-use pages::{access as access_page, apps, login_sync, runs, settings, test_connection};
+use pages::{
+    access as access_page, apps, live, login_sync, preview, report, runs, settings, test_connection,
+};
 use usersync_store::Scope;
 
 /// Every route of the console and the API, under [`layered`]'s layers.
@@ -84,17 +86,26 @@ pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
             login_sync::generate_secret,
         )
         .post("/apps/{name}/hook-register", admin, login_sync::register)
+        .post(
+            "/apps/{name}/scim-token",
+            admin,
+            login_sync::generate_scim_token,
+        )
         .post("/apps/{name}/notify-test", admin, login_sync::notify_test)
         .post("/apps/{name}/check", read, test_connection::check)
         .get("/apps/{name}/explain", read, settings::explain)
-        .get("/apps/{name}/preview", read, apps::preview)
-        .get("/apps/{name}/preview.json", read, apps::preview_json)
-        .get("/apps/{name}/preview.csv", read, apps::preview_csv)
+        .get("/apps/{name}/preview", read, preview::preview)
+        .get("/apps/{name}/preview.json", read, preview::preview_json)
+        .get("/apps/{name}/preview.csv", read, preview::preview_csv)
+        .get("/apps/{name}/report", read, report::page)
+        .get("/apps/{name}/report.json", read, report::json)
+        .get("/apps/{name}/report.csv", read, report::csv)
         .post("/apps/{name}/sync", sync, apps::start_sync)
-        .get("/apps/{name}/live", read, apps::live)
-        .get("/apps/{name}/live/events", read, apps::live_events)
+        .get("/apps/{name}/live", read, live::live)
+        .get("/apps/{name}/live/events", read, live::live_events)
         .get("/runs", read, runs::list)
         .get("/runs/{id}", read, runs::show)
+        .get("/runs/{id}/operations.csv", read, runs::operations_csv)
         .post("/runs/{id}/approve", approve, runs::approve)
         .post("/runs/{id}/reject", approve, runs::reject)
         .get("/audit", read, runs::audit)
@@ -111,7 +122,10 @@ pub fn route_table(state: AppState) -> (Router, Vec<RouteRule>) {
         .get("/setup", Public, auth::pages::setup_form)
         .post("/setup", Public, auth::pages::setup)
         .get("/static/{*path}", Public, assets::serve);
-    let (router, rules) = public.merge(protected).into_parts();
+    let (router, rules) = public
+        .merge(protected)
+        .merge(crate::scim::routes())
+        .into_parts();
     (router.fallback(not_found).with_state(state), rules)
 }
 
@@ -149,7 +163,10 @@ async fn security_headers(mut response: Response) -> Response {
 
 async fn readyz(State(state): State<AppState>) -> Response {
     if state.backend.ready().await {
-        (StatusCode::OK, "ready").into_response()
+        // Every replica is ready to serve; `leader` says whether this one also runs
+        // the scheduler and the System Log pollers.
+        let leader = state.leadership.is_leader();
+        axum::Json(serde_json::json!({"status": "ready", "leader": leader})).into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "the store cannot write").into_response()
     }
@@ -165,7 +182,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            state.metrics.render(&counts),
+            state.metrics.render(&counts, state.leadership.is_leader()),
         )
             .into_response(),
         Err(e) => ApiError::from(e).into_response(),

@@ -286,6 +286,13 @@ pub struct RunView {
     pub decided_by: Option<String>,
     #[serde(default)]
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// For a sync of the whole app: `full` or `incremental` (null for single-user
+    /// runs, approvals and runs from before incremental sync).
+    #[serde(default)]
+    pub sync_kind: Option<String>,
+    /// Why the run was full or incremental.
+    #[serde(default)]
+    pub sync_kind_reason: Option<String>,
 }
 
 impl RunView {
@@ -405,6 +412,10 @@ pub struct ExplainView {
     pub username: Option<String>,
     /// What a sync would do and why.
     pub decisions: Vec<String>,
+    /// Where each fact came from: when Okta was read, which target account was
+    /// looked up, the identity link in the store.
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 /// One audit-log entry (field names only, never values of secrets).
@@ -443,3 +454,6 @@ impl AppSummary {
         }
     }
 }
+
+mod report;
+pub use report::{InactiveInOktaView, OrphanView, ReportView, SeatsView, UnmanagedMemberView};

@@ -24,10 +24,14 @@ pub struct AppState {
     /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling).
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
     pub live: Arc<LiveRuns>,
+    /// Previews computed lately, so paging a plan does not read Okta again.
+    pub previews: Arc<super::pages::preview::PreviewCache>,
     /// `serve --public-url`: where Okta reaches usersync (the hook URL's base).
     pub public_url: Option<url::Url>,
     /// Runs started from the console; shutdown waits for them.
     pub tasks: TaskTracker,
+    /// Whether this replica leads (`/readyz`, `usersync_leader`); set by `serve`.
+    pub leadership: crate::leader::Leadership,
 }
 
 impl AppState {
@@ -40,8 +44,10 @@ impl AppState {
             secure_cookies,
             trusted_proxies: Arc::from([]),
             live: Arc::new(LiveRuns::default()),
+            previews: Arc::default(),
             public_url: None,
             tasks: TaskTracker::new(),
+            leadership: crate::leader::Leadership::default(),
         }
     }
 }
@@ -51,7 +57,8 @@ impl AppState {
 pub enum LiveState {
     Running(ProgressEvent),
     Finished(Box<RunView>),
-    Failed(String),
+    /// The run could not start or finish, and when that was said.
+    Failed(String, chrono::DateTime<chrono::Utc>),
 }
 
 /// The latest live state of the run started from the console, per app.

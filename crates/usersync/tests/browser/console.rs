@@ -86,7 +86,7 @@ async fn test_connection_preview_and_synchronize(w: &World) -> String {
     w.screenshot("04-settings-test-connection").await;
     w.click("a.button[href$='/preview']").await;
     w.wait_for_text("h1", "Preview").await;
-    w.wait_for("table[data-kind=create_user]").await;
+    w.wait_for("#plan tr[data-kind=create_user]").await;
     w.screenshot("05-preview").await;
     w.click(".page-head form button.primary").await;
     w.wait_for("#live-run[data-state=finished]").await;
@@ -96,6 +96,25 @@ async fn test_connection_preview_and_synchronize(w: &World) -> String {
     w.wait_for("#operations").await;
     w.wait_for_text("#operations", "applied").await;
     w.screenshot("07-run-operations").await;
+    // At 768 px the rule and outcome columns keep a readable width (the "What" column yields).
+    let widths = w
+        .widths_at(
+            768,
+            &[
+                "#operations th.col-rule",
+                "#operations th.col-outcome",
+                "#operations th.col-what",
+            ],
+        )
+        .await;
+    assert!(
+        widths[0] >= 120.0 && widths[1] >= 80.0,
+        "rule and outcome at 768 px: {widths:?}"
+    );
+    assert!(
+        widths[2] < 1.0,
+        "the What column is hidden at 768 px: {widths:?}"
+    );
     status
 }
 

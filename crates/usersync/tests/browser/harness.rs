@@ -191,6 +191,32 @@ impl World {
     }
 
     /// Saves a screenshot as `target/screenshots/<name>.png`.
+    /// The rendered widths (CSS pixels) of the first element matching each of `css`,
+    /// with the window `width` pixels wide; the window is put back to 1280 after.
+    pub async fn widths_at(&self, width: u32, css: &[&str]) -> Vec<f64> {
+        self.client
+            .set_window_size(width, 1000)
+            .await
+            .expect("resizes the window");
+        let mut widths = Vec::new();
+        for selector in css {
+            let width = self
+                .client
+                .execute(
+                    "var e = document.querySelector(arguments[0]); return e ? e.getBoundingClientRect().width : 0;",
+                    vec![serde_json::json!(selector)],
+                )
+                .await
+                .expect("measures an element");
+            widths.push(width.as_f64().unwrap_or(0.0));
+        }
+        self.client
+            .set_window_size(1280, 1000)
+            .await
+            .expect("resizes the window back");
+        widths
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
         std::fs::create_dir_all(&dir).expect("screenshot dir");

@@ -131,7 +131,8 @@ fn okta_read_summarises_the_built_in_emulator_as_json() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["users"], 30);
-    assert_eq!(summary["groups"], 3);
+    assert_eq!(summary["groups"], 4, "3 and Okta's BUILT_IN Everyone");
+    assert_eq!(summary["groups_by_type"]["BUILT_IN"], 1);
     assert_eq!(summary["complete"], true);
     assert!(summary["requests"].as_u64().unwrap() >= 5);
 }

@@ -8,7 +8,7 @@ use usersync_core::{OktaGroupType, OktaSnapshot, StatusClass, status_class};
 use usersync_sim::jira::JiraSim;
 use usersync_sim::okta::{OktaSim, OrgSpec};
 use usersync_store::RunTrigger;
-use usersync_testkit::{Backend, Sims, TestDb, small_org as seeded};
+use usersync_testkit::{Backend, DataDir, Sims, TestDb, small_org as seeded};
 
 pub const APP: &str = "jira";
 
@@ -72,6 +72,19 @@ impl World {
             jira,
             deps,
             _db: db,
+        }
+    }
+
+    /// A world of emulators and a store set up by the caller.
+    pub fn from_parts(okta: OktaSim, jira: JiraSim, deps: Deps, dir: DataDir) -> World {
+        World {
+            okta,
+            jira,
+            deps,
+            _db: TestDb {
+                dir,
+                postgres: None,
+            },
         }
     }
 

@@ -94,10 +94,12 @@ const RUN: &[&str] = &[
     "reason",
     "decided_by",
     "decided_at",
+    "sync_kind",
+    "sync_kind_reason",
 ];
 const REPORT: &[&str] = &[
     "version", "app", "run_id", "mode", "status", "reasons", "plan", "results", "okta", "target",
-    "seconds", "summary",
+    "seconds", "summary", "sync",
 ];
 
 #[tokio::test(flavor = "multi_thread")]

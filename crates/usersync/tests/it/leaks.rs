@@ -182,12 +182,13 @@ async fn command_line(
     std::fs::write(&file, apps_toml(sims, notified)).unwrap();
     let login = sims.okta.snapshot().users[0].login.clone();
     let export = data.join("exported.toml");
-    let commands: [&[&str]; 6] = [
+    let commands: [&[&str]; 7] = [
         &["app", "apply", "-f", file.to_str().unwrap()],
         &["check", "--app", "leaky"],
         &["plan", "--app", "leaky", "--output", "json"],
         &["sync", "--app", "leaky"],
         &["sync-user", "--app", "leaky", &login],
+        &["report", "--app", "leaky", "--output", "json"],
         &["app", "export", "--out", export.to_str().unwrap()],
     ];
     for args in commands {

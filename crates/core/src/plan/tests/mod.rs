@@ -7,6 +7,7 @@ mod effects;
 mod groups;
 mod guards;
 mod listing;
+mod mapped;
 mod renames;
 mod stable;
 mod users;

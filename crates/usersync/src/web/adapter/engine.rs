@@ -145,7 +145,7 @@ pub fn plan_view(app: &str, plan: &Plan) -> PlanView {
 }
 
 /// The console's sections of an explanation, in core's one wording (the CLI's too).
-fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
+fn explain_view(x: &usersync_core::explain::Explanation, sources: Vec<String>) -> ExplainView {
     let text = x.text();
     let mut decisions = vec![format!("Scope: {}", text.scope)];
     decisions.extend(text.status.map(|s| format!("Status: {s}")));
@@ -159,6 +159,7 @@ fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
         decisions.push(format!("Next sync: {}", ExplanationText::NO_CHANGES));
     }
     decisions.extend(text.groups.iter().map(|n| format!("Group: {n}")));
+    decisions.extend(text.attributes.iter().map(|a| format!("Attributes: {a}")));
     decisions.extend(text.note.map(|n| format!("Note: {n}")));
     ExplainView {
         login: x.login.clone(),
@@ -169,6 +170,7 @@ fn explain_view(x: &usersync_core::explain::Explanation) -> ExplainView {
             .as_ref()
             .and_then(|m| m.usable().map(str::to_owned)),
         decisions,
+        sources,
     }
 }
 
@@ -198,9 +200,11 @@ impl Backend {
         Ok(check_view(report))
     }
 
-    /// A dry run: what a sync would do now.
+    /// A dry run: what a sync would do now (from the Okta read another app on the
+    /// same org and credential made for its Preview within the minute, if any).
     pub async fn plan(&self, app: &str) -> BackendResult<PlanView> {
-        let (deps, name) = (self.deps.clone(), self.app(app).await?.name);
+        let deps = self.deps.clone().with_shared_reads(self.previews.clone());
+        let name = self.app(app).await?.name;
         let task_name = name.clone();
         let outcome = spawned(async move {
             engine::run_sync_once(&deps, &task_name, RunTrigger::Manual, Mode::DryRun).await
@@ -270,16 +274,26 @@ impl Backend {
         engine::audit::record_started(&self.deps, actor, app, action, trigger, run).await;
     }
 
+    /// What the target holds that Okta does not explain (`engine::report`); changes nothing.
+    pub async fn report(&self, app: &str) -> BackendResult<engine::AppReport> {
+        let deps = self.deps.clone().with_shared_reads(self.previews.clone());
+        let name = self.app(app).await?.name;
+        spawned(async move { engine::report(&deps, &name).await })
+            .await?
+            .map_err(|e| engine_error(e, BackendError::Upstream))
+    }
+
     pub async fn explain(&self, app: &str, login: &str) -> BackendResult<ExplainView> {
         let (deps, name, login) = (
             self.deps.clone(),
             self.app(app).await?.name,
             login.to_owned(),
         );
-        let x = spawned(async move { engine::explain_user(&deps, &name, &login).await })
-            .await?
-            .map_err(|e| engine_error(e, BackendError::Upstream))?;
-        Ok(explain_view(&x))
+        let (x, sources) =
+            spawned(async move { engine::explain_user_sourced(&deps, &name, &login).await })
+                .await?
+                .map_err(|e| engine_error(e, BackendError::Upstream))?;
+        Ok(explain_view(&x, sources))
     }
 
     /// The Okta rate-limit figures each app's latest run in this process ended

@@ -6,3 +6,4 @@ pub mod convert;
 pub mod engine;
 pub mod hook;
 pub mod notify;
+pub mod runs;

@@ -185,3 +185,16 @@ pub async fn explain(
 ) -> ApiResult<Json<ExplainView>> {
     Ok(Json(state.backend.explain(&app, q.login.trim()).await?))
 }
+
+/// What the target holds that Okta does not explain: orphans, users inactive in
+/// Okta but active in the target, unmanaged members of managed groups, licence
+/// seats. Read-only.
+#[utoipa::path(get, path = "/api/v1/apps/{app}/report", tag = "actions", params(("app" = String, Path, description = "App name")),
+    responses((status = 200, body = crate::web::model::ReportView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn report(
+    State(state): State<AppState>,
+    Path(app): Path<String>,
+) -> ApiResult<Json<crate::web::model::ReportView>> {
+    let report = state.backend.report(&app).await?;
+    Ok(Json(crate::web::model::ReportView::of(&report)))
+}

@@ -68,13 +68,14 @@ impl Modify for Security {
     info(title = "usersync", description = "Keeps Atlassian users and groups in step with Okta. Send an API token as `Authorization: Bearer <token>` (create one with `usersync token create NAME --scope SCOPES`). Scopes: `read` for reads, `sync` to start syncs, `approve` to approve or reject held runs, `admin` to change apps (it allows everything); a token without the scope a route needs gets 403 with the code `insufficient_scope`."),
     paths(
         apps::list_apps, apps::create_app, apps::get_app, apps::update_app, apps::delete_app,
-        apps::check, apps::plan, apps::sync, apps::sync_user, apps::explain,
+        apps::check, apps::plan, apps::sync, apps::sync_user, apps::explain, apps::report,
         runs::list_runs, runs::get_run, runs::run_operations, runs::approve, runs::reject,
     ),
     components(schemas(
         ErrorBody, model::AppDraftSchema, model::AppSchema, model::AppSummary, model::RunView, model::OpCounts, model::OperationView,
         model::PlanRow, model::PlanView, model::SkippedView, model::CheckReport, model::CheckItem,
-        model::ExplainView, model::SyncUserRequest,
+        model::ExplainView, model::SyncUserRequest, model::ReportView, model::OrphanView,
+        model::InactiveInOktaView, model::UnmanagedMemberView, model::SeatsView,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
@@ -105,6 +106,7 @@ pub fn routes() -> Routes {
         .post("/api/v1/apps/{app}/sync", sync, apps::sync)
         .post("/api/v1/apps/{app}/sync-user", sync, apps::sync_user)
         .get("/api/v1/apps/{app}/explain", read, apps::explain)
+        .get("/api/v1/apps/{app}/report", read, apps::report)
         .get("/api/v1/runs", read, runs::list_runs)
         .get("/api/v1/runs/{id}", read, runs::get_run)
         .get("/api/v1/runs/{id}/operations", read, runs::run_operations)

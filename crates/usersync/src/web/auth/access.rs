@@ -25,6 +25,9 @@ pub enum Access {
     Public,
     /// A signed-in administrator, or an API token holding this scope (or `admin`).
     Needs(Scope),
+    /// The app's SCIM bearer token and nothing else (`/scim/v2/{app}`, checked by
+    /// `scim::auth` in each handler; no session, API token or CSRF applies).
+    ScimToken,
 }
 
 /// One route as registered: what the authorization matrix test walks.
@@ -111,6 +114,16 @@ impl Routes {
     }
 
     #[must_use]
+    pub fn patch<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self {
+        self.add(Method::PATCH, path, access, handler)
+    }
+
+    #[must_use]
     pub fn delete<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
@@ -133,7 +146,9 @@ impl Routes {
     #[must_use]
     pub fn guarded(self, state: &AppState) -> Self {
         assert!(
-            self.rules.iter().all(|r| r.access != Access::Public),
+            self.rules
+                .iter()
+                .all(|r| matches!(r.access, Access::Needs(_))),
             "a public route was put behind the sign-in guard"
         );
         Self {

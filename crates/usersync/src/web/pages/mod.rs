@@ -4,7 +4,12 @@
 
 pub mod access;
 pub mod apps;
+pub mod form_problems;
+pub mod live;
 pub mod login_sync;
+pub mod paging;
+pub mod preview;
+pub mod report;
 pub mod runs;
 pub mod settings;
 pub mod settings_form;

@@ -1,5 +1,6 @@
-//! Run history, one run's operations with their outcomes, Approve and Reject of
-//! held runs, and the audit log of configuration changes.
+//! Run history, one run's operations with their outcomes (a filtered page at a time,
+//! and a streamed CSV export), Approve and Reject of held runs, and the audit log of
+//! configuration changes.
 
 use std::collections::BTreeMap;
 
@@ -9,10 +10,14 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use futures::StreamExt as _;
+use usersync_store::{OpOutcome, OperationQuery};
+
+use super::paging::{ListQuery, PAGE_ROWS, Pager};
 use super::{Notice, Shell, flash_from_query, with_flash};
 use crate::web::auth::Admin;
 use crate::web::error::{PageError, render};
-use crate::web::model::{AuditView, OperationView, RunView};
+use crate::web::model::{AuditView, OpCounts, OperationView, RunView};
 use crate::web::state::AppState;
 
 /// How many runs and audit entries a page shows.
@@ -56,7 +61,16 @@ struct RunPage<'a> {
     shell: &'a Shell,
     run: &'a RunView,
     operations: &'a [OperationView],
-    outcomes: BTreeMap<&'a str, usize>,
+    /// Every operation of the run per kind and outcome, whatever the filters.
+    counts: BTreeMap<String, OpCounts>,
+    outcomes: BTreeMap<&'static str, u64>,
+    total: u64,
+    query: &'a ListQuery,
+    pager: Pager,
+    base: String,
+    /// The CSV export of what the filters select.
+    export: String,
+    outcome_choices: [&'static str; 4],
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,12 +79,27 @@ pub struct FlashQuery {
     pub flash: Option<String>,
 }
 
-/// `GET /runs/{id}`.
+/// The store's query for a page (or an export) of what `q` asks.
+fn operation_query(q: &ListQuery) -> OperationQuery {
+    let text = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    OperationQuery {
+        kind: text(&q.kind),
+        outcome: OpOutcome::parse(q.outcome.trim()),
+        rule: text(&q.rule),
+        text: text(&q.q),
+        after_seq: None,
+        offset: q.offset(),
+        limit: PAGE_ROWS,
+    }
+}
+
+/// `GET /runs/{id}?kind=&outcome=&rule=&q=&page=`: one page of the run's operations,
+/// filtered and paged by the store; counts per kind and outcome always of the whole run.
 pub async fn show(
     State(state): State<AppState>,
     Extension(admin): Extension<Admin>,
     Path(id): Path<i64>,
-    Query(q): Query<FlashQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Response {
     let mut shell = Shell::for_admin(&admin, "runs");
     shell.flash = flash_from_query(q.flash.as_deref());
@@ -78,20 +107,108 @@ pub async fn show(
         Ok(run) => run,
         Err(e) => return PageError::new(&shell, e).into_response(),
     };
-    let operations = match state.backend.run_operations(id).await {
-        Ok(ops) => ops,
+    let query = operation_query(&q);
+    let (page, counts) = match tokio::try_join!(
+        state.backend.operations_page(id, &query),
+        state.backend.operation_counts(id),
+    ) {
+        Ok(found) => found,
         Err(e) => return PageError::new(&shell, e).into_response(),
     };
     let mut outcomes = BTreeMap::new();
-    for op in &operations {
-        *outcomes.entry(op.outcome.as_str()).or_default() += 1;
+    for c in counts.values() {
+        for (outcome, n) in [
+            ("applied", c.applied),
+            ("failed", c.failed),
+            ("skipped", c.skipped),
+            ("pending", c.planned - c.applied - c.failed - c.skipped),
+        ] {
+            if n > 0 {
+                *outcomes.entry(outcome).or_default() += n;
+            }
+        }
     }
+    let base = format!("/runs/{id}");
     render(&RunPage {
         shell: &shell,
         run: &run,
-        operations: &operations,
+        operations: &page.operations,
+        total: counts.values().map(|c| c.planned).sum(),
+        counts,
         outcomes,
+        query: &q,
+        pager: Pager::new(&q, &base, page.matching, page.operations.len()),
+        export: q.export(&format!("{base}/operations.csv")),
+        base,
+        outcome_choices: ["applied", "failed", "skipped", "pending"],
     })
+}
+
+/// `GET /runs/{id}/operations.csv?kind=&outcome=&rule=&q=`: the run's operations
+/// matching the filters, streamed from the store a batch at a time.
+pub async fn operations_csv(
+    State(state): State<AppState>,
+    Extension(admin): Extension<Admin>,
+    Path(id): Path<i64>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    if let Err(e) = state.backend.get_run(id).await {
+        return PageError::new(&Shell::for_admin(&admin, "runs"), e).into_response();
+    }
+    let query = OperationQuery {
+        offset: 0,
+        limit: EXPORT_BATCH,
+        ..operation_query(&q)
+    };
+    let header = "seq,kind,subject,description,rule,outcome,error\n";
+    let batches = futures::stream::unfold(Some(query), move |query| {
+        let backend = state.backend.clone();
+        async move {
+            let query = query?;
+            match backend.operations_page(id, &query).await {
+                Ok(page) if page.operations.is_empty() => None,
+                Ok(page) => {
+                    let next = OperationQuery {
+                        after_seq: page
+                            .operations
+                            .last()
+                            .and_then(|o| u32::try_from(o.seq).ok()),
+                        ..query
+                    };
+                    Some((Ok(operations_csv_rows(&page.operations)), Some(next)))
+                }
+                // The response has begun: end it with an error the download shows as cut.
+                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+            }
+        }
+    });
+    let body = futures::stream::once(async move { Ok(header.to_owned()) }).chain(batches);
+    super::preview::download_stream(
+        &format!("run-{id}-operations.csv"),
+        "text/csv; charset=utf-8",
+        body,
+    )
+}
+
+/// Operations read per batch of an export.
+const EXPORT_BATCH: u32 = 1000;
+
+fn operations_csv_rows(ops: &[OperationView]) -> String {
+    let mut out = String::new();
+    for op in ops {
+        let cells = [
+            op.seq.to_string(),
+            op.kind.clone(),
+            op.subject.clone(),
+            op.description.clone(),
+            op.rule.clone(),
+            op.outcome.clone(),
+            op.error.clone().unwrap_or_default(),
+        ];
+        let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+        out.push_str(&crate::csv::row(&cells));
+    }
+    out
 }
 
 /// `POST /runs/{id}/approve`: applies the held plan.

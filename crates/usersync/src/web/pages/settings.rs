@@ -95,17 +95,24 @@ pub fn app_path(name: &str) -> String {
     format!("/apps/{}", urlencoding::encode(name))
 }
 
-/// Shows a refused save: validation beside its field, anything else as a banner.
+/// Shows a refused save: validation beside its field (with every other problem of
+/// the form beside its own, so one submit shows them all), anything else as a banner.
 fn refused(
     shell: &Shell,
-    original: Option<&str>,
+    stored: Option<&App>,
     mut f: FormState,
     login: &LoginSyncView,
     err: BackendError,
 ) -> Response {
+    let original = stored.map(|a| a.name.as_str());
     match err {
         BackendError::Validation { field, message } => {
             f.problem(&field, message);
+            for other in super::form_problems::all_problems(f.pairs(), stored) {
+                if f.err(&other.field).is_none() {
+                    f.problem(&other.field, other.message);
+                }
+            }
             page(shell, original, &f, login, StatusCode::UNPROCESSABLE_ENTITY)
         }
         BackendError::Conflict(message) => {
@@ -168,11 +175,13 @@ pub async fn save(
     };
     match saved {
         Ok(app) => {
+            // The kept preview was computed with the old settings.
+            state.previews.forget(&current.name);
             Redirect::to(&with_flash(&app_path(&app.name), Notice::SettingsSaved)).into_response()
         }
         Err(e) => refused(
             &shell,
-            Some(&current.name),
+            Some(&current),
             FormState::submitted(pairs, Some(&current)),
             &login_sync::view(&state, &headers, &current.name),
             e,

@@ -17,6 +17,8 @@ use usersync_core::app::labels;
 use usersync_core::app::{App, NotifyOn, SecretSlot, SecretState};
 use usersync_store::AppDraft;
 
+mod group_map;
+
 use crate::web::adapter::convert::{
     draft_from_json, draft_json, new_draft_json, pointer, remove_path, set_path,
 };
@@ -88,8 +90,9 @@ impl FormState {
         f
     }
 
-    /// The fields as the form would submit them (tests press buttons with them).
-    #[cfg(test)]
+    /// The fields as the form would submit them (tests press buttons with them; a
+    /// refused save checks them all, `form_problems`).
+    #[must_use]
     pub fn pairs(&self) -> &[(String, String)] {
         &self.pairs
     }
@@ -169,6 +172,12 @@ impl FormState {
     #[must_use]
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()
+    }
+
+    /// How many fields have a problem.
+    #[must_use]
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
     }
 
     /// Problems at paths the form has no field for (shown above the form).
@@ -266,6 +275,9 @@ pub fn draft_from_form(
             Some((_, values)) => values.push(value),
             None => fields.push((key, vec![value])),
         }
+    }
+    if let Some(rules) = group_map::take_rules(&mut fields) {
+        set_path(&mut draft, group_map::TABLE, rules);
     }
     for (path, values) in &fields {
         match read_field(path, values, types.pointer(&pointer(path)))? {

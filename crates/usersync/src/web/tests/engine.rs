@@ -402,3 +402,94 @@ async fn a_sync_is_refused_to_a_read_token_and_the_audit_log_names_the_token_tha
         [format!("run {id}"), "trigger api".to_owned()]
     );
 }
+
+#[tokio::test]
+async fn the_group_mapping_table_shows_the_rules_and_the_preview_shows_who_lands_where() {
+    let w = World::new().await;
+    let group = w
+        .okta
+        .snapshot()
+        .groups
+        .into_iter()
+        .find(|g| !w.okta.members_of(g.id.as_str()).is_empty())
+        .expect("a group with members");
+    let mut app = app_json(
+        "jira",
+        &w.okta.base_url(),
+        w.okta.api_token(),
+        w._jira.base_url(),
+        JIRA_PASSWORD,
+    );
+    app["policy"] = serde_json::json!({});
+    app["policy"]["group_map"] = serde_json::json!([{
+        "okta_group_id": group.id.as_str(),
+        "okta_group_name": group.name,
+        "target_group": "jira-software-users"
+    }]);
+    let saved = w.api("PUT", "/api/v1/apps/jira", Some(&app)).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+
+    let settings = w.page("/apps/jira").await;
+    assert!(
+        settings.body.contains(&format!(
+            "name=\"policy.group_map.okta_group_id\" value=\"{}\"",
+            group.id
+        )),
+        "the rule is a row of the table"
+    );
+    assert!(settings.body.contains("preview?q=Group%20mapping"));
+    let preview = w.page("/apps/jira/preview?q=Group%20mapping").await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    let rows = preview.body.matches("to group jira-software-users").count();
+    assert!(rows > 0, "{}", preview.body);
+    assert!(
+        preview.body.contains(&format!(
+            "Group mapping group_map[0]: Okta group &quot;{}&quot; ({})",
+            group.name, group.id
+        )) || preview.body.contains(&format!(
+            "Group mapping group_map[0]: Okta group &#34;{}&#34; ({})",
+            group.name, group.id
+        )),
+        "{}",
+        preview.body
+    );
+    assert!(
+        !preview.body.contains("data-kind=\"create_user\""),
+        "filtered"
+    );
+}
+
+#[tokio::test]
+async fn the_report_answers_over_the_api_and_on_its_page_and_writes_nothing() {
+    let w = World::new().await;
+    let synced = w.api("POST", "/api/v1/apps/jira/sync", None).await;
+    assert_eq!(synced.json()["status"], "succeeded", "{}", synced.body);
+    w._jira
+        .add_user(&usersync_sim::jira::SeedUser::new("orphan.contractor"))
+        .unwrap();
+    w._jira.clear_requests();
+
+    let api = w.api("GET", "/api/v1/apps/jira/report", None).await;
+    let page = w.page("/apps/jira/report").await;
+    let csv = w.page("/apps/jira/report.csv").await;
+    let json = w.page("/apps/jira/report.json").await;
+
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let report = api.json();
+    assert_eq!(report["orphans"][0]["username"], "orphan.contractor");
+    assert_eq!(report["orphans"].as_array().unwrap().len(), 1);
+    assert!(report["seats"][0]["used"].as_u64().unwrap() > 1, "{report}");
+    assert!(page.body.contains("Orphans (1)"), "{}", page.body);
+    assert!(page.body.contains("orphan.contractor"));
+    assert!(csv.body.starts_with("finding,group,username,detail\n"));
+    assert!(csv.body.contains("orphan,,orphan.contractor,active"));
+    let downloaded: Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(downloaded, report);
+    let writes = w
+        ._jira
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .count();
+    assert_eq!(writes, 0, "the report changes nothing");
+}

@@ -15,7 +15,7 @@ fn protected(h: &Harness) -> Vec<(RouteRule, Scope)> {
         .into_iter()
         .filter_map(|r| match r.access {
             Access::Needs(scope) => Some((r, scope)),
-            Access::Public => None,
+            Access::Public | Access::ScimToken => None,
         })
         .collect()
 }
@@ -81,6 +81,7 @@ async fn approval_needs_approve_syncs_need_sync_changes_need_admin_and_the_rest_
             "admin POST /apps/{name}/delete",
             "admin POST /apps/{name}/hook-secret",
             "admin POST /apps/{name}/hook-register",
+            "admin POST /apps/{name}/scim-token",
             "admin POST /apps/{name}/notify-test",
             "sync POST /apps/{name}/sync",
             "approve POST /runs/{id}/approve",
@@ -257,4 +258,105 @@ async fn state_changing_requests_with_a_session_but_without_its_csrf_token_are_r
             reply.status
         );
     }
+}
+
+#[tokio::test]
+async fn scim_routes_take_only_the_apps_scim_token_never_a_session_or_an_api_token() {
+    let h = Harness::new().await;
+    let b = h.admin().await;
+    let api_token = h.token().await;
+    let toml = usersync_testkit::AppToml::new(
+        "scimapp",
+        "https://example.okta.com",
+        "okta-token",
+        "https://jira.example.com",
+    )
+    .to_string();
+    usersync_testkit::apply_apps(&h.store, &toml, "tests").await;
+    let app = h.store.app_by_name("scimapp").await.unwrap();
+    let scim_token = crate::scim::auth::generate(&h.store, &app, "tests")
+        .await
+        .unwrap();
+    let rules: Vec<RouteRule> = route_rules(&h)
+        .into_iter()
+        .filter(|r| r.access == Access::ScimToken)
+        .collect();
+    assert_eq!(rules.len(), 22, "{rules:?}");
+    for rule in &rules {
+        assert!(rule.path.starts_with("/scim/v2/{app}/"), "{}", rule.path);
+        let path = rule
+            .path
+            .replace("{app}", "scimapp")
+            .replace("{id}", "999999")
+            .replace("{*rest}", "Bulk");
+        for (who, r) in [
+            ("anonymous", req(rule.method.clone(), &path)),
+            (
+                "wrong token",
+                req(rule.method.clone(), &path).bearer("usc_wrong"),
+            ),
+            (
+                "an admin API token",
+                req(rule.method.clone(), &path).bearer(&api_token),
+            ),
+            (
+                "a session",
+                req(rule.method.clone(), &path).cookie(&b.cookie),
+            ),
+        ] {
+            let reply = h.call(r).await;
+            let (m, p) = (&rule.method, rule.path);
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{who}: {m} {p}");
+            assert_eq!(
+                reply.headers["content-type"], "application/scim+json",
+                "{who}: {m} {p}"
+            );
+            assert_eq!(reply.json()["status"], "401", "{who}: {m} {p}");
+        }
+        // The right token on another app's path is refused too.
+        let other = rule
+            .path
+            .replace("{app}", "no-such-app")
+            .replace("{id}", "999999")
+            .replace("{*rest}", "Bulk");
+        let reply = h
+            .call(req(rule.method.clone(), &other).bearer(&scim_token))
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{} {other}",
+            rule.method
+        );
+        // And the app's token passes authentication (the answer is about the request).
+        let reply = h
+            .call(req(rule.method.clone(), &path).bearer(&scim_token))
+            .await;
+        assert_ne!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{} {path}: {}",
+            rule.method,
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_report_page_its_exports_and_its_api_route_need_the_read_scope() {
+    let h = Harness::new().await;
+    let report: Vec<String> = protected(&h)
+        .into_iter()
+        .filter(|(r, _)| r.path.contains("report"))
+        .map(|(r, scope)| format!("{scope} {} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        report,
+        [
+            "read GET /apps/{name}/report",
+            "read GET /apps/{name}/report.json",
+            "read GET /apps/{name}/report.csv",
+            "read GET /api/v1/apps/{app}/report",
+        ]
+    );
 }

@@ -37,6 +37,17 @@ adopt_existing = false
 protected_accounts = ["admin", "svc-backup"]
 delete_groups = true
 group_renames = "recreate"
+full_reconcile_hours = 6
+
+[[app.policy.group_map]]
+okta_group_id = "00g1eng"
+okta_group_name = "Engineering"
+target_group = "confluence-users"
+
+[[app.policy.group_map]]
+okta_group_id = "00g2docs"
+okta_group_name = "Docs & Writers"
+target_group = "confluence-users"
 
 [app.policy.toggles]
 import_users = false
@@ -48,7 +59,7 @@ regex = '^([^@]+)@acme\.com$'
 replacement = "$1"
 
 [app.policy.attributes]
-display_name = "nickName"
+display_name = "{nickName} ({costCenter})"
 email = "secondEmail"
 
 [app.policy.scope]

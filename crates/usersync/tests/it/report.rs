@@ -1,0 +1,205 @@
+//! `usersync report` (issue 20) on an emulated org seeded with what Okta does not
+//! explain: an orphan account, a user suspended in Okta but active in Jira, and a
+//! member of a managed group whom Okta does not put there; and licence seats from
+//! Jira's application roles. The report writes nothing to the target or the store.
+
+use std::sync::Arc;
+
+use pretty_assertions::assert_eq;
+use usersync::engine::{Deps, Mode, Silent, report, run_sync_once};
+use usersync_core::OktaStatus;
+use usersync_sim::jira::SeedUser;
+use usersync_store::RunTrigger;
+use usersync_testkit::{DataDir, Sims};
+
+use crate::cli::{text, usersync_async};
+use crate::helpers::small_org;
+
+const ORPHAN: &str = "contractor.orphan";
+
+struct Seeded {
+    sims: Sims,
+    deps: Deps,
+    dir: DataDir,
+    suspended: String,
+    group: String,
+}
+
+async fn seeded() -> Seeded {
+    usersync::telemetry::init_for_tests();
+    let sims = Sims::start(small_org()).await;
+    let dir = DataDir::new();
+    let store = dir
+        .store_with_apps(&sims.app("jira").to_string(), "test")
+        .await;
+    let deps = Deps::new(store).with_progress(Arc::new(Silent));
+    let first = run_sync_once(&deps, "jira", RunTrigger::Manual, Mode::Apply)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.status,
+        usersync_store::RunStatus::Succeeded,
+        "{:?}",
+        first.reasons
+    );
+    // An account Okta knows nothing about, made a member of a group usersync manages.
+    sims.jira.add_user(&SeedUser::new(ORPHAN)).unwrap();
+    let okta = sims.okta.snapshot();
+    let managed = okta
+        .groups
+        .iter()
+        .find(|g| {
+            sims.jira
+                .groups()
+                .iter()
+                .any(|j| j.name.eq_ignore_ascii_case(&g.name))
+        })
+        .expect("a group was synced");
+    sims.jira.add_member(&managed.name, ORPHAN).unwrap();
+    // Suspended in Okta after the sync: Jira still has them active.
+    let victim = okta
+        .users
+        .iter()
+        .find(|u| u.status == OktaStatus::Active)
+        .unwrap();
+    sims.okta
+        .set_status(victim.id.as_str(), OktaStatus::Suspended)
+        .unwrap();
+    sims.jira.set_application_seats("jira-software", Some(500));
+    sims.jira.clear_requests();
+    Seeded {
+        suspended: victim.login.to_lowercase(),
+        group: managed.name.to_lowercase(),
+        sims,
+        deps,
+        dir,
+    }
+}
+
+#[tokio::test]
+async fn the_report_lists_orphans_users_inactive_in_okta_unmanaged_members_and_seats_and_changes_nothing()
+ {
+    // Arrange
+    let world = seeded().await;
+    let runs_before = world
+        .deps
+        .store
+        .list_runs(&usersync_store::RunFilter::default(), 100)
+        .await
+        .unwrap()
+        .len();
+
+    // Act
+    let report = report(&world.deps, "jira").await.unwrap();
+
+    // Assert
+    let orphans: Vec<String> = report
+        .found
+        .orphans
+        .iter()
+        .map(|o| o.username.to_string())
+        .collect();
+    assert_eq!(
+        orphans,
+        [ORPHAN],
+        "the emulator's admin (usersync itself) is not one"
+    );
+    let inactive: Vec<(String, OktaStatus)> = report
+        .found
+        .inactive_in_okta
+        .iter()
+        .map(|u| (u.username.to_string().to_lowercase(), u.okta_status))
+        .collect();
+    assert_eq!(inactive, [(world.suspended.clone(), OktaStatus::Suspended)]);
+    let unmanaged: Vec<(String, String)> = report
+        .found
+        .unmanaged_members
+        .iter()
+        .map(|m| (m.group.to_string().to_lowercase(), m.username.to_string()))
+        .collect();
+    assert_eq!(unmanaged, [(world.group.clone(), ORPHAN.to_owned())]);
+    let licensed = world
+        .sims
+        .jira
+        .users()
+        .iter()
+        .filter(|u| u.active && u.application_keys.iter().any(|k| k == "jira-software"))
+        .count() as u64;
+    let seats = report.seats.as_ref().expect("Jira reports its seats");
+    let software = seats
+        .iter()
+        .find(|s| s.application == "jira-software")
+        .unwrap();
+    assert_eq!((software.used, software.total), (licensed, Some(500)));
+    assert!(report.found.okta_complete);
+    // Read-only: no write reached Jira, no run was recorded.
+    let writes: Vec<String> = world
+        .sims
+        .jira
+        .requests()
+        .into_iter()
+        .filter(|r| !matches!(r.method.as_str(), "GET" | "HEAD"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(writes, Vec::<String>::new());
+    assert!(
+        !world.sims.jira.requests().is_empty(),
+        "the log saw the reads"
+    );
+    let runs_after = world
+        .deps
+        .store
+        .list_runs(&usersync_store::RunFilter::default(), 100)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(runs_after, runs_before);
+}
+
+#[tokio::test]
+async fn the_command_line_prints_the_report_as_versioned_json_and_as_csv() {
+    let world = seeded().await;
+
+    let json = usersync_async(
+        world.dir.path(),
+        &["report", "--app", "jira", "--output", "json"],
+    )
+    .await;
+    let csv = usersync_async(
+        world.dir.path(),
+        &["report", "--app", "jira", "--output", "csv"],
+    )
+    .await;
+    let plain = usersync_async(world.dir.path(), &["report", "--app", "jira"]).await;
+
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["app"], "jira");
+    assert_eq!(doc["orphans"][0]["username"], ORPHAN);
+    assert_eq!(doc["inactive_in_okta"][0]["okta_status"], "SUSPENDED");
+    assert!(
+        doc["last_login"]
+            .as_str()
+            .unwrap()
+            .starts_with("not exposed")
+    );
+    assert!(csv.status.success(), "{}", text(&csv.stderr));
+    let csv = text(&csv.stdout);
+    assert!(csv.starts_with("finding,group,username,detail\n"), "{csv}");
+    assert!(csv.contains(&format!("orphan,,{ORPHAN},active\n")), "{csv}");
+    assert!(
+        csv.to_lowercase()
+            .contains(&format!("unmanaged_member,{},{ORPHAN},", world.group)),
+        "{csv}"
+    );
+    assert!(text(&plain.stdout).contains("orphans (no Okta user maps to them): 1"));
+    let writes = world
+        .sims
+        .jira
+        .requests()
+        .into_iter()
+        .filter(|r| !matches!(r.method.as_str(), "GET" | "HEAD"))
+        .count();
+    assert_eq!(writes, 0, "the command line report writes nothing either");
+}
