@@ -371,7 +371,11 @@ pub(crate) async fn after_copy(
     table: &str,
     columns: &[(String, ColumnKind)],
 ) -> Result<(), StoreError> {
-    if tx.backend_name() == "SQLite" || !columns.iter().any(|(name, _)| name == "id") {
+    // Only integer `id` columns have a sequence (SCIM resources' ids are text).
+    let serial_id = columns
+        .iter()
+        .any(|(name, kind)| name == "id" && matches!(kind, ColumnKind::Integer));
+    if tx.backend_name() == "SQLite" || !serial_id {
         return Ok(());
     }
     sqlx::query_scalar::<_, Option<i64>>(&format!(

@@ -35,6 +35,11 @@ pub const TABLES: &[&str] = &[
     "sign_in_failures",
     "seen_events",
     "scheduler_state",
+    "leases",
+    "scim_tokens",
+    "scim_resources",
+    "scim_members",
+    "mapped_memberships",
 ];
 
 /// How many rows of one table were copied (counted in the source and in the target).
