@@ -57,7 +57,7 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     let working_since = chrono::Utc::now();
     let pending = pending_ops(deps, run_id).await?;
     let prepared = prepare(deps, &app).await.map_err(refused)?;
-    let mut reads = read_both(deps, &app, &prepared, None)
+    let mut reads = read_both(deps, &app, &prepared, None, false)
         .await
         .map_err(refused)?;
     if let usersync_core::Completeness::Incomplete { reasons } = &reads.desired.completeness {

@@ -39,6 +39,28 @@ pub(crate) struct CycleState {
     pub seen: Seen,
 }
 
+/// What one full Okta read covered: when it began, and the changes within the
+/// margin before that it already holds (`seen_before`). Travels with a shared read,
+/// so every app that plans from the snapshot sets its checkpoint at the moment the
+/// snapshot was read, not when the app picked it up.
+#[derive(Debug, Clone)]
+pub(crate) struct Covered {
+    pub read_at: DateTime<Utc>,
+    pub seen: Seen,
+}
+
+impl Covered {
+    /// A read beginning now whose earlier changes were not read (duplicates are
+    /// harmless: the next cycle reads them again).
+    #[cfg(test)]
+    pub(crate) fn unseen() -> Self {
+        Self {
+            read_at: Utc::now(),
+            seen: Seen::default(),
+        }
+    }
+}
+
 /// Changes at or after `since` already handled (ids with Okta's timestamps).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Seen {

@@ -37,7 +37,7 @@ pub async fn report(deps: &Deps, app_name: &str) -> Result<AppReport, EngineErro
     let app = find_app(deps, app_name).await?;
     let work = async {
         let prepared = prepare(deps, &app).await?;
-        let reads = read_both(deps, &app, &prepared, deps.shared_reads.as_ref()).await?;
+        let reads = read_both(deps, &app, &prepared, deps.shared_reads.as_ref(), false).await?;
         let links = deps.store.load_links(app.id).await?;
         let seats = prepared.conns.target.seats().await.map_err(|e| {
             anyhow::anyhow!("reading the licence seats of the {}: {e}", app.target.kind)

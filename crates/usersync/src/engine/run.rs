@@ -14,7 +14,7 @@ use usersync_store::{App, RunId, RunStatus, RunTrigger, SyncKind};
 
 use super::apply::{Executor, Journal as _, Numbered};
 use super::budget::{self, Budget};
-use super::changes::{self, CycleState, Seen};
+use super::changes::{self, Covered, CycleState, Seen};
 use super::confirm;
 use super::connect::{Connections, connect, needed_capabilities, unmet};
 use super::cycle::save_state;
@@ -75,6 +75,8 @@ pub(crate) struct Reads {
     pub current: TargetSnapshot,
     pub okta: ReadStats,
     pub target: ReadStats,
+    /// When the Okta read began and what it covered (for the incremental checkpoint).
+    pub covered: Covered,
 }
 
 pub(crate) async fn find_app(deps: &Deps, name: &str) -> Result<App, EngineError> {
@@ -114,11 +116,14 @@ pub(crate) async fn prepare(deps: &Deps, app: &App) -> anyhow::Result<Prepared> 
 /// with `shared` (a full run's `Deps::shared_reads`), Okta through the cycle's
 /// shared snapshot (`shared_read`), so apps on one org and credential read it once;
 /// approvals and explanations pass `None`, as they must see Okta as it is now.
+/// With `with_seen` (an applying full run), the changes within the margin before the
+/// read are read first (`changes::seen_before`), so the next cycle skips them.
 pub(crate) async fn read_both(
     deps: &Deps,
     app: &App,
     prepared: &Prepared,
     shared: Option<&super::SharedReads>,
+    with_seen: bool,
 ) -> anyhow::Result<Reads> {
     let progress = &deps.progress;
     let scope = ReadScope {
@@ -127,21 +132,36 @@ pub(crate) async fn read_both(
     };
     progress.start(Phase::ReadOkta, None);
     progress.start(Phase::ReadTarget, None);
+    let covered_read = async {
+        let read_at = chrono::Utc::now();
+        let before = prepared.conns.okta.stats().requests;
+        let seen = if with_seen {
+            changes::seen_before(prepared, app, read_at, deps.incremental_margin).await
+        } else {
+            Seen::default()
+        };
+        let (snapshot, mut stats) = read_okta(deps, prepared, &scope).await?;
+        // The change reads count too: they are this read's requests.
+        stats.requests = Some(prepared.conns.okta.stats().requests - before);
+        anyhow::Ok((snapshot, stats, Covered { read_at, seen }))
+    };
     let read_okta = async {
         match shared {
-            None => read_okta(deps, prepared, &scope).await,
+            None => covered_read.await,
             Some(shared) => {
                 let key = ReadKey::new(&prepared.conns.okta_identity, &scope);
-                let read = shared
-                    .get_or_read(&key, &app.name, read_okta(deps, prepared, &scope))
-                    .await?;
+                let read = shared.get_or_read(&key, &app.name, covered_read).await?;
                 let mut stats = read.stats;
                 if let Some(reader) = read.read_by {
                     tracing::info!(app = %app.name, read_by = %reader, "using the Okta read of this cycle");
                     stats.requests = Some(0);
                     stats.read_by = Some(reader);
                 }
-                Ok((std::sync::Arc::unwrap_or_clone(read.snapshot), stats))
+                Ok((
+                    std::sync::Arc::unwrap_or_clone(read.snapshot),
+                    stats,
+                    read.covered,
+                ))
             }
         }
     };
@@ -160,7 +180,7 @@ pub(crate) async fn read_both(
         reads = async { tokio::join!(read_okta, read_target) } => reads,
         () = deps.stop.cancelled() => return Err(Stopped("reading Okta and the target").into()),
     };
-    let (desired, okta_stats) = desired?;
+    let (desired, okta_stats, covered) = desired?;
     let current = current.context("reading the target's users and groups")?;
     let state = if desired.completeness.is_complete() {
         "complete"
@@ -191,6 +211,7 @@ pub(crate) async fn read_both(
         current,
         okta: okta_stats,
         target: target_stats,
+        covered,
     })
 }
 
@@ -287,17 +308,20 @@ pub(crate) async fn read_plan_execute(
     prepared: &Prepared,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
-    let read_at = chrono::Utc::now();
-    let seen = match run {
-        Some(_) => changes::seen_before(prepared, app, read_at, deps.incremental_margin).await,
-        None => Seen::default(),
-    };
     let Reads {
         mut desired,
         current,
         okta,
         target,
-    } = read_both(deps, app, prepared, deps.shared_reads.as_ref()).await?;
+        covered,
+    } = read_both(
+        deps,
+        app,
+        prepared,
+        deps.shared_reads.as_ref(),
+        run.is_some(),
+    )
+    .await?;
     outcome.okta = Some(okta);
     outcome.target = Some(target);
     let links = deps.store.load_links(app.id).await?;
@@ -331,8 +355,9 @@ pub(crate) async fn read_plan_execute(
     .await?;
     outcome.reasons.extend(superseded);
     if run.is_some() && outcome.status == RunStatus::Succeeded {
-        let mut state = CycleState::after_full(read_at, deps.incremental_margin, app.updated_at);
-        state.seen = seen;
+        let mut state =
+            CycleState::after_full(covered.read_at, deps.incremental_margin, app.updated_at);
+        state.seen = covered.seen;
         save_state(deps, app, &state).await?;
     }
     Ok(())

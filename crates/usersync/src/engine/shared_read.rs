@@ -31,6 +31,7 @@ use usersync_core::OktaSnapshot;
 use usersync_okta::{OktaAuth, ReadScope};
 
 use super::ReadStats;
+use super::changes::Covered;
 
 /// Which org an app reads and as whom: the org's origin and a keyed hash of the
 /// credential. Made when the app's clients are built (`connect`), the one moment
@@ -125,11 +126,14 @@ pub struct SharedRead {
     pub stats: ReadStats,
     /// The app whose run sent the requests; `None` when this app read it now.
     pub read_by: Option<String>,
+    /// When the read began and what it already covered, for the incremental checkpoint.
+    pub(crate) covered: Covered,
 }
 
 struct Entry {
     snapshot: Arc<OktaSnapshot>,
     stats: ReadStats,
+    covered: Covered,
     reader: String,
     at: Instant,
     used_by: BTreeSet<String>,
@@ -171,14 +175,14 @@ impl SharedReads {
     ///
     /// # Errors
     /// `read`'s error; nothing is kept then.
-    pub async fn get_or_read<F>(
+    pub(crate) async fn get_or_read<F>(
         &self,
         key: &ReadKey,
         app: &str,
         read: F,
     ) -> anyhow::Result<SharedRead>
     where
-        F: Future<Output = anyhow::Result<(OktaSnapshot, ReadStats)>>,
+        F: Future<Output = anyhow::Result<(OktaSnapshot, ReadStats, Covered)>>,
     {
         self.purge();
         let slot = self.lock().entry(key.clone()).or_default().clone();
@@ -191,14 +195,16 @@ impl SharedReads {
                 snapshot: found.snapshot.clone(),
                 stats: found.stats.clone(),
                 read_by: Some(found.reader.clone()),
+                covered: found.covered.clone(),
             });
         }
         *entry = None;
-        let (snapshot, stats) = read.await?;
+        let (snapshot, stats, covered) = read.await?;
         let snapshot = Arc::new(snapshot);
         *entry = Some(Entry {
             snapshot: snapshot.clone(),
             stats: stats.clone(),
+            covered: covered.clone(),
             reader: app.to_owned(),
             at: Instant::now(),
             used_by: BTreeSet::from([app.to_owned()]),
@@ -207,6 +213,7 @@ impl SharedReads {
             snapshot,
             stats,
             read_by: None,
+            covered,
         })
     }
 
@@ -243,9 +250,13 @@ mod tests {
 
     async fn read(
         count: &std::sync::atomic::AtomicUsize,
-    ) -> anyhow::Result<(OktaSnapshot, ReadStats)> {
+    ) -> anyhow::Result<(OktaSnapshot, ReadStats, Covered)> {
         count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok((OktaSnapshot::empty(), ReadStats::default()))
+        Ok((
+            OktaSnapshot::empty(),
+            ReadStats::default(),
+            Covered::unseen(),
+        ))
     }
 
     #[tokio::test]

@@ -166,6 +166,7 @@ async fn every_json_output_has_the_version_names_not_ids_and_no_enum_encodings()
         keys(&explained),
         set(&[
             "version",
+            "attributes",
             "login",
             "okta",
             "target",
