@@ -13,6 +13,9 @@ PY_PACKAGES=("okta==3.4.6:okta" "jira:jira" "atlassian-python-api:atlassian" "op
 # Debian packages: a real browser for the console's end-to-end tests; man-db to render
 # the manual page; systemd for `systemd-analyze verify` of deploy/usersync.service.
 APT_PACKAGES=(chromium chromium-driver man-db systemd)
+# PostgreSQL for the store's PostgreSQL suite: Debian's server, only when no initdb is found.
+pg_bin() { command -v initdb >/dev/null 2>&1 && dirname "$(command -v initdb)" || ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
+[[ -n $(pg_bin) ]] || APT_PACKAGES+=(postgresql)
 
 missing_py=()
 for entry in "${PY_PACKAGES[@]}"; do
@@ -65,6 +68,30 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 say "cargo deny (licences, bans, sources; deny.toml)"
 "$CARGO_DENY" --log-level error check licenses bans sources
+
+# --- a throw-away PostgreSQL cluster --------------------------------------------
+# The store suite runs on SQLite and on PostgreSQL; the PostgreSQL half gets a cluster of
+# its own: initdb in a temporary directory, a free loopback port, its socket in that
+# directory, removed at exit. PostgreSQL refuses to run as root: then as the `postgres`
+# user the package creates (or nobody).
+if [[ -z ${USERSYNC_TEST_POSTGRES_URL:-} ]]; then
+    PG_BIN=$(pg_bin)
+    PG_DIR=$(mktemp -d)
+    as_pg=()
+    if [[ $(id -u) == 0 ]]; then
+        pg_user=$(getent passwd postgres >/dev/null && echo postgres || echo nobody)
+        chown "$pg_user" "$PG_DIR"
+        as_pg=(runuser -u "$pg_user" --)
+    fi
+    PG_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    say "starting a throw-away PostgreSQL ($("$PG_BIN/initdb" --version)) on 127.0.0.1:$PG_PORT"
+    "${as_pg[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U usersync --no-sync >/dev/null
+    stop_pg() { "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PG_DIR"; }
+    trap stop_pg EXIT
+    "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w start \
+        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=500" >/dev/null
+    export USERSYNC_TEST_POSTGRES_URL="postgres://usersync@127.0.0.1:$PG_PORT/postgres"
+fi
 
 # --- tests ---------------------------------------------------------------------
 say "tests"

@@ -6,11 +6,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::Store;
 use crate::app::AppId;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 /// One recorded change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,7 +50,7 @@ impl Subject<'_> {
 }
 
 pub(crate) async fn write(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &str,
     subject: Subject<'_>,
     action: &str,
@@ -60,7 +61,7 @@ pub(crate) async fn write(
         "INSERT INTO audit_log (at, actor, app_id, app_name, action, fields_json) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(Utc::now())
+    .bind(Ts::now())
     .bind(actor)
     .bind(subject.app_id.map(|id| id.0))
     .bind(subject.app_name)
@@ -72,15 +73,7 @@ pub(crate) async fn write(
     Ok(())
 }
 
-type AuditRow = (
-    i64,
-    DateTime<Utc>,
-    String,
-    Option<i64>,
-    Option<String>,
-    String,
-    String,
-);
+type AuditRow = (i64, Ts, String, Option<i64>, Option<String>, String, String);
 
 impl Store {
     /// The newest audit entries first, at most `limit`.
@@ -107,7 +100,7 @@ impl Store {
             .map(|(id, at, actor, app_id, app_name, action, fields)| {
                 Ok(AuditEntry {
                     id,
-                    at,
+                    at: at.0,
                     actor,
                     app_id: app_id.map(AppId),
                     app_name,

@@ -19,8 +19,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection as _, SqliteConnection};
+use sqlx::{AnyConnection, Connection as _};
 
 use crate::audit::{self, Subject};
 use crate::crypto::MasterKey;
@@ -79,6 +78,9 @@ impl Store {
     /// `dest` exists or cannot be written (its directory missing, a full disk), or its
     /// path is not UTF-8 (SQLite takes the name as text).
     pub async fn backup_to(&self, dest: &Path) -> Result<BackupSummary, StoreError> {
+        if self.is_postgres() {
+            return Err(StoreError::Conflict(POSTGRES_BACKUP.into()));
+        }
         let name = dest
             .to_str()
             .ok_or_else(|| StoreError::validation("--to", "the backup path must be valid UTF-8"))?;
@@ -104,6 +106,11 @@ impl Store {
         })
     }
 }
+
+/// What `backup` says when the store is PostgreSQL: its own tools back it up.
+pub const POSTGRES_BACKUP: &str = "usersync backup copies the SQLite store only; this store is \
+     PostgreSQL: back it up with pg_dump (e.g. `pg_dump --format=custom --file=usersync.dump \
+     DATABASE`) and restore with pg_restore";
 
 /// Replaces the database of `data_dir` with the backup `from` (see the module docs).
 ///
@@ -179,7 +186,7 @@ async fn prepare_staged(
 
 /// Whether the master key here opens the backup's secrets; `Err` says why not.
 async fn secrets_readable(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     data_dir: &Path,
 ) -> Result<Result<(), String>, StoreError> {
     let Some(check) = stored_key_check(conn).await? else {
@@ -207,7 +214,7 @@ async fn secrets_readable(
 /// Deletes every sealed secret (keeping references), auditing each app's, and forgets
 /// the old key's check so the next open adopts the key here.
 async fn drop_sealed_secrets(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     actor: &str,
 ) -> Result<Vec<DroppedSecret>, StoreError> {
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
@@ -243,7 +250,7 @@ async fn drop_sealed_secrets(
 }
 
 /// Checks a database file is a sound usersync store of a schema this binary knows.
-async fn inspect(conn: &mut SqliteConnection, shown: &Path) -> Result<BackupSummary, StoreError> {
+async fn inspect(conn: &mut AnyConnection, shown: &Path) -> Result<BackupSummary, StoreError> {
     let shown = shown.display();
     let check: String = sqlx::query_scalar("PRAGMA quick_check")
         .fetch_one(&mut *conn)
@@ -291,7 +298,7 @@ async fn inspect(conn: &mut SqliteConnection, shown: &Path) -> Result<BackupSumm
 }
 
 /// The copy's schema version, refused when it has a migration this binary lacks.
-async fn known_schema(conn: &mut SqliteConnection, shown: &str) -> Result<i64, StoreError> {
+async fn known_schema(conn: &mut AnyConnection, shown: &str) -> Result<i64, StoreError> {
     let versions: Vec<i64> =
         sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
             .fetch_all(&mut *conn)
@@ -313,13 +320,8 @@ async fn known_schema(conn: &mut SqliteConnection, shown: &str) -> Result<i64, S
 }
 
 /// One connection to a database file that must exist (a backup, or a staged copy).
-async fn connect_one(path: &Path) -> Result<SqliteConnection, StoreError> {
-    let options = SqliteConnectOptions::new()
-        .filename(path)
-        .create_if_missing(false);
-    SqliteConnection::connect_with(&options)
-        .await
-        .ctx(&format!("opening {}", path.display()))
+async fn connect_one(path: &Path) -> Result<AnyConnection, StoreError> {
+    crate::db::connect_one_file(path).await
 }
 
 /// Refuses a file that is not a SQLite database before anything is copied.

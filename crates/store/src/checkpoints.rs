@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::Utc;
-
 use crate::Store;
 use crate::app::AppId;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 /// The System Log `next` link to poll from.
 pub const SYSTEM_LOG_NEXT: &str = "system_log.next";
@@ -66,7 +65,7 @@ impl Store {
         .bind(app.0)
         .bind(key)
         .bind(value)
-        .bind(Utc::now())
+        .bind(Ts::now())
         .execute(&self.db)
         .await;
         match result {

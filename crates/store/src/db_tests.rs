@@ -5,8 +5,11 @@ use super::*;
 /// A one-connection pool on a database that may grow by a few pages only, so every
 /// write goes through the connection that saw the database full.
 async fn small_database(dir: &Path) -> Db {
-    let options = file_options(&dir.join("full.db")).pragma("max_page_count", "12");
-    let db = file_pool(1).connect_with(options).await.unwrap();
+    let options = sqlite_url(&dir.join("full.db"), true).unwrap();
+    let db = file_pool_with(1, "PRAGMA max_page_count = 12;")
+        .connect_with(options)
+        .await
+        .unwrap();
     // No index and no constraint: SQLite then keeps no statement journal, and a
     // SQLITE_FULL rolls back the whole transaction, as a failed commit on a full disk does.
     sqlx::query("CREATE TABLE filler (bytes BLOB)")
@@ -57,14 +60,14 @@ async fn the_store_is_not_writable_while_another_writer_holds_the_lock_and_is_ag
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("locked.db");
     let db = file_pool(2)
-        .connect_with(file_options(&path))
+        .connect_with(sqlite_url(&path, true).unwrap())
         .await
         .unwrap();
     migrate(&db).await.unwrap();
     prove_writable(&db).await.expect("a fresh store can write");
     // Another process holds the write lock (reads keep working: WAL).
     let other = file_pool(1)
-        .connect_with(file_options(&path))
+        .connect_with(sqlite_url(&path, true).unwrap())
         .await
         .unwrap();
     let held = begin_write(&other).await.unwrap();

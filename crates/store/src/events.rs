@@ -11,6 +11,7 @@ use crate::Store;
 use crate::app::AppId;
 use crate::error::{DbContext as _, StoreError};
 use crate::runs::RunId;
+use crate::stamp::Ts;
 
 /// What the scheduler remembers about one app.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -22,19 +23,14 @@ pub struct SchedulerState {
     pub last_run_at: Option<DateTime<Utc>>,
 }
 
-type StateRow = (
-    i64,
-    Option<DateTime<Utc>>,
-    Option<i64>,
-    Option<DateTime<Utc>>,
-);
+type StateRow = (i64, Option<Ts>, Option<i64>, Option<Ts>);
 
 fn state_of(row: StateRow) -> (AppId, SchedulerState) {
     let (app, next_run_at, last_run_id, last_run_at) = row;
     let state = SchedulerState {
-        next_run_at,
+        next_run_at: next_run_at.map(|t| t.0),
         last_run_id: last_run_id.map(RunId),
-        last_run_at,
+        last_run_at: last_run_at.map(|t| t.0),
     };
     (AppId(app), state)
 }
@@ -68,7 +64,7 @@ impl Store {
         )
         .bind(app.0)
         .bind(event_id)
-        .bind(seen_at)
+        .bind(Ts(seen_at))
         .execute(&self.db)
         .await
         .map_err(app_missing(app))?;
@@ -81,7 +77,7 @@ impl Store {
     /// Database failures.
     pub async fn prune_seen_events(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM seen_events WHERE seen_at < $1")
-            .bind(before)
+            .bind(Ts(before))
             .execute(&self.db)
             .await
             .ctx("pruning seen events")?;
@@ -130,7 +126,7 @@ impl Store {
              ON CONFLICT (app_id) DO UPDATE SET next_run_at = excluded.next_run_at",
         )
         .bind(app.0)
-        .bind(at)
+        .bind(at.map(Ts))
         .execute(&self.db)
         .await
         .map_err(app_missing(app))?;
@@ -154,9 +150,9 @@ impl Store {
              last_run_id = excluded.last_run_id, last_run_at = excluded.last_run_at",
         )
         .bind(app.0)
-        .bind(next_run_at)
+        .bind(next_run_at.map(Ts))
         .bind(run.0)
-        .bind(at)
+        .bind(Ts(at))
         .execute(&self.db)
         .await
         .map_err(app_missing(app))?;

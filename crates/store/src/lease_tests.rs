@@ -49,7 +49,7 @@ async fn foreign_run(store: &Store, app: crate::AppId, owner: &str, claim: i64) 
     )
     .bind(app.0)
     .bind(owner)
-    .bind(Utc::now())
+    .bind(crate::stamp::Ts::now())
     .bind(claim)
     .fetch_one(&store.db)
     .await

@@ -7,7 +7,15 @@
 //! Runs left `running` by a process that has died are marked `interrupted` at open.
 //! [`Store::open_in_memory`] gives a private throw-away store for tests.
 //! The SQL is portable (RFC 3339 text timestamps, `$n` parameters, `ON CONFLICT`
-//! upserts); only `db.rs` and `migrations/` are SQLite-specific.
+//! upserts) and runs on SQLite or PostgreSQL through sqlx's `Any` driver; only `db.rs`
+//! and `migrations/{sqlite,postgres}/` are dialect-specific.
+//!
+//! # PostgreSQL
+//! [`Store::open_postgres`] opens a store in a PostgreSQL database ([`DatabaseUrl`],
+//! `--database-url` or `USERSYNC_DATABASE_URL`) that several replicas share; the master key
+//! still comes from `USERSYNC_MASTER_KEY` or `master.key` in the (local) data directory,
+//! and every replica needs the same one. [`transfer::copy_store`] moves an installation
+//! from SQLite to PostgreSQL (`usersync store migrate`). Backups stay SQLite-only.
 //!
 //! # Data directory
 //! [`default_data_dir`]: `USERSYNC_DATA_DIR` when set; else `$XDG_DATA_HOME/usersync`, else
@@ -48,6 +56,7 @@ pub mod backup;
 pub mod checkpoints;
 pub mod console;
 pub mod crypto;
+pub mod database;
 mod db;
 pub mod error;
 pub mod events;
@@ -58,6 +67,8 @@ mod process;
 pub mod runs;
 pub mod scim_server;
 pub mod secret;
+mod stamp;
+pub mod transfer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,6 +85,9 @@ pub use console::{
     Session,
 };
 pub use crypto::MasterKey;
+pub use database::{DATABASE_URL_ENV, DatabaseUrl};
+#[doc(hidden)]
+pub use db::migration_versions;
 pub use error::StoreError;
 pub use events::SchedulerState;
 pub use lease::{DEFAULT_LEASE, LEADER, LeaseState};
@@ -163,6 +177,52 @@ impl Store {
         let mut store = Self::prepare(db, key, Some(data_dir.to_owned())).await?;
         store._lock = Some(Arc::new(lock));
         Ok(store)
+    }
+
+    /// Opens the store in the PostgreSQL database `url` (migrating it as [`Store::open`]
+    /// does), with the master key from `USERSYNC_MASTER_KEY` or `<data_dir>/master.key`;
+    /// the data directory holds nothing else then.
+    ///
+    /// # Errors
+    /// As [`Store::open`]; an unreachable database names the URL without its password.
+    pub async fn open_postgres(url: &DatabaseUrl, data_dir: &Path) -> Result<Store, StoreError> {
+        create_data_dir(data_dir)?;
+        let key = MasterKey::from_env_or_data_dir(data_dir)?;
+        Self::open_postgres_with_key(url, key, Some(data_dir)).await
+    }
+
+    /// Opens the store in the PostgreSQL database `url` with an explicit master key.
+    ///
+    /// # Errors
+    /// As [`Store::open_postgres`], or a key that does not match the database.
+    pub async fn open_postgres_with_key(
+        url: &DatabaseUrl,
+        key: MasterKey,
+        data_dir: Option<&Path>,
+    ) -> Result<Store, StoreError> {
+        let db = db::connect_postgres(url.expose()).await?;
+        Self::prepare(db, key, data_dir.map(Path::to_owned)).await
+    }
+
+    /// Opens PostgreSQL when given a database URL, else SQLite in `data_dir`: what the
+    /// command line's `--database-url` and `--data-dir` select.
+    ///
+    /// # Errors
+    /// As [`Store::open`] or [`Store::open_postgres`].
+    pub async fn open_selected(
+        url: Option<&DatabaseUrl>,
+        data_dir: &Path,
+    ) -> Result<Store, StoreError> {
+        match url {
+            Some(url) => Self::open_postgres(url, data_dir).await,
+            None => Self::open(data_dir).await,
+        }
+    }
+
+    /// Whether this store lives in PostgreSQL (else SQLite).
+    #[must_use]
+    pub fn is_postgres(&self) -> bool {
+        db::Dialect::of(&self.db) == db::Dialect::Postgres
     }
 
     /// A private store in memory with a random master key, gone when dropped.

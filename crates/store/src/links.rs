@@ -15,6 +15,7 @@ use crate::Store;
 use crate::app::AppId;
 use crate::db::{Tx, begin_write};
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 /// One batch of link changes, saved in one transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,13 +82,14 @@ fn user_links(app: AppId, rows: Vec<UserRow>) -> Result<Vec<UserLink>, StoreErro
                 okta_id: OktaUserId::parse(okta_id).map_err(&bad)?,
                 target_key: key.map(TargetUserKey::parse).transpose().map_err(&bad)?,
                 username: Username::parse(username).map_err(&bad)?,
-                read_only,
+                read_only: read_only != 0,
             })
         })
         .collect()
 }
 
-type UserRow = (String, Option<String>, String, bool);
+/// Flags are stored as 0/1 integers (the same in both databases).
+type UserRow = (String, Option<String>, String, i64);
 
 const USER_LINKS: &str =
     "SELECT okta_id, target_key, username, read_only FROM user_links WHERE app_id = $1";
@@ -234,7 +236,7 @@ impl Store {
 
     async fn group_links(&self, app: AppId) -> Result<Vec<GroupLink>, StoreError> {
         let bad = stored_id(app);
-        let rows: Vec<(String, String, bool)> = sqlx::query_as(
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT okta_id, target_name, created_by_usersync FROM group_links WHERE app_id = $1",
         )
         .bind(app.0)
@@ -246,7 +248,7 @@ impl Store {
                 Ok(GroupLink {
                     okta_id: OktaGroupId::parse(okta_id).map_err(&bad)?,
                     target_name: GroupName::parse(name).map_err(&bad)?,
-                    created_by_usersync: created,
+                    created_by_usersync: created != 0,
                 })
             })
             .collect()
@@ -309,8 +311,8 @@ pub(crate) async fn save_links_in(
         .bind(link.okta_id.as_str())
         .bind(link.target_key.as_ref().map(TargetUserKey::as_str))
         .bind(link.username.as_str())
-        .bind(link.read_only)
-        .bind(now)
+        .bind(i64::from(link.read_only))
+        .bind(Ts(now))
         .execute(&mut **tx)
         .await
         .ctx("saving a user link")?;
@@ -325,8 +327,8 @@ pub(crate) async fn save_links_in(
         .bind(app.0)
         .bind(link.okta_id.as_str())
         .bind(link.target_name.as_str())
-        .bind(link.created_by_usersync)
-        .bind(now)
+        .bind(i64::from(link.created_by_usersync))
+        .bind(Ts(now))
         .execute(&mut **tx)
         .await
         .ctx("saving a group link")?;
@@ -367,7 +369,7 @@ async fn save_mapped_in(tx: &mut Tx, app: AppId, changes: &LinkChanges) -> Resul
         .bind(app.0)
         .bind(group.as_str())
         .bind(id.as_str())
-        .bind(now)
+        .bind(Ts(now))
         .execute(&mut **tx)
         .await
         .ctx("remembering a mapped membership")?;

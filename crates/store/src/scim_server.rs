@@ -13,6 +13,7 @@ use crate::app::AppId;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
+use crate::stamp::Ts;
 
 /// A SCIM resource type the server keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,16 +80,7 @@ pub struct ScimPage {
     pub records: Vec<ScimRecord>,
 }
 
-type Row = (
-    String,
-    String,
-    Option<String>,
-    bool,
-    String,
-    i64,
-    DateTime<Utc>,
-    DateTime<Utc>,
-);
+type Row = (String, String, Option<String>, i64, String, i64, Ts, Ts);
 
 const COLUMNS: &str = "id, name, external_id, active, body, version, created_at, modified_at";
 
@@ -98,11 +90,11 @@ fn record(row: Row) -> ScimRecord {
         id,
         name,
         external_id,
-        active,
+        active: active != 0,
         body,
         version,
-        created_at,
-        modified_at,
+        created_at: created_at.0,
+        modified_at: modified_at.0,
     }
 }
 
@@ -145,7 +137,7 @@ impl Store {
         )
         .bind(app.0)
         .bind(token_hash)
-        .bind(Utc::now())
+        .bind(Ts::now())
         .execute(&mut *tx)
         .await
         .ctx("storing the SCIM token")?;
@@ -177,11 +169,13 @@ impl Store {
         &self,
         app: AppId,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        sqlx::query_scalar("SELECT created_at FROM scim_tokens WHERE app_id = $1")
-            .bind(app.0)
-            .fetch_optional(&self.db)
-            .await
-            .ctx("reading the SCIM token")
+        let at: Option<Ts> =
+            sqlx::query_scalar("SELECT created_at FROM scim_tokens WHERE app_id = $1")
+                .bind(app.0)
+                .fetch_optional(&self.db)
+                .await
+                .ctx("reading the SCIM token")?;
+        Ok(at.map(|t| t.0))
     }
 
     /// Creates a resource with the given `id`.
@@ -195,7 +189,7 @@ impl Store {
         id: &str,
         write: &ScimWrite<'_>,
     ) -> Result<ScimRecord, StoreError> {
-        let now = Utc::now();
+        let now = Ts::now();
         let inserted = sqlx::query(
             "INSERT INTO scim_resources (app_id, kind, id, name, name_key, external_id, active, \
              body, version, created_at, modified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
@@ -206,7 +200,7 @@ impl Store {
         .bind(write.name)
         .bind(key(write.name))
         .bind(write.external_id)
-        .bind(write.active)
+        .bind(i64::from(write.active))
         .bind(write.body)
         .bind(now)
         .execute(&self.db)
@@ -243,9 +237,9 @@ impl Store {
         .bind(write.name)
         .bind(key(write.name))
         .bind(write.external_id)
-        .bind(write.active)
+        .bind(i64::from(write.active))
         .bind(write.body)
-        .bind(Utc::now())
+        .bind(Ts::now())
         .execute(&self.db)
         .await;
         let done = match updated {

@@ -1,7 +1,8 @@
 //! The set-up every test binary of the workspace shares, in one place: emulator
 //! worlds started on loopback with a seeded org (`sims`), the TOML of an app with
 //! sensible defaults and overrides (`app_toml`), a store in a temporary data
-//! directory (`data`), a certificate authority of the test's own for HTTPS (`pki`), and
+//! directory (`data`) or, for the suite that runs on both databases, in a PostgreSQL
+//! database of its own (`stores`, `on_both_stores!`), a certificate authority of the test's own for HTTPS (`pki`), and
 //! the rule for material a test needs from outside the
 //! checkout: `../shared` and tools such as Chromium or Python packages must be there
 //! when `CI` is set, and are skipped with a clear message otherwise (`needs`). For what
@@ -21,6 +22,7 @@ mod receiver;
 mod scim_server;
 mod sims;
 mod smtp;
+mod stores;
 
 pub use app_toml::{AppToml, toml_string};
 pub use data::{DataDir, apply_apps};
@@ -33,3 +35,4 @@ pub use sims::{
     start_crowd, start_jira, start_okta, start_okta_with, start_scim,
 };
 pub use smtp::{Mail, SmtpSink};
+pub use stores::{Backend, TEST_POSTGRES_URL_ENV, TestDb, fresh_postgres_database};

@@ -3,14 +3,14 @@
 //! The non-secret parts of an app are flattened into [`Columns`], one value per column,
 //! so the same shape serves writing a row and comparing old with new for the audit log.
 
-use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use usersync_core::policy::SyncPolicy;
 
 use super::secrets::{SecretRow, load_rows};
 use crate::Store;
 use crate::error::{DbContext as _, StoreError};
 use crate::secret::{SecretSlot, SecretState};
+use crate::stamp::Ts;
 use usersync_core::app::{
     App, AppId, EventSettings, NotifySettings, OktaCredential, OktaSettings, Schedule,
     TargetCredential, TargetKind, TargetSettings, UserServer,
@@ -122,8 +122,8 @@ struct AppRow {
     policy_json: String,
     events_json: String,
     notify_json: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    created_at: Ts,
+    updated_at: Ts,
 }
 
 const SELECT_APP: &str = "SELECT id, name, okta_url, okta_auth, okta_client_id, okta_key_id, \
@@ -202,16 +202,13 @@ fn build(
         policy,
         events: events.with_secret(state(secrets, SecretSlot::HookSecret)),
         notify: notify.map_ref(|slot, ()| state(secrets, slot)),
-        created_at: row.created_at,
-        updated_at: row.updated_at,
+        created_at: row.created_at.0,
+        updated_at: row.updated_at.0,
     })
 }
 
 /// Loads one app with its secret states, or `None`.
-pub(crate) async fn load(
-    conn: &mut SqliteConnection,
-    id: AppId,
-) -> Result<Option<App>, StoreError> {
+pub(crate) async fn load(conn: &mut AnyConnection, id: AppId) -> Result<Option<App>, StoreError> {
     let row: Option<AppRow> = sqlx::query_as(&format!("{SELECT_APP} WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(&mut *conn)
@@ -224,7 +221,7 @@ pub(crate) async fn load(
 
 /// The id of the app with this name (ignoring case), if any.
 pub(crate) async fn id_by_name(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
 ) -> Result<Option<AppId>, StoreError> {
     let id: Option<i64> = sqlx::query_scalar("SELECT id FROM apps WHERE name_folded = $1")

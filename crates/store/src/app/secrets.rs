@@ -14,15 +14,15 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::Utc;
 use secrecy::{ExposeSecret as _, SecretString};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::Store;
 use crate::crypto::MasterKey;
 use crate::db::{Db, begin_write};
 use crate::error::{DbContext as _, StoreError};
 use crate::secret::{SecretInput, SecretRef, SecretSlot, SecretState, check_location, resolve};
+use crate::stamp::Ts;
 use usersync_core::app::{App, AppId};
 
 /// One stored secret row.
@@ -65,7 +65,7 @@ type SecretColumns = (
     Option<Vec<u8>>,
     Option<Vec<u8>>,
     String,
-    bool,
+    i64,
 );
 
 /// The associated data: `origin` is `None` only for values sealed before it was bound.
@@ -77,7 +77,7 @@ fn aad(app: AppId, slot: SecretSlot, origin: Option<&str>) -> String {
 }
 
 pub(crate) async fn load_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     app: AppId,
 ) -> Result<HashMap<SecretSlot, SecretRow>, StoreError> {
     let rows: Vec<SecretColumns> = sqlx::query_as(
@@ -97,7 +97,7 @@ pub(crate) async fn load_rows(
                     nonce,
                     ciphertext,
                     origin,
-                    origin_in_aad,
+                    origin_in_aad: origin_in_aad != 0,
                 };
                 Some((SecretSlot::from_field(&slot)?, row))
             },
@@ -150,7 +150,7 @@ pub(crate) struct Wanted<'a> {
 /// A kept secret saved for another origin is refused when required and dropped otherwise:
 /// it was never meant for the new origin.
 pub(crate) async fn reconcile(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     sealer: &Sealer<'_>,
     app: AppId,
     slot: SecretSlot,
@@ -217,7 +217,7 @@ pub(crate) async fn reconcile(
 }
 
 async fn write_row(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     app: AppId,
     slot: SecretSlot,
     origin: &str,
@@ -228,10 +228,10 @@ async fn write_row(
     sqlx::query(
         "INSERT INTO app_secrets \
          (app_id, slot, reference, nonce, ciphertext, origin, origin_in_aad, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7) \
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \
          ON CONFLICT (app_id, slot) DO UPDATE SET reference = excluded.reference, \
          nonce = excluded.nonce, ciphertext = excluded.ciphertext, origin = excluded.origin, \
-         origin_in_aad = TRUE, updated_at = excluded.updated_at",
+         origin_in_aad = 1, updated_at = excluded.updated_at",
     )
     .bind(app.0)
     .bind(slot.field())
@@ -239,7 +239,7 @@ async fn write_row(
     .bind(nonce)
     .bind(ciphertext)
     .bind(origin)
-    .bind(Utc::now())
+    .bind(Ts::now())
     .execute(conn)
     .await
     .ctx("storing a secret")?;
@@ -252,7 +252,7 @@ async fn write_row(
 pub(crate) async fn seal_legacy_with_origins(db: &Db, key: &MasterKey) -> Result<(), StoreError> {
     let mut tx = begin_write(db).await?;
     let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT app_id, slot FROM app_secrets WHERE NOT origin_in_aad AND ciphertext IS NOT NULL",
+        "SELECT app_id, slot FROM app_secrets WHERE origin_in_aad = 0 AND ciphertext IS NOT NULL",
     )
     .fetch_all(&mut *tx)
     .await

@@ -18,7 +18,7 @@ async fn version_one_database(dir: &Path, key: &MasterKey) {
     let first = "0001_initial.sql";
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
+            .join("migrations/sqlite")
             .join(first),
         only_first.path().join(first),
     )
@@ -36,7 +36,7 @@ async fn version_one_database(dir: &Path, key: &MasterKey) {
          VALUES (1, 'Jira', 'jira', 'https://example.okta.com/', 'api_token', 'jira', \
          'https://jira.example.com:8443/jira', 'pat', '\"manual\"', '{}', '{}', $1, $1)",
     )
-    .bind(Utc::now())
+    .bind(Ts::now())
     .execute(&db)
     .await
     .unwrap();
@@ -51,7 +51,7 @@ async fn version_one_database(dir: &Path, key: &MasterKey) {
     .bind(slot.field())
     .bind(nonce)
     .bind(sealed)
-    .bind(Utc::now())
+    .bind(Ts::now())
     .execute(&db)
     .await
     .unwrap();

@@ -5,8 +5,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use chrono::Utc;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use usersync_core::app::{App, AppDraft, AppId, ValidApp};
 
@@ -20,6 +19,7 @@ use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
 use crate::secret::{SecretInput, SecretSlot};
+use crate::stamp::Ts;
 
 /// The non-secret columns of a validated app.
 fn columns_of(app: &ValidApp) -> Columns {
@@ -158,7 +158,7 @@ struct Saved {
 }
 
 async fn write_columns(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: Option<AppId>,
     c: &Columns,
 ) -> Result<AppId, StoreError> {
@@ -193,7 +193,7 @@ async fn write_columns(
         .bind(c.schedule.to_string())
         .bind(c.policy.to_string())
         .bind(c.events.to_string())
-        .bind(Utc::now())
+        .bind(Ts::now())
         .bind(&c.okta_ca_file)
         .bind(&c.target_ca_file)
         .bind(c.notify.to_string())
@@ -213,7 +213,7 @@ async fn write_columns(
 
 /// Writes `app` over `existing` (or as a new app), with its secrets and audit row.
 async fn save(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     sealer: &Sealer<'_>,
     existing: Option<&App>,
     app: &ValidApp,
@@ -243,7 +243,7 @@ async fn save(
     }
     if existing.is_some() && !changed.is_empty() {
         sqlx::query("UPDATE apps SET updated_at = $1 WHERE id = $2")
-            .bind(Utc::now())
+            .bind(Ts::now())
             .bind(id.0)
             .execute(&mut *conn)
             .await

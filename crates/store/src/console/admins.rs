@@ -1,13 +1,14 @@
 //! Administrators and their sessions.
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::{Admin, AdminId, Session, check_label};
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
+use crate::stamp::Ts;
 
 /// A session to create, as the server computed it.
 #[derive(Clone)]
@@ -19,8 +20,8 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
 }
 
-type SessionRow = (String, i64, String, DateTime<Utc>, DateTime<Utc>);
-type AdminRow = (i64, String, String, DateTime<Utc>, DateTime<Utc>);
+type SessionRow = (String, i64, String, Ts, Ts);
+type AdminRow = (i64, String, String, Ts, Ts);
 
 const SELECT_ADMIN: &str = "SELECT id, username, password_hash, created_at, updated_at FROM admins";
 
@@ -30,12 +31,12 @@ fn admin(row: AdminRow) -> Admin {
         id: AdminId(id),
         username,
         password_hash,
-        created_at,
-        updated_at,
+        created_at: created_at.0,
+        updated_at: updated_at.0,
     }
 }
 
-pub(super) async fn load(conn: &mut SqliteConnection, id: AdminId) -> Result<Admin, StoreError> {
+pub(super) async fn load(conn: &mut AnyConnection, id: AdminId) -> Result<Admin, StoreError> {
     let row: Option<AdminRow> = sqlx::query_as(&format!("{SELECT_ADMIN} WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(conn)
@@ -66,7 +67,7 @@ impl Store {
         .bind(&username)
         .bind(username.to_lowercase())
         .bind(password_hash)
-        .bind(now)
+        .bind(Ts(now))
         .fetch_one(&mut *tx)
         .await;
         let id = match id {
@@ -125,7 +126,7 @@ impl Store {
         let existing = load(&mut tx, id).await?;
         sqlx::query("UPDATE admins SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
-            .bind(Utc::now())
+            .bind(Ts::now())
             .bind(id.0)
             .execute(&mut *tx)
             .await
@@ -182,8 +183,8 @@ impl Store {
         .bind(&session.id_hash)
         .bind(session.admin.0)
         .bind(&session.csrf_token)
-        .bind(Utc::now())
-        .bind(session.expires_at)
+        .bind(Ts::now())
+        .bind(Ts(session.expires_at))
         .execute(&self.db)
         .await;
         match result {
@@ -208,7 +209,7 @@ impl Store {
              WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash)
-        .bind(now)
+        .bind(Ts(now))
         .fetch_optional(&self.db)
         .await
         .ctx("reading a session")?;
@@ -221,8 +222,8 @@ impl Store {
             id_hash,
             admin,
             csrf_token,
-            created_at,
-            expires_at,
+            created_at: created_at.0,
+            expires_at: expires_at.0,
         }))
     }
 
@@ -245,7 +246,7 @@ impl Store {
     /// Database failures.
     pub async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-            .bind(now)
+            .bind(Ts(now))
             .execute(&self.db)
             .await
             .ctx("removing expired sessions")?;

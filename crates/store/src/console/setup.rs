@@ -15,6 +15,7 @@ use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 const SETUP_CODE_META: &str = "setup_code";
 /// No 0/O or 1/I/L: the code is read from a log and typed by a person.
@@ -122,7 +123,7 @@ impl Store {
         .bind(&username)
         .bind(username.to_lowercase())
         .bind(password_hash)
-        .bind(now)
+        .bind(Ts(now))
         .fetch_optional(&mut *tx)
         .await
         .ctx("adding the first administrator")?;

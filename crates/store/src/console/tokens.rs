@@ -2,13 +2,14 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::{ApiToken, ApiTokenId, Scopes, check_label};
 use crate::Store;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
+use crate::stamp::Ts;
 
 type TokenRow = (
     i64,
@@ -16,9 +17,9 @@ type TokenRow = (
     String,
     String,
     String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
+    Ts,
+    Option<Ts>,
+    Option<Ts>,
 );
 
 const SELECT_TOKEN: &str = "SELECT id, name, token_hash, scopes, created_by, created_at, \
@@ -36,9 +37,9 @@ fn token(row: TokenRow) -> Result<ApiToken, StoreError> {
         token_hash,
         scopes,
         created_by,
-        created_at,
-        last_used_at,
-        expires_at,
+        created_at: created_at.0,
+        last_used_at: last_used_at.map(|t| t.0),
+        expires_at: expires_at.map(|t| t.0),
     })
 }
 
@@ -71,8 +72,8 @@ impl Store {
         .bind(&new.token_hash)
         .bind(new.scopes.to_string())
         .bind(actor)
-        .bind(Utc::now())
-        .bind(new.expires_at)
+        .bind(Ts::now())
+        .bind(new.expires_at.map(Ts))
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -107,7 +108,7 @@ impl Store {
             "{SELECT_TOKEN} WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)"
         ))
         .bind(token_hash)
-        .bind(now)
+        .bind(Ts(now))
         .fetch_optional(&self.db)
         .await
         .ctx("reading an API token")?;
@@ -136,7 +137,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(at)
+            .bind(Ts(at))
             .bind(id.0)
             .execute(&self.db)
             .await
@@ -163,7 +164,7 @@ impl Store {
              last_used_at = NULL WHERE id = $3",
         )
         .bind(token_hash)
-        .bind(expires_at)
+        .bind(expires_at.map(Ts))
         .bind(existing.id.0)
         .execute(&mut *tx)
         .await
@@ -213,8 +214,8 @@ impl Store {
              RETURNING failures",
         )
         .bind(key)
-        .bind(now)
-        .bind(window_start)
+        .bind(Ts(now))
+        .bind(Ts(window_start))
         .fetch_one(&self.db)
         .await
         .ctx("counting a failed sign-in")?;
@@ -235,7 +236,7 @@ impl Store {
             "SELECT failures FROM sign_in_failures WHERE key = $1 AND window_started_at >= $2",
         )
         .bind(key)
-        .bind(now - window)
+        .bind(Ts(now - window))
         .fetch_optional(&self.db)
         .await
         .ctx("reading failed sign-ins")?;
@@ -257,7 +258,7 @@ impl Store {
 }
 
 /// The token called `name` (exactly as stored; names are unique).
-async fn named(conn: &mut SqliteConnection, name: &str) -> Result<ApiToken, StoreError> {
+async fn named(conn: &mut AnyConnection, name: &str) -> Result<ApiToken, StoreError> {
     let row: Option<TokenRow> = sqlx::query_as(&format!("{SELECT_TOKEN} WHERE name = $1"))
         .bind(name.trim())
         .fetch_optional(conn)

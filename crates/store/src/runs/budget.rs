@@ -19,6 +19,7 @@ use crate::app::AppId;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 impl Store {
     /// The operations of `kinds` that runs of `app` applied and that finished at or
@@ -46,7 +47,7 @@ impl Store {
         );
         let mut query = sqlx::query_as::<_, OperationRow>(&sql)
             .bind(app.0)
-            .bind(since);
+            .bind(Ts(since));
         for kind in kinds {
             query = query.bind(*kind);
         }
@@ -150,7 +151,7 @@ impl Store {
                 "UPDATE runs SET status = 'superseded', reason = $1, finished_at = $2 WHERE id = $3",
             )
             .bind(&reason)
-            .bind(Utc::now())
+            .bind(Ts::now())
             .bind(id)
             .execute(&mut *tx)
             .await

@@ -2,7 +2,7 @@
 //! reading runs back (a run's operations and outcomes are in `operations`).
 
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::types::{Run, RunCounts, RunFilter, RunId, RunStatus, RunTrigger, SyncKind};
 use crate::Store;
@@ -10,18 +10,19 @@ use crate::app::AppId;
 use crate::audit::{self, Subject};
 use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 type RunRow = (
     i64,
     i64,
     String,
     String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
+    Ts,
+    Option<Ts>,
     String,
     Option<String>,
     Option<String>,
-    Option<DateTime<Utc>>,
+    Option<Ts>,
     Option<f64>,
     Option<String>,
     Option<String>,
@@ -55,12 +56,12 @@ fn build(row: RunRow) -> Result<Run, StoreError> {
         app_id: AppId(app_id),
         trigger: RunTrigger::parse(&trigger).ok_or_else(|| bad("trigger"))?,
         status: RunStatus::parse(&status).ok_or_else(|| bad("status"))?,
-        started_at,
-        finished_at,
+        started_at: started_at.0,
+        finished_at: finished_at.map(|t| t.0),
         counts: serde_json::from_str(&counts).ctx("reading run counts")?,
         reason,
         decided_by,
-        decided_at,
+        decided_at: decided_at.map(|t| t.0),
         work_seconds,
         sync_kind: sync_kind
             .map(|k| SyncKind::parse(&k).ok_or_else(|| bad("sync kind")))
@@ -69,7 +70,7 @@ fn build(row: RunRow) -> Result<Run, StoreError> {
     })
 }
 
-pub(super) async fn load(conn: &mut SqliteConnection, id: RunId) -> Result<Run, StoreError> {
+pub(super) async fn load(conn: &mut AnyConnection, id: RunId) -> Result<Run, StoreError> {
     let row: Option<RunRow> = sqlx::query_as(&format!("{SELECT_RUN} WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(conn)
@@ -80,7 +81,7 @@ pub(super) async fn load(conn: &mut SqliteConnection, id: RunId) -> Result<Run, 
 
 /// Loads a run and refuses unless it is in `expected` state.
 pub(super) async fn load_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: RunId,
     expected: RunStatus,
     doing: &str,
@@ -99,7 +100,7 @@ pub(super) async fn load_in(
 /// engine's in-process lock covers this process; this covers the service, a command-line
 /// sync and other replicas sharing one database.
 async fn running_elsewhere(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     app: AppId,
 ) -> Result<Option<i64>, StoreError> {
     let rows: Vec<(i64, Option<String>, Option<i64>)> = sqlx::query_as(
@@ -118,7 +119,7 @@ async fn running_elsewhere(
 }
 
 pub(super) async fn app_name(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     app: AppId,
 ) -> Result<Option<String>, StoreError> {
     sqlx::query_scalar("SELECT name FROM apps WHERE id = $1")
@@ -150,7 +151,7 @@ impl Store {
         .bind(app.0)
         .bind(trigger.as_str())
         .bind(crate::process::current_owner())
-        .bind(Utc::now())
+        .bind(Ts::now())
         .bind(self.claim_until())
         .fetch_one(&mut *tx)
         .await
@@ -203,19 +204,19 @@ impl Store {
         let mut tx = begin_write(&self.db).await?;
         let running = load_in(&mut tx, run, RunStatus::Running, "finish").await?;
         let now = Utc::now();
-        let (resumed_at,): (Option<DateTime<Utc>>,) =
+        let (resumed_at,): (Option<Ts>,) =
             sqlx::query_as("SELECT resumed_at FROM runs WHERE id = $1")
                 .bind(run.0)
                 .fetch_one(&mut *tx)
                 .await
                 .ctx("finishing a run")?;
-        let since = resumed_at.unwrap_or(running.started_at);
+        let since = resumed_at.map_or(running.started_at, |t| t.0);
         #[allow(clippy::cast_precision_loss)] // milliseconds of one run
         let worked = (now - since).num_milliseconds().max(0) as f64 / 1000.0;
         let work = running.work_seconds.unwrap_or(0.0) + worked;
         sqlx::query("UPDATE runs SET status = $1, finished_at = $2, counts_json = $3, reason = $4, work_seconds = $6 WHERE id = $5")
             .bind(status.as_str())
-            .bind(now)
+            .bind(Ts(now))
             .bind(serde_json::to_string(counts).ctx("encoding run counts")?)
             .bind(reason)
             .bind(run.0)
@@ -276,9 +277,9 @@ impl Store {
         sqlx::query(sql)
             .bind(crate::process::current_owner())
             .bind(by)
-            .bind(now)
+            .bind(Ts(now))
             .bind(run.0)
-            .bind(resumed)
+            .bind(resumed.map(Ts))
             .bind(self.claim_until())
             .execute(&mut *tx)
             .await

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::lifecycle::{load, load_in};
 use super::types::{
@@ -187,10 +187,7 @@ impl Store {
 }
 
 /// Counts of `run`'s recorded operations per kind and outcome.
-pub(crate) async fn tally(
-    conn: &mut SqliteConnection,
-    run: RunId,
-) -> Result<RunCounts, StoreError> {
+pub(crate) async fn tally(conn: &mut AnyConnection, run: RunId) -> Result<RunCounts, StoreError> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT kind, outcome, COUNT(*) FROM run_operations WHERE run_id = $1 \
          GROUP BY kind, outcome",
@@ -216,7 +213,7 @@ pub(crate) async fn tally(
 
 /// Inserts `ops` as `pending` rows, [`INSERT_ROWS`] to a statement.
 pub(super) async fn insert_operations(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run: RunId,
     ops: &[NewOperation],
 ) -> Result<(), StoreError> {
@@ -270,7 +267,7 @@ fn insert_sql(rows: usize) -> String {
 
 /// Records `updates`: plain outcomes (no error) by `IN` lists, the rest one by one.
 async fn update_outcomes(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run: RunId,
     updates: &[OutcomeUpdate],
 ) -> Result<(), StoreError> {
@@ -292,7 +289,7 @@ async fn update_outcomes(
 }
 
 async fn update_one(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run: RunId,
     seq: u32,
     outcome: OpOutcome,
@@ -318,7 +315,7 @@ async fn update_one(
 
 /// Sets `outcome` (and no error) on the distinct, sorted `seqs`.
 async fn update_many(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run: RunId,
     outcome: OpOutcome,
     seqs: &[u32],

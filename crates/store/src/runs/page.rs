@@ -16,6 +16,7 @@ use super::operations::{OperationRow, operation};
 use super::types::{OpOutcome, Operation, RunId};
 use crate::Store;
 use crate::error::{DbContext as _, StoreError};
+use crate::stamp::Ts;
 
 /// The most operations one page may ask for.
 pub const MAX_PAGE: u32 = 1000;
@@ -153,8 +154,8 @@ impl Store {
         .bind(&progress.phase)
         .bind(i64::try_from(progress.done).unwrap_or(i64::MAX))
         .bind(progress.total.map(|t| i64::try_from(t).unwrap_or(i64::MAX)))
-        .bind(progress.phase_started_at)
-        .bind(progress.updated_at)
+        .bind(Ts(progress.phase_started_at))
+        .bind(Ts(progress.updated_at))
         .bind(run.0)
         .execute(&self.db)
         .await
@@ -171,8 +172,8 @@ impl Store {
             Option<String>,
             Option<i64>,
             Option<i64>,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
+            Option<Ts>,
+            Option<Ts>,
         );
         let row: Option<Row> = sqlx::query_as(
             "SELECT progress_phase, progress_done, progress_total, progress_phase_at, progress_at \
@@ -191,8 +192,8 @@ impl Store {
             phase,
             done: done.and_then(|d| u64::try_from(d).ok()).unwrap_or_default(),
             total: total.and_then(|t| u64::try_from(t).ok()),
-            phase_started_at,
-            updated_at,
+            phase_started_at: phase_started_at.0,
+            updated_at: updated_at.0,
         }))
     }
 }

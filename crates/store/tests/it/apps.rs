@@ -7,6 +7,7 @@ use usersync_store::{
 };
 
 use crate::common::{draft, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 fn refused_field(result: Result<usersync_store::App, StoreError>) -> (String, String) {
     match result {
@@ -17,9 +18,8 @@ fn refused_field(result: Result<usersync_store::App, StoreError>) -> (String, St
 
 type Mutation = fn(&mut AppDraft);
 
-#[tokio::test]
-async fn each_invalid_field_is_refused_with_its_name() {
-    let (_dir, store) = temp_store().await;
+async fn each_invalid_field_is_refused_with_its_name(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let cases: Vec<(&str, Mutation)> = vec![
         ("name", |d| d.name = "   ".into()),
         ("okta.url", |d| {
@@ -104,9 +104,8 @@ async fn each_invalid_field_is_refused_with_its_name() {
     );
 }
 
-#[tokio::test]
-async fn a_replacement_with_text_after_a_group_is_stored_as_the_engine_reads_it() {
-    let (_dir, store) = temp_store().await;
+async fn a_replacement_with_text_after_a_group_is_stored_as_the_engine_reads_it(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let mut d = draft("engine grammar");
     d.policy.username.regex = "^([^@]+)@".into();
     d.policy.username.replacement = "$1abc".into();
@@ -114,9 +113,8 @@ async fn a_replacement_with_text_after_a_group_is_stored_as_the_engine_reads_it(
     assert_eq!(app.policy.username.replacement, "$1abc");
 }
 
-#[tokio::test]
-async fn loopback_http_okta_urls_are_accepted_for_emulators() {
-    let (_dir, store) = temp_store().await;
+async fn loopback_http_okta_urls_are_accepted_for_emulators(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let mut d = draft("emulated");
     d.okta.url = "http://127.0.0.1:18080".into();
     d.target.kind = "Confluence".into();
@@ -131,9 +129,8 @@ async fn loopback_http_okta_urls_are_accepted_for_emulators() {
     assert!(next > now && next <= now + chrono::Duration::minutes(15));
 }
 
-#[tokio::test]
-async fn app_names_are_unique_ignoring_case() {
-    let (_dir, store) = temp_store().await;
+async fn app_names_are_unique_ignoring_case(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     store.create_app(draft("Jira prod"), "test").await.unwrap();
     let err = store
         .create_app(draft("jira PROD"), "test")
@@ -151,9 +148,8 @@ async fn app_names_are_unique_ignoring_case() {
     );
 }
 
-#[tokio::test]
-async fn an_update_keeps_omitted_secrets_and_audits_only_the_changed_fields() {
-    let (_dir, store) = temp_store().await;
+async fn an_update_keeps_omitted_secrets_and_audits_only_the_changed_fields(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "alice").await.unwrap();
     let mut d = draft("Jira");
     d.okta.credential = OktaCredential::ApiToken {
@@ -201,9 +197,8 @@ async fn an_update_keeps_omitted_secrets_and_audits_only_the_changed_fields() {
     );
 }
 
-#[tokio::test]
-async fn switching_credential_type_drops_the_old_secret() {
-    let (_dir, store) = temp_store().await;
+async fn switching_credential_type_drops_the_old_secret(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     let mut d = draft("Jira");
     d.target.credential = TargetCredential::Basic {
@@ -228,9 +223,8 @@ async fn switching_credential_type_drops_the_old_secret() {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
-#[tokio::test]
-async fn deleting_an_app_keeps_its_audit_history_and_unknown_ids_are_not_found() {
-    let (_dir, store) = temp_store().await;
+async fn deleting_an_app_keeps_its_audit_history_and_unknown_ids_are_not_found(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store
         .create_app(draft("Short-lived"), "alice")
         .await
@@ -255,9 +249,8 @@ async fn deleting_an_app_keeps_its_audit_history_and_unknown_ids_are_not_found()
     assert!(store.find_app("short-lived").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn an_oauth_private_key_value_must_look_like_a_key() {
-    let (_dir, store) = temp_store().await;
+async fn an_oauth_private_key_value_must_look_like_a_key(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let oauth = |key: &str| OktaCredential::OAuth {
         client_id: "0oa1service".into(),
         key_id: Some("kid-1".into()),
@@ -279,9 +272,10 @@ async fn an_oauth_private_key_value_must_look_like_a_key() {
     ));
 }
 
-#[tokio::test]
-async fn a_crowd_app_keeps_its_application_name_and_its_password_as_the_target_password() {
-    let (_dir, store) = temp_store().await;
+async fn a_crowd_app_keeps_its_application_name_and_its_password_as_the_target_password(
+    backend: Backend,
+) {
+    let (_dir, store) = temp_store(backend).await;
     let mut d = draft("Crowd");
     d.target.kind = "crowd".into();
     d.target.url = "https://crowd.example.com/crowd".into();
@@ -313,3 +307,15 @@ async fn a_crowd_app_keeps_its_application_name_and_its_password_as_the_target_p
     );
     assert!(!format!("{app:?}").contains("crowd-app-s3cret"));
 }
+
+on_both_stores!(
+    each_invalid_field_is_refused_with_its_name,
+    a_replacement_with_text_after_a_group_is_stored_as_the_engine_reads_it,
+    loopback_http_okta_urls_are_accepted_for_emulators,
+    app_names_are_unique_ignoring_case,
+    an_update_keeps_omitted_secrets_and_audits_only_the_changed_fields,
+    switching_credential_type_drops_the_old_secret,
+    deleting_an_app_keeps_its_audit_history_and_unknown_ids_are_not_found,
+    an_oauth_private_key_value_must_look_like_a_key,
+    a_crowd_app_keeps_its_application_name_and_its_password_as_the_target_password,
+);

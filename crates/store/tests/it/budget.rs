@@ -9,6 +9,7 @@ use serde_json::json;
 use usersync_store::{AppId, NewOperation, OpOutcome, RunId, RunStatus, RunTrigger, Store};
 
 use crate::common::{draft, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 const DESTRUCTIVE: &[&str] = &["deactivate_user", "remove_member"];
 
@@ -47,9 +48,10 @@ fn subjects(ops: &[usersync_store::Operation]) -> Vec<&str> {
     ops.iter().map(|o| o.subject.as_str()).collect()
 }
 
-#[tokio::test]
-async fn the_window_holds_the_destructive_ops_the_apps_runs_applied_since_then_but_not_approvals() {
-    let (_dir, store) = temp_store().await;
+async fn the_window_holds_the_destructive_ops_the_apps_runs_applied_since_then_but_not_approvals(
+    backend: Backend,
+) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap().id;
     let other = store.create_app(draft("Wiki"), "test").await.unwrap().id;
     let before = Utc::now();
@@ -126,9 +128,8 @@ async fn the_window_holds_the_destructive_ops_the_apps_runs_applied_since_then_b
     );
 }
 
-#[tokio::test]
-async fn a_held_run_takes_more_operations_once_each_numbered_after_its_last() {
-    let (_dir, store) = temp_store().await;
+async fn a_held_run_takes_more_operations_once_each_numbered_after_its_last(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap().id;
     let held = run_with(
         &store,
@@ -185,9 +186,10 @@ async fn a_held_run_takes_more_operations_once_each_numbered_after_its_last() {
     );
 }
 
-#[tokio::test]
-async fn a_new_plan_supersedes_the_apps_held_runs_and_says_which_run_replaced_them() {
-    let (_dir, store) = temp_store().await;
+async fn a_new_plan_supersedes_the_apps_held_runs_and_says_which_run_replaced_them(
+    backend: Backend,
+) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap().id;
     let other = store.create_app(draft("Wiki"), "test").await.unwrap().id;
     let first = run_with(
@@ -241,9 +243,8 @@ async fn a_new_plan_supersedes_the_apps_held_runs_and_says_which_run_replaced_th
     );
 }
 
-#[tokio::test]
-async fn an_approved_runs_work_time_leaves_out_the_wait_for_approval() {
-    let (_dir, store) = temp_store().await;
+async fn an_approved_runs_work_time_leaves_out_the_wait_for_approval(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap().id;
     let run = run_with(
         &store,
@@ -273,3 +274,10 @@ async fn an_approved_runs_work_time_leaves_out_the_wait_for_approval() {
         "work {work}s of {wall}s wall time"
     );
 }
+
+on_both_stores!(
+    the_window_holds_the_destructive_ops_the_apps_runs_applied_since_then_but_not_approvals,
+    a_held_run_takes_more_operations_once_each_numbered_after_its_last,
+    a_new_plan_supersedes_the_apps_held_runs_and_says_which_run_replaced_them,
+    an_approved_runs_work_time_leaves_out_the_wait_for_approval,
+);

@@ -8,6 +8,7 @@ use usersync_store::{
 };
 
 use crate::common::temp_store;
+use usersync_testkit::{Backend, on_both_stores};
 
 const LITERAL_TOKEN: &str = "00literalOKTAtoken-abcdef123456";
 
@@ -62,9 +63,8 @@ poll_interval_seconds = 60
     )
 }
 
-#[tokio::test]
-async fn apply_then_export_round_trips_a_toml_file() {
-    let (_dir, store) = temp_store().await;
+async fn apply_then_export_round_trips_a_toml_file(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let report = store
         .apply_apps(apps_from_toml(&apps_file()).unwrap(), "cli:ops")
         .await
@@ -120,9 +120,8 @@ async fn apply_then_export_round_trips_a_toml_file() {
     assert_eq!(wiki.events.poll_interval_seconds, 60);
 }
 
-#[tokio::test]
-async fn reapplying_a_changed_file_updates_and_audits_only_what_changed() {
-    let (_dir, store) = temp_store().await;
+async fn reapplying_a_changed_file_updates_and_audits_only_what_changed(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     store
         .apply_apps(apps_from_toml(&apps_file()).unwrap(), "cli:ops")
         .await
@@ -144,9 +143,8 @@ async fn reapplying_a_changed_file_updates_and_audits_only_what_changed() {
     assert!(!format!("{log:?}").contains("00rotatedOKTAtoken"));
 }
 
-#[tokio::test]
-async fn an_invalid_file_changes_nothing_and_names_the_app_and_field() {
-    let (_dir, store) = temp_store().await;
+async fn an_invalid_file_changes_nothing_and_names_the_app_and_field(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let broken = apps_file().replace(r#"kind = "confluence""#, r#"kind = "bamboo""#);
     let err = store
         .apply_apps(apps_from_toml(&broken).unwrap(), "cli:ops")
@@ -203,3 +201,9 @@ fn references_that_cannot_be_resolved_here_are_listed_by_field_without_values() 
     let literal = apps_from_toml(&apps_file().replace("env:JIRA_PAT", LITERAL_TOKEN)).unwrap();
     assert!(unresolved_references(&literal[0]).is_empty());
 }
+
+on_both_stores!(
+    apply_then_export_round_trips_a_toml_file,
+    reapplying_a_changed_file_updates_and_audits_only_what_changed,
+    an_invalid_file_changes_nothing_and_names_the_app_and_field,
+);

@@ -5,10 +5,10 @@ use pretty_assertions::assert_eq;
 use usersync_store::{AuditFilter, NewApiToken, NewSession, Scopes, StoreError};
 
 use crate::common::{draft, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
-#[tokio::test]
-async fn administrators_sessions_and_password_changes() {
-    let (_dir, store) = temp_store().await;
+async fn administrators_sessions_and_password_changes(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let admin = store
         .create_admin(
             "Alice",
@@ -82,9 +82,8 @@ fn new_token(name: &str, hash: &str, scopes: &str) -> NewApiToken {
     }
 }
 
-#[tokio::test]
-async fn api_tokens_are_found_by_hash_with_their_scopes_and_revoked_by_name() {
-    let (_dir, store) = temp_store().await;
+async fn api_tokens_are_found_by_hash_with_their_scopes_and_revoked_by_name(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let now = Utc::now();
     let token = store
         .create_api_token(&new_token("ci", "sha256:abc", "read,sync"), "alice")
@@ -121,9 +120,8 @@ async fn api_tokens_are_found_by_hash_with_their_scopes_and_revoked_by_name() {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
-#[tokio::test]
-async fn an_expired_api_token_is_not_found_but_still_listed() {
-    let (_dir, store) = temp_store().await;
+async fn an_expired_api_token_is_not_found_but_still_listed(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let now = Utc::now();
     let mut new = new_token("nightly", "sha256:n", "sync");
     new.expires_at = Some(now + Duration::days(1));
@@ -141,9 +139,8 @@ async fn an_expired_api_token_is_not_found_but_still_listed() {
     assert_eq!(store.list_api_tokens().await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn rotating_a_token_replaces_its_value_keeps_its_scopes_and_is_audited() {
-    let (_dir, store) = temp_store().await;
+async fn rotating_a_token_replaces_its_value_keeps_its_scopes_and_is_audited(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let now = Utc::now();
     store
         .create_api_token(&new_token("ci", "sha256:old", "approve"), "cli:ops")
@@ -182,9 +179,8 @@ async fn rotating_a_token_replaces_its_value_keeps_its_scopes_and_is_audited() {
     );
 }
 
-#[tokio::test]
-async fn the_last_administrator_cannot_be_deleted() {
-    let (_dir, store) = temp_store().await;
+async fn the_last_administrator_cannot_be_deleted(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let alice = store
         .create_admin("alice", "$argon2id$a", "setup")
         .await
@@ -201,9 +197,8 @@ async fn the_last_administrator_cannot_be_deleted() {
     assert!(store.delete_admin(bob.id, "bob").await.is_err());
 }
 
-#[tokio::test]
-async fn failed_sign_ins_are_counted_within_a_window() {
-    let (_dir, store) = temp_store().await;
+async fn failed_sign_ins_are_counted_within_a_window(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let now = Utc::now();
     let window = Duration::minutes(15);
     assert_eq!(
@@ -249,9 +244,8 @@ async fn failed_sign_ins_are_counted_within_a_window() {
     );
 }
 
-#[tokio::test]
-async fn events_are_seen_once_and_old_ones_are_pruned() {
-    let (_dir, store) = temp_store().await;
+async fn events_are_seen_once_and_old_ones_are_pruned(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     let then = Utc::now() - Duration::days(3);
     assert!(store.remember_event(app.id, "evt-1", then).await.unwrap());
@@ -283,9 +277,8 @@ async fn events_are_seen_once_and_old_ones_are_pruned() {
     );
 }
 
-#[tokio::test]
-async fn scheduler_state_and_checkpoints_persist_per_app() {
-    let (_dir, store) = temp_store().await;
+async fn scheduler_state_and_checkpoints_persist_per_app(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     assert_eq!(
         store.scheduler_state(app.id).await.unwrap(),
@@ -353,9 +346,8 @@ async fn scheduler_state_and_checkpoints_persist_per_app() {
 
 const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
 
-#[tokio::test]
-async fn of_twelve_simultaneous_first_administrators_exactly_one_is_created() {
-    let (_dir, store) = temp_store().await;
+async fn of_twelve_simultaneous_first_administrators_exactly_one_is_created(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let code = store.setup_code().await.unwrap().expect("no admin yet");
     let attempts = (0..12).map(|i| {
         let store = store.clone();
@@ -380,9 +372,8 @@ async fn of_twelve_simultaneous_first_administrators_exactly_one_is_created() {
     assert_eq!(store.setup_code().await.unwrap(), None, "the code is spent");
 }
 
-#[tokio::test]
-async fn the_first_administrator_needs_the_setup_code() {
-    let (_dir, store) = temp_store().await;
+async fn the_first_administrator_needs_the_setup_code(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let code = store.setup_code().await.unwrap().unwrap();
     assert_eq!(
         store.setup_code().await.unwrap().as_deref(),
@@ -405,3 +396,16 @@ async fn the_first_administrator_needs_the_setup_code() {
         "{attempt:?}"
     );
 }
+
+on_both_stores!(
+    administrators_sessions_and_password_changes,
+    api_tokens_are_found_by_hash_with_their_scopes_and_revoked_by_name,
+    an_expired_api_token_is_not_found_but_still_listed,
+    rotating_a_token_replaces_its_value_keeps_its_scopes_and_is_audited,
+    the_last_administrator_cannot_be_deleted,
+    failed_sign_ins_are_counted_within_a_window,
+    events_are_seen_once_and_old_ones_are_pruned,
+    scheduler_state_and_checkpoints_persist_per_app,
+    of_twelve_simultaneous_first_administrators_exactly_one_is_created,
+    the_first_administrator_needs_the_setup_code,
+);

@@ -6,6 +6,7 @@ use usersync_core::links::{GroupLink, UserLink};
 use usersync_store::{AppId, LinkChanges, StoreError};
 
 use crate::common::{draft, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 fn user(okta: &str, key: &str, username: &str) -> UserLink {
     UserLink {
@@ -24,9 +25,8 @@ fn group(okta: &str, name: &str) -> GroupLink {
     }
 }
 
-#[tokio::test]
-async fn a_renamed_user_updates_its_link_instead_of_adding_a_second() {
-    let (_dir, store) = temp_store().await;
+async fn a_renamed_user_updates_its_link_instead_of_adding_a_second(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     let first = LinkChanges {
         upsert_users: vec![
@@ -59,9 +59,8 @@ async fn a_renamed_user_updates_its_link_instead_of_adding_a_second() {
     );
 }
 
-#[tokio::test]
-async fn a_single_user_sync_reads_only_the_links_its_user_can_touch() {
-    let (_dir, store) = temp_store().await;
+async fn a_single_user_sync_reads_only_the_links_its_user_can_touch(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     let changes = LinkChanges {
         upsert_users: vec![
@@ -107,9 +106,8 @@ async fn a_single_user_sync_reads_only_the_links_its_user_can_touch() {
     assert_eq!(all.users.len(), 5);
 }
 
-#[tokio::test]
-async fn deletes_and_upserts_apply_together_and_stay_within_their_app() {
-    let (_dir, store) = temp_store().await;
+async fn deletes_and_upserts_apply_together_and_stay_within_their_app(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let jira = store.create_app(draft("Jira"), "test").await.unwrap();
     let wiki = store.create_app(draft("Wiki"), "test").await.unwrap();
     let both = LinkChanges {
@@ -136,9 +134,8 @@ async fn deletes_and_upserts_apply_together_and_stay_within_their_app() {
     assert_eq!(store.load_links(wiki.id).await.unwrap().users.len(), 2);
 }
 
-#[tokio::test]
-async fn links_for_an_unknown_app_are_refused() {
-    let (_dir, store) = temp_store().await;
+async fn links_for_an_unknown_app_are_refused(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let change = LinkChanges {
         upsert_users: vec![user("00u1", "K1", "alice")],
         ..LinkChanges::default()
@@ -147,9 +144,8 @@ async fn links_for_an_unknown_app_are_refused() {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
-#[tokio::test]
-async fn a_user_link_is_marked_read_only_and_stays_so_when_saved_again() {
-    let (_dir, store) = temp_store().await;
+async fn a_user_link_is_marked_read_only_and_stays_so_when_saved_again(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let jira = store.create_app(draft("Jira"), "test").await.unwrap();
     let alice = LinkChanges {
         upsert_users: vec![user("00u1", "K1", "alice")],
@@ -168,9 +164,8 @@ async fn a_user_link_is_marked_read_only_and_stays_so_when_saved_again() {
     assert_eq!(links.users.len(), 1, "an unlinked user is not linked by it");
 }
 
-#[tokio::test]
-async fn a_group_link_ends_only_while_it_still_names_the_deleted_group() {
-    let (_dir, store) = temp_store().await;
+async fn a_group_link_ends_only_while_it_still_names_the_deleted_group(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let jira = store.create_app(draft("Jira"), "test").await.unwrap();
     let id = usersync_core::OktaGroupId::parse("00g1").unwrap();
     let link = |name: &str| usersync_core::GroupLink {
@@ -198,9 +193,20 @@ async fn a_group_link_ends_only_while_it_still_names_the_deleted_group() {
     assert!(store.load_links(jira.id).await.unwrap().groups.is_empty());
 }
 
-#[tokio::test]
-async fn memberships_added_by_group_mapping_are_remembered_per_user_and_forgotten_ignoring_case() {
-    let (_dir, store) = temp_store().await;
+on_both_stores!(
+    a_renamed_user_updates_its_link_instead_of_adding_a_second,
+    a_single_user_sync_reads_only_the_links_its_user_can_touch,
+    deletes_and_upserts_apply_together_and_stay_within_their_app,
+    links_for_an_unknown_app_are_refused,
+    a_user_link_is_marked_read_only_and_stays_so_when_saved_again,
+    a_group_link_ends_only_while_it_still_names_the_deleted_group,
+    memberships_added_by_group_mapping_are_remembered_per_user_and_forgotten_ignoring_case,
+);
+
+async fn memberships_added_by_group_mapping_are_remembered_per_user_and_forgotten_ignoring_case(
+    backend: Backend,
+) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     let g = |n: &str| GroupName::parse(n).unwrap();
     let u = |n: &str| OktaUserId::parse(n).unwrap();

@@ -1,4 +1,5 @@
-//! Integration tests of the store, each on a temporary SQLite file (or in memory).
+//! Integration tests of the store: most run on SQLite and on PostgreSQL (`on_both_stores!`),
+//! those about the data directory's files on SQLite only.
 
 mod apps;
 mod backup;
@@ -13,3 +14,4 @@ mod operation_pages;
 mod runs;
 mod secrets;
 mod spawn;
+mod transfer;

@@ -3,7 +3,7 @@
 use tempfile::TempDir;
 use usersync_store::{MasterKey, Store, StoreError};
 
-use crate::common::{draft, temp_store};
+use crate::common::{draft, temp_sqlite_store};
 
 #[tokio::test]
 async fn an_empty_data_dir_is_migrated_and_gets_a_database_and_a_private_master_key() {
@@ -44,7 +44,7 @@ async fn data_survives_reopening_with_the_same_key() {
 
 #[tokio::test]
 async fn a_database_from_a_newer_usersync_is_refused() {
-    let (dir, store) = temp_store().await;
+    let (dir, store) = temp_sqlite_store().await;
     store.close().await;
     // Pretend a newer binary applied a migration this one does not know.
     let url = format!("sqlite://{}", dir.path().join("usersync.db").display());
@@ -73,7 +73,7 @@ async fn a_database_from_a_newer_usersync_is_refused() {
 
 #[tokio::test]
 async fn a_different_master_key_is_refused_before_any_secret_is_read() {
-    let (dir, store) = temp_store().await;
+    let (dir, store) = temp_sqlite_store().await;
     store.create_app(draft("a"), "test").await.unwrap();
     store.close().await;
     let err = Store::open_with_key(dir.path(), MasterKey::generate())
@@ -115,4 +115,14 @@ async fn database_files_are_private_even_inside_a_directory_others_can_read() {
     store.close().await;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     assert!(!usersync_store::readable_by_others(dir.path()));
+}
+
+#[test]
+fn both_dialects_have_migrations_of_the_same_versions() {
+    let (sqlite, postgres) = usersync_store::migration_versions();
+    assert!(!sqlite.is_empty());
+    assert_eq!(
+        sqlite, postgres,
+        "migrations/sqlite and migrations/postgres must hold the same versions"
+    );
 }

@@ -4,6 +4,7 @@
 use usersync_store::{SecretSlot, SecretState, apps_from_toml, apps_to_toml};
 
 use crate::common::temp_store;
+use usersync_testkit::{Backend, on_both_stores};
 
 const WEBHOOK: &str = "https://hooks.example.com/services/T0/B0/webhookSECRET-3e1a";
 const SMTP_PASSWORD: &str = "smtpSECRET-pass-77c1";
@@ -32,9 +33,8 @@ smtp = {{ host = "{smtp_host}", username = "usersync"{password} }}
     )
 }
 
-#[tokio::test]
-async fn notification_settings_round_trip_and_their_secrets_are_never_exported() {
-    let (_dir, store) = temp_store().await;
+async fn notification_settings_round_trip_and_their_secrets_are_never_exported(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let drafts = apps_from_toml(&file("smtp.example.com", Some(SMTP_PASSWORD))).unwrap();
     store.apply_apps(drafts, "test").await.unwrap();
     let app = store.app_by_name("Jira").await.unwrap();
@@ -68,9 +68,8 @@ async fn notification_settings_round_trip_and_their_secrets_are_never_exported()
     assert!(!api_json.contains("webhookSECRET") && !api_json.contains(SMTP_PASSWORD));
 }
 
-#[tokio::test]
-async fn moving_the_smtp_server_asks_for_its_password_again() {
-    let (_dir, store) = temp_store().await;
+async fn moving_the_smtp_server_asks_for_its_password_again(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let drafts = apps_from_toml(&file("smtp.example.com", Some(SMTP_PASSWORD))).unwrap();
     store.apply_apps(drafts, "test").await.unwrap();
 
@@ -84,13 +83,12 @@ async fn moving_the_smtp_server_asks_for_its_password_again() {
     assert_eq!(app.notify.email.unwrap().smtp.host, "smtp.example.com");
 }
 
-#[tokio::test]
-async fn plain_smtp_to_a_remote_server_is_refused_with_the_field_and_the_fix() {
+async fn plain_smtp_to_a_remote_server_is_refused_with_the_field_and_the_fix(backend: Backend) {
     let text = file("smtp.example.com", Some(SMTP_PASSWORD)).replace(
         "username = \"usersync\"",
         "username = \"usersync\", starttls = false",
     );
-    let (_dir, store) = temp_store().await;
+    let (_dir, store) = temp_store(backend).await;
     let err = store
         .apply_apps(apps_from_toml(&text).unwrap(), "test")
         .await
@@ -99,3 +97,9 @@ async fn plain_smtp_to_a_remote_server_is_refused_with_the_field_and_the_fix() {
     assert!(text.contains("app[0].notify.email.smtp.starttls"), "{text}");
     assert!(text.contains("starttls = true"), "{text}");
 }
+
+on_both_stores!(
+    notification_settings_round_trip_and_their_secrets_are_never_exported,
+    moving_the_smtp_server_asks_for_its_password_again,
+    plain_smtp_to_a_remote_server_is_refused_with_the_field_and_the_fix,
+);

@@ -9,6 +9,8 @@ use usersync_store::{
     RunTrigger, Store,
 };
 
+use usersync_testkit::{Backend, on_both_stores};
+
 use crate::common::{draft, temp_store};
 
 /// A run of 3,000 operations: kinds in turn, every tenth failed with an error.
@@ -57,9 +59,10 @@ fn seqs(page: &usersync_store::OperationPage) -> Vec<u32> {
     page.operations.iter().map(|o| o.seq).collect()
 }
 
-#[tokio::test]
-async fn a_page_of_operations_is_filtered_by_kind_outcome_rule_and_text_in_the_database() {
-    let (_dir, store) = temp_store().await;
+async fn a_page_of_operations_is_filtered_by_kind_outcome_rule_and_text_in_the_database(
+    backend: Backend,
+) {
+    let (_dir, store) = temp_store(backend).await;
     let run = big_run(&store).await;
     let all = OperationQuery {
         limit: 50,
@@ -147,9 +150,8 @@ async fn a_page_of_operations_is_filtered_by_kind_outcome_rule_and_text_in_the_d
     );
 }
 
-#[tokio::test]
-async fn keyset_pages_read_every_operation_once_and_a_page_is_capped() {
-    let (_dir, store) = temp_store().await;
+async fn keyset_pages_read_every_operation_once_and_a_page_is_capped(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let run = big_run(&store).await;
     let mut after = None;
     let mut seen = Vec::new();
@@ -187,9 +189,8 @@ async fn keyset_pages_read_every_operation_once_and_a_page_is_capped() {
     );
 }
 
-#[tokio::test]
-async fn progress_written_for_a_running_run_is_read_back_and_kept_once_it_ends() {
-    let (_dir, store) = temp_store().await;
+async fn progress_written_for_a_running_run_is_read_back_and_kept_once_it_ends(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap().id;
     let run = store.start_run(app, RunTrigger::Manual).await.unwrap().id;
     assert_eq!(store.run_progress(run).await.unwrap(), None);
@@ -218,3 +219,9 @@ async fn progress_written_for_a_running_run_is_read_back_and_kept_once_it_ends()
     store.record_progress(run, &late).await.unwrap();
     assert_eq!(store.run_progress(run).await.unwrap().unwrap().done, 120);
 }
+
+on_both_stores!(
+    a_page_of_operations_is_filtered_by_kind_outcome_rule_and_text_in_the_database,
+    keyset_pages_read_every_operation_once_and_a_page_is_capped,
+    progress_written_for_a_running_run_is_read_back_and_kept_once_it_ends,
+);

@@ -13,6 +13,7 @@ use usersync_store::{
 };
 
 use crate::common::{draft, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 const CHILD_DIR_ENV: &str = "USERSYNC_STORE_TEST_CHILD_DIR";
 const KILL_TEST: &str =
@@ -133,9 +134,8 @@ async fn a_run_of_a_live_process_is_not_interrupted_by_another_open() {
     );
 }
 
-#[tokio::test]
-async fn a_run_records_its_plan_outcomes_and_counts() {
-    let (_dir, store) = temp_store().await;
+async fn a_run_records_its_plan_outcomes_and_counts(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = app_in(&store).await;
     let run = store.start_run(app, RunTrigger::Manual).await.unwrap();
     assert_eq!(run.status, RunStatus::Running);
@@ -209,9 +209,8 @@ async fn a_run_records_its_plan_outcomes_and_counts() {
     );
 }
 
-#[tokio::test]
-async fn a_held_run_is_approved_once_then_applied_and_finished() {
-    let (_dir, store) = temp_store().await;
+async fn a_held_run_is_approved_once_then_applied_and_finished(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = app_in(&store).await;
     let run = store.start_run(app, RunTrigger::Scheduled).await.unwrap();
     store
@@ -271,9 +270,8 @@ async fn a_held_run_is_approved_once_then_applied_and_finished() {
     assert_eq!(audit[0].actor, "alice");
 }
 
-#[tokio::test]
-async fn a_rejected_run_ends_and_its_pending_operations_are_skipped() {
-    let (_dir, store) = temp_store().await;
+async fn a_rejected_run_ends_and_its_pending_operations_are_skipped(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = app_in(&store).await;
     let run = store.start_run(app, RunTrigger::Api).await.unwrap();
     store
@@ -302,9 +300,8 @@ async fn a_rejected_run_ends_and_its_pending_operations_are_skipped() {
     );
 }
 
-#[tokio::test]
-async fn runs_are_listed_newest_first_and_filtered() {
-    let (_dir, store) = temp_store().await;
+async fn runs_are_listed_newest_first_and_filtered(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let jira = app_in(&store).await;
     let wiki = store.create_app(draft("Wiki"), "test").await.unwrap().id;
     let first = store.start_run(jira, RunTrigger::Manual).await.unwrap();
@@ -372,9 +369,8 @@ async fn runs_are_listed_newest_first_and_filtered() {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
-#[tokio::test]
-async fn links_and_outcomes_recorded_together_are_saved_together_or_not_at_all() {
-    let (_dir, store) = temp_store().await;
+async fn links_and_outcomes_recorded_together_are_saved_together_or_not_at_all(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = app_in(&store).await;
     let run = store.start_run(app, RunTrigger::Manual).await.unwrap();
     let ops: Vec<_> = (1..=40).map(|i| op(i, "add_member", "alice")).collect();
@@ -419,3 +415,11 @@ async fn links_and_outcomes_recorded_together_are_saved_together_or_not_at_all()
         (40, 40)
     );
 }
+
+on_both_stores!(
+    a_run_records_its_plan_outcomes_and_counts,
+    a_held_run_is_approved_once_then_applied_and_finished,
+    a_rejected_run_ends_and_its_pending_operations_are_skipped,
+    runs_are_listed_newest_first_and_filtered,
+    links_and_outcomes_recorded_together_are_saved_together_or_not_at_all,
+);

@@ -7,7 +7,8 @@ use usersync_store::{
     StoreError, apps_to_toml,
 };
 
-use crate::common::{JIRA_PAT, OKTA_TOKEN, draft, temp_store};
+use crate::common::{JIRA_PAT, OKTA_TOKEN, draft, temp_sqlite_store, temp_store};
+use usersync_testkit::{Backend, on_both_stores};
 
 /// Every byte of every database file (main, WAL, shared memory) in `dir`.
 fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
@@ -34,7 +35,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[tokio::test]
 async fn secret_values_are_encrypted_in_the_database_files() {
-    let (dir, store) = temp_store().await;
+    let (dir, store) = temp_sqlite_store().await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     // Before closing (WAL not yet checkpointed) and after.
     // A refused move to another origin writes nothing either.
@@ -83,9 +84,8 @@ async fn stored_values_are_resolved_only_through_resolve_secret() {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
-#[tokio::test]
-async fn reads_debug_json_audit_and_exports_never_show_secret_values() {
-    let (_dir, store) = temp_store().await;
+async fn reads_debug_json_audit_and_exports_never_show_secret_values(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let mut d = draft("Jira");
     d.events.hook_enabled = true;
     d.events.hook_secret = SecretInput::from_text("hook-SECRET-value-998877");
@@ -132,9 +132,8 @@ async fn reads_debug_json_audit_and_exports_never_show_secret_values() {
     );
 }
 
-#[tokio::test]
-async fn references_are_kept_as_references_and_resolved_when_used() {
-    let (_dir, store) = temp_store().await;
+async fn references_are_kept_as_references_and_resolved_when_used(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let secrets = TempDir::new().unwrap();
     let secret_file = secrets.path().join("okta-token");
     std::fs::write(&secret_file, "token-from-a-file\n").unwrap();
@@ -191,9 +190,8 @@ fn keeping(name: &str) -> usersync_store::AppDraft {
     d
 }
 
-#[tokio::test]
-async fn moving_a_url_to_another_origin_requires_that_sides_secret_again() {
-    let (_dir, store) = temp_store().await;
+async fn moving_a_url_to_another_origin_requires_that_sides_secret_again(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     let mut moved = keeping("Jira");
     moved.okta.url = "https://attacker.example.net".into();
@@ -223,9 +221,8 @@ async fn moving_a_url_to_another_origin_requires_that_sides_secret_again() {
     assert_eq!(token.expose_secret(), OKTA_TOKEN);
 }
 
-#[tokio::test]
-async fn a_secret_given_again_with_the_new_url_is_bound_to_the_new_origin() {
-    let (_dir, store) = temp_store().await;
+async fn a_secret_given_again_with_the_new_url_is_bound_to_the_new_origin(backend: Backend) {
+    let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
     let mut moved = keeping("Jira");
     moved.okta.url = "https://new.okta.com".into();
@@ -252,9 +249,10 @@ async fn a_secret_given_again_with_the_new_url_is_bound_to_the_new_origin() {
     assert!(err.to_string().contains("enter the token again"), "{err}");
 }
 
-#[tokio::test]
-async fn an_unused_hook_secret_for_the_old_okta_org_is_dropped_when_the_okta_url_moves() {
-    let (_dir, store) = temp_store().await;
+async fn an_unused_hook_secret_for_the_old_okta_org_is_dropped_when_the_okta_url_moves(
+    backend: Backend,
+) {
+    let (_dir, store) = temp_store(backend).await;
     let mut d = draft("Jira");
     d.events.hook_secret = SecretInput::from_text("hook-secret-of-the-old-org");
     let app = store.create_app(d, "test").await.unwrap();
@@ -275,7 +273,7 @@ async fn an_unused_hook_secret_for_the_old_okta_org_is_dropped_when_the_okta_url
 
 #[tokio::test]
 async fn references_into_the_data_directory_or_to_the_master_key_are_refused_on_save() {
-    let (dir, store) = temp_store().await;
+    let (dir, store) = temp_sqlite_store().await;
     for reference in [
         format!("file:{}", dir.path().join("master.key").display()),
         format!("file:{}", dir.path().join("usersync.db").display()),
@@ -293,3 +291,11 @@ async fn references_into_the_data_directory_or_to_the_master_key_are_refused_on_
     }
     assert!(store.list_apps().await.unwrap().is_empty());
 }
+
+on_both_stores!(
+    reads_debug_json_audit_and_exports_never_show_secret_values,
+    references_are_kept_as_references_and_resolved_when_used,
+    moving_a_url_to_another_origin_requires_that_sides_secret_again,
+    a_secret_given_again_with_the_new_url_is_bound_to_the_new_origin,
+    an_unused_hook_secret_for_the_old_okta_org_is_dropped_when_the_okta_url_moves,
+);

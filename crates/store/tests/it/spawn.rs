@@ -6,11 +6,11 @@ use usersync_store::{
     LinkChanges, NewOperation, OpOutcome, RunFilter, RunStatus, RunTrigger, SecretSlot,
 };
 
-use crate::common::{draft, temp_store};
+use crate::common::{draft, temp_sqlite_store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_run_can_be_recorded_from_spawned_tasks() {
-    let (_dir, store) = temp_store().await;
+    let (_dir, store) = temp_sqlite_store().await;
     let s = store.clone();
     let app = tokio::spawn(async move { s.create_app(draft("Jira"), "test").await })
         .await

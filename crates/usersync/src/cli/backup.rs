@@ -57,6 +57,12 @@ pub async fn backup(args: BackupArgs, global: &Global) -> anyhow::Result<Exit> {
 /// The data directory is in use, the file is not a usersync backup of a known schema,
 /// or the master key here cannot open its secrets (without `--forget-secrets`).
 pub async fn restore(args: RestoreArgs, global: &Global) -> anyhow::Result<Exit> {
+    if global.database_url.is_some() {
+        anyhow::bail!(
+            "usersync restore puts back a SQLite backup; the store given by --database-url is \
+             PostgreSQL: restore it with pg_restore from a pg_dump"
+        );
+    }
     let dir = global.data_dir();
     let options = RestoreOptions {
         forget_secrets: args.forget_secrets,

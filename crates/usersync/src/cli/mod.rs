@@ -22,6 +22,7 @@ pub mod progress;
 pub mod report;
 pub mod runs;
 pub mod server;
+pub mod store;
 pub mod sync;
 pub mod target_report;
 
@@ -94,6 +95,18 @@ pub struct Global {
     /// [default: $XDG_DATA_HOME/usersync, else ~/.local/share/usersync].
     #[arg(long, env = "USERSYNC_DATA_DIR", global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep the store in this PostgreSQL database (postgres://user:password@host:5432/db),
+    /// shared by several replicas, instead of SQLite in the data directory (which then
+    /// holds only master.key, unless USERSYNC_MASTER_KEY is set).
+    #[arg(
+        long,
+        env = "USERSYNC_DATABASE_URL",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true,
+        value_parser = parse_database_url
+    )]
+    pub database_url: Option<usersync_store::DatabaseUrl>,
     /// A PEM file of extra CA certificates every outbound connection trusts (Okta, Jira,
     /// Confluence), besides the operating system's store; an app's side may add its own
     /// `ca_file`.
@@ -115,6 +128,11 @@ pub struct Global {
     pub public_url: Option<url::Url>,
 }
 
+/// `--database-url`: a PostgreSQL URL, checked when the command line is read.
+fn parse_database_url(text: &str) -> Result<usersync_store::DatabaseUrl, String> {
+    usersync_store::DatabaseUrl::parse(text).map_err(|err| err.to_string())
+}
+
 impl Global {
     /// The data directory: the flag or `USERSYNC_DATA_DIR`, else the store's default.
     #[must_use]
@@ -130,9 +148,14 @@ impl Global {
     /// When the directory or database cannot be opened.
     pub async fn open_store(&self) -> anyhow::Result<usersync_store::Store> {
         let dir = self.data_dir();
-        usersync_store::Store::open(&dir)
-            .await
-            .with_context(|| format!("opening the usersync data directory {}", dir.display()))
+        match &self.database_url {
+            Some(url) => usersync_store::Store::open_postgres(url, &dir)
+                .await
+                .with_context(|| format!("opening the usersync store in {url}")),
+            None => usersync_store::Store::open(&dir)
+                .await
+                .with_context(|| format!("opening the usersync data directory {}", dir.display())),
+        }
     }
 
     /// The engine's dependencies, with progress drawn on stderr.
@@ -234,6 +257,9 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Replace the database with a backup (refused while usersync runs on the data directory).
     Restore(backup::RestoreArgs),
+    /// Move the store between databases: `store migrate --from sqlite:PATH --to postgres://...`.
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Ask a running server's /readyz: exit 0 when ready, 1 otherwise (container health checks).
     Health(health::Args),
 }
@@ -260,6 +286,7 @@ impl Command {
             Self::Man(args) => docs::man(&args),
             Self::Backup(args) => backup::backup(args, global).await,
             Self::Restore(args) => backup::restore(args, global).await,
+            Self::Store(command) => store::run(command, global).await,
             Self::Health(args) => health::run(args).await,
         }
     }

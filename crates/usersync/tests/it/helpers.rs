@@ -8,7 +8,7 @@ use usersync_core::{OktaGroupType, OktaSnapshot, StatusClass, status_class};
 use usersync_sim::jira::JiraSim;
 use usersync_sim::okta::{OktaSim, OrgSpec};
 use usersync_store::RunTrigger;
-use usersync_testkit::{DataDir, Sims, small_org as seeded};
+use usersync_testkit::{Backend, DataDir, Sims, TestDb, small_org as seeded};
 
 pub const APP: &str = "jira";
 
@@ -16,8 +16,8 @@ pub struct World {
     pub okta: OktaSim,
     pub jira: JiraSim,
     pub deps: Deps,
-    /// Kept so the data directory lives as long as the world.
-    _dir: DataDir,
+    /// Kept so the data directory (and database) lives as long as the world.
+    _db: TestDb,
 }
 
 /// A small org: enough users and groups to exercise every path, fast to sync.
@@ -54,18 +54,24 @@ impl World {
 
     /// `policy` is extra TOML appended inside the app.
     pub async fn with_policy(org: OrgSpec, policy: &str) -> World {
+        Self::on(Backend::Sqlite, org, policy).await
+    }
+
+    /// A world whose store is on `backend` (PostgreSQL: a fresh database of its own).
+    pub async fn on(backend: Backend, org: OrgSpec, policy: &str) -> World {
         usersync::telemetry::init_for_tests();
         let sims = Sims::start(org).await;
         let app = sims.app(APP).section(policy).to_string();
         let Sims { okta, jira } = sims;
-        let dir = DataDir::new();
-        let store = dir.store_with_apps(&app, "test").await;
+        let db = TestDb::new(backend).await;
+        let store = db.open().await;
+        usersync_testkit::apply_apps(&store, &app, "test").await;
         let deps = Deps::new(store).with_progress(std::sync::Arc::new(Silent));
         World {
             okta,
             jira,
             deps,
-            _dir: dir,
+            _db: db,
         }
     }
 
@@ -75,7 +81,10 @@ impl World {
             okta,
             jira,
             deps,
-            _dir: dir,
+            _db: TestDb {
+                dir,
+                postgres: None,
+            },
         }
     }
 

@@ -56,6 +56,34 @@ async fn a_first_sync_creates_the_users_groups_and_memberships_and_a_second_writ
 }
 
 #[tokio::test]
+async fn a_full_sync_with_the_store_on_postgres_creates_everything_and_a_second_writes_nothing() {
+    if !usersync_testkit::Backend::Postgres.available() {
+        return;
+    }
+    let world = World::on(usersync_testkit::Backend::Postgres, small_org(), "").await;
+    assert!(world.deps.store.is_postgres());
+
+    let first = world.sync().await;
+    assert_eq!(first.status, RunStatus::Succeeded, "{:?}", first.reasons);
+    assert_in_step(&world);
+    let jira_app = world.deps.store.app_by_name("jira").await.unwrap();
+    let links = world.deps.store.load_links(jira_app.id).await.unwrap();
+    assert_eq!(links.users.len(), world.jira_users().len());
+
+    world.jira.clear_requests();
+    let second = world.sync().await;
+    assert_eq!(second.status, RunStatus::Succeeded, "{:?}", second.reasons);
+    assert_eq!(world.jira_writes(), Vec::<String>::new());
+    let runs = world
+        .deps
+        .store
+        .list_runs(&RunFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 2);
+}
+
+#[tokio::test]
 async fn changes_made_through_the_okta_api_appear_after_the_next_sync() {
     let world = World::new(small_org()).await;
     assert_eq!(world.sync().await.status, RunStatus::Succeeded);
