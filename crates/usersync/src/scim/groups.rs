@@ -12,7 +12,7 @@ use axum::response::{IntoResponse as _, Response};
 use serde_json::Value;
 use usersync_store::{ScimKind, ScimRecord};
 
-use super::error::{ScimError, scim_json};
+use super::error::ScimError;
 use super::wire::{self, Input};
 use super::{Ctx, check_if_match, json_body, patch as patching, query, resource, source};
 use crate::web::AppState;
@@ -88,29 +88,7 @@ pub(super) async fn list(
     answer(
         async {
             let ctx = Ctx::new(state, &app, &headers).await?;
-            let q = query::parse(ScimKind::Group, &pairs)?;
-            let page = ctx
-                .store()
-                .scim_resources(
-                    ctx.app.id,
-                    ScimKind::Group,
-                    &q.lookup,
-                    q.start_index - 1,
-                    q.count,
-                )
-                .await
-                .map_err(ScimError::store)?;
-            let mut resources = Vec::with_capacity(page.records.len());
-            let projection = query::Projection::parse(&pairs);
-            for record in &page.records {
-                let mut one = view(&ctx, record).await?;
-                projection.apply(&mut one);
-                resources.push(one);
-            }
-            Ok(scim_json(
-                StatusCode::OK,
-                &wire::list(page.total, q.start_index, resources),
-            ))
+            super::list_page(&ctx, ScimKind::Group, &pairs, view).await
         }
         .await,
     )

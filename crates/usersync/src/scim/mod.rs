@@ -208,6 +208,33 @@ pub(crate) fn to_write<'a>(input: &'a wire::Input, body: &'a str) -> usersync_st
     }
 }
 
+/// `GET /Users` and `GET /Groups`: one page of `kind`'s resources (filter and 1-based
+/// paging from `pairs`), each shown by `view` and cut to the asked attributes.
+async fn list_page(
+    ctx: &Ctx,
+    kind: usersync_store::ScimKind,
+    pairs: &[(String, String)],
+    view: impl AsyncFn(&Ctx, &ScimRecord) -> Result<Value, ScimError>,
+) -> Result<Response, ScimError> {
+    let q = query::parse(kind, pairs)?;
+    let page = ctx
+        .store()
+        .scim_resources(ctx.app.id, kind, &q.lookup, q.start_index - 1, q.count)
+        .await
+        .map_err(ScimError::store)?;
+    let projection = query::Projection::parse(pairs);
+    let mut resources = Vec::with_capacity(page.records.len());
+    for record in &page.records {
+        let mut one = view(ctx, record).await?;
+        projection.apply(&mut one);
+        resources.push(one);
+    }
+    Ok(scim_json(
+        StatusCode::OK,
+        &wire::list(page.total, q.start_index, resources),
+    ))
+}
+
 fn answer(result: Result<Response, ScimError>) -> Response {
     result.unwrap_or_else(axum::response::IntoResponse::into_response)
 }
