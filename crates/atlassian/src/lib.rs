@@ -189,6 +189,24 @@ pub struct Seats {
     pub total: Option<u64>,
 }
 
+/// When one user counting towards the licence last signed in, as the product
+/// reports it; read by `usersync report` to list users who never sign in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignIn {
+    pub username: Username,
+    /// `None`: the product says the user never signed in.
+    pub last: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What a target says about its users' sign-ins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIns {
+    /// Every active user counting towards the licence, with their last sign-in.
+    Reported(Vec<SignIn>),
+    /// The product (or this version of it) does not say; the text says why, in words.
+    NotExposed(String),
+}
+
 /// One Atlassian product's user management, as the sync engine uses it.
 ///
 /// Writes are idempotent where the product allows: creating a user or group
@@ -226,5 +244,14 @@ pub trait Target: Send + Sync {
     /// application roles); `None` where it does not (or usersync does not read it).
     async fn seats(&self) -> TargetResult<Option<Vec<Seats>>> {
         Ok(None)
+    }
+
+    /// The last sign-in of every active user counting towards the licence, where
+    /// the product reports it (Confluence from 10.2).
+    async fn sign_ins(&self) -> TargetResult<SignIns> {
+        Ok(SignIns::NotExposed(format!(
+            "not exposed: {} reports no last sign-in through the API usersync uses",
+            self.kind()
+        )))
     }
 }

@@ -28,6 +28,7 @@ pub use guard::{Guard, Spent, guard};
 pub use ids::{Email, GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
 pub use links::{
     GroupLink, LinkChange, Links, UserLink, link_change, membership_change, read_only_change,
+    stale_mapped,
 };
 pub use mapping::{
     CompiledPolicy, FieldProblem, PolicyError, TargetConstraints, UsernamePreview, UsernameVerdict,

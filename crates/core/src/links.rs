@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{GroupName, OktaGroupId, OktaUserId, TargetUserKey, Username};
 use crate::plan::{Op, PlannedOp, Rule};
+use crate::snapshot::TargetSnapshot;
 
 /// One Okta user linked to one target user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +96,33 @@ impl Links {
             }
         }
     }
+}
+
+/// Remembered group-mapping memberships ([`Links::mapped`]) that a complete read
+/// of the target shows are gone: someone removed the member, or the group is no
+/// longer there. They are no longer usersync's to remove: forgotten, so that the
+/// same membership granted again by an administrator is never taken for one
+/// usersync added. A membership usersync should still give is added (and
+/// remembered) again by the plan. A user with no link is kept: without their
+/// username nothing shows the membership gone.
+#[must_use]
+pub fn stale_mapped(links: &Links, current: &TargetSnapshot) -> Vec<LinkChange> {
+    let mut stale = Vec::new();
+    for (group, ids) in &links.mapped {
+        let exists = current.groups.iter().any(|g| &g.name == group);
+        let members = current.memberships.get(group);
+        for id in ids {
+            let gone = match links.users.get(id) {
+                None => false,
+                Some(_) if !exists => true,
+                Some(link) => !members.is_some_and(|m| m.contains(&link.username)),
+            };
+            if gone {
+                stale.push(LinkChange::ForgetMember(group.clone(), id.clone()));
+            }
+        }
+    }
+    stale
 }
 
 /// What applying one op does to the identity links.

@@ -9,8 +9,10 @@
 //! all the same falls back to JSON-RPC for that call. Renaming is possible through
 //! neither. Refusals of either API are typed by one mapping (`refusal`). Usernames
 //! must be lower-case to be created, deletes are awaited by polling their long task,
-//! and repeats are idempotent.
+//! and repeats are idempotent. `licence` reads the licence figures `usersync report`
+//! shows.
 
+mod licence;
 mod read;
 mod refusal;
 mod rpc;
@@ -27,8 +29,8 @@ use usersync_core::{GroupName, TargetSnapshot, TargetUser, Username};
 
 use crate::http::{AtlassianAuth, AtlassianHttp, HttpSettings};
 use crate::{
-    Ability, Api, Capabilities, Capability, NewUser, Target, TargetError, TargetKind, TargetResult,
-    UserChanges,
+    Ability, Api, Capabilities, Capability, NewUser, Seats, SignIns, Target, TargetError,
+    TargetKind, TargetResult, UserChanges,
 };
 
 const PRODUCT: &str = "Confluence";
@@ -255,6 +257,14 @@ impl Target for ConfluenceClient {
 
     async fn remove_member(&self, group: &GroupName, username: &Username) -> TargetResult<()> {
         self.membership(group, username, false).await
+    }
+
+    async fn seats(&self) -> TargetResult<Option<Vec<Seats>>> {
+        self.licence_seats().await
+    }
+
+    async fn sign_ins(&self) -> TargetResult<SignIns> {
+        self.licensed_sign_ins().await
     }
 }
 

@@ -2,6 +2,7 @@
 //! `Person`, `Group`, the paged envelope, long tasks, and the two version sources.
 //! Private to the client; only [`super`] turns them into core types.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use usersync_core::{GroupName, TargetUser, TargetUserKey, Username};
 
@@ -109,6 +110,39 @@ pub struct VersionInfo {
     pub name: Option<String>,
 }
 
+/// The licence resource's answer (`/rest/license/1.0/license/userCount`, `/maxUsers`).
+#[derive(Debug, Deserialize)]
+pub struct Count {
+    pub count: i64,
+}
+
+/// One user of `admin/users/list/active?expand=lastLogin`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicensedUser {
+    pub username: Option<String>,
+    /// Absent or null: never signed in.
+    #[serde(default)]
+    pub last_login: Option<serde_json::Value>,
+}
+
+/// A `lastLogin` value. The reference gives no example, so both forms Atlassian's
+/// REST APIs use for instants are read: an ISO 8601 string (`2024-05-01T09:30:00.000Z`,
+/// or `+0000` without a colon) and epoch milliseconds.
+pub fn parse_instant(value: &serde_json::Value) -> Result<DateTime<Utc>, String> {
+    match value {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .and_then(DateTime::from_timestamp_millis)
+            .ok_or_else(|| format!("{n} is not a time in epoch milliseconds")),
+        serde_json::Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z"))
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| format!("{s:?} is not an ISO 8601 time")),
+        other => Err(format!("{other} is not a time")),
+    }
+}
+
 /// `LongTaskSubmission`, the 202 body of `DELETE /admin/user/{u}`.
 #[derive(Debug, Deserialize)]
 pub struct TaskSubmission {
@@ -154,6 +188,24 @@ mod tests {
         assert_eq!(parse_version("9.2.0-m01"), Some((9, 2, 0)));
         assert_eq!(parse_version("10.2"), Some((10, 2, 0)));
         assert_eq!(parse_version("banana"), None);
+    }
+
+    #[test]
+    fn last_sign_ins_are_read_as_iso_8601_with_or_without_a_colon_or_as_epoch_milliseconds() {
+        let at = |v: serde_json::Value| parse_instant(&v).map(|t| t.timestamp_millis());
+        let expected = Ok(1_714_555_800_000);
+        assert_eq!(at(serde_json::json!("2024-05-01T09:30:00.000Z")), expected);
+        assert_eq!(
+            at(serde_json::json!("2024-05-01T11:30:00.000+0200")),
+            expected
+        );
+        assert_eq!(at(serde_json::json!(1_714_555_800_000_i64)), expected);
+        let bad = at(serde_json::json!("yesterday")).unwrap_err();
+        assert!(
+            bad.contains("\"yesterday\" is not an ISO 8601 time"),
+            "{bad}"
+        );
+        assert!(at(serde_json::json!(true)).is_err());
     }
 
     #[test]

@@ -10,6 +10,8 @@ use usersync_atlassian::{NewUser, Target, TargetError, UserChanges};
 use usersync_core::{Email, GroupName, Username};
 use usersync_sim::confluence::{ConfluenceSim, ConfluenceSimConfig, RateLimit, SeedUser};
 
+#[path = "confluence_licence.rs"]
+mod licence;
 #[path = "confluence_rpc.rs"]
 mod rpc;
 

@@ -6,7 +6,8 @@
 //! policy, and plans nothing. An Okta user "explains" a target user when their
 //! link names it or, unlinked, when their login maps to its username (the same rule
 //! the planner uses to adopt). Licence seats and last sign-ins are the product's
-//! figures; the engine adds them, as they are not part of a snapshot.
+//! figures, not part of a snapshot: the engine reads them, and [`never_signed_in`]
+//! names the Okta owner of each user the product says never signed in.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -59,6 +60,47 @@ pub struct InactiveInOkta {
 pub struct UnmanagedMember {
     pub group: GroupName,
     pub username: Username,
+}
+
+/// An active user counting towards the licence who never signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeverSignedIn {
+    pub username: Username,
+    /// The Okta user it belongs to (by link or mapped login), if any: a seat Okta
+    /// hands out but nobody uses, rather than an account nobody owns.
+    pub okta_login: Option<String>,
+}
+
+/// Of the `never` signed-in usernames the product reports, each with its Okta
+/// owner; `me` (usersync's own account, which signs in by API only) is left out.
+#[must_use]
+pub fn never_signed_in<'a>(
+    desired: &OktaSnapshot,
+    links: &Links,
+    policy: &CompiledPolicy,
+    constraints: &TargetConstraints,
+    never: impl IntoIterator<Item = &'a Username>,
+    me: Option<&Username>,
+) -> Vec<NeverSignedIn> {
+    let owners = owners(desired, links, policy, constraints);
+    let logins: BTreeMap<&OktaUserId, &str> = desired
+        .users
+        .iter()
+        .map(|u| (&u.id, u.login.as_str()))
+        .collect();
+    let mut found: Vec<NeverSignedIn> = never
+        .into_iter()
+        .filter(|name| Some(*name) != me)
+        .map(|name| NeverSignedIn {
+            username: name.clone(),
+            okta_login: owners
+                .get(name)
+                .and_then(|id| logins.get(id))
+                .map(|l| (*l).to_owned()),
+        })
+        .collect();
+    found.sort_by(|a, b| a.username.cmp(&b.username));
+    found
 }
 
 /// Builds the report; `me` (the account usersync signs in as) is never an orphan.

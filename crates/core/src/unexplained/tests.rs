@@ -90,3 +90,31 @@ fn an_incomplete_okta_read_is_said_in_the_report() {
     };
     assert!(!report(&world).okta_complete);
 }
+
+#[test]
+fn users_who_never_signed_in_are_named_with_their_okta_owner_and_usersync_itself_is_left_out() {
+    let world = seeded();
+    let policy = CompiledPolicy::compile(&world.policy).unwrap();
+    let never = [name("ghost"), name("ada"), name("sync-bot")];
+
+    let found = never_signed_in(
+        &world.okta,
+        &world.links,
+        &policy,
+        &TargetConstraints::jira(),
+        &never,
+        Some(&name("sync-bot")),
+    );
+
+    let rows: Vec<(String, Option<String>)> = found
+        .into_iter()
+        .map(|n| (n.username.to_string(), n.okta_login))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("ada".to_owned(), Some("ada@example.com".to_owned())),
+            ("ghost".to_owned(), None),
+        ]
+    );
+}

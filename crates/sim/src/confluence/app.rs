@@ -148,6 +148,7 @@ pub fn sysadmin(app: &Shared, caller: &Caller) -> ApiResult<()> {
 pub fn router(app: App, faults: Faults) -> Router {
     let api = users::routes(app.version)
         .merge(groups::routes(app.version))
+        .merge(super::licence::routes(app.version))
         .merge(rpc::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))

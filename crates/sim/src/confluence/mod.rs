@@ -15,6 +15,7 @@
 
 mod app;
 mod groups;
+mod licence;
 mod rpc;
 mod state;
 mod users;
@@ -322,6 +323,14 @@ impl ConfluenceSim {
     /// Replaces (or with `None` revokes) the personal access token.
     pub fn set_pat(&self, pat: Option<&str>) {
         *lock(&self.app.pat) = pat.map(str::to_owned);
+    }
+
+    /// Records a successful sign-in of `username` now (what `expand=lastLogin` shows).
+    pub fn sign_in(&self, username: &str) {
+        let mut store = self.app.store();
+        if let Some(u) = store.users.get_mut(&username.to_lowercase()) {
+            u.last_login = Some(chrono::Utc::now());
+        }
     }
 
     pub fn set_licence_seats(&self, seats: Option<u32>) {

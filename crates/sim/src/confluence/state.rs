@@ -33,6 +33,8 @@ pub struct User {
     pub active: bool,
     pub directory: Directory,
     pub password: Option<String>,
+    /// The last successful sign-in, shown by `admin/users/list/active?expand=lastLogin`.
+    pub last_login: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A refusal: the HTTP status and the message for the error body.
@@ -142,6 +144,7 @@ impl Store {
             active: true,
             directory: dir,
             password: None,
+            last_login: None,
         };
         self.keys.insert(key, fold(name));
         self.users.insert(fold(name), user.clone());
@@ -185,7 +188,9 @@ impl Store {
             .collect()
     }
 
-    fn active_count(&self) -> usize {
+    /// Users counting towards the licence: the active ones (the emulator grants
+    /// every user the "can use" permission through `confluence-users`).
+    pub fn active_count(&self) -> usize {
         self.users.values().filter(|u| u.active).count()
     }
 

@@ -63,6 +63,19 @@ impl Version {
         self.at_least(10, 2)
     }
 
+    /// `GET /admin/users/list/active`: present in the 9.4 reference, absent from
+    /// 9.0's; CONFSERVER-37100 dates it to 9.3.
+    #[must_use]
+    pub fn has_active_users_list(self) -> bool {
+        self.at_least(9, 3)
+    }
+
+    /// The `lastLogin` expansion of that list, first documented in the 10.2 reference.
+    #[must_use]
+    pub fn has_last_login(self) -> bool {
+        self.at_least(10, 2)
+    }
+
     /// A plausible build number for the manifest and server information.
     #[must_use]
     pub fn build_number(self) -> u32 {
@@ -111,5 +124,9 @@ mod tests {
         assert!(v("9.0.0").has_group_management());
         assert!(!v("9.2.0").has_update_user());
         assert!(v("10.2.0").has_update_user());
+        assert!(!v("9.2.0").has_active_users_list());
+        assert!(v("9.3.0").has_active_users_list());
+        assert!(!v("10.1.0").has_last_login());
+        assert!(v("10.2.0").has_last_login());
     }
 }

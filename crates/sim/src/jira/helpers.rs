@@ -90,6 +90,17 @@ impl JiraSim {
             .map_err(seed_error)
     }
 
+    /// Removes a member, as an administrator would in Jira's user management.
+    ///
+    /// # Errors
+    /// When the group, user or membership is missing, or the directory is read-only.
+    pub fn remove_member(&self, group: &str, user: &str) -> anyhow::Result<()> {
+        self.app
+            .state()
+            .remove_member(group, user)
+            .map_err(seed_error)
+    }
+
     /// Sets the licence seats of application `key` (`None`: unlimited), as its
     /// application role reports them.
     pub fn set_application_seats(&self, key: &str, seats: Option<u32>) {

@@ -445,7 +445,7 @@ fn python_check() -> Option<PathBuf> {
 }
 
 #[tokio::test]
-async fn atlassian_python_api_reads_users_groups_and_members_from_the_emulator() {
+async fn atlassian_python_api_reads_users_groups_members_and_licence_seats_from_the_emulator() {
     let Some(script) = python_check() else { return };
     let sim = sim("9.2.0").await;
     sim.add_user("alice", "Alice Example", "alice@example.com");
@@ -459,11 +459,13 @@ async fn atlassian_python_api_reads_users_groups_and_members_from_the_emulator()
         sim.add_user(&name, "Dev", "dev@example.com");
         sim.add_member("developers", &name);
     }
+    sim.set_licence_seats(Some(500));
     let base = sim.base_url();
     let output = tokio::task::spawn_blocking(move || {
         Command::new("python3")
             .arg(script)
-            .args([&base, "admin", "admin", "120"])
+            // The administrator, alice and the 118 developers use seats; bob, deactivated, does not.
+            .args([&base, "admin", "admin", "120", "120", "500"])
             .output()
             .unwrap()
     })

@@ -1,7 +1,7 @@
 """Reads users, groups and members from the Confluence emulator with
 atlassian-python-api (a client nobody here wrote) and checks what it sees.
 
-Usage: confluence_check.py BASE_URL USERNAME PASSWORD EXPECTED_MEMBERS
+Usage: confluence_check.py BASE_URL USERNAME PASSWORD EXPECTED_MEMBERS SEATS_USED SEATS_MAX
 Exit status 0 when every check holds; any failure raises with the reason.
 """
 
@@ -12,7 +12,7 @@ from atlassian import Confluence
 
 
 def main() -> None:
-    base_url, username, password, expected_members = sys.argv[1:5]
+    base_url, username, password, expected_members, seats_used, seats_max = sys.argv[1:7]
     confluence = Confluence(url=base_url, username=username, password=password)
 
     me = confluence.get_current_user()
@@ -39,6 +39,14 @@ def main() -> None:
     assert "bob" in names and "alice" in names, names[:5]
 
     confluence.create_group("made-by-python")
+
+    # The licence resource: seats in use, allowed and left, each as {"count": n}.
+    used = confluence.get_license_user_count()["count"]
+    allowed = confluence.get_license_max_users()["count"]
+    left = confluence.get_license_remaining()["count"]
+    assert used == int(seats_used), f"userCount {used}"
+    assert allowed == int(seats_max), f"maxUsers {allowed}"
+    assert left == allowed - used, f"remainingSeats {left}"
 
     print(json.dumps({"groups": len(groups), "members": len(names)}))
 

@@ -11,7 +11,8 @@ pub enum ReportFormat {
     #[default]
     Text,
     /// `{ "version": 1, "app", "target_kind", "okta_complete", "orphans", "inactive_in_okta",
-    /// "unmanaged_members", "seats", "seats_source", "last_login", "okta", "target" }`.
+    /// "unmanaged_members", "seats", "seats_source", "last_login", "never_signed_in", "okta",
+    /// "target" }`.
     Json,
     /// One row per finding: `finding,group,username,detail`.
     Csv,
@@ -23,8 +24,9 @@ pub enum ReportFormat {
     long_about = "Reads Okta and the target and lists, without changing anything: target \
 users no Okta user maps to (orphans), users inactive in Okta but active in the target, members of \
 the groups usersync manages whom Okta does not put there, and licence seats used where the product \
-reports them (Jira's application roles). Whether a target kind exposes last sign-ins is said in the \
-report. --output json is versioned like `plan`'s (\"version\": 1, fields only ever added)."
+reports them (Jira's application roles, Confluence's licence resource), and active licensed users \
+who never signed in where the product says (Confluence 10.2 and later); the report says where each \
+figure comes from, or why a target kind does not give it. --output json is versioned like `plan`'s (\"version\": 1, fields only ever added)."
 )]
 pub struct ReportArgs {
     /// The app to report on.

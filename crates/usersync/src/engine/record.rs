@@ -33,6 +33,40 @@ use usersync_store::{AppId, LinkChanges, NewOperation, OpOutcome, OutcomeUpdate,
 
 use super::apply::{Journal, Numbered, OpResult};
 
+/// Forgets the group-mapping memberships a complete read of the target shows are
+/// gone (`usersync_core::stale_mapped`), in the store and in `links`, before a full
+/// run plans: a membership removed by someone else is no longer usersync's, so the
+/// same membership granted again by hand later is never removed as usersync's.
+///
+/// # Errors
+/// When the store cannot save the change (the run then stops before any write).
+pub(crate) async fn forget_stale_mapped(
+    store: &Store,
+    app: AppId,
+    links: &mut usersync_core::Links,
+    current: &usersync_core::TargetSnapshot,
+) -> anyhow::Result<()> {
+    let stale = usersync_core::stale_mapped(links, current);
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let mut changes = LinkChanges::default();
+    for change in &stale {
+        if let usersync_core::LinkChange::ForgetMember(group, id) = change {
+            changes.forget_members.push((group.clone(), id.clone()));
+        }
+    }
+    store
+        .save_links(app, &changes)
+        .await
+        .context("forgetting group-mapping memberships removed outside usersync")?;
+    tracing::info!(app = %app, count = stale.len(), "forgot group-mapping memberships removed outside usersync");
+    for change in stale {
+        links.apply(change);
+    }
+    Ok(())
+}
+
 /// Operation rows written per transaction when a plan is recorded.
 pub const PLAN_BATCH: usize = 2000;
 /// Buffered outcomes that trigger a write.

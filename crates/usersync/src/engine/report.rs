@@ -4,8 +4,8 @@
 //! run, and takes no app lock (a sync may run meanwhile).
 
 use serde::Serialize;
-use usersync_atlassian::Seats;
-use usersync_core::unexplained::{Unexplained, unexplained};
+use usersync_atlassian::{Seats, SignIns};
+use usersync_core::unexplained::{NeverSignedIn, Unexplained, never_signed_in, unexplained};
 use usersync_store::TargetKind;
 
 use super::run::{find_app, prepare, read_both};
@@ -22,9 +22,12 @@ pub struct AppReport {
     pub seats: Option<Vec<Seats>>,
     /// Where the seat figures come from, or why there are none.
     pub seats_source: &'static str,
-    /// Whether this target kind tells usersync when a user last signed in, and so
-    /// whether users who never sign in can be listed.
-    pub last_login: &'static str,
+    /// Where the last sign-ins come from, or why this target does not report them
+    /// (and so why `never_signed_in` is empty).
+    pub last_login: String,
+    /// Active users counting towards the licence who never signed in, where the
+    /// product reports sign-ins.
+    pub never_signed_in: Vec<NeverSignedIn>,
     pub okta: ReadStats,
     pub target: ReadStats,
 }
@@ -42,12 +45,35 @@ pub async fn report(deps: &Deps, app_name: &str) -> Result<AppReport, EngineErro
         let seats = prepared.conns.target.seats().await.map_err(|e| {
             anyhow::anyhow!("reading the licence seats of the {}: {e}", app.target.kind)
         })?;
+        let sign_ins = prepared.conns.target.sign_ins().await.map_err(|e| {
+            anyhow::anyhow!("reading the last sign-ins of the {}: {e}", app.target.kind)
+        })?;
+        let constraints = prepared.conns.constraints();
+        let (last_login, never) = match sign_ins {
+            SignIns::Reported(all) => {
+                let never: Vec<_> = all
+                    .into_iter()
+                    .filter(|s| s.last.is_none())
+                    .map(|s| s.username)
+                    .collect();
+                let found = never_signed_in(
+                    &reads.desired,
+                    &links,
+                    &prepared.policy,
+                    &constraints,
+                    &never,
+                    Some(&prepared.me),
+                );
+                (last_login_source(app.target.kind).to_owned(), found)
+            }
+            SignIns::NotExposed(why) => (why, Vec::new()),
+        };
         let found = unexplained(
             &reads.desired,
             &reads.current,
             &links,
             &prepared.policy,
-            &prepared.conns.constraints(),
+            &constraints,
             Some(&prepared.me),
         );
         anyhow::Ok(AppReport {
@@ -56,7 +82,8 @@ pub async fn report(deps: &Deps, app_name: &str) -> Result<AppReport, EngineErro
             found,
             seats,
             seats_source: seats_source(app.target.kind),
-            last_login: last_login(app.target.kind),
+            last_login,
+            never_signed_in: never,
             okta: reads.okta,
             target: reads.target,
         })
@@ -73,26 +100,21 @@ pub fn seats_source(kind: TargetKind) -> &'static str {
             "Jira's application roles (GET /rest/api/2/applicationrole: userCount, numberOfSeats)"
         }
         TargetKind::Confluence => {
-            "not read yet: Confluence's licence figures are not in the API reference usersync follows"
+            "Confluence's licence resource (GET /rest/license/1.0/license/userCount and maxUsers)"
         }
         TargetKind::Crowd => "none: Crowd's usermanagement API reports no licence",
         TargetKind::Scim | TargetKind::AtlassianCloud => "none: SCIM reports no licence",
     }
 }
 
-/// Whether each kind exposes a user's last sign-in to usersync.
-#[must_use]
-pub fn last_login(kind: TargetKind) -> &'static str {
+/// Where a kind's last sign-ins come from when it reports them (the target says
+/// why when it does not).
+fn last_login_source(kind: TargetKind) -> &'static str {
     match kind {
-        TargetKind::Jira => {
-            "not exposed: the user listings usersync reads carry no last sign-in (lastLoginTime is only in Jira 11.3's GET /user, unconfirmed)"
+        TargetKind::Confluence => {
+            "Confluence's licensed-user list (GET /rest/api/admin/users/list/active?expand=lastLogin)"
         }
-        TargetKind::Confluence => "not exposed: Confluence's user REST API has no last sign-in",
-        TargetKind::Crowd => "not exposed: Crowd's usermanagement user entity has no last sign-in",
-        TargetKind::Scim => "not exposed: SCIM's core User schema has no last sign-in",
-        TargetKind::AtlassianCloud => {
-            "not exposed: the user provisioning (SCIM) API has no last sign-in"
-        }
+        _ => "the target's own report of last sign-ins",
     }
 }
 
@@ -133,6 +155,14 @@ impl AppReport {
                 m.username.as_str(),
                 "",
             ]));
+        }
+        for n in &self.never_signed_in {
+            let detail = n
+                .okta_login
+                .as_ref()
+                .map(|l| format!("Okta user {l}"))
+                .unwrap_or_else(|| "no Okta user".to_owned());
+            out.push_str(&row(&["never_signed_in", "", n.username.as_str(), &detail]));
         }
         for s in self.seats.iter().flatten() {
             let detail = format!("{} used of {}", s.used, total(s));
@@ -203,7 +233,15 @@ impl AppReport {
             }
             None => out.push_str(&format!("{}\n", self.seats_source)),
         }
-        out.push_str(&format!("never signed in: {}\n", self.last_login));
+        out.push_str(&format!(
+            "\nactive, licensed and never signed in: {}\n  ({})\n",
+            self.never_signed_in.len(),
+            self.last_login
+        ));
+        for n in &self.never_signed_in {
+            let owner = n.okta_login.as_deref().unwrap_or("no Okta user");
+            out.push_str(&format!("  {} ({owner})\n", n.username));
+        }
         out
     }
 }

@@ -324,7 +324,10 @@ pub(crate) async fn read_plan_execute(
     .await?;
     outcome.okta = Some(okta);
     outcome.target = Some(target);
-    let links = deps.store.load_links(app.id).await?;
+    let mut links = deps.store.load_links(app.id).await?;
+    if run.is_some() {
+        super::record::forget_stale_mapped(&deps.store, app.id, &mut links, &current).await?;
+    }
     let budget = budget::budget(deps, app).await?;
     let plan = confirm::plan_confirmed(
         prepared,

@@ -456,4 +456,6 @@ impl AppSummary {
 }
 
 mod report;
-pub use report::{InactiveInOktaView, OrphanView, ReportView, SeatsView, UnmanagedMemberView};
+pub use report::{
+    InactiveInOktaView, NeverSignedInView, OrphanView, ReportView, SeatsView, UnmanagedMemberView,
+};

@@ -189,6 +189,52 @@ async fn mapping_into_an_existing_product_group_converges_removes_only_what_it_a
     );
 }
 
+#[tokio::test]
+async fn a_mapped_membership_removed_by_hand_is_forgotten_so_granting_it_again_by_hand_is_not_undone()
+ {
+    let (world, [(g1, _), (g2, _)]) = mapped_world().await;
+    assert_status(&world.sync().await, RunStatus::Succeeded);
+    let only_first = &managed_members(&world, &[&g1]) - &managed_members(&world, &[&g2]);
+    let member = only_first
+        .iter()
+        .next()
+        .expect("a member of the first group only")
+        .clone();
+    let okta_id = world
+        .okta
+        .snapshot()
+        .users
+        .into_iter()
+        .find(|u| u.login.to_lowercase() == member)
+        .unwrap()
+        .id;
+
+    // An administrator takes the membership usersync added away; then the user
+    // leaves the mapped Okta group, and a sync sees the membership gone.
+    world.jira.remove_member(PRODUCT_GROUP, &member).unwrap();
+    world.okta.remove_member(&g1, okta_id.as_str()).unwrap();
+    assert_status(&world.sync().await, RunStatus::Succeeded);
+    // Later the administrator grants it by hand, for reasons of their own.
+    world.jira.add_member(PRODUCT_GROUP, &member).unwrap();
+
+    let next = world.sync().await;
+
+    assert_status(&next, RunStatus::Succeeded);
+    let ops: Vec<String> = next
+        .plan
+        .unwrap()
+        .ops
+        .iter()
+        .map(|p| p.op.to_string())
+        .collect();
+    assert_eq!(
+        ops,
+        Vec::<String>::new(),
+        "the membership is the administrator's now"
+    );
+    assert!(world.jira_members(PRODUCT_GROUP).contains(&member));
+}
+
 async fn rename_okta_group(world: &World, id: &str, name: &str) {
     reqwest::Client::new()
         .put(format!("{}/api/v1/groups/{id}", world.okta.base_url()))

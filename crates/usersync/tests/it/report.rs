@@ -203,3 +203,100 @@ async fn the_command_line_prints_the_report_as_versioned_json_and_as_csv() {
         .count();
     assert_eq!(writes, 0, "the command line report writes nothing either");
 }
+
+/// A Confluence 10.3 synced from a three-person org, an orphan account added
+/// afterwards, and one synced user who has signed in since.
+async fn confluence_world() -> (
+    Deps,
+    DataDir,
+    usersync_sim::confluence::ConfluenceSim,
+    usersync_sim::okta::OktaSim,
+) {
+    use usersync_sim::okta::{NewUser, OrgSpec};
+    let okta = crate::helpers::start_okta(OrgSpec {
+        users: 0,
+        groups: 0,
+        ..OrgSpec::default()
+    })
+    .await;
+    for (login, first, last) in [
+        ("ada@example.com", "Ada", "Lovelace"),
+        ("alan@example.com", "Alan", "Turing"),
+        ("grace@example.com", "Grace", "Hopper"),
+    ] {
+        okta.add_user(NewUser::new(login, first, last)).unwrap();
+    }
+    let wiki = usersync_testkit::start_confluence("10.3.0").await;
+    wiki.set_licence_seats(Some(50));
+    let dir = DataDir::new();
+    let app = usersync_testkit::confluence_app("wiki", &okta, &wiki)
+        .username(r"^([^@]+)@example\.com$", "$1");
+    let store = dir.store_with_apps(&app.to_string(), "test").await;
+    let deps = Deps::new(store).with_progress(Arc::new(Silent));
+    let first = run_sync_once(&deps, "wiki", RunTrigger::Manual, Mode::Apply)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.status,
+        usersync_store::RunStatus::Succeeded,
+        "{:?}",
+        first.reasons
+    );
+    wiki.add_user(ORPHAN, "Contractor", "contractor@elsewhere.example");
+    wiki.sign_in("ada");
+    (deps, dir, wiki, okta)
+}
+
+#[tokio::test]
+async fn a_confluence_report_gives_its_licence_seats_and_the_licensed_users_who_never_signed_in() {
+    let (deps, _dir, wiki, _okta) = confluence_world().await;
+    wiki.clear_requests();
+
+    let report = report(&deps, "wiki").await.unwrap();
+
+    // The administrator, three synced users and the orphan are active: five seats of 50.
+    let seats = report.seats.as_ref().expect("Confluence reports its seats");
+    assert_eq!(
+        seats
+            .iter()
+            .map(|s| (s.application.as_str(), s.used, s.total))
+            .collect::<Vec<_>>(),
+        [("confluence", 5, Some(50))]
+    );
+    let never: Vec<(String, Option<String>)> = report
+        .never_signed_in
+        .iter()
+        .map(|n| (n.username.to_string(), n.okta_login.clone()))
+        .collect();
+    assert_eq!(
+        never,
+        [
+            ("alan".to_owned(), Some("alan@example.com".to_owned())),
+            (ORPHAN.to_owned(), None),
+            ("grace".to_owned(), Some("grace@example.com".to_owned())),
+        ],
+        "ada signed in; usersync's own account is left out"
+    );
+    assert!(
+        report.last_login.contains("expand=lastLogin"),
+        "{}",
+        report.last_login
+    );
+    let csv = report.csv();
+    assert!(
+        csv.contains("never_signed_in,,alan,Okta user alan@example.com\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("never_signed_in,,{ORPHAN},no Okta user\n")),
+        "{csv}"
+    );
+    assert!(csv.contains("seats,,,confluence: 5 used of 50\n"), "{csv}");
+    assert!(
+        report
+            .text()
+            .contains("active, licensed and never signed in: 3")
+    );
+    let writes = wiki.requests().into_iter().filter(|r| r.is_write()).count();
+    assert_eq!(writes, 0, "the report writes nothing to Confluence");
+}

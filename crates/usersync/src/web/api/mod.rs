@@ -75,7 +75,7 @@ impl Modify for Security {
         ErrorBody, model::AppDraftSchema, model::AppSchema, model::AppSummary, model::RunView, model::OpCounts, model::OperationView,
         model::PlanRow, model::PlanView, model::SkippedView, model::CheckReport, model::CheckItem,
         model::ExplainView, model::SyncUserRequest, model::ReportView, model::OrphanView,
-        model::InactiveInOktaView, model::UnmanagedMemberView, model::SeatsView,
+        model::InactiveInOktaView, model::UnmanagedMemberView, model::SeatsView, model::NeverSignedInView,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),

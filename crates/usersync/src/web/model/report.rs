@@ -22,8 +22,18 @@ pub struct ReportView {
     pub seats: Option<Vec<SeatsView>>,
     /// Where the seat figures come from, or why there are none.
     pub seats_source: String,
-    /// Whether the target kind exposes last sign-ins (users who never sign in).
+    /// Where the last sign-ins come from, or why the target does not report them.
     pub last_login: String,
+    /// Active licensed users who never signed in, where the product says.
+    #[serde(default)]
+    pub never_signed_in: Vec<NeverSignedInView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NeverSignedInView {
+    pub username: String,
+    /// The Okta user the account belongs to, if any.
+    pub okta_login: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -114,7 +124,15 @@ impl ReportView {
                     .collect()
             }),
             seats_source: r.seats_source.to_owned(),
-            last_login: r.last_login.to_owned(),
+            last_login: r.last_login.clone(),
+            never_signed_in: r
+                .never_signed_in
+                .iter()
+                .map(|n| NeverSignedInView {
+                    username: n.username.to_string(),
+                    okta_login: n.okta_login.clone(),
+                })
+                .collect(),
         }
     }
 }
