@@ -40,7 +40,8 @@
 //! - **Checkpoints** ([`checkpoints`]): per-app key/value, e.g. the System Log `next` link.
 //! - **Audit** ([`audit`]): every configuration change writes an [`AuditEntry`] in the same
 //!   transaction; `audit_log(filter, limit)` reads them; field names only, never values.
-//! - **Console** ([`console`]): administrators, sessions, API tokens, sign-in throttling,
+//! - **Console** ([`console`]): administrators, sessions, API tokens, sign-in throttling
+//!   counters (shared by every replica),
 //!   the first start's setup code and the atomic `create_first_admin`.
 //! - **Events and scheduler** ([`events`]): event-hook dedupe, next/last scheduled run per app.
 //! - **Leases** ([`lease`]): `acquire_lease(name)` / `release_lease(name)` (the replicas'
@@ -82,7 +83,7 @@ pub use audit::{AuditEntry, AuditFilter};
 pub use backup::{BackupSummary, DroppedSecret, RestoreOptions, RestoreReport, restore};
 pub use console::{
     Admin, AdminId, ApiToken, ApiTokenId, FirstAdmin, NewApiToken, NewSession, Scope, Scopes,
-    Session,
+    Session, SignInFailures,
 };
 pub use crypto::MasterKey;
 pub use database::{DATABASE_URL_ENV, DatabaseUrl};

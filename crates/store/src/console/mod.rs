@@ -8,6 +8,7 @@
 mod admins;
 mod scope;
 mod setup;
+mod throttle;
 mod tokens;
 
 use std::fmt;
@@ -18,6 +19,7 @@ use serde::Serialize;
 pub use admins::NewSession;
 pub use scope::{Scope, Scopes};
 pub use setup::FirstAdmin;
+pub use throttle::SignInFailures;
 pub use tokens::NewApiToken;
 
 /// The store's id of an administrator.

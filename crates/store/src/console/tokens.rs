@@ -1,6 +1,6 @@
-//! API tokens and sign-in throttling counters.
+//! API tokens.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use sqlx::AnyConnection;
 
@@ -191,69 +191,6 @@ impl Store {
         let fields = [format!("api token {}", existing.name)];
         audit::write(&mut tx, actor, Subject::NONE, "api_token.revoke", &fields).await?;
         tx.commit().await.ctx("revoking an API token")
-    }
-
-    /// Counts a failed sign-in for `key` (e.g. a username or client address) and returns
-    /// the failures within the current `window`; a window older than `window` starts over.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn record_sign_in_failure(
-        &self,
-        key: &str,
-        now: DateTime<Utc>,
-        window: Duration,
-    ) -> Result<u32, StoreError> {
-        let window_start = now - window;
-        let failures: i64 = sqlx::query_scalar(
-            "INSERT INTO sign_in_failures (key, failures, window_started_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (key) DO UPDATE SET \
-             failures = CASE WHEN sign_in_failures.window_started_at < $3 THEN 1 ELSE sign_in_failures.failures + 1 END, \
-             window_started_at = CASE WHEN sign_in_failures.window_started_at < $3 THEN $2 \
-             ELSE sign_in_failures.window_started_at END \
-             RETURNING failures",
-        )
-        .bind(key)
-        .bind(Ts(now))
-        .bind(Ts(window_start))
-        .fetch_one(&self.db)
-        .await
-        .ctx("counting a failed sign-in")?;
-        Ok(u32::try_from(failures).unwrap_or(u32::MAX))
-    }
-
-    /// Failed sign-ins for `key` within the `window` ending `now`.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn sign_in_failures(
-        &self,
-        key: &str,
-        now: DateTime<Utc>,
-        window: Duration,
-    ) -> Result<u32, StoreError> {
-        let failures: Option<i64> = sqlx::query_scalar(
-            "SELECT failures FROM sign_in_failures WHERE key = $1 AND window_started_at >= $2",
-        )
-        .bind(key)
-        .bind(Ts(now - window))
-        .fetch_optional(&self.db)
-        .await
-        .ctx("reading failed sign-ins")?;
-        Ok(failures.map_or(0, |f| u32::try_from(f).unwrap_or(u32::MAX)))
-    }
-
-    /// Forgets the failures of `key` (after a successful sign-in).
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn clear_sign_in_failures(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1")
-            .bind(key)
-            .execute(&self.db)
-            .await
-            .ctx("clearing failed sign-ins")?;
-        Ok(())
     }
 }
 

@@ -197,51 +197,71 @@ async fn the_last_administrator_cannot_be_deleted(backend: Backend) {
     assert!(store.delete_admin(bob.id, "bob").await.is_err());
 }
 
-async fn failed_sign_ins_are_counted_within_a_window(backend: Backend) {
+async fn failed_sign_ins_are_counted_per_key_locked_cleared_and_forgotten(backend: Backend) {
     let (_dir, store) = temp_store(backend).await;
     let now = Utc::now();
-    let window = Duration::minutes(15);
+    let forget = now - Duration::hours(1);
+    let keys = ["user:alice", "addr:192.0.2.1", "pair:user:alice|192.0.2.1"];
     assert_eq!(
         store
-            .record_sign_in_failure("alice", now, window)
+            .record_sign_in_failure(&keys, now, forget)
             .await
             .unwrap(),
-        1
-    );
-    assert_eq!(
-        store
-            .record_sign_in_failure("alice", now, window)
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        store.sign_in_failures("alice", now, window).await.unwrap(),
-        2
-    );
-    let later = now + Duration::minutes(20);
-    assert_eq!(
-        store
-            .sign_in_failures("alice", later, window)
-            .await
-            .unwrap(),
-        0
+        [1, 1, 1]
     );
     assert_eq!(
         store
-            .record_sign_in_failure("alice", later, window)
+            .record_sign_in_failure(&keys[..1], now, forget)
             .await
             .unwrap(),
-        1
+        [2]
     );
-    store.clear_sign_in_failures("alice").await.unwrap();
+    let until = now + Duration::seconds(30);
+    store.lock_sign_ins(keys[2], until).await.unwrap();
+    let seen = store.sign_in_failures(&keys, forget).await.unwrap();
+    assert_eq!(seen["user:alice"].failures, 2);
+    assert_eq!(seen[keys[1]].failures, 1);
+    assert_eq!(
+        seen[keys[2]].locked_until.map(|t| t.timestamp_millis()),
+        Some(until.timestamp_millis())
+    );
+    assert_eq!(seen[keys[1]].locked_until, None);
+
+    // A success clears the username and the pair; the address keeps its count.
+    store
+        .clear_sign_in_failures(&[keys[0], keys[2]])
+        .await
+        .unwrap();
+    let seen = store.sign_in_failures(&keys, forget).await.unwrap();
+    assert_eq!(seen.keys().collect::<Vec<_>>(), [&keys[1].to_owned()]);
+
+    // Two hours on, the address's failure is past the horizon: not read, counted from one
+    // again, and every other key untouched since is deleted by the next failure.
+    let later = now + Duration::hours(2);
+    let later_forget = later - Duration::hours(1);
+    assert!(
+        store
+            .sign_in_failures(&keys, later_forget)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .record_sign_in_failure(&["user:bob"], now, forget)
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .sign_in_failures("alice", later, window)
+            .record_sign_in_failure(&[keys[1]], later, later_forget)
             .await
             .unwrap(),
-        0
+        [1]
     );
+    let everything = store
+        .sign_in_failures(&["user:bob", keys[1]], now - Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(everything.keys().collect::<Vec<_>>(), [&keys[1].to_owned()]);
 }
 
 async fn events_are_seen_once_and_old_ones_are_pruned(backend: Backend) {
@@ -403,7 +423,7 @@ on_both_stores!(
     an_expired_api_token_is_not_found_but_still_listed,
     rotating_a_token_replaces_its_value_keeps_its_scopes_and_is_audited,
     the_last_administrator_cannot_be_deleted,
-    failed_sign_ins_are_counted_within_a_window,
+    failed_sign_ins_are_counted_per_key_locked_cleared_and_forgotten,
     events_are_seen_once_and_old_ones_are_pruned,
     scheduler_state_and_checkpoints_persist_per_app,
     of_twelve_simultaneous_first_administrators_exactly_one_is_created,

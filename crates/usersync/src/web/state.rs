@@ -18,6 +18,7 @@ use super::model::RunView;
 pub struct AppState {
     pub backend: Backend,
     pub metrics: Arc<Metrics>,
+    /// Sign-in throttling, counted in the store so every replica sees every failure.
     pub throttle: Arc<SignInThrottle>,
     /// Always mark cookies `Secure` (set when TLS terminates in front of usersync).
     pub secure_cookies: bool,
@@ -38,9 +39,9 @@ impl AppState {
     #[must_use]
     pub fn new(backend: Backend, secure_cookies: bool) -> Self {
         Self {
+            throttle: Arc::new(SignInThrottle::new(backend.store.clone())),
             backend,
             metrics: Arc::new(Metrics::default()),
-            throttle: Arc::new(SignInThrottle::default()),
             secure_cookies,
             trusted_proxies: Arc::from([]),
             live: Arc::new(LiveRuns::default()),

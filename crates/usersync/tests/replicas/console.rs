@@ -1,21 +1,26 @@
 //! The console across replicas: a session and its CSRF token live in the database, so
-//! a sign-in on one replica holds on the others, and a sign-out ends it everywhere.
+//! a sign-in on one replica holds on the others, and a sign-out ends it everywhere; so do
+//! the sign-in throttle's counters, so guessing on one replica is refused on the others.
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use usersync_testkit::DataDir;
 
 use crate::harness::Cluster;
+use crate::installation::Installation;
 
 const PASSWORD: &str = "replica-admin-password-9x";
 
-fn create_admin(data: &std::path::Path) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_usersync"))
-        .args(["admin", "create", "alice"])
-        .env("USERSYNC_DATA_DIR", data)
+crate::on_both_databases!(
+    a_session_and_its_csrf_token_made_on_one_replica_hold_on_the_others,
+    failed_sign_ins_on_one_replica_make_the_others_refuse_that_client,
+);
+
+fn create_admin(installation: &Installation) {
+    let mut child = installation
+        .cli_command(&["admin", "create", "alice"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -35,33 +40,46 @@ fn set_cookie(answer: &reqwest::Response, name: &str) -> Option<String> {
         .map(|v| v.split(';').next().unwrap_or_default().to_owned())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_and_its_csrf_token_made_on_one_replica_hold_on_the_others() {
-    let dir = DataDir::new();
-    drop(dir.open().await);
-    create_admin(dir.path());
-    let cluster = Cluster::start(dir.path(), 3).await;
-    let [a, b, c] = [0, 1, 2].map(|i| cluster.replicas[i].base.clone());
-    let http = reqwest::Client::builder()
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap();
+        .unwrap()
+}
 
-    // The sign-in form's token comes from replica a; the sign-in goes to replica b.
-    let form = http.get(format!("{a}/signin")).send().await.unwrap();
-    let pre = set_cookie(&form, "usersync_csrf").expect("a form token cookie");
-    let signed_in = http
-        .post(format!("{b}/signin"))
+/// The sign-in form's token from the replica at `base`.
+async fn form_token(http: &reqwest::Client, base: &str) -> String {
+    let form = http.get(format!("{base}/signin")).send().await.unwrap();
+    set_cookie(&form, "usersync_csrf").expect("a form token cookie")
+}
+
+/// Posts the sign-in form to the replica at `base` with a token from `token_from`.
+async fn sign_in(base: &str, token_from: &str, password: &str) -> reqwest::Response {
+    let http = http();
+    let pre = form_token(&http, token_from).await;
+    http.post(format!("{base}/signin"))
         .header(COOKIE, format!("usersync_csrf={pre}"))
         .form(&[
             ("csrf", pre.as_str()),
             ("username", "alice"),
-            ("password", PASSWORD),
+            ("password", password),
             ("next", "/"),
         ])
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn a_session_and_its_csrf_token_made_on_one_replica_hold_on_the_others(
+    installation: Installation,
+) {
+    create_admin(&installation);
+    let cluster = Cluster::start(&installation, 3).await;
+    let [a, b, c] = [0, 1, 2].map(|i| cluster.replicas[i].base.clone());
+    let http = http();
+
+    // The sign-in form's token comes from replica a; the sign-in goes to replica b.
+    let signed_in = sign_in(&b, &a, PASSWORD).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     let session = set_cookie(&signed_in, "usersync_session").expect("a session cookie");
     let cookie = format!("usersync_session={session}");
@@ -115,4 +133,40 @@ async fn a_session_and_its_csrf_token_made_on_one_replica_hold_on_the_others() {
             .unwrap();
         assert_eq!(after.status(), StatusCode::UNAUTHORIZED, "{base}");
     }
+}
+
+async fn failed_sign_ins_on_one_replica_make_the_others_refuse_that_client(
+    installation: Installation,
+) {
+    create_admin(&installation);
+    let cluster = Cluster::start(&installation, 2).await;
+    let [a, b] = [0, 1].map(|i| cluster.replicas[i].base.clone());
+
+    // Five wrong passwords from this client on replica a, each refused as wrong.
+    for attempt in 1..=5 {
+        let reply = sign_in(&a, &b, "not-the-password").await;
+        assert_eq!(
+            reply.status(),
+            StatusCode::UNAUTHORIZED,
+            "attempt {attempt}"
+        );
+    }
+    // Replica b has counted them too: even the right password is refused from here.
+    let reply = sign_in(&b, &b, PASSWORD).await;
+    assert_eq!(
+        reply.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        cluster.logs()
+    );
+    assert!(
+        reply
+            .text()
+            .await
+            .unwrap()
+            .contains("Too many failed sign-ins")
+    );
+    // So does replica a, where the failures were made.
+    let reply = sign_in(&a, &a, PASSWORD).await;
+    assert_eq!(reply.status(), StatusCode::TOO_MANY_REQUESTS);
 }

@@ -205,7 +205,11 @@ pub async fn sign_in(
         );
     }
     let attempt = throttle::Attempt::new(&form.username, client_ip(&state, &headers, &extensions));
-    match state.throttle.verdict(&attempt) {
+    let verdict = match state.throttle.verdict(&attempt).await {
+        Ok(verdict) => verdict,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    match verdict {
         throttle::Verdict::Refused(wait) => {
             let msg = format!(
                 "Too many failed sign-ins from here. Try again in {} seconds.",
@@ -239,7 +243,9 @@ pub async fn sign_in(
         .await
         .unwrap_or(false);
     if !(verified && stored.is_some()) {
-        state.throttle.record_failure(&attempt);
+        if let Err(e) = state.throttle.record_failure(&attempt).await {
+            return ApiError::from(e).into_response();
+        }
         let msg = "Wrong username or password.".to_owned();
         return sign_in_page(
             &state,
@@ -250,7 +256,9 @@ pub async fn sign_in(
             Some(msg),
         );
     }
-    state.throttle.record_success(&attempt);
+    if let Err(e) = state.throttle.record_success(&attempt).await {
+        return ApiError::from(e).into_response();
+    }
     start_session(&state, &headers, form.username.trim(), &next).await
 }
 

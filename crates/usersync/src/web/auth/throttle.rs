@@ -10,13 +10,19 @@
 //! password still signs in. The client address is the connection's peer, or the
 //! `X-Forwarded-For` entry added by a configured trusted proxy ([`client_address`]).
 //!
-//! Kept in memory: a restart forgets it, which is acceptable because the Argon2id
-//! cost already bounds how fast anyone can guess.
+//! The counters live in the store ([`usersync_store::SignInFailures`]), so failures on
+//! one `usersync serve` replica slow and refuse attempts on every other, and a restart
+//! forgets nothing; keys untouched for [`FORGET_AFTER`] are pruned as failures are counted.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use usersync_store::{SignInFailures, Store};
+
+use crate::web::adapter::convert::store_error;
+use crate::web::backend::BackendResult;
 
 /// Failures allowed before delays and the pair's lock-out begin.
 pub const FREE_FAILURES: u32 = 5;
@@ -26,14 +32,7 @@ const FIRST_DELAY: Duration = Duration::from_millis(250);
 /// The longest delay a username's or an address's failures add to an attempt.
 pub const LONGEST_DELAY: Duration = Duration::from_secs(5);
 /// Counters untouched this long are forgotten.
-const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    failures: u32,
-    last_failure: Instant,
-    locked_until: Option<Instant>,
-}
+pub const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 
 /// What to do with a sign-in attempt before checking its password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,49 +63,72 @@ impl Attempt {
         }
     }
 
-    fn slowed(&self) -> impl Iterator<Item = &String> {
-        std::iter::once(&self.user).chain(self.addr.as_ref())
+    /// The keys whose failures delay an attempt: the username and the address.
+    fn slowed(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.user.as_str()).chain(self.addr.as_deref())
+    }
+
+    fn all(&self) -> Vec<&str> {
+        self.slowed()
+            .chain(std::iter::once(self.pair.as_str()))
+            .collect()
     }
 }
 
-/// Failure counters in memory.
-#[derive(Debug)]
+/// The throttle's policy over the store's counters.
+#[derive(Debug, Clone)]
 pub struct SignInThrottle {
-    entries: Mutex<HashMap<String, Entry>>,
+    store: Store,
     first_delay: Duration,
     longest_delay: Duration,
 }
 
-impl Default for SignInThrottle {
-    fn default() -> Self {
-        Self::with_delays(FIRST_DELAY, LONGEST_DELAY)
-    }
-}
-
 impl SignInThrottle {
+    /// The throttle with its usual delays, counting in `store`.
+    #[must_use]
+    pub fn new(store: Store) -> Self {
+        Self::with_delays(store, FIRST_DELAY, LONGEST_DELAY)
+    }
+
     /// A throttle with other delays (tests use short ones).
     #[must_use]
-    pub fn with_delays(first_delay: Duration, longest_delay: Duration) -> Self {
+    pub fn with_delays(store: Store, first_delay: Duration, longest_delay: Duration) -> Self {
         Self {
-            entries: Mutex::default(),
+            store,
             first_delay,
             longest_delay,
         }
     }
 
     /// Whether to judge `attempt`, and after how long.
-    #[must_use]
-    pub fn verdict(&self, attempt: &Attempt) -> Verdict {
-        let now = Instant::now();
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(until) = entries.get(&attempt.pair).and_then(|e| e.locked_until)
-            && until > now
+    ///
+    /// # Errors
+    /// The store could not be read (the caller refuses the attempt then).
+    pub async fn verdict(&self, attempt: &Attempt) -> BackendResult<Verdict> {
+        let now = Utc::now();
+        let counted = self
+            .store
+            .sign_in_failures(&attempt.all(), horizon(now))
+            .await
+            .map_err(store_error)?;
+        Ok(self.judge(attempt, &counted, now))
+    }
+
+    fn judge(
+        &self,
+        attempt: &Attempt,
+        counted: &HashMap<String, SignInFailures>,
+        now: DateTime<Utc>,
+    ) -> Verdict {
+        if let Some(until) = counted.get(&attempt.pair).and_then(|e| e.locked_until)
+            && let Ok(wait) = (until - now).to_std()
+            && !wait.is_zero()
         {
-            return Verdict::Refused(until - now);
+            return Verdict::Refused(wait);
         }
         let worst = attempt
             .slowed()
-            .filter_map(|k| entries.get(k))
+            .filter_map(|k| counted.get(k))
             .map(|e| e.failures)
             .max()
             .unwrap_or(0);
@@ -123,34 +145,48 @@ impl SignInThrottle {
             .min(self.longest_delay)
     }
 
-    /// Counts one failed attempt under each of its keys.
-    pub fn record_failure(&self, attempt: &Attempt) {
-        let now = Instant::now();
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|_, e| now.duration_since(e.last_failure) < FORGET_AFTER);
-        for key in attempt.slowed().chain(std::iter::once(&attempt.pair)) {
-            let entry = entries.entry(key.clone()).or_insert(Entry {
-                failures: 0,
-                last_failure: now,
-                locked_until: None,
-            });
-            entry.failures = entry.failures.saturating_add(1);
-            entry.last_failure = now;
-            if key == &attempt.pair && entry.failures >= FREE_FAILURES {
-                let doublings = (entry.failures - FREE_FAILURES).min(10);
-                let lock = FIRST_LOCK.saturating_mul(1 << doublings).min(LONGEST_LOCK);
-                entry.locked_until = Some(now + lock);
-            }
+    /// Counts one failed attempt under each of its keys, locking the pair out once it
+    /// has failed [`FREE_FAILURES`] times.
+    ///
+    /// # Errors
+    /// The store could not count it.
+    pub async fn record_failure(&self, attempt: &Attempt) -> BackendResult<()> {
+        let now = Utc::now();
+        let keys = attempt.all();
+        let counts = self
+            .store
+            .record_sign_in_failure(&keys, now, horizon(now))
+            .await
+            .map_err(store_error)?;
+        let pair_failures = counts.last().copied().unwrap_or(0);
+        if pair_failures >= FREE_FAILURES {
+            let doublings = (pair_failures - FREE_FAILURES).min(10);
+            let lock = FIRST_LOCK.saturating_mul(1 << doublings).min(LONGEST_LOCK);
+            let until = now + chrono::Duration::from_std(lock).unwrap_or_default();
+            self.store
+                .lock_sign_ins(&attempt.pair, until)
+                .await
+                .map_err(store_error)?;
         }
+        Ok(())
     }
 
     /// Forgets the username's and the pair's failures after a successful sign-in
     /// (the address's stay: one success does not vouch for everyone behind it).
-    pub fn record_success(&self, attempt: &Attempt) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.remove(&attempt.user);
-        entries.remove(&attempt.pair);
+    ///
+    /// # Errors
+    /// The store could not forget them.
+    pub async fn record_success(&self, attempt: &Attempt) -> BackendResult<()> {
+        self.store
+            .clear_sign_in_failures(&[&attempt.user, &attempt.pair])
+            .await
+            .map_err(store_error)
     }
+}
+
+/// Failures last counted before this are forgotten.
+fn horizon(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::from_std(FORGET_AFTER).unwrap_or_default()
 }
 
 /// The client's address: the connection's peer, unless the peer is one of the
@@ -187,49 +223,68 @@ mod tests {
         text.parse().unwrap()
     }
 
-    #[test]
-    fn an_attacker_is_refused_for_one_account_but_the_owner_elsewhere_only_waits_a_little() {
-        let throttle = SignInThrottle::default();
+    async fn throttle() -> SignInThrottle {
+        SignInThrottle::new(Store::open_in_memory().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_attacker_is_refused_for_one_account_but_the_owner_elsewhere_only_waits_a_little() {
+        let throttle = throttle().await;
         let attacker = Attempt::new("Admin", Some(ip("203.0.113.9")));
         for _ in 0..FREE_FAILURES - 1 {
-            throttle.record_failure(&attacker);
-            assert_eq!(throttle.verdict(&attacker), Verdict::After(Duration::ZERO));
+            throttle.record_failure(&attacker).await.unwrap();
+            assert_eq!(
+                throttle.verdict(&attacker).await.unwrap(),
+                Verdict::After(Duration::ZERO)
+            );
         }
         for _ in 0..20 {
-            throttle.record_failure(&attacker);
+            throttle.record_failure(&attacker).await.unwrap();
         }
-        let Verdict::Refused(wait) = throttle.verdict(&attacker) else {
+        let Verdict::Refused(wait) = throttle.verdict(&attacker).await.unwrap() else {
             panic!("the attacking client is refused");
         };
         assert!(wait > FIRST_LOCK && wait <= LONGEST_LOCK);
         let owner = Attempt::new("admin", Some(ip("198.51.100.7")));
-        assert_eq!(throttle.verdict(&owner), Verdict::After(LONGEST_DELAY));
-        throttle.record_success(&owner);
-        assert_eq!(throttle.verdict(&owner), Verdict::After(Duration::ZERO));
-        assert!(matches!(throttle.verdict(&attacker), Verdict::Refused(_)));
+        assert_eq!(
+            throttle.verdict(&owner).await.unwrap(),
+            Verdict::After(LONGEST_DELAY)
+        );
+        throttle.record_success(&owner).await.unwrap();
+        assert_eq!(
+            throttle.verdict(&owner).await.unwrap(),
+            Verdict::After(Duration::ZERO)
+        );
+        assert!(matches!(
+            throttle.verdict(&attacker).await.unwrap(),
+            Verdict::Refused(_)
+        ));
     }
 
-    #[test]
-    fn delays_double_with_each_failure_up_to_a_ceiling() {
-        let throttle = SignInThrottle::default();
+    #[tokio::test]
+    async fn delays_double_with_each_failure_up_to_a_ceiling() {
+        let throttle = throttle().await;
         let from_many = |n: u8| Attempt::new("bob", Some(IpAddr::from([192, 0, 2, n])));
         for n in 0..FREE_FAILURES {
-            throttle.record_failure(&from_many(u8::try_from(n).unwrap()));
+            throttle
+                .record_failure(&from_many(u8::try_from(n).unwrap()))
+                .await
+                .unwrap();
         }
         assert_eq!(
-            throttle.verdict(&from_many(99)),
+            throttle.verdict(&from_many(99)).await.unwrap(),
             Verdict::After(FIRST_DELAY)
         );
-        throttle.record_failure(&from_many(98));
+        throttle.record_failure(&from_many(98)).await.unwrap();
         assert_eq!(
-            throttle.verdict(&from_many(99)),
+            throttle.verdict(&from_many(99)).await.unwrap(),
             Verdict::After(FIRST_DELAY * 2)
         );
         for _ in 0..40 {
-            throttle.record_failure(&from_many(97));
+            throttle.record_failure(&from_many(97)).await.unwrap();
         }
         assert_eq!(
-            throttle.verdict(&from_many(99)),
+            throttle.verdict(&from_many(99)).await.unwrap(),
             Verdict::After(LONGEST_DELAY)
         );
     }
