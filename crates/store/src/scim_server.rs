@@ -423,18 +423,8 @@ impl Store {
         app: AppId,
         group_id: &str,
     ) -> Result<Vec<ScimRecord>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {} FROM scim_resources r JOIN scim_members m \
-             ON m.app_id = r.app_id AND m.user_id = r.id \
-             WHERE r.app_id = $1 AND r.kind = 'user' AND m.group_id = $2 ORDER BY r.id",
-            prefixed("r.")
-        ))
-        .bind(app.0)
-        .bind(group_id)
-        .fetch_all(&self.db)
-        .await
-        .ctx("reading SCIM members")?;
-        Ok(rows.into_iter().map(record).collect())
+        self.scim_related(app, group_id, Related::MembersOfGroup)
+            .await
     }
 
     /// The groups a user is a member of, as stored group records, by id.
@@ -446,19 +436,46 @@ impl Store {
         app: AppId,
         user_id: &str,
     ) -> Result<Vec<ScimRecord>, StoreError> {
+        self.scim_related(app, user_id, Related::GroupsOfUser).await
+    }
+
+    /// The records on the other side of `id`'s memberships, by id.
+    async fn scim_related(
+        &self,
+        app: AppId,
+        id: &str,
+        related: Related,
+    ) -> Result<Vec<ScimRecord>, StoreError> {
+        // (kind of the records returned, their column in scim_members, the given id's column)
+        let (kind, theirs, given, what) = match related {
+            Related::MembersOfGroup => ("user", "user_id", "group_id", "reading SCIM members"),
+            Related::GroupsOfUser => (
+                "group",
+                "group_id",
+                "user_id",
+                "reading a SCIM user's groups",
+            ),
+        };
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "SELECT {} FROM scim_resources r JOIN scim_members m \
-             ON m.app_id = r.app_id AND m.group_id = r.id \
-             WHERE r.app_id = $1 AND r.kind = 'group' AND m.user_id = $2 ORDER BY r.id",
+             ON m.app_id = r.app_id AND m.{theirs} = r.id \
+             WHERE r.app_id = $1 AND r.kind = '{kind}' AND m.{given} = $2 ORDER BY r.id",
             prefixed("r.")
         ))
         .bind(app.0)
-        .bind(user_id)
+        .bind(id)
         .fetch_all(&self.db)
         .await
-        .ctx("reading a SCIM user's groups")?;
+        .ctx(what)?;
         Ok(rows.into_iter().map(record).collect())
     }
+}
+
+/// Which side of a membership [`Store::scim_related`] reads.
+#[derive(Debug, Clone, Copy)]
+enum Related {
+    MembersOfGroup,
+    GroupsOfUser,
 }
 
 fn prefixed(alias: &str) -> String {

@@ -278,21 +278,15 @@ async fn resource_type(
     Path((app, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    answer(
-        async {
-            let ctx = Ctx::new(state, &app, &headers).await?;
-            discovery::resource_types(&ctx.base)
-                .into_iter()
-                .find(|t| t["id"] == id.as_str())
-                .map(|t| scim_json(StatusCode::OK, &t))
-                .ok_or_else(|| {
-                    ScimError::not_found(format!(
-                        "no resource type {id:?}; there are User and Group"
-                    ))
-                })
-        }
-        .await,
+    one_of(
+        state,
+        &app,
+        &headers,
+        &id,
+        discovery::resource_types,
+        |id| format!("no resource type {id:?}; there are User and Group"),
     )
+    .await
 }
 
 async fn schemas(
@@ -317,14 +311,30 @@ async fn schema(
     Path((app, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    one_of(state, &app, &headers, &id, discovery::schemas, |id| {
+        format!("no schema {id:?}")
+    })
+    .await
+}
+
+/// The discovery document whose `id` is `id` among those `all` lists, or a SCIM 404
+/// worded by `missing`.
+async fn one_of(
+    state: AppState,
+    app: &str,
+    headers: &HeaderMap,
+    id: &str,
+    all: fn(&str) -> Vec<serde_json::Value>,
+    missing: impl FnOnce(&str) -> String,
+) -> Response {
     answer(
         async {
-            let ctx = Ctx::new(state, &app, &headers).await?;
-            discovery::schemas(&ctx.base)
+            let ctx = Ctx::new(state, app, headers).await?;
+            all(&ctx.base)
                 .into_iter()
-                .find(|s| s["id"] == id.as_str())
-                .map(|s| scim_json(StatusCode::OK, &s))
-                .ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")))
+                .find(|doc| doc["id"] == id)
+                .map(|doc| scim_json(StatusCode::OK, &doc))
+                .ok_or_else(|| ScimError::not_found(missing(id)))
         }
         .await,
     )
