@@ -23,9 +23,9 @@ use usersync_okta::OktaClient;
 use usersync_store::{App, RunId};
 
 use super::changes::{Changes, CycleState, Reads, read_changes, seen_after};
-use super::run::{Prepared, execute_plan};
+use super::run::Prepared;
 use super::user::{mapped_username, read_target_accounts, target_names};
-use super::{Deps, ReadStats, Stopped, budget, namesakes};
+use super::{Deps, ReadStats, Stopped, namesakes};
 
 /// Okta reads of changed users in flight at once.
 const READS_IN_FLIGHT: usize = 8;
@@ -103,28 +103,15 @@ pub(crate) async fn incremental(
         complete: Some(desired.completeness.is_complete()),
         read_by: None,
     });
-    outcome.target = Some(ReadStats {
-        users: current.users.len(),
-        groups: current.groups.len(),
-        memberships: current.memberships.values().map(BTreeSet::len).sum(),
-        ..ReadStats::default()
-    });
-    let scope = PlanScope::Users { ids };
-    let budget = budget::user_budget(deps, app).await?;
-    let plan = prepared.plan_and_guard(&desired, &current, &links, scope.clone(), &budget);
-    let (plan, waiting) = budget::collect(deps, app, run, plan).await?;
-    execute_plan(
+    super::user::plan_and_execute_users(
         deps,
-        app,
-        Some(run),
-        plan,
-        links,
-        &prepared.conns,
-        &scope,
+        (app, run),
+        prepared,
+        (&desired, &current, links),
+        PlanScope::Users { ids },
         outcome,
     )
     .await?;
-    outcome.reasons.extend(waiting);
     // After the plan's own status and reasons are set: a warning, not a failure.
     if let Some(why) = &next.full_due {
         outcome

@@ -280,15 +280,38 @@ async fn user_work(
         complete: Some(desired.completeness.is_complete()),
         read_by: None,
     });
+    let scope = PlanScope::user(user.id.clone());
+    plan_and_execute_users(
+        deps,
+        (app, run),
+        prepared,
+        (&desired, &current, links),
+        scope,
+        outcome,
+    )
+    .await
+}
+
+/// The last steps of a run over some users only (a single-user sync, a SCIM push, an
+/// incremental cycle): the target's read figures, the plan of `scope` against the
+/// user budget with the destructive ops earlier runs left waiting, then recording
+/// and applying it.
+pub(crate) async fn plan_and_execute_users(
+    deps: &Deps,
+    (app, run): (&App, RunId),
+    prepared: &Prepared,
+    (desired, current, links): (&OktaSnapshot, &TargetSnapshot, Links),
+    scope: PlanScope,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<()> {
     outcome.target = Some(ReadStats {
         users: current.users.len(),
         groups: current.groups.len(),
         memberships: current.memberships.values().map(BTreeSet::len).sum(),
         ..ReadStats::default()
     });
-    let scope = PlanScope::user(user.id.clone());
     let budget = budget::user_budget(deps, app).await?;
-    let plan = prepared.plan_and_guard(&desired, &current, &links, scope.clone(), &budget);
+    let plan = prepared.plan_and_guard(desired, current, &links, scope.clone(), &budget);
     let (plan, waiting) = budget::collect(deps, app, run, plan).await?;
     execute_plan(
         deps,
