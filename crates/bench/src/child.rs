@@ -100,6 +100,11 @@ impl ChildReport {
 /// # Errors
 /// A missing setting, a store that does not open, or a run that errors.
 pub async fn serve(args: &Args, job: SyncJob) -> anyhow::Result<()> {
+    // Off unless asked: `USERSYNC_LOG=sqlx::query=debug` times each store statement
+    // of the run (on stderr), which is how a slow phase is taken apart.
+    if std::env::var_os("USERSYNC_LOG").is_some() {
+        usersync::telemetry::init("warn");
+    }
     let dir = args
         .store_dir
         .as_deref()
