@@ -158,7 +158,6 @@ pub async fn run(
         .arg(store_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
         .kill_on_drop(true);
     if let Some(login) = login {
         command.args(["--login", login]);
@@ -167,6 +166,9 @@ pub async fn run(
         .output()
         .await
         .context("running the sync's child process")?;
+    // `output` captures stderr whatever was set: passed on here, so that a failing
+    // child's reason (and its `USERSYNC_LOG` lines) reach the benchmark's stderr.
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!("the sync's child process ended with {}", output.status);
