@@ -101,7 +101,8 @@ impl ChildReport {
 /// A missing setting, a store that does not open, or a run that errors.
 pub async fn serve(args: &Args, job: SyncJob) -> anyhow::Result<()> {
     // Off unless asked: `USERSYNC_LOG=sqlx::query=debug` times each store statement
-    // of the run (on stderr), which is how a slow phase is taken apart.
+    // of a cycle or single-user run (on stderr), which is how a slow phase is taken
+    // apart; the parent leaves it out of full syncs (see `run`).
     if std::env::var_os("USERSYNC_LOG").is_some() {
         usersync::telemetry::init("warn");
     }
@@ -161,6 +162,10 @@ pub async fn run(
         .kill_on_drop(true);
     if let Some(login) = login {
         command.args(["--login", login]);
+    }
+    if job == SyncJob::Full {
+        // A full sync's million statements would be held in memory by `output`.
+        command.env_remove("USERSYNC_LOG");
     }
     let output = command
         .output()
