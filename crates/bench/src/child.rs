@@ -100,6 +100,12 @@ impl ChildReport {
 /// # Errors
 /// A missing setting, a store that does not open, or a run that errors.
 pub async fn serve(args: &Args, job: SyncJob) -> anyhow::Result<()> {
+    // Off unless asked: `USERSYNC_LOG=sqlx::query=debug` times each store statement
+    // of a cycle or single-user run (on stderr), which is how a slow phase is taken
+    // apart; the parent leaves it out of full syncs (see `run`).
+    if std::env::var_os("USERSYNC_LOG").is_some() {
+        usersync::telemetry::init("warn");
+    }
     let dir = args
         .store_dir
         .as_deref()
@@ -153,15 +159,21 @@ pub async fn run(
         .arg(store_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
         .kill_on_drop(true);
     if let Some(login) = login {
         command.args(["--login", login]);
+    }
+    if job == SyncJob::Full {
+        // A full sync's million statements would be held in memory by `output`.
+        command.env_remove("USERSYNC_LOG");
     }
     let output = command
         .output()
         .await
         .context("running the sync's child process")?;
+    // `output` captures stderr whatever was set: passed on here, so that a failing
+    // child's reason (and its `USERSYNC_LOG` lines) reach the benchmark's stderr.
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!("the sync's child process ended with {}", output.status);

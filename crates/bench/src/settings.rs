@@ -36,7 +36,7 @@ impl std::fmt::Display for PhaseSet {
 /// A per-window limit no read here comes near.
 pub const NEVER_BINDS: u32 = 1_000_000_000;
 
-/// The two org sizes of the benchmark.
+/// The org sizes of the benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 pub enum Size {
     /// 10,000 users, 1,000 groups, about 100,000 memberships, Okta's real Workforce limits.
@@ -47,6 +47,11 @@ pub enum Size {
     #[value(name = "100k")]
     #[serde(rename = "100k")]
     HundredK,
+    /// 300,000 users (the largest workforce orgs), 30,000 groups, about 3,000,000
+    /// memberships, limits scaled up thirtyfold.
+    #[value(name = "300k")]
+    #[serde(rename = "300k")]
+    ThreeHundredK,
 }
 
 impl Size {
@@ -55,6 +60,7 @@ impl Size {
         match self {
             Self::TenK => "10k",
             Self::HundredK => "100k",
+            Self::ThreeHundredK => "300k",
         }
     }
 
@@ -64,6 +70,7 @@ impl Size {
         let users = match self {
             Self::TenK => 10_000,
             Self::HundredK => 100_000,
+            Self::ThreeHundredK => 300_000,
         };
         OrgSpec {
             users,
@@ -91,6 +98,7 @@ impl Size {
         match self {
             Self::TenK => 1,
             Self::HundredK => 10,
+            Self::ThreeHundredK => 30,
         }
     }
 }
@@ -131,7 +139,7 @@ pub struct Args {
     pub member_page_size: u32,
     /// Stop the official-SDK script after this many seconds and project its time
     /// from the pages it managed (it reads one page at a time, so at 100k users it
-    /// would need most of half an hour). Default: 900 at 10k, 120 at 100k.
+    /// would need most of half an hour). Default: 900 at 10k, 120 at 100k and 300k.
     #[arg(long)]
     pub peer_deadline_secs: Option<u64>,
     /// Which phases to run (comma-separated): read, plan, peer, sync. The sync phases
@@ -176,7 +184,7 @@ impl Args {
     pub fn peer_deadline(&self) -> u64 {
         self.peer_deadline_secs.unwrap_or(match self.size {
             Size::TenK => 900,
-            Size::HundredK => 120,
+            Size::HundredK | Size::ThreeHundredK => 120,
         })
     }
 

@@ -98,6 +98,9 @@ const USER_LINKS: &str =
 /// one of `names` lower-cased usernames, or one of `keys` target keys. One lookup per kind
 /// of term, each answered by an index (the primary key, and migration 0006's), joined by
 /// `UNION`: an `OR` of the three would let SQLite settle for scanning the app's links.
+const MAPPED_MEMBERSHIPS: &str =
+    "SELECT target_group, okta_id FROM mapped_memberships WHERE app_id = $1";
+
 fn touching_sql(names: usize, keys: usize) -> String {
     let mut sql = format!("{USER_LINKS} AND okta_id = $2");
     let mut n = 2;
@@ -138,11 +141,15 @@ impl Store {
         only: Option<&OktaUserId>,
     ) -> Result<BTreeMap<GroupName, BTreeSet<OktaUserId>>, StoreError> {
         let bad = stored_id(app);
-        const ALL: &str = "SELECT target_group, okta_id FROM mapped_memberships WHERE app_id = $1";
         let rows: Vec<(String, String)> = match only {
-            None => sqlx::query_as(ALL).bind(app.0).fetch_all(&self.db).await,
+            None => {
+                sqlx::query_as(MAPPED_MEMBERSHIPS)
+                    .bind(app.0)
+                    .fetch_all(&self.db)
+                    .await
+            }
             Some(id) => {
-                sqlx::query_as(&format!("{ALL} AND okta_id = $2"))
+                sqlx::query_as(&format!("{MAPPED_MEMBERSHIPS} AND okta_id = $2"))
                     .bind(app.0)
                     .bind(id.as_str())
                     .fetch_all(&self.db)
@@ -395,6 +402,25 @@ mod tests {
             .map(|row| row.3)
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[tokio::test]
+    async fn one_users_mapped_memberships_are_found_by_their_okta_id_not_among_the_whole_apps() {
+        let store = Store::open_in_memory().await.unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {MAPPED_MEMBERSHIPS} AND okta_id = $2");
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&sql)
+            .bind(1_i64)
+            .bind("00u1")
+            .fetch_all(&store.db)
+            .await
+            .unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|row| row.3).collect();
+        assert_eq!(
+            plan,
+            [
+                "SEARCH mapped_memberships USING COVERING INDEX mapped_memberships_by_user (app_id=? AND okta_id=?)"
+            ]
+        );
     }
 
     #[tokio::test]
