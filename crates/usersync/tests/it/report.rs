@@ -17,6 +17,21 @@ use crate::helpers::small_org;
 
 const ORPHAN: &str = "contractor.orphan";
 
+/// The engine's dependencies on `store`, after a first sync of `app` that succeeded.
+async fn synced(store: usersync_store::Store, app: &str) -> Deps {
+    let deps = Deps::new(store).with_progress(Arc::new(Silent));
+    let first = run_sync_once(&deps, app, RunTrigger::Manual, Mode::Apply)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.status,
+        usersync_store::RunStatus::Succeeded,
+        "{:?}",
+        first.reasons
+    );
+    deps
+}
+
 struct Seeded {
     sims: Sims,
     deps: Deps,
@@ -32,16 +47,7 @@ async fn seeded() -> Seeded {
     let store = dir
         .store_with_apps(&sims.app("jira").to_string(), "test")
         .await;
-    let deps = Deps::new(store).with_progress(Arc::new(Silent));
-    let first = run_sync_once(&deps, "jira", RunTrigger::Manual, Mode::Apply)
-        .await
-        .unwrap();
-    assert_eq!(
-        first.status,
-        usersync_store::RunStatus::Succeeded,
-        "{:?}",
-        first.reasons
-    );
+    let deps = synced(store, "jira").await;
     // An account Okta knows nothing about, made a member of a group usersync manages.
     sims.jira.add_user(&SeedUser::new(ORPHAN)).unwrap();
     let okta = sims.okta.snapshot();
@@ -232,16 +238,7 @@ async fn confluence_world() -> (
     let app = usersync_testkit::confluence_app("wiki", &okta, &wiki)
         .username(r"^([^@]+)@example\.com$", "$1");
     let store = dir.store_with_apps(&app.to_string(), "test").await;
-    let deps = Deps::new(store).with_progress(Arc::new(Silent));
-    let first = run_sync_once(&deps, "wiki", RunTrigger::Manual, Mode::Apply)
-        .await
-        .unwrap();
-    assert_eq!(
-        first.status,
-        usersync_store::RunStatus::Succeeded,
-        "{:?}",
-        first.reasons
-    );
+    let deps = synced(store, "wiki").await;
     wiki.add_user(ORPHAN, "Contractor", "contractor@elsewhere.example");
     wiki.sign_in("ada");
     (deps, dir, wiki, okta)

@@ -85,6 +85,22 @@ pub fn app_toml_for(
     .to_string()
 }
 
+/// Adds `login` to Okta and to its first Okta group (so a sync gives them a group
+/// membership too); the name of that group.
+pub fn okta_joiner(okta: &OktaSim, login: &str, first: &str, last: &str) -> String {
+    let joiner = okta
+        .add_user(usersync_sim::okta::NewUser::new(login, first, last))
+        .unwrap();
+    let group = okta
+        .snapshot()
+        .groups
+        .into_iter()
+        .find(|g| g.kind == usersync_core::OktaGroupType::OktaGroup)
+        .expect("an Okta group");
+    okta.add_member(group.id.as_str(), joiner.as_str()).unwrap();
+    group.name
+}
+
 /// One `usersync serve` child; killed when dropped.
 pub struct Replica {
     pub name: String,

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use usersync_core::OktaStatus;
-use usersync_sim::okta::NewUser;
 use usersync_store::{RunStatus, RunTrigger};
 use usersync_testkit::{Sims, small_org};
 
@@ -114,21 +113,7 @@ async fn a_leader_killed_mid_run_is_replaced_its_run_interrupted_and_the_next_ru
 
     // Okta changes during the fail-over; each delivery reaches both survivors, as a
     // retry landing on another replica would.
-    let joiner = sims
-        .okta
-        .add_user(NewUser::new("late.joiner@example.com", "Late", "Joiner"))
-        .unwrap();
-    let group = sims
-        .okta
-        .snapshot()
-        .groups
-        .into_iter()
-        .find(|g| g.kind == usersync_core::OktaGroupType::OktaGroup)
-        .expect("an Okta group");
-    sims.okta
-        .add_member(group.id.as_str(), joiner.as_str())
-        .unwrap();
-    let group = group.name;
+    let group = harness::okta_joiner(&sims.okta, "late.joiner@example.com", "Late", "Joiner");
     cluster
         .within(PATIENCE, "Okta delivers both events", || async {
             hooks.events() >= 2

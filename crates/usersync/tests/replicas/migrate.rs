@@ -124,24 +124,7 @@ async fn an_installation_moved_to_postgres_keeps_its_apps_runs_links_and_secrets
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(listed.contains(APP), "{listed}");
-    let joiner = sims
-        .okta
-        .add_user(usersync_sim::okta::NewUser::new(
-            "moved.joiner@example.com",
-            "Moved",
-            "Joiner",
-        ))
-        .unwrap();
-    let group = sims
-        .okta
-        .snapshot()
-        .groups
-        .into_iter()
-        .find(|g| g.kind == usersync_core::OktaGroupType::OktaGroup)
-        .expect("an Okta group");
-    sims.okta
-        .add_member(group.id.as_str(), joiner.as_str())
-        .unwrap();
+    harness::okta_joiner(&sims.okta, "moved.joiner@example.com", "Moved", "Joiner");
     let out = target.cli(&["sync", "--app", APP]);
     assert!(
         out.status.success(),
