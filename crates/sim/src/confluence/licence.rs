@@ -40,35 +40,51 @@ pub fn routes(version: Version) -> Router<App> {
     r
 }
 
+/// Which figure a licence endpoint answers.
+#[derive(Debug, Clone, Copy)]
+enum Figure {
+    /// Seats in use.
+    Used,
+    /// Seats the licence allows.
+    Allowed,
+    /// Seats left; an unlimited licence (whose `Optional` the javadoc leaves empty, an
+    /// answer no source shows) is answered as `Integer.MAX_VALUE` less the seats in use.
+    Left,
+}
+
+/// One licence endpoint: `{"count": n}` for the sysadmin.
+async fn count(app: &App, c: &Caller, figure: Figure) -> ApiResult<Json<Value>> {
+    sysadmin(app, c)?;
+    let store = app.store();
+    let used = store.active_count() as u64;
+    let allowed = store.licence_seats.map_or(UNLIMITED, u64::from);
+    let count = match figure {
+        Figure::Used => used,
+        Figure::Allowed => allowed,
+        Figure::Left => allowed.saturating_sub(used),
+    };
+    Ok(Json(json!({ "count": count })))
+}
+
 async fn user_count(
     State(app): State<App>,
     Extension(c): Extension<Caller>,
 ) -> ApiResult<Json<Value>> {
-    sysadmin(&app, &c)?;
-    let count = app.store().active_count();
-    Ok(Json(json!({ "count": count })))
+    count(&app, &c, Figure::Used).await
 }
 
 async fn max_users(
     State(app): State<App>,
     Extension(c): Extension<Caller>,
 ) -> ApiResult<Json<Value>> {
-    sysadmin(&app, &c)?;
-    let count = app.store().licence_seats.map_or(UNLIMITED, u64::from);
-    Ok(Json(json!({ "count": count })))
+    count(&app, &c, Figure::Allowed).await
 }
 
-/// Seats left; an unlimited licence (whose `Optional` the javadoc leaves empty, an
-/// answer no source shows) is answered as `Integer.MAX_VALUE` less the seats in use.
 async fn remaining_seats(
     State(app): State<App>,
     Extension(c): Extension<Caller>,
 ) -> ApiResult<Json<Value>> {
-    sysadmin(&app, &c)?;
-    let store = app.store();
-    let max = store.licence_seats.map_or(UNLIMITED, u64::from);
-    let left = max.saturating_sub(store.active_count() as u64);
-    Ok(Json(json!({ "count": left })))
+    count(&app, &c, Figure::Left).await
 }
 
 #[derive(Debug, Deserialize)]
