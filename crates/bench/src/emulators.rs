@@ -353,6 +353,8 @@ impl Emulators {
 /// The settings the child needs, as command-line arguments.
 fn child_args(args: &Args) -> Vec<String> {
     vec![
+        "--limit-scale".into(),
+        args.limit_scale().to_string(),
         "--size".into(),
         args.size.label().into(),
         "--latency-ms".into(),

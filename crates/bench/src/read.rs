@@ -138,7 +138,7 @@ pub async fn full_read(
         at_max.requests(),
         at_max.longest_member_chain,
     ));
-    if limits_on && args.size.limit_scale() > 1 {
+    if limits_on && args.limit_scale() > 1 {
         let real = args.rate_limits_at_scale(1);
         let real_bound = bound::full_read(&at_max, &okta_limits(args, Some(&real)));
         phase.notes.push(format!(

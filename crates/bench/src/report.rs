@@ -179,7 +179,7 @@ impl Results {
             "- settings: Okta latency {} ms, Jira latency {} ms, rate limits x{} of Okta Workforce, share {}, Okta concurrency limit {}, client concurrency {}, apply concurrency {}, member page size {}",
             s.latency_ms,
             s.jira_latency_ms,
-            s.size.limit_scale(),
+            s.limit_scale(),
             s.share,
             s.okta_concurrency_limit,
             s.effective_client_concurrency(),

@@ -7,7 +7,7 @@ use anyhow::ensure;
 use crate::emulators::Emulators;
 use crate::protocol::{Command, Shape};
 use crate::report::{OrgFacts, PeerRun, Phase, Results, Target};
-use crate::settings::{Args, PhaseSet};
+use crate::settings::{Args, PeerReads, PhaseSet};
 use crate::sys::{self, Machine};
 use crate::{peer, planning, read, sync};
 
@@ -72,7 +72,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     drop(snapshot);
 
     let mut peers = Vec::new();
-    if args.wants(PhaseSet::Peer) {
+    if args.wants(PhaseSet::Peer) && args.peer_reads != PeerReads::RateLimited {
         say("official SDK, latency only");
         let p = peer::run(args, &mut emu, &shape, false, latency_seconds).await?;
         targets.push(Target::new(
@@ -88,6 +88,8 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             p.speedup >= 5.0,
         ));
         peers.push(p);
+    }
+    if args.wants(PhaseSet::Peer) && args.peer_reads != PeerReads::LatencyOnly {
         say("official SDK, rate limited");
         peers.push(peer::run(args, &mut emu, &shape, true, limited_seconds).await?);
     }

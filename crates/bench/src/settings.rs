@@ -33,6 +33,17 @@ impl std::fmt::Display for PhaseSet {
     }
 }
 
+/// Which of the official SDK's two reads the peer phase runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PeerReads {
+    Both,
+    /// Latency only (limits off): the read the "5x faster" target compares.
+    LatencyOnly,
+    /// With Okta's rate limits (the SDK may use the whole bucket).
+    RateLimited,
+}
+
 /// A per-window limit no read here comes near.
 pub const NEVER_BINDS: u32 = 1_000_000_000;
 
@@ -117,6 +128,11 @@ pub struct Args {
     /// next to usersync, Okta across the internet).
     #[arg(long, default_value_t = 2)]
     pub jira_latency_ms: u64,
+    /// Scale Okta's Workforce rate limits by this instead of the size's own scale
+    /// (x1 at 10k, x10 at 100k, x30 at 300k); `--limit-scale 1` measures a 100k read
+    /// at the real limits (a bound of about 17 minutes).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit_scale: Option<u32>,
     /// Share of each rate-limit bucket usersync may use (Okta gives each token 50%).
     #[arg(long, default_value_t = 0.5)]
     pub share: f64,
@@ -142,6 +158,10 @@ pub struct Args {
     /// would need most of half an hour). Default: 900 at 10k, 120 at 100k and 300k.
     #[arg(long)]
     pub peer_deadline_secs: Option<u64>,
+    /// Which of the SDK's reads the peer phase runs: at 100k each takes most of an
+    /// hour unprojected (`--peer-deadline-secs 99999`), so one may be measured alone.
+    #[arg(long, value_enum, default_value_t = PeerReads::Both)]
+    pub peer_reads: PeerReads,
     /// Which phases to run (comma-separated): read, plan, peer, sync. The sync phases
     /// write every user, group and membership into Jira one request at a time, which at
     /// 100,000 users takes longer than the other phases together.
@@ -199,6 +219,12 @@ impl Args {
         )
     }
 
+    /// How much Okta's per-window limits are scaled up in this run.
+    #[must_use]
+    pub fn limit_scale(&self) -> u32 {
+        self.limit_scale.unwrap_or_else(|| self.size.limit_scale())
+    }
+
     #[must_use]
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.latency_ms)
@@ -207,7 +233,7 @@ impl Args {
     /// Okta's rate limits for this size: the published Workforce values, scaled.
     #[must_use]
     pub fn rate_limits(&self) -> RateLimits {
-        self.rate_limits_at_scale(self.size.limit_scale())
+        self.rate_limits_at_scale(self.limit_scale())
     }
 
     /// The Workforce values times `scale`, with this run's concurrency limit.

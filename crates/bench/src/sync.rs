@@ -156,6 +156,9 @@ pub async fn run(
         "first full sync (empty Jira)",
     )
     .await?;
+    // Timed while the first sync's run is the newest, before the no-op sync adds one.
+    let (console, console_target) =
+        crate::console::first_pages(store.path(), first_report.applied).await?;
     let (mut noop, noop_report) = full_sync(args, emulators, &store, shape, "no-op sync").await?;
     // The engine's client runs with its default page sizes.
     let defaults = usersync_okta::PageSizes::default();
@@ -185,7 +188,8 @@ pub async fn run(
     );
     first.target = Some(first_target.clone());
     targets.insert(0, first_target);
-    let mut phases = vec![first, noop];
+    targets.push(console_target);
+    let mut phases = vec![first, console, noop];
     let (cycles, cycle_targets) = crate::cycle::run(args, emulators, &store).await?;
     phases.extend(cycles);
     targets.extend(cycle_targets);
