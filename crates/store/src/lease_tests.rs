@@ -132,7 +132,7 @@ async fn a_live_claim_of_another_replica_refuses_a_second_run_and_an_expired_one
     let mine = store.start_run(app, RunTrigger::Manual).await.unwrap();
     assert!(store.renew_run_claim(mine.id).await.unwrap());
     store
-        .finish_run(mine.id, RunStatus::Succeeded, &Default::default(), None)
+        .finish_run(mine.id, RunStatus::Succeeded, None)
         .await
         .unwrap();
     assert!(

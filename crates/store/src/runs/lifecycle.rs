@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
-use super::types::{Run, RunCounts, RunFilter, RunId, RunStatus, RunTrigger, SyncKind};
+use super::types::{Run, RunFilter, RunId, RunStatus, RunTrigger, SyncKind};
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
@@ -185,7 +185,8 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a running run with `status` (anything but `running`).
+    /// Ends a running run with `status` (anything but `running`), storing the counts of
+    /// its recorded operations per kind and outcome.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the run is not running or `status` is `running`.
@@ -193,7 +194,6 @@ impl Store {
         &self,
         run: RunId,
         status: RunStatus,
-        counts: &RunCounts,
         reason: Option<&str>,
     ) -> Result<Run, StoreError> {
         if status == RunStatus::Running {
@@ -214,10 +214,13 @@ impl Store {
         #[allow(clippy::cast_precision_loss)] // milliseconds of one run
         let worked = (now - since).num_milliseconds().max(0) as f64 / 1000.0;
         let work = running.work_seconds.unwrap_or(0.0) + worked;
+        // Counted here, in the same transaction, so a run that has ended always stores
+        // what its operations say (`settled_counts` relies on it).
+        let counts = super::tally(&mut tx, run).await?;
         sqlx::query("UPDATE runs SET status = $1, finished_at = $2, counts_json = $3, reason = $4, work_seconds = $6 WHERE id = $5")
             .bind(status.as_str())
             .bind(Ts(now))
-            .bind(serde_json::to_string(counts).ctx("encoding run counts")?)
+            .bind(serde_json::to_string(&counts).ctx("encoding run counts")?)
             .bind(reason)
             .bind(run.0)
             .bind(work)
@@ -286,6 +289,14 @@ impl Store {
             .ctx("deciding on a held run")?;
         if !approve {
             sqlx::query("UPDATE run_operations SET outcome = 'skipped' WHERE run_id = $1 AND outcome = 'pending'")
+                .bind(run.0)
+                .execute(&mut *tx)
+                .await
+                .ctx("rejecting a held run")?;
+            // The stored counts follow the outcomes, as for every run that ends.
+            let counts = super::tally(&mut tx, run).await?;
+            sqlx::query("UPDATE runs SET counts_json = $1 WHERE id = $2")
+                .bind(serde_json::to_string(&counts).ctx("encoding run counts")?)
                 .bind(run.0)
                 .execute(&mut *tx)
                 .await

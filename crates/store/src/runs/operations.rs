@@ -15,7 +15,8 @@ use sqlx::AnyConnection;
 
 use super::lifecycle::{load, load_in};
 use super::types::{
-    NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, RunCounts, RunId, RunStatus,
+    NewOperation, OpOutcome, Operation, OutcomeCounts, OutcomeUpdate, Run, RunCounts, RunId,
+    RunStatus,
 };
 use crate::Store;
 use crate::app::AppId;
@@ -181,9 +182,47 @@ impl Store {
     /// [`StoreError::NotFound`] when the run does not exist.
     pub async fn tally_operations(&self, run: RunId) -> Result<RunCounts, StoreError> {
         let mut conn = self.db.acquire().await.ctx("counting operations")?;
-        load(&mut conn, run).await?;
-        tally(&mut conn, run).await
+        let loaded = load(&mut conn, run).await?;
+        match settled_counts(&loaded) {
+            Some(counts) => Ok(counts.clone()),
+            None => tally(&mut conn, run).await,
+        }
     }
+}
+
+/// The counts stored with a run whose operations no longer change, so that a page of a
+/// million-operation run is not a million-row count. Every status change that ends a
+/// run or changes its outcomes writes [`tally`] into `counts_json` in the same
+/// transaction (finishing, marking interrupted, holding and adding to a hold,
+/// superseding, rejecting). A running run is still changing. A rejected run is
+/// counted afresh: rejections recorded before rejecting re-counted left the skipped
+/// operations out of the stored counts.
+pub(super) fn settled_counts(run: &Run) -> Option<&RunCounts> {
+    match run.status {
+        RunStatus::Running | RunStatus::Rejected => None,
+        RunStatus::Succeeded
+        | RunStatus::Partial
+        | RunStatus::Failed
+        | RunStatus::Held
+        | RunStatus::Interrupted
+        | RunStatus::Superseded => Some(&run.counts),
+    }
+}
+
+/// How many operations of `counts` have `kind` (any, when `None`) and `outcome`
+/// (any, when `None`).
+pub(super) fn counted(counts: &RunCounts, kind: Option<&str>, outcome: Option<OpOutcome>) -> u64 {
+    counts
+        .iter()
+        .filter(|(k, _)| kind.is_none_or(|want| want == k.as_str()))
+        .map(|(_, c)| match outcome {
+            None => c.planned,
+            Some(OpOutcome::Applied) => c.applied,
+            Some(OpOutcome::Failed) => c.failed,
+            Some(OpOutcome::Skipped) => c.skipped,
+            Some(OpOutcome::Pending) => c.planned.saturating_sub(c.applied + c.failed + c.skipped),
+        })
+        .sum()
 }
 
 /// Counts of `run`'s recorded operations per kind and outcome.

@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::operations::{OperationRow, operation};
+use super::operations::{OperationRow, counted, operation, settled_counts};
 use super::types::{OpOutcome, Operation, RunId};
 use crate::Store;
 use crate::error::{DbContext as _, StoreError};
@@ -101,21 +101,28 @@ impl Store {
         query: &OperationQuery,
     ) -> Result<OperationPage, StoreError> {
         let mut conn = self.db.acquire().await.ctx("reading operations")?;
-        super::lifecycle::load(&mut conn, run).await?;
+        let loaded = super::lifecycle::load(&mut conn, run).await?;
         let kind = blank_to_none(query.kind.as_ref());
         let outcome = query.outcome.map(OpOutcome::as_str);
         let rule = blank_to_none(query.rule.as_ref()).map(|r| contains_pattern(&r));
         let text = blank_to_none(query.text.as_ref()).map(|t| contains_pattern(&t));
-        let matching: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM run_operations {FILTERS}"))
-                .bind(run.0)
-                .bind(&kind)
-                .bind(outcome)
-                .bind(&rule)
-                .bind(&text)
-                .fetch_one(&mut *conn)
-                .await
-                .ctx("counting operations")?;
+        let stored = settled_counts(&loaded).filter(|_| rule.is_none() && text.is_none());
+        let matching = match stored {
+            Some(counts) => counted(counts, kind.as_deref(), query.outcome),
+            None => {
+                let n: i64 =
+                    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM run_operations {FILTERS}"))
+                        .bind(run.0)
+                        .bind(&kind)
+                        .bind(outcome)
+                        .bind(&rule)
+                        .bind(&text)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .ctx("counting operations")?;
+                u64::try_from(n).unwrap_or_default()
+            }
+        };
         let rows: Vec<OperationRow> = sqlx::query_as(&format!(
             "SELECT seq, kind, subject, rule, payload_json, outcome, error FROM run_operations \
              {FILTERS} AND seq > $6 ORDER BY seq LIMIT $7 OFFSET $8"
@@ -133,7 +140,7 @@ impl Store {
         .ctx("reading operations")?;
         Ok(OperationPage {
             operations: rows.into_iter().map(operation).collect::<Result<_, _>>()?,
-            matching: u64::try_from(matching).unwrap_or_default(),
+            matching,
         })
     }
 

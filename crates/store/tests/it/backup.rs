@@ -10,8 +10,8 @@ use usersync_core::ids::{OktaUserId, TargetUserKey, Username};
 use usersync_core::links::UserLink;
 use usersync_store::crypto::MASTER_KEY_FILE;
 use usersync_store::{
-    AuditFilter, LinkChanges, RestoreOptions, RunCounts, RunFilter, RunStatus, RunTrigger,
-    SecretInput, SecretSlot, Store, StoreError, TargetCredential, restore,
+    AuditFilter, LinkChanges, RestoreOptions, RunFilter, RunStatus, RunTrigger, SecretInput,
+    SecretSlot, Store, StoreError, TargetCredential, restore,
 };
 use usersync_testkit::DataDir;
 
@@ -47,9 +47,8 @@ async fn populated() -> (DataDir, Store) {
     };
     store.save_links(jira.id, &links).await.unwrap();
     let run = store.start_run(jira.id, RunTrigger::Manual).await.unwrap();
-    let counts = RunCounts::default();
     store
-        .finish_run(run.id, RunStatus::Succeeded, &counts, None)
+        .finish_run(run.id, RunStatus::Succeeded, None)
         .await
         .unwrap();
     (dir, store)

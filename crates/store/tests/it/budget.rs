@@ -39,8 +39,7 @@ async fn run_with(
             .await
             .unwrap();
     }
-    let counts = store.tally_operations(run).await.unwrap();
-    store.finish_run(run, status, &counts, None).await.unwrap();
+    store.finish_run(run, status, None).await.unwrap();
     run
 }
 
@@ -99,9 +98,8 @@ async fn the_window_holds_the_destructive_ops_the_apps_runs_applied_since_then_b
         .record_outcome(approved, 1, OpOutcome::Applied, None)
         .await
         .unwrap();
-    let counts = store.tally_operations(approved).await.unwrap();
     store
-        .finish_run(approved, RunStatus::Succeeded, &counts, None)
+        .finish_run(approved, RunStatus::Succeeded, None)
         .await
         .unwrap();
 
@@ -262,7 +260,7 @@ async fn an_approved_runs_work_time_leaves_out_the_wait_for_approval(backend: Ba
         .await
         .unwrap();
     let done = store
-        .finish_run(run, RunStatus::Succeeded, &Default::default(), None)
+        .finish_run(run, RunStatus::Succeeded, None)
         .await
         .unwrap();
 

@@ -465,10 +465,9 @@ async fn record_finish(
     run: RunId,
     outcome: &RunOutcome,
 ) -> Result<(), usersync_store::StoreError> {
-    let counts = deps.store.tally_operations(run).await?;
     let reason = (!outcome.reasons.is_empty()).then(|| outcome.reasons.join("; "));
     deps.store
-        .finish_run(run, outcome.status, &counts, reason.as_deref())
+        .finish_run(run, outcome.status, reason.as_deref())
         .await
         .map(drop)
 }

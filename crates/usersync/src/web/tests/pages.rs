@@ -404,7 +404,7 @@ async fn the_group_renames_choice_is_shown_saved_and_a_bad_value_is_refused_besi
 
 #[tokio::test]
 async fn the_apps_list_shows_a_held_run_even_when_a_later_run_of_the_app_succeeded() {
-    use usersync_store::{RunCounts, RunStatus, RunTrigger};
+    use usersync_store::{RunStatus, RunTrigger};
     let h = Harness::new().await;
     let b = h.admin().await;
     let created = submit(&h, &b, "/new-app", &settings("(.*)@.*", SECRET)).await;
@@ -412,17 +412,12 @@ async fn the_apps_list_shows_a_held_run_even_when_a_later_run_of_the_app_succeed
     let app = h.store.app_by_name("Jira prod").await.unwrap();
     let held = h.store.start_run(app.id, RunTrigger::Login).await.unwrap();
     h.store
-        .finish_run(
-            held.id,
-            RunStatus::Held,
-            &RunCounts::default(),
-            Some("over the limits"),
-        )
+        .finish_run(held.id, RunStatus::Held, Some("over the limits"))
         .await
         .unwrap();
     let later = h.store.start_run(app.id, RunTrigger::Login).await.unwrap();
     h.store
-        .finish_run(later.id, RunStatus::Succeeded, &RunCounts::default(), None)
+        .finish_run(later.id, RunStatus::Succeeded, None)
         .await
         .unwrap();
 
