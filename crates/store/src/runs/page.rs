@@ -123,6 +123,14 @@ impl Store {
                 u64::try_from(n).unwrap_or_default()
             }
         };
+        if query.offset >= matching {
+            // Past the last match (none at all, often: a finished run's failures): no
+            // need to scan the run's operations to find nothing.
+            return Ok(OperationPage {
+                operations: Vec::new(),
+                matching,
+            });
+        }
         let rows: Vec<OperationRow> = sqlx::query_as(&format!(
             "SELECT seq, kind, subject, rule, payload_json, outcome, error FROM run_operations \
              {FILTERS} AND seq > $6 ORDER BY seq LIMIT $7 OFFSET $8"
