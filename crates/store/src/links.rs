@@ -118,6 +118,32 @@ fn touching_sql(names: usize, keys: usize) -> String {
     sql
 }
 
+/// A group link's row: Okta id, target name, created by usersync (0/1).
+type GroupRow = (String, String, i64);
+
+const GROUP_LINKS: &str =
+    "SELECT okta_id, target_name, created_by_usersync FROM group_links WHERE app_id = $1";
+
+fn group_links(app: AppId, rows: Vec<GroupRow>) -> Result<Vec<GroupLink>, StoreError> {
+    let bad = stored_id(app);
+    rows.into_iter()
+        .map(|(okta_id, name, created)| {
+            Ok(GroupLink {
+                okta_id: OktaGroupId::parse(okta_id).map_err(&bad)?,
+                target_name: GroupName::parse(name).map_err(&bad)?,
+                created_by_usersync: created != 0,
+            })
+        })
+        .collect()
+}
+
+/// The query of [`Store::group_links_touching`]: the group links of `$1` with one of
+/// `count` values (`$2`..) in `column`.
+fn group_touching_sql(column: &str, count: usize) -> String {
+    let params: Vec<String> = (2..2 + count).map(|i| format!("${i}")).collect();
+    format!("{GROUP_LINKS} AND {column} IN ({})", params.join(", "))
+}
+
 impl Store {
     /// Every link of `app`.
     ///
@@ -180,26 +206,6 @@ impl Store {
         Ok(usize::try_from(n).unwrap_or_default())
     }
 
-    /// What a single-user sync needs to know of `app`'s links, without reading every
-    /// user's: [`user_links_touching`](Self::user_links_touching) and every group link.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub async fn load_links_touching(
-        &self,
-        app: AppId,
-        okta_id: &OktaUserId,
-        usernames: &[Username],
-        keys: &[TargetUserKey],
-    ) -> Result<Links, StoreError> {
-        let users = self
-            .user_links_touching(app, okta_id, usernames, keys)
-            .await?;
-        let mut links = Links::from_parts(users, self.group_links(app).await?);
-        links.mapped = self.mapped_memberships(app, Some(okta_id)).await?;
-        Ok(links)
-    }
-
     /// The user links of `okta_id`, and those holding one of `usernames` (in any case)
     /// or one of `keys`.
     ///
@@ -242,23 +248,72 @@ impl Store {
     }
 
     async fn group_links(&self, app: AppId) -> Result<Vec<GroupLink>, StoreError> {
-        let bad = stored_id(app);
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT okta_id, target_name, created_by_usersync FROM group_links WHERE app_id = $1",
-        )
-        .bind(app.0)
-        .fetch_all(&self.db)
-        .await
-        .ctx("reading group links")?;
-        rows.into_iter()
-            .map(|(okta_id, name, created)| {
-                Ok(GroupLink {
-                    okta_id: OktaGroupId::parse(okta_id).map_err(&bad)?,
-                    target_name: GroupName::parse(name).map_err(&bad)?,
-                    created_by_usersync: created != 0,
-                })
-            })
-            .collect()
+        let rows: Vec<GroupRow> = sqlx::query_as(GROUP_LINKS)
+            .bind(app.0)
+            .fetch_all(&self.db)
+            .await
+            .ctx("reading group links")?;
+        group_links(app, rows)
+    }
+
+    /// The group links a plan of some users needs (a single-user sync's): those of
+    /// the Okta groups `okta_ids`, and those holding one of `names` or the target
+    /// name of one of the former, in any case (so the planner sees who else claims
+    /// a target group, and which linked groups exist). Two lookups: by Okta id
+    /// (the primary key), then by name (a pass over the app's group links in the
+    /// database, none in usersync).
+    ///
+    /// SQLite folds only ASCII letters, so a non-ASCII name reads every group link
+    /// rather than risk missing one that holds it.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn group_links_touching(
+        &self,
+        app: AppId,
+        okta_ids: &[OktaGroupId],
+        names: &[GroupName],
+    ) -> Result<Vec<GroupLink>, StoreError> {
+        let by_id = self
+            .group_links_where(
+                app,
+                "okta_id",
+                okta_ids.iter().map(|id| id.as_str().to_owned()),
+            )
+            .await?;
+        let mut wanted: BTreeSet<&GroupName> = names.iter().collect();
+        wanted.extend(by_id.iter().map(|l| &l.target_name));
+        if wanted.iter().any(|n| !n.as_str().is_ascii()) {
+            return self.group_links(app).await;
+        }
+        let folded = wanted.iter().map(|n| n.as_str().to_ascii_lowercase());
+        let by_name = self
+            .group_links_where(app, "lower(target_name)", folded)
+            .await?;
+        let mut links: BTreeMap<OktaGroupId, GroupLink> = BTreeMap::new();
+        for link in by_id.into_iter().chain(by_name) {
+            links.insert(link.okta_id.clone(), link);
+        }
+        Ok(links.into_values().collect())
+    }
+
+    /// The group links of `app` with one of `values` in `column` (none for no values).
+    async fn group_links_where(
+        &self,
+        app: AppId,
+        column: &str,
+        values: impl ExactSizeIterator<Item = String>,
+    ) -> Result<Vec<GroupLink>, StoreError> {
+        if values.len() == 0 {
+            return Ok(Vec::new());
+        }
+        let sql = group_touching_sql(column, values.len());
+        let mut query = sqlx::query_as::<_, GroupRow>(&sql).bind(app.0);
+        for value in values {
+            query = query.bind(value);
+        }
+        let rows = query.fetch_all(&self.db).await.ctx("reading group links")?;
+        group_links(app, rows)
     }
 
     /// Applies a batch of link changes in one transaction (deletes first, then upserts).
@@ -419,6 +474,29 @@ mod tests {
             plan,
             [
                 "SEARCH mapped_memberships USING COVERING INDEX mapped_memberships_by_user (app_id=? AND okta_id=?)"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_group_links_of_some_okta_groups_are_found_by_the_primary_key() {
+        let store = Store::open_in_memory().await.unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {}", group_touching_sql("okta_id", 3));
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql).bind(1_i64);
+        for i in 0..3 {
+            query = query.bind(format!("00g{i}"));
+        }
+        let plan: Vec<String> = query
+            .fetch_all(&store.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| row.3)
+            .collect();
+        assert_eq!(
+            plan,
+            [
+                "SEARCH group_links USING INDEX sqlite_autoindex_group_links_1 (app_id=? AND okta_id=?)"
             ]
         );
     }

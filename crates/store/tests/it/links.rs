@@ -75,35 +75,87 @@ async fn a_single_user_sync_reads_only_the_links_its_user_can_touch(backend: Bac
     };
     store.save_links(app.id, &changes).await.unwrap();
     let alice = OktaUserId::parse("00u1").unwrap();
-    let ids = |links: &usersync_core::Links| {
-        let mut ids: Vec<String> = links.users.keys().map(|k| k.as_str().to_owned()).collect();
+    let ids = |links: Vec<UserLink>| {
+        let mut ids: Vec<String> = links
+            .iter()
+            .map(|l| l.okta_id.as_str().to_owned())
+            .collect();
         ids.sort();
         ids
     };
 
     let own = store
-        .load_links_touching(app.id, &alice, &[], &[])
+        .user_links_touching(app.id, &alice, &[], &[])
         .await
         .unwrap();
-    assert_eq!(ids(&own), ["00u1"]);
-    assert_eq!(own.groups.len(), 2, "every group link is read");
+    assert_eq!(ids(own), ["00u1"]);
 
     // A username in another case and a target key find the links holding them.
     let names = [Username::parse("BOB").unwrap()];
     let keys = [TargetUserKey::parse("JIRAUSER3").unwrap()];
     let touching = store
-        .load_links_touching(app.id, &alice, &names, &keys)
+        .user_links_touching(app.id, &alice, &names, &keys)
         .await
         .unwrap();
-    assert_eq!(ids(&touching), ["00u1", "00u2", "00u3"]);
+    assert_eq!(ids(touching), ["00u1", "00u2", "00u3"]);
 
     // SQLite cannot fold a non-ASCII name, so that reads every link.
     let accented = [Username::parse("ÉMILE").unwrap()];
     let all = store
-        .load_links_touching(app.id, &alice, &accented, &[])
+        .user_links_touching(app.id, &alice, &accented, &[])
         .await
         .unwrap();
-    assert_eq!(all.users.len(), 5);
+    assert_eq!(all.len(), 5);
+}
+
+async fn a_single_user_sync_reads_the_group_links_of_its_groups_and_of_their_target_names(
+    backend: Backend,
+) {
+    let (_dir, store) = temp_store(backend).await;
+    let app = store.create_app(draft("Jira"), "test").await.unwrap();
+    let other = store.create_app(draft("Wiki"), "test").await.unwrap();
+    let changes = LinkChanges {
+        upsert_groups: vec![
+            group("00g1", "engineering"),
+            // Another Okta group holding the same target name, in another case.
+            group("00g2", "Engineering"),
+            group("00g3", "sales"),
+            group("00g4", "support"),
+            group("00g5", "marketing"),
+            group("00g6", "équipe"),
+        ],
+        ..LinkChanges::default()
+    };
+    store.save_links(app.id, &changes).await.unwrap();
+    store.save_links(other.id, &changes).await.unwrap();
+    let gid = |id: &str| OktaGroupId::parse(id).unwrap();
+    let name = |n: &str| GroupName::parse(n).unwrap();
+    let ids = |links: Vec<GroupLink>| {
+        let mut ids: Vec<String> = links
+            .iter()
+            .map(|l| l.okta_id.as_str().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    // The user's groups by Okta id (one unlinked), the links holding their target
+    // names, and a name their group maps to, in another case.
+    let touching = store
+        .group_links_touching(app.id, &[gid("00g1"), gid("00g9")], &[name("SALES")])
+        .await
+        .unwrap();
+    assert_eq!(ids(touching), ["00g1", "00g2", "00g3"]);
+
+    let none = store.group_links_touching(app.id, &[], &[]).await.unwrap();
+    assert_eq!(ids(none), Vec::<String>::new());
+
+    // SQLite cannot fold a non-ASCII name, so that reads every group link.
+    let all = store
+        .group_links_touching(app.id, &[], &[name("ÉQUIPE")])
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 6);
 }
 
 async fn deletes_and_upserts_apply_together_and_stay_within_their_app(backend: Backend) {
@@ -196,6 +248,7 @@ async fn a_group_link_ends_only_while_it_still_names_the_deleted_group(backend: 
 on_both_stores!(
     a_renamed_user_updates_its_link_instead_of_adding_a_second,
     a_single_user_sync_reads_only_the_links_its_user_can_touch,
+    a_single_user_sync_reads_the_group_links_of_its_groups_and_of_their_target_names,
     deletes_and_upserts_apply_together_and_stay_within_their_app,
     links_for_an_unknown_app_are_refused,
     a_user_link_is_marked_read_only_and_stays_so_when_saved_again,

@@ -22,9 +22,9 @@ use usersync_core::{
 use usersync_okta::OktaClient;
 use usersync_store::{App, RunId};
 
+use super::accounts::{mapped_username, read_target_accounts, target_names};
 use super::changes::{Changes, CycleState, Reads, read_changes, seen_after};
 use super::run::Prepared;
-use super::user::{mapped_username, read_target_accounts, target_names};
 use super::{Deps, ReadStats, Stopped, namesakes};
 
 /// Okta reads of changed users in flight at once.
@@ -103,12 +103,13 @@ pub(crate) async fn incremental(
         complete: Some(desired.completeness.is_complete()),
         read_by: None,
     });
+    let budget = super::budget::user_budget(deps, app).await?;
     super::user::plan_and_execute_users(
         deps,
         (app, run),
         prepared,
         (&desired, &current, links),
-        PlanScope::Users { ids },
+        (PlanScope::Users { ids }, &budget),
         outcome,
     )
     .await?;

@@ -4,7 +4,7 @@
 //! scheduler all call: resolve the app's secrets and connect (`connect`), check
 //! the target can do what the policy needs, read Okta and the target at the same
 //! time, plan and then guard (`usersync_core::plan` and `usersync_core::guard`, two
-//! steps called together only in `run::Prepared::plan_and_guard`), record the plan,
+//! steps called together only in `prepared::Prepared::plan_and_guard`), record the plan,
 //! apply it (`apply`) unless it is held or a dry run, record each outcome and
 //! identity link as it happens (`record`, the journal), and finish the run as
 //! succeeded, partial, failed or held (`outcome::final_status`). [`sync_user`] does the same for one user with a handful of requests;
@@ -15,6 +15,7 @@
 //! only what changed since the checkpoint: `changes`) or a full reconcile, as
 //! `cycle` decides.
 
+mod accounts;
 pub mod apply;
 pub mod approve;
 pub mod audit;
@@ -33,6 +34,7 @@ pub mod live;
 pub mod lock;
 mod namesakes;
 mod outcome;
+mod prepared;
 pub mod progress;
 pub mod record;
 pub mod report;

@@ -20,7 +20,7 @@ use usersync_core::{Links, OktaSnapshot, OktaUser, Username};
 use usersync_store::App;
 
 use super::Deps;
-use super::run::Prepared;
+use super::prepared::Connected;
 
 /// Whom a single-user run's username must be unique among.
 #[derive(Clone, Copy)]
@@ -36,7 +36,7 @@ const PUSHED_PREFIX_LIMIT: u64 = 1000;
 
 /// The users whose login starts with `prefix`, and what could not be read.
 async fn with_prefix(
-    prepared: &Prepared,
+    prepared: &Connected,
     among: Among<'_>,
     prefix: &str,
 ) -> Result<(Vec<OktaUser>, Vec<String>), String> {
@@ -75,33 +75,74 @@ async fn with_prefix(
     }
 }
 
+/// What [`find`] learnt: the other Okta users who map to the username, and why
+/// the read must count as incomplete, if it must.
+#[derive(Default)]
+pub(crate) struct Namesakes {
+    users: Vec<OktaUser>,
+    reasons: Vec<String>,
+    /// Whether Okta was asked (Explain tells so).
+    pub asked_okta: bool,
+}
+
+impl Namesakes {
+    /// The namesakes join `desired` (outside any plan's scope), and the reasons
+    /// mark it incomplete.
+    pub fn add_to(self, desired: &mut OktaSnapshot) {
+        desired.users.extend(self.users);
+        for reason in self.reasons {
+            desired.completeness.add_reason(reason);
+        }
+    }
+
+    /// How many other users were found.
+    pub fn found(&self) -> usize {
+        self.users.len()
+    }
+}
+
 /// Adds to `desired` the Okta users who map to the same username as `user`, or marks
-/// it incomplete when they cannot be known. No request when the user is linked under
-/// that username already (nothing about them depends on its uniqueness).
+/// it incomplete when they cannot be known: [`find`], then [`Namesakes::add_to`].
 pub(crate) async fn add_namesakes(
-    prepared: &Prepared,
+    prepared: &Connected,
     user: &OktaUser,
     username: Option<&Username>,
     links: &Links,
     desired: &mut OktaSnapshot,
     among: Among<'_>,
 ) {
+    find(prepared, user, username, links, among)
+        .await
+        .add_to(desired);
+}
+
+/// The Okta users who map to the same username as `user`, or why they cannot be
+/// known. No request when the user is linked under that username already (nothing
+/// about them depends on its uniqueness); `links` need hold only the user's own.
+pub(crate) async fn find(
+    prepared: &Connected,
+    user: &OktaUser,
+    username: Option<&Username>,
+    links: &Links,
+    among: Among<'_>,
+) -> Namesakes {
+    let mut out = Namesakes::default();
     // An invalid username is the planner's to report; nothing to check.
-    let Some(username) = username else { return };
+    let Some(username) = username else { return out };
     if links
         .users
         .get(&user.id)
         .is_some_and(|l| &l.username == username)
     {
-        return;
+        return out;
     }
     if !prepared.policy.username_is_a_login_prefix() {
-        desired.completeness.add_reason(format!(
+        out.reasons.push(format!(
             "whether username {username} belongs to no other Okta user cannot be checked with a \
              targeted query, because the username mapping (policy.username) does not keep a \
              prefix of the login; a full sync decides"
         ));
-        return;
+        return out;
     }
     let constraints = prepared.conns.constraints();
     let maps_to_it = |other: &OktaUser| {
@@ -109,18 +150,20 @@ pub(crate) async fn add_namesakes(
             .username(&prepared.policy.map_login(&other.login))
             .is_ok_and(|u| &u == username)
     };
+    out.asked_okta = matches!(among, Among::Okta);
     match with_prefix(prepared, among, username.as_str()).await {
         Ok((found, unusable)) => {
             for problem in unusable {
-                desired.completeness.add_reason(format!(
+                out.reasons.push(format!(
                     "{problem}; it may map to username {username}, so its uniqueness is unknown"
                 ));
             }
             let others = found.into_iter().filter(|o| o.id != user.id);
-            desired.users.extend(others.filter(|o| maps_to_it(o)));
+            out.users.extend(others.filter(|o| maps_to_it(o)));
         }
-        Err(err) => desired.completeness.add_reason(format!(
+        Err(err) => out.reasons.push(format!(
             "the Okta users who may also map to username {username} could not be searched: {err}"
         )),
     }
+    out
 }

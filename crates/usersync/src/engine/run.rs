@@ -6,68 +6,26 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use usersync_core::{
-    CompiledPolicy, Explanation, Links, OktaSnapshot, Plan, PlanOptions, PlanScope, TargetSnapshot,
-    Username, guard, plan,
+    Explanation, Links, OktaSnapshot, Plan, PlanOptions, PlanScope, TargetSnapshot, Username,
 };
 use usersync_okta::{ReadProgress, ReadScope};
 use usersync_store::{App, RunId, RunStatus, RunTrigger, SyncKind};
 
 use super::apply::{Executor, Journal as _, Numbered};
-use super::budget::{self, Budget};
+use super::budget;
 use super::changes::{self, Covered, CycleState, Seen};
 use super::confirm;
-use super::connect::{Connections, connect, needed_capabilities, unmet};
+use super::connect::Connections;
 use super::cycle::save_state;
 use super::lock::{Wait, start_claimed};
 use super::outcome::SyncChoice;
 use super::outcome::final_status;
 use super::outcome::interrupted;
+pub(crate) use super::prepared::{Prepared, prepare};
 use super::progress::Phase;
 use super::record::{StoreJournal, number, record_plan};
 use super::shared_read::ReadKey;
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome, Stopped};
-
-/// A policy compiled and both sides connected and checked.
-pub(crate) struct Prepared {
-    pub policy: CompiledPolicy,
-    pub conns: Connections,
-    /// The target account usersync signs in as (always protected).
-    pub me: Username,
-}
-
-impl Prepared {
-    pub fn options(&self) -> PlanOptions {
-        PlanOptions::full(self.conns.constraints(), Some(self.me.clone()))
-    }
-
-    /// The pipeline's plan and guard steps, for every run that plans (full, dry,
-    /// single-user, and the fresh plan of an approval): the one place the engine
-    /// calls the planner, so none of them can apply a plan that skipped the guard.
-    /// `budget` is what the app's hold window already spent (`engine::budget`).
-    pub fn plan_and_guard(
-        &self,
-        desired: &OktaSnapshot,
-        current: &TargetSnapshot,
-        links: &Links,
-        scope: PlanScope,
-        budget: &Budget,
-    ) -> Plan {
-        let options = PlanOptions {
-            scope,
-            ..self.options()
-        };
-        let mut unguarded = plan(desired, current, links, &self.policy, &options);
-        if let Some(managed) = budget.managed_users {
-            unguarded.managed_users = managed;
-        }
-        guard(
-            unguarded,
-            &desired.completeness,
-            &self.policy.policy().limits,
-            &budget.spent,
-        )
-    }
-}
 
 /// Both sides as read, with what each read saw.
 pub(crate) struct Reads {
@@ -84,32 +42,6 @@ pub(crate) async fn find_app(deps: &Deps, name: &str) -> Result<App, EngineError
         .find_app(name)
         .await?
         .ok_or_else(|| EngineError::UnknownApp(name.to_owned()))
-}
-
-/// Compiles the policy, connects, and refuses before any change when the target
-/// cannot do what the policy needs.
-pub(crate) async fn prepare(deps: &Deps, app: &App) -> anyhow::Result<Prepared> {
-    let policy = CompiledPolicy::compile(&app.policy)
-        .with_context(|| format!("app {:?}: invalid policy", app.name))?;
-    let conns = connect(deps, app).await?;
-    let caps = conns.target.capabilities().await.with_context(|| {
-        format!(
-            "checking what the {} at {} can do",
-            app.target.kind, app.target.url
-        )
-    })?;
-    if let Some(problem) = unmet(&caps, &needed_capabilities(&app.policy)) {
-        anyhow::bail!(
-            "app {:?} needs more than the target offers: {problem}",
-            app.name
-        );
-    }
-    let me = conns
-        .target
-        .whoami()
-        .await
-        .context("asking the target who usersync signs in as")?;
-    Ok(Prepared { policy, conns, me })
 }
 
 /// Reads Okta (scope pushed into the query) and the whole target concurrently;

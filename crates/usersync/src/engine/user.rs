@@ -2,6 +2,13 @@
 //! from Okta (two requests: the user, then their groups), just that user's state
 //! in the target, plan with `PlanScope::Users`, and apply.
 //!
+//! What does not depend on each other is read at the same time: the target's
+//! checks (`prepared::check_target`) and the hold budget's figures run alongside
+//! the Okta requests, and the user's links, target account and namesakes alongside
+//! their groups. Only the group links the plan needs are read (those of the user's
+//! groups and of the target names they map to), once the groups are known. The
+//! plan waits for all of it, and for the checks, as every run's does.
+//!
 //! Its destructive ops count against the app's hold budget like any run's; once
 //! the budget is spent they wait in the app's one held run (`engine::budget`).
 //!
@@ -17,24 +24,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use futures::StreamExt as _;
 use usersync_core::{
-    Completeness, GroupName, Links, OktaGroup, OktaSnapshot, OktaUser, PlanScope, TargetGroup,
-    TargetSnapshot, TargetUser, TargetUserKey, Username,
+    Completeness, GroupLink, GroupName, Links, OktaGroup, OktaGroupId, OktaSnapshot, OktaUser,
+    PlanScope, TargetSnapshot, TargetUserKey, Username,
 };
 use usersync_store::{App, RunId, RunTrigger};
 
-use super::budget;
+use super::accounts::{AccountRead, mapped_username, read_accounts, target_names, target_view};
+use super::budget::{self, Budget};
 use super::lock::{Wait, start_claimed};
-use super::namesakes;
-use super::run::{Prepared, execute_plan, find_app, finish, prepare};
+use super::namesakes::{self, Namesakes};
+use super::prepared::{Connected, Prepared, check_target, connect_app};
+use super::run::{execute_plan, find_app, finish};
 use super::{Deps, EngineError, Mode, ReadStats, RunOutcome};
-
-/// One account found in the target, with its groups.
-type AccountRead = (TargetUser, Vec<GroupName>);
-
-/// Target accounts looked up at once.
-const TARGET_LOOKUPS_IN_FLIGHT: usize = 8;
 
 /// Syncs one user, found in Okta by login or id. Waits for a running sync of the
 /// same app to finish first (logins queue rather than fail).
@@ -103,6 +105,8 @@ async fn sync_one(
     finish(deps, outcome, result, started).await
 }
 
+/// Connects, then checks the target, reads the user and reads the hold budget's
+/// figures at the same time (none needs another), and plans once all are in.
 async fn user_run(
     deps: &Deps,
     app: &App,
@@ -110,22 +114,32 @@ async fn user_run(
     source: Source<'_>,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
-    let prepared = prepare(deps, app).await?;
-    let result = user_work(deps, app, run, source, &prepared, outcome).await;
-    outcome.okta_rate_limits = prepared.conns.okta.rate_limit_headroom();
-    result
+    let connected = connect_app(deps, app).await?;
+    let (me, read, budget) = tokio::join!(
+        check_target(app, &connected),
+        read_one_user(deps, app, &connected, source),
+        budget::user_budget(deps, app),
+    );
+    outcome.okta_rate_limits = connected.conns.okta.rate_limit_headroom();
+    // The target's refusal first: it is what a run that checked first would say.
+    let prepared = Prepared::new(connected, me?);
+    user_work(deps, (app, run), &prepared, read?, budget?, outcome).await
 }
 
-/// Reads the Okta user (by login or id) and their groups as a one-user snapshot.
-pub(crate) async fn read_okta_user(
-    okta: &usersync_okta::OktaClient,
-    login: &str,
-) -> anyhow::Result<(OktaUser, OktaSnapshot)> {
-    let user = okta
-        .get_user(login)
+/// Reads the Okta user by login or id.
+async fn get_okta_user(okta: &usersync_okta::OktaClient, login: &str) -> anyhow::Result<OktaUser> {
+    okta.get_user(login)
         .await
         .with_context(|| format!("reading the Okta user {login:?}"))?
-        .ok_or_else(|| anyhow::anyhow!("Okta has no user with login or id {login:?}"))?;
+        .ok_or_else(|| anyhow::anyhow!("Okta has no user with login or id {login:?}"))
+}
+
+/// Reads the groups of the Okta user `user` (found by `login`) as a one-user snapshot.
+async fn read_okta_groups(
+    okta: &usersync_okta::OktaClient,
+    user: &OktaUser,
+    login: &str,
+) -> anyhow::Result<OktaSnapshot> {
     let groups = okta
         .user_groups(&user.id)
         .await
@@ -134,8 +148,7 @@ pub(crate) async fn read_okta_user(
     for problem in &groups.unusable {
         completeness.add_reason(format!("{problem}; it was left out"));
     }
-    let desired = one_user_snapshot(&user, groups.items, completeness);
-    Ok((user, desired))
+    Ok(one_user_snapshot(user, groups.items, completeness))
 }
 
 /// What a single-user sync (and Explain) reads about one user, and where each fact
@@ -150,61 +163,137 @@ pub(crate) struct OneUser {
     pub okta_requests: u64,
 }
 
-fn clock() -> String {
+/// The time of day, as Explain tells when each fact was read.
+pub(crate) fn clock() -> String {
     chrono::Utc::now().format("%H:%M:%S UTC").to_string()
 }
 
 /// The single-user reads: the Okta user and their groups, their links in the store,
 /// their target account and its groups, and the Okta users who map to the same name.
+/// Once the user is known, their groups are read alongside the rest
+/// ([`read_user_side`]); the group links need the groups, so they come last.
 pub(crate) async fn read_one_user(
     deps: &Deps,
     app: &App,
-    prepared: &Prepared,
+    connected: &Connected,
     source: Source<'_>,
 ) -> anyhow::Result<OneUser> {
-    let okta = &prepared.conns.okta;
+    let okta = &connected.conns.okta;
     let before = okta.stats().requests;
-    let (user, mut desired, mut sources) = match source {
+    let user = match source {
+        Source::Okta(login) => get_okta_user(okta, login).await?,
+        Source::Pushed(p) => p.user.clone(),
+    };
+    let mut sources = vec![match source {
         Source::Okta(login) => {
-            let (user, desired) = read_okta_user(okta, login).await?;
-            let sources = vec![
-                format!("Okta user {}: read by {login:?} at {}", user.login, clock()),
-                format!(
-                    "Okta groups of the user: {} read at {}",
-                    desired.groups.len(),
-                    clock()
-                ),
-            ];
-            (user, desired, sources)
+            format!("Okta user {}: read by {login:?} at {}", user.login, clock())
         }
-        Source::Pushed(p) => {
-            let mut desired = one_user_snapshot(&p.user, p.groups.clone(), Completeness::Complete);
-            let others = p
-                .not_member_of
-                .iter()
-                .filter(|g| !p.groups.iter().any(|m| m.id == g.id));
-            desired.groups.extend(others.cloned());
-            let sources = vec![format!(
-                "Okta user {} and {} group(s): pushed to usersync's SCIM server at {}",
-                p.user.login,
-                p.groups.len(),
-                clock()
-            )];
-            (p.user.clone(), desired, sources)
+        Source::Pushed(p) => format!(
+            "Okta user {} and {} group(s): pushed to usersync's SCIM server at {}",
+            p.user.login,
+            p.groups.len(),
+            clock()
+        ),
+    }];
+    let groups = async {
+        match source {
+            Source::Okta(login) => read_okta_groups(okta, &user, login).await,
+            Source::Pushed(p) => Ok(pushed_snapshot(p)),
         }
     };
-    // Only the links this user's plan can touch: at 100,000 users, reading every
-    // link would cost more than the rest of a login-time sync. The user's own link
-    // and the group links first (they say what to look up in the target), then the
-    // links holding any name or key found there.
-    let mut links = deps
-        .store
-        .load_links_touching(app.id, &user.id, &[], &[])
-        .await?;
-    let current = read_target_user(prepared, &user, &links, &mut sources).await?;
-    let mut names: Vec<Username> = current.users.iter().map(|u| u.username.clone()).collect();
-    names.extend(mapped_username(prepared, &user));
-    let keys: Vec<TargetUserKey> = current.users.iter().filter_map(|u| u.key.clone()).collect();
+    let (desired, side) = tokio::join!(groups, read_user_side(deps, app, connected, &user, source));
+    let mut desired = desired?;
+    if let Source::Okta(_) = source {
+        sources.push(format!(
+            "Okta groups of the user: {} read at {}",
+            desired.groups.len(),
+            clock()
+        ));
+    }
+    let UserSide {
+        mut links,
+        accounts,
+        namesakes,
+        sources: side_sources,
+    } = side?;
+    sources.extend(side_sources);
+    if namesakes.asked_okta {
+        sources.push(format!(
+            "Okta users whose login maps to the same username: searched at {} ({} other found)",
+            clock(),
+            namesakes.found()
+        ));
+    }
+    namesakes.add_to(&mut desired);
+    links.groups = needed_group_links(deps, app, connected, &desired).await?;
+    let current = target_view(connected, &links, accounts);
+    Ok(OneUser {
+        user,
+        desired,
+        current,
+        links,
+        sources,
+        okta_requests: okta.stats().requests - before,
+    })
+}
+
+/// A pushed user and their groups as a one-user snapshot: the groups they are not
+/// (or no longer) a member of are in it too, without them, so the plan removes them.
+fn pushed_snapshot(p: &PushedUser) -> OktaSnapshot {
+    let mut desired = one_user_snapshot(&p.user, p.groups.clone(), Completeness::Complete);
+    let others = p
+        .not_member_of
+        .iter()
+        .filter(|g| !p.groups.iter().any(|m| m.id == g.id));
+    desired.groups.extend(others.cloned());
+    desired
+}
+
+/// What a single-user sync reads of a user besides their groups.
+struct UserSide {
+    /// The user links the plan can touch (no group links yet).
+    links: Links,
+    accounts: Vec<AccountRead>,
+    namesakes: Namesakes,
+    /// Where each fact came from, for Explain.
+    sources: Vec<String>,
+}
+
+/// The user's links, their target account and the namesakes of their username.
+/// Only the links this user's plan can touch: at 100,000 users, reading every link
+/// would cost more than the rest of a login-time sync. The user's own link first (it
+/// says what to look up in the target), then the links holding any name or key
+/// found there.
+async fn read_user_side(
+    deps: &Deps,
+    app: &App,
+    connected: &Connected,
+    user: &OktaUser,
+    source: Source<'_>,
+) -> anyhow::Result<UserSide> {
+    let mut links = Links::default();
+    let own = deps.store.user_links_touching(app.id, &user.id, &[], &[]);
+    let mapped_members = deps.store.mapped_memberships(app.id, Some(&user.id));
+    let (own, mapped_members) = tokio::try_join!(own, mapped_members)?;
+    links.users = own.into_iter().map(|l| (l.okta_id.clone(), l)).collect();
+    links.mapped = mapped_members;
+    let mapped = mapped_username(connected, user);
+    let among = match source {
+        Source::Okta(_) => namesakes::Among::Okta,
+        Source::Pushed(_) => namesakes::Among::Pushed { deps, app },
+    };
+    let mut sources = Vec::new();
+    let accounts = read_accounts(
+        connected,
+        target_names(connected, user, &links),
+        &mut sources,
+    );
+    let namesakes = namesakes::find(connected, user, mapped.as_ref(), &links, among);
+    let (accounts, namesakes) = tokio::join!(accounts, namesakes);
+    let accounts = accounts?;
+    let mut names: Vec<Username> = accounts.iter().map(|(u, _)| u.username.clone()).collect();
+    names.extend(mapped);
+    let keys: Vec<TargetUserKey> = accounts.iter().filter_map(|(u, _)| u.key.clone()).collect();
     links.users = deps
         .store
         .user_links_touching(app.id, &user.id, &names, &keys)
@@ -224,44 +313,46 @@ pub(crate) async fn read_one_user(
         ),
         None => "Identity link in usersync's store: none for this user".to_owned(),
     });
-    let mapped = mapped_username(prepared, &user);
-    let asked = okta.stats().requests;
-    let among = match source {
-        Source::Okta(_) => namesakes::Among::Okta,
-        Source::Pushed(_) => namesakes::Among::Pushed { deps, app },
-    };
-    namesakes::add_namesakes(
-        prepared,
-        &user,
-        mapped.as_ref(),
-        &links,
-        &mut desired,
-        among,
-    )
-    .await;
-    if okta.stats().requests > asked {
-        sources.push(format!(
-            "Okta users whose login maps to the same username: searched at {} ({} other found)",
-            clock(),
-            desired.users.len().saturating_sub(1)
-        ));
-    }
-    Ok(OneUser {
-        user,
-        desired,
-        current,
+    Ok(UserSide {
         links,
+        accounts,
+        namesakes,
         sources,
-        okta_requests: okta.stats().requests - before,
     })
 }
 
-async fn user_work(
+/// The group links the plan of `desired`'s user needs: those of their Okta groups,
+/// and those holding a target name the planner looks up for them (each group's
+/// mapped name, the group-mapping rules' targets), so it sees which target groups
+/// exist and who else claims one. Every other group link is another group's.
+async fn needed_group_links(
     deps: &Deps,
     app: &App,
-    run: RunId,
-    source: Source<'_>,
+    connected: &Connected,
+    desired: &OktaSnapshot,
+) -> anyhow::Result<BTreeMap<OktaGroupId, GroupLink>> {
+    let policy = &connected.policy;
+    let ids: Vec<OktaGroupId> = desired.groups.iter().map(|g| g.id.clone()).collect();
+    let mut names: Vec<GroupName> = desired
+        .groups
+        .iter()
+        .filter_map(|g| policy.group_name(&g.name).ok())
+        .collect();
+    names.extend(policy.group_map().by_target().map(|(name, _)| name.clone()));
+    let links = deps
+        .store
+        .group_links_touching(app.id, &ids, &names)
+        .await?;
+    Ok(links.into_iter().map(|l| (l.okta_id.clone(), l)).collect())
+}
+
+/// The single-user sync once read and checked: the Okta figures, then plan and apply.
+async fn user_work(
+    deps: &Deps,
+    (app, run): (&App, RunId),
     prepared: &Prepared,
+    one: OneUser,
+    budget: Budget,
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     let OneUser {
@@ -271,7 +362,7 @@ async fn user_work(
         links,
         okta_requests,
         ..
-    } = read_one_user(deps, app, prepared, source).await?;
+    } = one;
     outcome.okta = Some(ReadStats {
         users: 1,
         groups: desired.groups.len(),
@@ -286,7 +377,7 @@ async fn user_work(
         (app, run),
         prepared,
         (&desired, &current, links),
-        scope,
+        (scope, &budget),
         outcome,
     )
     .await
@@ -294,14 +385,14 @@ async fn user_work(
 
 /// The last steps of a run over some users only (a single-user sync, a SCIM push, an
 /// incremental cycle): the target's read figures, the plan of `scope` against the
-/// user budget with the destructive ops earlier runs left waiting, then recording
-/// and applying it.
+/// user budget (`budget::user_budget`, with the destructive ops earlier runs left
+/// waiting), then recording and applying it.
 pub(crate) async fn plan_and_execute_users(
     deps: &Deps,
     (app, run): (&App, RunId),
     prepared: &Prepared,
     (desired, current, links): (&OktaSnapshot, &TargetSnapshot, Links),
-    scope: PlanScope,
+    (scope, budget): (PlanScope, &Budget),
     outcome: &mut RunOutcome,
 ) -> anyhow::Result<()> {
     outcome.target = Some(ReadStats {
@@ -310,8 +401,7 @@ pub(crate) async fn plan_and_execute_users(
         memberships: current.memberships.values().map(BTreeSet::len).sum(),
         ..ReadStats::default()
     });
-    let budget = budget::user_budget(deps, app).await?;
-    let plan = prepared.plan_and_guard(desired, current, &links, scope.clone(), &budget);
+    let plan = prepared.plan_and_guard(desired, current, &links, scope.clone(), budget);
     let (plan, waiting) = budget::collect(deps, app, run, plan).await?;
     execute_plan(
         deps,
@@ -343,119 +433,4 @@ fn one_user_snapshot(
         memberships,
         completeness,
     }
-}
-
-/// The username the mapping gives `user`, when it is valid for the target.
-pub(crate) fn mapped_username(prepared: &Prepared, user: &OktaUser) -> Option<Username> {
-    prepared
-        .conns
-        .constraints()
-        .username(&prepared.policy.map_login(&user.login))
-        .ok()
-}
-
-/// The usernames under which `user` may be in the target: mapped and linked.
-pub(crate) fn target_names(prepared: &Prepared, user: &OktaUser, links: &Links) -> Vec<Username> {
-    let mut names: Vec<Username> = mapped_username(prepared, user).into_iter().collect();
-    if let Some(link) = links.users.get(&user.id)
-        && !names.contains(&link.username)
-    {
-        names.push(link.username.clone());
-    }
-    names
-}
-
-/// The target as far as this user is concerned: the user under their mapped and
-/// linked usernames, their groups, the linked groups and the default groups.
-async fn read_target_user(
-    prepared: &Prepared,
-    user: &OktaUser,
-    links: &Links,
-    sources: &mut Vec<String>,
-) -> anyhow::Result<TargetSnapshot> {
-    read_target_accounts(
-        prepared,
-        target_names(prepared, user, links),
-        links,
-        sources,
-    )
-    .await
-}
-
-/// The target as far as the accounts `names` are concerned: each found account with
-/// its groups, plus the linked groups and the default groups (the single-user
-/// sync's and the incremental cycle's view of the target). Each lookup is told in
-/// `sources`, for Explain.
-pub(crate) async fn read_target_accounts(
-    prepared: &Prepared,
-    names: Vec<Username>,
-    links: &Links,
-    sources: &mut Vec<String>,
-) -> anyhow::Result<TargetSnapshot> {
-    let target = &prepared.conns.target;
-    let mut current = TargetSnapshot::default();
-    let mut groups: BTreeSet<GroupName> = links
-        .groups
-        .values()
-        .map(|l| l.target_name.clone())
-        .collect();
-    groups.extend(prepared.policy.default_groups_new_users().iter().cloned());
-    groups.extend(prepared.policy.default_groups_all_users().iter().cloned());
-    let mut memberships: BTreeMap<GroupName, BTreeSet<Username>> = BTreeMap::new();
-    let unique: BTreeSet<Username> = names.into_iter().collect();
-    // Accounts are looked up a few at a time: a cycle may ask for hundreds.
-    let found: Vec<anyhow::Result<(Username, Option<AccountRead>)>> = futures::stream::iter(unique)
-        .map(|name| async move {
-            let Some(found) = target
-                .find_user(&name)
-                .await
-                .with_context(|| format!("looking up {name} in the target"))?
-            else {
-                return Ok((name, None));
-            };
-            let groups = target
-                .user_groups(&found.username)
-                .await
-                .with_context(|| format!("reading the groups of {name}"))?;
-            Ok((name, Some((found, groups))))
-        })
-        .buffered(TARGET_LOOKUPS_IN_FLIGHT)
-        .collect()
-        .await;
-    let mut seen = BTreeSet::new();
-    for read in found {
-        let (name, read) = read?;
-        let Some((found, user_groups)) = read else {
-            sources.push(format!(
-                "Target account {name}: looked up at {}, not found",
-                clock()
-            ));
-            continue;
-        };
-        sources.push(format!(
-            "Target account {name}: looked up at {}, found with {} group(s)",
-            clock(),
-            user_groups.len()
-        ));
-        if !seen.insert(found.username.clone()) {
-            continue;
-        }
-        for group in user_groups {
-            memberships
-                .entry(group.clone())
-                .or_default()
-                .insert(found.username.clone());
-            groups.insert(group);
-        }
-        current.users.push(found);
-    }
-    current.groups = groups
-        .into_iter()
-        .map(|name| TargetGroup {
-            name,
-            managed_elsewhere: false,
-        })
-        .collect();
-    current.memberships = memberships;
-    Ok(current)
 }

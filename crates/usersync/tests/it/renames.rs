@@ -93,3 +93,50 @@ async fn with_recreate_a_renamed_group_gets_its_new_name_its_members_and_the_old
     );
     assert!(third.plan.unwrap().notes.is_empty());
 }
+
+/// A single-user sync reads only some group links; the one holding a target name
+/// the user's group maps to must be among them, or the user's group would take
+/// over another Okta group's target group.
+#[tokio::test]
+async fn a_single_user_sync_leaves_a_target_group_kept_for_a_renamed_okta_group_to_it() {
+    let world = World::new(small_org()).await;
+    assert_status(&world.sync().await, RunStatus::Succeeded);
+    let (old, new) = rename_a_group(&world).await;
+    let renamed = world.okta.snapshot().groups;
+    let renamed = renamed.iter().find(|g| g.name == new).unwrap();
+    let namesake = world
+        .okta
+        .add_group(&old, None, OktaGroupType::OktaGroup)
+        .unwrap();
+    let user = world
+        .okta
+        .add_user(usersync_sim::okta::NewUser::new(
+            "claims.test@example.com",
+            "Claims",
+            "Test",
+        ))
+        .unwrap();
+    world
+        .okta
+        .add_member(namesake.as_str(), user.as_str())
+        .unwrap();
+
+    let outcome = usersync::engine::sync_user(
+        &world.deps,
+        APP,
+        "claims.test@example.com",
+        usersync_store::RunTrigger::Login,
+    )
+    .await
+    .unwrap();
+
+    assert_status(&outcome, RunStatus::Succeeded);
+    let notes = outcome.plan.unwrap().notes;
+    let claimed = format!("already belongs to Okta group {}", renamed.id);
+    assert!(notes.iter().any(|n| n.contains(&claimed)), "{notes:?}");
+    assert!(!world.jira_members(&old).contains("claims.test@example.com"));
+    let app = world.deps.store.find_app(APP).await.unwrap().unwrap();
+    let links = world.deps.store.load_links(app.id).await.unwrap();
+    assert_eq!(links.groups[&renamed.id].target_name.as_str(), old);
+    assert!(!links.groups.contains_key(&namesake));
+}

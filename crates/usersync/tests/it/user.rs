@@ -1,5 +1,7 @@
 //! The single-user sync that login time uses.
 
+use std::time::{Duration, Instant};
+
 use pretty_assertions::assert_eq;
 use usersync::engine::sync_user;
 use usersync_sim::okta::NewUser;
@@ -92,5 +94,50 @@ async fn a_single_user_sync_of_an_unknown_login_fails_with_the_login_named() {
         outcome.reasons[0].contains("nobody@example.com"),
         "{:?}",
         outcome.reasons
+    );
+}
+
+/// The target's checks and the user's target account do not wait for Okta (nor the
+/// reverse): with every request of both emulators slowed alike, the sync takes far
+/// less than its requests one after another. The bound leaves two latencies to
+/// spare (the overlapped run needs about three of the seven), so a loaded machine
+/// does not fail it.
+#[tokio::test]
+async fn a_single_user_sync_checks_the_target_while_okta_answers_and_takes_less_than_its_requests_in_turn()
+ {
+    const LATENCY_MS: u64 = 300;
+    let world = World::new(small_org()).await;
+    assert_status(&world.sync().await, RunStatus::Succeeded);
+    let snapshot = world.okta.snapshot();
+    let user = snapshot
+        .users
+        .iter()
+        .find(|u| u.status == usersync_core::OktaStatus::Active)
+        .unwrap();
+    for faults in [world.okta.faults(), world.jira.faults()] {
+        faults.update(|f| f.latency_ms = LATENCY_MS);
+    }
+    world.okta.clear_requests();
+    world.jira.clear_requests();
+
+    let started = Instant::now();
+    let outcome = sync_user(&world.deps, APP, &user.login, RunTrigger::Login)
+        .await
+        .unwrap();
+    let took = started.elapsed();
+
+    assert_status(&outcome, RunStatus::Succeeded);
+    let requests = world.okta.request_count() + world.jira.request_count();
+    // The user and their groups; the target's version, credential, signed-in
+    // account; the user's account and its groups.
+    assert!(requests >= 7, "{requests} requests");
+    let in_turn = Duration::from_millis(LATENCY_MS * requests as u64);
+    let bound = in_turn - Duration::from_millis(2 * LATENCY_MS);
+    assert!(
+        took < bound,
+        "took {took:?}: not under {bound:?}, {requests} requests of {LATENCY_MS} ms in turn \
+         less two; Okta: {:?}, Jira: {:?}",
+        world.okta.requests(),
+        world.jira.requests()
     );
 }
