@@ -3,7 +3,8 @@
 //! A [`Faults`] value sits in front of an emulator's router as a middleware and,
 //! according to its [`FaultConfig`], delays requests, answers some with an error
 //! status, answers the next N with 503, drops connections mid-response, or
-//! truncates bodies. Path rules target one endpoint (for example one group's
+//! truncates bodies. The latency is added precisely, never less and a fraction of a
+//! millisecond more ([`crate::timer`]). Path rules target one endpoint (for example one group's
 //! members). The random choices come from a seeded generator so a test that sets
 //! a seed sees the same faults every run.
 
@@ -175,13 +176,17 @@ impl Faults {
 
 /// The middleware: `axum::middleware::from_fn_with_state(faults, faults::layer)`.
 pub async fn layer(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    // The latency counts from the request's arrival, not from after the decision.
+    let arrived = std::time::Instant::now();
     let uri = request.uri();
     let path = uri
         .path_and_query()
         .map_or_else(|| uri.path(), |p| p.as_str());
     let (latency, decision) = faults.decide(path);
     if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+        // Exactly the configured latency: tokio's millisecond timer would add up to
+        // another millisecond to every request (see `timer`).
+        crate::timer::sleep_until(arrived + latency).await;
     }
     match decision {
         Decision::Pass => next.run(request).await,
@@ -296,5 +301,48 @@ mod tests {
         let first = run();
         assert_eq!(first, run());
         assert!(first.iter().any(|x| *x) && first.iter().any(|x| !*x));
+    }
+
+    /// The time each of `n` requests spent in the fault layer set to `latency_ms`
+    /// (the handler behind it answers at once).
+    async fn time_in_layer(latency_ms: u64, n: usize) -> Vec<Duration> {
+        use tower::ServiceExt as _;
+        let faults = Faults::new(
+            FaultConfig {
+                latency_ms,
+                ..FaultConfig::default()
+            },
+            plain,
+        );
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn_with_state(faults, layer));
+        let mut took = Vec::with_capacity(n);
+        for _ in 0..n {
+            let request = Request::builder()
+                .uri("/")
+                .body(Body::empty())
+                .expect("a valid request");
+            let start = std::time::Instant::now();
+            let response = app.clone().oneshot(request).await.expect("infallible");
+            took.push(start.elapsed());
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        took
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_added_latency_is_the_configured_one_never_less_and_not_a_tick_more() {
+        let configured = Duration::from_millis(2);
+        let took = time_in_layer(2, 300).await;
+        let shortest = took.iter().min().copied().unwrap_or_default();
+        assert!(shortest >= configured, "a request took only {shortest:?}");
+        // Tokio's millisecond timer made this 2.5-3 ms; a precise delay adds only
+        // wake-ups. Generous for a loaded machine, yet below half a tick.
+        let mean = took.iter().sum::<Duration>() / u32::try_from(took.len()).unwrap_or(1);
+        assert!(
+            mean < configured + Duration::from_micros(400),
+            "mean time in the layer {mean:?} for {configured:?} configured"
+        );
     }
 }

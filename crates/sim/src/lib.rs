@@ -15,5 +15,6 @@ pub mod jira;
 pub mod okta;
 pub mod request_log;
 pub mod scim;
+pub mod timer;
 pub mod tls;
 mod version;
