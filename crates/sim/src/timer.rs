@@ -143,4 +143,4 @@ pub async fn sleep(delay: Duration) {
 
 #[cfg(test)]
 #[path = "timer_tests.rs"]
-mod tests;
+pub(crate) mod tests;
