@@ -116,24 +116,31 @@ pub async fn serve(args: &Args, job: SyncJob) -> anyhow::Result<()> {
     let mut deps = Deps::new(store);
     deps.progress = Arc::new(Silent);
     deps.apply_concurrency = args.apply_concurrency;
+    let login = args.login.clone();
+    if job == SyncJob::User && login.is_none() {
+        bail!("--sync-child user needs --login");
+    }
     let started = Instant::now();
-    let outcome = match job {
-        SyncJob::Full => run_sync_once(&deps, APP, RunTrigger::Manual, Mode::Apply)
-            .await
-            .context("running a full sync")?,
-        SyncJob::Cycle => sync_cycle(&deps, APP, RunTrigger::Scheduled, Want::Auto)
-            .await
-            .context("running an incremental cycle")?,
-        SyncJob::User => {
-            let login = args
-                .login
-                .as_deref()
-                .context("--sync-child user needs --login")?;
-            sync_user(&deps, APP, login, RunTrigger::Login)
+    // On a runtime worker, as `usersync serve` runs every sync (the scheduler, hooks
+    // and the console spawn them), not in the main thread's `block_on`.
+    let outcome = tokio::spawn(async move {
+        match job {
+            SyncJob::Full => run_sync_once(&deps, APP, RunTrigger::Manual, Mode::Apply)
                 .await
-                .context("running a single-user sync")?
+                .context("running a full sync"),
+            SyncJob::Cycle => sync_cycle(&deps, APP, RunTrigger::Scheduled, Want::Auto)
+                .await
+                .context("running an incremental cycle"),
+            SyncJob::User => {
+                let login = login.unwrap_or_default();
+                sync_user(&deps, APP, &login, RunTrigger::Login)
+                    .await
+                    .context("running a single-user sync")
+            }
         }
-    };
+    })
+    .await
+    .context("the sync's task")??;
     let report = ChildReport::of(&outcome, started.elapsed().as_secs_f64());
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
