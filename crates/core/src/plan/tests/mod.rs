@@ -9,6 +9,7 @@ mod guards;
 mod listing;
 mod mapped;
 mod renames;
+mod size;
 mod stable;
 mod users;
 
