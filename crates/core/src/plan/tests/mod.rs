@@ -87,7 +87,7 @@ impl World {
             id: uid(id),
             status,
             login: login.into(),
-            profile,
+            profile: profile.into(),
         });
         self
     }
