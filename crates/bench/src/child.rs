@@ -146,6 +146,23 @@ pub async fn serve(args: &Args, job: SyncJob) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Names a program (with its arguments, split at spaces) that each child runs under,
+/// e.g. `heaptrack -o /tmp/sync`: how a sync's memory is profiled in its own process.
+/// A wrapped child's peak memory is the wrapper's too, so its figures are not the run's.
+pub const WRAPPER_ENV: &str = "USERSYNC_BENCH_CHILD_WRAPPER";
+
+/// The command that starts the child `exe`, under [`WRAPPER_ENV`]'s program when set.
+fn wrapped(exe: std::path::PathBuf) -> tokio::process::Command {
+    let wrapper = std::env::var(WRAPPER_ENV).unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let Some(program) = words.next() else {
+        return tokio::process::Command::new(exe);
+    };
+    let mut command = tokio::process::Command::new(program);
+    command.args(words).arg(exe);
+    command
+}
+
 /// The parent's side: runs `job` in a child process and returns what it measured.
 ///
 /// # Errors
@@ -157,7 +174,7 @@ pub async fn run(
     login: Option<&str>,
 ) -> anyhow::Result<ChildReport> {
     let exe = std::env::current_exe().context("finding the benchmark's own executable")?;
-    let mut command = tokio::process::Command::new(exe);
+    let mut command = wrapped(exe);
     command
         .args(["--size", args.size.label()])
         .args(["--apply-concurrency", &args.apply_concurrency.to_string()])

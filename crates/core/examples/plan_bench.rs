@@ -144,7 +144,7 @@ fn build_okta(users: usize, groups: usize, per_user: usize) -> OktaSnapshot {
             id,
             status: OktaStatus::Active,
             login,
-            profile,
+            profile: profile.into(),
         });
     }
     for g in 0..groups {

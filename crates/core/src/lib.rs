@@ -15,6 +15,7 @@ pub mod links;
 pub mod mapping;
 pub mod plan;
 pub mod policy;
+pub mod profile;
 #[cfg(test)]
 mod props;
 mod replace;
@@ -43,6 +44,7 @@ pub use policy::{
     AttributeMapping, DepartedPolicy, GroupMapRule, GroupNaming, GroupRenames, SafetyLimits, Scope,
     SyncPolicy, Toggles, UsernameRule,
 };
+pub use profile::Profile;
 pub use scope::{OktaQuery, StatusClass, UserScope, status_class};
 pub use snapshot::{
     Completeness, OktaGroup, OktaGroupType, OktaSnapshot, OktaStatus, OktaUser, TargetGroup,

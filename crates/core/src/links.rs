@@ -150,12 +150,12 @@ pub enum LinkChange {
 #[must_use]
 pub fn membership_change(planned: &PlannedOp) -> Option<LinkChange> {
     match (&planned.op, &planned.rule) {
-        (Op::AddMember { group, .. }, Rule::GroupMap { okta_user, .. }) => {
-            Some(LinkChange::TrackMember(group.clone(), okta_user.clone()))
-        }
-        (Op::RemoveMember { group, .. }, Rule::GroupMapLeft { okta_user, .. }) => {
-            Some(LinkChange::ForgetMember(group.clone(), okta_user.clone()))
-        }
+        (Op::AddMember { group, .. }, Rule::GroupMap { okta_user, .. }) => Some(
+            LinkChange::TrackMember(group.clone(), (**okta_user).clone()),
+        ),
+        (Op::RemoveMember { group, .. }, Rule::GroupMapLeft { okta_user, .. }) => Some(
+            LinkChange::ForgetMember(group.clone(), (**okta_user).clone()),
+        ),
         _ => None,
     }
 }

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{Email, GroupName, OktaGroupId, OktaUserId, TargetUserKey, Username};
+use crate::profile::Profile;
 
 /// Okta's user lifecycle status (`UserStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -97,17 +98,14 @@ pub struct OktaUser {
     pub login: String,
     /// Every string-valued profile attribute (`email`, `firstName`, `displayName`, custom ones).
     /// Non-string values are rendered as their JSON text; nulls are left out.
-    pub profile: BTreeMap<String, String>,
+    pub profile: Profile,
 }
 
 impl OktaUser {
     /// A profile attribute, treating empty strings as absent (Okta sends both).
     #[must_use]
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.profile
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.trim().is_empty())
+        self.profile.get(name).filter(|v| !v.trim().is_empty())
     }
 }
 

@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use super::*;
 use crate::ids::OktaUserId;
 use crate::snapshot::OktaStatus;
@@ -12,7 +10,7 @@ fn user(profile: &[(&str, &str)]) -> OktaUser {
         profile: profile
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect::<BTreeMap<_, _>>(),
+            .collect(),
     }
 }
 

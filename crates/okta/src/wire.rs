@@ -5,11 +5,11 @@
 //! values are parsed into types: an object that cannot become a domain value is
 //! reported with the reason, so callers can record it instead of dropping it.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 use serde_json::Value;
-use usersync_core::{OktaGroup, OktaGroupId, OktaGroupType, OktaStatus, OktaUser, OktaUserId};
+use usersync_core::{
+    OktaGroup, OktaGroupId, OktaGroupType, OktaStatus, OktaUser, OktaUserId, Profile,
+};
 
 /// A user as Okta lists it (`User`).
 #[derive(Debug, Clone, Deserialize)]
@@ -116,7 +116,7 @@ impl WireUser {
 }
 
 /// String attributes as they are, other values as their JSON text, nulls left out.
-fn flatten_profile(profile: serde_json::Map<String, Value>) -> BTreeMap<String, String> {
+fn flatten_profile(profile: serde_json::Map<String, Value>) -> Profile {
     profile
         .into_iter()
         .filter_map(|(k, v)| match v {
@@ -172,14 +172,8 @@ mod tests {
             .unwrap();
         assert_eq!(user.status, OktaStatus::PasswordExpired);
         assert_eq!(user.login, "isaac@example.org");
-        assert_eq!(
-            user.profile.get("employeeNumber").map(String::as_str),
-            Some("42")
-        );
-        assert_eq!(
-            user.profile.get("tags").map(String::as_str),
-            Some(r#"["a","b"]"#)
-        );
+        assert_eq!(user.profile.get("employeeNumber"), Some("42"));
+        assert_eq!(user.profile.get("tags"), Some(r#"["a","b"]"#));
         assert!(!user.profile.contains_key("mobilePhone"));
         assert_eq!(user.attribute("secondEmail"), None);
     }
@@ -197,7 +191,7 @@ mod tests {
             .unwrap()
             .into_user_keeping(Some(&keep))
             .unwrap();
-        let names: Vec<&str> = user.profile.keys().map(String::as_str).collect();
+        let names: Vec<&str> = user.profile.keys().collect();
         assert_eq!(names, ["email", "firstName", "login"]);
         assert_eq!(user.login, "a@b.c");
     }

@@ -258,7 +258,7 @@ impl Demo {
             .filter(|u| u.status == OktaStatus::Active);
         let (login, first) = active
             .map(|u| {
-                let first = u.profile.get("firstName").cloned().unwrap_or_default();
+                let first = u.profile.get("firstName").unwrap_or_default().to_owned();
                 (u.login.clone(), first)
             })
             .next()

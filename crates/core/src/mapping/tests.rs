@@ -4,7 +4,6 @@ use pretty_assertions::assert_eq;
 use super::*;
 use crate::ids::OktaUserId;
 use crate::snapshot::OktaStatus;
-use std::collections::BTreeMap;
 
 fn rule(regex: &str, replacement: &str) -> UsernameRule {
     UsernameRule {
@@ -21,7 +20,7 @@ fn user(profile: &[(&str, &str)]) -> OktaUser {
         profile: profile
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect::<BTreeMap<_, _>>(),
+            .collect(),
     }
 }
 

@@ -96,7 +96,7 @@ fn plan_group(
         default_adds.insert((group.clone(), user.username.clone()));
         let rule = Rule::GroupMap {
             rule: desired[&i].clone(),
-            okta_user: user.okta_id.clone(),
+            okta_user: Box::new(user.okta_id.clone()),
         };
         let op = Op::AddMember {
             group: group.clone(),
@@ -121,7 +121,7 @@ fn plan_group(
         let user = &managed.users[i as usize];
         let rule = Rule::GroupMapLeft {
             group: CompactString::from(group.as_str()),
-            okta_user: user.okta_id.clone(),
+            okta_user: Box::new(user.okta_id.clone()),
         };
         let op = Op::RemoveMember {
             group: group.clone(),

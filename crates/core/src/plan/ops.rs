@@ -366,20 +366,22 @@ pub enum Rule {
     /// `group_renames = recreate`: the Okta group was renamed, and this was its old target group.
     GroupRenamed {
         okta_group: CompactString,
-        old_name: CompactString,
+        /// Boxed, as are the Okta users of the group-mapping rules below: these are
+        /// rare, and a `Rule` is as large as its largest variant (one per op).
+        old_name: Box<CompactString>,
     },
     /// An explicit group-mapping rule (`policy.group_map`): the user is a member of its
     /// Okta group. `rule` names the rule, e.g. `group_map[0]: Okta group "Engineering"
     /// (00g1) -> jira-software-users`; the membership is remembered as usersync's.
     GroupMap {
         rule: CompactString,
-        okta_user: OktaUserId,
+        okta_user: Box<OktaUserId>,
     },
     /// usersync added the membership by a group-mapping rule and the user is in none of
     /// the Okta groups mapped to the group any more (memberships others made stay).
     GroupMapLeft {
         group: CompactString,
-        okta_user: OktaUserId,
+        okta_user: Box<OktaUserId>,
     },
 }
 

@@ -82,7 +82,7 @@ pub(crate) fn retire(
     };
     let rule = Rule::GroupRenamed {
         okta_group: CompactString::from(group.name.as_str()),
-        old_name: CompactString::from(old.target_name.as_str()),
+        old_name: Box::new(CompactString::from(old.target_name.as_str())),
     };
     let head = format!(
         "Okta group {:?} ({}) was renamed in Okta to {new}; recreated as {new}",

@@ -396,3 +396,22 @@ async fn once_stopped_the_executor_starts_no_op_and_records_those_in_flight() {
         .sum();
     assert_eq!(linked, calls.len(), "each created user is linked");
 }
+
+#[test]
+fn lanes_are_one_per_user_in_key_order_each_keeping_its_ops_in_plan_order() {
+    // Interleaved as a plan's memberships are (by group, then user), with names that
+    // differ only in case sharing a lane, as the target compares them.
+    let plan = planned(vec![
+        add("devs", "bob"),
+        add("devs", "Amy"),
+        add("ops", "amy"),
+        add("ops", "cat"),
+        add("qa", "bob"),
+        add("qa", "amy"),
+    ]);
+    let mut stage = numbered(&plan);
+    let lanes: Vec<Vec<u32>> = super::lanes(&mut stage)
+        .map(|lane| lane.iter().map(|n| n.seq).collect())
+        .collect();
+    assert_eq!(lanes, vec![vec![2, 3, 6], vec![1, 5], vec![4]]);
+}

@@ -5,8 +5,6 @@
 //! [`sync_pushed`] runs the engine's single-user sync on it (trigger `scim`), the same
 //! plan, guard, hold budget and apply as every other run.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 use usersync_core::{OktaGroup, OktaGroupId, OktaGroupType, OktaStatus, OktaUser, OktaUserId};
 use usersync_store::{App, RunStatus, RunTrigger, ScimRecord};
@@ -45,7 +43,6 @@ fn email(body: &Value) -> Option<String> {
 pub fn okta_user(record: &ScimRecord) -> Result<OktaUser, String> {
     let body: Value = serde_json::from_str(&record.body).unwrap_or(Value::Null);
     let id = OktaUserId::parse(okta_id(record)).map_err(|e| e.to_string())?;
-    let mut profile = BTreeMap::new();
     let name = body.get("name");
     let attributes = [
         ("login", Some(record.name.clone())),
@@ -61,11 +58,10 @@ pub fn okta_user(record: &ScimRecord) -> Result<OktaUser, String> {
         ("timezone", text(body.get("timezone"))),
         ("userType", text(body.get("userType"))),
     ];
-    for (key, value) in attributes {
-        if let Some(value) = value {
-            profile.insert(key.to_owned(), value);
-        }
-    }
+    let profile = attributes
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+        .collect();
     Ok(OktaUser {
         id,
         status: if record.active {

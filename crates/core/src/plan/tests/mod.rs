@@ -9,6 +9,7 @@ mod guards;
 mod listing;
 mod mapped;
 mod renames;
+mod size;
 mod stable;
 mod users;
 
@@ -86,7 +87,7 @@ impl World {
             id: uid(id),
             status,
             login: login.into(),
-            profile,
+            profile: profile.into(),
         });
         self
     }
