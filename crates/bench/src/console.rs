@@ -133,7 +133,8 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 /// Times the first page of the app's newest run (the first full sync's, when called
-/// right after it) and three filtered pages; `operations` is that run's size.
+/// right after it), cold and warm, and three filtered pages (a kind's second page, a
+/// text search, the failures); `operations` is that run's size.
 ///
 /// # Errors
 /// When the store cannot open, signing in fails or a page does not answer 200.
@@ -163,10 +164,12 @@ pub async fn first_pages(dir: &Path, operations: usize) -> anyhow::Result<(Phase
         timed.push((path, median(ms)));
     }
     let warm = timed[0].1;
-    let slowest = timed.iter().map(|t| t.1).fold(cold, f64::max);
+    // The target is the first page's (issue 17); the filtered pages are reported beside
+    // it: a text search reads every operation's text, so it grows with the run.
+    let first_page = cold.max(warm);
     let mut phase = Phase::new(
         "console: first page of the first full sync's run",
-        slowest / 1000.0,
+        first_page / 1000.0,
     );
     phase.notes.push(format!(
         "run of {operations} operations; first page {bytes} bytes: {cold:.0} ms cold (the first request after the store opened), {warm:.0} ms warm (median of {REPEATS}); {}",
@@ -178,9 +181,9 @@ pub async fn first_pages(dir: &Path, operations: usize) -> anyhow::Result<(Phase
     ));
     let target = Target::new(
         format!(
-            "the first page of a {operations}-operation run renders in under {TARGET_MS:.0} ms: {cold:.0} ms cold, slowest page {slowest:.0} ms"
+            "the first page of a {operations}-operation run renders in under {TARGET_MS:.0} ms: {cold:.0} ms cold, {warm:.0} ms warm"
         ),
-        slowest < TARGET_MS,
+        first_page < TARGET_MS,
     );
     phase.target = Some(target.clone());
     Ok((phase, target))

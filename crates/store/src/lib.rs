@@ -65,6 +65,8 @@ pub mod lease;
 pub mod links;
 mod lock;
 mod process;
+#[cfg(test)]
+mod query_plan;
 pub mod runs;
 pub mod scim_server;
 pub mod secret;

@@ -442,34 +442,24 @@ async fn save_mapped_in(tx: &mut Tx, app: AppId, changes: &LinkChanges) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query_plan::query_plan;
 
     /// SQLite's plan for the single-user lookup, one line per step.
-    async fn query_plan(store: &Store, names: usize, keys: usize) -> String {
-        let sql = format!("EXPLAIN QUERY PLAN {}", touching_sql(names, keys));
-        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql)
-            .bind(1_i64)
-            .bind("00u1");
-        for i in 0..names + keys {
-            query = query.bind(format!("value{i}"));
-        }
-        let rows = query.fetch_all(&store.db).await.unwrap();
-        rows.into_iter()
-            .map(|row| row.3)
-            .collect::<Vec<_>>()
-            .join("\n")
+    async fn lookup_plan(store: &Store, names: usize, keys: usize) -> String {
+        query_plan(store, &touching_sql(names, keys), |query| {
+            (0..names + keys).fold(query.bind(1_i64).bind("00u1"), |q, i| {
+                q.bind(format!("value{i}"))
+            })
+        })
+        .await
+        .join("\n")
     }
 
     #[tokio::test]
     async fn one_users_mapped_memberships_are_found_by_their_okta_id_not_among_the_whole_apps() {
         let store = Store::open_in_memory().await.unwrap();
-        let sql = format!("EXPLAIN QUERY PLAN {MAPPED_MEMBERSHIPS} AND okta_id = $2");
-        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&sql)
-            .bind(1_i64)
-            .bind("00u1")
-            .fetch_all(&store.db)
-            .await
-            .unwrap();
-        let plan: Vec<String> = plan.into_iter().map(|row| row.3).collect();
+        let sql = format!("{MAPPED_MEMBERSHIPS} AND okta_id = $2");
+        let plan = query_plan(&store, &sql, |q| q.bind(1_i64).bind("00u1")).await;
         assert_eq!(
             plan,
             [
@@ -481,18 +471,10 @@ mod tests {
     #[tokio::test]
     async fn the_group_links_of_some_okta_groups_are_found_by_the_primary_key() {
         let store = Store::open_in_memory().await.unwrap();
-        let sql = format!("EXPLAIN QUERY PLAN {}", group_touching_sql("okta_id", 3));
-        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql).bind(1_i64);
-        for i in 0..3 {
-            query = query.bind(format!("00g{i}"));
-        }
-        let plan: Vec<String> = query
-            .fetch_all(&store.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|row| row.3)
-            .collect();
+        let plan = query_plan(&store, &group_touching_sql("okta_id", 3), |query| {
+            (0..3).fold(query.bind(1_i64), |q, i| q.bind(format!("00g{i}")))
+        })
+        .await;
         assert_eq!(
             plan,
             [
@@ -505,7 +487,7 @@ mod tests {
     async fn the_single_user_link_lookup_uses_an_index_for_every_term_and_scans_no_table() {
         let store = Store::open_in_memory().await.unwrap();
         for (names, keys) in [(1, 0), (1, 1), (2, 1), (3, 2)] {
-            let plan = query_plan(&store, names, keys).await;
+            let plan = lookup_plan(&store, names, keys).await;
             assert!(
                 !plan.contains("SCAN user_links"),
                 "{names} names, {keys} keys:\n{plan}"

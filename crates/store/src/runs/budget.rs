@@ -204,29 +204,23 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query_plan::query_plan;
 
     #[tokio::test]
     async fn the_budget_reads_only_the_operations_of_the_asked_kinds_of_each_run() {
         let store = Store::open_in_memory().await.unwrap();
-        let sql = format!("EXPLAIN QUERY PLAN {}", applied_since_sql(4));
-        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql)
-            .bind(1_i64)
-            .bind(Ts::now());
-        for kind in [
+        let kinds = [
             "remove_member",
             "deactivate_user",
             "delete_user",
             "delete_group",
-        ] {
-            query = query.bind(kind);
-        }
-        let plan: Vec<String> = query
-            .fetch_all(&store.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|row| row.3)
-            .collect();
+        ];
+        let plan = query_plan(&store, &applied_since_sql(4), |query| {
+            kinds
+                .into_iter()
+                .fold(query.bind(1_i64).bind(Ts::now()), |q, kind| q.bind(kind))
+        })
+        .await;
         let plan = plan.join("\n");
         assert!(
             plan.contains("run_operations_by_kind (run_id=? AND kind=?)"),

@@ -25,6 +25,13 @@ fn group(okta: &str, name: &str) -> GroupLink {
     }
 }
 
+/// The Okta ids of some links, sorted, to compare sets of links.
+fn sorted(ids: impl Iterator<Item = String>) -> Vec<String> {
+    let mut ids: Vec<String> = ids.collect();
+    ids.sort();
+    ids
+}
+
 async fn a_renamed_user_updates_its_link_instead_of_adding_a_second(backend: Backend) {
     let (_dir, store) = temp_store(backend).await;
     let app = store.create_app(draft("Jira"), "test").await.unwrap();
@@ -75,14 +82,7 @@ async fn a_single_user_sync_reads_only_the_links_its_user_can_touch(backend: Bac
     };
     store.save_links(app.id, &changes).await.unwrap();
     let alice = OktaUserId::parse("00u1").unwrap();
-    let ids = |links: Vec<UserLink>| {
-        let mut ids: Vec<String> = links
-            .iter()
-            .map(|l| l.okta_id.as_str().to_owned())
-            .collect();
-        ids.sort();
-        ids
-    };
+    let ids = |links: Vec<UserLink>| sorted(links.iter().map(|l| l.okta_id.as_str().to_owned()));
 
     let own = store
         .user_links_touching(app.id, &alice, &[], &[])
@@ -130,14 +130,7 @@ async fn a_single_user_sync_reads_the_group_links_of_its_groups_and_of_their_tar
     store.save_links(other.id, &changes).await.unwrap();
     let gid = |id: &str| OktaGroupId::parse(id).unwrap();
     let name = |n: &str| GroupName::parse(n).unwrap();
-    let ids = |links: Vec<GroupLink>| {
-        let mut ids: Vec<String> = links
-            .iter()
-            .map(|l| l.okta_id.as_str().to_owned())
-            .collect();
-        ids.sort();
-        ids
-    };
+    let ids = |links: Vec<GroupLink>| sorted(links.iter().map(|l| l.okta_id.as_str().to_owned()));
 
     // The user's groups by Okta id (one unlinked), the links holding their target
     // names, and a name their group maps to, in another case.
