@@ -25,8 +25,57 @@ use crate::error::{DbContext as _, StoreError};
 use crate::stamp::Ts;
 
 pub(crate) type Db = AnyPool;
-pub(crate) type Tx = Transaction<'static, Any>;
 pub(crate) type Conn = AnyConnection;
+
+/// A write transaction. Those a [`crate::Store`] starts also hold its write gate
+/// ([`WriteGate`]), released with the transaction.
+pub(crate) struct Tx {
+    tx: Transaction<'static, Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl Tx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+/// One process's writers queue here, in order, before they ask the database for its
+/// write lock. SQLite has one writer at a time and makes the others wait by sleeping
+/// and retrying (1 ms, then 2, 5, 10... however soon the lock comes free), so eight
+/// concurrent writers (a sync's lanes recording identity links) spent most of their
+/// time asleep; an async mutex hands the turn over the moment it is free. Writers in
+/// other processes still meet SQLite's busy timeout (PostgreSQL's advisory lock).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WriteGate(std::sync::Arc<tokio::sync::Mutex<()>>);
+
+impl WriteGate {
+    /// Waits for the gate, then starts a write transaction holding it.
+    pub(crate) async fn begin(&self, db: &Db) -> Result<Tx, StoreError> {
+        let turn = self.0.clone().lock_owned().await;
+        let mut tx = begin_write(db).await?;
+        tx._gate = Some(turn);
+        Ok(tx)
+    }
+}
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -211,11 +260,11 @@ pub(crate) async fn connect_postgres(url: &str) -> Result<Db, StoreError> {
 /// PostgreSQL gets the same discipline from one transaction-scoped advisory lock: its
 /// row locks alone would let two "insert only while none exists" checks both pass.
 pub(crate) async fn begin_write(db: &Db) -> Result<Tx, StoreError> {
-    match Dialect::of(db) {
+    let tx = match Dialect::of(db) {
         Dialect::Sqlite => db
             .begin_with("BEGIN IMMEDIATE")
             .await
-            .ctx("starting a transaction"),
+            .ctx("starting a transaction")?,
         Dialect::Postgres => {
             let mut tx = db.begin().await.ctx("starting a transaction")?;
             sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)")
@@ -223,9 +272,10 @@ pub(crate) async fn begin_write(db: &Db) -> Result<Tx, StoreError> {
                 .execute(&mut *tx)
                 .await
                 .ctx("taking the store's write lock")?;
-            Ok(tx)
+            tx
         }
-    }
+    };
+    Ok(Tx { tx, _gate: None })
 }
 
 /// How long [`prove_writable`] may wait for the write lock before the store counts as

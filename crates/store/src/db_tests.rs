@@ -1,4 +1,5 @@
-//! The pool after a full disk: SQLite's `max_page_count` stands in for a full file system.
+//! The pool after a full disk (SQLite's `max_page_count` stands in for a full file
+//! system), a store that another process locks, and writers of one process taking turns.
 
 use super::*;
 
@@ -77,4 +78,52 @@ async fn the_store_is_not_writable_while_another_writer_holds_the_lock_and_is_ag
     assert!(err.to_string().contains("heartbeat"), "{err}");
     held.rollback().await.unwrap();
     prove_writable(&db).await.expect("writable again");
+}
+
+#[tokio::test]
+async fn writers_of_one_process_take_turns_at_the_gate_instead_of_meeting_the_lock() {
+    // No busy timeout: a writer that met SQLite's lock would fail at once ("database
+    // is locked") instead of sleeping in SQLite's retry loop, as it did before the gate.
+    let dir = tempfile::tempdir().unwrap();
+    let db = file_pool_with(4, "PRAGMA busy_timeout = 0;")
+        .connect_with(sqlite_url(&dir.path().join("turns.db"), true).unwrap())
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE writes (writer INTEGER, n INTEGER)")
+        .execute(&db)
+        .await
+        .unwrap();
+    let gate = WriteGate::default();
+
+    let writers = (0..8).map(|writer| {
+        let (db, gate) = (db.clone(), gate.clone());
+        tokio::spawn(async move {
+            for n in 0..20 {
+                let mut tx = gate.begin(&db).await?;
+                sqlx::query("INSERT INTO writes (writer, n) VALUES ($1, $2)")
+                    .bind(writer)
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("writing")?;
+                // A second statement keeps the lock held across an await.
+                sqlx::query("UPDATE writes SET n = n WHERE writer = $1")
+                    .bind(writer)
+                    .execute(&mut *tx)
+                    .await
+                    .ctx("writing")?;
+                tx.commit().await.ctx("committing")?;
+            }
+            Ok::<_, StoreError>(())
+        })
+    });
+    for writer in futures::future::join_all(writers).await {
+        writer.unwrap().expect("every writer gets its turn");
+    }
+
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM writes")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 160);
 }

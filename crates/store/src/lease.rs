@@ -21,7 +21,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::Store;
-use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
 use crate::process::{Liveness, current_owner, liveness};
 use crate::runs::RunId;
@@ -94,7 +93,7 @@ impl Store {
     /// Database failures.
     pub async fn acquire_lease(&self, name: &str) -> Result<LeaseState, StoreError> {
         let me = current_owner();
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let current: Option<(String, i64)> =
             sqlx::query_as("SELECT holder, expires_at FROM leases WHERE name = $1")
                 .bind(name)

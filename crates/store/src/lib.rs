@@ -144,6 +144,8 @@ pub struct Store {
     lease: std::time::Duration,
     /// The data directory's shared lock, held while any clone lives (see `lock`).
     _lock: Option<Arc<lock::DirLock>>,
+    /// This process's writers take turns here (see [`db::WriteGate`]).
+    gate: db::WriteGate,
 }
 
 impl std::fmt::Debug for Store {
@@ -252,6 +254,7 @@ impl Store {
             data_dir,
             lease: lease::DEFAULT_LEASE,
             _lock: None,
+            gate: db::WriteGate::default(),
         })
     }
 

@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
-use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
 use crate::stamp::Ts;
 
@@ -121,7 +120,7 @@ impl Store {
         token_hash: &str,
         actor: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let name: Option<String> = sqlx::query_scalar("SELECT name FROM apps WHERE id = $1")
             .bind(app.0)
             .fetch_optional(&mut *tx)
@@ -357,7 +356,7 @@ impl Store {
         kind: ScimKind,
         id: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let column = match kind {
             ScimKind::User => "user_id",
             ScimKind::Group => "group_id",
@@ -392,7 +391,7 @@ impl Store {
         group_id: &str,
         users: &[String],
     ) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         sqlx::query("DELETE FROM scim_members WHERE app_id = $1 AND group_id = $2")
             .bind(app.0)
             .bind(group_id)

@@ -64,7 +64,7 @@ pub struct TransferReport {
 pub async fn copy_store(from: &Store, to: &Store) -> Result<TransferReport, StoreError> {
     check_schemas(from, to).await?;
     check_empty(to).await?;
-    let mut tx = db::begin_write(&to.db).await?;
+    let mut tx = to.gate.begin(&to.db).await?;
     let mut tables = Vec::with_capacity(TABLES.len());
     for table in TABLES {
         let columns = db::column_kinds(&mut tx, table).await?;

@@ -16,7 +16,6 @@ use super::read::{
 use super::secrets::{Sealer, Wanted, load_rows, reconcile};
 use crate::Store;
 use crate::audit::{self, Subject};
-use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
 use crate::secret::{SecretInput, SecretSlot};
 use crate::stamp::Ts;
@@ -283,7 +282,7 @@ impl Store {
     pub async fn create_app(&self, draft: AppDraft, actor: &str) -> Result<App, StoreError> {
         let app = draft.validate().map_err(StoreError::from)?;
         check_ca_files(&app)?;
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         if id_by_name(&mut tx, &app.name).await?.is_some() {
             return Err(StoreError::DuplicateName { name: app.name });
         }
@@ -305,7 +304,7 @@ impl Store {
     ) -> Result<App, StoreError> {
         let app = draft.validate().map_err(StoreError::from)?;
         check_ca_files(&app)?;
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let existing = load(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::not_found(format!("app {id}")))?;
@@ -325,7 +324,7 @@ impl Store {
         actor: &str,
     ) -> Result<ApplyReport, StoreError> {
         let apps = validate_all(drafts)?;
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let mut report = ApplyReport::default();
         for (index, app) in apps.iter().enumerate() {
             let existing = match id_by_name(&mut tx, &app.name).await? {
@@ -351,7 +350,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn delete_app(&self, id: AppId, actor: &str) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let name: Option<String> =
             sqlx::query_scalar("DELETE FROM apps WHERE id = $1 RETURNING name")
                 .bind(id.0)

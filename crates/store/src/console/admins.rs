@@ -6,7 +6,6 @@ use sqlx::AnyConnection;
 use super::{Admin, AdminId, Session, check_label};
 use crate::Store;
 use crate::audit::{self, Subject};
-use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
 use crate::stamp::Ts;
 
@@ -58,7 +57,7 @@ impl Store {
         actor: &str,
     ) -> Result<Admin, StoreError> {
         let username = check_label("username", username)?;
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let now = Utc::now();
         let id: Result<i64, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO admins (username, username_folded, password_hash, created_at, updated_at) \
@@ -122,7 +121,7 @@ impl Store {
         password_hash: &str,
         actor: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let existing = load(&mut tx, id).await?;
         sqlx::query("UPDATE admins SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
@@ -150,7 +149,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`]; [`StoreError::Conflict`] for the last administrator.
     pub async fn delete_admin(&self, id: AdminId, actor: &str) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let existing = load(&mut tx, id).await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
             .fetch_one(&mut *tx)

@@ -13,7 +13,6 @@ use rand::Rng as _;
 use super::{Admin, AdminId, check_label};
 use crate::Store;
 use crate::audit::{self, Subject};
-use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
 use crate::stamp::Ts;
 
@@ -59,7 +58,7 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn setup_code(&self) -> Result<Option<String>, StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM admins")
             .fetch_one(&mut *tx)
             .await
@@ -96,7 +95,7 @@ impl Store {
         code: &str,
     ) -> Result<FirstAdmin, StoreError> {
         let username = check_label("username", username)?;
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let stored: Option<String> =
             sqlx::query_scalar("SELECT value FROM store_meta WHERE key = $1")
                 .bind(SETUP_CODE_META)

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::Store;
-use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
 
 /// One key's failed sign-ins.
@@ -88,7 +87,7 @@ impl Store {
         forget_before: DateTime<Utc>,
     ) -> Result<Vec<u32>, StoreError> {
         let (now, forget) = (now.timestamp_millis(), forget_before.timestamp_millis());
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         sqlx::query(
             "DELETE FROM sign_in_failures WHERE last_failed_at < $1 \
              AND (locked_until IS NULL OR locked_until <= $2)",

@@ -7,7 +7,6 @@ use sqlx::AnyConnection;
 use super::{ApiToken, ApiTokenId, Scopes, check_label};
 use crate::Store;
 use crate::audit::{self, Subject};
-use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
 use crate::stamp::Ts;
 
@@ -63,7 +62,7 @@ impl Store {
         actor: &str,
     ) -> Result<ApiToken, StoreError> {
         let name = check_label("name", &new.name)?;
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let inserted = sqlx::query(
             "INSERT INTO api_tokens (name, token_hash, scopes, created_by, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -157,7 +156,7 @@ impl Store {
         expires_at: Option<DateTime<Utc>>,
         actor: &str,
     ) -> Result<ApiToken, StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let existing = named(&mut tx, name).await?;
         sqlx::query(
             "UPDATE api_tokens SET token_hash = $1, expires_at = COALESCE($2, expires_at), \
@@ -181,7 +180,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn revoke_api_token(&self, name: &str, actor: &str) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let existing = named(&mut tx, name).await?;
         sqlx::query("DELETE FROM api_tokens WHERE id = $1")
             .bind(existing.id.0)

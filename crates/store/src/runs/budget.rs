@@ -17,7 +17,6 @@ use super::types::{NewOperation, Operation, Run, RunFilter, RunId, RunStatus};
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
-use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
 use crate::stamp::Ts;
 
@@ -95,7 +94,7 @@ impl Store {
         ops: &[NewOperation],
         reason: &str,
     ) -> Result<usize, StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         load_in(&mut tx, run, RunStatus::Held, "add operations to").await?;
         let last: Option<i64> =
             sqlx::query_scalar("SELECT MAX(seq) FROM run_operations WHERE run_id = $1")
@@ -144,7 +143,7 @@ impl Store {
     /// # Errors
     /// Database failures.
     pub async fn supersede_held(&self, app: AppId, by: RunId) -> Result<Vec<RunId>, StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let held: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM runs WHERE app_id = $1 AND status = 'held' AND id <> $2 ORDER BY id",
         )

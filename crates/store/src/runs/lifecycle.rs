@@ -8,7 +8,6 @@ use super::types::{Run, RunFilter, RunId, RunStatus, RunTrigger, SyncKind};
 use crate::Store;
 use crate::app::AppId;
 use crate::audit::{self, Subject};
-use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError};
 use crate::stamp::Ts;
 
@@ -137,7 +136,7 @@ impl Store {
     /// [`StoreError::NotFound`] when the app does not exist; [`StoreError::Claimed`]
     /// while another process's run of the app holds a live claim.
     pub async fn start_run(&self, app: AppId, trigger: RunTrigger) -> Result<Run, StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let Some(name) = app_name(&mut tx, app).await? else {
             return Err(StoreError::not_found(format!("app {app}")));
         };
@@ -201,7 +200,7 @@ impl Store {
                 "a run cannot finish as running".into(),
             ));
         }
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let running = load_in(&mut tx, run, RunStatus::Running, "finish").await?;
         let now = Utc::now();
         let (resumed_at,): (Option<Ts>,) =
@@ -265,7 +264,7 @@ impl Store {
     ) -> Result<Run, StoreError> {
         let approve = resumed.is_some();
         let doing = if approve { "approve" } else { "reject" };
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         let held = load_in(&mut tx, run, RunStatus::Held, doing).await?;
         if approve && let Some(other) = running_elsewhere(&mut tx, held.app_id).await? {
             let app = app_name(&mut tx, held.app_id).await?.unwrap_or_default();

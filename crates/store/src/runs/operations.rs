@@ -20,7 +20,6 @@ use super::types::{
 };
 use crate::Store;
 use crate::app::AppId;
-use crate::db::begin_write;
 use crate::error::{DbContext as _, StoreError, is_unique_violation};
 use crate::links::{LinkChanges, save_links_in};
 
@@ -61,7 +60,7 @@ impl Store {
         ops: &[NewOperation],
         plan_json: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         load_in(&mut tx, run, RunStatus::Running, "record a plan for").await?;
         insert_operations(&mut tx, run, ops).await?;
         sqlx::query("UPDATE runs SET plan_json = $1 WHERE id = $2")
@@ -83,7 +82,7 @@ impl Store {
         run: RunId,
         ops: &[NewOperation],
     ) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         load_in(&mut tx, run, RunStatus::Running, "record a plan for").await?;
         insert_operations(&mut tx, run, ops).await?;
         tx.commit().await.ctx("recording a plan")
@@ -118,24 +117,25 @@ impl Store {
         run: RunId,
         updates: &[OutcomeUpdate],
     ) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         update_outcomes(&mut tx, run, updates).await?;
         tx.commit().await.ctx("recording outcomes")
     }
 
-    /// Saves identity link changes of `app` and records outcomes of `run`, all in
-    /// one transaction: either both are durable or neither is.
+    /// Saves identity link changes of `app`, batch after batch as given (several
+    /// operations' changes, each as if saved alone), and records outcomes of `run`,
+    /// all in one transaction: either all are durable or none is.
     ///
     /// # Errors
     /// As [`Store::save_links`] and [`Store::record_outcomes`]; nothing is saved then.
     pub async fn record_outcomes_with_links(
         &self,
         app: AppId,
-        links: &LinkChanges,
+        links: &[LinkChanges],
         run: RunId,
         updates: &[OutcomeUpdate],
     ) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
         save_links_in(&mut tx, app, links).await?;
         update_outcomes(&mut tx, run, updates).await?;
         tx.commit().await.ctx("recording outcomes and links")

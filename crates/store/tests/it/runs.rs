@@ -365,6 +365,76 @@ async fn runs_are_listed_newest_first_and_filtered(backend: Backend) {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
 
+async fn several_operations_links_recorded_together_end_as_if_saved_one_after_another(
+    backend: Backend,
+) {
+    let (_dir, store) = temp_store(backend).await;
+    let app = app_in(&store).await;
+    let run = store.start_run(app, RunTrigger::Manual).await.unwrap();
+    let ops: Vec<_> = (1..=8).map(|i| op(i, "create_user", "alice")).collect();
+    store.record_plan(run.id, &ops, "{}").await.unwrap();
+    let user = |id: &str, name: &str| usersync_store::LinkChanges {
+        upsert_users: vec![usersync_core::UserLink {
+            okta_id: usersync_core::OktaUserId::parse(id).unwrap(),
+            target_key: None,
+            username: usersync_core::Username::parse(name).unwrap(),
+            read_only: false,
+        }],
+        ..Default::default()
+    };
+    let group = |id: &str, name: &str| usersync_store::LinkChanges {
+        upsert_groups: vec![usersync_core::GroupLink {
+            okta_id: usersync_core::OktaGroupId::parse(id).unwrap(),
+            target_name: usersync_core::GroupName::parse(name).unwrap(),
+            created_by_usersync: true,
+        }],
+        ..Default::default()
+    };
+    let gone = usersync_store::LinkChanges {
+        delete_users: vec![usersync_core::OktaUserId::parse("00u2").unwrap()],
+        ..Default::default()
+    };
+    // Created users and groups (saved as multi-row statements), a second change of
+    // 00u1 (which must come after its first), a delete, then a link reusing a name.
+    let batches = [
+        user("00u1", "alice"),
+        user("00u2", "bob"),
+        group("00g1", "devs"),
+        group("00g2", "ops"),
+        user("00u1", "alice.smith"),
+        gone,
+        user("00u3", "bob"),
+    ];
+    let updates: Vec<_> = (1..=7)
+        .map(|seq| usersync_store::OutcomeUpdate {
+            seq,
+            outcome: OpOutcome::Applied,
+            error: None,
+        })
+        .collect();
+
+    store
+        .record_outcomes_with_links(app, &batches, run.id, &updates)
+        .await
+        .unwrap();
+
+    let links = store.load_links(app).await.unwrap();
+    let users: Vec<(&str, &str)> = links
+        .users
+        .values()
+        .map(|l| (l.okta_id.as_str(), l.username.as_str()))
+        .collect();
+    assert_eq!(users, [("00u1", "alice.smith"), ("00u3", "bob")]);
+    let groups: Vec<&str> = links
+        .groups
+        .values()
+        .map(|l| l.target_name.as_str())
+        .collect();
+    assert_eq!(groups, ["devs", "ops"]);
+    let counts = store.tally_operations(run.id).await.unwrap();
+    assert_eq!(counts["create_user"].applied, 7);
+}
+
 async fn links_and_outcomes_recorded_together_are_saved_together_or_not_at_all(backend: Backend) {
     let (_dir, store) = temp_store(backend).await;
     let app = app_in(&store).await;
@@ -389,7 +459,7 @@ async fn links_and_outcomes_recorded_together_are_saved_together_or_not_at_all(b
 
     let unknown: Vec<_> = [1, 2, 99].into_iter().map(applied).collect();
     let err = store
-        .record_outcomes_with_links(app, &link, run.id, &unknown)
+        .record_outcomes_with_links(app, std::slice::from_ref(&link), run.id, &unknown)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("operation 99"), "{err}");
@@ -401,7 +471,7 @@ async fn links_and_outcomes_recorded_together_are_saved_together_or_not_at_all(b
 
     let known: Vec<_> = (1..=40).map(applied).collect();
     store
-        .record_outcomes_with_links(app, &link, run.id, &known)
+        .record_outcomes_with_links(app, std::slice::from_ref(&link), run.id, &known)
         .await
         .unwrap();
     assert_eq!(store.load_links(app).await.unwrap().users.len(), 1);
@@ -418,4 +488,5 @@ on_both_stores!(
     a_rejected_run_ends_and_its_pending_operations_are_skipped,
     runs_are_listed_newest_first_and_filtered,
     links_and_outcomes_recorded_together_are_saved_together_or_not_at_all,
+    several_operations_links_recorded_together_end_as_if_saved_one_after_another,
 );

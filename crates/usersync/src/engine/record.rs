@@ -13,11 +13,16 @@
 //! - an op that creates, moves or ends an identity link (link, create or rename a
 //!   user or group, delete a user or group) is written at once, its links and its
 //!   outcome in one transaction, before the executor goes on: a lost link would make
-//!   the next run adopt or skip the user instead of converging cleanly;
+//!   the next run adopt or skip the user instead of converging cleanly. One write
+//!   runs at a time; the links of ops that finish meanwhile queue and the next write
+//!   takes all of them in one transaction (group commit), each lane still waiting
+//!   until its own links are durable: eight lanes creating users no longer wait for
+//!   eight transactions one after another;
 //! - every other outcome (memberships, updates, (de)activations) is buffered and
 //!   written in one transaction when [`FLUSH_AT`] are waiting, when [`FLUSH_EVERY`]
 //!   has passed since the last write, when an op fails, with the next identity op's
-//!   transaction, and when the executor ends. These ops are idempotent: if the
+//!   transaction, and when the executor ends (a due buffer found while another write
+//!   runs is left to that write's successor: no lane waits for plain outcomes). These ops are idempotent: if the
 //!   process dies with some buffered, their rows stay `pending` in a run the next
 //!   start marks `interrupted`, and the next run reads the target, plans them again
 //!   if they did not happen, and converges without duplicates.
@@ -189,17 +194,26 @@ pub struct StoreJournal<'a> {
     store: &'a Store,
     app: AppId,
     run: RunId,
-    buffer: Mutex<Buffer>,
+    queue: Mutex<Queue>,
+    /// One write at a time; whoever holds it writes everything queued, so lanes that
+    /// queued links meanwhile find them written when their turn comes (group commit).
+    writer: tokio::sync::Mutex<()>,
     /// [`FLUSH_EVERY`], but for tests.
     every: Duration,
     /// Set when identity links could not be recorded: see [`Journal::stopped`].
     stopped: OnceLock<String>,
 }
 
-/// Outcomes not written yet, and when the buffer was last emptied.
-struct Buffer {
+/// What is waiting to be written, and when the queue was last emptied.
+struct Queue {
+    /// Outcomes not written yet (those of linked ops too).
     updates: Vec<OutcomeUpdate>,
+    /// Link changes of ops waiting for their write, in the order the ops finished.
+    links: Vec<LinkChanges>,
     since: Instant,
+    /// Tickets handed to ops with links, and the last one whose links are written.
+    issued: u64,
+    written: u64,
 }
 
 impl<'a> StoreJournal<'a> {
@@ -209,25 +223,37 @@ impl<'a> StoreJournal<'a> {
             store,
             app,
             run,
-            buffer: Mutex::new(Buffer {
+            queue: Mutex::new(Queue {
                 updates: Vec::new(),
+                links: Vec::new(),
                 since: Instant::now(),
+                issued: 0,
+                written: 0,
             }),
+            writer: tokio::sync::Mutex::new(()),
             every: FLUSH_EVERY,
             stopped: OnceLock::new(),
         }
     }
 
-    /// Adds `update` (when given) and takes the buffer when `write_now` or it is due.
-    fn buffer(&self, update: Option<OutcomeUpdate>, write_now: bool) -> Vec<OutcomeUpdate> {
-        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
-        buffer.updates.extend(update);
-        let due = buffer.updates.len() >= FLUSH_AT || buffer.since.elapsed() >= self.every;
-        if !(write_now || due) {
-            return Vec::new();
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes everything queued; the caller holds `writer`.
+    async fn write_queued(&self) {
+        let (links, updates, upto) = {
+            let mut queue = self.queue();
+            queue.since = Instant::now();
+            let links = std::mem::take(&mut queue.links);
+            (links, std::mem::take(&mut queue.updates), queue.issued)
+        };
+        if links.is_empty() {
+            self.write(&updates).await;
+        } else {
+            self.write_with_links(&links, &updates).await;
         }
-        buffer.since = Instant::now();
-        std::mem::take(&mut buffer.updates)
+        self.queue().written = upto;
     }
 
     async fn write(&self, updates: &[OutcomeUpdate]) {
@@ -239,24 +265,25 @@ impl<'a> StoreJournal<'a> {
         }
     }
 
-    /// Writes `links` with the buffered outcomes in one transaction; should that
-    /// fail, the links alone (they matter more than the report), then the outcomes.
-    /// Should the links fail again, the journal stops the run's target writes.
-    async fn write_with_links(&self, links: &LinkChanges, updates: &[OutcomeUpdate]) {
+    /// Writes `links` with the queued outcomes in one transaction; should that fail,
+    /// each op's links alone (they matter more than the report), then the outcomes.
+    /// Should an op's links fail again, the journal stops the run's target writes.
+    async fn write_with_links(&self, links: &[LinkChanges], updates: &[OutcomeUpdate]) {
         let together = self
             .store
             .record_outcomes_with_links(self.app, links, self.run, updates)
             .await;
         let Err(err) = together else { return };
         tracing::warn!(run = %self.run, "could not record outcomes with their links, retrying the links alone: {err}");
-        if let Err(err) = self.store.save_links(self.app, links).await {
-            tracing::error!(run = %self.run, "could not save identity links, stopping the run's changes: {err}");
-            let why = format!(
-                "could not record identity links in the store ({err}); no further \
-                 change was made to the target, so that no account exists without its link"
-            );
-            let _ = self.stopped.set(why);
-            return;
+        for changes in links {
+            if let Err(err) = self.store.save_links(self.app, changes).await {
+                tracing::error!(run = %self.run, "could not save identity links, stopping the run's changes: {err}");
+                let why = format!(
+                    "could not record identity links in the store ({err}); no further \
+                     change was made to the target, so that no account exists without its link"
+                );
+                let _ = self.stopped.set(why);
+            }
         }
         self.write(updates).await;
     }
@@ -272,18 +299,39 @@ impl Journal for StoreJournal<'_> {
         };
         if links.is_empty() {
             let failed = result.outcome == OpOutcome::Failed;
-            let due = self.buffer(Some(update), failed);
-            self.write(&due).await;
+            let due = {
+                let mut queue = self.queue();
+                queue.updates.push(update);
+                queue.updates.len() >= FLUSH_AT || queue.since.elapsed() >= self.every
+            };
+            // A failure is written at once; plain outcomes when due, unless a write
+            // is under way (the next writer takes them along): no lane waits for them.
+            if failed {
+                let _turn = self.writer.lock().await;
+                self.write_queued().await;
+            } else if due && let Ok(_turn) = self.writer.try_lock() {
+                self.write_queued().await;
+            }
         } else {
-            let mut updates = self.buffer(None, true);
-            updates.push(update);
-            self.write_with_links(links, &updates).await;
+            let ticket = {
+                let mut queue = self.queue();
+                queue.updates.push(update);
+                queue.links.push(links.clone());
+                queue.issued += 1;
+                queue.issued
+            };
+            // The op goes on only once its links are written, by this lane or by the
+            // one that held the turn while they were queued.
+            let _turn = self.writer.lock().await;
+            if self.queue().written < ticket {
+                self.write_queued().await;
+            }
         }
     }
 
     async fn flush(&self) {
-        let due = self.buffer(None, true);
-        self.write(&due).await;
+        let _turn = self.writer.lock().await;
+        self.write_queued().await;
     }
 
     fn stopped(&self) -> Option<String> {

@@ -102,15 +102,7 @@ async fn an_identity_link_and_its_outcome_are_durable_at_once_while_memberships_
         "memberships are buffered"
     );
 
-    let link = LinkChanges {
-        upsert_users: vec![UserLink {
-            okta_id: OktaUserId::parse("00u1").unwrap(),
-            target_key: None,
-            username: Username::parse("user2").unwrap(),
-            read_only: false,
-        }],
-        ..LinkChanges::default()
-    };
+    let link = user_link("00u1", "user2");
     journal.record(&applied(3, OpKind::CreateUser), &link).await;
     assert_eq!(store.load_links(app).await.unwrap().users.len(), 1);
     assert_eq!(
@@ -131,6 +123,54 @@ async fn an_identity_link_and_its_outcome_are_durable_at_once_while_memberships_
     );
     journal.flush().await;
     assert_eq!(pending(&store, run).await, 0);
+}
+
+fn user_link(okta_id: &str, username: &str) -> LinkChanges {
+    LinkChanges {
+        upsert_users: vec![UserLink {
+            okta_id: OktaUserId::parse(okta_id).unwrap(),
+            target_key: None,
+            username: Username::parse(username).unwrap(),
+            read_only: false,
+        }],
+        ..LinkChanges::default()
+    }
+}
+
+#[tokio::test]
+async fn links_queued_while_another_write_runs_are_written_together_by_the_next_turn() {
+    let (store, app, run) = running(3).await;
+    let journal = StoreJournal::new(&store, app, run);
+    let links: Vec<LinkChanges> = (1..=3)
+        .map(|i| user_link(&format!("00u{i}"), &format!("user{i}")))
+        .collect();
+    let results: Vec<OpResult> = (1..=3).map(|s| applied(s, OpKind::CreateUser)).collect();
+
+    // A write is under way: three lanes finish creating users meanwhile and queue.
+    let turn = journal.writer.lock().await;
+    let mut lanes: Vec<_> = results
+        .iter()
+        .zip(&links)
+        .map(|(result, link)| Box::pin(journal.record(result, link)))
+        .collect();
+    for lane in &mut lanes {
+        assert!(
+            futures::poll!(lane.as_mut()).is_pending(),
+            "a lane waits until its link is written"
+        );
+    }
+    drop(turn);
+
+    // The first lane in line writes what all three queued, in one transaction.
+    let mut lanes = lanes.into_iter();
+    lanes.next().unwrap().await;
+    assert_eq!(store.load_links(app).await.unwrap().users.len(), 3);
+    assert_eq!(pending(&store, run).await, 0);
+    for lane in lanes {
+        lane.await;
+    }
+    assert_eq!(journal.queue().issued, 3);
+    assert_eq!(journal.queue().written, 3);
 }
 
 #[tokio::test]

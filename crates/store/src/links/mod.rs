@@ -6,16 +6,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use usersync_core::ids::{GroupName, IdError, OktaGroupId, OktaUserId, TargetUserKey, Username};
 use usersync_core::links::{GroupLink, LinkChange, Links, UserLink};
 
 use crate::Store;
 use crate::app::AppId;
-use crate::db::{Tx, begin_write};
 use crate::error::{DbContext as _, StoreError};
-use crate::stamp::Ts;
+
+mod write;
+pub(crate) use write::save_links_in;
 
 /// One batch of link changes, saved in one transaction.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +55,25 @@ impl From<LinkChange> for LinkChanges {
 }
 
 impl LinkChanges {
+    /// Whether the batch only upserts user links (a created or renamed user's).
+    fn only_upserts_users(&self) -> bool {
+        !self.upsert_users.is_empty() && self.upsert_groups.is_empty() && self.upserts_only()
+    }
+
+    /// Whether the batch only upserts group links (a created or adopted group's).
+    fn only_upserts_groups(&self) -> bool {
+        !self.upsert_groups.is_empty() && self.upsert_users.is_empty() && self.upserts_only()
+    }
+
+    /// No deletes, read-only marks or mapped memberships.
+    fn upserts_only(&self) -> bool {
+        self.delete_users.is_empty()
+            && self.read_only_users.is_empty()
+            && self.delete_groups.is_empty()
+            && self.track_members.is_empty()
+            && self.forget_members.is_empty()
+    }
+
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.upsert_users.is_empty()
@@ -321,122 +340,10 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] when the app does not exist; nothing is saved then.
     pub async fn save_links(&self, app: AppId, changes: &LinkChanges) -> Result<(), StoreError> {
-        let mut tx = begin_write(&self.db).await?;
-        save_links_in(&mut tx, app, changes).await?;
+        let mut tx = self.gate.begin(&self.db).await?;
+        save_links_in(&mut tx, app, std::slice::from_ref(changes)).await?;
         tx.commit().await.ctx("saving links")
     }
-}
-
-/// [`Store::save_links`] inside the caller's transaction.
-pub(crate) async fn save_links_in(
-    tx: &mut Tx,
-    app: AppId,
-    changes: &LinkChanges,
-) -> Result<(), StoreError> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM apps WHERE id = $1")
-        .bind(app.0)
-        .fetch_optional(&mut **tx)
-        .await
-        .ctx("saving links")?;
-    if exists.is_none() {
-        return Err(StoreError::not_found(format!("app {app}")));
-    }
-    let now = Utc::now();
-    for id in &changes.delete_users {
-        sqlx::query("DELETE FROM user_links WHERE app_id = $1 AND okta_id = $2")
-            .bind(app.0)
-            .bind(id.as_str())
-            .execute(&mut **tx)
-            .await
-            .ctx("deleting a user link")?;
-    }
-    for (id, name) in &changes.delete_groups {
-        // Names are compared as the link stored them: delete ops carry the link's own spelling.
-        sqlx::query(
-            "DELETE FROM group_links WHERE app_id = $1 AND okta_id = $2 AND target_name = $3",
-        )
-        .bind(app.0)
-        .bind(id.as_str())
-        .bind(name.as_str())
-        .execute(&mut **tx)
-        .await
-        .ctx("deleting a group link")?;
-    }
-    for link in &changes.upsert_users {
-        sqlx::query(
-            "INSERT INTO user_links (app_id, okta_id, target_key, username, read_only, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (app_id, okta_id) DO UPDATE SET \
-             target_key = excluded.target_key, username = excluded.username, \
-             read_only = excluded.read_only, updated_at = excluded.updated_at",
-        )
-        .bind(app.0)
-        .bind(link.okta_id.as_str())
-        .bind(link.target_key.as_ref().map(TargetUserKey::as_str))
-        .bind(link.username.as_str())
-        .bind(i64::from(link.read_only))
-        .bind(Ts(now))
-        .execute(&mut **tx)
-        .await
-        .ctx("saving a user link")?;
-    }
-    for link in &changes.upsert_groups {
-        sqlx::query(
-            "INSERT INTO group_links (app_id, okta_id, target_name, created_by_usersync, updated_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id, okta_id) DO UPDATE SET \
-             target_name = excluded.target_name, created_by_usersync = excluded.created_by_usersync, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(app.0)
-        .bind(link.okta_id.as_str())
-        .bind(link.target_name.as_str())
-        .bind(i64::from(link.created_by_usersync))
-        .bind(Ts(now))
-        .execute(&mut **tx)
-        .await
-        .ctx("saving a group link")?;
-    }
-    save_mapped_in(tx, app, changes).await?;
-    for id in &changes.read_only_users {
-        sqlx::query("UPDATE user_links SET read_only = 1 WHERE app_id = $1 AND okta_id = $2")
-            .bind(app.0)
-            .bind(id.as_str())
-            .execute(&mut **tx)
-            .await
-            .ctx("marking a user link read-only")?;
-    }
-    Ok(())
-}
-
-/// The mapped-membership part of [`save_links_in`].
-async fn save_mapped_in(tx: &mut Tx, app: AppId, changes: &LinkChanges) -> Result<(), StoreError> {
-    for (group, id) in &changes.forget_members {
-        // Group names compare ignoring case, as the target's do.
-        sqlx::query(
-            "DELETE FROM mapped_memberships WHERE app_id = $1 AND lower(target_group) = lower($2) \
-             AND okta_id = $3",
-        )
-        .bind(app.0)
-        .bind(group.as_str())
-        .bind(id.as_str())
-        .execute(&mut **tx)
-        .await
-        .ctx("forgetting a mapped membership")?;
-    }
-    let now = Utc::now();
-    for (group, id) in &changes.track_members {
-        sqlx::query(
-            "INSERT INTO mapped_memberships (app_id, target_group, okta_id, added_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (app_id, target_group, okta_id) DO NOTHING",
-        )
-        .bind(app.0)
-        .bind(group.as_str())
-        .bind(id.as_str())
-        .bind(Ts(now))
-        .execute(&mut **tx)
-        .await
-        .ctx("remembering a mapped membership")?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
