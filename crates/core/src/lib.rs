@@ -37,8 +37,8 @@ pub use mapping::{
 };
 pub use plan::simulate::apply_to_snapshot;
 pub use plan::{
-    Change, Op, OpKind, Plan, PlanOptions, PlanScope, PlannedOp, Rule, SkipReason, SkippedUser,
-    Summary, UnguardedPlan, UserChanges, plan,
+    Change, NewAccount, Op, OpKind, Plan, PlanOptions, PlanScope, PlannedOp, Rule, SkipReason,
+    SkippedUser, Summary, UnguardedPlan, UserChanges, plan,
 };
 pub use policy::{
     AttributeMapping, DepartedPolicy, GroupMapRule, GroupNaming, GroupRenames, SafetyLimits, Scope,

@@ -201,7 +201,7 @@ pub fn link_change(
             okta_id,
             username,
             key,
-        } => Some(user(okta_id, key.clone(), username)),
+        } => Some(user(okta_id, key.as_deref().cloned(), username)),
         Op::CreateUser {
             okta_id, username, ..
         } => Some(user(okta_id, created_key, username)),

@@ -95,7 +95,7 @@ fn plan_group(
         let user = &managed.users[i as usize];
         default_adds.insert((group.clone(), user.username.clone()));
         let rule = Rule::GroupMap {
-            rule: desired[&i].clone(),
+            rule: desired[&i].as_str().into(),
             okta_user: Box::new(user.okta_id.clone()),
         };
         let op = Op::AddMember {
@@ -120,7 +120,7 @@ fn plan_group(
     for i in removes {
         let user = &managed.users[i as usize];
         let rule = Rule::GroupMapLeft {
-            group: CompactString::from(group.as_str()),
+            group: group.as_str().into(),
             okta_user: Box::new(user.okta_id.clone()),
         };
         let op = Op::RemoveMember {

@@ -33,7 +33,9 @@ use crate::links::Links;
 use crate::mapping::{CompiledPolicy, TargetConstraints};
 use crate::snapshot::{OktaSnapshot, TargetSnapshot};
 
-pub use ops::{Change, Op, OpKind, PlannedOp, Rule, SkipReason, SkippedUser, UserChanges};
+pub use ops::{
+    Change, NewAccount, Op, OpKind, PlannedOp, Rule, SkipReason, SkippedUser, UserChanges,
+};
 
 /// Which users a plan may touch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

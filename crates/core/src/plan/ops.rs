@@ -37,7 +37,8 @@ pub enum Op {
     LinkUser {
         okta_id: OktaUserId,
         username: Username,
-        key: Option<TargetUserKey>,
+        /// Boxed, as every rare op's third field is (see `CreateUser`).
+        key: Option<Box<TargetUserKey>>,
     },
     LinkGroup {
         okta_group_id: OktaGroupId,
@@ -49,16 +50,17 @@ pub enum Op {
     },
     RenameUser {
         okta_id: OktaUserId,
-        from: Username,
+        from: Box<Username>,
         to: Username,
     },
     CreateUser {
         okta_id: OktaUserId,
         username: Username,
-        display_name: String,
-        /// Boxed to keep every `Op` small (see `UpdateUser`); the JSON is the same.
-        email: Option<Box<Email>>,
-        active: bool,
+        /// Boxed: an `Op` is as large as its largest variant, and a million-op plan is
+        /// nearly all memberships (two names, 48 bytes), so every rarer op keeps no
+        /// more than that and a pointer inline: an `Op` is 64 bytes. The JSON is the same.
+        #[serde(flatten)]
+        account: Box<NewAccount>,
     },
     UpdateUser {
         okta_id: OktaUserId,
@@ -92,6 +94,14 @@ pub enum Op {
         okta_group_id: OktaGroupId,
         name: GroupName,
     },
+}
+
+/// The account a `CreateUser` makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAccount {
+    pub display_name: String,
+    pub email: Option<Email>,
+    pub active: bool,
 }
 
 /// The attributes an `UpdateUser` changes; `None` means unchanged.
@@ -295,13 +305,14 @@ impl fmt::Display for Op {
             Self::CreateGroup { name, .. } => write!(f, "create group {name}"),
             Self::RenameUser { from, to, .. } => write!(f, "rename user {from} to {to}"),
             Self::CreateUser {
-                username,
-                display_name,
-                email,
-                active,
-                ..
+                username, account, ..
             } => {
-                let email = email.as_deref().map_or("no e-mail", Email::as_str);
+                let NewAccount {
+                    display_name,
+                    email,
+                    active,
+                } = &**account;
+                let email = email.as_ref().map_or("no e-mail", Email::as_str);
                 let state = if *active { "active" } else { "inactive" };
                 write!(
                     f,
@@ -365,22 +376,22 @@ pub enum Rule {
     GroupGoneFromOkta { okta_group: CompactString },
     /// `group_renames = recreate`: the Okta group was renamed, and this was its old target group.
     GroupRenamed {
-        okta_group: CompactString,
-        /// Boxed, as are the Okta users of the group-mapping rules below: these are
-        /// rare, and a `Rule` is as large as its largest variant (one per op).
+        /// Boxed, as are the names and Okta users of the group-mapping rules below:
+        /// these are rare, and a `Rule` is as large as its largest variant (one per op).
+        okta_group: Box<str>,
         old_name: Box<CompactString>,
     },
     /// An explicit group-mapping rule (`policy.group_map`): the user is a member of its
     /// Okta group. `rule` names the rule, e.g. `group_map[0]: Okta group "Engineering"
     /// (00g1) -> jira-software-users`; the membership is remembered as usersync's.
     GroupMap {
-        rule: CompactString,
+        rule: Box<str>,
         okta_user: Box<OktaUserId>,
     },
     /// usersync added the membership by a group-mapping rule and the user is in none of
     /// the Okta groups mapped to the group any more (memberships others made stay).
     GroupMapLeft {
-        group: CompactString,
+        group: Box<str>,
         okta_user: Box<OktaUserId>,
     },
 }

@@ -81,7 +81,7 @@ pub(crate) fn retire(
         return;
     };
     let rule = Rule::GroupRenamed {
-        okta_group: CompactString::from(group.name.as_str()),
+        okta_group: group.name.as_str().into(),
         old_name: Box::new(CompactString::from(old.target_name.as_str())),
     };
     let head = format!(

@@ -40,17 +40,13 @@ fn apply_op(target: &mut TargetSnapshot, links: &mut Links, op: &Op) {
             managed_elsewhere: false,
         }),
         Op::CreateUser {
-            username,
-            display_name,
-            email,
-            active,
-            ..
+            username, account, ..
         } => target.users.push(TargetUser {
             key: None,
             username: username.clone(),
-            display_name: display_name.clone(),
-            email: email.as_deref().cloned(),
-            active: *active,
+            display_name: account.display_name.clone(),
+            email: account.email.clone(),
+            active: account.active,
             managed_elsewhere: false,
         }),
         Op::RenameUser { from, to, .. } => rename(target, from, to),

@@ -10,7 +10,7 @@ use compact_str::CompactString;
 use crate::ids::{OktaUserId, Username};
 use crate::plan::context::Context;
 use crate::plan::fast_hash::FastMap;
-use crate::plan::ops::{Change, Op, Rule, SkipReason, UserChanges};
+use crate::plan::ops::{Change, NewAccount, Op, Rule, SkipReason, UserChanges};
 use crate::plan::output::Output;
 use crate::policy::DepartedPolicy;
 use crate::scope::{StatusClass, status_class};
@@ -370,7 +370,7 @@ fn emit<'a>(ctx: &Context<'a>, c: Candidate<'a>, out: &mut Output, managed: &mut
                     let op = Op::LinkUser {
                         okta_id: c.user.id.clone(),
                         username: target.username.clone(),
-                        key: target.key.clone(),
+                        key: target.key.clone().map(Box::new),
                     };
                     out.push(op, Rule::AdoptExisting);
                 }
@@ -393,9 +393,11 @@ fn create(ctx: &Context<'_>, user: &OktaUser, username: &Username) -> Op {
     Op::CreateUser {
         okta_id: user.id.clone(),
         username: username.clone(),
-        display_name: ctx.policy.display_name(user),
-        email: ctx.policy.email(user).map(Box::new),
-        active: status_class(user.status) == StatusClass::Active,
+        account: Box::new(NewAccount {
+            display_name: ctx.policy.display_name(user),
+            email: ctx.policy.email(user),
+            active: status_class(user.status) == StatusClass::Active,
+        }),
     }
 }
 
@@ -412,7 +414,7 @@ fn update(
         if *username != target.username {
             let op = Op::RenameUser {
                 okta_id: user.id.clone(),
-                from: target.username.clone(),
+                from: Box::new(target.username.clone()),
                 to: username.clone(),
             };
             out.push(op, Rule::UpdateUsers);

@@ -236,13 +236,11 @@ impl Executor {
             Op::CreateUser {
                 okta_id,
                 username,
-                display_name,
-                email,
-                active,
+                account,
             } => {
                 // The planner skips users without an e-mail (`SkipReason::NoEmail`);
                 // only an op recorded by an older version can still lack one.
-                let Some(email) = email.clone() else {
+                let Some(email) = account.email.clone() else {
                     return Err(TargetError::Rejected {
                         product: t.kind().as_str(),
                         action: format!("create user {username}"),
@@ -251,9 +249,9 @@ impl Executor {
                 };
                 let user = NewUser {
                     username: username.clone(),
-                    display_name: display_name.clone(),
-                    email: *email,
-                    active: *active,
+                    display_name: account.display_name.clone(),
+                    email,
+                    active: account.active,
                     external_id: Some(okta_id.as_str().to_owned()),
                 };
                 t.create_user(&user).await.map(Some)

@@ -9,7 +9,7 @@ use usersync_atlassian::{
     Capabilities, NewUser, Target, TargetError, TargetKind, TargetResult, UserChanges,
 };
 use usersync_core::{
-    Email, GroupName, Links, OktaGroupId, OktaStatus, OktaUserId, Op, PlannedOp, Rule,
+    Email, GroupName, Links, NewAccount, OktaGroupId, OktaStatus, OktaUserId, Op, PlannedOp, Rule,
     TargetSnapshot, TargetUser, Username,
 };
 use usersync_store::{LinkChanges, OpOutcome};
@@ -131,11 +131,11 @@ fn create(id: &str, name: &str) -> Op {
     Op::CreateUser {
         okta_id: OktaUserId::parse(id).unwrap(),
         username: user(name),
-        display_name: name.into(),
-        email: Some(Box::new(
-            Email::parse(format!("{name}@example.com")).unwrap(),
-        )),
-        active: true,
+        account: Box::new(NewAccount {
+            display_name: name.into(),
+            email: Some(Email::parse(format!("{name}@example.com")).unwrap()),
+            active: true,
+        }),
     }
 }
 
@@ -262,7 +262,7 @@ async fn removals_run_before_deactivation_and_a_rename_moves_the_link() {
         },
         Op::RenameUser {
             okta_id: OktaUserId::parse("00u8").unwrap(),
-            from: user("dan"),
+            from: Box::new(user("dan")),
             to: user("daniel"),
         },
     ]);

@@ -6,7 +6,7 @@ use pretty_assertions::assert_eq;
 use super::{World, gid, group, name, uid};
 use crate::ids::TargetUserKey;
 use crate::links::{GroupLink, LinkChange, UserLink, link_change};
-use crate::plan::{Op, OpKind};
+use crate::plan::{NewAccount, Op, OpKind};
 use crate::snapshot::OktaStatus::Active;
 
 #[test]
@@ -30,9 +30,11 @@ fn a_created_user_is_linked_with_the_key_the_target_gave() {
     let op = Op::CreateUser {
         okta_id: uid("u1"),
         username: name("ann"),
-        display_name: "Ann".into(),
-        email: None,
-        active: true,
+        account: Box::new(NewAccount {
+            display_name: "Ann".into(),
+            email: None,
+            active: true,
+        }),
     };
     let key = TargetUserKey::parse("JIRAUSER1").unwrap();
     let change = link_change(&op, &World::new().links, Some(key.clone()), true);
@@ -54,7 +56,7 @@ fn a_rename_keeps_the_target_key_of_the_link() {
     world.links.users.get_mut(&uid("u1")).unwrap().target_key = Some(key.clone());
     let op = Op::RenameUser {
         okta_id: uid("u1"),
-        from: name("ann"),
+        from: Box::new(name("ann")),
         to: name("anna"),
     };
     let Some(LinkChange::SetUser(link)) = link_change(&op, &world.links, None, true) else {
