@@ -12,9 +12,9 @@
 /// jemalloc, for every program built on this crate (`usersync`, `usersync-bench`):
 /// a sync frees its Okta snapshot (a few hundred thousand small allocations) and
 /// then holds its plan, and glibc's allocator kept the freed memory resident beside
-/// it. Measured on a whole 100,000-user first sync: 303 MiB at its peak with glibc,
-/// 266 MiB with mimalloc, 242 MiB with jemalloc, which also used the least CPU
-/// (bench/results/issue17/README.md).
+/// it. Measured on a whole 100,000-user first sync (`usersync sync`): 303 MiB at its
+/// peak with glibc, 266 MiB with mimalloc, 248 MiB with jemalloc, which also used the
+/// least CPU (bench/results/issue17/README.md).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -56,6 +56,8 @@ pub(crate) async fn plan_confirmed(
     if notes.is_empty() {
         return plan;
     }
+    // Freed before planning again: a first sync's plan is a million ops.
+    drop(plan);
     let mut plan = prepared.plan_and_guard(desired, current, links, scope, budget);
     plan.notes.extend(notes);
     plan
