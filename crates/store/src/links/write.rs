@@ -32,26 +32,9 @@ pub(crate) async fn save_links_in(
     let now = Ts(Utc::now());
     let mut rest = batches;
     while let Some(first) = rest.first() {
-        let users = upsert_run(rest, LinkChanges::only_upserts_users, |b| {
-            b.upsert_users.iter().map(|l| l.okta_id.as_str())
-        });
-        if users > 1 {
-            let links: Vec<&UserLink> =
-                rest[..users].iter().flat_map(|b| &b.upsert_users).collect();
-            upsert_users(tx, app, &links, now).await?;
-            rest = &rest[users..];
-            continue;
-        }
-        let groups = upsert_run(rest, LinkChanges::only_upserts_groups, |b| {
-            b.upsert_groups.iter().map(|l| l.okta_id.as_str())
-        });
-        if groups > 1 {
-            let links: Vec<&GroupLink> = rest[..groups]
-                .iter()
-                .flat_map(|b| &b.upsert_groups)
-                .collect();
-            upsert_groups(tx, app, &links, now).await?;
-            rest = &rest[groups..];
+        if upsert_run::<UserLink>(tx, app, &mut rest, now).await?
+            || upsert_run::<GroupLink>(tx, app, &mut rest, now).await?
+        {
             continue;
         }
         save_one_in(tx, app, first, now).await?;
@@ -60,77 +43,119 @@ pub(crate) async fn save_links_in(
     Ok(())
 }
 
-/// How many batches from the start of `batches` are `kind` with no Okta id twice (one
-/// statement may not upsert a row twice), so that saving them together is saving them
-/// one after another.
-fn upsert_run<'b, I: Iterator<Item = &'b str>>(
-    batches: &'b [LinkChanges],
-    kind: fn(&LinkChanges) -> bool,
-    ids: impl Fn(&'b LinkChanges) -> I,
-) -> usize {
+/// A kind of link row, upserted by its Okta id.
+trait LinkRow: Sized {
+    /// `table (columns)` of the `INSERT`.
+    const INTO: &'static str;
+    const COLUMNS: usize;
+    /// The `SET` of `ON CONFLICT (app_id, okta_id) DO UPDATE`.
+    const SET: &'static str;
+    const WHAT: &'static str;
+    /// The batch's upserts of this kind, when it changes nothing else.
+    fn only_upserts(batch: &LinkChanges) -> Option<&[Self]>;
+    fn okta_id(&self) -> &str;
+    fn bind<'q>(&'q self, query: AnyQuery<'q>, app: AppId, now: Ts) -> AnyQuery<'q>;
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl LinkRow for UserLink {
+    const INTO: &'static str =
+        "user_links (app_id, okta_id, target_key, username, read_only, updated_at)";
+    const COLUMNS: usize = 6;
+    const SET: &'static str = "target_key = excluded.target_key, username = excluded.username, \
+         read_only = excluded.read_only, updated_at = excluded.updated_at";
+    const WHAT: &'static str = "saving a user link";
+    fn only_upserts(batch: &LinkChanges) -> Option<&[Self]> {
+        batch
+            .only_upserts_users()
+            .then_some(&batch.upsert_users[..])
+    }
+    fn okta_id(&self) -> &str {
+        self.okta_id.as_str()
+    }
+    fn bind<'q>(&'q self, query: AnyQuery<'q>, app: AppId, now: Ts) -> AnyQuery<'q> {
+        query
+            .bind(app.0)
+            .bind(self.okta_id.as_str())
+            .bind(self.target_key.as_ref().map(TargetUserKey::as_str))
+            .bind(self.username.as_str())
+            .bind(i64::from(self.read_only))
+            .bind(now)
+    }
+}
+
+impl LinkRow for GroupLink {
+    const INTO: &'static str =
+        "group_links (app_id, okta_id, target_name, created_by_usersync, updated_at)";
+    const COLUMNS: usize = 5;
+    const SET: &'static str = "target_name = excluded.target_name, \
+         created_by_usersync = excluded.created_by_usersync, updated_at = excluded.updated_at";
+    const WHAT: &'static str = "saving a group link";
+    fn only_upserts(batch: &LinkChanges) -> Option<&[Self]> {
+        batch
+            .only_upserts_groups()
+            .then_some(&batch.upsert_groups[..])
+    }
+    fn okta_id(&self) -> &str {
+        self.okta_id.as_str()
+    }
+    fn bind<'q>(&'q self, query: AnyQuery<'q>, app: AppId, now: Ts) -> AnyQuery<'q> {
+        query
+            .bind(app.0)
+            .bind(self.okta_id.as_str())
+            .bind(self.target_name.as_str())
+            .bind(i64::from(self.created_by_usersync))
+            .bind(now)
+    }
+}
+
+/// Saves the longest run (two or more) of batches at the start of `rest` that only
+/// upsert `T` links with no Okta id twice (one statement may not upsert a row twice),
+/// so that saving them together is saving them one after another; moves `rest` past
+/// it. `false` (nothing saved) when there is no such run.
+async fn upsert_run<T: LinkRow>(
+    tx: &mut Tx,
+    app: AppId,
+    rest: &mut &[LinkChanges],
+    now: Ts,
+) -> Result<bool, StoreError> {
     let mut seen = std::collections::HashSet::new();
-    batches
+    let run = rest
         .iter()
-        .take_while(|b| kind(b) && ids(b).all(|id| seen.insert(id)))
-        .count()
+        .map_while(|b| {
+            T::only_upserts(b).filter(|rows| rows.iter().all(|r| seen.insert(r.okta_id())))
+        })
+        .count();
+    if run < 2 {
+        return Ok(false);
+    }
+    let rows: Vec<&T> = rest[..run]
+        .iter()
+        .filter_map(T::only_upserts)
+        .flatten()
+        .collect();
+    upsert(tx, app, &rows, now).await?;
+    *rest = &rest[run..];
+    Ok(true)
 }
 
 /// Link rows per upsert statement (a few dozen parameters, as the plan's inserts).
 const UPSERT_ROWS: usize = 16;
 
-async fn upsert_users(
+async fn upsert<T: LinkRow>(
     tx: &mut Tx,
     app: AppId,
-    links: &[&UserLink],
+    rows: &[&T],
     now: Ts,
 ) -> Result<(), StoreError> {
-    for chunk in links.chunks(UPSERT_ROWS) {
-        let sql = upsert_sql(
-            "user_links (app_id, okta_id, target_key, username, read_only, updated_at)",
-            6,
-            chunk.len(),
-            "target_key = excluded.target_key, username = excluded.username, \
-             read_only = excluded.read_only, updated_at = excluded.updated_at",
-        );
+    for chunk in rows.chunks(UPSERT_ROWS) {
+        let sql = upsert_sql(T::INTO, T::COLUMNS, chunk.len(), T::SET);
         let mut query = sqlx::query(&sql);
-        for link in chunk {
-            query = query
-                .bind(app.0)
-                .bind(link.okta_id.as_str())
-                .bind(link.target_key.as_ref().map(TargetUserKey::as_str))
-                .bind(link.username.as_str())
-                .bind(i64::from(link.read_only))
-                .bind(now);
+        for row in chunk {
+            query = row.bind(query, app, now);
         }
-        query.execute(&mut **tx).await.ctx("saving a user link")?;
-    }
-    Ok(())
-}
-
-async fn upsert_groups(
-    tx: &mut Tx,
-    app: AppId,
-    links: &[&GroupLink],
-    now: Ts,
-) -> Result<(), StoreError> {
-    for chunk in links.chunks(UPSERT_ROWS) {
-        let sql = upsert_sql(
-            "group_links (app_id, okta_id, target_name, created_by_usersync, updated_at)",
-            5,
-            chunk.len(),
-            "target_name = excluded.target_name, created_by_usersync = excluded.created_by_usersync, \
-             updated_at = excluded.updated_at",
-        );
-        let mut query = sqlx::query(&sql);
-        for link in chunk {
-            query = query
-                .bind(app.0)
-                .bind(link.okta_id.as_str())
-                .bind(link.target_name.as_str())
-                .bind(i64::from(link.created_by_usersync))
-                .bind(now);
-        }
-        query.execute(&mut **tx).await.ctx("saving a group link")?;
+        query.execute(&mut **tx).await.ctx(T::WHAT)?;
     }
     Ok(())
 }
@@ -183,10 +208,10 @@ async fn save_one_in(
     }
     // One statement per link: a batch saved alone may name an Okta id twice.
     for link in &changes.upsert_users {
-        upsert_users(tx, app, &[link], now).await?;
+        upsert(tx, app, &[link], now).await?;
     }
     for link in &changes.upsert_groups {
-        upsert_groups(tx, app, &[link], now).await?;
+        upsert(tx, app, &[link], now).await?;
     }
     save_mapped_in(tx, app, changes).await?;
     for id in &changes.read_only_users {
