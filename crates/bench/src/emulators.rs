@@ -198,8 +198,8 @@ fn change_one_user(okta: &OktaSim, snap: &mut OktaSnapshot) -> anyhow::Result<St
         });
         if let Some(group) = group {
             okta.add_member(group.id.as_str(), user.id.as_str())?;
-            if let Some(members) = snap.memberships.get_mut(&group.id) {
-                members.insert(user.id.clone());
+            if snap.memberships.contains_key(&group.id) {
+                snap.memberships.add_member(&group.id, user.id.clone());
             }
             return Ok(user.login.clone());
         }
@@ -242,8 +242,8 @@ fn change_many(
         });
         if let Some(group) = group {
             okta.add_member(group.id.as_str(), id.as_str())?;
-            if let Some(members) = snap.memberships.get_mut(&group.id) {
-                members.insert(id.clone());
+            if snap.memberships.contains_key(&group.id) {
+                snap.memberships.add_member(&group.id, id.clone());
             }
             added += 1;
         }

@@ -6,7 +6,7 @@
 //! cargo run --release -p usersync-core --example plan_bench [users groups memberships_per_user]
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use usersync_core::{
@@ -34,7 +34,7 @@ fn main() {
     .expect("the benchmark policy compiles");
     let options = PlanOptions::full(TargetConstraints::jira(), None);
     let mut okta = build_okta(users, groups, per_user);
-    let memberships: usize = okta.memberships.values().map(BTreeSet::len).sum();
+    let memberships: usize = okta.memberships.total();
     println!("{users} users, {groups} groups, {memberships} memberships");
 
     baseline(&okta);
@@ -76,8 +76,8 @@ fn baseline(okta: &OktaSnapshot) {
         .collect();
     let found: usize = okta
         .memberships
-        .values()
-        .flatten()
+        .iter()
+        .flat_map(|(_, members)| members)
         .filter_map(|id| index.get(id))
         .sum();
     let cpu = thread_cpu()
@@ -155,17 +155,21 @@ fn build_okta(users: usize, groups: usize, per_user: usize) -> OktaSnapshot {
             description: None,
             kind: OktaGroupType::OktaGroup,
         });
-        okta.memberships.insert(id, BTreeSet::new());
+        okta.memberships.insert(id, []);
     }
     // Each user joins `per_user` groups spread evenly (a cheap deterministic scatter).
     let group_ids: Vec<OktaGroupId> = okta.groups.iter().map(|g| g.id.clone()).collect();
+    let mut members: Vec<Vec<OktaUserId>> = vec![Vec::new(); group_ids.len()];
     for (i, user) in okta.users.iter().enumerate() {
         for k in 0..per_user {
             let g = (i * 7919 + k * 104_729) % groups.max(1);
-            if let Some(members) = okta.memberships.get_mut(&group_ids[g]) {
-                members.insert(user.id.clone());
+            if let Some(list) = members.get_mut(g) {
+                list.push(user.id.clone());
             }
         }
+    }
+    for (id, list) in group_ids.into_iter().zip(members) {
+        okta.memberships.insert(id, list);
     }
     okta
 }
@@ -192,8 +196,13 @@ fn change_some(okta: &mut OktaSnapshot) {
         .map(|u| u.id.clone())
         .collect();
     for id in leavers {
-        if let Some(members) = okta.memberships.values_mut().find(|m| m.contains(&id)) {
-            members.remove(&id);
+        let group = okta
+            .memberships
+            .iter()
+            .find(|(_, members)| members.contains(&id))
+            .map(|(group, _)| group.clone());
+        if let Some(group) = group {
+            okta.memberships.remove_member(&group, &id);
         }
     }
 }

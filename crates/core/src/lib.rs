@@ -9,10 +9,12 @@
 
 pub mod app;
 pub mod explain;
+mod fast_hash;
 pub mod guard;
 pub mod ids;
 pub mod links;
 pub mod mapping;
+pub mod memberships;
 pub mod plan;
 pub mod policy;
 pub mod profile;
@@ -35,6 +37,7 @@ pub use mapping::{
     CompiledPolicy, FieldProblem, PolicyError, TargetConstraints, UsernamePreview, UsernameVerdict,
     preview_username,
 };
+pub use memberships::{MemberIds, Members, Memberships};
 pub use plan::simulate::apply_to_snapshot;
 pub use plan::{
     Change, NewAccount, Op, OpKind, Plan, PlanOptions, PlanScope, PlannedOp, Rule, SkipReason,

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{Email, GroupName, OktaGroupId, OktaUserId, TargetUserKey, Username};
+use crate::memberships::Memberships;
 use crate::profile::Profile;
 
 /// Okta's user lifecycle status (`UserStatus`).
@@ -153,7 +154,7 @@ pub struct OktaSnapshot {
     pub users: Vec<OktaUser>,
     pub groups: Vec<OktaGroup>,
     /// Group id to the ids of its members.
-    pub memberships: BTreeMap<OktaGroupId, BTreeSet<OktaUserId>>,
+    pub memberships: Memberships,
     pub completeness: Completeness,
 }
 
@@ -164,7 +165,7 @@ impl OktaSnapshot {
         Self {
             users: Vec::new(),
             groups: Vec::new(),
-            memberships: BTreeMap::new(),
+            memberships: Memberships::new(),
             completeness: Completeness::Complete,
         }
     }

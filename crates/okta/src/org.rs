@@ -29,7 +29,7 @@
 //! user pages, the group listing, one group's members) leaves a snapshot marked
 //! `Incomplete` with one reason per failure, naming the listing or group and the error.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -37,7 +37,7 @@ use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use tokio::sync::Semaphore;
 use usersync_core::{
-    Completeness, OktaGroup, OktaGroupId, OktaGroupType, OktaSnapshot, OktaUser, OktaUserId,
+    Completeness, Memberships, OktaGroup, OktaGroupType, OktaSnapshot, OktaUser, OktaUserId,
 };
 
 use crate::longest_first::LongestFirst;
@@ -240,8 +240,8 @@ impl OktaClient {
         waiting: &LongestFirst,
         lanes: &MemberLanes,
         tracker: &Tracker<'_>,
-    ) -> (BTreeMap<OktaGroupId, BTreeSet<OktaUserId>>, Vec<String>) {
-        let mut memberships = BTreeMap::new();
+    ) -> (Memberships, Vec<String>) {
+        let mut memberships = Memberships::new();
         let mut failures = Vec::new();
         let mut results = queue
             .map(|()| async move {
@@ -257,7 +257,7 @@ impl OktaClient {
         while let Some((id, name, result)) = results.next().await {
             match result {
                 Ok(members) => {
-                    memberships.insert(id, members.into_iter().collect());
+                    memberships.insert(id, members);
                 }
                 Err(err) => failures.push(format!(
                     "the members of group {name:?} ({id}) could not be read: {err}"
@@ -303,7 +303,7 @@ struct Parts {
     users: Listing<OktaUser>,
     user_error: Option<OktaError>,
     groups: GroupsRead,
-    members: (BTreeMap<OktaGroupId, BTreeSet<OktaUserId>>, Vec<String>),
+    members: (Memberships, Vec<String>),
 }
 
 impl Parts {

@@ -4,11 +4,11 @@
 //! plan is linear in the size of the snapshots (100,000 users and 1,000,000
 //! memberships plan in under a second of CPU; `examples/plan_bench.rs` measures it).
 
+use crate::fast_hash::FastMap;
 use crate::ids::{GroupName, OktaGroupId, OktaUserId, TargetUserKey, Username};
 use crate::links::{Links, UserLink};
 use crate::mapping::CompiledPolicy;
 use crate::plan::PlanOptions;
-use crate::plan::fast_hash::FastMap;
 use crate::scope::UserScope;
 use crate::snapshot::{
     Completeness, OktaSnapshot, OktaUser, TargetGroup, TargetSnapshot, TargetUser,

@@ -11,7 +11,6 @@
 //! that skipped the guard.
 
 mod context;
-mod fast_hash;
 mod groups;
 mod mapped;
 pub mod ops;

@@ -9,8 +9,8 @@
 
 use compact_str::CompactString;
 
+use crate::fast_hash::FastMap;
 use crate::ids::{GroupName, Username};
-use crate::plan::fast_hash::FastMap;
 use crate::plan::ops::{Op, OpKind, PlannedOp, Rule, SkipReason, SkippedUser};
 use crate::snapshot::OktaUser;
 
@@ -82,11 +82,14 @@ impl Output {
             .unwrap_or(0);
         let mut ops = std::mem::take(&mut lists[longest]);
         ops.reserve_exact(total - ops.len());
-        let before: Vec<PlannedOp> = lists[..longest]
-            .iter_mut()
-            .flat_map(std::mem::take)
-            .collect();
-        ops.splice(0..0, before);
+        // The lists before it go in front, the last first, each straight into the room
+        // just reserved: gathering them into one list first would hold a second copy
+        // of them at the plan's peak.
+        for list in lists[..longest].iter_mut().rev() {
+            if !list.is_empty() {
+                ops.splice(0..0, std::mem::take(list));
+            }
+        }
         for list in &mut lists[longest + 1..] {
             ops.append(list);
         }

@@ -7,9 +7,9 @@
 
 use compact_str::CompactString;
 
+use crate::fast_hash::FastMap;
 use crate::ids::{OktaUserId, Username};
 use crate::plan::context::Context;
-use crate::plan::fast_hash::FastMap;
 use crate::plan::ops::{Change, NewAccount, Op, Rule, SkipReason, UserChanges};
 use crate::plan::output::Output;
 use crate::policy::DepartedPolicy;

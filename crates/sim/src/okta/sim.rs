@@ -502,7 +502,7 @@ impl OktaSim {
             .groups
             .keys()
             .filter_map(|gid| {
-                let members = org
+                let members: Vec<OktaUserId> = org
                     .members
                     .get(gid)
                     .into_iter()

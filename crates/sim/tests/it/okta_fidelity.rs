@@ -257,7 +257,7 @@ async fn the_generator_is_deterministic_and_builds_a_10k_org_with_realistic_shap
         .filter(|u| u.status == OktaStatus::Active)
         .count();
     assert!(active > 8_000, "most users are active: {active}");
-    let sizes: Vec<usize> = sa.memberships.values().map(|m| m.len()).collect();
+    let sizes: Vec<usize> = sa.memberships.iter().map(|(_, m)| m.len()).collect();
     assert!(
         sizes.contains(&0) && sizes.iter().max().unwrap() > &1_000,
         "long-tailed group sizes"

@@ -100,11 +100,7 @@ impl ReadSummary {
             users_by_status,
             groups: snapshot.groups.len(),
             groups_by_type,
-            memberships: snapshot
-                .memberships
-                .values()
-                .map(std::collections::BTreeSet::len)
-                .sum(),
+            memberships: snapshot.memberships.total(),
             requests: stats.requests,
             retries: stats.retries,
             rate_limited: stats.rate_limited,

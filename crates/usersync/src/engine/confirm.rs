@@ -17,7 +17,7 @@
 //! and an administrator decides), and at most [`MAX_GROUP_REREADS`] groups are read
 //! again. Single-user runs need none of this: their user was read by id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use usersync_core::{
     GroupName, Links, OktaGroupId, OktaSnapshot, OktaUserId, Op, Plan, PlanScope, Rule,
@@ -124,9 +124,9 @@ async fn reread_shrunk_groups(
     for (okta_group, name) in shrunk_groups(plan, current, links) {
         match okta.list_group_members(&okta_group).await {
             Ok(members) => {
-                let members = members.into_iter().collect();
+                let members: BTreeSet<OktaUserId> = members.into_iter().collect();
                 let listed = desired.memberships.get(&okta_group);
-                if listed != Some(&members) {
+                if !listed.is_some_and(|l| l.len() == members.len() && l.iter().eq(&members)) {
                     notes.push(format!(
                         "the members of Okta group {name} ({okta_group}) changed between two reads \
                          ({} then {}): the second read is used",

@@ -17,7 +17,8 @@ use anyhow::Context as _;
 use chrono::Utc;
 use futures::StreamExt as _;
 use usersync_core::{
-    Completeness, OktaGroup, OktaSnapshot, OktaUser, OktaUserId, PlanScope, Username,
+    Completeness, Memberships, OktaGroup, OktaGroupId, OktaSnapshot, OktaUser, OktaUserId,
+    PlanScope, Username,
 };
 use usersync_okta::OktaClient;
 use usersync_store::{App, RunId};
@@ -98,7 +99,7 @@ pub(crate) async fn incremental(
     outcome.okta = Some(ReadStats {
         users: ids.len(),
         groups: desired.groups.len(),
-        memberships: desired.memberships.values().map(BTreeSet::len).sum(),
+        memberships: desired.memberships.total(),
         requests: Some(okta.stats().requests - before),
         complete: Some(desired.completeness.is_complete()),
         read_by: None,
@@ -144,7 +145,7 @@ async fn read_users(okta: &OktaClient, changes: &Changes) -> (OktaSnapshot, BTre
     let mut desired = OktaSnapshot {
         users: Vec::new(),
         groups: Vec::new(),
-        memberships: BTreeMap::new(),
+        memberships: Memberships::new(),
         completeness: Completeness::Complete,
     };
     for problem in &changes.unusable {
@@ -154,15 +155,15 @@ async fn read_users(okta: &OktaClient, changes: &Changes) -> (OktaSnapshot, BTre
     }
     let mut ids = BTreeSet::new();
     let mut groups = BTreeMap::new();
+    let mut members: BTreeMap<OktaGroupId, Vec<OktaUserId>> = BTreeMap::new();
     for (id, read) in reads {
         match read {
             Ok(Some((user, user_groups))) => {
                 for group in user_groups {
-                    desired
-                        .memberships
+                    members
                         .entry(group.id.clone())
                         .or_default()
-                        .insert(user.id.clone());
+                        .push(user.id.clone());
                     groups.insert(group.id.clone(), group);
                 }
                 desired.users.push(user);
@@ -176,6 +177,7 @@ async fn read_users(okta: &OktaClient, changes: &Changes) -> (OktaSnapshot, BTre
             Err(why) => desired.completeness.add_reason(why),
         }
     }
+    desired.memberships = members.into_iter().collect();
     // Groups the changed users left: without them no removal would be planned.
     for group in &changes.groups {
         groups

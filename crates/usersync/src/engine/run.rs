@@ -169,7 +169,7 @@ async fn read_okta(
     let stats = ReadStats {
         users: desired.users.len(),
         groups: desired.groups.len(),
-        memberships: desired.memberships.values().map(BTreeSet::len).sum(),
+        memberships: desired.memberships.total(),
         requests: Some(okta.stats().requests - before),
         complete: Some(desired.completeness.is_complete()),
         read_by: None,
@@ -324,7 +324,7 @@ pub(crate) async fn execute_plan(
         .collect();
     let executor = Executor {
         target: conns.target.clone(),
-        concurrency: deps.apply_concurrency,
+        concurrency: deps.apply_lanes(),
         links,
         // A single-user run does not list the target's groups, so a group it
         // creates may have existed: only full runs own the groups they create.

@@ -152,7 +152,7 @@ async fn okta_changes_reach_crowd_and_a_suspended_user_is_deactivated_then_react
         .iter()
         .find(|g| g.kind == OktaGroupType::OktaGroup)
         .unwrap();
-    let members = &snapshot.memberships[&group.id];
+    let members = snapshot.memberships.get(&group.id).unwrap();
     let mut active = snapshot
         .users
         .iter()

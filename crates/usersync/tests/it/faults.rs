@@ -21,7 +21,10 @@ async fn a_503_burst_on_okta_during_a_sync_removes_nothing() {
         .filter(|g| g.kind == OktaGroupType::OktaGroup)
         .collect();
     let (changed, broken) = (groups[0], groups[1]);
-    let member = snapshot.memberships[&changed.id]
+    let member = snapshot
+        .memberships
+        .get(&changed.id)
+        .unwrap()
         .iter()
         .find_map(|id| {
             snapshot

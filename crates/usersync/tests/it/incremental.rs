@@ -55,17 +55,15 @@ pub async fn assert_a_full_sync_changes_nothing(world: &World, context: &str) {
 /// An OKTA_GROUP (the groups the default policy syncs) with members.
 fn okta_group_with_members(
     okta: &usersync_core::OktaSnapshot,
-) -> (
-    &usersync_core::OktaGroupId,
-    &std::collections::BTreeSet<usersync_core::OktaUserId>,
-) {
+) -> (&usersync_core::OktaGroupId, usersync_core::Members<'_>) {
     okta.groups
         .iter()
         .filter(|g| g.kind == usersync_core::OktaGroupType::OktaGroup)
         .find_map(|g| {
             okta.memberships
-                .get_key_value(&g.id)
-                .filter(|(_, m)| !m.is_empty())
+                .get(&g.id)
+                .filter(|m| !m.is_empty())
+                .map(|m| (&g.id, m))
         })
         .expect("an Okta group with members")
 }

@@ -187,7 +187,7 @@ async fn a_group_that_shrank_sharply_is_read_again_before_members_are_removed() 
         .groups
         .iter()
         .filter(|g| g.kind == usersync_core::OktaGroupType::OktaGroup)
-        .map(|g| (g, &snapshot.memberships[&g.id]))
+        .map(|g| (g, snapshot.memberships.get(&g.id).unwrap()))
         .max_by_key(|(_, m)| m.len())
         .unwrap();
     let active: Vec<_> = snapshot

@@ -33,9 +33,7 @@ fn an_incomplete_read_plans_no_destructive_op_and_no_create_and_says_why() {
     world
         .okta
         .memberships
-        .get_mut(&super::gid("g1"))
-        .unwrap()
-        .remove(&uid("u2"));
+        .remove_member(&super::gid("g1"), &uid("u2"));
     world
         .okta
         .completeness
@@ -183,9 +181,7 @@ fn planning_again_after_applying_a_plan_gives_an_empty_plan() {
     world
         .okta
         .memberships
-        .get_mut(&super::gid("g1"))
-        .unwrap()
-        .remove(&uid("u4"));
+        .remove_member(&super::gid("g1"), &uid("u4"));
 
     let first = world.converge();
     assert!(first.ops.len() > 10, "{:?}", ops(&first));
@@ -257,9 +253,7 @@ fn what_was_spent_counts_destructive_ops_and_distinct_users() {
     world
         .okta
         .memberships
-        .get_mut(&super::gid("g1"))
-        .unwrap()
-        .remove(&uid("u1"));
+        .remove_member(&super::gid("g1"), &uid("u1"));
     let plan = world.plan();
     let spent = crate::guard::Spent::of(plan.ops.iter().map(|p| &p.op));
     assert_eq!(

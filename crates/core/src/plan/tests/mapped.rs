@@ -64,10 +64,7 @@ fn a_user_leaving_the_mapped_okta_groups_loses_only_a_membership_usersync_added(
     world.converge();
     // Bob and Dave (whose membership an administrator made) leave every mapped group:
     // Dave was never in one. Only Bob's membership, usersync's, is removed.
-    world
-        .okta
-        .memberships
-        .insert(super::gid("g2"), Default::default());
+    world.okta.memberships.insert(super::gid("g2"), []);
     let plan = world.converge();
     assert_eq!(
         ops_with_rules(&plan),
@@ -86,15 +83,15 @@ fn a_membership_that_existed_before_the_rule_is_never_removed() {
     let mut world = world().policy(|p| p.group_map.truncate(1));
     // Dave joins Engineering: he is already a member, so usersync adds nothing and
     // does not make the membership its own.
-    world.okta.memberships.insert(
-        super::gid("g1"),
-        [super::uid("u1"), super::uid("u3")].into(),
-    );
+    world
+        .okta
+        .memberships
+        .insert(super::gid("g1"), [super::uid("u1"), super::uid("u3")]);
     world.converge();
     world
         .okta
         .memberships
-        .insert(super::gid("g1"), [super::uid("u1")].into());
+        .insert(super::gid("g1"), [super::uid("u1")]);
     assert!(world.plan().is_empty(), "{:?}", ops(&world.plan()));
 }
 
@@ -105,10 +102,10 @@ fn a_renamed_okta_group_keeps_its_rule_by_id_and_nobody_is_removed() {
     world.okta.groups[0].name = "Platform Engineering".into();
     let plan = world.plan();
     assert!(plan.is_empty(), "{:?}", ops(&plan));
-    world.okta.memberships.insert(
-        super::gid("g1"),
-        [super::uid("u1"), super::uid("u3")].into(),
-    );
+    world
+        .okta
+        .memberships
+        .insert(super::gid("g1"), [super::uid("u1"), super::uid("u3")]);
     assert_eq!(
         ops_with_rules(&world.plan()),
         Vec::<String>::new(),
@@ -121,7 +118,7 @@ fn an_unread_mapped_okta_group_removes_no_one_and_says_so() {
     let mut world = world();
     world.converge();
     world.okta.groups.retain(|g| g.id.as_str() != "g2");
-    world.okta.memberships.remove(&super::gid("g2"));
+    world.okta.memberships.remove_group(&super::gid("g2"));
     let plan = world.plan();
     assert!(plan.is_empty(), "{:?}", ops(&plan));
     assert!(

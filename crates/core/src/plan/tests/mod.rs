@@ -101,7 +101,7 @@ impl World {
         });
         self.okta
             .memberships
-            .insert(gid(id), members.iter().map(|m| uid(m)).collect());
+            .insert(gid(id), members.iter().map(|m| uid(m)));
         self
     }
 
