@@ -200,12 +200,17 @@ impl AtlassianHttp {
     }
 
     async fn attempt(&self, call: &Call, attempt: u32) -> TargetResult<Attempt> {
+        // Built before taking a slot: a slot is held only while the request is out.
+        let request = match self.request(call).build() {
+            Ok(request) => request,
+            Err(e) => return Ok(self.transport_retry(call, attempt, &e)),
+        };
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| self.transport(call, "closed"))?;
-        let result = self.request(call).send().await;
+        let result = self.client.execute(request).await;
         let response = match result {
             Ok(r) => r,
             Err(e) => {

@@ -70,7 +70,9 @@ pub trait Journal: Send + Sync {
 /// Runs operations against one target.
 pub struct Executor {
     pub target: Arc<dyn Target>,
-    /// Lanes in flight at once.
+    /// Lanes in flight at once. The engine runs more lanes than the target client
+    /// has request slots (`Deps::apply_lanes`), so a lane waiting for the store does
+    /// not leave a slot idle.
     pub concurrency: usize,
     /// The links as they were when the plan was made (renames keep the target key).
     pub links: Links,

@@ -109,7 +109,7 @@ pub async fn approve(deps: &Deps, run_id: RunId, by: &str) -> Result<RunOutcome,
     let skipped = skip_unneeded(deps, run_id, &gone).await?;
     let executor = Executor {
         target: prepared.conns.target.clone(),
-        concurrency: deps.apply_concurrency,
+        concurrency: deps.apply_lanes(),
         links,
         groups_created_are_owned: true,
         stop: deps.stop.clone(),

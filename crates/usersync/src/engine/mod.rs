@@ -63,13 +63,22 @@ pub use run::{explain_user, explain_user_sourced, run_sync_once};
 pub use shared_read::SharedReads;
 pub use user::{PushedUser, sync_pushed_user, sync_user};
 
+/// Lanes per request slot of the target client. A lane spends part of each op
+/// off the network: waiting for its identity link's commit (about 1 ms against
+/// Jira's 2 ms a write at 100,000 users) and for its outcome batch's write. With
+/// one lane per slot that time left the slot idle; with two, a lane that waits for
+/// the store leaves its slot to another, and the client's semaphore still keeps
+/// requests in flight to `apply_concurrency`.
+const LANES_PER_SLOT: usize = 2;
+
 /// What every run needs; cheap to clone, shared by the CLI, server and scheduler.
 #[derive(Clone)]
 pub struct Deps {
     pub store: Store,
     pub locks: AppLocks,
     pub progress: Arc<dyn Progress>,
-    /// Operations (lanes of one user or group) applied at once.
+    /// Requests in flight to the target at once: the target client's own limit
+    /// (see `connect`). The executor runs [`Deps::apply_lanes`] lanes.
     pub apply_concurrency: usize,
     /// Where every run records the Okta rate-limit figures it ended with.
     pub okta_headroom: OktaHeadroom,
@@ -95,7 +104,13 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// Defaults: fresh locks, log-line progress, 8 concurrent operations.
+    /// The executor's lanes at once (see [`LANES_PER_SLOT`]).
+    #[must_use]
+    pub fn apply_lanes(&self) -> usize {
+        self.apply_concurrency.max(1) * LANES_PER_SLOT
+    }
+
+    /// Defaults: fresh locks, log-line progress, 8 requests in flight to the target.
     #[must_use]
     pub fn new(store: Store) -> Self {
         Self {
