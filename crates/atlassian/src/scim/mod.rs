@@ -18,7 +18,7 @@ mod wire;
 mod write;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
@@ -111,6 +111,9 @@ pub struct ScimClient {
     users: Mutex<HashMap<String, Known>>,
     /// Lower-cased `displayName` to the group's id.
     groups: Mutex<HashMap<String, Known>>,
+    /// Lower-cased `displayName` to the group's turn for membership changes that
+    /// depend on what was read (see `change_member`).
+    member_turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The name the engine knows a bearer token by: SCIM has no signed-in user, and
@@ -139,6 +142,7 @@ impl ScimClient {
             features: OnceCell::new(),
             users: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
+            member_turns: Mutex::new(HashMap::new()),
         })
     }
 
@@ -167,6 +171,14 @@ impl ScimClient {
 
     fn remember_group(&self, name: &str, known: Known) {
         lock(&self.groups).insert(name.to_lowercase(), known);
+    }
+
+    /// The turn of group `name`'s membership changes (one lock per group).
+    fn member_turn(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        lock(&self.member_turns)
+            .entry(name.to_lowercase())
+            .or_default()
+            .clone()
     }
 }
 

@@ -224,8 +224,17 @@ impl ScimClient {
             format!("remove {username} from {group}")
         };
         let user = self.user_ref(username).await?;
+        let features = self.features().await?;
+        // A change that depends on what was read (the member list PUT back whole, or
+        // a version sent as If-Match) waits for the group's other changes: the engine
+        // applies many at once, and two on one group would lose an add or meet a 412.
+        let turn = (!features.patch || features.etag).then(|| self.member_turn(group.as_str()));
+        let _turn = match &turn {
+            Some(turn) => Some(turn.lock().await),
+            None => None,
+        };
         let known = self.group_ref(group).await?;
-        if !self.features().await?.patch {
+        if !features.patch {
             return self.put_members(&known, &user.id, add, &action).await;
         }
         let op = match (add, self.profile) {

@@ -400,3 +400,49 @@ async fn scim2_server_answers_the_client_contract() {
     assert!(snapshot.memberships[&group("devs")].is_empty());
     assert_eq!(snapshot.users.len(), 1);
 }
+
+/// Adds `names` to group `devs` all at once through one client (four requests in
+/// flight, as the engine's lanes do) on a service with `features`; the members after.
+async fn concurrent_adds(features: usersync_sim::scim::Features, names: &[String]) -> Vec<String> {
+    let sim = ScimSim::start(ScimSimConfig {
+        features: Some(features),
+        ..ScimSimConfig::default()
+    })
+    .await
+    .unwrap();
+    let c = client_of(&sim);
+    c.create_group(&group("devs")).await.unwrap();
+    for name in names {
+        c.create_user(&new_user(name, &format!("{name}@example.com")))
+            .await
+            .unwrap();
+    }
+    let adds = names.iter().map(|name| {
+        let (c, name) = (&c, user(name));
+        async move { c.add_member(&group("devs"), &name).await }
+    });
+    for result in futures::future::join_all(adds).await {
+        result.unwrap();
+    }
+    let mut members = sim.members("devs").unwrap();
+    members.sort();
+    members
+}
+
+#[tokio::test]
+async fn members_added_to_one_group_at_once_are_all_kept_where_the_member_list_is_put_whole() {
+    let names: Vec<String> = (0..24).map(|i| format!("user{i:02}")).collect();
+    for etag in [false, true] {
+        let features = usersync_sim::scim::Features {
+            patch: false,
+            etag,
+            max_results: 100,
+        };
+        let members = concurrent_adds(features, &names).await;
+        assert_eq!(
+            members.len(),
+            names.len(),
+            "etag {etag}: a read-modify-PUT lost the adds of another: {members:?}"
+        );
+    }
+}
