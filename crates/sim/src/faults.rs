@@ -137,9 +137,13 @@ impl Faults {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn decide(&self, path: &str) -> (Duration, Decision) {
+    /// The configured latency (see [`delay`]).
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.lock().config.latency_ms)
+    }
+
+    fn decide(&self, path: &str) -> Decision {
         let mut inner = self.lock();
-        let latency = Duration::from_millis(inner.config.latency_ms);
         if let Some(rule) = inner
             .config
             .path_faults
@@ -151,11 +155,11 @@ impl Faults {
             }
             let status =
                 StatusCode::from_u16(rule.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (latency, Decision::Fail(status));
+            return Decision::Fail(status);
         }
         if inner.config.burst_503 > 0 {
             inner.config.burst_503 -= 1;
-            return (latency, Decision::Fail(StatusCode::SERVICE_UNAVAILABLE));
+            return Decision::Fail(StatusCode::SERVICE_UNAVAILABLE);
         }
         let Inner { config, rng } = &mut *inner;
         let decision = if config.error_rate > 0.0 && rng.random_bool(config.error_rate.min(1.0)) {
@@ -170,25 +174,20 @@ impl Faults {
         } else {
             Decision::Pass
         };
-        (latency, decision)
+        decision
     }
 }
 
-/// The middleware: `axum::middleware::from_fn_with_state(faults, faults::layer)`.
-///
-/// The latency is the time from the request's arrival to its response, the
-/// emulator's own work included: the handler runs at once and the response waits
-/// for the rest. (Run after the wait, the handler's work came on top of every
-/// request's latency: about 0.1 ms a request on a loaded 2-core machine, which the
-/// benchmark counted against the client.)
+/// The fault middleware: `axum::middleware::from_fn_with_state(faults, faults::layer)`,
+/// inside the emulator's request log so that the log sees the injected statuses.
+/// The latency is [`delay`]'s, outside the log.
 pub async fn layer(State(faults): State<Faults>, request: Request, next: Next) -> Response {
-    let arrived = std::time::Instant::now();
     let uri = request.uri();
     let path = uri
         .path_and_query()
         .map_or_else(|| uri.path(), |p| p.as_str());
-    let (latency, decision) = faults.decide(path);
-    let response = match decision {
+    let decision = faults.decide(path);
+    match decision {
         Decision::Pass => next.run(request).await,
         Decision::Fail(status) => (faults.error_body)(status),
         Decision::Drop => {
@@ -198,7 +197,22 @@ pub async fn layer(State(faults): State<Faults>, request: Request, next: Next) -
             broken_response(Bytes::new(), 1)
         }
         Decision::Truncate => truncated(next.run(request).await).await,
-    };
+    }
+}
+
+/// The latency middleware, outermost: `from_fn_with_state(faults, faults::delay)`.
+///
+/// The latency is the time from a request's arrival to its response, the emulator's
+/// own work inside it: the request is handled (and logged) at once, and the response
+/// waits out the rest, as a server's does when it answers in that time. Run after the
+/// wait, the handler's work came on top of every request's latency (about 0.1 ms a
+/// request on a loaded 2-core machine, counted by the benchmark against the client);
+/// and a client that went away during the wait, as a killed process does, left no
+/// change, where a server would have made it.
+pub async fn delay(State(faults): State<Faults>, request: Request, next: Next) -> Response {
+    let arrived = std::time::Instant::now();
+    let latency = faults.latency();
+    let response = next.run(request).await;
     if !latency.is_zero() {
         // Exactly the configured latency: tokio's millisecond timer would add up to
         // another millisecond to every request (see `timer`).
@@ -258,7 +272,7 @@ mod tests {
         let seen: Vec<bool> = (0..4)
             .map(|_| {
                 matches!(
-                    faults.decide("/x").1,
+                    faults.decide("/x"),
                     Decision::Fail(StatusCode::SERVICE_UNAVAILABLE)
                 )
             })
@@ -280,15 +294,15 @@ mod tests {
             plain,
         );
         assert!(matches!(
-            faults.decide("/api/v1/groups/g2/users").1,
+            faults.decide("/api/v1/groups/g2/users"),
             Decision::Pass
         ));
         assert!(matches!(
-            faults.decide("/api/v1/groups/g1/users").1,
+            faults.decide("/api/v1/groups/g1/users"),
             Decision::Fail(_)
         ));
         assert!(matches!(
-            faults.decide("/api/v1/groups/g1/users").1,
+            faults.decide("/api/v1/groups/g1/users"),
             Decision::Pass
         ));
     }
@@ -303,7 +317,7 @@ mod tests {
         let run = || {
             let f = Faults::new(config.clone(), plain);
             (0..50)
-                .map(|_| matches!(f.decide("/").1, Decision::Fail(_)))
+                .map(|_| matches!(f.decide("/"), Decision::Fail(_)))
                 .collect::<Vec<_>>()
         };
         let first = run();
@@ -324,7 +338,8 @@ mod tests {
         );
         let app = axum::Router::new()
             .route("/", axum::routing::get(|| async { "ok" }))
-            .layer(axum::middleware::from_fn_with_state(faults, layer));
+            .layer(axum::middleware::from_fn_with_state(faults.clone(), layer))
+            .layer(axum::middleware::from_fn_with_state(faults, delay));
         let mut took = Vec::with_capacity(n);
         for _ in 0..n {
             let request = Request::builder()
@@ -375,7 +390,8 @@ mod tests {
                     "ok"
                 }),
             )
-            .layer(axum::middleware::from_fn_with_state(faults, layer));
+            .layer(axum::middleware::from_fn_with_state(faults.clone(), layer))
+            .layer(axum::middleware::from_fn_with_state(faults, delay));
         let mut took = Vec::new();
         for _ in 0..3 {
             let request = Request::builder().uri("/").body(Body::empty()).unwrap();

@@ -1,5 +1,6 @@
 //! The emulator's shared state, its router, and the middleware in front of it:
-//! the request log (outermost, so it records what the client finally saw), fault
+//! the latency (outermost: `faults::delay`), the request log (so it records what the
+//! client finally saw, when the request was handled), fault
 //! injection, Confluence's token-bucket rate limiter, and Seraph-style
 //! authentication (Basic for any user with a password, Bearer for the PAT).
 
@@ -153,8 +154,12 @@ pub fn router(app: App, faults: Faults) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
         .layer(middleware::from_fn_with_state(app.clone(), rate_limit))
-        .layer(middleware::from_fn_with_state(faults, faults::layer))
-        .layer(middleware::from_fn_with_state(app.clone(), record));
+        .layer(middleware::from_fn_with_state(
+            faults.clone(),
+            faults::layer,
+        ))
+        .layer(middleware::from_fn_with_state(app.clone(), record))
+        .layer(middleware::from_fn_with_state(faults, faults::delay));
     api.with_state(app)
 }
 

@@ -1,6 +1,7 @@
 //! The Crowd emulator's shared handler state, router and request log.
 //!
-//! Layers, outermost first: request log (sees every status, faults included),
+//! Layers, outermost first: the latency (`faults::delay`), request log (sees every
+//! status, faults included),
 //! fault injection, Crowd's version header, then application authentication: HTTP
 //! basic with the application's name and password (401 otherwise), and the
 //! caller's address among the application's remote addresses (403 otherwise, with
@@ -91,8 +92,12 @@ pub fn router(app: App, faults: Faults) -> Router {
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
         .layer(middleware::from_fn_with_state(app.clone(), version_header))
-        .layer(middleware::from_fn_with_state(faults, faults::layer))
+        .layer(middleware::from_fn_with_state(
+            faults.clone(),
+            faults::layer,
+        ))
         .layer(middleware::from_fn_with_state(app.clone(), record))
+        .layer(middleware::from_fn_with_state(faults, faults::delay))
         .with_state(app)
 }
 

@@ -1,6 +1,7 @@
 //! The Jira emulator's shared handler state, its router, and the request log.
 //!
-//! Layers, outermost first: request log (sees every status, faults included),
+//! Layers, outermost first: the latency (`faults::delay`), request log (sees every
+//! status, faults included),
 //! fault injection, authentication and rate limiting, then the `/rest/api/2`
 //! handlers (`latest` is an alias of `2`, as in Jira).
 
@@ -110,8 +111,12 @@ pub fn router(app: App, faults: Faults, user_server: Option<user_server::Gate>) 
         router = router.nest("/rest/usermanagement/1", user_server::routes(gate));
     }
     router
-        .layer(middleware::from_fn_with_state(faults, faults::layer))
+        .layer(middleware::from_fn_with_state(
+            faults.clone(),
+            faults::layer,
+        ))
         .layer(middleware::from_fn_with_state(app.clone(), record))
+        .layer(middleware::from_fn_with_state(faults, faults::delay))
         .with_state(app)
 }
 

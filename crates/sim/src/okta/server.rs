@@ -1,6 +1,7 @@
 //! The router and the middleware stack every request goes through, outermost first:
 //! request id, `Date` and the request log; rate limits (headers on every response);
-//! faults; authentication; then the resource handlers.
+//! the latency (`faults::delay`, so a request counts against the concurrency limit
+//! for all of it); faults; authentication; then the resource handlers.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -175,6 +176,12 @@ pub fn router(app: App) -> Router {
         .layer(middleware::from_fn_with_state(
             app.faults.clone(),
             faults::layer,
+        ))
+        // Inside the rate limits: Okta counts a request against its concurrency limit
+        // for as long as it is in flight, the whole latency.
+        .layer(middleware::from_fn_with_state(
+            app.faults.clone(),
+            faults::delay,
         ))
         .layer(middleware::from_fn_with_state(
             app.clone(),
