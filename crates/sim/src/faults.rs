@@ -162,7 +162,7 @@ impl Faults {
             return Decision::Fail(StatusCode::SERVICE_UNAVAILABLE);
         }
         let Inner { config, rng } = &mut *inner;
-        let decision = if config.error_rate > 0.0 && rng.random_bool(config.error_rate.min(1.0)) {
+        if config.error_rate > 0.0 && rng.random_bool(config.error_rate.min(1.0)) {
             Decision::Fail(
                 StatusCode::from_u16(config.error_status)
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -173,8 +173,7 @@ impl Faults {
             Decision::Truncate
         } else {
             Decision::Pass
-        };
-        decision
+        }
     }
 }
 
