@@ -52,10 +52,8 @@ pub(crate) async fn incremental(
     let okta = &prepared.conns.okta;
     let before = okta.stats().requests;
     let types = prepared.policy.okta_query().group_types;
-    let changes = tokio::select! {
-        c = read_changes(okta, state, started, &types, Reads::All) => c?,
-        () = deps.stop.cancelled() => return Err(Stopped("reading what changed in Okta").into()),
-    };
+    let read = std::pin::pin!(read_changes(okta, state, started, &types, Reads::All));
+    let changes = Stopped::unless(&deps.stop, "reading what changed in Okta", read).await??;
     if let Some(reason) = changes.reconcile_now {
         return Ok(Cycle::Reconcile(reason));
     }

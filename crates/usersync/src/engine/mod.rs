@@ -215,6 +215,28 @@ pub enum EngineError {
 #[error("stopped on request while {0}, before anything was applied")]
 pub struct Stopped(pub &'static str);
 
+impl Stopped {
+    /// `work` (a read: it changes nothing, so it is abandoned at once), unless
+    /// `stop` is cancelled first; `what` names the work in the run's reason.
+    ///
+    /// The stop is looked at first on every poll: a read on loopback can be ready
+    /// in its first poll, and a stop already given must not lose a coin toss to it.
+    /// `work` is pinned where the caller made it (`std::pin::pin!`): a whole read's
+    /// future moved by value into this one overflowed test threads' stacks in debug
+    /// builds.
+    pub(crate) async fn unless<F: std::future::Future + ?Sized>(
+        stop: &CancellationToken,
+        what: &'static str,
+        work: std::pin::Pin<&mut F>,
+    ) -> Result<F::Output, Stopped> {
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => Err(Stopped(what)),
+            done = work => Ok(done),
+        }
+    }
+}
+
 /// Compile-time proof that every entry point's future can be spawned (`Send` and
 /// `'static` once it owns its inputs), as the server and the scheduler do.
 #[allow(dead_code)]
@@ -241,4 +263,30 @@ fn entry_points_can_be_spawned(deps: Deps) {
     let d = deps.clone();
     spawnable(async move { check(&d, "app").await });
     spawnable(async move { explain_user(&deps, "app", "login").await });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stop_already_given_wins_over_a_read_that_is_ready_at_once() {
+        // A read on a fast loopback can complete in its first poll (CI saw a whole
+        // small-org read do so); a stop given before it must still end the run. Tried
+        // many times: the race it guards against is a coin toss per try.
+        let stop = CancellationToken::new();
+        stop.cancel();
+        for _ in 0..64 {
+            let read =
+                Stopped::unless(&stop, "reading", std::pin::pin!(std::future::ready(7))).await;
+            assert_eq!(read.map_err(|s| s.0), Err("reading"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_without_a_stop_gives_its_result() {
+        let stop = CancellationToken::new();
+        let read = Stopped::unless(&stop, "reading", std::pin::pin!(std::future::ready(7))).await;
+        assert_eq!(read.map_err(|s| s.0), Ok(7));
+    }
 }

@@ -108,10 +108,9 @@ pub(crate) async fn read_both(
         read
     };
     // Reads change nothing, so a stop abandons them at once.
-    let (desired, current) = tokio::select! {
-        reads = async { tokio::join!(read_okta, read_target) } => reads,
-        () = deps.stop.cancelled() => return Err(Stopped("reading Okta and the target").into()),
-    };
+    let reads = std::pin::pin!(async { tokio::join!(read_okta, read_target) });
+    let (desired, current) =
+        Stopped::unless(&deps.stop, "reading Okta and the target", reads).await?;
     let (desired, okta_stats, covered) = desired?;
     let current = current.context("reading the target's users and groups")?;
     let state = if desired.completeness.is_complete() {
